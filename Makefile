@@ -1,0 +1,50 @@
+# Karabakh 2020 news-events data package. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+SEEDS ?= seeds
+OUT ?= datapackage
+
+.DEFAULT_GOAL := help
+.PHONY: help install check publish test coverage validate schema lock clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP) ## Create the virtualenv (reinstalls only when requirements.lock changes)
+
+check: $(STAMP) ## Validate the annotations in seeds/ (every problem, file:line)
+	$(BIN)/pipeline check --seeds $(SEEDS)
+
+publish: $(STAMP) ## Check, build and publish datapackage/ (atomic, versioned)
+	$(BIN)/pipeline publish --seeds $(SEEDS) --out $(OUT)
+
+coverage: $(STAMP) ## List sentences of each source that no evidence covers
+	$(BIN)/pipeline coverage --seeds $(SEEDS)
+
+validate: $(STAMP) ## Validate the published package with frictionless
+	$(BIN)/frictionless validate $(OUT)/datapackage.json
+
+test: $(STAMP) ## Run the test suite
+	$(BIN)/python -m pytest
+
+schema: $(STAMP) ## Regenerate schemas/annotation.schema.json from the table schemas
+	$(BIN)/pipeline annotation-schema
+
+lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install -q --disable-pip-version-check ".[test]"
+	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^karabakh-news-events' > requirements.lock
+	rm -rf .venv-lock
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

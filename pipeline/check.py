@@ -1,0 +1,35 @@
+"""Run every validation layer on seeds/ and return the tables with all problems found.
+
+Layers (DESIGN.md section 5): 1 file structure, 2 evidence spans, 3 table
+constraints, 4 keys, 5 domain rules. All run on whatever could be read, so one
+run reports every problem at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline import coverage, rules
+from pipeline.problems import Problem, unique_sorted
+from pipeline.seeds import Corpus, load_corpus
+from pipeline.tables import Tables, build_tables
+
+
+@dataclass
+class Checked:
+    corpus: Corpus
+    tables: Tables
+    exclusions: list
+    problems: list[Problem]
+
+
+def check_seeds(seeds: Path) -> Checked:
+    corpus = load_corpus(seeds)
+    problems = list(corpus.problems)
+    tables = build_tables(corpus, problems)
+    exclusions = coverage.resolve_exclusions(corpus, problems)
+    problems += rules.constraint_problems(tables)
+    problems += rules.key_problems(tables)
+    problems += rules.domain_problems(tables, exclusions)
+    return Checked(corpus, tables, exclusions, unique_sorted(problems))

@@ -1,0 +1,91 @@
+"""Which sentences of each source no evidence touches, and which are excluded on purpose.
+
+A sentence is covered when an evidence span overlaps it, explained when an
+`uncovered` entry of the annotations (a quote and a reason) overlaps it, and
+unexplained otherwise. Unexplained sentences are gaps in the annotation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.problems import Problem
+from pipeline.seeds import Corpus
+from pipeline.spans import Unresolved, line_of, resolve
+
+# A sentence ends at . ! ? (optionally followed by a closing quote) before a space and a capital or quote.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[A-Z\"“‘'])")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    source_id: str
+    start: int
+    end: int
+    text: str
+    line: int
+    status: str  # covered | excluded | uncovered
+    reason: str | None = None
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence: lines split at sentence ends, blank lines dropped."""
+    spans = []
+    offset = 0
+    for line in text.split("\n"):
+        cursor = 0
+        for match in _SENTENCE_END.finditer(line):
+            spans.append((offset + cursor, offset + match.start()))
+            cursor = match.end()
+        spans.append((offset + cursor, offset + len(line)))
+        offset += len(line) + 1
+    return [(s, e) for s, e in spans if e > s and spans and not _blank(text[s:e])]
+
+
+def _blank(piece: str) -> bool:
+    return not piece.strip()
+
+
+def resolve_exclusions(corpus: Corpus, problems: list[Problem]) -> list[tuple[int, int, str, str]]:
+    """(start, end, source_id, reason) of each `uncovered` entry; faults go to `problems`."""
+    resolved = []
+    for exclusion in corpus.exclusions:
+        source = corpus.sources.get(exclusion.source_id)
+        values = exclusion.values
+        if source is None or not isinstance(values.get("quote"), str) or not isinstance(values.get("reason"), str):
+            continue
+        occurrence = values.get("occurrence") if isinstance(values.get("occurrence"), int) else None
+        prefix = values.get("prefix") if isinstance(values.get("prefix"), str) else None
+        try:
+            start, end = resolve(source.text, values["quote"], occurrence=occurrence, prefix=prefix,
+                                 folded_text=source.folded)
+        except Unresolved as bad:
+            problems.append(Problem(exclusion.file, values.line, bad.message, None, "uncovered", bad.hint))
+            continue
+        resolved.append((start, end, exclusion.source_id, values["reason"]))
+    return resolved
+
+
+def classify(corpus: Corpus, evidence_rows: list[dict], exclusions) -> list[Sentence]:
+    """Every sentence of every source with its coverage status."""
+    spans_by_source: dict[str, list[tuple[int, int]]] = {}
+    for row in evidence_rows:
+        spans_by_source.setdefault(row["source_id"], []).append((row["start"], row["end"]))
+    excluded_by_source: dict[str, list[tuple[int, int, str]]] = {}
+    for start, end, source_id, reason in exclusions:
+        excluded_by_source.setdefault(source_id, []).append((start, end, reason))
+    result = []
+    for source_id, source in sorted(corpus.sources.items()):
+        spans = spans_by_source.get(source_id, [])
+        excluded = excluded_by_source.get(source_id, [])
+        for start, end in sentences(source.text):
+            text = source.text[start:end]
+            line = line_of(source.text, start)
+            if any(s < end and start < e for s, e in spans):
+                result.append(Sentence(source_id, start, end, text, line, "covered"))
+                continue
+            reason = next((r for s, e, r in excluded if s < end and start < e), None)
+            status = "excluded" if reason else "uncovered"
+            result.append(Sentence(source_id, start, end, text, line, status, reason))
+    return result

@@ -1,0 +1,56 @@
+"""What went wrong with the input: one Problem per fault, reported all at once.
+
+Every data error the pipeline can meet becomes a Problem carrying the file, line,
+record id and field it concerns, what is wrong and how to fix it. Commands print
+them and exit 1; nothing raises a traceback at the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int | None
+    message: str
+    record: str | None = None  # "table/id", e.g. "events/clash-martakert"
+    field: str | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        parts = [where]
+        if self.record:
+            parts.append(self.record)
+        if self.field:
+            parts.append(self.field)
+        text = ": ".join(parts) + ": " + self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class InputError(Exception):
+    """Raised with the problems that stop a command; the CLI prints them and exits 1."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def unique_sorted(problems: list[Problem]) -> list[Problem]:
+    """Drop repeats of the same fault found by two layers (same place, record and field)."""
+    seen: set[tuple] = set()
+    kept = []
+    for problem in problems:
+        key = (problem.file, problem.line, problem.record, problem.field)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(problem)
+    return sorted(kept, key=lambda p: (p.file, p.line or 0, p.record or "", p.field or "", p.message))

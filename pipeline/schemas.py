@@ -1,0 +1,212 @@
+"""The table schemas in schemas/: the one place columns are declared.
+
+Everything else about columns is derived here: the published Table Schemas
+(enum constraints from categories), the Arrow schema for Parquet, the JSON Schema of
+the annotation file format, and which columns annotators write.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from pathlib import Path
+
+import yaml
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+# Order of the tables in the package: referenced tables before those that refer to them.
+TABLES = ["sources", "count_conventions", "actors", "places", "events", "statements", "casualty_reports", "evidence"]
+# Tables whose rows annotators write, with evidence, in the annotation files.
+ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
+# Columns that default to another column when an annotation leaves them out.
+DEFAULTS = {("events", "date_end"): "date_start", ("statements", "date_latest"): "date"}
+ID_PATTERN = "^[a-z0-9][a-z0-9-]*$"
+
+
+@functools.cache
+def raw_schema(table: str) -> dict:
+    """The schema exactly as written in schemas/<table>.yaml."""
+    with open(SCHEMAS_DIR / f"{table}.yaml", encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def category_values(field: dict) -> list | None:
+    categories = field.get("categories")
+    if categories is None:
+        return None
+    return [c["value"] if isinstance(c, dict) else c for c in categories]
+
+
+def sub_event_types() -> dict[str, list[str]]:
+    return raw_schema("events")["x-sub-event-types"]
+
+
+@functools.cache
+def table_schema(table: str) -> dict:
+    """The published Table Schema: custom keys dropped, code lists as categories and enum."""
+    schema = copy.deepcopy(raw_schema(table))
+    hierarchy = schema.get("x-sub-event-types")
+    for field in schema["fields"]:
+        if hierarchy and field["name"] == "event_type":
+            field["categories"] = list(hierarchy)
+        if hierarchy and field["name"] == "sub_event_type":
+            field["categories"] = [sub for subs in hierarchy.values() for sub in subs]
+        values = category_values(field)
+        if values is not None:
+            field.setdefault("constraints", {})["enum"] = values
+    published = {key: value for key, value in schema.items() if not key.startswith("x-") and key != "name"}
+    published["$schema"] = "https://datapackage.org/profiles/2.0/tableschema.json"
+    return published
+
+
+def fields(table: str) -> list[dict]:
+    return table_schema(table)["fields"]
+
+
+def field_names(table: str) -> list[str]:
+    return [f["name"] for f in fields(table)]
+
+
+def primary_key(table: str) -> str:
+    return table_schema(table)["primaryKey"][0]
+
+
+def derived_columns(table: str) -> list[str]:
+    return raw_schema(table).get("x-derived", [])
+
+
+def annotated_fields(table: str) -> list[dict]:
+    """Columns an annotator writes for `table` (the derived ones are computed)."""
+    derived = set(derived_columns(table))
+    return [f for f in fields(table) if f["name"] not in derived]
+
+
+def foreign_keys(table: str) -> list[tuple[str, str, str]]:
+    """(column, referenced table, referenced column) for each foreign key of `table`."""
+    keys = []
+    for fk in table_schema(table).get("foreignKeys", []):
+        ref = fk["reference"]
+        keys.append((fk["fields"][0], ref.get("resource") or table, ref["fields"][0]))
+    return keys
+
+
+def code_list_columns(table: str) -> list[str]:
+    return [f["name"] for f in fields(table) if "categories" in f]
+
+
+def required(field: dict) -> bool:
+    return bool(field.get("constraints", {}).get("required"))
+
+
+# ---- the annotation file format, derived ----
+
+_JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean", "date": "string"}
+
+
+def _json_property(field: dict) -> dict:
+    prop: dict = {"type": _JSON_TYPES[field["type"]], "description": field.get("description", "")}
+    constraints = field.get("constraints", {})
+    if field["type"] == "date":
+        prop["format"] = "date"
+        prop["pattern"] = r"^\d{4}-\d{2}-\d{2}$"
+    if "enum" in constraints:
+        prop["enum"] = constraints["enum"]
+    for key, json_key in (("pattern", "pattern"), ("minimum", "minimum"), ("maximum", "maximum"), ("minLength", "minLength")):
+        if key in constraints and json_key not in prop:
+            prop[json_key] = constraints[key]
+    if not required(field):
+        prop = {"anyOf": [prop, {"type": "null"}], "description": prop["description"]}
+    return prop
+
+
+def _record_schema(table: str) -> dict:
+    props = {f["name"]: _json_property(f) for f in annotated_fields(table)}
+    needed = [f["name"] for f in annotated_fields(table) if required(f) and (table, f["name"]) not in DEFAULTS]
+    props["evidence"] = {"$ref": "#/$defs/evidence_list"}
+    return {"type": "object", "properties": props, "required": needed + ["evidence"], "additionalProperties": False}
+
+
+def annotation_json_schema() -> dict:
+    """JSON Schema of an annotation file (seeds/<source>/annotations.yaml)."""
+    evidence_item = {
+        "oneOf": [
+            {"type": "string", "minLength": 1, "description": "The exact words, quoted from the source text."},
+            {
+                "type": "object",
+                "properties": {
+                    "quote": {"type": "string", "minLength": 1, "description": "The exact words, quoted from the source text."},
+                    "source_id": {"type": "string", "pattern": ID_PATTERN,
+                                  "description": "The source holding the quote when it is not this file's source."},
+                    "occurrence": {"type": "integer", "minimum": 1,
+                                   "description": "Which occurrence of the quote is meant (1 = first), when it occurs more than once."},
+                    "prefix": {"type": "string", "minLength": 1,
+                               "description": "Words just before the quote that pick out the right occurrence."},
+                    "weekdays_refer_elsewhere": {"type": "string", "minLength": 1,
+                                                 "description": "Why weekdays named in this span are not the record's own dates."},
+                },
+                "required": ["quote"],
+                "additionalProperties": False,
+            },
+        ]
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "annotation.schema.json",
+        "title": "Annotations of one source",
+        "description": "Hand annotations of one source text. Generated from the Table Schemas in schemas/; do not edit.",
+        "type": "object",
+        "properties": {
+            "source_id": {"type": "string", "pattern": ID_PATTERN, "description": "The source these annotations are for."},
+            **{table: {"type": "array", "items": {"$ref": f"#/$defs/{table}"},
+                       "description": raw_schema(table)["description"]} for table in ANNOTATED},
+            "uncovered": {
+                "type": "array",
+                "description": "Sentences deliberately left without evidence, each with the reason.",
+                "items": {
+                    "type": "object",
+                    "properties": {"quote": {"type": "string", "minLength": 1}, "reason": {"type": "string", "minLength": 1},
+                                   "occurrence": {"type": "integer", "minimum": 1}, "prefix": {"type": "string", "minLength": 1}},
+                    "required": ["quote", "reason"],
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "required": ["source_id"],
+        "additionalProperties": False,
+        "$defs": {"evidence_list": {"type": "array", "minItems": 1, "items": evidence_item},
+                  **{table: _record_schema(table) for table in ANNOTATED}},
+    }
+
+
+def source_json_schema() -> dict:
+    """JSON Schema of a source metadata file (seeds/<source>/source.yaml)."""
+    props = {f["name"]: _json_property(f) for f in annotated_fields("sources")}
+    props["text_file"] = {"type": "string", "minLength": 1, "description": "The text file, inside this folder."}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": props,
+        "required": [f["name"] for f in annotated_fields("sources") if required(f)] + ["text_file"],
+        "additionalProperties": False,
+    }
+
+
+def conventions_json_schema() -> dict:
+    """JSON Schema of seeds/count_conventions.yaml."""
+    props = {f["name"]: _json_property(f) for f in fields("count_conventions")}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {"count_conventions": {"type": "array", "items": {
+            "type": "object", "properties": props,
+            "required": [f["name"] for f in fields("count_conventions") if required(f)],
+            "additionalProperties": False}}},
+        "required": ["count_conventions"],
+        "additionalProperties": False,
+    }
+
+
+def write_annotation_json_schema(path: Path = SCHEMAS_DIR / "annotation.schema.json") -> None:
+    path.write_text(json.dumps(annotation_json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

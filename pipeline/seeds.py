@@ -1,0 +1,240 @@
+"""Load seeds/: source texts, their metadata, annotations and count conventions.
+
+Layout (one folder per source, named by its id):
+
+    seeds/count_conventions.yaml
+    seeds/<source_id>/source.yaml       metadata (title, publisher, date and its basis ...)
+    seeds/<source_id>/text.txt          the normalised text the offsets refer to
+    seeds/<source_id>/annotations.yaml  the hand annotations of that text
+
+Loading never stops at the first fault: every file is read, every fault becomes a
+Problem with file:line, and what could be read is returned for the later layers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline import schemas
+from pipeline.problems import InputError, Problem
+from pipeline.sourcetext import read_text, sha256_text
+from pipeline.spans import fold
+from pipeline.structure import structure_problems
+from pipeline.yamlfile import Located, load_yaml
+
+ID_RE = re.compile(schemas.ID_PATTERN)
+
+
+@dataclass
+class Source:
+    source_id: str
+    meta: Located
+    text: str
+    file: str  # shown path of source.yaml
+    text_file: str
+
+    @property
+    def folded(self) -> str:
+        if not hasattr(self, "_folded"):
+            self._folded = fold(self.text)
+        return self._folded
+
+    @property
+    def sha256(self) -> str:
+        return sha256_text(self.text)
+
+
+@dataclass
+class Record:
+    """One annotated row as written, with where it was written."""
+
+    table: str
+    values: Located
+    file: str
+    source_id: str  # the annotation file's source: default for its evidence
+
+    @property
+    def record_id(self):
+        return self.values.get(schemas.primary_key(self.table))
+
+    @property
+    def label(self) -> str:
+        return f"{self.table}/{self.record_id}"
+
+    def line_of(self, key: str | None = None) -> int:
+        if key is not None and key in self.values.key_lines:
+            return self.values.key_lines[key]
+        return self.values.line
+
+
+@dataclass
+class Exclusion:
+    """A passage deliberately left without evidence, and why."""
+
+    source_id: str
+    values: Located
+    file: str
+
+
+@dataclass
+class Corpus:
+    root: Path
+    sources: dict[str, Source] = field(default_factory=dict)
+    conventions: list[tuple[Located, str]] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    exclusions: list[Exclusion] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    unreadable_sources: set[str] = field(default_factory=set)  # faults already reported
+
+
+def shown_path(root: Path, path: Path) -> str:
+    """Paths in messages read seeds/<source>/<file>, wherever seeds/ lives."""
+    try:
+        return str(Path(root.name) / path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _inside(folder: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _load(path: Path, shown: str, problems: list[Problem]):
+    try:
+        return load_yaml(path, shown)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _load_conventions(corpus: Corpus) -> None:
+    path = corpus.root / "count_conventions.yaml"
+    shown = shown_path(corpus.root, path)
+    if not path.exists():
+        return
+    data = _load(path, shown, corpus.problems)
+    if data is None:
+        return
+    if not isinstance(data, Located):
+        corpus.problems.append(Problem(shown, 1, "expected a mapping with 'count_conventions'"))
+        return
+
+    def label(path):
+        if len(path) >= 2 and path[0] == "count_conventions":
+            item = data["count_conventions"][path[1]]
+            return f"count_conventions/{item.get('term')}" if isinstance(item, dict) else None
+        return None
+
+    corpus.problems.extend(structure_problems(data, schemas.conventions_json_schema(), shown, label))
+    for item in data.get("count_conventions") or []:
+        if isinstance(item, Located):
+            corpus.conventions.append((item, shown))
+
+
+def _load_source(corpus: Corpus, folder: Path) -> Source | None:
+    meta_path = folder / "source.yaml"
+    shown = shown_path(corpus.root, meta_path)
+    problems = corpus.problems
+    if not ID_RE.match(folder.name):
+        problems.append(Problem(shown_path(corpus.root, folder), None, f"folder name {folder.name!r} is not a valid source id",
+                                hint="source folders are named by their id: lowercase letters, digits, hyphens"))
+        return None
+    if not meta_path.is_file():
+        problems.append(Problem(shown, None, "missing source metadata file", hint="add sources with 'pipeline ingest'"))
+        return None
+    meta = _load(meta_path, shown, problems)
+    if meta is None:
+        return None
+    if not isinstance(meta, Located):
+        problems.append(Problem(shown, 1, "expected a mapping of source metadata"))
+        return None
+    problems.extend(structure_problems(meta, schemas.source_json_schema(), shown, lambda path: f"sources/{folder.name}"))
+    if meta.get("source_id") != folder.name:
+        problems.append(Problem(shown, meta.key_lines.get("source_id", meta.line),
+                                f"source_id {meta.get('source_id')!r} does not match its folder {folder.name!r}",
+                                f"sources/{folder.name}", "source_id", "rename one so they agree"))
+        return None
+    text_name = meta.get("text_file")
+    if not isinstance(text_name, str):
+        return None
+    text_path = folder / text_name
+    text_shown = shown_path(corpus.root, text_path)
+    if Path(text_name).is_absolute() or ".." in Path(text_name).parts or text_path.is_symlink() \
+            or not _inside(folder, text_path):
+        problems.append(Problem(shown, meta.key_lines["text_file"], f"text_file {text_name!r} leaves the source folder",
+                                f"sources/{folder.name}", "text_file", "name a regular file inside the folder, e.g. text.txt"))
+        return None
+    if not text_path.is_file():
+        problems.append(Problem(shown, meta.key_lines["text_file"], f"text file {text_name!r} not found",
+                                f"sources/{folder.name}", "text_file"))
+        return None
+    try:
+        text = read_text(text_path, text_shown)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+    return Source(folder.name, meta, text, shown, text_shown)
+
+
+def _load_annotations(corpus: Corpus, folder: Path) -> None:
+    path = folder / "annotations.yaml"
+    shown = shown_path(corpus.root, path)
+    if not path.exists():
+        corpus.problems.append(Problem(shown, None, "missing annotation file",
+                                       hint="'pipeline ingest' creates an empty one; restore it"))
+        return
+    if path.is_symlink() or not _inside(corpus.root, path):
+        corpus.problems.append(Problem(shown, None, "annotation file is a link leaving seeds/", hint="use a regular file"))
+        return
+    data = _load(path, shown, corpus.problems)
+    if data is None:
+        return
+    if not isinstance(data, Located):
+        corpus.problems.append(Problem(shown, 1, "expected a mapping with source_id and tables of records",
+                                       hint="start from the file 'pipeline ingest' creates"))
+        return
+
+    def label(path):
+        if len(path) >= 2 and path[0] in schemas.ANNOTATED:
+            items = data.get(path[0])
+            if isinstance(items, list) and path[1] < len(items) and isinstance(items[path[1]], dict):
+                return f"{path[0]}/{items[path[1]].get(schemas.primary_key(path[0]))}"
+        return None
+
+    corpus.problems.extend(structure_problems(data, schemas.annotation_json_schema(), shown, label))
+    source_id = data.get("source_id")
+    if source_id != folder.name:
+        corpus.problems.append(Problem(shown, data.key_lines.get("source_id", data.line),
+                                       f"source_id {source_id!r} does not match its folder {folder.name!r}",
+                                       field="source_id", hint=f"write source_id: {folder.name}"))
+    for table in schemas.ANNOTATED:
+        for item in data.get(table) or []:
+            if isinstance(item, Located):
+                corpus.records.append(Record(table, item, shown, folder.name))
+    for item in data.get("uncovered") or []:
+        if isinstance(item, Located):
+            corpus.exclusions.append(Exclusion(folder.name, item, shown))
+
+
+def load_corpus(root: Path) -> Corpus:
+    """Read everything under `root` (a seeds/ folder); faults go to corpus.problems."""
+    corpus = Corpus(root)
+    if not root.is_dir():
+        corpus.problems.append(Problem(str(root), None, "seeds folder not found", hint="pass --seeds DIR"))
+        return corpus
+    _load_conventions(corpus)
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        source = _load_source(corpus, folder)
+        if source is not None:
+            corpus.sources[source.source_id] = source
+        elif ID_RE.match(folder.name):
+            corpus.unreadable_sources.add(folder.name)
+        if ID_RE.match(folder.name):
+            _load_annotations(corpus, folder)
+    return corpus

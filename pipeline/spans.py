@@ -1,0 +1,91 @@
+"""Resolve an annotator's quote to code-point offsets in its source text.
+
+Annotators never type offsets. A quote is found in the text, leniently as to
+typographic variants (curly vs straight quotes, dashes, non-breaking spaces), and
+the span keeps the source's own characters. A quote that occurs more than once
+needs an occurrence number or a prefix; a quote that is not found is reported
+with the nearest passage of the text.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+# One character for one character, so offsets in the folded text are offsets in the text.
+_FOLD = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u2009": " ",
+    "\u2013": "-", "\u2014": "-", "\u2212": "-",
+})
+
+
+def fold(text: str) -> str:
+    """Typographic variants mapped to their plain forms, length preserved."""
+    return text.translate(_FOLD)
+
+
+@dataclass(frozen=True)
+class Unresolved(Exception):
+    message: str
+    hint: str | None = None
+
+
+def find_all(haystack: str, needle: str) -> list[int]:
+    starts, at = [], haystack.find(needle)
+    while at != -1:
+        starts.append(at)
+        at = haystack.find(needle, at + 1)
+    return starts
+
+
+def nearest_passage(text: str, quote: str) -> str:
+    """The passage of `text` most like `quote`, for 'did you mean' hints."""
+    matcher = difflib.SequenceMatcher(None, text, quote, autojunk=False)
+    block = matcher.find_longest_match(0, len(text), 0, len(quote))
+    if block.size == 0:
+        return ""
+    start = max(0, block.a - block.b)
+    return text[start:start + len(quote)]
+
+
+def line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def resolve(text: str, quote: str, *, occurrence: int | None = None, prefix: str | None = None,
+            folded_text: str | None = None) -> tuple[int, int]:
+    """Offsets (start inclusive, end exclusive, in code points) of `quote` in `text`.
+
+    Raises Unresolved with a message and a hint when the quote is missing or ambiguous.
+    """
+    if not quote.strip():
+        raise Unresolved("quote is empty", "quote the exact words of the source")
+    if quote != quote.strip():
+        raise Unresolved("quote starts or ends with whitespace", "trim the quote to the words themselves")
+    haystack = folded_text if folded_text is not None else fold(text)
+    needle = fold(quote)
+    starts = find_all(haystack, needle)
+    if prefix is not None:
+        folded_prefix = fold(prefix)
+        starts = [s for s in starts if haystack[max(0, s - len(folded_prefix)):s] == folded_prefix]
+        if not starts:
+            raise Unresolved(f"quote not found after prefix {prefix!r}",
+                             "the prefix must be the words immediately before the quote")
+    if not starts:
+        near = nearest_passage(text, quote)
+        hint = f"nearest text is {near!r}" if near else "the quote shares nothing with the text"
+        raise Unresolved(f"quote not found in the source: {quote!r}", hint)
+    if occurrence is not None:
+        if occurrence > len(starts):
+            raise Unresolved(f"occurrence {occurrence} asked but the quote occurs {len(starts)} time(s)",
+                             "use an occurrence between 1 and the count")
+        start = starts[occurrence - 1]
+    elif len(starts) > 1:
+        lines = ", ".join(str(line_of(text, s)) for s in starts)
+        raise Unresolved(f"quote occurs {len(starts)} times in the source (text lines {lines})",
+                         "add 'occurrence: N' or a 'prefix' to say which one")
+    else:
+        start = starts[0]
+    return start, start + len(quote)

@@ -1,0 +1,122 @@
+"""Layer 1: the shape of annotation and metadata files, checked against JSON Schemas.
+
+jsonschema finds the faults; this module turns each into a Problem with the file,
+the line of the offending key or value, the record id and the field, and a hint
+(e.g. the field name an unknown key was probably meant to be).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+
+import jsonschema
+
+from pipeline.problems import Problem
+from pipeline.yamlfile import Located, LocatedList
+
+_TYPE_NAMES = {dict: "a mapping", list: "a list", str: "text", int: "an integer", float: "a number",
+               bool: "true/false", type(None): "empty"}
+
+
+@functools.cache
+def _validator(schema_json: str):
+    import json
+
+    schema = json.loads(schema_json)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _line_at(document, path) -> int | None:
+    """Line of the value at `path` (keys and indices) in a loaded document."""
+    node, line = document, getattr(document, "line", None)
+    for step in path:
+        if isinstance(node, Located) and step in node:
+            line = node.key_lines.get(step, line)
+            node = node[step]
+        elif isinstance(node, LocatedList) and isinstance(step, int) and step < len(node):
+            line = node.item_lines[step]
+            node = node[step]
+        else:
+            break
+    return line
+
+
+def _describe(value) -> str:
+    kind = _TYPE_NAMES.get(type(value), type(value).__name__)
+    return f"{kind} {value!r}" if not isinstance(value, (dict, list)) else kind
+
+
+def _leaf_errors(error):
+    """For oneOf/anyOf, the errors of the branch that fits the value's type best."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        branches: dict[int, list] = {}
+        for sub in error.context:
+            branches.setdefault(sub.schema_path[0], []).append(sub)
+        # Prefer the branch whose errors are not about the value's type.
+        ranked = sorted(branches.values(), key=lambda errs: (any(e.validator == "type" and not e.path for e in errs), len(errs)))
+        best = ranked[0]
+        if all(e.validator == "type" and not e.path for e in best):
+            return [error]
+        return [leaf for sub in best for leaf in _leaf_errors(sub)]
+    return [error]
+
+
+def structure_problems(document, schema: dict, shown: str, record_label) -> list[Problem]:
+    """Every fault of `document` against `schema`, as Problems.
+
+    `record_label(path)` names the record a path points into ("events/x") or None.
+    """
+    import json
+
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    problems = []
+    for top in validator.iter_errors(document):
+        for error in _leaf_errors(top):
+            path = list(error.absolute_path)
+            record = record_label(path)
+            field = next((str(step) for step in reversed(path) if isinstance(step, str)), None)
+            line = _line_at(document, path)
+            value = error.instance
+            hint = None
+            if error.validator == "additionalProperties":
+                allowed = list(error.schema.get("properties", {}))
+                for key in sorted(set(value) - set(allowed)):
+                    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                    hint = f"did you mean '{close[0]}'?" if close else "allowed fields: " + ", ".join(allowed)
+                    key_line = value.key_lines.get(key, line) if isinstance(value, Located) else line
+                    problems.append(Problem(shown, key_line, f"unknown field '{key}'", record, key, hint))
+                continue
+            if error.validator == "required":
+                missing = error.message.split("'")[1]
+                problems.append(Problem(shown, line, f"missing required field '{missing}'", record, missing,
+                                        "add it; see schemas/ for what it holds"))
+                continue
+            if error.validator == "type":
+                wanted = error.validator_value
+                message = f"expected {wanted if isinstance(wanted, str) else ' or '.join(wanted)}, got {_describe(value)}"
+                if isinstance(wanted, str) and wanted == "string" and isinstance(value, (int, float)):
+                    hint = "quote the value to make it text"
+            elif error.validator == "enum":
+                allowed = [str(v) for v in error.validator_value]
+                close = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.5)
+                message = f"{value!r} is not an allowed value"
+                hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
+            elif error.validator == "pattern":
+                message = f"{value!r} does not match the pattern {error.validator_value}"
+                if error.validator_value.startswith("^[a-z0-9]"):
+                    hint = "ids are lowercase letters, digits and hyphens"
+                elif "\\d{4}" in error.validator_value:
+                    hint = "write dates as yyyy-mm-dd"
+            elif error.validator == "minItems":
+                message = "needs at least one item"
+                if field == "evidence":
+                    hint = "every record rests on at least one quote from a source"
+            elif error.validator in ("minimum", "maximum", "minLength"):
+                message = f"{value!r} is out of range ({error.validator} {error.validator_value})"
+            elif error.validator == "oneOf":
+                message = f"expected a quote (text) or a mapping with 'quote', got {_describe(value)}"
+            else:
+                message = error.message
+            problems.append(Problem(shown, line, message, record, field, hint))
+    return problems

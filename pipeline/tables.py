@@ -1,0 +1,174 @@
+"""Build the package's tables from a loaded corpus.
+
+Each annotated record becomes one row, its values typed by the table schema; each
+evidence quote is resolved to offsets and becomes an evidence row. Every row keeps
+the file and line it came from (its origin) so later checks can point at it.
+Values that cannot be typed become empty and a Problem; nothing stops the build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from pipeline import schemas
+from pipeline.problems import Problem
+from pipeline.seeds import Corpus, Record
+from pipeline.spans import Unresolved, resolve
+
+
+@dataclass(frozen=True)
+class Origin:
+    file: str
+    line: int
+    record: str | None
+    key_lines: dict
+
+
+@dataclass
+class Tables:
+    rows: dict[str, list[dict]] = field(default_factory=lambda: {t: [] for t in schemas.TABLES})
+    origins: dict[str, list[Origin]] = field(default_factory=lambda: {t: [] for t in schemas.TABLES})
+    # (table, record_id) -> evidence rows, for the domain checks
+    evidence_of: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
+    # (table, row index, column) of cells already reported as untypable: no second report
+    bad_cells: set[tuple[str, int, str]] = field(default_factory=set)
+    # evidence ids whose weekdays the annotator says belong to another record
+    weekday_exempt: set[str] = field(default_factory=set)
+
+    def add(self, table: str, row: dict, origin: Origin) -> None:
+        self.rows[table].append(row)
+        self.origins[table].append(origin)
+
+
+class _Bad(Exception):
+    def __init__(self, message: str, hint: str | None = None):
+        self.message, self.hint = message, hint
+
+
+def parse_date(value) -> dt.date:
+    if not isinstance(value, str):
+        raise _Bad(f"expected a date, got {value!r}", "write dates as yyyy-mm-dd")
+    try:
+        if len(value) != 10:
+            raise ValueError("not yyyy-mm-dd")
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise _Bad(f"{value!r} is not a valid date ({exc})", "write a real calendar date as yyyy-mm-dd") from None
+
+
+def typed(field_def: dict, value):
+    """The value as the schema's type, or _Bad."""
+    if value is None or value == "":
+        return None
+    kind = field_def["type"]
+    if kind == "string":
+        if not isinstance(value, str):
+            raise _Bad(f"expected text, got {value!r}", "quote the value")
+        return value
+    if kind == "date":
+        return parse_date(value)
+    if kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Bad(f"expected an integer, got {value!r}")
+        return value
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise _Bad(f"expected a finite number, got {value!r}")
+        return float(value)
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise _Bad(f"expected true or false, got {value!r}")
+        return value
+    raise _Bad(f"unsupported field type {kind}")
+
+
+def _typed_row(table: str, values: dict, origin: Origin, problems: list[Problem], skip=(),
+               bad: set | None = None) -> dict:
+    """The record typed by the schema; names of untypable columns are added to `bad`."""
+    bad = set() if bad is None else bad
+    row = {}
+    for field_def in schemas.fields(table):
+        name = field_def["name"]
+        if name in skip:
+            continue
+        try:
+            row[name] = typed(field_def, values.get(name))
+        except _Bad as fault:
+            problems.append(Problem(origin.file, origin.key_lines.get(name, origin.line), fault.message,
+                                    origin.record, name, fault.hint))
+            row[name] = None
+            bad.add(name)
+    for (default_table, column), source_column in schemas.DEFAULTS.items():
+        if default_table == table and row.get(column) is None and values.get(column) is None:
+            row[column] = row.get(source_column)
+            if source_column in bad:
+                bad.add(column)
+    return row
+
+
+def evidence_id(table: str, record_id: str, number: int) -> str:
+    return f"{table.replace('_', '-')}-{record_id}-{number}"
+
+
+def _evidence_rows(corpus: Corpus, record: Record, tables: Tables, problems: list[Problem]) -> None:
+    items = record.values.get("evidence")
+    if not isinstance(items, list):
+        return
+    record_id = record.record_id
+    collected = tables.evidence_of.setdefault((record.table, record_id), [])
+    for number, item in enumerate(items, start=1):
+        line = items.item_lines[number - 1] if hasattr(items, "item_lines") else record.line_of("evidence")
+        if isinstance(item, str):
+            spec = {"quote": item}
+        elif isinstance(item, dict) and isinstance(item.get("quote"), str):
+            spec = item
+        else:
+            continue  # shape faults are reported by the structure layer
+        source_id = spec.get("source_id", record.source_id)
+        source = corpus.sources.get(source_id)
+        if source is None:
+            if source_id not in corpus.unreadable_sources:
+                known = ", ".join(sorted(corpus.sources)) or "none"
+                problems.append(Problem(record.file, line, f"evidence names unknown source {source_id!r}",
+                                        record.label, "evidence", f"known sources: {known}"))
+            continue
+        occurrence = spec.get("occurrence") if isinstance(spec.get("occurrence"), int) else None
+        prefix = spec.get("prefix") if isinstance(spec.get("prefix"), str) else None
+        try:
+            start, end = resolve(source.text, spec["quote"], occurrence=occurrence, prefix=prefix,
+                                 folded_text=source.folded)
+        except Unresolved as bad:
+            where = "" if source_id == record.source_id else f" (source {source_id})"
+            problems.append(Problem(record.file, line, bad.message + where, record.label, "evidence", bad.hint))
+            continue
+        row = {"evidence_id": evidence_id(record.table, str(record_id), number), "source_id": source_id,
+               "record_table": record.table, "record_id": record_id, "start": start, "end": end,
+               "exact": source.text[start:end]}
+        tables.add("evidence", row, Origin(record.file, line, record.label, {}))
+        if "weekdays_refer_elsewhere" in spec:
+            tables.weekday_exempt.add(row["evidence_id"])
+        collected.append(row)
+
+
+def build_tables(corpus: Corpus, problems: list[Problem]) -> Tables:
+    """All tables of the package from `corpus`; typing and span faults go to `problems`."""
+    tables = Tables()
+    for source in corpus.sources.values():
+        origin = Origin(source.file, source.meta.line, f"sources/{source.source_id}", source.meta.key_lines)
+        row = _typed_row("sources", source.meta, origin, problems, skip=schemas.derived_columns("sources"))
+        row["text_sha256"] = source.sha256
+        row["text_chars"] = len(source.text)
+        tables.add("sources", {name: row.get(name) for name in schemas.field_names("sources")}, origin)
+    for values, shown in corpus.conventions:
+        origin = Origin(shown, values.line, f"count_conventions/{values.get('term')}", values.key_lines)
+        tables.add("count_conventions", _typed_row("count_conventions", values, origin, problems), origin)
+    for record in corpus.records:
+        origin = Origin(record.file, record.values.line, record.label, record.values.key_lines)
+        bad: set[str] = set()
+        tables.add(record.table, _typed_row(record.table, record.values, origin, problems, bad=bad), origin)
+        tables.bad_cells.update((record.table, len(tables.rows[record.table]) - 1, column) for column in bad)
+        if isinstance(record.record_id, str):
+            _evidence_rows(corpus, record, tables, problems)
+    return tables
