@@ -46,5 +46,11 @@ lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
 	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^karabakh-news-events' > requirements.lock
 	rm -rf .venv-lock
 
+# -- targets: versions --
+
+# -- targets: validate --
+
+# -- targets: report --
+
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -130,6 +130,13 @@ def annotation_schema(check_only: bool = typer.Option(False, "--check", help="Fa
     typer.echo(f"wrote {path}")
 
 
+# -- commands: versions (diff, release) --
+
+# -- commands: validate (validate, synth) --
+
+# -- commands: report (report) --
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 
