@@ -1,0 +1,238 @@
+"""The package's datasheet, datapackage/README.md, rendered from the package itself.
+
+`render_datasheet` is a pure function of the files in the package folder
+(datapackage.json with its inlined Table Schemas, data/*.csv, CHANGELOG.md) and of
+the event type hierarchy in schemas/, so rebuilding an unchanged package gives the
+same bytes. `read_rows` reads a published CSV table typed by its schema; the review
+report uses it too.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+from pipeline import schemas
+
+DATED_COLUMNS = {"events": ("date_start", "date_end"), "statements": ("date", "date_latest"),
+                 "casualty_reports": ("period_start", "period_end")}
+
+
+def _typed(value: str, kind: str):
+    if value == "":
+        return None
+    if kind == "integer":
+        return int(value)
+    if kind == "number":
+        return float(value)
+    if kind == "boolean":
+        return value == "true"
+    if kind == "date":
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def read_rows(package_dir: Path, resource: dict) -> list[dict]:
+    """The rows of one CSV resource, each value converted to its schema type (empty -> None)."""
+    kinds = {f["name"]: f["type"] for f in resource["schema"]["fields"]}
+    with open(package_dir / resource["path"], encoding="utf-8", newline="") as handle:
+        return [{name: _typed(value, kinds.get(name, "string")) for name, value in row.items()}
+                for row in csv.DictReader(handle)]
+
+
+def read_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
+    """The descriptor and the typed rows of every table of the package in `package_dir`."""
+    descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
+    rows = {r["name"]: read_rows(package_dir, r) for r in descriptor["resources"]}
+    return descriptor, rows
+
+
+def cell(value) -> str:
+    """A value as the text of a Markdown table cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def code_values(field: dict) -> str:
+    """The code list of a field: `value` (label), ... ; empty when it has none."""
+    parts = []
+    for category in field.get("categories") or []:
+        if isinstance(category, dict):
+            parts.append(f"`{category['value']}` ({category['label']})" if category.get("label") else f"`{category['value']}`")
+        else:
+            parts.append(f"`{category}`")
+    return ", ".join(parts)
+
+
+def _constraints(field: dict) -> str:
+    shown = []
+    for key, value in sorted(field.get("constraints", {}).items()):
+        if key in ("required", "enum"):
+            continue
+        shown.append("unique" if key == "unique" else f"{key} `{value}`")
+    return ", ".join(shown)
+
+
+def coverage_dates(rows: dict[str, list[dict]]) -> list[list]:
+    """Per dated table: earliest and latest date its rows span."""
+    result = []
+    for name, (first, last) in DATED_COLUMNS.items():
+        starts = [r[first] for r in rows.get(name, []) if r.get(first)]
+        ends = [r[last] or r[first] for r in rows.get(name, []) if r.get(first)]
+        if starts:
+            result.append([name, min(starts), max(ends)])
+    return result
+
+
+def latest_changelog_entry(text: str) -> str:
+    """The first `## ` section of the changelog, without its trailing blank lines."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("## ")]
+    if not starts:
+        return ""
+    end = starts[1] if len(starts) > 1 else len(lines)
+    return "\n".join(lines[starts[0]:end]).strip() + "\n"
+
+
+def _about(descriptor: dict) -> str:
+    licences = ", ".join(f"[{lic.get('title') or lic['name']}]({lic['path']})" if lic.get("path") else lic["name"]
+                         for lic in descriptor.get("licenses", []))
+    facts = [["Name", f"`{descriptor['name']}`"], ["Version", descriptor["version"]],
+             ["Created", descriptor["created"]], ["Identifier", f"`{descriptor['id']}`"], ["Licence", licences],
+             ["Keywords", ", ".join(descriptor.get("keywords", []))]]
+    return (f"# {descriptor['title']}: datasheet\n\n"
+            "Generated from the package and its Table Schemas by `pipeline publish`; do not edit.\n\n"
+            f"{descriptor['description']}\n\n" + table(["", ""], facts))
+
+
+def _what(descriptor: dict, rows: dict[str, list[dict]]) -> str:
+    text = ("\n## What the data is\n\n"
+            "Hand annotations of news articles about the 2020 Nagorno-Karabakh war, as tables. "
+            "Each row of events, statements and casualty reports rests on at least one row of `evidence`: "
+            "a span of an article given by Unicode code-point offsets (start inclusive, end exclusive) "
+            "with the exact words. The articles are the publishers' copyright and are not shipped; "
+            "`sources.text_sha256` lets anyone holding a copy check that the offsets refer to the same text.\n\n")
+    counts = [[f"`{r['name']}`", r.get("title", ""), len(rows[r["name"]]), f"`{r['path']}`", f"`{r['parquet']['path']}`"]
+              for r in descriptor["resources"]]
+    text += "### Tables and row counts\n\n" + table(["table", "title", "rows", "CSV", "Parquet"], counts)
+    return text
+
+
+def _sources(rows: dict[str, list[dict]]) -> str:
+    body = [[s["source_id"], s["publisher"], s["title"], s["published_date"], s["published_date_basis"],
+             s.get("url") or "", s["text_chars"]] for s in sorted(rows.get("sources", []), key=lambda s: s["source_id"])]
+    text = "\n## Sources\n\n" + table(["source_id", "publisher", "title", "published", "date basis", "url", "characters"], body)
+    dates = coverage_dates(rows)
+    text += "\n## Coverage dates\n\n"
+    if dates:
+        overall = [min(d[1] for d in dates), max(d[2] for d in dates)]
+        text += f"The records span {cell(overall[0])} to {cell(overall[1])}.\n\n"
+        text += table(["table", "earliest", "latest"], [[f"`{d[0]}`", d[1], d[2]] for d in dates])
+    else:
+        text += "No dated records.\n"
+    return text
+
+
+def _dictionary(descriptor: dict) -> str:
+    text = "\n## Data dictionary\n\nEvery field of every table, as declared in its Table Schema.\n"
+    for resource in descriptor["resources"]:
+        schema = resource["schema"]
+        text += f"\n### `{resource['name']}`\n\n{resource.get('description', '')}\n\n"
+        text += f"- primary key: `{', '.join(schema.get('primaryKey', []))}`\n"
+        for fk in schema.get("foreignKeys", []):
+            ref = fk["reference"]
+            text += (f"- foreign key: `{', '.join(fk['fields'])}` -> "
+                     f"`{ref.get('resource') or resource['name']}.{', '.join(ref['fields'])}`\n")
+        body = [[f"`{f['name']}`", f["type"], "yes" if f.get("constraints", {}).get("required") else "no",
+                 f.get("description", ""), _constraints(f), code_values(f)] for f in schema["fields"]]
+        text += "\n" + table(["field", "type", "required", "description", "constraints", "values"], body)
+        if resource["name"] == "events":
+            hierarchy = [[t, ", ".join(f"`{s}`" for s in subs)] for t, subs in schemas.sub_event_types().items()]
+            text += "\nACLED event types and the sub event types that belong to each:\n\n"
+            text += table(["event_type", "sub_event_type"], hierarchy)
+    return text
+
+
+def _conventions(rows: dict[str, list[dict]]) -> str:
+    body = [[c["term"], c["phrase"], c["low"], c["high"] if c["high"] is not None else "no upper bound", c["basis"]]
+            for c in sorted(rows.get("count_conventions", []), key=lambda c: c["term"])]
+    return ("\n## Casualty count conventions\n\n"
+            "Vague words in casualty claims are read as ranges through these conventions; every ranged figure in "
+            "`casualty_reports` names its term in a `*_convention` column. Claims are never merged: each is its own "
+            "row, attributed to its claimant, and running totals are flagged `is_cumulative`.\n\n"
+            + (table(["term", "phrase", "low", "high", "basis"], body) if body else "No conventions.\n"))
+
+
+def _citation(descriptor: dict) -> str:
+    licence = descriptor.get("licenses", [{}])[0]
+    authors = "; ".join(c.get("title", "") for c in descriptor.get("contributors", []))
+    year = descriptor["created"][:4]
+    return ("\n## Licence and citation\n\n"
+            f"The tables are released under {licence.get('title') or licence.get('name', '')} "
+            f"(`{licence.get('name', '')}`). The evidence excerpts are short quotations of the articles, "
+            "whose copyright stays with their publishers.\n\nCite as:\n\n"
+            f"> {authors} ({year}). *{descriptor['title']}* (`{descriptor['name']}`), version {descriptor['version']}, "
+            f"created {descriptor['created']}. {descriptor['id']}\n")
+
+
+def _loading() -> str:
+    return """
+## Load the data
+
+pandas:
+
+```python
+import pandas as pd
+events = pd.read_parquet("data/events.parquet", dtype_backend="pyarrow")
+```
+
+polars:
+
+```python
+import polars as pl
+claims = pl.read_parquet("data/casualty_reports.parquet")
+```
+
+DuckDB:
+
+```sql
+select e.event_id, e.date_start, v.exact
+from 'data/events.parquet' e
+join 'data/evidence.parquet' v on v.record_table = 'events' and v.record_id = e.event_id;
+```
+
+R:
+
+```r
+library(arrow)
+events <- read_parquet("data/events.parquet")
+# or, with the descriptor: frictionless::read_package("datapackage.json")
+```
+
+Paths are relative to this folder. Dates are dates, counts nullable 64-bit integers, flags booleans,
+in Parquet and (through the descriptor) in CSV alike.
+"""
+
+
+def render_datasheet(package_dir: Path) -> str:
+    """The datasheet of the package in `package_dir`, as Markdown."""
+    descriptor, rows = read_package(package_dir)
+    changelog = package_dir / "CHANGELOG.md"
+    latest = latest_changelog_entry(changelog.read_text(encoding="utf-8")) if changelog.is_file() else ""
+    parts = [_about(descriptor), _what(descriptor, rows), _sources(rows), _dictionary(descriptor),
+             _conventions(rows), _citation(descriptor), _loading(),
+             "\n## Latest changes\n\n" + ("#" + latest if latest else "No changelog.\n")
+             + "\nEvery version is listed in `CHANGELOG.md`.\n"]
+    return "".join(parts)

@@ -1,0 +1,270 @@
+"""The review report: highlights, links, escaping and determinism, then the pages in a real headless Chromium.
+
+The report is built from the package publish makes of the minimal fixture seeds and,
+when the project's own seeds carry annotations, of those too. The browser test
+saves screenshots under test-artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import BASE_SEEDS, ROOT
+from pipeline.cli import app
+from pipeline.datasheet import read_package
+from pipeline.publish import build_package
+from pipeline.report import build_report, highlighted_text, segments
+
+ARTIFACTS = ROOT / "test-artifacts"
+CORPORA = {"minimal": BASE_SEEDS}
+if any((ROOT / "seeds").glob("*/annotations.yaml")):
+    CORPORA["seeds"] = ROOT / "seeds"
+
+
+class Page(HTMLParser):
+    """Ids, links and highlight segments of one page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.hrefs: list[str] = []
+        self.segments: list[tuple[list[str], str]] = []  # (evidence ids, text) in document order
+        self.classes: list[str] = []
+        self._seg: list[str] | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "a" and "href" in attrs:
+            self.hrefs.append(attrs["href"])
+        self.classes += (attrs.get("class") or "").split()
+        if tag == "a" and "seg" in (attrs.get("class") or "").split():
+            self._seg, self._text = attrs["data-ev"].split(), ""
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._seg is not None:
+            self.segments.append((self._seg, self._text))
+            self._seg = None
+
+    def handle_data(self, data):
+        if self._seg is not None:
+            self._text += data
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+@pytest.fixture(scope="module", params=sorted(CORPORA))
+def built(request, tmp_path_factory) -> tuple[Path, Path, Path]:
+    """(package, seeds, report) for one corpus."""
+    seeds = CORPORA[request.param]
+    work = tmp_path_factory.mktemp(request.param)
+    build_package(seeds, work / "package", None)
+    build_report(work / "package", seeds, work / "report")
+    return work / "package", seeds, work / "report"
+
+
+def test_every_evidence_row_is_highlighted_with_its_exact_words(built):
+    package, _, report = built
+    _, rows = read_package(package)
+    pages = {}
+    for ev in rows["evidence"]:
+        sid = ev["source_id"]
+        page = pages.setdefault(sid, parse(report / f"source-{sid}.html"))
+        assert f"ev-{ev['evidence_id']}" in page.ids, ev["evidence_id"]
+        covered = "".join(text for ids, text in page.segments if ev["evidence_id"] in ids)
+        assert covered == ev["exact"], ev["evidence_id"]
+
+
+def test_every_link_resolves_to_an_existing_anchor(built):
+    _, _, report = built
+    pages = {path.name: parse(path) for path in sorted(report.glob("*.html"))}
+    checked = 0
+    for name, page in pages.items():
+        for href in page.hrefs:
+            if re.match(r"^[a-z]+:", href):
+                assert href.startswith(("https://", "http://")), f"{name}: {href}"
+                continue
+            target, _, fragment = href.partition("#")
+            target = target or name
+            assert target in pages, f"{name}: {href}"
+            if fragment:
+                assert fragment in pages[target].ids, f"{name}: {href}"
+            checked += 1
+    assert checked > 50
+
+
+def test_rows_are_cross_linked(built):
+    package, _, report = built
+    _, rows = read_package(package)
+    events = parse(report / "table-events.html")
+    for event in rows["events"]:
+        assert f"row-{event['event_id']}" in events.ids
+    for statement in rows["statements"]:
+        if statement["about_event_id"]:
+            assert f"table-statements.html#row-{statement['statement_id']}" in events.hrefs
+    for claim in rows["casualty_reports"]:
+        if claim["event_id"]:
+            assert f"table-casualty_reports.html#row-{claim['report_id']}" in events.hrefs
+    for ev in rows["evidence"]:
+        page = parse(report / f"table-{ev['record_table']}.html")
+        assert f"source-{ev['source_id']}.html#ev-{ev['evidence_id']}" in page.hrefs
+
+
+def test_charts_have_a_mark_per_row(built):
+    package, _, report = built
+    _, rows = read_package(package)
+    html = (report / "charts.html").read_text(encoding="utf-8")
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart') == 3
+    for claim in rows["casualty_reports"]:
+        assert f'href="table-casualty_reports.html#row-{claim["report_id"]}"' in html
+    for place in rows["places"]:
+        if place["latitude"] is not None:
+            assert f'table-places.html#row-{place["place_id"]}' in html
+    assert "http" not in re.sub(r'xmlns="http://www.w3.org/2000/svg"', "", html).replace("https://creativecommons", "")
+
+
+def test_pages_are_self_contained(built):
+    _, _, report = built
+    for path in sorted(report.glob("*.html")):
+        html = path.read_text(encoding="utf-8")
+        assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', html), path.name
+
+
+def test_report_is_deterministic(built, tmp_path: Path):
+    package, seeds, report = built
+    again = tmp_path / "again"
+    build_report(package, seeds, again)
+    names = sorted(p.name for p in report.glob("*.html"))
+    assert names == sorted(p.name for p in again.glob("*.html"))
+    for name in names:
+        assert (report / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_overlapping_spans_split_at_every_boundary():
+    spans = [{"evidence_id": "a", "start": 0, "end": 5, "record_table": "events", "record_id": "e"},
+             {"evidence_id": "b", "start": 3, "end": 8, "record_table": "actors", "record_id": "x"},
+             {"evidence_id": "c", "start": 3, "end": 5, "record_table": "places", "record_id": "p"}]
+    got = [(a, b, [s["evidence_id"] for s in active]) for a, b, active in segments(10, spans)]
+    assert got == [(0, 3, ["a"]), (3, 5, ["a", "b", "c"]), (5, 8, ["b"]), (8, 10, [])]
+
+
+def test_text_is_escaped():
+    text = 'x <script>alert("1")</script> & y'
+    spans = [{"evidence_id": "s", "start": 2, "end": 10, "record_table": "events", "record_id": "e<1>"}]
+    html = highlighted_text(text, spans)
+    assert "<script>" not in html and "&lt;script&gt;" in html and "&amp; y" in html
+    assert 'href="table-events.html#row-e&lt;1&gt;"' in html
+
+
+def test_a_changed_text_is_flagged(tmp_path: Path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    build_package(seeds, tmp_path / "package", None)
+    text = seeds / "wire-2020-09-30" / "text.txt"
+    text.write_text(text.read_text(encoding="utf-8").replace("Terter", "Tartar"), encoding="utf-8")
+    build_report(tmp_path / "package", seeds, tmp_path / "report")
+    page = (tmp_path / "report" / "source-wire-2020-09-30.html").read_text(encoding="utf-8")
+    assert "differs from sources.text_sha256" in page
+    assert "differs from the text" in page
+    checks = (tmp_path / "report" / "checks.html").read_text(encoding="utf-8")
+    assert "sha256 differs" in checks
+
+
+def test_a_damaged_package_is_flagged(tmp_path: Path):
+    build_package(BASE_SEEDS, tmp_path / "package", None)
+    places = tmp_path / "package" / "data" / "places.csv"
+    places.write_text(places.read_text(encoding="utf-8").replace("Terter", "Tartar"), encoding="utf-8")
+    build_report(tmp_path / "package", BASE_SEEDS, tmp_path / "report")
+    checks = (tmp_path / "report" / "checks.html").read_text(encoding="utf-8")
+    assert "verify_package" in checks and 'class="bad">' in checks and "places" in checks
+
+
+def test_cli_report(tmp_path: Path):
+    build_package(BASE_SEEDS, tmp_path / "package", None)
+    result = CliRunner().invoke(app, ["report", "--package", str(tmp_path / "package"), "--seeds", str(BASE_SEEDS),
+                                      "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote 12 pages to {tmp_path / 'report'}; open {tmp_path / 'report' / 'index.html'}\n"
+    missing = CliRunner().invoke(app, ["report", "--package", str(tmp_path / "nothing"), "--out", str(tmp_path / "r2")])
+    assert missing.exit_code == 1
+
+
+def test_checks_page_lists_validation_and_coverage(built):
+    _, _, report = built
+    checks = (report / "checks.html").read_text(encoding="utf-8")
+    assert "verify_package" in checks and "passes" in checks
+    assert "Uncovered sentences" in checks and "sentences:" in checks
+
+
+# ---- in a real browser ----
+
+def chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def run_chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
+    binary = chromium()
+    if binary is None:
+        pytest.skip("chromium is not installed (CI installs Debian's chromium package)")
+    command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+               f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *extra, url]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def console_messages(stderr: str) -> list[str]:
+    """Console output and uncaught errors of the page (the report's script logs nothing)."""
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+
+
+@pytest.mark.parametrize("name", ["source", "charts", "table-events", "checks"])
+def test_pages_render_in_chromium(built, tmp_path: Path, name: str):
+    package, _, report = built
+    _, rows = read_package(package)
+    source_id = rows["sources"][0]["source_id"]
+    first = sorted(e["evidence_id"] for e in rows["evidence"] if e["source_id"] == source_id)
+    first_ev = first[0] if first else None
+    file = {"source": f"source-{source_id}.html", "charts": "charts.html", "table-events": "table-events.html",
+            "checks": "checks.html"}[name]
+    url = (report / file).as_uri() + (f"#ev-{first_ev}" if name == "source" and first_ev else "")
+    dumped = run_chromium(url, tmp_path / "profile", "--dump-dom")
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    assert console_messages(dumped.stderr) == []
+    dom = Page()
+    dom.feed(dumped.stdout)
+    if name == "source":
+        segs = [ids for ids, _ in dom.segments]
+        assert len({i for ids in segs for i in ids}) == len(first)
+        assert "focus" in dom.classes, "the script marks the highlights named in the address"
+        assert f"ev-{first_ev}" in dom.ids
+    if name == "charts":
+        assert dumped.stdout.count('class="chart ') == 3
+        assert dumped.stdout.count('class="mark"') >= len(rows["events"]) + len(rows["statements"])
+    if name == "table-events":
+        assert all(f"row-{e['event_id']}" in dom.ids for e in rows["events"])
+    corpus = report.parent.name.rstrip("0123456789")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"report-{corpus}-{name}.png"
+    shot.unlink(missing_ok=True)
+    # Without the #fragment: headless Chromium captures a scrolled page with a blank band.
+    taken = run_chromium((report / file).as_uri(), tmp_path / "profile", f"--screenshot={shot}", "--window-size=1400,2000")
+    assert taken.returncode == 0, taken.stderr[-2000:]
+    assert console_messages(taken.stderr) == []
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
