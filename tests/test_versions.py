@@ -393,7 +393,8 @@ def test_release_refuses_a_missing_or_tampered_package(package: Path, tmp_path: 
         handle.write("x,X,state,,,,,\n")
     result = runner.invoke(app, ["release", "--package", str(package), "--out", str(tmp_path / "dist")])
     assert result.exit_code == 1
-    assert result.output.splitlines()[0] == f"{package / 'data' / 'actors.csv'}: written file does not match its descriptor"
+    assert result.output.splitlines()[0].startswith(
+        f"{package / 'data' / 'actors.csv'}: actors: hash-count: The data source does not match the expected hash")
     assert not (tmp_path / "dist").exists() or not any((tmp_path / "dist").iterdir())
 
 
