@@ -15,10 +15,17 @@ import ctypes.util
 import fcntl
 import os
 import shutil
+import signal
 from pathlib import Path
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+
+
+def pause_point(step: str) -> None:
+    """PIPELINE_TEST_PAUSE_AT=<step> stops the run here (SIGSTOP) so crash tests can kill it at that step."""
+    if os.environ.get("PIPELINE_TEST_PAUSE_AT") == step:
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def temp_dir_for(target: Path) -> Path:
@@ -39,6 +46,7 @@ def publish_lock(target: Path):
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             recover(target)
+            pause_point("locked")
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
@@ -81,6 +89,7 @@ def swap_in(new: Path, target: Path) -> None:
         os.rename(new, target)
         return
     if _exchange(new, target):
+        pause_point("exchanged")
         shutil.rmtree(new)  # `new` now holds the old package
         return
     # Fallback without renameat2: park the old package, move the new one in; recover() undoes a crash between.

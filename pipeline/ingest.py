@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,13 +59,19 @@ def ingest(file: Path, seeds: Path, *, publisher: str, title: str | None = None,
         raise InputError([Problem(shown, None, "is a directory, not a text file", hint="ingest one file at a time")])
     if not file.is_file():
         raise InputError([Problem(shown, None, "file not found")])
-    size = file.stat().st_size
-    if size > MAX_TEXT_BYTES:
-        raise InputError([Problem(shown, None, f"file is {size / 1e6:.1f} MB; an article is far smaller",
-                                  hint="check that this is the article text")])
-    text, changes = normalise(file.read_bytes(), shown)
+    if seeds.exists() and not seeds.is_dir():
+        raise InputError([Problem(str(seeds), None, "seeds folder is not a folder", hint="pass --seeds DIR")])
+    try:
+        size = file.stat().st_size
+        if size > MAX_TEXT_BYTES:
+            raise InputError([Problem(shown, None, f"file is {size / 1e6:.1f} MB; an article is far smaller",
+                                      hint="check that this is the article text")])
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(shown, None, f"cannot read file: {exc.strerror}")]) from None
+    text, changes = normalise(raw, shown)
     source_id = source_id or default_id(file)
-    if not ID_RE.match(source_id):
+    if not ID_RE.fullmatch(source_id):
         raise InputError([Problem(shown, None, f"source id {source_id!r} is not a lowercase slug",
                                   field="source_id", hint="pass --id with lowercase letters, digits and hyphens")])
     if published is not None:
@@ -92,10 +99,17 @@ def ingest(file: Path, seeds: Path, *, publisher: str, title: str | None = None,
         "url": url,
         "text_file": "text.txt",
     }
-    folder.mkdir(parents=True)
-    (folder / "text.txt").write_text(text, encoding="utf-8", newline="\n")
     header = "# Source metadata. published_date_basis says how the date was established.\n"
-    (folder / "source.yaml").write_text(header + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100),
-                                        encoding="utf-8")
-    (folder / "annotations.yaml").write_text(annotation_template(source_id), encoding="utf-8")
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        raise InputError([Problem(str(folder), None, f"cannot create the source folder: {exc.strerror}")]) from None
+    try:
+        (folder / "text.txt").write_text(text, encoding="utf-8", newline="\n")
+        (folder / "source.yaml").write_text(header + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100),
+                                            encoding="utf-8")
+        (folder / "annotations.yaml").write_text(annotation_template(source_id), encoding="utf-8")
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)  # no half-ingested source is left behind
+        raise InputError([Problem(str(folder), None, f"cannot write the source: {exc.strerror}")]) from None
     return Ingested(source_id, folder, changes, digest)

@@ -101,16 +101,23 @@ def _inside(folder: Path, path: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
         return True
-    except ValueError:
+    except (ValueError, OSError):
         return False
 
 
-def _load(path: Path, shown: str, problems: list[Problem]):
+def _load(path: Path, shown: str, problems: list[Problem], empty_hint: str):
+    """The file's content, or None with the reason added to `problems`."""
+    if path.is_symlink():
+        problems.append(Problem(shown, None, "file is a symbolic link", hint="use a regular file inside seeds/"))
+        return None
     try:
-        return load_yaml(path, shown)
+        data = load_yaml(path, shown)
     except InputError as exc:
         problems.extend(exc.problems)
         return None
+    if data is None:
+        problems.append(Problem(shown, None, "file is empty (no YAML content)", hint=empty_hint))
+    return data
 
 
 def _load_conventions(corpus: Corpus) -> None:
@@ -118,7 +125,7 @@ def _load_conventions(corpus: Corpus) -> None:
     shown = shown_path(corpus.root, path)
     if not path.exists():
         return
-    data = _load(path, shown, corpus.problems)
+    data = _load(path, shown, corpus.problems, "list the count conventions, or delete the file if there are none")
     if data is None:
         return
     if not isinstance(data, Located):
@@ -141,14 +148,18 @@ def _load_source(corpus: Corpus, folder: Path) -> Source | None:
     meta_path = folder / "source.yaml"
     shown = shown_path(corpus.root, meta_path)
     problems = corpus.problems
-    if not ID_RE.match(folder.name):
+    if not ID_RE.fullmatch(folder.name):
         problems.append(Problem(shown_path(corpus.root, folder), None, f"folder name {folder.name!r} is not a valid source id",
                                 hint="source folders are named by their id: lowercase letters, digits, hyphens"))
+        return None
+    if folder.is_symlink():
+        problems.append(Problem(shown_path(corpus.root, folder), None, "source folder is a symbolic link",
+                                hint="keep each source as a real folder inside seeds/"))
         return None
     if not meta_path.is_file():
         problems.append(Problem(shown, None, "missing source metadata file", hint="add sources with 'pipeline ingest'"))
         return None
-    meta = _load(meta_path, shown, problems)
+    meta = _load(meta_path, shown, problems, "fill in the source metadata; 'pipeline ingest' writes it for a new source")
     if meta is None:
         return None
     if not isinstance(meta, Located):
@@ -165,13 +176,26 @@ def _load_source(corpus: Corpus, folder: Path) -> Source | None:
         return None
     text_path = folder / text_name
     text_shown = shown_path(corpus.root, text_path)
-    if Path(text_name).is_absolute() or ".." in Path(text_name).parts or text_path.is_symlink() \
-            or not _inside(folder, text_path):
-        problems.append(Problem(shown, meta.key_lines["text_file"], f"text_file {text_name!r} leaves the source folder",
+    text_line = meta.key_lines["text_file"]
+    if "\0" in text_name:
+        problems.append(Problem(shown, text_line, f"text_file {text_name!r} contains a NUL character",
                                 f"sources/{folder.name}", "text_file", "name a regular file inside the folder, e.g. text.txt"))
         return None
-    if not text_path.is_file():
-        problems.append(Problem(shown, meta.key_lines["text_file"], f"text file {text_name!r} not found",
+    try:
+        escapes = Path(text_name).is_absolute() or ".." in Path(text_name).parts or text_path.is_symlink() \
+            or not _inside(folder, text_path)
+        found = text_path.is_file()
+    except OSError as exc:
+        problems.append(Problem(shown, text_line, f"text_file {text_name[:60]!r}{'...' if len(text_name) > 60 else ''} "
+                                f"cannot be opened: {exc.strerror}", f"sources/{folder.name}", "text_file",
+                                "name a regular file inside the folder, e.g. text.txt"))
+        return None
+    if escapes:
+        problems.append(Problem(shown, text_line, f"text_file {text_name!r} leaves the source folder",
+                                f"sources/{folder.name}", "text_file", "name a regular file inside the folder, e.g. text.txt"))
+        return None
+    if not found:
+        problems.append(Problem(shown, text_line, f"text file {text_name!r} not found",
                                 f"sources/{folder.name}", "text_file"))
         return None
     try:
@@ -192,7 +216,7 @@ def _load_annotations(corpus: Corpus, folder: Path) -> None:
     if path.is_symlink() or not _inside(corpus.root, path):
         corpus.problems.append(Problem(shown, None, "annotation file is a link leaving seeds/", hint="use a regular file"))
         return
-    data = _load(path, shown, corpus.problems)
+    data = _load(path, shown, corpus.problems, f"start it with 'source_id: {folder.name}' and the tables of records")
     if data is None:
         return
     if not isinstance(data, Located):
@@ -233,8 +257,8 @@ def load_corpus(root: Path) -> Corpus:
         source = _load_source(corpus, folder)
         if source is not None:
             corpus.sources[source.source_id] = source
-        elif ID_RE.match(folder.name):
+        elif ID_RE.fullmatch(folder.name):
             corpus.unreadable_sources.add(folder.name)
-        if ID_RE.match(folder.name):
+        if ID_RE.fullmatch(folder.name):
             _load_annotations(corpus, folder)
     return corpus

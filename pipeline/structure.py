@@ -43,8 +43,16 @@ def _line_at(document, path) -> int | None:
 
 
 def _describe(value) -> str:
-    kind = _TYPE_NAMES.get(type(value), type(value).__name__)
+    kind = next((name for cls, name in _TYPE_NAMES.items() if type(value) is cls), None) \
+        or next((name for cls, name in _TYPE_NAMES.items() if isinstance(value, cls)), type(value).__name__)
     return f"{kind} {value!r}" if not isinstance(value, (dict, list)) else kind
+
+
+def _wanted(types) -> str:
+    names = [types] if isinstance(types, str) else list(types)
+    words = {"string": "text", "integer": "an integer", "number": "a number", "boolean": "true or false",
+             "array": "a list", "object": "a mapping", "null": "nothing"}
+    return " or ".join(words.get(name, name) for name in names)
 
 
 def _leaf_errors(error):
@@ -92,11 +100,18 @@ def structure_problems(document, schema: dict, shown: str, record_label) -> list
                 problems.append(Problem(shown, line, f"missing required field '{missing}'", record, missing,
                                         "add it; see schemas/ for what it holds"))
                 continue
-            if error.validator == "type":
-                wanted = error.validator_value
-                message = f"expected {wanted if isinstance(wanted, str) else ' or '.join(wanted)}, got {_describe(value)}"
-                if isinstance(wanted, str) and wanted == "string" and isinstance(value, (int, float)):
+            type_branches = [sub.validator_value for sub in error.context or () if sub.validator == "type" and not sub.path]
+            if error.validator == "type" and value is None:
+                message, hint = "required value is missing", "fill it in; see schemas/ for what it holds"
+            elif error.validator == "type" or (error.validator == "anyOf" and type_branches
+                                               and len(type_branches) == len(error.context)):
+                wanted = error.validator_value if error.validator == "type" else type_branches
+                message = f"expected {_wanted(wanted)}, got {_describe(value)}"
+                wanted = [wanted] if isinstance(wanted, str) else wanted
+                if "string" in wanted and isinstance(value, (int, float)):
                     hint = "quote the value to make it text"
+                elif "boolean" in wanted and isinstance(value, str):
+                    hint = "write true or false; yes/no/on/off are read as text"
             elif error.validator == "enum":
                 allowed = [str(v) for v in error.validator_value]
                 close = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.5)

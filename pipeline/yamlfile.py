@@ -6,12 +6,15 @@ PyYAML's SafeLoader is the parser. On top of it this module:
 - rejects anchors and aliases (no "billion laughs");
 - keeps dates and yes/no words as plain strings, so that 2020-02-30 is reported
   by the schema checks and "NO" stays Norway's code, not False;
+- refuses tags beyond plain scalars, mappings and lists (no Python objects, no
+  !!timestamp, !!binary, !!set), values a tag cannot hold, integers outside 64 bits;
 - refuses files above a size limit before parsing them.
 """
 
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 
 import yaml
@@ -19,6 +22,7 @@ import yaml
 from pipeline.problems import InputError, Problem
 
 MAX_BYTES = 10 * 1024 * 1024
+INT64 = 2**63
 
 
 class Located(dict):
@@ -95,20 +99,57 @@ def _construct_sequence(loader, node, deep=False):
     return items
 
 
+_KINDS = {"int": "an integer", "float": "a number", "bool": "true or false", "null": "null"}
+
+
+def _construct_object(self, node, deep=False):
+    """Any value a tag cannot hold (`!!int abc`, 5000 digits) becomes a located problem."""
+    line = node.start_mark.line + 1
+    try:
+        value = yaml.SafeLoader.construct_object(self, node, deep)
+    except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError):
+        shown = repr(node.value if len(node.value) <= 40 else node.value[:40] + "...") \
+            if isinstance(node, yaml.ScalarNode) else "this value"
+        if node.tag == "tag:yaml.org,2002:int" and re.fullmatch(r"[-+]?[0-9_]+", node.value or ""):
+            raise _YamlProblem(line, f"integer of {len(node.value)} digits is outside the 64-bit range",
+                               "counts and numbers must fit in 64 bits") from None
+        kind = node.tag.rsplit(":", 1)[-1]
+        raise _YamlProblem(line, f"{shown} cannot be read as {_KINDS.get(kind, kind)}",
+                           "remove the tag or write a plain value") from None
+    if type(value) is int and not -INT64 <= value < INT64:
+        raise _YamlProblem(line, f"integer {value} is outside the 64-bit range", "counts and numbers must fit in 64 bits")
+    return value
+
+
+_Loader.construct_object = _construct_object
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+# Only plain YAML: explicit tags for anything but text, numbers, booleans, null, maps and lists are refused.
+for _tag in ("timestamp", "binary", "set", "omap", "pairs"):
+    del _Loader.yaml_constructors[f"tag:yaml.org,2002:{_tag}"]
 
 
 def load_yaml(path: Path, shown: str, *, max_bytes: int = MAX_BYTES):
     """Parse one YAML file; raise InputError naming `shown`:line on any fault."""
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError([Problem(shown, None, f"cannot read file: {exc.strerror}")]) from None
+        facts = path.stat()
+    except (OSError, ValueError) as exc:
+        raise InputError([Problem(shown, None, f"cannot read file: {getattr(exc, 'strerror', None) or exc}")]) from None
+    if not stat.S_ISREG(facts.st_mode):
+        raise InputError([Problem(shown, None, "is not a regular file (a directory or device)",
+                                  hint="replace it with a YAML file")])
+    size = facts.st_size
     if size > max_bytes:
         raise InputError([Problem(shown, None, f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit",
                                   hint="split the annotations into several files")])
-    raw = path.read_bytes()
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError([Problem(shown, None, f"cannot read file: {exc.strerror}")]) from None
+    if len(raw) > max_bytes:
+        raise InputError([Problem(shown, None, f"file is over the {max_bytes / 1e6:.0f} MB limit",
+                                  hint="split the annotations into several files")])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -117,8 +158,13 @@ def load_yaml(path: Path, shown: str, *, max_bytes: int = MAX_BYTES):
                                   hint="save the file as UTF-8")]) from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    loader = None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        loader = _Loader(text)
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except _YamlProblem as exc:
         raise InputError([Problem(shown, exc.line, exc.message, field=exc.field, hint=exc.hint)]) from None
     except yaml.MarkedYAMLError as exc:
@@ -126,12 +172,25 @@ def load_yaml(path: Path, shown: str, *, max_bytes: int = MAX_BYTES):
         line = mark.line + 1 if mark else None
         message = (exc.problem or str(exc)).strip()
         hint = None
+        if isinstance(exc, yaml.composer.ComposerError) and exc.context:
+            message = f"{exc.context.strip()}, {message}"
+            if "single document" in exc.context:
+                hint = "keep one document per file: remove the '---' line"
         if "found character '\\t'" in message:
             message, hint = "tab character in indentation", "indent with spaces"
         elif isinstance(exc, yaml.constructor.ConstructorError) and "could not determine a constructor" in message:
             message, hint = f"tag not allowed: {message.split('tag ')[-1]}", "remove the tag; only plain YAML is read"
-        raise InputError([Problem(shown, line, f"YAML syntax error: {message}" if hint is None else message, hint=hint)]) from None
+        if hint is None:
+            message, hint = f"YAML syntax error: {message}", "check quotes, brackets, colons and indentation here or just before"
+        raise InputError([Problem(shown, line, message, hint=hint)]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        what = f"U+{code:04X}"
+        raise InputError([Problem(shown, line, f"character {what} is not allowed in YAML",
+                                  hint="remove it; raw control characters cannot appear in YAML files")]) from None
     except yaml.YAMLError as exc:
-        raise InputError([Problem(shown, None, f"YAML error: {exc}")]) from None
+        raise InputError([Problem(shown, None, "YAML error: " + " ".join(str(exc).split()))]) from None
     except RecursionError:
-        raise InputError([Problem(shown, None, "YAML nesting too deep")]) from None
+        raise InputError([Problem(shown, loader.line + 1 if loader else None, "YAML nesting too deep",
+                                  hint="records are mappings of plain values; flatten the nested lists or mappings")]) from None

@@ -1,0 +1,89 @@
+"""Commands that only read (check, coverage, diff, validate, report) never change seeds/ or datapackage/.
+
+Each runs in a project folder holding seeds/ and a published datapackage/, with valid
+seeds, with hostile seeds, and with a tampered package; every file is hashed before and
+after. Commands not in the CLI are skipped, so the test follows the CLI as it grows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from conftest import BASE_SEEDS, FIXTURES, assemble_case
+from pipeline.cli import app
+
+READERS = ["check", "coverage", "diff", "validate", "report"]
+COMMANDS = typer.main.get_command(app).commands
+runner = CliRunner()
+
+
+def tree(folder: Path) -> dict[str, str]:
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        rel = str(path.relative_to(folder))
+        if path.is_symlink():
+            found[rel] = "link:" + os.readlink(path)
+        elif path.is_dir():
+            found[rel] = "dir"
+        else:
+            stat = path.stat()
+            found[rel] = f"{hashlib.sha256(path.read_bytes()).hexdigest()} {stat.st_mode:o} {stat.st_mtime_ns}"
+    return found
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("readonly") / "datapackage"
+    result = runner.invoke(app, ["publish", "--seeds", str(BASE_SEEDS), "--out", str(out)],
+                           env={"SOURCE_DATE_EPOCH": "1601424000"})
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(params=["valid", "hostile-seeds", "tampered-package"])
+def project(request, tmp_path: Path, published: Path, monkeypatch) -> Path:
+    """A project folder (the working directory) with seeds/ and datapackage/."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    if request.param == "hostile-seeds":
+        assemble_case(FIXTURES / "invalid" / "yaml-alias-bomb", folder)
+        (folder / "seeds" / "wire-2020-09-30" / "text.txt").write_bytes(b"\xef\xbb\xbfCRLF text\r\n")
+    else:
+        shutil.copytree(BASE_SEEDS, folder / "seeds")
+    shutil.copytree(published, folder / "datapackage")
+    if request.param == "tampered-package":
+        data = folder / "datapackage" / "data" / "actors.csv"
+        data.write_bytes(data.read_bytes().replace(b"Armenia", b"Armenia!", 1))
+        (folder / "datapackage" / "data" / "events.parquet").write_bytes(b"PAR1 not parquet")
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def invocations(name: str) -> list[list[str]]:
+    """The command with its required arguments filled in, without and with --json."""
+    command = COMMANDS[name]
+    required = ["datapackage" for param in command.params
+                if param.param_type_name == "argument" and param.required]
+    calls = [[name, *required]]
+    if any("--json" in getattr(param, "opts", []) for param in command.params):
+        calls.append([name, *required, "--json"])
+    return calls
+
+
+@pytest.mark.parametrize("name", READERS)
+def test_reading_commands_write_nothing(name: str, project: Path):
+    if name not in COMMANDS:
+        pytest.skip(f"no '{name}' command in the CLI")
+    before = (tree(project / "seeds"), tree(project / "datapackage"))
+    for args in invocations(name):
+        result = runner.invoke(app, args)
+        assert "Traceback" not in result.output, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+        assert (tree(project / "seeds"), tree(project / "datapackage")) == before, f"'{' '.join(args)}' wrote"
