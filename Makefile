@@ -47,10 +47,25 @@ lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
 	rm -rf .venv-lock
 
 # -- targets: versions --
+DIST ?= dist
+
+.PHONY: release
+release: $(STAMP) ## Zip the published package into dist/ (reproducible) with its .sha256
+	$(BIN)/pipeline release --package $(OUT) --out $(DIST)
 
 # -- targets: validate --
+.PHONY: validate-fast bench
+validate-fast: $(STAMP) ## Validate the published package with pipeline validate (CSV and Parquet, all checks)
+	$(BIN)/pipeline validate $(OUT)
+
+bench: $(STAMP) ## Benchmark check, publish and validate on synthetic corpora; writes bench/RESULTS.md
+	$(BIN)/python bench/run.py
+
 
 # -- targets: report --
+.PHONY: report
+report: $(STAMP) ## Build the HTML review report of the package into report/
+	$(BIN)/pipeline report --package $(OUT) --seeds $(SEEDS) --out report
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

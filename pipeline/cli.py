@@ -7,13 +7,33 @@ Exit codes: 0 success, 1 invalid input (every problem printed, file:line first),
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
+import typer.core
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+class _Guarded(typer.core.TyperGroup):
+    """Last resort: a fault no command turned into problems prints one line, not a traceback, and exits 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as exc:
+            if os.environ.get("PIPELINE_DEBUG"):
+                raise
+            detail = " ".join(str(exc).split())[:300] or "no details"
+            typer.echo(f"error: unexpected {type(exc).__name__}: {detail} (set PIPELINE_DEBUG=1 for the traceback)",
+                       err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(cls=_Guarded, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Hand-annotated news articles -> validated tables -> versioned data package.")
 
 SEEDS = typer.Option(Path("seeds"), "--seeds", help="Folder of sources and annotations.")
@@ -74,16 +94,28 @@ def check(seeds: Path = SEEDS, as_json: bool = typer.Option(False, "--json", hel
 
 
 @app.command()
-def publish(seeds: Path = SEEDS, out: Path = OUT) -> None:
+def publish(seeds: Path = SEEDS, out: Path = OUT,
+            dry_run: bool = typer.Option(False, "--dry-run", help="Print the diff and the version bump; write nothing."),
+            bump: Optional[str] = typer.Option(None, "--bump", metavar="major|minor|patch",
+                                               help="Raise the bump the changes require (never lower it).")) -> None:
     """Check seeds/, build every table and publish the package atomically into datapackage/."""
     from pipeline.problems import InputError
     from pipeline.publish import publish as run
+    from pipeline.versions import BumpError
 
     try:
-        result = run(seeds, out)
+        result = run(seeds, out, bump=bump, dry=dry_run)
     except InputError as exc:
         fail(exc.problems)
-    if result.changed:
+    except BumpError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    if dry_run:
+        typer.echo(result.report, nl=False)
+        level = f" ({result.level} release)" if result.level else ""
+        typer.echo(f"dry run: would publish {out} version {result.version}{level}; nothing written" if result.changed
+                   else f"dry run: {out} would stay at version {result.version}; nothing written")
+    elif result.changed:
         typer.echo(f"published {out} version {result.version}" + (f" ({result.level} release)" if result.level else ""))
     else:
         typer.echo(f"unchanged: {out} stays at version {result.version}")
@@ -132,9 +164,95 @@ def annotation_schema(check_only: bool = typer.Option(False, "--check", help="Fa
 
 # -- commands: versions (diff, release) --
 
+@app.command()
+def diff(old: str = typer.Argument(..., help="Old package: folder, datapackage.json, release zip or git:REV."),
+         new: str = typer.Argument(..., help="New package, in the same forms."),
+         as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Compare two packages: schema changes, rows added, removed and changed, the bump; exit 1 if they differ."""
+    from pipeline.diff import diff_specs, render_text, to_dict
+    from pipeline.packages import PackageError
+
+    try:
+        result = diff_specs(old, new)
+    except PackageError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(to_dict(result), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(render_text(result), nl=False)
+    raise typer.Exit(0 if result.identical else 1)
+
+
+@app.command()
+def release(package: Path = typer.Option(Path("datapackage"), "--package", help="Folder of the published package."),
+            out: Path = typer.Option(Path("dist"), "--out", help="Folder for the zip and its .sha256.")) -> None:
+    """Zip the package reproducibly as dist/<name>-<version>.zip, with its sha256 beside it."""
+    from pipeline.packages import PackageError
+    from pipeline.problems import InputError
+    from pipeline.release import build_release
+
+    try:
+        done = build_release(package, out)
+    except InputError as exc:
+        fail(exc.problems)
+    except PackageError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"wrote {done.archive} and {done.checksum} (sha256 {done.sha256})")
+
+
 # -- commands: validate (validate, synth) --
 
+@app.command()
+def validate(path: Path = typer.Argument(Path("datapackage"), help="Package folder, its datapackage.json, or a release zip."),
+             as_json: bool = typer.Option(False, "--json", help="Machine-readable output (frictionless's report shape)."),
+             limit: int = typer.Option(100, "--limit", help="Errors to print in human output.")) -> None:
+    """Validate a published package: schemas, keys, categories, hashes, CSV and Parquet twins."""
+    from pipeline.validate import validate_path
+
+    report = validate_path(path)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        lines = report.lines()
+        for line in lines[:limit]:
+            typer.echo(line, err=True)
+        if len(lines) > limit:
+            typer.echo(f"... and {len(lines) - limit} more", err=True)
+        typer.echo(f"{len(lines)} error(s) found." if lines else f"valid: {path}", err=bool(lines))
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def synth(docs: int = typer.Option(..., "--docs", min=1, help="Number of documents to generate."),
+          out: Path = typer.Option(..., "--out", help="Folder to write the seeds/-layout corpus into."),
+          seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same files."),
+          plant_errors: bool = typer.Option(False, "--plant-errors",
+                                            help="Plant one fault of each checked kind; list them in planted-errors.json.")) -> None:
+    """Write a synthetic annotated corpus in the seeds/ layout (benchmarks, tests)."""
+    from pipeline.synth import write_corpus
+
+    done = write_corpus(out, docs, seed, plant_errors)
+    records = ", ".join(f"{n} {table}" for table, n in done["records"].items())
+    typer.echo(f"wrote {docs} documents into {out}: {records}"
+               + (f"; {done['planted']} planted errors in {out / 'planted-errors.json'}" if plant_errors else ""))
+
+
 # -- commands: report (report) --
+
+@app.command()
+def report(package: Path = typer.Option(Path("datapackage"), "--package", help="Folder of the published package."),
+           seeds: Path = SEEDS,
+           out: Path = typer.Option(Path("report"), "--out", help="Folder to write the HTML report into.")) -> None:
+    """Build the review report: a static HTML site of the package (texts, tables, charts, checks)."""
+    from pipeline.report import build_report
+
+    if not (package / "datapackage.json").is_file():
+        typer.echo(f"{package}: no datapackage.json (run 'pipeline publish' first)", err=True)
+        raise typer.Exit(1)
+    pages = build_report(package, seeds, out)
+    typer.echo(f"wrote {len(pages)} pages to {out}; open {out / 'index.html'}")
 
 
 def main() -> None:  # pragma: no cover - console script entry

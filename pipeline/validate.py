@@ -1,0 +1,643 @@
+"""Validate a published data package column-wise with Arrow, CSV and Parquet alike.
+
+Checks everything `frictionless validate` checks on the CSV resources (header labels,
+types, constraints, unique fields, primary and foreign keys, bytes, hash, the
+descriptor against the Data Package v2 profile), reporting with frictionless's error
+types, fields and row numbers (first data row = 2), and what it does not check:
+`categories`, `uniqueKeys`, evidence rows pointing at an existing record, bytes and
+hash of each Parquet twin, the Parquet logical types the schema implies, the same
+checks on the Parquet rows, and CSV and Parquet twins holding the same rows.
+
+Every CSV column is first read as text, so a value of the wrong type is located by
+row; values are then typed and checked a column at a time with pyarrow.compute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
+TRUE_VALUES = ["true", "True", "TRUE", "1"]
+FALSE_VALUES = ["false", "False", "FALSE", "0"]
+ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "date": pa.date32(),
+               "boolean": pa.bool_()}
+INTEGER_RE = r"^\s*[+-]?\d+\s*$"
+NUMBER_RE = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(?i:nan|inf|infinity)\s*$"
+# Python's strptime("%Y-%m-%d"), which frictionless uses: 4-digit year, month and day with or without zero.
+DATE_RE = r"^(\d{4})-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$"
+# Columns that point at a row of the table named in another column: (resource, table column, id column).
+POLYMORPHIC_KEYS = [("evidence", "record_table", "record_id")]
+TWIN_DIFFS_SHOWN = 100  # per field; further differing rows are counted in one error
+
+TITLES = {
+    "type-error": "Type Error", "constraint-error": "Constraint Error", "unique-error": "Unique Error",
+    "primary-key": "PrimaryKey Error", "foreign-key": "ForeignKey Error", "hash-count": "Hash Count Error",
+    "byte-count": "Byte Count Error", "missing-label": "Missing Label", "incorrect-label": "Incorrect Label",
+    "extra-label": "Extra Label", "extra-cell": "Extra Cell", "missing-cell": "Missing Cell",
+    "package-error": "Package Error", "resource-error": "Resource Error", "scheme-error": "Scheme Error",
+    "encoding-error": "Encoding Error", "source-error": "Source Error", "category-error": "Category Error",
+    "unique-key-error": "Unique Key Error", "twin-mismatch": "Parquet Twin Mismatch",
+    "parquet-type-error": "Parquet Type Error",
+}
+TEMPLATES = {
+    "type-error": 'Type error in the cell "{cell}" in row "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}": {note}',
+    "constraint-error": 'The cell "{cell}" in row at position "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}" does not conform to a constraint: {note}',
+    "unique-error": 'Row at position "{rowNumber}" has unique constraint violation in field "{fieldName}" at position "{fieldNumber}": {note}',
+    "primary-key": 'Row at position "{rowNumber}" violates the primary key: {note}',
+    "foreign-key": 'Row at position "{rowNumber}" violates the foreign key: {note}',
+    "hash-count": "The data source does not match the expected hash count: {note}",
+    "byte-count": "The data source does not match the expected byte count: {note}",
+    "missing-label": 'There is a missing label in the header\'s field "{fieldName}" at position "{fieldNumber}"',
+    "incorrect-label": 'Label "{label}" in field {fieldName} at position "{fieldNumber}" does not match the field name in the schema',
+    "extra-label": 'There is an extra label "{label}" in header at position "{fieldNumber}"',
+    "extra-cell": 'Row at position "{rowNumber}" has an extra value in field at position "{fieldNumber}"',
+    "missing-cell": 'Row at position "{rowNumber}" has a missing cell in field "{fieldName}" at position "{fieldNumber}"',
+    "package-error": "The data package has an error: {note}",
+    "resource-error": "The data resource has an error: {note}",
+    "scheme-error": "The data source could not be successfully loaded: {note}",
+    "encoding-error": "The data source could not be successfully decoded: {note}",
+    "source-error": "The data source has not supported or has inconsistent contents: {note}",
+    "category-error": 'The cell "{cell}" in row at position "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}" is not one of the field\'s categories: {note}',
+    "unique-key-error": 'Row at position "{rowNumber}" repeats the unique key "{fieldName}": {note}',
+    "twin-mismatch": 'The Parquet twin differs from the CSV in row at position "{rowNumber}" and field "{fieldName}": {note}',
+    "parquet-type-error": 'Field "{fieldName}" at position "{fieldNumber}" of the Parquet twin has the wrong type: {note}',
+}
+
+
+def make_error(kind: str, note: str = "", **where) -> dict:
+    error = {"type": kind, "title": TITLES.get(kind, kind), "note": note}
+    error.update({key: value for key, value in where.items() if value is not None})
+    error["message"] = TEMPLATES[kind].format_map({"note": note, "rowNumber": "", "fieldName": "", "fieldNumber": "",
+                                                   "cell": "", "label": "", **where})
+    return error
+
+
+@dataclass
+class Task:
+    name: str
+    place: str
+    format: str
+    errors: list[dict] = field(default_factory=list)
+    rows: int = 0
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "type": "table", "valid": not self.errors, "place": self.place, "format": self.format,
+                "stats": {"errors": len(self.errors), "rows": self.rows}, "errors": self.errors}
+
+
+@dataclass
+class Report:
+    tasks: list[Task] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)  # package level
+    unreadable: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors and not any(t.errors for t in self.tasks)
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.unreadable else (0 if self.valid else 1)
+
+    def to_dict(self) -> dict:
+        count = len(self.errors) + sum(len(t.errors) for t in self.tasks)
+        return {"valid": self.valid, "stats": {"tasks": len(self.tasks), "errors": count},
+                "errors": self.errors, "tasks": [t.to_dict() for t in self.tasks]}
+
+    def lines(self) -> list[str]:
+        """One line per error: resource:row:field: type: message."""
+        out = [f"package:-:-: {e['type']}: {e['message']}" for e in self.errors]
+        for task in self.tasks:
+            label = task.name if task.format == "csv" else f"{task.name}[parquet]"
+            out += [f"{label}:{e.get('rowNumber', '-')}:{e.get('fieldName') or ','.join(e.get('fieldNames', [])) or '-'}: "
+                    f"{e['type']}: {e['message']}" for e in task.errors]
+        return out
+
+
+# ---- opening a package ----
+
+@contextlib.contextmanager
+def open_package(spec: Path):
+    """The package folder for a folder, its datapackage.json, or a release zip (extracted to a temp dir)."""
+    try:
+        from pipeline.packages import open_package as shared
+    except ImportError:
+        shared = None
+    if shared is not None:
+        with shared(spec) as folder:
+            yield Path(folder)
+        return
+    spec = Path(spec)
+    if spec.is_dir():
+        yield spec
+    elif spec.is_file() and spec.name.endswith(".json"):
+        yield spec.parent
+    elif spec.is_file() and zipfile.is_zipfile(spec):
+        with tempfile.TemporaryDirectory() as temp, zipfile.ZipFile(spec) as archive:
+            for member in archive.namelist():
+                if member.startswith("/") or ".." in Path(member).parts:
+                    raise ValueError(f"unsafe path in zip: {member}")
+            archive.extractall(temp)
+            found = sorted(Path(temp).rglob("datapackage.json"), key=lambda p: len(p.parts))
+            yield found[0].parent if found else Path(temp)
+    else:
+        raise FileNotFoundError(f"{spec}: not a package folder, datapackage.json or zip")
+
+
+def validate_path(spec: Path) -> Report:
+    """Validate the package at `spec`; an unreadable package is a report with `unreadable` set."""
+    unreadable: tuple = (OSError, ValueError, zipfile.BadZipFile)
+    try:
+        from pipeline.packages import PackageError
+
+        unreadable += (PackageError,)
+    except ImportError:
+        pass
+    try:
+        with open_package(spec) as folder:
+            return validate_folder(folder)
+    except unreadable as exc:
+        return Report(errors=[make_error("package-error", str(exc))], unreadable=True)
+
+
+# ---- typing text columns ----
+
+def _missing(text: pa.Array) -> pa.Array:
+    return pc.equal(text, "")
+
+
+def parse_column(text: pa.ChunkedArray, spec: dict) -> tuple[pa.Array, np.ndarray]:
+    """The column typed as `spec` says (null where missing or untypable) and a mask of type errors."""
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    kind, fmt = spec.get("type", "any"), spec.get("format", "default")
+    present = pc.invert(_missing(text))
+    null = pa.nulls(len(text), ARROW_TYPES.get(kind, pa.string()))
+    if kind == "integer":
+        ok = pc.and_(present, pc.match_substring_regex(text, INTEGER_RE))
+        clean = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
+        typed = pc.cast(pc.if_else(ok, clean, pa.scalar(None, pa.string())), pa.int64())
+    elif kind == "number":
+        ok = pc.and_(present, pc.match_substring_regex(text, NUMBER_RE))
+        typed = pc.cast(pc.if_else(ok, pc.utf8_trim_whitespace(text), pa.scalar(None, pa.string())), pa.float64())
+    elif kind == "boolean":
+        trues, falses = spec.get("trueValues", TRUE_VALUES), spec.get("falseValues", FALSE_VALUES)
+        is_true, is_false = pc.is_in(text, pa.array(trues)), pc.is_in(text, pa.array(falses))
+        ok = pc.or_(is_true, is_false)
+        typed = pc.if_else(ok, is_true, pa.scalar(None, pa.bool_()))
+    elif kind == "date" and fmt == "default":
+        parts = pc.extract_regex(text, r"^(?P<y>\d{4})-(?P<m>1[0-2]|0[1-9]|[1-9])-(?P<d>3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$")
+        shaped = pc.is_valid(parts)
+        stamp = pc.strptime(pc.if_else(shaped, text, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="s",
+                            error_is_null=True)
+        day = pc.cast(pc.utf8_trim_whitespace(pc.struct_field(parts, "d")), pa.int64())
+        ok = pc.fill_null(pc.equal(pc.day(stamp), day), False)  # 2020-02-30 would roll over to March
+        typed = pc.if_else(ok, pc.cast(stamp, pa.date32()), null)
+    elif kind == "string" and fmt == "uri":
+        from frictionless import platform
+
+        validator = platform.rfc3986.validators.Validator().require_presence_of("scheme")
+
+        def valid_uri(value: str) -> bool:
+            try:
+                validator.validate(platform.rfc3986.uri_reference(value))
+                return True
+            except platform.rfc3986.exceptions.ValidationError:
+                return False
+
+        values = text.to_pylist()
+        ok = pa.array([bool(v) and valid_uri(v) for v in values], pa.bool_())
+        typed = pc.if_else(ok, text, null)
+    else:  # string and anything frictionless reads as text
+        ok = present
+        typed = pc.if_else(present, text, null)
+    errors = pc.and_(present, pc.invert(ok)).to_numpy(zero_copy_only=False)
+    return typed, errors
+
+
+# ---- checks on a typed table ----
+
+@dataclass
+class Table:
+    """One file of a resource, typed: columns by field name, and type-error masks."""
+
+    name: str
+    fmt: str
+    fields: list[dict]
+    columns: dict[str, pa.Array]
+    text: dict[str, pa.Array]  # the cells as written, for messages
+    row_numbers: np.ndarray
+
+
+def _cell(table: Table, name: str, index: int) -> str:
+    value = table.text[name][index].as_py()
+    return "" if value is None else str(value)
+
+
+def _row(table: Table, index: int) -> int:
+    return int(table.row_numbers[index])
+
+
+def _indices(mask) -> np.ndarray:
+    array = mask.to_numpy(zero_copy_only=False) if not isinstance(mask, np.ndarray) else mask
+    return np.flatnonzero(np.asarray(array, dtype=bool))
+
+
+def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> list[dict]:
+    """Constraint and category errors; cells with a type error are not checked further (as frictionless)."""
+    errors = []
+    for number, spec in enumerate(table.fields, start=1):
+        name = spec["name"]
+        if name not in table.columns:
+            continue
+        typed = table.columns[name]
+        constraints = spec.get("constraints", {})
+        where = {"fieldName": name, "fieldNumber": number}
+        checks = []
+        if constraints.get("required"):
+            checks.append(("required", pc.and_(pc.is_null(typed), pa.array(~masks[name]))))
+        if "minLength" in constraints and spec.get("type") == "string":
+            checks.append(("minLength", pc.less(pc.utf8_length(typed), constraints["minLength"])))
+        if "pattern" in constraints and spec.get("type", "string") == "string":
+            matched = pc.match_substring_regex(typed, "^(?:" + constraints["pattern"] + ")$")
+            checks.append(("pattern", pc.invert(matched)))
+        if "minimum" in constraints:
+            checks.append(("minimum", pc.less(typed, pa.scalar(constraints["minimum"]).cast(typed.type))))
+        if "maximum" in constraints:
+            checks.append(("maximum", pc.greater(typed, pa.scalar(constraints["maximum"]).cast(typed.type))))
+        if "enum" in constraints:
+            allowed = pa.array(constraints["enum"]).cast(typed.type) if len(constraints["enum"]) else pa.array([], typed.type)
+            checks.append(("enum", pc.invert(pc.is_in(typed, value_set=allowed))))
+        categories = spec.get("categories")
+        if categories is not None and spec.get("type") in ("string", "integer"):
+            values = [c["value"] if isinstance(c, dict) else c for c in categories]
+            outside = pc.invert(pc.is_in(typed, value_set=pa.array(values).cast(typed.type)))
+            if "enum" in constraints:  # a value the enum already refused is reported once
+                outside = pc.and_(outside, pc.is_in(typed, value_set=pa.array(constraints["enum"]).cast(typed.type)))
+            for index in _indices(pc.fill_null(pc.and_(outside, pc.is_valid(typed)), False)):
+                errors.append(make_error("category-error", f'categories are "{values}"', rowNumber=_row(table, index),
+                                         cell=_cell(table, name, index), **where))
+        for constraint, failing in checks:
+            failing = pc.fill_null(failing, False) if constraint != "required" else failing
+            for index in _indices(failing):
+                errors.append(make_error("constraint-error", f'constraint "{constraint}" is "{constraints[constraint]}"',
+                                         rowNumber=_row(table, index), cell=_cell(table, name, index), **where))
+    return errors
+
+
+def type_errors(table: Table, masks: dict[str, np.ndarray]) -> list[dict]:
+    errors = []
+    for number, spec in enumerate(table.fields, start=1):
+        mask = masks.get(spec["name"])
+        if mask is None:
+            continue
+        note = f'type is "{spec.get("type", "any")}/{spec.get("format", "default")}"'
+        for index in np.flatnonzero(mask):
+            errors.append(make_error("type-error", note, rowNumber=_row(table, index), cell=_cell(table, spec["name"], index),
+                                     fieldName=spec["name"], fieldNumber=number))
+    return errors
+
+
+def _codes(arrays: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
+    """Integer code per row for the combined key, and a mask of rows whose key cells are all null."""
+    codes = np.zeros(len(arrays[0]), dtype=np.int64)
+    all_null = np.ones(len(arrays[0]), dtype=bool)
+    for array in arrays:
+        encoded = pc.dictionary_encode(array).combine_chunks() if isinstance(array, pa.ChunkedArray) else pc.dictionary_encode(array)
+        indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        valid = indices >= 0
+        codes = codes * (len(encoded.dictionary) + 1) + indices + 1
+        all_null &= ~valid
+    return codes, all_null
+
+
+def repeats(codes: np.ndarray, skip: np.ndarray) -> list[tuple[int, int]]:
+    """(row index, index of the previous row with the same code) for every repeat, rows in `skip` ignored."""
+    rows = np.flatnonzero(~skip)
+    if len(rows) < 2:
+        return []
+    order = rows[np.lexsort((rows, codes[rows]))]
+    same = codes[order][1:] == codes[order][:-1]
+    found = [(int(order[i + 1]), int(order[i])) for i in np.flatnonzero(same)]
+    return sorted(found)
+
+
+def unique_errors(table: Table, primary_key: list[str], unique_keys: list[list[str]]) -> list[dict]:
+    errors = []
+    for number, spec in enumerate(table.fields, start=1):
+        name = spec["name"]
+        if spec.get("constraints", {}).get("unique") and name in table.columns:
+            codes, nulls = _codes([table.columns[name]])
+            for index, previous in repeats(codes, nulls):
+                errors.append(make_error("unique-error", f"the same as in the row at position {_row(table, previous)}",
+                                         rowNumber=_row(table, index), cell=_cell(table, name, index),
+                                         fieldName=name, fieldNumber=number))
+    if primary_key and all(name in table.columns for name in primary_key):
+        codes, nulls = _codes([table.columns[name] for name in primary_key])
+        for index in np.flatnonzero(nulls):
+            errors.append(make_error("primary-key", 'cells composing the primary keys are all "None"',
+                                     rowNumber=_row(table, index)))
+        for index, previous in repeats(codes, nulls):
+            errors.append(make_error("primary-key", f"the same as in the row at position {_row(table, previous)}",
+                                     rowNumber=_row(table, index)))
+    for key in unique_keys:
+        if not all(name in table.columns for name in key):
+            continue
+        arrays = [table.columns[name] for name in key]
+        codes, _ = _codes(arrays)
+        any_null = np.zeros(len(codes), dtype=bool)
+        for array in arrays:
+            any_null |= pc.is_null(array).to_numpy(zero_copy_only=False)
+        for index, previous in repeats(codes, any_null):
+            errors.append(make_error("unique-key-error", f"the same as in the row at position {_row(table, previous)}",
+                                     rowNumber=_row(table, index), fieldName=", ".join(key), fieldNames=list(key)))
+    return errors
+
+
+def _fk_error(table: Table, index: int, names: list[str], reference: str, ref_names: list[str]) -> dict:
+    cells = [table.columns[name][index].as_py() for name in names]
+    note = (f'for "{", ".join(names)}": values "{", ".join(str(c) for c in cells)}" not found in the lookup table '
+            f'"{reference}" as "{", ".join(ref_names)}"')
+    return make_error("foreign-key", note, rowNumber=_row(table, index), fieldName=names[0], fieldNames=names,
+                      fieldCells=[str(c) for c in cells], referenceName=reference, referenceFieldNames=ref_names)
+
+
+def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> list[dict]:
+    errors = []
+    for fk in schema.get("foreignKeys", []):
+        names = fk["fields"] if isinstance(fk["fields"], list) else [fk["fields"]]
+        ref = fk["reference"]
+        reference = ref.get("resource", "")
+        ref_names = ref["fields"] if isinstance(ref["fields"], list) else [ref["fields"]]
+        target = tables.get(reference or table.name)
+        if target is None or len(names) != 1 or names[0] not in table.columns or ref_names[0] not in target.columns:
+            continue  # multi-field keys and absent resources: reported by the descriptor check
+        values = table.columns[names[0]]
+        known = pc.drop_null(target.columns[ref_names[0]])
+        missing = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known)))
+        errors += [_fk_error(table, i, names, reference, ref_names) for i in _indices(missing)]
+    for resource, table_column, id_column in POLYMORPHIC_KEYS:
+        if table.name != resource or table_column not in table.columns or id_column not in table.columns:
+            continue
+        kinds, ids = table.columns[table_column], table.columns[id_column]
+        missing = np.zeros(len(ids), dtype=bool)
+        keys: dict[str, str] = {}
+        for kind in pc.unique(pc.drop_null(kinds)).to_pylist():
+            rows = pc.fill_null(pc.equal(kinds, kind), False)
+            target = tables.get(kind)
+            key = _primary_key(target) if target is not None else None
+            if key is None:
+                continue  # not a table name: the field's categories say so
+            keys[kind] = key
+            known = pc.drop_null(target.columns[key])
+            absent = pc.and_(rows, pc.and_(pc.is_valid(ids), pc.invert(pc.is_in(ids, value_set=known))))
+            missing |= absent.to_numpy(zero_copy_only=False)
+        for index in np.flatnonzero(missing):
+            kind = kinds[index].as_py()
+            errors.append(_fk_error(table, index, [table_column, id_column], kind, [keys[kind]]))
+            errors[-1]["fieldName"] = id_column
+    return errors
+
+
+_PRIMARY: dict[int, str | None] = {}
+
+
+def _primary_key(table: Table) -> str | None:
+    return _PRIMARY.get(id(table))
+
+
+# ---- reading files ----
+
+def file_facts(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(chunk)
+    return path.stat().st_size, digest.hexdigest()
+
+
+def integrity_errors(path: Path, described: dict) -> list[dict]:
+    errors = []
+    size, digest = file_facts(path)
+    if "hash" in described:
+        expected = str(described["hash"])
+        algorithm, _, value = expected.rpartition(":")
+        if algorithm in ("", "sha256") and value != digest:
+            errors.append(make_error("hash-count", f'expected is "{value}" and actual is "{digest}"'))
+    if "bytes" in described and described["bytes"] != size:
+        errors.append(make_error("byte-count", f'expected is "{described["bytes"]}" and actual is "{size}"'))
+    return errors
+
+
+def label_errors(labels: list[str], fields: list[dict]) -> list[dict]:
+    errors = []
+    names = [f["name"] for f in fields]
+    for number, name in enumerate(names, start=1):
+        if number > len(labels):
+            errors.append(make_error("missing-label", "", fieldName=name, fieldNumber=number, label="", rowNumbers=[1]))
+        elif labels[number - 1] != name:
+            errors.append(make_error("incorrect-label", "", label=labels[number - 1], fieldName=name, fieldNumber=number,
+                                     rowNumbers=[1]))
+    for number in range(len(names) + 1, len(labels) + 1):
+        errors.append(make_error("extra-label", "", label=labels[number - 1], fieldName="", fieldNumber=number,
+                                 rowNumbers=[1]))
+    return errors
+
+
+def read_csv(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] | None:
+    """The CSV as text columns (header checked separately), typed; type-error masks beside it."""
+    import csv
+    import pyarrow.csv as pacsv
+
+    names = [f["name"] for f in fields]
+    with open(path, encoding="utf-8", newline="") as handle:
+        labels = next(csv.reader(handle), [])
+    task.errors += label_errors(labels, fields)
+    bad_rows: list[tuple[int, int]] = []  # (line number, cells) of rows with the wrong number of cells
+
+    def invalid(row):
+        bad_rows.append((row.number, row.actual_columns))
+        return "skip"
+
+    try:
+        text = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as exc:
+        kind = "encoding-error" if "UTF8" in str(exc) or "utf8" in str(exc).lower() else "source-error"
+        task.errors.append(make_error(kind, str(exc).splitlines()[0]))
+        return None
+    rows = np.arange(text.num_rows, dtype=np.int64) + 2
+    for line, cells in sorted(bad_rows):
+        number = (line or 0)
+        rows[rows >= number] += 1  # later rows sit one further down
+        if cells > len(names):
+            for position in range(len(names) + 1, cells + 1):
+                task.errors.append(make_error("extra-cell", "", rowNumber=number, fieldName="", fieldNumber=position, cell=""))
+        else:
+            for position in range(cells + 1, len(names) + 1):
+                task.errors.append(make_error("missing-cell", "", rowNumber=number, fieldName=names[position - 1],
+                                              fieldNumber=position, cell=""))
+    columns, masks, raw = {}, {}, {}
+    for spec in fields:
+        column = text.column(spec["name"]).combine_chunks()
+        columns[spec["name"]], masks[spec["name"]] = parse_column(column, spec)
+        raw[spec["name"]] = column
+    task.rows = text.num_rows
+    return Table(task.name, "csv", fields, columns, raw, rows), masks
+
+
+def _same_type(actual: pa.DataType, wanted: pa.DataType) -> bool:
+    if pa.types.is_dictionary(actual):
+        actual = actual.value_type
+    if pa.types.is_large_string(actual) or pa.types.is_string_view(actual):
+        actual = pa.string()
+    return actual == wanted
+
+
+def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] | None:
+    import pyarrow.parquet as pq
+
+    try:
+        data = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        task.errors.append(make_error("source-error", str(exc).splitlines()[0]))
+        return None
+    task.errors += label_errors(data.column_names, fields)
+    columns, masks, raw = {}, {}, {}
+    for number, spec in enumerate(fields, start=1):
+        name = spec["name"]
+        if name not in data.column_names:
+            continue
+        column = data.column(name).combine_chunks()
+        if pa.types.is_dictionary(column.type):
+            column = column.dictionary_decode()
+        wanted = ARROW_TYPES.get(spec.get("type"), pa.string())
+        as_text = pc.fill_null(pc.cast(column, pa.string()) if not pa.types.is_boolean(column.type) else
+                               pc.if_else(column, "true", "false"), "")
+        if not _same_type(column.type, wanted):
+            task.errors.append(make_error("parquet-type-error", f'expected {wanted} for "{spec.get("type")}", found {column.type}',
+                                          fieldName=name, fieldNumber=number))
+            columns[name], masks[name] = parse_column(as_text, spec)
+        else:
+            column = column.cast(wanted)
+            if wanted == pa.string():
+                column = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+            if spec.get("format") == "uri":
+                columns[name], masks[name] = parse_column(as_text, spec)
+            else:
+                columns[name], masks[name] = column, np.zeros(len(column), dtype=bool)
+        raw[name] = as_text
+    task.rows = data.num_rows
+    return Table(task.name, "parquet", fields, columns, raw, np.arange(data.num_rows, dtype=np.int64) + 2), masks
+
+
+def twin_errors(csv_table: Table, parquet_table: Table) -> list[dict]:
+    """Rows of the Parquet twin that differ from the CSV's (both typed by the schema)."""
+    a_rows, b_rows = len(csv_table.row_numbers), len(parquet_table.row_numbers)
+    if a_rows != b_rows:
+        return [make_error("twin-mismatch", f"the CSV has {a_rows} rows and the Parquet file {b_rows}",
+                           rowNumber=min(a_rows, b_rows) + 2)]
+    errors = []
+    for number, spec in enumerate(csv_table.fields, start=1):
+        name = spec["name"]
+        if name not in csv_table.columns or name not in parquet_table.columns:
+            continue
+        a, b = csv_table.columns[name], parquet_table.columns[name]
+        if a.type != b.type:
+            continue  # a type error already reported
+        same = pc.fill_null(pc.equal(a, b), False)
+        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+        differ = _indices(pc.invert(pc.or_(same, both_null)))
+        for index in differ[:TWIN_DIFFS_SHOWN]:
+            errors.append(make_error("twin-mismatch", f'CSV has "{_cell(csv_table, name, index)}", Parquet has '
+                                     f'"{_cell(parquet_table, name, index)}"', rowNumber=_row(csv_table, index),
+                                     cell=_cell(parquet_table, name, index), fieldName=name, fieldNumber=number))
+        if len(differ) > TWIN_DIFFS_SHOWN:
+            errors.append(make_error("twin-mismatch", f"{len(differ) - TWIN_DIFFS_SHOWN} more rows differ in this field",
+                                     rowNumber=_row(csv_table, differ[TWIN_DIFFS_SHOWN]), fieldName=name, fieldNumber=number))
+    return errors
+
+
+# ---- the package ----
+
+def descriptor_errors(descriptor: dict, folder: Path) -> list[dict]:
+    import frictionless
+
+    errors = []
+    if descriptor.get("$schema") != PROFILE:
+        errors.append(make_error("package-error", f'"$schema" must be "{PROFILE}" (Data Package v2), '
+                                 f'found {descriptor.get("$schema")!r}'))
+    report = frictionless.Package.validate_descriptor(descriptor)
+    for error in report.errors:
+        errors.append(make_error(error.type if error.type in TEMPLATES else "package-error", error.note))
+    for resource in descriptor.get("resources", []):
+        for described in (resource, resource.get("parquet") or {}):
+            path = described.get("path")
+            if not isinstance(path, str):
+                continue
+            if Path(path).is_absolute() or ".." in Path(path).parts:
+                errors.append(make_error("resource-error", f'path "{path}" is not safe'))
+    return errors
+
+
+def validate_folder(folder: Path) -> Report:
+    report = Report()
+    try:
+        descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{folder}: no datapackage.json") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"datapackage.json is not valid JSON: {exc}") from None
+    if not isinstance(descriptor, dict):
+        raise ValueError("datapackage.json is not a JSON object")
+    report.errors += descriptor_errors(descriptor, folder)
+    resources = [r for r in descriptor.get("resources", []) if isinstance(r, dict) and isinstance(r.get("schema"), dict)]
+    by_format: dict[str, dict[str, Table]] = {"csv": {}, "parquet": {}}
+    schemas: dict[str, dict] = {}
+    for resource in resources:
+        name, schema = resource.get("name", ""), resource["schema"]
+        fields = [f for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f]
+        schemas[name] = schema
+        twins = [("csv", resource)] + ([("parquet", resource["parquet"])] if isinstance(resource.get("parquet"), dict) else [])
+        for fmt, described in twins:
+            task = Task(name, described.get("path", ""), fmt)
+            report.tasks.append(task)
+            path = folder / task.place
+            if not task.place or not path.is_file() or ".." in Path(task.place).parts:
+                task.errors.append(make_error("scheme-error", f'[Errno 2] No such file or directory: "{task.place}"'))
+                continue
+            task.errors += integrity_errors(path, described)
+            read = read_csv(path, fields, task) if fmt == "csv" else read_parquet(path, fields, task)
+            if read is None:
+                continue
+            table, masks = read
+            pk = schema.get("primaryKey")
+            pk = [pk] if isinstance(pk, str) else (pk or [])
+            _PRIMARY[id(table)] = pk[0] if len(pk) == 1 else None
+            task.errors += type_errors(table, masks)
+            task.errors += constraint_errors(table, masks)
+            task.errors += unique_errors(table, pk, schema.get("uniqueKeys", []))
+            by_format[fmt][name] = table
+    for task in report.tasks:
+        table = by_format[task.format].get(task.name)
+        if table is not None:
+            task.errors += foreign_key_errors(table, schemas[task.name], by_format[task.format])
+            if task.format == "parquet" and task.name in by_format["csv"]:
+                task.errors += twin_errors(by_format["csv"][task.name], table)
+        task.errors.sort(key=lambda e: (e.get("rowNumber") or 0, e.get("fieldNumber") or 0))
+    _PRIMARY.clear()
+    return report

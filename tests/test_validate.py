@@ -1,0 +1,270 @@
+"""`pipeline validate` on small packages with planted errors, compared with `frictionless validate`."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from conftest import BASE_SEEDS
+from pipeline.cli import app
+from pipeline.publish import publish
+from pipeline.validate import validate_path
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("published")
+    shutil.copytree(BASE_SEEDS, root / "seeds")
+    publish(root / "seeds", root / "datapackage")
+    return root / "datapackage"
+
+
+@pytest.fixture
+def package(published: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "datapackage"
+    shutil.copytree(published, copy)
+    return copy
+
+
+def edit_cell(package: Path, resource: str, row: int, field: str, value: str, refresh: bool = True) -> None:
+    """Set a CSV cell (row counted as frictionless does: first data row is 2); keep bytes and hash right."""
+    path = package / "data" / f"{resource}.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    rows[row - 1][rows[0].index(field)] = value
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    if refresh:
+        refresh_descriptor(package)
+
+
+def refresh_descriptor(package: Path) -> None:
+    path = package / "datapackage.json"
+    descriptor = json.loads(path.read_text())
+    for resource in descriptor["resources"]:
+        for described in (resource, resource["parquet"]):
+            data = (package / described["path"]).read_bytes()
+            described["bytes"], described["hash"] = len(data), "sha256:" + hashlib.sha256(data).hexdigest()
+    path.write_text(json.dumps(descriptor, indent=2))
+
+
+ONLY_OURS = {"category-error", "unique-key-error", "twin-mismatch", "parquet-type-error"}
+
+
+def errors_of(package: Path, fmt: str = "csv", comparable: bool = False) -> set[tuple]:
+    """(resource, type, rowNumber, fieldName) of each error; `comparable`: only what frictionless also checks."""
+    report = validate_path(package)
+    return {(t.name, e["type"], e.get("rowNumber"), e.get("fieldName")) for t in report.tasks if t.format == fmt
+            for e in t.errors
+            if not comparable or (e["type"] not in ONLY_OURS and e.get("fieldNames") != ["record_table", "record_id"])}
+
+
+def frictionless_errors(package: Path) -> set[tuple]:
+    done = subprocess.run([str(Path(sys.executable).parent / "frictionless"), "validate", "--json",
+                           str(package / "datapackage.json")], capture_output=True, text=True)
+    report = json.loads(done.stdout)
+    return {(t["name"], e["type"], e.get("rowNumber"), e.get("fieldName") or (e.get("fieldNames") or [None])[0])
+            for t in report["tasks"] for e in t["errors"]}
+
+
+def test_published_package_is_valid(published: Path):
+    report = validate_path(published)
+    assert report.valid, report.lines()
+    assert [t.format for t in report.tasks].count("parquet") == 8
+
+
+@pytest.mark.parametrize("resource, row, field, value, expected", [
+    ("events", 2, "date_start", "2020-02-30", ("events", "type-error", 2, "date_start")),
+    ("casualty_reports", 2, "killed_low", "two", ("casualty_reports", "type-error", 2, "killed_low")),
+    ("casualty_reports", 2, "is_cumulative", "maybe", ("casualty_reports", "type-error", 2, "is_cumulative")),
+    ("places", 2, "latitude", "north", ("places", "type-error", 2, "latitude")),
+    ("events", 2, "claim_status", "rumoured", ("events", "constraint-error", 2, "claim_status")),
+    ("events", 2, "summary", "", ("events", "constraint-error", 2, "summary")),
+    ("actors", 3, "country", "Azerbaijan", ("actors", "constraint-error", 3, "country")),
+    ("places", 2, "longitude", "200.5", ("places", "constraint-error", 2, "longitude")),
+    ("evidence", 4, "start", "-1", ("evidence", "constraint-error", 4, "start")),
+    ("places", 2, "geo_precision", "9", ("places", "constraint-error", 2, "geo_precision")),
+    ("actors", 2, "actor_id", "azerbaijan", ("actors", "primary-key", 3, None)),
+    ("events", 2, "actor1_id", "nobody", ("events", "foreign-key", 2, "actor1_id")),
+    ("statements", 2, "responds_to_statement_id", "nothing", ("statements", "foreign-key", 2, "responds_to_statement_id")),
+    ("actors", 2, "parent_actor_id", "nobody", ("actors", "foreign-key", 2, "parent_actor_id")),
+    ("casualty_reports", 2, "injured_convention", "umpteen", ("casualty_reports", "foreign-key", 2, "injured_convention")),
+])
+def test_planted_cell_error_found_and_agrees_with_frictionless(package, resource, row, field, value, expected):
+    edit_cell(package, resource, row, field, value)
+    ours = errors_of(package)
+    assert expected in ours
+    theirs = frictionless_errors(package)
+    assert expected in theirs
+    assert errors_of(package, comparable=True) == theirs
+
+
+def test_duplicate_key_reports_unique_and_primary_key(package):
+    edit_cell(package, "actors", 2, "actor_id", "azerbaijan")
+    report = validate_path(package)
+    errors = [e for t in report.tasks if t.name == "actors" and t.format == "csv" for e in t.errors]
+    assert [(e["type"], e["rowNumber"], e.get("note")) for e in errors] == [
+        ("primary-key", 3, "the same as in the row at position 2"),
+        ("unique-error", 3, "the same as in the row at position 2")]
+
+
+def test_evidence_pointing_at_no_record(package):
+    edit_cell(package, "evidence", 3, "record_id", "no-such-record")
+    assert ("evidence", "foreign-key", 3, "record_id") in errors_of(package)
+    assert ("evidence", "foreign-key", 3, "record_id") not in frictionless_errors(package)
+
+
+def test_unique_keys_and_categories_frictionless_ignores(package):
+    path = package / "data" / "evidence.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    key = [rows[0].index(name) for name in ("source_id", "record_table", "record_id", "start", "end")]
+    for column in key:
+        rows[3][column] = rows[2][column]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    descriptor_path = package / "datapackage.json"
+    descriptor = json.loads(descriptor_path.read_text())
+    actors = next(r for r in descriptor["resources"] if r["name"] == "actors")
+    next(f for f in actors["schema"]["fields"] if f["name"] == "actor_type")["constraints"].pop("enum")
+    descriptor_path.write_text(json.dumps(descriptor))
+    edit_cell(package, "actors", 2, "actor_type", "alien")
+    ours = errors_of(package)
+    assert ("evidence", "unique-key-error", 4, "source_id, record_table, record_id, start, end") in ours
+    assert ("actors", "category-error", 2, "actor_type") in ours
+    theirs = frictionless_errors(package)
+    assert not any(error[1] in ("unique-key-error", "category-error") for error in theirs)
+
+
+def test_hash_and_bytes_of_both_formats(package):
+    descriptor_path = package / "datapackage.json"
+    descriptor = json.loads(descriptor_path.read_text())
+    descriptor["resources"][0]["hash"] = "sha256:" + "0" * 64
+    descriptor["resources"][1]["parquet"]["bytes"] += 1
+    descriptor_path.write_text(json.dumps(descriptor))
+    assert errors_of(package) == {("sources", "hash-count", None, None)}
+    assert errors_of(package, "parquet") == {("count_conventions", "byte-count", None, None)}
+    assert frictionless_errors(package) == {("sources", "hash-count", None, None)}
+
+
+def test_parquet_twin_mismatch_and_types(package):
+    import pyarrow as pa
+
+    path = package / "data" / "events.parquet"
+    table = pq.read_table(path)
+    summary = table.column("summary").to_pylist()
+    summary[0] = "Something else."
+    table = table.set_column(table.column_names.index("summary"), "summary", pa.array(summary, pa.string()))
+    table = table.set_column(table.column_names.index("date_start"), "date_start",
+                             pc_cast(table.column("date_start"), pa.string()))
+    pq.write_table(table, path)
+    refresh_descriptor(package)
+    assert errors_of(package, "parquet") == {("events", "twin-mismatch", 2, "summary"),
+                                             ("events", "parquet-type-error", None, "date_start")}
+    assert errors_of(package) == set()
+
+
+def pc_cast(column, to):
+    import pyarrow.compute as pc
+
+    return pc.cast(column, to)
+
+
+def test_header_labels(package):
+    path = package / "data" / "places.csv"
+    path.write_text(path.read_text().replace("place_id,name", "place_id,title", 1))
+    refresh_descriptor(package)
+    ours = errors_of(package)
+    assert ("places", "incorrect-label", None, "name") in ours
+    assert errors_of(package, comparable=True) == frictionless_errors(package)
+
+
+def test_descriptor_errors_are_package_errors(package):
+    descriptor_path = package / "datapackage.json"
+    descriptor = json.loads(descriptor_path.read_text())
+    descriptor["resources"][0]["bytes"] = "many"
+    descriptor.pop("$schema")
+    descriptor_path.write_text(json.dumps(descriptor))
+    report = validate_path(package)
+    assert [e["type"] for e in report.errors] == ["package-error", "resource-error"]
+
+
+def test_zip_and_descriptor_paths(package, tmp_path):
+    archive = tmp_path / "release.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in package.rglob("*"):
+            zipped.write(path, Path("datapackage") / path.relative_to(package))
+    assert validate_path(archive).valid
+    assert validate_path(package / "datapackage.json").valid
+
+
+def test_cli_valid_exit_0(package):
+    result = runner.invoke(app, ["validate", str(package)])
+    assert result.exit_code == 0
+    assert result.output == f"valid: {package}\n"
+
+
+def test_cli_invalid_exit_1_with_lines(package):
+    edit_cell(package, "events", 2, "claim_status", "rumoured")
+    result = runner.invoke(app, ["validate", str(package)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "events:2:claim_status: constraint-error: The cell \"rumoured\" in row at position \"2\" and field "
+        "\"claim_status\" at position \"10\" does not conform to a constraint: constraint \"enum\" is "
+        "\"['reported', 'claimed', 'disputed', 'denied', 'unverified', 'confirmed']\"",
+        "events[parquet]:2:claim_status: twin-mismatch: The Parquet twin differs from the CSV in row at position \"2\" "
+        "and field \"claim_status\": CSV has \"rumoured\", Parquet has \"denied\"",
+        "2 error(s) found."]
+
+
+def test_cli_json_shape(package):
+    edit_cell(package, "events", 2, "actor1_id", "nobody")
+    result = runner.invoke(app, ["validate", str(package), "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["valid"] is False
+    events = next(t for t in report["tasks"] if t["name"] == "events" and t["format"] == "csv")
+    error = events["errors"][0]
+    assert (error["type"], error["rowNumber"], error["fieldNames"], error["referenceName"]) == (
+        "foreign-key", 2, ["actor1_id"], "actors")
+
+
+def test_cli_unreadable_exit_2(tmp_path):
+    result = runner.invoke(app, ["validate", str(tmp_path / "absent")])
+    assert result.exit_code == 2
+    (tmp_path / "datapackage.json").write_text("{not json")
+    assert runner.invoke(app, ["validate", str(tmp_path)]).exit_code == 2
+
+
+def test_synth_corpus_passes_check_and_planted_errors_are_found(tmp_path):
+    from pipeline.check import check_seeds
+
+    clean = tmp_path / "clean"
+    result = runner.invoke(app, ["synth", "--docs", "3", "--out", str(clean), "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert check_seeds(clean).problems == []
+    planted_dir = tmp_path / "planted"
+    assert runner.invoke(app, ["synth", "--docs", "4", "--out", str(planted_dir), "--plant-errors"]).exit_code == 0
+    planted = json.loads((planted_dir / "planted-errors.json").read_text())
+    problems = {(p.file, p.record, p.field) for p in check_seeds(planted_dir).problems}
+    assert len({e["kind"] for e in planted}) == len(planted) >= 30
+    assert [e for e in planted if (e["file"], e["record"], e["field"]) not in problems] == []
+
+
+def test_synth_is_deterministic(tmp_path):
+    for name in ("a", "b"):
+        runner.invoke(app, ["synth", "--docs", "2", "--out", str(tmp_path / name), "--seed", "3"])
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
