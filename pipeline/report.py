@@ -14,7 +14,6 @@ the same bytes. Nothing is fetched at view time.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from html import escape
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from pipeline import report_charts as charts
 from pipeline.datasheet import read_package
+from pipeline.writer import csv_cell
 
 ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
 # Columns shown as a record's short name in links and chart labels.
@@ -196,16 +196,8 @@ SCRIPT = r"""
 
 
 def esc(value) -> str:
-    """Any cell value as escaped HTML text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return f"{value:g}"
-    return escape(str(value))
+    """Any cell value as escaped HTML text, written as in the CSV files."""
+    return escape(csv_cell(value))
 
 
 def page(title: str, body: str, nav: list[tuple[str, str]], current: str, package_title: str) -> str:
