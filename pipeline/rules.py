@@ -129,6 +129,8 @@ def key_problems(tables: Tables) -> list[Problem]:
                 continue
             if value in seen:
                 first = seen[value]
+                if table == "evidence":
+                    continue  # evidence ids derive from record ids: the record's clash is already reported
                 problems.append(_problem(origin, pk, f"id {value!r} is already used in {table} at {first.file}:{first.line}",
                                          "ids must be unique in their table across all files; rename one"))
             else:
