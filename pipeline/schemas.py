@@ -128,6 +128,7 @@ def _record_schema(table: str) -> dict:
     return {"type": "object", "properties": props, "required": needed + ["evidence"], "additionalProperties": False}
 
 
+@functools.cache
 def annotation_json_schema() -> dict:
     """JSON Schema of an annotation file (seeds/<source>/annotations.yaml)."""
     evidence_item = {
@@ -180,6 +181,7 @@ def annotation_json_schema() -> dict:
     }
 
 
+@functools.cache
 def source_json_schema() -> dict:
     """JSON Schema of a source metadata file (seeds/<source>/source.yaml)."""
     props = {f["name"]: _json_property(f) for f in annotated_fields("sources")}
@@ -193,6 +195,7 @@ def source_json_schema() -> dict:
     }
 
 
+@functools.cache
 def conventions_json_schema() -> dict:
     """JSON Schema of seeds/count_conventions.yaml."""
     props = {f["name"]: _json_property(f) for f in fields("count_conventions")}

@@ -1,6 +1,7 @@
 """Layer 1: the shape of annotation and metadata files, checked against JSON Schemas.
 
-jsonschema finds the faults; this module turns each into a Problem with the file,
+A compiled fastjsonschema validator passes clean documents quickly; a document it
+rejects goes to jsonschema, which finds every fault, and this module turns each into a Problem with the file,
 the line of the offending key or value, the record id and the field, and a hint
 (e.g. the field name an unknown key was probably meant to be).
 """
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import functools
+import json
 
+import fastjsonschema
 import jsonschema
 
 from pipeline.problems import Problem
@@ -20,11 +23,13 @@ _TYPE_NAMES = {dict: "a mapping", list: "a list", str: "text", int: "an integer"
 
 
 @functools.cache
-def _validator(schema_json: str):
-    import json
-
+def _validators(schema_json: str):
+    """(quick pass/fail check, full error finder) for one schema."""
     schema = json.loads(schema_json)
-    return jsonschema.Draft202012Validator(schema)
+    # fastjsonschema knows drafts up to 7, enough for the keywords these schemas use.
+    draft7 = {key: value for key, value in schema.items() if key not in ("$schema", "$id")}
+    draft7["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return fastjsonschema.compile(draft7), jsonschema.Draft202012Validator(schema)
 
 
 def _line_at(document, path) -> int | None:
@@ -75,9 +80,12 @@ def structure_problems(document, schema: dict, shown: str, record_label) -> list
 
     `record_label(path)` names the record a path points into ("events/x") or None.
     """
-    import json
-
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    quick, validator = _validators(json.dumps(schema, sort_keys=True))
+    try:
+        quick(document)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
     problems = []
     for top in validator.iter_errors(document):
         for error in _leaf_errors(top):

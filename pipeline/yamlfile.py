@@ -106,7 +106,7 @@ def _construct_object(self, node, deep=False):
     """Any value a tag cannot hold (`!!int abc`, 5000 digits) becomes a located problem."""
     line = node.start_mark.line + 1
     try:
-        value = yaml.SafeLoader.construct_object(self, node, deep)
+        value = yaml.constructor.BaseConstructor.construct_object(self, node, deep)
     except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError):
         shown = repr(node.value if len(node.value) <= 40 else node.value[:40] + "...") \
             if isinstance(node, yaml.ScalarNode) else "this value"
@@ -127,6 +127,40 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 # Only plain YAML: explicit tags for anything but text, numbers, booleans, null, maps and lists are refused.
 for _tag in ("timestamp", "binary", "set", "omap", "pairs"):
     del _Loader.yaml_constructors[f"tag:yaml.org,2002:{_tag}"]
+
+
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """The same loader on libyaml's C parser, for text with no anchors or aliases."""
+
+
+_FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+_FastLoader.yaml_constructors = dict(_Loader.yaml_constructors)
+_FastLoader.construct_object = _construct_object
+
+
+def _parse(text: str):
+    """The document in `text`; libyaml parses it when it can, PyYAML's parser otherwise.
+
+    The C parser resolves aliases itself, so text with '&' or '*' anywhere goes to
+    the Python parser, which refuses anchors and aliases. Any fault on the fast path
+    is parsed again by the Python parser, whose messages and lines the checks report.
+    """
+    if _FastLoader is not _Loader and "&" not in text and "*" not in text:
+        loader = _FastLoader(text)
+        try:
+            return loader.get_single_data()
+        except Exception:  # noqa: BLE001 - re-parsed below for the precise, located message
+            pass
+        finally:
+            loader.dispose()
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data()
+    except RecursionError:
+        raise _YamlProblem(loader.line + 1, "YAML nesting too deep",
+                           "records are mappings of plain values; flatten the nested lists or mappings") from None
+    finally:
+        loader.dispose()
 
 
 def load_yaml(path: Path, shown: str, *, max_bytes: int = MAX_BYTES):
@@ -158,13 +192,8 @@ def load_yaml(path: Path, shown: str, *, max_bytes: int = MAX_BYTES):
                                   hint="save the file as UTF-8")]) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    loader = None
     try:
-        loader = _Loader(text)
-        try:
-            return loader.get_single_data()
-        finally:
-            loader.dispose()
+        return _parse(text)
     except _YamlProblem as exc:
         raise InputError([Problem(shown, exc.line, exc.message, field=exc.field, hint=exc.hint)]) from None
     except yaml.MarkedYAMLError as exc:
@@ -192,5 +221,5 @@ def load_yaml(path: Path, shown: str, *, max_bytes: int = MAX_BYTES):
     except yaml.YAMLError as exc:
         raise InputError([Problem(shown, None, "YAML error: " + " ".join(str(exc).split()))]) from None
     except RecursionError:
-        raise InputError([Problem(shown, loader.line + 1 if loader else None, "YAML nesting too deep",
+        raise InputError([Problem(shown, None, "YAML nesting too deep",
                                   hint="records are mappings of plain values; flatten the nested lists or mappings")]) from None
