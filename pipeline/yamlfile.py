@@ -138,6 +138,32 @@ _FastLoader.yaml_constructors = dict(_Loader.yaml_constructors)
 _FastLoader.construct_object = _construct_object
 
 
+_STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "map", "seq"))
+
+
+def _build(node, loader):
+    """The value of a composed node; what _construct_mapping/_sequence build, without the constructor's overhead."""
+    if node.tag == _STR and isinstance(node, yaml.ScalarNode):
+        return node.value
+    if node.tag == _MAP and isinstance(node, yaml.MappingNode):
+        mapping = Located()
+        mapping.line = node.start_mark.line + 1
+        key_lines = mapping.key_lines = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key_node.tag != _STR or not isinstance(key, str) or key in mapping:
+                raise ValueError("left to the constructor for its message")
+            key_lines[key] = key_node.start_mark.line + 1
+            mapping[key] = _build(value_node, loader)
+        return mapping
+    if node.tag == _SEQ and isinstance(node, yaml.SequenceNode):
+        items = LocatedList(_build(child, loader) for child in node.value)
+        items.line = node.start_mark.line + 1
+        items.item_lines = [child.start_mark.line + 1 for child in node.value]
+        return items
+    return loader.construct_object(node, deep=True)
+
+
 def _parse(text: str):
     """The document in `text`; libyaml parses it when it can, PyYAML's parser otherwise.
 
@@ -148,7 +174,8 @@ def _parse(text: str):
     if _FastLoader is not _Loader and "&" not in text and "*" not in text:
         loader = _FastLoader(text)
         try:
-            return loader.get_single_data()
+            node = loader.get_single_node()
+            return None if node is None else _build(node, loader)
         except Exception:  # noqa: BLE001 - re-parsed below for the precise, located message
             pass
         finally:
