@@ -66,6 +66,7 @@ def build_package(seeds: Path, out: Path, previous: Path | None, bump: str | Non
     if checked.problems:
         raise InputError(checked.problems)
     rows = checked.tables.rows
+    del checked  # the loaded annotations and row origins are not needed to write: free them first
     old = versions.read_descriptor(previous) if previous is not None else None
     if old is not None:
         write_package(out, rows, old["version"], old["created"])

@@ -28,13 +28,13 @@ INT64 = 2**63
 class Located(dict):
     """A mapping that knows its own line and the line of each key (1-based)."""
 
-    line: int = 0
-    key_lines: dict
+    __slots__ = ("line", "key_lines")  # no per-instance __dict__: corpora hold millions of these
 
 
 class LocatedList(list):
-    line: int = 0
-    item_lines: list
+    """A list that knows its own line and the line of each item (1-based)."""
+
+    __slots__ = ("line", "item_lines")
 
 
 class _Loader(yaml.SafeLoader):
