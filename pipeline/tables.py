@@ -164,7 +164,11 @@ def build_tables(corpus: Corpus, problems: list[Problem]) -> Tables:
     for values, shown in corpus.conventions:
         origin = Origin(shown, values.line, f"count_conventions/{values.get('term')}", values.key_lines)
         tables.add("count_conventions", _typed_row("count_conventions", values, origin, problems), origin)
-    for record in corpus.records:
+    # The parsed records are consumed: each is freed once its row is built, which keeps
+    # large corpora from holding every record twice (as parsed and as a row).
+    records, corpus.records = corpus.records, []
+    for index, record in enumerate(records):
+        records[index] = None
         origin = Origin(record.file, record.values.line, record.label, record.values.key_lines)
         bad: set[str] = set()
         tables.add(record.table, _typed_row(record.table, record.values, origin, problems, bad=bad), origin)
