@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import coverage, rules
+from pipeline.build import read_and_build
 from pipeline.problems import Problem, unique_sorted
-from pipeline.seeds import Corpus, load_corpus
-from pipeline.tables import Tables, build_tables
+from pipeline.seeds import Corpus
+from pipeline.tables import Tables
 
 
 @dataclass
@@ -25,9 +26,7 @@ class Checked:
 
 
 def check_seeds(seeds: Path) -> Checked:
-    corpus = load_corpus(seeds)
-    problems = list(corpus.problems)
-    tables = build_tables(corpus, problems)
+    corpus, tables, problems = read_and_build(seeds)
     exclusions = coverage.resolve_exclusions(corpus, problems)
     problems += rules.constraint_problems(tables)
     problems += rules.key_problems(tables)

@@ -85,15 +85,42 @@ def _constraints(field: dict) -> str:
     return ", ".join(shown)
 
 
-def coverage_dates(rows: dict[str, list[dict]]) -> list[list]:
-    """Per dated table: earliest and latest date its rows span."""
+def coverage_dates(package_dir: Path, descriptor: dict) -> list[list]:
+    """Per dated table: earliest and latest date its rows span (a missing end counts as its start)."""
+    import pyarrow.compute as pc
+
     result = []
-    for name, (first, last) in DATED_COLUMNS.items():
-        starts = [r[first] for r in rows.get(name, []) if r.get(first)]
-        ends = [r[last] or r[first] for r in rows.get(name, []) if r.get(first)]
-        if starts:
-            result.append([name, min(starts), max(ends)])
+    for resource in descriptor["resources"]:
+        if resource["name"] not in DATED_COLUMNS:
+            continue
+        first, last = DATED_COLUMNS[resource["name"]]
+        columns = read_columns(package_dir, resource, [first, last])
+        dated = pc.is_valid(columns[first])
+        starts = pc.filter(columns[first], dated)
+        ends = pc.filter(pc.coalesce(columns[last], columns[first]), dated)
+        if len(starts):
+            earliest, latest = pc.min(starts).as_py(), pc.max(ends).as_py()
+            result.append([resource["name"], dt.date.fromisoformat(earliest), dt.date.fromisoformat(latest)])
     return result
+
+
+def read_columns(package_dir: Path, resource: dict, names: list[str]) -> dict:
+    """Some columns of one CSV resource as Arrow text arrays, empty cells null: no row is held as a dict."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(
+        package_dir / resource["path"],
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(include_columns=names, column_types={n: pa.string() for n in names},
+                                             strings_can_be_null=True, quoted_strings_can_be_null=True),
+    )
+    return {name: table.column(name) for name in names}
+
+
+def row_count(package_dir: Path, resource: dict) -> int:
+    first = resource["schema"]["fields"][0]["name"]
+    return len(read_columns(package_dir, resource, [first])[first])
 
 
 def latest_changelog_entry(text: str) -> str:
@@ -117,24 +144,23 @@ def _about(descriptor: dict) -> str:
             f"{descriptor['description']}\n\n" + table(["", ""], facts))
 
 
-def _what(descriptor: dict, rows: dict[str, list[dict]]) -> str:
+def _what(descriptor: dict, counts: dict[str, int]) -> str:
     text = ("\n## What the data is\n\n"
             "Hand annotations of news articles about the 2020 Nagorno-Karabakh war, as tables. "
             "Each row of events, statements and casualty reports rests on at least one row of `evidence`: "
             "a span of an article given by Unicode code-point offsets (start inclusive, end exclusive) "
             "with the exact words. The articles are the publishers' copyright and are not shipped; "
             "`sources.text_sha256` lets anyone holding a copy check that the offsets refer to the same text.\n\n")
-    counts = [[f"`{r['name']}`", r.get("title", ""), len(rows[r["name"]]), f"`{r['path']}`", f"`{r['parquet']['path']}`"]
-              for r in descriptor["resources"]]
-    text += "### Tables and row counts\n\n" + table(["table", "title", "rows", "CSV", "Parquet"], counts)
+    body = [[f"`{r['name']}`", r.get("title", ""), counts[r["name"]], f"`{r['path']}`", f"`{r['parquet']['path']}`"]
+            for r in descriptor["resources"]]
+    text += "### Tables and row counts\n\n" + table(["table", "title", "rows", "CSV", "Parquet"], body)
     return text
 
 
-def _sources(rows: dict[str, list[dict]]) -> str:
+def _sources(rows: dict[str, list[dict]], dates: list[list]) -> str:
     body = [[s["source_id"], s["publisher"], s["title"], s["published_date"], s["published_date_basis"],
              s.get("url") or "", s["text_chars"]] for s in sorted(rows.get("sources", []), key=lambda s: s["source_id"])]
     text = "\n## Sources\n\n" + table(["source_id", "publisher", "title", "published", "date basis", "url", "characters"], body)
-    dates = coverage_dates(rows)
     text += "\n## Coverage dates\n\n"
     if dates:
         overall = [min(d[1] for d in dates), max(d[2] for d in dates)]
@@ -228,10 +254,16 @@ in Parquet and (through the descriptor) in CSV alike.
 
 def render_datasheet(package_dir: Path) -> str:
     """The datasheet of the package in `package_dir`, as Markdown."""
-    descriptor, rows = read_package(package_dir)
+    descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
+    # Only the small tables are read whole; the others give their row count and date range.
+    rows = {r["name"]: read_rows(package_dir, r) for r in descriptor["resources"]
+            if r["name"] in ("sources", "count_conventions")}
+    counts = {r["name"]: len(rows[r["name"]]) if r["name"] in rows else row_count(package_dir, r)
+              for r in descriptor["resources"]}
     changelog = package_dir / "CHANGELOG.md"
     latest = latest_changelog_entry(changelog.read_text(encoding="utf-8")) if changelog.is_file() else ""
-    parts = [_about(descriptor), _what(descriptor, rows), _sources(rows), _dictionary(descriptor),
+    parts = [_about(descriptor), _what(descriptor, counts), _sources(rows, coverage_dates(package_dir, descriptor)),
+             _dictionary(descriptor),
              _conventions(rows), _citation(descriptor), _loading(),
              "\n## Latest changes\n\n" + ("#" + latest if latest else "No changelog.\n")
              + "\nEvery version is listed in `CHANGELOG.md`.\n"]

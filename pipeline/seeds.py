@@ -87,6 +87,7 @@ class Corpus:
     exclusions: list[Exclusion] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     unreadable_sources: set[str] = field(default_factory=set)  # faults already reported
+    annotation_folders: list[Path] = field(default_factory=list)  # source folders, in name order
 
 
 def shown_path(root: Path, path: Path) -> str:
@@ -246,8 +247,11 @@ def _load_annotations(corpus: Corpus, folder: Path) -> None:
             corpus.exclusions.append(Exclusion(folder.name, item, shown))
 
 
-def load_corpus(root: Path) -> Corpus:
-    """Read everything under `root` (a seeds/ folder); faults go to corpus.problems."""
+def load_sources(root: Path) -> Corpus:
+    """Read the count conventions and every source (metadata and text) under `root`, not the annotations.
+
+    The folders whose annotations are still to be read are in corpus.annotation_folders.
+    """
     corpus = Corpus(root)
     if not root.is_dir():
         corpus.problems.append(Problem(str(root), None, "seeds folder not found", hint="pass --seeds DIR"))
@@ -260,5 +264,22 @@ def load_corpus(root: Path) -> Corpus:
         elif ID_RE.fullmatch(folder.name):
             corpus.unreadable_sources.add(folder.name)
         if ID_RE.fullmatch(folder.name):
-            _load_annotations(corpus, folder)
+            corpus.annotation_folders.append(folder)
+    return corpus
+
+
+def load_annotations(corpus: Corpus, folders: list[Path]) -> Corpus:
+    """The annotations of `folders` as a corpus of their own that shares `corpus`'s sources."""
+    part = Corpus(corpus.root, sources=corpus.sources, unreadable_sources=corpus.unreadable_sources)
+    for folder in folders:
+        _load_annotations(part, folder)
+    return part
+
+
+def load_corpus(root: Path) -> Corpus:
+    """Read everything under `root` (a seeds/ folder); faults go to corpus.problems."""
+    corpus = load_sources(root)
+    part = load_annotations(corpus, corpus.annotation_folders)
+    corpus.records, corpus.exclusions = part.records, part.exclusions
+    corpus.problems += part.problems
     return corpus

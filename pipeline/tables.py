@@ -41,6 +41,17 @@ class Tables:
         self.rows[table].append(row)
         self.origins[table].append(origin)
 
+    def extend(self, other: Tables) -> None:
+        """Append the rows of `other`, built from later files, as if built here."""
+        offsets = {table: len(rows) for table, rows in self.rows.items()}
+        for table, rows in other.rows.items():
+            self.rows[table] += rows
+            self.origins[table] += other.origins[table]
+        for key, rows in other.evidence_of.items():
+            self.evidence_of.setdefault(key, []).extend(rows)
+        self.bad_cells.update((table, offsets[table] + index, column) for table, index, column in other.bad_cells)
+        self.weekday_exempt |= other.weekday_exempt
+
 
 class _Bad(Exception):
     def __init__(self, message: str, hint: str | None = None):
@@ -155,6 +166,13 @@ def _evidence_rows(corpus: Corpus, record: Record, tables: Tables, problems: lis
 def build_tables(corpus: Corpus, problems: list[Problem]) -> Tables:
     """All tables of the package from `corpus`; typing and span faults go to `problems`."""
     tables = Tables()
+    add_source_rows(corpus, tables, problems)
+    add_record_rows(corpus, tables, problems)
+    return tables
+
+
+def add_source_rows(corpus: Corpus, tables: Tables, problems: list[Problem]) -> None:
+    """The sources and count_conventions rows."""
     for source in corpus.sources.values():
         origin = Origin(source.file, source.meta.line, f"sources/{source.source_id}", source.meta.key_lines)
         row = _typed_row("sources", source.meta, origin, problems, skip=schemas.derived_columns("sources"))
@@ -164,6 +182,10 @@ def build_tables(corpus: Corpus, problems: list[Problem]) -> Tables:
     for values, shown in corpus.conventions:
         origin = Origin(shown, values.line, f"count_conventions/{values.get('term')}", values.key_lines)
         tables.add("count_conventions", _typed_row("count_conventions", values, origin, problems), origin)
+
+
+def add_record_rows(corpus: Corpus, tables: Tables, problems: list[Problem]) -> None:
+    """A row for each annotated record of `corpus` and one for each of its evidence quotes."""
     # The parsed records are consumed: each is freed once its row is built, which keeps
     # large corpora from holding every record twice (as parsed and as a row).
     records, corpus.records = corpus.records, []
@@ -175,4 +197,3 @@ def build_tables(corpus: Corpus, problems: list[Problem]) -> Tables:
         tables.bad_cells.update((record.table, len(tables.rows[record.table]) - 1, column) for column in bad)
         if isinstance(record.record_id, str):
             _evidence_rows(corpus, record, tables, problems)
-    return tables

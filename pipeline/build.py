@@ -1,0 +1,92 @@
+"""Read seeds/ into tables, spreading the annotation files over the machine's cores.
+
+Sources and their texts are read first, in this process. The annotation files are
+then cut into runs of consecutive folders; worker processes (forked, so they share
+the sources already read) parse each run and build its rows, and the rows come back
+in folder order. The result is the same as reading every file here, one by one: the
+rows in the same order, the same problems. Small corpora are read here directly,
+where starting workers would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+import os
+from pathlib import Path
+
+from pipeline.problems import Problem
+from pipeline.seeds import Corpus, load_annotations, load_sources
+from pipeline.tables import Tables, add_record_rows, add_source_rows
+
+PARALLEL_MIN_FOLDERS = 400  # below this, one process is as fast
+FOLDERS_PER_RUN = 200
+
+_corpus: Corpus | None = None  # the sources, handed to forked workers
+
+
+def _build_run(folders: list[Path]) -> tuple[Tables, list, list[Problem]]:
+    """Rows, exclusions and problems of the annotation files in `folders`."""
+    part = load_annotations(_corpus, folders)
+    tables = Tables()
+    problems = part.problems
+    add_record_rows(part, tables, problems)
+    return tables, part.exclusions, problems
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cycle collector off while a corpus is read.
+
+    Loading allocates millions of objects that all stay alive; every full collection
+    walks all of them, which made loading grow faster than the corpus (measured: 10,000
+    documents 57 s with the collector, 26 s without). The parsed data holds no cycles.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def read_and_build(seeds: Path) -> tuple[Corpus, Tables, list[Problem]]:
+    """The corpus (sources, exclusions), all its tables, and every problem met reading them."""
+    with collector_paused():
+        return _read_and_build(seeds)
+
+
+def _read_and_build(seeds: Path) -> tuple[Corpus, Tables, list[Problem]]:
+    global _corpus
+    corpus = load_sources(seeds)
+    problems = list(corpus.problems)
+    tables = Tables()
+    add_source_rows(corpus, tables, problems)
+    folders = corpus.annotation_folders
+    runs = [folders[i:i + FOLDERS_PER_RUN] for i in range(0, len(folders), FOLDERS_PER_RUN)]
+    count = min(workers(), len(runs))
+    parallel = count >= 2 and len(folders) >= PARALLEL_MIN_FOLDERS and "fork" in multiprocessing.get_all_start_methods()
+    _corpus = corpus  # set before the fork: the workers inherit it
+    pool = multiprocessing.get_context("fork").Pool(count) if parallel else None
+    try:
+        for part, exclusions, found in (pool.imap(_build_run, runs) if pool else map(_build_run, runs)):
+            tables.extend(part)
+            corpus.exclusions += exclusions
+            problems += found
+        if pool is not None:
+            pool.close()
+            pool.join()
+    finally:
+        _corpus = None
+        if pool is not None:
+            pool.terminate()
+    return corpus, tables, problems
