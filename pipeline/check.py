@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipeline import coverage, rules
 from pipeline.build import read_and_build
+from pipeline.collector import existing_objects_frozen
 from pipeline.problems import Problem, unique_sorted
 from pipeline.seeds import Corpus
 from pipeline.tables import Tables
@@ -27,8 +28,9 @@ class Checked:
 
 def check_seeds(seeds: Path) -> Checked:
     corpus, tables, problems = read_and_build(seeds)
-    exclusions = coverage.resolve_exclusions(corpus, problems)
-    problems += rules.constraint_problems(tables)
-    problems += rules.key_problems(tables)
-    problems += rules.domain_problems(tables, exclusions)
+    with existing_objects_frozen():
+        exclusions = coverage.resolve_exclusions(corpus, problems)
+        problems += rules.constraint_problems(tables)
+        problems += rules.key_problems(tables)
+        problems += rules.domain_problems(tables, exclusions)
     return Checked(corpus, tables, exclusions, unique_sorted(problems))

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pipeline import atomic, versions
 from pipeline.check import check_seeds
+from pipeline.collector import existing_objects_frozen
 from pipeline.problems import InputError, Problem
 from pipeline.writer import write_package
 
@@ -67,6 +68,11 @@ def build_package(seeds: Path, out: Path, previous: Path | None, bump: str | Non
         raise InputError(checked.problems)
     rows = checked.tables.rows
     del checked  # the loaded annotations and row origins are not needed to write: free them first
+    with existing_objects_frozen():
+        return _write_versioned(rows, out, previous, bump)
+
+
+def _write_versioned(rows: dict[str, list[dict]], out: Path, previous: Path | None, bump: str | None) -> Published:
     old = versions.read_descriptor(previous) if previous is not None else None
     if old is not None:
         write_package(out, rows, old["version"], old["created"])

@@ -10,7 +10,6 @@ import copy
 import csv
 import datetime as dt
 import hashlib
-import io
 import json
 from pathlib import Path
 
@@ -43,14 +42,20 @@ def csv_cell(value) -> str:
     return str(value)
 
 
-def csv_bytes(table: str, rows: list[dict]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    names = schemas.field_names(table)
+def write_csv(handle, table: str, rows: list[dict]) -> None:
+    """The rows as CSV into the text `handle`, each cell as csv_cell writes it."""
+    writer = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    fields = schemas.fields(table)
+    names = [f["name"] for f in fields]
     writer.writerow(names)
+    # The csv module already writes None as "", str() of text, integers and dates and
+    # repr() of floats, as csv_cell does: only booleans need converting.
+    flags = [index for index, f in enumerate(fields) if f["type"] == "boolean"]
     for row in rows:
-        writer.writerow([csv_cell(row.get(name)) for name in names])
-    return buffer.getvalue().encode("utf-8")
+        cells = [row.get(name) for name in names]
+        for index in flags:
+            cells[index] = csv_cell(cells[index])
+        writer.writerow(cells)
 
 
 def arrow_schema(table: str, package_name: str, version: str):
@@ -137,7 +142,8 @@ def write_package(out: Path, rows: dict[str, list[dict]], version: str, created:
     name = package_metadata()["name"]
     ordered = {table: sorted_rows(table, rows[table]) for table in schemas.TABLES}
     for table in schemas.TABLES:
-        (data / f"{table}.csv").write_bytes(csv_bytes(table, ordered[table]))
+        with open(data / f"{table}.csv", "w", encoding="utf-8", newline="") as handle:
+            write_csv(handle, table, ordered[table])
         write_parquet(data / f"{table}.parquet", table, ordered[table], name, version)
     package = descriptor(out, version, created, ordered["sources"])
     (out / "datapackage.json").write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
