@@ -16,7 +16,9 @@ from pathlib import Path
 
 from pipeline.collector import collector_paused
 from pipeline.problems import Problem
+from pipeline.schemas import annotation_json_schema
 from pipeline.seeds import Corpus, load_annotations, load_sources
+from pipeline.structure import validators
 from pipeline.tables import Tables, add_record_rows, add_source_rows
 
 PARALLEL_MIN_FOLDERS = 400  # below this, one process is as fast
@@ -58,6 +60,8 @@ def _read_and_build(seeds: Path) -> tuple[Corpus, Tables, list[Problem]]:
     count = min(workers(), len(runs))
     parallel = count >= 2 and len(folders) >= PARALLEL_MIN_FOLDERS and "fork" in multiprocessing.get_all_start_methods()
     _corpus = corpus  # set before the fork: the workers inherit it
+    if parallel:
+        validators(annotation_json_schema())  # compiled once here rather than in every worker
     pool = multiprocessing.get_context("fork").Pool(count) if parallel else None
     try:
         for part, exclusions, found in (pool.imap(_build_run, runs) if pool else map(_build_run, runs)):

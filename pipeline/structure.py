@@ -22,9 +22,18 @@ _TYPE_NAMES = {dict: "a mapping", list: "a list", str: "text", int: "an integer"
                bool: "true/false", type(None): "empty"}
 
 
+_COMPILED: dict[int, tuple] = {}
+
+
+def validators(schema: dict):
+    """(quick pass/fail check, full error finder) for one schema, compiled once per schema object."""
+    if id(schema) not in _COMPILED:
+        _COMPILED[id(schema)] = (schema, *_validators(json.dumps(schema, sort_keys=True)))
+    return _COMPILED[id(schema)][1:]
+
+
 @functools.cache
 def _validators(schema_json: str):
-    """(quick pass/fail check, full error finder) for one schema."""
     schema = json.loads(schema_json)
     # fastjsonschema knows drafts up to 7, enough for the keywords these schemas use.
     draft7 = {key: value for key, value in schema.items() if key not in ("$schema", "$id")}
@@ -80,7 +89,7 @@ def structure_problems(document, schema: dict, shown: str, record_label) -> list
 
     `record_label(path)` names the record a path points into ("events/x") or None.
     """
-    quick, validator = _validators(json.dumps(schema, sort_keys=True))
+    quick, validator = validators(schema)
     try:
         quick(document)
         return []

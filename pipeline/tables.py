@@ -18,7 +18,7 @@ from pipeline.seeds import Corpus, Record
 from pipeline.spans import Unresolved, resolve
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no per-instance dict: a corpus has one origin per row
 class Origin:
     file: str
     line: int

@@ -137,6 +137,27 @@ _FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 _FastLoader.yaml_constructors = dict(_Loader.yaml_constructors)
 _FastLoader.construct_object = _construct_object
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_RESOLVERS = {first: tuple(resolvers + _Loader.yaml_implicit_resolvers.get(None, []))
+              for first, resolvers in _Loader.yaml_implicit_resolvers.items() if first is not None}
+
+
+def _resolve(self, kind, value, implicit):
+    """PyYAML's resolve for loaders without path resolvers, minus its per-call overhead (called for every scalar)."""
+    if kind is yaml.ScalarNode:
+        if implicit[0]:
+            for tag, regexp in _RESOLVERS.get(value[:1], ()):
+                if regexp.match(value):
+                    return tag
+        return _STR_TAG
+    return yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)
+
+
+if not _Loader.yaml_path_resolvers and None not in _Loader.yaml_implicit_resolvers:
+    _FastLoader.resolve = _resolve
+    _FastLoader.descend_resolver = lambda self, parent, index: None
+    _FastLoader.ascend_resolver = lambda self: None
+
 
 _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "map", "seq"))
 
