@@ -28,7 +28,7 @@ DATE_SPANS = {"events": ("date_start", "date_end"), "statements": ("date", "date
 
 
 def _problem(origin: Origin, field: str | None, message: str, hint: str | None = None) -> Problem:
-    line = origin.key_lines.get(field, origin.line) if field else origin.line
+    line = origin.line_of(field)
     return Problem(origin.file, line, message, origin.record, field, hint)
 
 

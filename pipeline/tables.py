@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipeline import schemas
 from pipeline.problems import Problem
@@ -18,12 +19,34 @@ from pipeline.seeds import Corpus, Record
 from pipeline.spans import Unresolved, resolve
 
 
-@dataclass(frozen=True, slots=True)  # no per-instance dict: a corpus has one origin per row
-class Origin:
+_SHARED_KEYS: dict[tuple, tuple] = {}
+
+
+class Origin(NamedTuple):
+    """Where a row was written: file, line, record label, and the line of each key.
+
+    The key lines are two tuples, the keys one shared by every record written with
+    the same keys, rather than a dict per row; and a tuple rather than a class with
+    attributes: rows cross between processes and a corpus has one origin per row.
+    """
+
     file: str
     line: int
     record: str | None
-    key_lines: dict
+    keys: tuple = ()
+    lines: tuple = ()
+
+    @classmethod
+    def of(cls, file: str, values, record: str | None) -> Origin:
+        """The origin of a record read as `values` (a Located mapping)."""
+        keys = tuple(values.key_lines)
+        return cls(file, values.line, record, _SHARED_KEYS.setdefault(keys, keys), tuple(values.key_lines.values()))
+
+    def line_of(self, key: str | None) -> int:
+        """The line of `key` in the record, else the record's line."""
+        if key in self.keys:
+            return self.lines[self.keys.index(key)]
+        return self.line
 
 
 @dataclass
@@ -107,7 +130,7 @@ def _typed_row(table: str, values: dict, origin: Origin, problems: list[Problem]
         try:
             row[name] = typed(field_def, values.get(name))
         except _Bad as fault:
-            problems.append(Problem(origin.file, origin.key_lines.get(name, origin.line), fault.message,
+            problems.append(Problem(origin.file, origin.line_of(name), fault.message,
                                     origin.record, name, fault.hint))
             row[name] = None
             bad.add(name)
@@ -157,7 +180,7 @@ def _evidence_rows(corpus: Corpus, record: Record, tables: Tables, problems: lis
         row = {"evidence_id": evidence_id(record.table, str(record_id), number), "source_id": source_id,
                "record_table": record.table, "record_id": record_id, "start": start, "end": end,
                "exact": source.text[start:end]}
-        tables.add("evidence", row, Origin(record.file, line, record.label, {}))
+        tables.add("evidence", row, Origin(record.file, line, record.label))
         if "weekdays_refer_elsewhere" in spec:
             tables.weekday_exempt.add(row["evidence_id"])
         collected.append(row)
@@ -174,13 +197,13 @@ def build_tables(corpus: Corpus, problems: list[Problem]) -> Tables:
 def add_source_rows(corpus: Corpus, tables: Tables, problems: list[Problem]) -> None:
     """The sources and count_conventions rows."""
     for source in corpus.sources.values():
-        origin = Origin(source.file, source.meta.line, f"sources/{source.source_id}", source.meta.key_lines)
+        origin = Origin.of(source.file, source.meta, f"sources/{source.source_id}")
         row = _typed_row("sources", source.meta, origin, problems, skip=schemas.derived_columns("sources"))
         row["text_sha256"] = source.sha256
         row["text_chars"] = len(source.text)
         tables.add("sources", {name: row.get(name) for name in schemas.field_names("sources")}, origin)
     for values, shown in corpus.conventions:
-        origin = Origin(shown, values.line, f"count_conventions/{values.get('term')}", values.key_lines)
+        origin = Origin.of(shown, values, f"count_conventions/{values.get('term')}")
         tables.add("count_conventions", _typed_row("count_conventions", values, origin, problems), origin)
 
 
@@ -191,7 +214,7 @@ def add_record_rows(corpus: Corpus, tables: Tables, problems: list[Problem]) -> 
     records, corpus.records = corpus.records, []
     for index, record in enumerate(records):
         records[index] = None
-        origin = Origin(record.file, record.values.line, record.label, record.values.key_lines)
+        origin = Origin.of(record.file, record.values, record.label)
         bad: set[str] = set()
         tables.add(record.table, _typed_row(record.table, record.values, origin, problems, bad=bad), origin)
         tables.bad_cells.update((record.table, len(tables.rows[record.table]) - 1, column) for column in bad)
