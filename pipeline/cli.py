@@ -207,11 +207,13 @@ def release(package: Path = typer.Option(Path("datapackage"), "--package", help=
 @app.command()
 def validate(path: Path = typer.Argument(Path("datapackage"), help="Package folder, its datapackage.json, or a release zip."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable output (frictionless's report shape)."),
-             limit: int = typer.Option(100, "--limit", help="Errors to print in human output.")) -> None:
+             limit: int = typer.Option(100, "--limit", help="Errors to print in human output."),
+             parquet: bool = typer.Option(True, "--parquet/--no-parquet",
+                                          help="Also check the Parquet twins (bytes, hash, types, same rows as the CSV).")) -> None:
     """Validate a published package: schemas, keys, categories, hashes, CSV and Parquet twins."""
     from pipeline.validate import validate_path
 
-    report = validate_path(path)
+    report = validate_path(path, parquet)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -154,7 +154,7 @@ def open_package(spec: Path):
         raise FileNotFoundError(f"{spec}: not a package folder, datapackage.json or zip")
 
 
-def validate_path(spec: Path) -> Report:
+def validate_path(spec: Path, parquet: bool = True) -> Report:
     """Validate the package at `spec`; an unreadable package is a report with `unreadable` set."""
     unreadable: tuple = (OSError, ValueError, zipfile.BadZipFile)
     try:
@@ -165,22 +165,32 @@ def validate_path(spec: Path) -> Report:
         pass
     try:
         with open_package(spec) as folder:
-            return validate_folder(folder)
+            return validate_folder(folder, parquet)
     except unreadable as exc:
         return Report(errors=[make_error("package-error", str(exc))], unreadable=True)
 
 
 # ---- typing text columns ----
 
-def _missing(text: pa.Array) -> pa.Array:
-    return pc.equal(text, "")
+def _empty(text: pa.Array) -> pa.Array:
+    """Cells holding "" (CSV text is read with empty cells as nulls already)."""
+    return pc.fill_null(pc.equal(text, ""), False)
+
+
+def _cast_or_none(text: pa.Array, to: pa.DataType) -> pa.Array | None:
+    try:
+        return pc.cast(text, to)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def parse_column(text: pa.ChunkedArray, spec: dict) -> tuple[pa.Array, np.ndarray]:
     """The column typed as `spec` says (null where missing or untypable) and a mask of type errors."""
     text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
     kind, fmt = spec.get("type", "any"), spec.get("format", "default")
-    present = pc.invert(_missing(text))
+    empty = _empty(text)
+    any_empty = pc.any(empty).as_py()
+    present = pc.and_(pc.is_valid(text), pc.invert(empty)) if any_empty else pc.is_valid(text)
     null = pa.nulls(len(text), ARROW_TYPES.get(kind, pa.string()))
     if kind == "integer":
         ok = pc.and_(present, pc.match_substring_regex(text, INTEGER_RE))
@@ -194,6 +204,9 @@ def parse_column(text: pa.ChunkedArray, spec: dict) -> tuple[pa.Array, np.ndarra
         is_true, is_false = pc.is_in(text, pa.array(trues)), pc.is_in(text, pa.array(falses))
         ok = pc.or_(is_true, is_false)
         typed = pc.if_else(ok, is_true, pa.scalar(None, pa.bool_()))
+    elif kind == "date" and fmt == "default" and (dates := _cast_or_none(text, pa.date32())) is not None:
+        # Arrow takes only yyyy-mm-dd with a real month and day, all of which frictionless takes too.
+        ok, typed = present, dates
     elif kind == "date" and fmt == "default":
         parts = pc.extract_regex(text, r"^(?P<y>\d{4})-(?P<m>1[0-2]|0[1-9]|[1-9])-(?P<d>3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$")
         shaped = pc.is_valid(parts)
@@ -219,7 +232,7 @@ def parse_column(text: pa.ChunkedArray, spec: dict) -> tuple[pa.Array, np.ndarra
         typed = pc.if_else(ok, text, null)
     else:  # string and anything frictionless reads as text
         ok = present
-        typed = pc.if_else(present, text, null)
+        typed = pc.if_else(present, text, null) if any_empty else text
     errors = pc.and_(present, pc.invert(ok)).to_numpy(zero_copy_only=False)
     return typed, errors
 
@@ -331,36 +344,68 @@ def repeats(codes: np.ndarray, skip: np.ndarray) -> list[tuple[int, int]]:
     return sorted(found)
 
 
-def unique_errors(table: Table, primary_key: list[str], unique_keys: list[list[str]]) -> list[dict]:
+def _distinct(arrays: list[pa.Array]) -> bool:
+    """True when no two rows hold the same values (nulls count as a value): nothing to locate."""
+    if len(arrays) == 1:
+        column = arrays[0]
+        if len(column) < 2:
+            return True
+        # Published tables are sorted by primary key: a column whose every value is above
+        # the one before holds no repeat, found in one pass instead of hashing every value.
+        if column.null_count == 0 and pc.all(pc.greater(column[1:], column[:-1])).as_py():
+            return True
+        return pc.count_distinct(column, mode="all").as_py() == len(column)
+    names = [f"key{i}" for i in range(len(arrays))]
+    return pa.table(dict(zip(names, arrays))).group_by(names).aggregate([]).num_rows == len(arrays[0])
+
+
+def unique_field_errors(table: Table) -> list[dict]:
     errors = []
     for number, spec in enumerate(table.fields, start=1):
         name = spec["name"]
-        if spec.get("constraints", {}).get("unique") and name in table.columns:
+        if spec.get("constraints", {}).get("unique") and name in table.columns and not _distinct([table.columns[name]]):
             codes, nulls = _codes([table.columns[name]])
             for index, previous in repeats(codes, nulls):
                 errors.append(make_error("unique-error", f"the same as in the row at position {_row(table, previous)}",
                                          rowNumber=_row(table, index), cell=_cell(table, name, index),
                                          fieldName=name, fieldNumber=number))
-    if primary_key and all(name in table.columns for name in primary_key):
-        codes, nulls = _codes([table.columns[name] for name in primary_key])
-        for index in np.flatnonzero(nulls):
-            errors.append(make_error("primary-key", 'cells composing the primary keys are all "None"',
-                                     rowNumber=_row(table, index)))
-        for index, previous in repeats(codes, nulls):
-            errors.append(make_error("primary-key", f"the same as in the row at position {_row(table, previous)}",
-                                     rowNumber=_row(table, index)))
-    for key in unique_keys:
-        if not all(name in table.columns for name in key):
-            continue
-        arrays = [table.columns[name] for name in key]
-        codes, _ = _codes(arrays)
-        any_null = np.zeros(len(codes), dtype=bool)
-        for array in arrays:
-            any_null |= pc.is_null(array).to_numpy(zero_copy_only=False)
-        for index, previous in repeats(codes, any_null):
-            errors.append(make_error("unique-key-error", f"the same as in the row at position {_row(table, previous)}",
-                                     rowNumber=_row(table, index), fieldName=", ".join(key), fieldNames=list(key)))
     return errors
+
+
+def primary_key_errors(table: Table, primary_key: list[str]) -> list[dict]:
+    errors = []
+    if not primary_key or not all(name in table.columns for name in primary_key):
+        return errors
+    arrays = [table.columns[name] for name in primary_key]
+    nulls = np.logical_and.reduce([pc.is_null(array).to_numpy(zero_copy_only=False) for array in arrays])
+    for index in np.flatnonzero(nulls):
+        errors.append(make_error("primary-key", 'cells composing the primary keys are all "None"',
+                                 rowNumber=_row(table, index)))
+    codes = _codes(arrays)[0] if not _distinct(arrays) else np.zeros(0, dtype=np.int64)
+    for index, previous in repeats(codes, nulls[:len(codes)]):
+        errors.append(make_error("primary-key", f"the same as in the row at position {_row(table, previous)}",
+                                 rowNumber=_row(table, index)))
+    return errors
+
+
+def unique_key_errors(table: Table, key: list[str]) -> list[dict]:
+    if not all(name in table.columns for name in key):
+        return []
+    arrays = [table.columns[name] for name in key]
+    if _distinct(arrays):
+        return []
+    codes, _ = _codes(arrays)
+    any_null = np.zeros(len(codes), dtype=bool)
+    for array in arrays:
+        any_null |= pc.is_null(array).to_numpy(zero_copy_only=False)
+    return [make_error("unique-key-error", f"the same as in the row at position {_row(table, previous)}",
+                       rowNumber=_row(table, index), fieldName=", ".join(key), fieldNames=list(key))
+            for index, previous in repeats(codes, any_null)]
+
+
+def _primary_key_of(schema: dict) -> list[str]:
+    pk = schema.get("primaryKey")
+    return [pk] if isinstance(pk, str) else (pk or [])
 
 
 def _fk_error(table: Table, index: int, names: list[str], reference: str, ref_names: list[str]) -> dict:
@@ -399,8 +444,10 @@ def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> 
                 continue  # not a table name: the field's categories say so
             keys[kind] = key
             known = pc.drop_null(target.columns[key])
-            absent = pc.and_(rows, pc.and_(pc.is_valid(ids), pc.invert(pc.is_in(ids, value_set=known))))
-            missing |= absent.to_numpy(zero_copy_only=False)
+            where = np.flatnonzero(rows.to_numpy(zero_copy_only=False))
+            subset = ids.take(pa.array(where))
+            absent = pc.and_(pc.is_valid(subset), pc.invert(pc.is_in(subset, value_set=known)))
+            missing[where[absent.to_numpy(zero_copy_only=False)]] = True
         for index in np.flatnonzero(missing):
             kind = kinds[index].as_py()
             errors.append(_fk_error(table, index, [table_column, id_column], kind, [keys[kind]]))
@@ -473,8 +520,8 @@ def read_csv(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] |
             path,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True,
+                                                 quoted_strings_can_be_null=True),
         )
     except pa.ArrowInvalid as exc:
         kind = "encoding-error" if "UTF8" in str(exc) or "utf8" in str(exc).lower() else "source-error"
@@ -594,7 +641,29 @@ def descriptor_errors(descriptor: dict, folder: Path) -> list[dict]:
     return errors
 
 
-def validate_folder(folder: Path) -> Report:
+def _check_file(folder: Path, task: Task, described: dict, schema: dict) -> Table | None:
+    """Read one file of a resource, check its bytes and hash, every cell's type and constraints."""
+    fields = [f for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f]
+    path = folder / task.place
+    if not task.place or not path.is_file() or ".." in Path(task.place).parts:
+        task.errors.append(make_error("scheme-error", f'[Errno 2] No such file or directory: "{task.place}"'))
+        return None
+    task.errors += integrity_errors(path, described)
+    read = read_csv(path, fields, task) if task.format == "csv" else read_parquet(path, fields, task)
+    if read is None:
+        return None
+    table, masks = read
+    pk = _primary_key_of(schema)
+    _PRIMARY[id(table)] = pk[0] if len(pk) == 1 else None
+    task.errors += type_errors(table, masks)
+    task.errors += constraint_errors(table, masks)
+    return table
+
+
+def validate_folder(folder: Path, parquet: bool = True) -> Report:
+    """Validate the package in `folder`; `parquet=False` leaves the Parquet twins unread."""
+    from concurrent.futures import ThreadPoolExecutor
+
     report = Report()
     try:
         descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
@@ -604,40 +673,66 @@ def validate_folder(folder: Path) -> Report:
         raise ValueError(f"datapackage.json is not valid JSON: {exc}") from None
     if not isinstance(descriptor, dict):
         raise ValueError("datapackage.json is not a JSON object")
-    report.errors += descriptor_errors(descriptor, folder)
     resources = [r for r in descriptor.get("resources", []) if isinstance(r, dict) and isinstance(r.get("schema"), dict)]
-    by_format: dict[str, dict[str, Table]] = {"csv": {}, "parquet": {}}
-    schemas: dict[str, dict] = {}
+    schemas = {resource.get("name", ""): resource["schema"] for resource in resources}
+    jobs = []
     for resource in resources:
-        name, schema = resource.get("name", ""), resource["schema"]
-        fields = [f for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f]
-        schemas[name] = schema
-        twins = [("csv", resource)] + ([("parquet", resource["parquet"])] if isinstance(resource.get("parquet"), dict) else [])
+        twins = [("csv", resource)]
+        if parquet and isinstance(resource.get("parquet"), dict):
+            twins.append(("parquet", resource["parquet"]))
         for fmt, described in twins:
-            task = Task(name, described.get("path", ""), fmt)
+            task = Task(resource.get("name", ""), described.get("path", ""), fmt)
             report.tasks.append(task)
-            path = folder / task.place
-            if not task.place or not path.is_file() or ".." in Path(task.place).parts:
-                task.errors.append(make_error("scheme-error", f'[Errno 2] No such file or directory: "{task.place}"'))
+            jobs.append((task, described, resource["schema"]))
+    # Arrow reads and computes without holding the GIL, so files are checked side by
+    # side, the largest first; then the checks across rows and files, each its own job.
+    by_format: dict[str, dict[str, Table]] = {"csv": {}, "parquet": {}}
+    with ThreadPoolExecutor(max_workers=_threads()) as pool:
+        described_errors = pool.submit(descriptor_errors, descriptor, folder)
+        order = sorted(jobs, key=lambda job: -_size(folder / job[0].place))
+        for (task, _, _), table in zip(order, pool.map(lambda job: _check_file(folder, *job), order)):
+            if table is not None:
+                by_format[task.format][task.name] = table
+        checks = []  # (task, check) in the order their errors are listed
+        for task, _, schema in jobs:
+            table = by_format[task.format].get(task.name)
+            if table is None:
                 continue
-            task.errors += integrity_errors(path, described)
-            read = read_csv(path, fields, task) if fmt == "csv" else read_parquet(path, fields, task)
-            if read is None:
-                continue
-            table, masks = read
-            pk = schema.get("primaryKey")
-            pk = [pk] if isinstance(pk, str) else (pk or [])
-            _PRIMARY[id(table)] = pk[0] if len(pk) == 1 else None
-            task.errors += type_errors(table, masks)
-            task.errors += constraint_errors(table, masks)
-            task.errors += unique_errors(table, pk, schema.get("uniqueKeys", []))
-            by_format[fmt][name] = table
-    for task in report.tasks:
-        table = by_format[task.format].get(task.name)
-        if table is not None:
-            task.errors += foreign_key_errors(table, schemas[task.name], by_format[task.format])
+            checks.append((task, lambda table=table: unique_field_errors(table)))
+            checks.append((task, lambda table=table, schema=schema: primary_key_errors(table, _primary_key_of(schema))))
+            checks += [(task, lambda table=table, key=key: unique_key_errors(table, key)) for key in schema.get("uniqueKeys", [])]
+            checks.append((task, lambda table=table, task=task: foreign_key_errors(table, schemas[task.name],
+                                                                                   by_format[task.format])))
             if task.format == "parquet" and task.name in by_format["csv"]:
-                task.errors += twin_errors(by_format["csv"][task.name], table)
+                checks.append((task, lambda table=table, task=task: twin_errors(by_format["csv"][task.name], table)))
+        costly_first = sorted(range(len(checks)), key=lambda i: -len(by_format[checks[i][0].format][checks[i][0].name].row_numbers))
+        found = dict(zip(costly_first, pool.map(lambda i: checks[i][1](), costly_first)))
+        for i, (task, _) in enumerate(checks):
+            task.errors += found[i]
+        report.errors += described_errors.result()
+    for task in report.tasks:
         task.errors.sort(key=lambda e: (e.get("rowNumber") or 0, e.get("fieldNumber") or 0))
     _PRIMARY.clear()
     return report
+
+
+def unique_errors(table: Table, primary_key: list[str], unique_keys: list[list[str]]) -> list[dict]:
+    """Unique fields, primary key and unique keys of one table."""
+    return (unique_field_errors(table) + primary_key_errors(table, primary_key)
+            + [error for key in unique_keys for error in unique_key_errors(table, key)])
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _threads() -> int:
+    try:
+        import os
+
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return 2
