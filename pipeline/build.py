@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from pathlib import Path
 
 from pipeline.collector import collector_paused
@@ -43,13 +44,17 @@ def workers() -> int:
         return os.cpu_count() or 1
 
 
-def read_and_build(seeds: Path) -> tuple[Corpus, Tables, list[Problem]]:
-    """The corpus (sources, exclusions), all its tables, and every problem met reading them."""
+def read_and_build(seeds: Path, while_waiting=None) -> tuple[Corpus, Tables, list[Problem]]:
+    """The corpus (sources, exclusions), all its tables, and every problem met reading them.
+
+    `while_waiting`, if given, runs in a thread of this process while workers read the
+    annotation files (this process mostly waits then), started only after they fork.
+    """
     with collector_paused():
-        return _read_and_build(seeds)
+        return _read_and_build(seeds, while_waiting)
 
 
-def _read_and_build(seeds: Path) -> tuple[Corpus, Tables, list[Problem]]:
+def _read_and_build(seeds: Path, while_waiting) -> tuple[Corpus, Tables, list[Problem]]:
     global _corpus
     corpus = load_sources(seeds)
     problems = list(corpus.problems)
@@ -63,6 +68,9 @@ def _read_and_build(seeds: Path) -> tuple[Corpus, Tables, list[Problem]]:
     if parallel:
         validators(annotation_json_schema())  # compiled once here rather than in every worker
     pool = multiprocessing.get_context("fork").Pool(count) if parallel else None
+    helper = threading.Thread(target=while_waiting, daemon=True) if pool is not None and while_waiting else None
+    if helper is not None:
+        helper.start()
     try:
         for part, exclusions, found in (pool.imap(_build_run, runs) if pool else map(_build_run, runs)):
             tables.extend(part)
@@ -75,4 +83,6 @@ def _read_and_build(seeds: Path) -> tuple[Corpus, Tables, list[Problem]]:
         _corpus = None
         if pool is not None:
             pool.terminate()
+        if helper is not None:
+            helper.join()
     return corpus, tables, problems

@@ -27,7 +27,7 @@ class Checked:
 
 
 def check_seeds(seeds: Path) -> Checked:
-    corpus, tables, problems = read_and_build(seeds)
+    corpus, tables, problems = read_and_build(seeds, while_waiting=rules.import_libraries)
     with existing_objects_frozen():
         exclusions = coverage.resolve_exclusions(corpus, problems)
         problems += rules.constraint_problems(tables)

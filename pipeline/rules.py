@@ -34,6 +34,11 @@ def _problem(origin: Origin, field: str | None, message: str, hint: str | None =
 
 # ---- layer 3: pandera ----
 
+def import_libraries() -> None:
+    """Import pandas and pandera, which take about a second, ahead of their first use."""
+    import pandera.pandas  # noqa: F401
+
+
 def pandera_schema(table: str):
     """A pandera DataFrameSchema for `table`, derived from its Table Schema.
 
