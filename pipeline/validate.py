@@ -320,52 +320,58 @@ def type_errors(table: Table, masks: dict[str, np.ndarray]) -> list[dict]:
     return errors
 
 
-def _codes(arrays: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
-    """Integer code per row for the combined key, and a mask of rows whose key cells are all null."""
-    codes = np.zeros(len(arrays[0]), dtype=np.int64)
-    all_null = np.ones(len(arrays[0]), dtype=bool)
-    for array in arrays:
-        encoded = pc.dictionary_encode(array).combine_chunks() if isinstance(array, pa.ChunkedArray) else pc.dictionary_encode(array)
-        indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        valid = indices >= 0
-        codes = codes * (len(encoded.dictionary) + 1) + indices + 1
-        all_null &= ~valid
-    return codes, all_null
+def _sorted_distinct(column: pa.Array) -> bool:
+    """True when every value is above the one before: no repeats, found in one pass.
+
+    Published tables are sorted by primary key, so their key columns take this path
+    instead of hashing every value.
+    """
+    return len(column) < 2 or (column.null_count == 0 and pc.all(pc.greater(column[1:], column[:-1])).as_py())
 
 
-def repeats(codes: np.ndarray, skip: np.ndarray) -> list[tuple[int, int]]:
-    """(row index, index of the previous row with the same code) for every repeat, rows in `skip` ignored."""
-    rows = np.flatnonzero(~skip)
-    if len(rows) < 2:
+def repeats(arrays: list[pa.Array], skip: np.ndarray) -> list[tuple[int, int]]:
+    """(row index, index of the previous row with the same values) for every repeat; rows in `skip` ignored.
+
+    Arrow counts each combination of values (hashing, in C); only the rows of the
+    combinations seen more than once are then looked at one by one.
+    """
+    if len(arrays) == 1 and _sorted_distinct(arrays[0]):
         return []
-    order = rows[np.lexsort((rows, codes[rows]))]
-    same = codes[order][1:] == codes[order][:-1]
-    found = [(int(order[i + 1]), int(order[i])) for i in np.flatnonzero(same)]
+    names = [f"key{i}" for i in range(len(arrays))]
+    table = pa.table(dict(zip(names, arrays)))
+    counts = table.group_by(names).aggregate([([], "count_all")])
+    repeated = counts.filter(pc.greater(counts["count_all"], 1)).select(names)
+    if repeated.num_rows == 0:
+        return []
+    candidates = np.ones(table.num_rows, dtype=bool)
+    for name in names:  # a row can repeat only if each of its values is among the repeated combinations'
+        keep = pc.is_in(table[name], value_set=pc.unique(repeated[name]), skip_nulls=False)
+        candidates &= keep.to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(candidates & ~skip)
+    values = [table[name].take(pa.array(rows)).to_pylist() for name in names]
+    last: dict[tuple, int] = {}
+    found = []
+    for position, row in enumerate(rows):
+        key = tuple(column[position] for column in values)
+        if key in last:
+            found.append((int(row), last[key]))
+        last[key] = int(row)
     return sorted(found)
 
 
-def _distinct(arrays: list[pa.Array]) -> bool:
-    """True when no two rows hold the same values (nulls count as a value): nothing to locate."""
-    if len(arrays) == 1:
-        column = arrays[0]
-        if len(column) < 2:
-            return True
-        # Published tables are sorted by primary key: a column whose every value is above
-        # the one before holds no repeat, found in one pass instead of hashing every value.
-        if column.null_count == 0 and pc.all(pc.greater(column[1:], column[:-1])).as_py():
-            return True
-        return pc.count_distinct(column, mode="all").as_py() == len(column)
-    names = [f"key{i}" for i in range(len(arrays))]
-    return pa.table(dict(zip(names, arrays))).group_by(names).aggregate([]).num_rows == len(arrays[0])
+def _nulls(arrays: list[pa.Array], every: bool) -> np.ndarray:
+    """Rows where every (or any) of the arrays is null."""
+    masks = [pc.is_null(array).to_numpy(zero_copy_only=False) for array in arrays]
+    return np.logical_and.reduce(masks) if every else np.logical_or.reduce(masks)
 
 
 def unique_field_errors(table: Table) -> list[dict]:
     errors = []
     for number, spec in enumerate(table.fields, start=1):
         name = spec["name"]
-        if spec.get("constraints", {}).get("unique") and name in table.columns and not _distinct([table.columns[name]]):
-            codes, nulls = _codes([table.columns[name]])
-            for index, previous in repeats(codes, nulls):
+        if spec.get("constraints", {}).get("unique") and name in table.columns:
+            column = table.columns[name]
+            for index, previous in repeats([column], _nulls([column], every=True)):
                 errors.append(make_error("unique-error", f"the same as in the row at position {_row(table, previous)}",
                                          rowNumber=_row(table, index), cell=_cell(table, name, index),
                                          fieldName=name, fieldNumber=number))
@@ -377,12 +383,11 @@ def primary_key_errors(table: Table, primary_key: list[str]) -> list[dict]:
     if not primary_key or not all(name in table.columns for name in primary_key):
         return errors
     arrays = [table.columns[name] for name in primary_key]
-    nulls = np.logical_and.reduce([pc.is_null(array).to_numpy(zero_copy_only=False) for array in arrays])
+    nulls = _nulls(arrays, every=True)
     for index in np.flatnonzero(nulls):
         errors.append(make_error("primary-key", 'cells composing the primary keys are all "None"',
                                  rowNumber=_row(table, index)))
-    codes = _codes(arrays)[0] if not _distinct(arrays) else np.zeros(0, dtype=np.int64)
-    for index, previous in repeats(codes, nulls[:len(codes)]):
+    for index, previous in repeats(arrays, nulls):
         errors.append(make_error("primary-key", f"the same as in the row at position {_row(table, previous)}",
                                  rowNumber=_row(table, index)))
     return errors
@@ -392,15 +397,9 @@ def unique_key_errors(table: Table, key: list[str]) -> list[dict]:
     if not all(name in table.columns for name in key):
         return []
     arrays = [table.columns[name] for name in key]
-    if _distinct(arrays):
-        return []
-    codes, _ = _codes(arrays)
-    any_null = np.zeros(len(codes), dtype=bool)
-    for array in arrays:
-        any_null |= pc.is_null(array).to_numpy(zero_copy_only=False)
     return [make_error("unique-key-error", f"the same as in the row at position {_row(table, previous)}",
                        rowNumber=_row(table, index), fieldName=", ".join(key), fieldNames=list(key))
-            for index, previous in repeats(codes, any_null)]
+            for index, previous in repeats(arrays, _nulls(arrays, every=False))]
 
 
 def _primary_key_of(schema: dict) -> list[str]:

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import operator
 from pathlib import Path
 
 import yaml
@@ -42,20 +43,28 @@ def csv_cell(value) -> str:
     return str(value)
 
 
+def _cells(rows: list[dict], names: list[str]) -> list[tuple]:
+    """Each row's values in the order of `names`; taken in C, unless a row lacks one (None there)."""
+    getter = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    try:
+        return list(map(getter, rows))
+    except KeyError:
+        return [tuple(row.get(name) for name in names) for row in rows]
+
+
 def write_csv(handle, table: str, rows: list[dict]) -> None:
     """The rows as CSV into the text `handle`, each cell as csv_cell writes it."""
     writer = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     fields = schemas.fields(table)
     names = [f["name"] for f in fields]
     writer.writerow(names)
+    cells = _cells(rows, names)
     # The csv module already writes None as "", str() of text, integers and dates and
     # repr() of floats, as csv_cell does: only booleans need converting.
     flags = [index for index, f in enumerate(fields) if f["type"] == "boolean"]
-    for row in rows:
-        cells = [row.get(name) for name in names]
-        for index in flags:
-            cells[index] = csv_cell(cells[index])
-        writer.writerow(cells)
+    if flags:
+        cells = [tuple(csv_cell(value) if index in flags else value for index, value in enumerate(row)) for row in cells]
+    writer.writerows(cells)
 
 
 def arrow_schema(table: str, package_name: str, version: str):
@@ -77,7 +86,8 @@ def write_parquet(path: Path, table: str, rows: list[dict], package_name: str, v
     import pyarrow.parquet as pq
 
     schema = arrow_schema(table, package_name, version)
-    columns = {name: [row.get(name) for row in rows] for name in schema.names}
+    columns = dict(zip(schema.names, map(list, zip(*_cells(rows, schema.names))))) if rows else \
+        {name: [] for name in schema.names}
     arrow_table = pa.Table.from_pydict(columns, schema=schema)
     pq.write_table(arrow_table, path, compression="zstd", use_dictionary=schemas.code_list_columns(table),
                    write_statistics=True, store_schema=True)

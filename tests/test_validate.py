@@ -120,6 +120,29 @@ def test_duplicate_key_reports_unique_and_primary_key(package):
         ("unique-error", 3, "the same as in the row at position 2")]
 
 
+def test_repeat_far_from_its_first_is_found(package):
+    """Sorted key columns are checked in one pass; a column out of order still has every repeat located."""
+    path = package / "data" / "evidence.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    first_id = rows[1][0]
+    edit_cell(package, "evidence", len(rows), "evidence_id", first_id)
+    report = validate_path(package)
+    errors = [(e["type"], e["rowNumber"], e.get("note")) for t in report.tasks if t.name == "evidence" and t.format == "csv"
+              for e in t.errors if e["type"] in ("primary-key", "unique-error")]
+    assert ("primary-key", len(rows), "the same as in the row at position 2") in errors
+
+
+def test_cli_no_parquet_leaves_the_twins_unread(package):
+    path = package / "data" / "events.parquet"
+    path.write_bytes(path.read_bytes()[:-10])
+    assert runner.invoke(app, ["validate", str(package)]).exit_code == 1
+    result = runner.invoke(app, ["validate", str(package), "--no-parquet"])
+    assert (result.exit_code, result.output) == (0, f"valid: {package}\n")
+    report = json.loads(runner.invoke(app, ["validate", str(package), "--no-parquet", "--json"]).stdout)
+    assert {t["format"] for t in report["tasks"]} == {"csv"}
+
+
 def test_evidence_pointing_at_no_record(package):
     edit_cell(package, "evidence", 3, "record_id", "no-such-record")
     assert ("evidence", "foreign-key", 3, "record_id") in errors_of(package)
