@@ -4,8 +4,9 @@ Sources and their texts are read first, in this process. The annotation files ar
 then cut into runs of consecutive folders; worker processes (forked, so they share
 the sources already read) parse each run and build its rows, and the rows come back
 in folder order. The result is the same as reading every file here, one by one: the
-rows in the same order, the same problems. Small corpora are read here directly,
-where starting workers would cost more than it saves.
+rows in the same order, the same problems. The rules that look at one record and
+its own evidence run in the workers too, on each run's rows. Small corpora are read
+here directly, where starting workers would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import threading
 from pathlib import Path
 
+from pipeline import rules
 from pipeline.collector import collector_paused
 from pipeline.problems import Problem
 from pipeline.schemas import annotation_json_schema
@@ -26,6 +28,7 @@ PARALLEL_MIN_FOLDERS = 400  # below this, one process is as fast
 FOLDERS_PER_RUN = 200
 
 _corpus: Corpus | None = None  # the sources, handed to forked workers
+_context: tuple = ({}, {})  # what the record rules need from the sources and conventions
 
 
 def _build_run(folders: list[Path]) -> tuple[Tables, list, list[Problem]]:
@@ -34,6 +37,7 @@ def _build_run(folders: list[Path]) -> tuple[Tables, list, list[Problem]]:
     tables = Tables()
     problems = part.problems
     add_record_rows(part, tables, problems)
+    problems += rules.record_problems(tables, _context)
     return tables, part.exclusions, problems
 
 
@@ -45,7 +49,7 @@ def workers() -> int:
 
 
 def read_and_build(seeds: Path, while_waiting=None) -> tuple[Corpus, Tables, list[Problem]]:
-    """The corpus (sources, exclusions), all its tables, and every problem met reading them.
+    """The corpus (sources, exclusions), all its tables, every problem met reading them and the record rules'.
 
     `while_waiting`, if given, runs in a thread of this process while workers read the
     annotation files (this process mostly waits then), started only after they fork.
@@ -55,11 +59,12 @@ def read_and_build(seeds: Path, while_waiting=None) -> tuple[Corpus, Tables, lis
 
 
 def _read_and_build(seeds: Path, while_waiting) -> tuple[Corpus, Tables, list[Problem]]:
-    global _corpus
+    global _corpus, _context
     corpus = load_sources(seeds)
     problems = list(corpus.problems)
     tables = Tables()
     add_source_rows(corpus, tables, problems)
+    _context = rules.record_context(tables)
     folders = corpus.annotation_folders
     runs = [folders[i:i + FOLDERS_PER_RUN] for i in range(0, len(folders), FOLDERS_PER_RUN)]
     count = min(workers(), len(runs))
@@ -80,7 +85,7 @@ def _read_and_build(seeds: Path, while_waiting) -> tuple[Corpus, Tables, list[Pr
             pool.close()
             pool.join()
     finally:
-        _corpus = None
+        _corpus, _context = None, ({}, {})
         if pool is not None:
             pool.terminate()
         if helper is not None:

@@ -182,10 +182,17 @@ def _weekday_problems(tables: Tables, table: str, row: dict, origin: Origin) -> 
     return problems
 
 
-def domain_problems(tables: Tables, exclusions=()) -> list[Problem]:
-    problems = []
+def record_context(tables: Tables) -> tuple[dict, dict]:
+    """What the record rules need beyond a record and its evidence: conventions by term, publication dates."""
     conventions = {row["term"]: row for row in tables.rows["count_conventions"] if row.get("term")}
     published = {row["source_id"]: row["published_date"] for row in tables.rows["sources"]}
+    return conventions, published
+
+
+def record_problems(tables: Tables, context: tuple[dict, dict]) -> list[Problem]:
+    """The layer-5 rules that look at one record and its own evidence, so they can run on any part of a corpus."""
+    problems = []
+    conventions, published = context
     sub_types = schemas.sub_event_types()
     for table, (first, last) in DATE_SPANS.items():
         for row, origin in zip(tables.rows[table], tables.origins[table]):
@@ -228,7 +235,6 @@ def domain_problems(tables: Tables, exclusions=()) -> list[Problem]:
     for row, origin in zip(tables.rows["actors"], tables.origins["actors"]):
         if row.get("parent_actor_id") is not None and row["parent_actor_id"] == row.get("actor_id"):
             problems.append(_problem(origin, "parent_actor_id", "an actor cannot be its own parent"))
-    problems += _chrome_problems(tables, exclusions)
     return problems
 
 
@@ -243,7 +249,7 @@ def _within_evidence(tables: Tables, table: str, row: dict, origin: Origin, colu
     return []
 
 
-def _chrome_problems(tables: Tables, exclusions) -> list[Problem]:
+def chrome_problems(tables: Tables, exclusions) -> list[Problem]:
     """Evidence must not overlap a passage the annotations exclude as content-free."""
     problems = []
     by_source: dict[str, list] = {}
