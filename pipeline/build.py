@@ -1,9 +1,9 @@
 """Read seeds/ into tables, spreading the annotation files over the machine's cores.
 
-Sources and their texts are read first, in this process. The annotation files are
-then cut into runs of consecutive folders; worker processes (forked, so they share
-the sources already read) parse each run and build its rows, and the rows come back
-in folder order. The result is the same as reading every file here, one by one: the
+Folders are cut into runs of consecutive folders, read by worker processes. Sources
+and their texts are read first; then other workers, forked so that they share every
+source already read, parse each run's annotation files and build its rows, which
+come back in folder order. The result is the same as reading every file here, one by one: the
 rows in the same order, the same problems. The rules that look at one record and
 its own evidence run in the workers too, on each run's rows. Small corpora are read
 here directly, where starting workers would cost more than it saves.
@@ -20,7 +20,7 @@ from pipeline import rules
 from pipeline.collector import collector_paused
 from pipeline.problems import Problem
 from pipeline.schemas import annotation_json_schema
-from pipeline.seeds import Corpus, load_annotations, load_sources
+from pipeline.seeds import Corpus, load_annotations, load_sources, source_folders
 from pipeline.structure import validators
 from pipeline.tables import Tables, add_record_rows, add_source_rows
 
@@ -60,15 +60,20 @@ def read_and_build(seeds: Path, while_waiting=None) -> tuple[Corpus, Tables, lis
 
 def _read_and_build(seeds: Path, while_waiting) -> tuple[Corpus, Tables, list[Problem]]:
     global _corpus, _context
-    corpus = load_sources(seeds)
+    listed = len(source_folders(seeds))
+    count = min(workers(), -(-listed // FOLDERS_PER_RUN))
+    parallel = count >= 2 and listed >= PARALLEL_MIN_FOLDERS and "fork" in multiprocessing.get_all_start_methods()
+    if parallel:
+        with multiprocessing.get_context("fork").Pool(count) as sources_pool:
+            corpus = load_sources(seeds, FOLDERS_PER_RUN, sources_pool.imap)
+    else:
+        corpus = load_sources(seeds, FOLDERS_PER_RUN)
     problems = list(corpus.problems)
     tables = Tables()
     add_source_rows(corpus, tables, problems)
     _context = rules.record_context(tables)
     folders = corpus.annotation_folders
     runs = [folders[i:i + FOLDERS_PER_RUN] for i in range(0, len(folders), FOLDERS_PER_RUN)]
-    count = min(workers(), len(runs))
-    parallel = count >= 2 and len(folders) >= PARALLEL_MIN_FOLDERS and "fork" in multiprocessing.get_all_start_methods()
     _corpus = corpus  # set before the fork: the workers inherit it
     if parallel:
         validators(annotation_json_schema())  # compiled once here rather than in every worker

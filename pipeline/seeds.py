@@ -13,6 +13,7 @@ Problem with file:line, and what could be read is returned for the later layers.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,17 +248,36 @@ def _load_annotations(corpus: Corpus, folder: Path) -> None:
             corpus.exclusions.append(Exclusion(folder.name, item, shown))
 
 
-def load_sources(root: Path) -> Corpus:
+def source_folders(root: Path) -> list[Path]:
+    """The folders of seeds/, in name order (hidden ones left out)."""
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
+
+
+def load_sources(root: Path, runs_of: int = 200, mapper=map) -> Corpus:
     """Read the count conventions and every source (metadata and text) under `root`, not the annotations.
 
-    The folders whose annotations are still to be read are in corpus.annotation_folders.
+    Source folders are read in runs of `runs_of` folders, through `mapper` (map, or a
+    process pool's imap, which must keep the order). The folders whose annotations
+    are still to be read are in corpus.annotation_folders.
     """
     corpus = Corpus(root)
     if not root.is_dir():
         corpus.problems.append(Problem(str(root), None, "seeds folder not found", hint="pass --seeds DIR"))
         return corpus
     _load_conventions(corpus)
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    folders = source_folders(root)
+    for part in mapper(functools.partial(_source_run, root), [folders[i:i + runs_of] for i in range(0, len(folders), runs_of)]):
+        corpus.sources.update(part.sources)
+        corpus.problems += part.problems
+        corpus.unreadable_sources |= part.unreadable_sources
+        corpus.annotation_folders += part.annotation_folders
+    return corpus
+
+
+def _source_run(root: Path, folders: list[Path]) -> Corpus:
+    """The sources of `folders`, as a corpus of their own."""
+    corpus = Corpus(root)
+    for folder in folders:
         source = _load_source(corpus, folder)
         if source is not None:
             corpus.sources[source.source_id] = source
