@@ -1,15 +1,17 @@
 """Benchmark of the pipeline on synthetic corpora; writes bench/RESULTS.md.
 
 Steps (each result is kept in bench/work/results.json, so steps can be rerun alone):
-  corpus      pipeline synth --docs 1000 / 10000 into bench/work/seeds-{1k,10k}
-  check       pipeline check on both corpora (wall time, peak memory)
-  publish     pipeline publish on both corpora into bench/work/package-{1k,10k}
-  validate    the 10k package with planted errors (bench/plant.py): pipeline validate
-              versus frictionless validate, and which planted errors each one found
+  corpus      pipeline synth --docs 1000 / 10000 / 12000 into bench/work/seeds-{1k,10k,validate}
+  check       pipeline check on the 1k and 10k corpora (wall time, peak memory)
+  publish     pipeline publish on the 1k and 10k corpora into bench/work/package-{1k,10k}
+  validate    the 12k package (about 1,000,000 rows) with planted errors (bench/plant.py):
+              pipeline validate (CSV only, and with the Parquet twins) versus
+              frictionless validate, and which planted errors each one found
   help        pipeline --help start-up
+  speed       a fixed pure-Python workload (run first and last: the machine's speed meanwhile)
   report      bench/RESULTS.md from the results
 
-    .venv/bin/python bench/run.py [STEP ...]      # no step: all of them
+    .venv/bin/python bench/run.py [STEP ...]      # no step: all of them, speed first and last
 """
 
 from __future__ import annotations
@@ -174,6 +176,18 @@ def step_validate(results: dict) -> None:
                            "errors_frictionless": plant.error_count(theirs_report)}
 
 
+SPEED_PROBE = "import time; t = time.perf_counter(); sum(i * i for i in range(10_000_000)); print(time.perf_counter() - t)"
+
+
+def step_speed(results: dict) -> None:
+    """A fixed pure-Python workload, timed before and after the other steps: how fast the machine was meanwhile."""
+    samples = [float(subprocess.run([str(BIN / "python"), "-c", SPEED_PROBE], capture_output=True, text=True).stdout)
+               for _ in range(3)]
+    probes = results.get("speed", []) if results.get("speed_run") == results.get("run_id") else []
+    results["speed"] = probes + [round(statistics.median(samples), 3)]
+    results["speed_run"] = results.get("run_id")
+
+
 def step_help(results: dict) -> None:
     results["help"] = repeat([str(BIN / "pipeline"), "--help"], 7)
 
@@ -250,6 +264,13 @@ def step_report(results: dict) -> None:
         lines += ["", "With `--no-parquet`, `pipeline validate` found every planted error in the CSV resources"
                   if not csv_missed else f"With `--no-parquet`, `pipeline validate` missed: {', '.join(csv_missed)}",
                   "(the errors planted in Parquet twins are out of its reach by design).", ""]
+    speed = results.get("speed")
+    if speed:
+        lines += ["## Machine speed", "",
+                  "The same pure-Python loop (`sum(i * i for i in range(10_000_000))`, median of 3) timed at the "
+                  f"start and at the end of the run: {' s, then '.join(f'{x:.2f}' for x in speed)} s. The machine is a "
+                  "shared virtual machine: the same work can take half as long again from one hour to the next, "
+                  "which is why every comparison here is between figures of one run.", ""]
     help_ = results.get("help")
     if help_:
         lines += ["## Start-up", "", f"`pipeline --help`: {help_['median_s']:.3f} s (median of {help_['runs']}); "
@@ -260,13 +281,17 @@ def step_report(results: dict) -> None:
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines))
 
 
-STEPS = {"corpus": step_corpus, "check": step_check, "publish": step_publish, "validate": step_validate,
-         "help": step_help, "report": step_report}
+STEPS = {"corpus": step_corpus, "speed": step_speed, "check": step_check, "publish": step_publish,
+         "validate": step_validate, "help": step_help, "report": step_report}
+DEFAULT = ["corpus", "speed", "check", "publish", "validate", "help", "speed", "report"]
 
 
 def main(argv: list[str]) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
-    chosen = argv or list(STEPS)
+    chosen = argv or DEFAULT
+    results = load()
+    results["run_id"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    save(results)
     for name in chosen:
         results = load()
         print(f"bench: {name}", flush=True)
