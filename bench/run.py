@@ -8,10 +8,10 @@ Steps (each result is kept in bench/work/results.json, so steps can be rerun alo
               pipeline validate (CSV only, and with the Parquet twins) versus
               frictionless validate, and which planted errors each one found
   help        pipeline --help start-up
-  speed       a fixed pure-Python workload (run first and last: the machine's speed meanwhile)
+  speed       a fixed pure-Python workload (run between steps: the machine's speed meanwhile)
   report      bench/RESULTS.md from the results
 
-    .venv/bin/python bench/run.py [STEP ...]      # no step: all of them, speed first and last
+    .venv/bin/python bench/run.py [STEP ...]      # no step: all of them, speed before each timed step
 """
 
 from __future__ import annotations
@@ -267,8 +267,8 @@ def step_report(results: dict) -> None:
     speed = results.get("speed")
     if speed:
         lines += ["## Machine speed", "",
-                  "The same pure-Python loop (`sum(i * i for i in range(10_000_000))`, median of 3) timed at the "
-                  f"start and at the end of the run: {' s, then '.join(f'{x:.2f}' for x in speed)} s. The machine is a "
+                  "The same pure-Python loop (`sum(i * i for i in range(10_000_000))`, median of 3) timed before "
+                  f"check, publish and validate and after them: {' s, '.join(f'{x:.2f}' for x in speed)} s. The machine is a "
                   "shared virtual machine: the same work can take half as long again from one hour to the next, "
                   "which is why every comparison here is between figures of one run.", ""]
     help_ = results.get("help")
@@ -283,7 +283,7 @@ def step_report(results: dict) -> None:
 
 STEPS = {"corpus": step_corpus, "speed": step_speed, "check": step_check, "publish": step_publish,
          "validate": step_validate, "help": step_help, "report": step_report}
-DEFAULT = ["corpus", "speed", "check", "publish", "validate", "help", "speed", "report"]
+DEFAULT = ["corpus", "speed", "check", "speed", "publish", "speed", "validate", "speed", "help", "report"]
 
 
 def main(argv: list[str]) -> int:
