@@ -294,12 +294,3 @@ def load_annotations(corpus: Corpus, folders: list[Path]) -> Corpus:
     for folder in folders:
         _load_annotations(part, folder)
     return part
-
-
-def load_corpus(root: Path) -> Corpus:
-    """Read everything under `root` (a seeds/ folder); faults go to corpus.problems."""
-    corpus = load_sources(root)
-    part = load_annotations(corpus, corpus.annotation_folders)
-    corpus.records, corpus.exclusions = part.records, part.exclusions
-    corpus.problems += part.problems
-    return corpus

@@ -186,14 +186,6 @@ def _evidence_rows(corpus: Corpus, record: Record, tables: Tables, problems: lis
         collected.append(row)
 
 
-def build_tables(corpus: Corpus, problems: list[Problem]) -> Tables:
-    """All tables of the package from `corpus`; typing and span faults go to `problems`."""
-    tables = Tables()
-    add_source_rows(corpus, tables, problems)
-    add_record_rows(corpus, tables, problems)
-    return tables
-
-
 def add_source_rows(corpus: Corpus, tables: Tables, problems: list[Problem]) -> None:
     """The sources and count_conventions rows."""
     for source in corpus.sources.values():

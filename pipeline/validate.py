@@ -14,17 +14,16 @@ row; values are then typed and checked a column at a time with pyarrow.compute.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from pipeline.packages import PackageError, open_package
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 TRUE_VALUES = ["true", "True", "TRUE", "1"]
@@ -126,47 +125,13 @@ class Report:
 
 # ---- opening a package ----
 
-@contextlib.contextmanager
-def open_package(spec: Path):
-    """The package folder for a folder, its datapackage.json, or a release zip (extracted to a temp dir)."""
-    try:
-        from pipeline.packages import open_package as shared
-    except ImportError:
-        shared = None
-    if shared is not None:
-        with shared(spec) as folder:
-            yield Path(folder)
-        return
-    spec = Path(spec)
-    if spec.is_dir():
-        yield spec
-    elif spec.is_file() and spec.name.endswith(".json"):
-        yield spec.parent
-    elif spec.is_file() and zipfile.is_zipfile(spec):
-        with tempfile.TemporaryDirectory() as temp, zipfile.ZipFile(spec) as archive:
-            for member in archive.namelist():
-                if member.startswith("/") or ".." in Path(member).parts:
-                    raise ValueError(f"unsafe path in zip: {member}")
-            archive.extractall(temp)
-            found = sorted(Path(temp).rglob("datapackage.json"), key=lambda p: len(p.parts))
-            yield found[0].parent if found else Path(temp)
-    else:
-        raise FileNotFoundError(f"{spec}: not a package folder, datapackage.json or zip")
-
-
 def validate_path(spec: Path, parquet: bool = True) -> Report:
-    """Validate the package at `spec`; an unreadable package is a report with `unreadable` set."""
-    unreadable: tuple = (OSError, ValueError, zipfile.BadZipFile)
-    try:
-        from pipeline.packages import PackageError
-
-        unreadable += (PackageError,)
-    except ImportError:
-        pass
+    """Validate the package at `spec` (a folder, its datapackage.json, a release zip or git:REV);
+    an unreadable package is a report with `unreadable` set."""
     try:
         with open_package(spec) as folder:
             return validate_folder(folder, parquet)
-    except unreadable as exc:
+    except (OSError, ValueError, PackageError) as exc:
         return Report(errors=[make_error("package-error", str(exc))], unreadable=True)
 
 
@@ -713,12 +678,6 @@ def validate_folder(folder: Path, parquet: bool = True) -> Report:
         task.errors.sort(key=lambda e: (e.get("rowNumber") or 0, e.get("fieldNumber") or 0))
     _PRIMARY.clear()
     return report
-
-
-def unique_errors(table: Table, primary_key: list[str], unique_keys: list[list[str]]) -> list[dict]:
-    """Unique fields, primary key and unique keys of one table."""
-    return (unique_field_errors(table) + primary_key_errors(table, primary_key)
-            + [error for key in unique_keys for error in unique_key_errors(table, key)])
 
 
 def _size(path: Path) -> int:
