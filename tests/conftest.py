@@ -1,11 +1,15 @@
-"""Shared helpers: the project root, fixture folders, and seeds assembled from a base plus overrides."""
+"""Shared helpers: the project root, fixture folders, seeds assembled from a base plus overrides,
+a package published from them, and a fingerprint of a folder tree."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -45,3 +49,35 @@ def minimal_seeds(tmp_path: Path) -> Path:
     seeds = tmp_path / "seeds"
     shutil.copytree(BASE_SEEDS, seeds)
     return seeds
+
+
+@pytest.fixture(scope="session")
+def published_minimal(tmp_path_factory) -> Path:
+    """A package published from the minimal seeds; copy it before changing anything."""
+    from pipeline.cli import app
+
+    out = tmp_path_factory.mktemp("published-minimal") / "datapackage"
+    result = CliRunner().invoke(app, ["publish", "--seeds", str(BASE_SEEDS), "--out", str(out)],
+                                env={"SOURCE_DATE_EPOCH": "1601424000"})
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def tree(folder: Path, stat: bool = False) -> dict[str, str]:
+    """Every entry under `folder`: files by sha256 (and, with `stat`, mode and mtime), links by target,
+    folders by name; empty when there is no `folder`."""
+    found = {}
+    if not folder.exists() and not folder.is_symlink():
+        return found
+    for path in sorted(folder.rglob("*")):
+        rel = str(path.relative_to(folder))
+        if path.is_symlink():
+            found[rel] = "link:" + os.readlink(path)
+        elif path.is_dir():
+            found[rel] = "dir"
+        else:
+            found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+            if stat:
+                facts = path.stat()
+                found[rel] += f" {facts.st_mode:o} {facts.st_mtime_ns}"
+    return found

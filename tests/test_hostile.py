@@ -9,7 +9,6 @@ annotation file, files nobody may read, and the inputs of `pipeline ingest`.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import resource
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import BASE_SEEDS, FIXTURES, ROOT, assemble_case
+from conftest import BASE_SEEDS, FIXTURES, ROOT, assemble_case, tree
 from pipeline.check import check_seeds
 from pipeline.cli import app
 from pipeline.spans import fold
@@ -30,22 +29,6 @@ runner = CliRunner()
 INVALID = sorted(p for p in (FIXTURES / "invalid").iterdir() if p.is_dir())
 SOURCE = "wire-2020-09-30"
 ASTRAL = FIXTURES / "valid" / "astral-plane" / "seeds"
-
-
-def tree(folder: Path) -> dict[str, str]:
-    """Every entry under `folder`: files by sha256, links by target, folders by name."""
-    found = {}
-    if not folder.exists() and not folder.is_symlink():
-        return found
-    for path in sorted(folder.rglob("*")):
-        rel = str(path.relative_to(folder))
-        if path.is_symlink():
-            found[rel] = "link:" + os.readlink(path)
-        elif path.is_dir():
-            found[rel] = "dir"
-        else:
-            found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
 
 
 def problem_lines(result) -> list[str]:
@@ -61,23 +44,13 @@ def assert_refused(result, code: int = 1) -> None:
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    """A package published from the minimal seeds, to be copied next to hostile seeds."""
-    out = tmp_path_factory.mktemp("published") / "datapackage"
-    result = runner.invoke(app, ["publish", "--seeds", str(BASE_SEEDS), "--out", str(out)],
-                           env={"SOURCE_DATE_EPOCH": "1601424000"})
-    assert result.exit_code == 0, result.output
-    return out
-
-
 # ---- the fixture catalogue, through every command that reads seeds ----
 
 @pytest.mark.parametrize("case", INVALID, ids=[p.name for p in INVALID])
-def test_invalid_case_changes_nothing_anywhere(case: Path, tmp_path: Path, published: Path):
+def test_invalid_case_changes_nothing_anywhere(case: Path, tmp_path: Path, published_minimal: Path):
     seeds = assemble_case(case, tmp_path)
     out = tmp_path / "datapackage"
-    shutil.copytree(published, out)
+    shutil.copytree(published_minimal, out)
     before = (tree(seeds), tree(out))
     expected = [line for line in (case / "expected.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -196,37 +169,30 @@ def _write_big(path: Path, size: int, line: bytes) -> None:
         handle.truncate(size)
 
 
-def test_huge_annotation_file_fails_fast_in_little_memory(minimal_seeds: Path):
-    path = minimal_seeds / SOURCE / "annotations.yaml"
-    _write_big(path, 100 * 1024 * 1024, b"  - {quote: Azerbaijan said, reason: padding padding padding}\n")
+@pytest.mark.parametrize("name, line, expected", [
+    ("annotations.yaml", b"  - {quote: Azerbaijan said, reason: padding padding padding}\n",
+     "seeds/wire-2020-09-30/annotations.yaml: file is 104.9 MB, over the 10 MB limit "
+     "(split the annotations into several files)"),
+    ("text.txt", b"Azerbaijan said on Wednesday that the talks went on.\n",
+     "seeds/wire-2020-09-30/text.txt: file is 104.9 MB; an article is far smaller "
+     "(check that this is the article text)"),
+])
+def test_huge_file_fails_fast_in_little_memory(name: str, line: bytes, expected: str, minimal_seeds: Path):
+    _write_big(minimal_seeds / SOURCE / name, 100 * 1024 * 1024, line)
     before = _peak_rss_mb()
     result = runner.invoke(app, ["check", "--seeds", str(minimal_seeds)])
     assert _peak_rss_mb() - before < 200
     assert_refused(result)
-    assert problem_lines(result) == [
-        "seeds/wire-2020-09-30/annotations.yaml: file is 104.9 MB, over the 10 MB limit "
-        "(split the annotations into several files)"]
-
-
-def test_huge_source_text_fails_fast_in_little_memory(minimal_seeds: Path):
-    path = minimal_seeds / SOURCE / "text.txt"
-    _write_big(path, 100 * 1024 * 1024, b"Azerbaijan said on Wednesday that the talks went on.\n")
-    before = _peak_rss_mb()
-    result = runner.invoke(app, ["check", "--seeds", str(minimal_seeds)])
-    assert _peak_rss_mb() - before < 200
-    assert_refused(result)
-    assert problem_lines(result) == [
-        "seeds/wire-2020-09-30/text.txt: file is 104.9 MB; an article is far smaller "
-        "(check that this is the article text)"]
+    assert problem_lines(result) == [expected]
 
 
 # ---- ingest ----
 
 @pytest.fixture
-def ingest_world(tmp_path: Path, minimal_seeds: Path, published: Path):
+def ingest_world(tmp_path: Path, minimal_seeds: Path, published_minimal: Path):
     """seeds/ with one source, a published package beside it, and their hashes before the command."""
     out = tmp_path / "datapackage"
-    shutil.copytree(published, out)
+    shutil.copytree(published_minimal, out)
     return minimal_seeds, out, (tree(minimal_seeds), tree(out))
 
 
