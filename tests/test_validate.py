@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import BASE_SEEDS
 from pipeline.cli import app
 from pipeline.publish import publish
-from pipeline.validate import validate_path
+from pipeline.validate import parse_column, repeats, validate_path
 
 runner = CliRunner()
 
@@ -101,6 +103,8 @@ def test_published_package_is_valid(published: Path):
     ("statements", 2, "responds_to_statement_id", "nothing", ("statements", "foreign-key", 2, "responds_to_statement_id")),
     ("actors", 2, "parent_actor_id", "nobody", ("actors", "foreign-key", 2, "parent_actor_id")),
     ("casualty_reports", 2, "injured_convention", "umpteen", ("casualty_reports", "foreign-key", 2, "injured_convention")),
+    ("sources", 2, "url", "www.example.org/no-scheme", ("sources", "type-error", 2, "url")),
+    ("sources", 2, "url", "1http://example.org", ("sources", "type-error", 2, "url")),
 ])
 def test_planted_cell_error_found_and_agrees_with_frictionless(package, resource, row, field, value, expected):
     edit_cell(package, resource, row, field, value)
@@ -197,6 +201,60 @@ def test_parquet_twin_mismatch_and_types(package):
     assert errors_of(package, "parquet") == {("events", "twin-mismatch", 2, "summary"),
                                              ("events", "parquet-type-error", None, "date_start")}
     assert errors_of(package) == set()
+
+
+URI_EXAMPLES = ["https://example.org/a?b#c", "mailto:someone@example.org", "urn:isbn:0451450523", "a:", "A+b-c.d:x",
+                "www.example.org", "1http://x", "-a:b", "http//x", "://x", "?a:b", "#a:b", "/a:b", "a/b:c", "a b:c",
+                "é:x", "h\ttp:x", "http\n:x", "http:\n", "x:\u00e9", " http://x", "http ://x", "a", "ht%74p:x"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(URI_EXAMPLES),
+                          st.text(alphabet=st.sampled_from("aZ09+.-:/?# \n\té%"), min_size=1, max_size=8)),
+                min_size=1, max_size=20))
+def test_uri_check_agrees_with_rfc3986(values):
+    """frictionless types a `uri` string with rfc3986 (scheme required); the column-wise check passes the same values."""
+    import pyarrow as pa
+    import rfc3986
+
+    def rfc3986_valid(value: str) -> bool:
+        try:
+            rfc3986.validators.Validator().require_presence_of("scheme").validate(rfc3986.uri_reference(value))
+            return True
+        except rfc3986.exceptions.ValidationError:
+            return False
+
+    _, errors = parse_column(pa.array(values, pa.string()), {"name": "url", "type": "string", "format": "uri"})
+    assert [not error for error in errors] == [rfc3986_valid(value) for value in values]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.sampled_from([1, 2, None]), st.booleans()), max_size=30))
+def test_repeats_match_a_row_by_row_search(rows):
+    """Every row whose key values (null equal to null) appeared before, paired with the latest such row."""
+    import numpy as np
+    import pyarrow as pa
+
+    texts, numbers, skipped = zip(*rows) if rows else ((), (), ())
+    expected, last = [], {}
+    for index, (text, number, skip) in enumerate(rows):
+        if skip:
+            continue
+        if (text, number) in last:
+            expected.append((index, last[(text, number)]))
+        last[(text, number)] = index
+    found = repeats([pa.array(list(texts), pa.string()), pa.array(list(numbers), pa.int64())],
+                    np.array(skipped, dtype=bool))
+    assert found == expected
+
+
+def test_validator_leaves_pandas_unimported(published):
+    """pyarrow imports pandas on its first conversion of a Python value; validate never needs it (0.2 s of start-up)."""
+    code = ("import sys; from pathlib import Path; from pipeline.validate import validate_path; "
+            f"report = validate_path(Path({str(published)!r})); "
+            "assert report.valid; print(sorted(m for m in ('pandas', 'pandera') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def pc_cast(column, to):
