@@ -248,11 +248,12 @@ def test_repeats_match_a_row_by_row_search(rows):
     assert found == expected
 
 
-def test_validator_leaves_pandas_unimported(published):
-    """pyarrow imports pandas on its first conversion of a Python value; validate never needs it (0.2 s of start-up)."""
+def test_validator_leaves_pandas_and_frictionless_unimported(published):
+    """Neither is needed on a published package: pyarrow imports pandas on its first conversion of a Python
+    value unless kept from it, and frictionless is asked only about descriptors not certainly valid."""
     code = ("import sys; from pathlib import Path; from pipeline.validate import validate_path; "
             f"report = validate_path(Path({str(published)!r})); "
-            "assert report.valid; print(sorted(m for m in ('pandas', 'pandera') if m in sys.modules))")
+            "assert report.valid; print(sorted(m for m in ('pandas', 'pandera', 'frictionless') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -280,6 +281,18 @@ def test_descriptor_errors_are_package_errors(package):
     descriptor_path.write_text(json.dumps(descriptor))
     report = validate_path(package)
     assert [e["type"] for e in report.errors] == ["package-error", "resource-error"]
+
+
+def test_descriptor_frictionless_cannot_read_is_a_package_error(package):
+    """frictionless raises on a field that is not an object; the report says so instead of crashing."""
+    descriptor_path = package / "datapackage.json"
+    descriptor = json.loads(descriptor_path.read_text())
+    descriptor["resources"][0]["schema"]["fields"].append(True)
+    descriptor_path.write_text(json.dumps(descriptor))
+    result = CliRunner().invoke(app, ["validate", str(package), "--no-parquet"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == ("package:-:-: package-error: The data package has an error: frictionless cannot "
+                                             "read the descriptor (TypeError: argument of type 'bool' is not iterable)")
 
 
 def test_zip_and_descriptor_paths(package, tmp_path):
