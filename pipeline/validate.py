@@ -127,6 +127,8 @@ def _mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def _codes(array: pa.Array) -> np.ndarray:
     """Each value's position among the distinct values of `array` (null: -1), as NumPy."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
     indices = pc.dictionary_encode(array).indices
     if indices.null_count:
         indices = pc.fill_null(indices, _scalar(-1, indices.type))
