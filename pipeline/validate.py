@@ -89,7 +89,10 @@ def make_error(kind: str, note: str = "", **where) -> dict:
 # ---- Arrow values without pandas (see the module note) ----
 
 def _array(values: list, type: pa.DataType) -> pa.Array:
-    """Python strings, booleans or numbers as an Arrow array of `type`."""
+    """Python strings, booleans or numbers (or None) as an Arrow array of `type`."""
+    if None in values:
+        present = [value for value in values if value is not None]
+        return pa.concat_arrays([_array(present, type), pa.nulls(len(values) - len(present), type)])
     if all(isinstance(value, str) for value in values):
         data = [value.encode("utf-8") for value in values]
         offsets = np.cumsum([0, *map(len, data)], dtype=np.int32)

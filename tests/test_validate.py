@@ -248,6 +248,22 @@ def test_repeats_match_a_row_by_row_search(rows):
     assert found == expected
 
 
+@pytest.mark.parametrize("values, type_name", [
+    (["a", "é", ""], "string"), ([], "string"), ([], "int64"), ([1, -2, None], "int64"), ([1, 2.5], "float64"),
+    ([3], "float64"), ([True, False, None], "bool_"), (["2020-01-31", None], "date32"), (["1", "2"], "int64"),
+])
+def test_constant_arrays_built_from_buffers_equal_pyarrows(values, type_name):
+    import pyarrow as pa
+
+    from pipeline.validate import _array, _mask
+
+    kind = getattr(pa, type_name)()
+    expected = pa.array(values, pa.string()).cast(kind) if values and isinstance(values[0], str) else pa.array(values, kind)
+    assert _array(values, kind).equals(expected)
+    if kind == pa.bool_():
+        assert _mask(expected.slice(1)).tolist() == [False, False]
+
+
 def test_validator_leaves_pandas_and_frictionless_unimported(published):
     """Neither is needed on a published package: pyarrow imports pandas on its first conversion of a Python
     value unless kept from it, and frictionless is asked only about descriptors not certainly valid."""
