@@ -120,19 +120,22 @@ def _int64s(values: np.ndarray) -> pa.Array:
 
 def _mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A boolean Arrow array as NumPy, null read as False."""
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+    array = _whole(array)
     if array.null_count:
         array = pc.fill_null(array, FALSE)
     bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
     return np.unpackbits(bits, bitorder="little", count=array.offset + len(array))[array.offset:].astype(bool)
 
 
-def _codes(array: pa.Array) -> np.ndarray:
+def _whole(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _codes(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Each value's position among the distinct values of `array` (null: -1), as NumPy."""
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    indices = pc.dictionary_encode(array).indices
+    encoded = pc.dictionary_encode(array)  # one dictionary for all the chunks
+    indices = (pa.chunked_array([chunk.indices for chunk in encoded.chunks], pa.int32()).combine_chunks()
+               if isinstance(encoded, pa.ChunkedArray) else encoded.indices)
     if indices.null_count:
         indices = pc.fill_null(indices, _scalar(-1, indices.type))
     return np.frombuffer(indices.buffers()[1], dtype=np.int32, count=indices.offset + len(indices))[indices.offset:]
@@ -213,7 +216,6 @@ def _cast_or_none(text: pa.Array, to: pa.DataType) -> pa.Array | None:
 
 def parse_column(text: pa.ChunkedArray, spec: dict) -> tuple[pa.Array, np.ndarray]:
     """The column typed as `spec` says (null where missing or untypable) and a mask of type errors."""
-    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
     kind, fmt = spec.get("type", "any"), spec.get("format", "default")
     empty = _empty(text)
     any_empty = pc.any(empty).as_py()
@@ -347,16 +349,24 @@ def _sorted_distinct(column: pa.Array) -> bool:
 def repeats(arrays: list[pa.Array], skip: np.ndarray) -> list[tuple[int, int]]:
     """(row index, index of the previous row with the same values) for every repeat; rows in `skip` ignored.
 
-    Arrow codes each column's values (hashing, in C); NumPy sorts the rows by their
-    codes, keeping row order among equals, so a repeat sits right after its predecessor.
+    Arrow codes each column's values (hashing, in C); the codes make one number per row,
+    equal exactly where the rows are, and a stable sort puts each repeat right after its
+    predecessor.
     """
     if len(arrays) == 1 and _sorted_distinct(arrays[0]):
         return []
     rows = np.flatnonzero(~skip)
-    codes = [_codes(array)[rows] for array in arrays]
-    order = np.lexsort([rows, *codes])  # by the codes; equal rows stay in row order
-    same = np.logical_and.reduce([column[order][1:] == column[order][:-1] for column in codes])
-    return sorted((int(rows[order[i + 1]]), int(rows[order[i]])) for i in np.flatnonzero(same))
+    combined, span = np.zeros(len(rows), dtype=np.int64), 1
+    for array in arrays:
+        codes = _codes(array)[rows].astype(np.int64) + 1  # null (-1) is a value of its own: 0
+        width = int(codes.max()) + 1 if len(codes) else 1
+        if span * width >= 1 << 62:  # renumber what is combined so far, to stay within int64
+            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64).reshape(-1)
+            span = int(combined.max()) + 1 if len(combined) else 1
+        combined, span = combined * width + codes, span * width
+    order = np.argsort(combined, kind="stable")
+    same = np.flatnonzero(combined[order][1:] == combined[order][:-1])
+    return sorted((int(rows[order[i + 1]]), int(rows[order[i]])) for i in same)
 
 
 def _nulls(arrays: list[pa.Array], every: bool) -> np.ndarray:
@@ -426,7 +436,7 @@ def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> 
         if target is None or len(names) != 1 or names[0] not in table.columns or ref_names[0] not in target.columns:
             continue  # multi-field keys and absent resources: reported by the descriptor check
         values = table.columns[names[0]]
-        known = pc.drop_null(target.columns[ref_names[0]])
+        known = _whole(pc.drop_null(target.columns[ref_names[0]]))
         missing = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known)))
         errors += [_fk_error(table, i, names, reference, ref_names) for i in _indices(missing)]
     for resource, table_column, id_column in POLYMORPHIC_KEYS:
@@ -442,7 +452,7 @@ def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> 
             if key is None:
                 continue  # not a table name: the field's categories say so
             keys[kind] = key
-            known = pc.drop_null(target.columns[key])
+            known = _whole(pc.drop_null(target.columns[key]))
             where = np.flatnonzero(_mask(rows))
             subset = ids.take(_int64s(where))
             absent = pc.and_(pc.is_valid(subset), pc.invert(pc.is_in(subset, value_set=known)))
@@ -539,7 +549,7 @@ def read_csv(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] |
                                               fieldNumber=position, cell=""))
     columns, masks, raw = {}, {}, {}
     for spec in fields:
-        column = text.column(spec["name"]).combine_chunks()
+        column = text.column(spec["name"])  # left in its chunks: copying them whole costs time and memory
         columns[spec["name"]], masks[spec["name"]] = parse_column(column, spec)
         raw[spec["name"]] = column
     task.rows = text.num_rows

@@ -264,6 +264,18 @@ def test_constant_arrays_built_from_buffers_equal_pyarrows(values, type_name):
         assert _mask(expected.slice(1)).tolist() == [False, False]
 
 
+def test_repeats_on_keys_too_varied_for_one_int64():
+    """Five columns of 10,000 distinct values: their codes multiply past 2**62 and are renumbered on the way."""
+    import numpy as np
+    import pyarrow as pa
+
+    values = [str(i) for i in range(10_000)] + ["3"]
+    columns = [pa.array(values) for _ in range(5)]
+    assert repeats(columns, np.zeros(len(values), dtype=bool)) == [(10_000, 3)]
+    columns[4] = pa.array(values[:-1] + ["other"])
+    assert repeats(columns, np.zeros(len(values), dtype=bool)) == []
+
+
 def test_validator_leaves_pandas_and_frictionless_unimported(published):
     """Neither is needed on a published package: pyarrow imports pandas on its first conversion of a Python
     value unless kept from it, and frictionless is asked only about descriptors not certainly valid."""
