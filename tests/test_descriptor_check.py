@@ -34,26 +34,30 @@ def frictionless_errors(descriptor) -> list[str]:
 @st.composite
 def mutated(draw, times=st.integers(1, 3)):
     """The published descriptor with a few values replaced, removed or added anywhere in it."""
+
+    def pick(items: list):  # by position: the items are mutable, so are not handed to hypothesis
+        return items[draw(st.integers(0, len(items) - 1))]
+
     descriptor = copy.deepcopy(DESCRIPTOR)
     for _ in range(draw(times)):
         node = descriptor
         while True:  # walk down to a random container
-            children = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
-            containers = [value for _, value in children if isinstance(value, (dict, list)) and value]
+            children = list(node.values()) if isinstance(node, dict) else list(node)
+            containers = [value for value in children if isinstance(value, (dict, list)) and value]
             if not containers or draw(st.integers(0, 3)) == 0:
                 break
-            node = draw(st.sampled_from(containers))
+            node = pick(containers)
         keys = list(node) if isinstance(node, dict) else list(range(len(node)))
-        action = draw(st.sampled_from(["replace", "remove", "add"] if keys else ["add"]))
-        value = draw(st.sampled_from(VALUES))
+        action = pick(["replace", "remove", "add"] if keys else ["add"])
+        value = copy.deepcopy(pick(VALUES))
         if action == "add" and isinstance(node, dict):
-            node[draw(st.sampled_from(KEYS))] = value
+            node[pick(KEYS)] = value
         elif action == "add":
-            node.append(copy.deepcopy(draw(st.sampled_from(node))) if node else value)  # e.g. a repeated field
+            node.append(copy.deepcopy(pick(node)) if node else value)  # e.g. a repeated field
         elif action == "remove":
-            del node[draw(st.sampled_from(keys))]
+            del node[pick(keys)]
         else:
-            node[draw(st.sampled_from(keys))] = value
+            node[pick(keys)] = value
     return descriptor
 
 

@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 from conftest import BASE_SEEDS
 from pipeline.cli import app
 from pipeline.publish import publish
-from pipeline.validate import parse_column, repeats, validate_path
+from pipeline.columns import parse_column, repeats
+from pipeline.validate import validate_path
 
 runner = CliRunner()
 
@@ -255,7 +256,7 @@ def test_repeats_match_a_row_by_row_search(rows):
 def test_constant_arrays_built_from_buffers_equal_pyarrows(values, type_name):
     import pyarrow as pa
 
-    from pipeline.validate import _array, _mask
+    from pipeline.columns import _array, _mask
 
     kind = getattr(pa, type_name)()
     expected = pa.array(values, pa.string()).cast(kind) if values and isinstance(values[0], str) else pa.array(values, kind)

@@ -1,0 +1,503 @@
+"""Check the rows of one package file column-wise with Arrow, CSV and Parquet alike.
+
+Every CSV column is first read as text, so a value of the wrong type is located by
+row; values are then typed and checked a column at a time with pyarrow.compute:
+types, constraints, categories, unique fields, primary, unique and foreign keys, and
+Parquet twins holding the CSV's rows. pipeline.validate runs these over a package.
+
+pyarrow imports pandas (about 0.2 s) the first time it converts a Python or NumPy
+value, or reads an array into NumPy; the validator never needs pandas, so it builds
+its few constant arrays and reads its masks through raw buffers (`_array`, `_mask`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.validate import Task, label_errors, make_error
+
+TRUE_VALUES = ["true", "True", "TRUE", "1"]
+FALSE_VALUES = ["false", "False", "FALSE", "0"]
+ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "date": pa.date32(),
+               "boolean": pa.bool_()}
+INTEGER_RE = r"^\s*[+-]?\d+\s*$"
+NUMBER_RE = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(?i:nan|inf|infinity)\s*$"
+URI_RE = r"^[a-zA-Z][a-zA-Z0-9+.-]*:"  # rfc3986's scheme, as its URI parsing regex takes it
+# Python's strptime("%Y-%m-%d"), which frictionless uses: 4-digit year, month and day with or without zero.
+DATE_RE = r"^(\d{4})-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$"
+# Columns that point at a row of the table named in another column: (resource, table column, id column).
+POLYMORPHIC_KEYS = [("evidence", "record_table", "record_id")]
+TWIN_DIFFS_SHOWN = 100  # per field; further differing rows are counted in one error
+
+# ---- Arrow values without pandas (see the module note) ----
+
+def _array(values: list, type: pa.DataType) -> pa.Array:
+    """Python strings, booleans or numbers (or None) as an Arrow array of `type`."""
+    if None in values:
+        present = [value for value in values if value is not None]
+        return pa.concat_arrays([_array(present, type), pa.nulls(len(values) - len(present), type)])
+    if all(isinstance(value, str) for value in values):
+        data = [value.encode("utf-8") for value in values]
+        offsets = np.cumsum([0, *map(len, data)], dtype=np.int32)
+        array = pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+    elif all(isinstance(value, bool) for value in values):
+        return _bools(np.array(values, dtype=bool)).cast(type)
+    else:
+        numbers = np.array(values, dtype=np.float64 if any(isinstance(v, float) for v in values) else np.int64)
+        array = pa.Array.from_buffers(pa.from_numpy_dtype(numbers.dtype), len(numbers), [None, pa.py_buffer(numbers)])
+    return array if array.type == type else array.cast(type)
+
+
+def _scalar(value, type: pa.DataType) -> pa.Scalar:
+    return pa.nulls(1, type)[0] if value is None else _array([value], type)[0]
+
+
+def _bools(mask: np.ndarray) -> pa.Array:
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(np.packbits(mask, bitorder="little"))])
+
+
+def _int64s(values: np.ndarray) -> pa.Array:
+    numbers = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(numbers), [None, pa.py_buffer(numbers)])
+
+
+def _mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean Arrow array as NumPy, null read as False."""
+    array = _whole(array)
+    if array.null_count:
+        array = pc.fill_null(array, FALSE)
+    bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
+    return np.unpackbits(bits, bitorder="little", count=array.offset + len(array))[array.offset:].astype(bool)
+
+
+def _whole(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _codes(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Each value's position among the distinct values of `array` (null: -1), as NumPy."""
+    encoded = pc.dictionary_encode(array)  # one dictionary for all the chunks
+    indices = (pa.chunked_array([chunk.indices for chunk in encoded.chunks], pa.int32()).combine_chunks()
+               if isinstance(encoded, pa.ChunkedArray) else encoded.indices)
+    if indices.null_count:
+        indices = pc.fill_null(indices, _scalar(-1, indices.type))
+    return np.frombuffer(indices.buffers()[1], dtype=np.int32, count=indices.offset + len(indices))[indices.offset:]
+
+
+FALSE = _scalar(False, pa.bool_())
+EMPTY = _scalar("", pa.string())
+NULL_TEXT = _scalar(None, pa.string())
+
+
+# ---- typing text columns ----
+
+def _empty(text: pa.Array) -> pa.Array:
+    """Cells holding "" (CSV text is read with empty cells as nulls already)."""
+    return pc.fill_null(pc.equal(text, EMPTY), FALSE)
+
+
+def _cast_or_none(text: pa.Array, to: pa.DataType) -> pa.Array | None:
+    try:
+        return pc.cast(text, to)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def parse_column(text: pa.ChunkedArray, spec: dict) -> tuple[pa.Array, np.ndarray]:
+    """The column typed as `spec` says (null where missing or untypable) and a mask of type errors."""
+    kind, fmt = spec.get("type", "any"), spec.get("format", "default")
+    empty = _empty(text)
+    any_empty = pc.any(empty).as_py()
+    present = pc.and_(pc.is_valid(text), pc.invert(empty)) if any_empty else pc.is_valid(text)
+    null = pa.nulls(len(text), ARROW_TYPES.get(kind, pa.string()))
+    if kind == "integer":
+        ok = pc.and_(present, pc.match_substring_regex(text, INTEGER_RE))
+        clean = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
+        typed = pc.cast(pc.if_else(ok, clean, NULL_TEXT), pa.int64())
+    elif kind == "number":
+        ok = pc.and_(present, pc.match_substring_regex(text, NUMBER_RE))
+        typed = pc.cast(pc.if_else(ok, pc.utf8_trim_whitespace(text), NULL_TEXT), pa.float64())
+    elif kind == "boolean":
+        trues, falses = spec.get("trueValues", TRUE_VALUES), spec.get("falseValues", FALSE_VALUES)
+        is_true, is_false = pc.is_in(text, _array(trues, pa.string())), pc.is_in(text, _array(falses, pa.string()))
+        ok = pc.or_(is_true, is_false)
+        typed = pc.if_else(ok, is_true, _scalar(None, pa.bool_()))
+    elif kind == "date" and fmt == "default" and (dates := _cast_or_none(text, pa.date32())) is not None:
+        # Arrow takes only yyyy-mm-dd with a real month and day, all of which frictionless takes too.
+        ok, typed = present, dates
+    elif kind == "date" and fmt == "default":
+        parts = pc.extract_regex(text, r"^(?P<y>\d{4})-(?P<m>1[0-2]|0[1-9]|[1-9])-(?P<d>3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$")
+        shaped = pc.is_valid(parts)
+        stamp = pc.strptime(pc.if_else(shaped, text, NULL_TEXT), format="%Y-%m-%d", unit="s",
+                            error_is_null=True)
+        day = pc.cast(pc.utf8_trim_whitespace(pc.struct_field(parts, "d")), pa.int64())
+        ok = pc.fill_null(pc.equal(pc.day(stamp), day), FALSE)  # 2020-02-30 would roll over to March
+        typed = pc.if_else(ok, pc.cast(stamp, pa.date32()), null)
+    elif kind == "string" and fmt == "uri":
+        # frictionless passes a URI when rfc3986, requiring a scheme, validates it: exactly
+        # the values that open with a scheme and a colon (tests compare the two on many strings).
+        ok = pc.and_(present, pc.match_substring_regex(text, URI_RE))
+        typed = pc.if_else(ok, text, null)
+    else:  # string and anything frictionless reads as text
+        ok = present
+        typed = pc.if_else(present, text, null) if any_empty else text
+    errors = _mask(pc.and_(present, pc.invert(ok)))
+    return typed, errors
+
+
+# ---- checks on a typed table ----
+
+@dataclass
+class Table:
+    """One file of a resource, typed: columns by field name, and type-error masks."""
+
+    name: str
+    fmt: str
+    fields: list[dict]
+    columns: dict[str, pa.Array]
+    text: dict[str, pa.Array]  # the cells as written, for messages
+    row_numbers: np.ndarray
+
+
+def _cell(table: Table, name: str, index: int) -> str:
+    value = table.text[name][index].as_py()
+    return "" if value is None else str(value)
+
+
+def _row(table: Table, index: int) -> int:
+    return int(table.row_numbers[index])
+
+
+def _indices(mask) -> np.ndarray:
+    return np.flatnonzero(mask if isinstance(mask, np.ndarray) else _mask(mask))
+
+
+def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> list[dict]:
+    """Constraint and category errors; cells with a type error are not checked further (as frictionless)."""
+    errors = []
+    for number, spec in enumerate(table.fields, start=1):
+        name = spec["name"]
+        if name not in table.columns:
+            continue
+        typed = table.columns[name]
+        constraints = spec.get("constraints", {})
+        where = {"fieldName": name, "fieldNumber": number}
+        checks = []
+        if constraints.get("required"):
+            checks.append(("required", pc.and_(pc.is_null(typed), _bools(~masks[name]))))
+        if "minLength" in constraints and spec.get("type") == "string":
+            checks.append(("minLength", pc.less(pc.utf8_length(typed), _scalar(constraints["minLength"], pa.int32()))))
+        if "pattern" in constraints and spec.get("type", "string") == "string":
+            matched = pc.match_substring_regex(typed, "^(?:" + constraints["pattern"] + ")$")
+            checks.append(("pattern", pc.invert(matched)))
+        if "minimum" in constraints:
+            checks.append(("minimum", pc.less(typed, _scalar(constraints["minimum"], typed.type))))
+        if "maximum" in constraints:
+            checks.append(("maximum", pc.greater(typed, _scalar(constraints["maximum"], typed.type))))
+        if "enum" in constraints:
+            allowed = _array(constraints["enum"], typed.type)
+            checks.append(("enum", pc.invert(pc.is_in(typed, value_set=allowed))))
+        categories = spec.get("categories")
+        if categories is not None and spec.get("type") in ("string", "integer"):
+            values = [c["value"] if isinstance(c, dict) else c for c in categories]
+            outside = pc.invert(pc.is_in(typed, value_set=_array(values, typed.type)))
+            if "enum" in constraints:  # a value the enum already refused is reported once
+                outside = pc.and_(outside, pc.is_in(typed, value_set=_array(constraints["enum"], typed.type)))
+            for index in _indices(pc.and_(outside, pc.is_valid(typed))):
+                errors.append(make_error("category-error", f'categories are "{values}"', rowNumber=_row(table, index),
+                                         cell=_cell(table, name, index), **where))
+        for constraint, failing in checks:
+            for index in _indices(failing):
+                errors.append(make_error("constraint-error", f'constraint "{constraint}" is "{constraints[constraint]}"',
+                                         rowNumber=_row(table, index), cell=_cell(table, name, index), **where))
+    return errors
+
+
+def type_errors(table: Table, masks: dict[str, np.ndarray]) -> list[dict]:
+    errors = []
+    for number, spec in enumerate(table.fields, start=1):
+        mask = masks.get(spec["name"])
+        if mask is None:
+            continue
+        note = f'type is "{spec.get("type", "any")}/{spec.get("format", "default")}"'
+        for index in np.flatnonzero(mask):
+            errors.append(make_error("type-error", note, rowNumber=_row(table, index), cell=_cell(table, spec["name"], index),
+                                     fieldName=spec["name"], fieldNumber=number))
+    return errors
+
+
+def _sorted_distinct(column: pa.Array) -> bool:
+    """True when every value is above the one before: no repeats, found in one pass.
+
+    Published tables are sorted by primary key, so their key columns take this path
+    instead of hashing every value.
+    """
+    return len(column) < 2 or (column.null_count == 0 and pc.all(pc.greater(column[1:], column[:-1])).as_py())
+
+
+def repeats(arrays: list[pa.Array], skip: np.ndarray) -> list[tuple[int, int]]:
+    """(row index, index of the previous row with the same values) for every repeat; rows in `skip` ignored.
+
+    Arrow codes each column's values (hashing, in C); the codes make one number per row,
+    equal exactly where the rows are, and a stable sort puts each repeat right after its
+    predecessor.
+    """
+    if len(arrays) == 1 and _sorted_distinct(arrays[0]):
+        return []
+    rows = np.flatnonzero(~skip)
+    combined, span = np.zeros(len(rows), dtype=np.int64), 1
+    for array in arrays:
+        codes = _codes(array)[rows].astype(np.int64) + 1  # null (-1) is a value of its own: 0
+        width = int(codes.max()) + 1 if len(codes) else 1
+        if span * width >= 1 << 62:  # renumber what is combined so far, to stay within int64
+            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64).reshape(-1)
+            span = int(combined.max()) + 1 if len(combined) else 1
+        combined, span = combined * width + codes, span * width
+    order = np.argsort(combined, kind="stable")
+    same = np.flatnonzero(combined[order][1:] == combined[order][:-1])
+    return sorted((int(rows[order[i + 1]]), int(rows[order[i]])) for i in same)
+
+
+def _nulls(arrays: list[pa.Array], every: bool) -> np.ndarray:
+    """Rows where every (or any) of the arrays is null."""
+    masks = [_mask(pc.is_null(array)) for array in arrays]
+    return np.logical_and.reduce(masks) if every else np.logical_or.reduce(masks)
+
+
+def unique_field_errors(table: Table) -> list[dict]:
+    errors = []
+    for number, spec in enumerate(table.fields, start=1):
+        name = spec["name"]
+        if spec.get("constraints", {}).get("unique") and name in table.columns:
+            column = table.columns[name]
+            for index, previous in repeats([column], _nulls([column], every=True)):
+                errors.append(make_error("unique-error", f"the same as in the row at position {_row(table, previous)}",
+                                         rowNumber=_row(table, index), cell=_cell(table, name, index),
+                                         fieldName=name, fieldNumber=number))
+    return errors
+
+
+def primary_key_errors(table: Table, primary_key: list[str]) -> list[dict]:
+    errors = []
+    if not primary_key or not all(name in table.columns for name in primary_key):
+        return errors
+    arrays = [table.columns[name] for name in primary_key]
+    nulls = _nulls(arrays, every=True)
+    for index in np.flatnonzero(nulls):
+        errors.append(make_error("primary-key", 'cells composing the primary keys are all "None"',
+                                 rowNumber=_row(table, index)))
+    for index, previous in repeats(arrays, nulls):
+        errors.append(make_error("primary-key", f"the same as in the row at position {_row(table, previous)}",
+                                 rowNumber=_row(table, index)))
+    return errors
+
+
+def unique_key_errors(table: Table, key: list[str]) -> list[dict]:
+    if not all(name in table.columns for name in key):
+        return []
+    arrays = [table.columns[name] for name in key]
+    return [make_error("unique-key-error", f"the same as in the row at position {_row(table, previous)}",
+                       rowNumber=_row(table, index), fieldName=", ".join(key), fieldNames=list(key))
+            for index, previous in repeats(arrays, _nulls(arrays, every=False))]
+
+
+def primary_key_of(schema: dict) -> list[str]:
+    pk = schema.get("primaryKey")
+    return [pk] if isinstance(pk, str) else (pk or [])
+
+
+def _fk_error(table: Table, index: int, names: list[str], reference: str, ref_names: list[str]) -> dict:
+    cells = [table.columns[name][index].as_py() for name in names]
+    note = (f'for "{", ".join(names)}": values "{", ".join(str(c) for c in cells)}" not found in the lookup table '
+            f'"{reference}" as "{", ".join(ref_names)}"')
+    return make_error("foreign-key", note, rowNumber=_row(table, index), fieldName=names[0], fieldNames=names,
+                      fieldCells=[str(c) for c in cells], referenceName=reference, referenceFieldNames=ref_names)
+
+
+def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> list[dict]:
+    errors = []
+    for fk in schema.get("foreignKeys", []):
+        names = fk["fields"] if isinstance(fk["fields"], list) else [fk["fields"]]
+        ref = fk["reference"]
+        reference = ref.get("resource", "")
+        ref_names = ref["fields"] if isinstance(ref["fields"], list) else [ref["fields"]]
+        target = tables.get(reference or table.name)
+        if target is None or len(names) != 1 or names[0] not in table.columns or ref_names[0] not in target.columns:
+            continue  # multi-field keys and absent resources: reported by the descriptor check
+        values = table.columns[names[0]]
+        known = _whole(pc.drop_null(target.columns[ref_names[0]]))
+        missing = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known)))
+        errors += [_fk_error(table, i, names, reference, ref_names) for i in _indices(missing)]
+    for resource, table_column, id_column in POLYMORPHIC_KEYS:
+        if table.name != resource or table_column not in table.columns or id_column not in table.columns:
+            continue
+        kinds, ids = table.columns[table_column], table.columns[id_column]
+        missing = np.zeros(len(ids), dtype=bool)
+        keys: dict[str, str] = {}
+        for kind in pc.unique(pc.drop_null(kinds)).to_pylist():
+            rows = pc.equal(kinds, _scalar(kind, pa.string()))
+            target = tables.get(kind)
+            key = _primary_key(target) if target is not None else None
+            if key is None:
+                continue  # not a table name: the field's categories say so
+            keys[kind] = key
+            known = _whole(pc.drop_null(target.columns[key]))
+            where = np.flatnonzero(_mask(rows))
+            subset = ids.take(_int64s(where))
+            absent = pc.and_(pc.is_valid(subset), pc.invert(pc.is_in(subset, value_set=known)))
+            missing[where[_mask(absent)]] = True
+        for index in np.flatnonzero(missing):
+            kind = kinds[index].as_py()
+            errors.append(_fk_error(table, index, [table_column, id_column], kind, [keys[kind]]))
+            errors[-1]["fieldName"] = id_column
+    return errors
+
+
+_PRIMARY: dict[int, str | None] = {}
+
+
+def _primary_key(table: Table) -> str | None:
+    return _PRIMARY.get(id(table))
+
+
+def read_csv(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] | None:
+    """The CSV as text columns (header checked separately), typed; type-error masks beside it."""
+    import csv
+    import pyarrow.csv as pacsv
+
+    names = [f["name"] for f in fields]
+    with open(path, encoding="utf-8", newline="") as handle:
+        labels = next(csv.reader(handle), [])
+    task.errors += label_errors(labels, fields)
+    bad_rows: list[tuple[int, int]] = []  # (line number, cells) of rows with the wrong number of cells
+
+    def invalid(row):
+        bad_rows.append((row.number, row.actual_columns))
+        return "skip"
+
+    try:
+        text = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True,
+                                                 quoted_strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid as exc:
+        kind = "encoding-error" if "UTF8" in str(exc) or "utf8" in str(exc).lower() else "source-error"
+        task.errors.append(make_error(kind, str(exc).splitlines()[0]))
+        return None
+    rows = np.arange(text.num_rows, dtype=np.int64) + 2
+    for line, cells in sorted(bad_rows):
+        number = (line or 0)
+        rows[rows >= number] += 1  # later rows sit one further down
+        if cells > len(names):
+            for position in range(len(names) + 1, cells + 1):
+                task.errors.append(make_error("extra-cell", "", rowNumber=number, fieldName="", fieldNumber=position, cell=""))
+        else:
+            for position in range(cells + 1, len(names) + 1):
+                task.errors.append(make_error("missing-cell", "", rowNumber=number, fieldName=names[position - 1],
+                                              fieldNumber=position, cell=""))
+    columns, masks, raw = {}, {}, {}
+    for spec in fields:
+        column = text.column(spec["name"])  # left in its chunks: copying them whole costs time and memory
+        columns[spec["name"]], masks[spec["name"]] = parse_column(column, spec)
+        raw[spec["name"]] = column
+    task.rows = text.num_rows
+    return Table(task.name, "csv", fields, columns, raw, rows), masks
+
+
+def _same_type(actual: pa.DataType, wanted: pa.DataType) -> bool:
+    if pa.types.is_dictionary(actual):
+        actual = actual.value_type
+    if pa.types.is_large_string(actual) or pa.types.is_string_view(actual):
+        actual = pa.string()
+    return actual == wanted
+
+
+def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] | None:
+    import pyarrow.parquet as pq
+
+    try:
+        with pq.ParquetFile(path) as parquet:  # pq.read_table would load pyarrow.dataset, which imports pandas
+            data = parquet.read()
+    except (pa.ArrowInvalid, OSError) as exc:
+        task.errors.append(make_error("source-error", str(exc).splitlines()[0]))
+        return None
+    task.errors += label_errors(data.column_names, fields)
+    columns, masks, raw = {}, {}, {}
+    for number, spec in enumerate(fields, start=1):
+        name = spec["name"]
+        if name not in data.column_names:
+            continue
+        column = data.column(name).combine_chunks()
+        if pa.types.is_dictionary(column.type):
+            column = column.dictionary_decode()
+        wanted = ARROW_TYPES.get(spec.get("type"), pa.string())
+        as_text = pc.fill_null(pc.cast(column, pa.string()) if not pa.types.is_boolean(column.type) else
+                               pc.if_else(column, _scalar("true", pa.string()), _scalar("false", pa.string())), EMPTY)
+        if not _same_type(column.type, wanted):
+            task.errors.append(make_error("parquet-type-error", f'expected {wanted} for "{spec.get("type")}", found {column.type}',
+                                          fieldName=name, fieldNumber=number))
+            columns[name], masks[name] = parse_column(as_text, spec)
+        else:
+            column = column.cast(wanted)
+            if wanted == pa.string():
+                column = pc.if_else(pc.equal(column, EMPTY), NULL_TEXT, column)
+            if spec.get("format") == "uri":
+                columns[name], masks[name] = parse_column(as_text, spec)
+            else:
+                columns[name], masks[name] = column, np.zeros(len(column), dtype=bool)
+        raw[name] = as_text
+    task.rows = data.num_rows
+    return Table(task.name, "parquet", fields, columns, raw, np.arange(data.num_rows, dtype=np.int64) + 2), masks
+
+
+def twin_errors(csv_table: Table, parquet_table: Table) -> list[dict]:
+    """Rows of the Parquet twin that differ from the CSV's (both typed by the schema)."""
+    a_rows, b_rows = len(csv_table.row_numbers), len(parquet_table.row_numbers)
+    if a_rows != b_rows:
+        return [make_error("twin-mismatch", f"the CSV has {a_rows} rows and the Parquet file {b_rows}",
+                           rowNumber=min(a_rows, b_rows) + 2)]
+    errors = []
+    for number, spec in enumerate(csv_table.fields, start=1):
+        name = spec["name"]
+        if name not in csv_table.columns or name not in parquet_table.columns:
+            continue
+        a, b = csv_table.columns[name], parquet_table.columns[name]
+        if a.type != b.type:
+            continue  # a type error already reported
+        same = pc.fill_null(pc.equal(a, b), FALSE)
+        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+        differ = _indices(pc.invert(pc.or_(same, both_null)))
+        for index in differ[:TWIN_DIFFS_SHOWN]:
+            errors.append(make_error("twin-mismatch", f'CSV has "{_cell(csv_table, name, index)}", Parquet has '
+                                     f'"{_cell(parquet_table, name, index)}"', rowNumber=_row(csv_table, index),
+                                     cell=_cell(parquet_table, name, index), fieldName=name, fieldNumber=number))
+        if len(differ) > TWIN_DIFFS_SHOWN:
+            errors.append(make_error("twin-mismatch", f"{len(differ) - TWIN_DIFFS_SHOWN} more rows differ in this field",
+                                     rowNumber=_row(csv_table, differ[TWIN_DIFFS_SHOWN]), fieldName=name, fieldNumber=number))
+    return errors
+
+
+def check_file(path: Path, task: Task, schema: dict) -> Table | None:
+    """Read one file of a resource and check every cell's type and constraints."""
+    fields = [f for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f]
+    read = read_csv(path, fields, task) if task.format == "csv" else read_parquet(path, fields, task)
+    if read is None:
+        return None
+    table, masks = read
+    pk = primary_key_of(schema)
+    _PRIMARY[id(table)] = pk[0] if len(pk) == 1 else None
+    task.errors += type_errors(table, masks)
+    task.errors += constraint_errors(table, masks)
+    return table
+
+
+def forget_tables() -> None:
+    _PRIMARY.clear()
