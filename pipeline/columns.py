@@ -162,6 +162,7 @@ class Table:
     columns: dict[str, pa.Array]
     text: dict[str, pa.Array]  # the cells as written, for messages
     row_numbers: np.ndarray
+    primary: str | None = None  # the one field of the primary key, if it has one field
 
 
 def _cell(table: Table, name: str, index: int) -> str:
@@ -308,7 +309,8 @@ def unique_key_errors(table: Table, key: list[str]) -> list[dict]:
 
 def primary_key_of(schema: dict) -> list[str]:
     pk = schema.get("primaryKey")
-    return [pk] if isinstance(pk, str) else (pk or [])
+    pk = [pk] if isinstance(pk, str) else pk
+    return pk if isinstance(pk, list) and all(isinstance(name, str) for name in pk) else []
 
 
 def _fk_error(table: Table, index: int, names: list[str], reference: str, ref_names: list[str]) -> dict:
@@ -319,13 +321,24 @@ def _fk_error(table: Table, index: int, names: list[str], reference: str, ref_na
                       fieldCells=[str(c) for c in cells], referenceName=reference, referenceFieldNames=ref_names)
 
 
+def _foreign_keys(schema: dict) -> list[tuple[list, str, list]]:
+    """(fields, resource, reference fields) of each foreign key well-formed enough to check;
+    the descriptor check reports the others."""
+    keys = []
+    for fk in schema.get("foreignKeys") if isinstance(schema.get("foreignKeys"), list) else []:
+        ref = fk.get("reference") if isinstance(fk, dict) else None
+        if not isinstance(ref, dict) or "fields" not in fk or "fields" not in ref:
+            continue
+        names, ref_names = ([x] if isinstance(x, str) else x for x in (fk["fields"], ref["fields"]))
+        if isinstance(names, list) and isinstance(ref_names, list) and names and ref_names \
+                and isinstance(ref.get("resource", ""), str):
+            keys.append((names, ref.get("resource", ""), ref_names))
+    return keys
+
+
 def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> list[dict]:
     errors = []
-    for fk in schema.get("foreignKeys", []):
-        names = fk["fields"] if isinstance(fk["fields"], list) else [fk["fields"]]
-        ref = fk["reference"]
-        reference = ref.get("resource", "")
-        ref_names = ref["fields"] if isinstance(ref["fields"], list) else [ref["fields"]]
+    for names, reference, ref_names in _foreign_keys(schema):
         target = tables.get(reference or table.name)
         if target is None or len(names) != 1 or names[0] not in table.columns or ref_names[0] not in target.columns:
             continue  # multi-field keys and absent resources: reported by the descriptor check
@@ -342,7 +355,7 @@ def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> 
         for kind in pc.unique(pc.drop_null(kinds)).to_pylist():
             rows = pc.equal(kinds, _scalar(kind, pa.string()))
             target = tables.get(kind)
-            key = _primary_key(target) if target is not None else None
+            key = target.primary if target is not None else None
             if key is None:
                 continue  # not a table name: the field's categories say so
             keys[kind] = key
@@ -356,13 +369,6 @@ def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> 
             errors.append(_fk_error(table, index, [table_column, id_column], kind, [keys[kind]]))
             errors[-1]["fieldName"] = id_column
     return errors
-
-
-_PRIMARY: dict[int, str | None] = {}
-
-
-def _primary_key(table: Table) -> str | None:
-    return _PRIMARY.get(id(table))
 
 
 def read_csv(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] | None:
@@ -493,11 +499,7 @@ def check_file(path: Path, task: Task, schema: dict) -> Table | None:
         return None
     table, masks = read
     pk = primary_key_of(schema)
-    _PRIMARY[id(table)] = pk[0] if len(pk) == 1 else None
+    table.primary = pk[0] if len(pk) == 1 else None
     task.errors += type_errors(table, masks)
     task.errors += constraint_errors(table, masks)
     return table
-
-
-def forget_tables() -> None:
-    _PRIMARY.clear()

@@ -178,8 +178,8 @@ def descriptor_errors(descriptor: dict, folder: Path) -> list[dict]:
             found = [("package-error", f"frictionless cannot read the descriptor ({type(exc).__name__}: {exc})")]
         for kind, note in found:
             errors.append(make_error(kind if kind in TEMPLATES else "package-error", note))
-    for resource in descriptor.get("resources", []):
-        for described in (resource, resource.get("parquet") or {}):
+    for resource in _dicts(descriptor.get("resources")):
+        for described in _dicts([resource, resource.get("parquet")]):
             path = described.get("path")
             if not isinstance(path, str):
                 continue
@@ -212,15 +212,18 @@ def validate_folder(folder: Path, parquet: bool = True) -> Report:
         raise ValueError(f"datapackage.json is not valid JSON: {exc}") from None
     if not isinstance(descriptor, dict):
         raise ValueError("datapackage.json is not a JSON object")
-    resources = [r for r in descriptor.get("resources", []) if isinstance(r, dict) and isinstance(r.get("schema"), dict)]
-    schemas = {resource.get("name", ""): resource["schema"] for resource in resources}
+    # Resources, keys and paths of the wrong shape are the descriptor check's to report; the rows are checked
+    # as far as the rest allows.
+    resources = [r for r in _dicts(descriptor.get("resources")) if isinstance(r.get("schema"), dict)]
+    schemas = {str(resource.get("name", "")): resource["schema"] for resource in resources}
     jobs = []
     for resource in resources:
         twins = [("csv", resource)]
         if parquet and isinstance(resource.get("parquet"), dict):
             twins.append(("parquet", resource["parquet"]))
         for fmt, described in twins:
-            task = Task(resource.get("name", ""), described.get("path", ""), fmt)
+            path = described.get("path")
+            task = Task(str(resource.get("name", "")), path if isinstance(path, str) else "", fmt)
             report.tasks.append(task)
             jobs.append((task, described, resource["schema"]))
     by_format: dict[str, dict] = {"csv": {}, "parquet": {}}
@@ -247,7 +250,7 @@ def validate_folder(folder: Path, parquet: bool = True) -> Report:
             checks.append((task, lambda table=table, schema=schema:
                            columns.primary_key_errors(table, columns.primary_key_of(schema))))
             checks += [(task, lambda table=table, key=key: columns.unique_key_errors(table, key))
-                       for key in schema.get("uniqueKeys", [])]
+                       for key in _lists_of_names(schema.get("uniqueKeys"))]
             checks.append((task, lambda table=table, task=task:
                            columns.foreign_key_errors(table, schemas[task.name], by_format[task.format])))
             if task.format == "parquet" and task.name in by_format["csv"]:
@@ -259,8 +262,16 @@ def validate_folder(folder: Path, parquet: bool = True) -> Report:
         report.errors += described_errors.result()
     for task in report.tasks:
         task.errors.sort(key=lambda e: (e.get("rowNumber") or 0, e.get("fieldNumber") or 0))
-    columns.forget_tables()
     return report
+
+
+def _dicts(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _lists_of_names(value) -> list[list[str]]:
+    return [item for item in value if isinstance(item, list) and item and all(isinstance(n, str) for n in item)] \
+        if isinstance(value, list) else []
 
 
 def _readable(folder: Path, place: str) -> bool:

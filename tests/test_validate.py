@@ -324,6 +324,41 @@ def test_descriptor_frictionless_cannot_read_is_a_package_error(package):
                                              "read the descriptor (TypeError: argument of type 'bool' is not iterable)")
 
 
+def _resource_named(descriptor: dict, name: str) -> dict:
+    return next(r for r in descriptor["resources"] if r["name"] == name)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda d: d["resources"].append(5), "package:-:-: package-error: The data package has an error: 5 is not of type "
+     "'object' at property 'resources/8'"),
+    (lambda d: d.__setitem__("resources", 7), "package:-:-: package-error: The data package has an error: 7 is not of "
+     "type 'array' at property 'resources'"),
+    (lambda d: _resource_named(d, "actors").__setitem__("path", 5), "package:-:-: resource-error: The data resource has "
+     "an error: 5 is not of type 'string' at property 'path'"),
+    (lambda d: _resource_named(d, "actors").__setitem__("name", [1]), "package:-:-: resource-error: The data resource "
+     "has an error: [1] is not of type 'string' at property 'name'"),
+    (lambda d: _resource_named(d, "actors")["schema"].__setitem__("foreignKeys", [5]), "package:-:-: package-error: The "
+     "data package has an error: 5 is not of type 'object' at property 'foreignKeys/0'"),
+    (lambda d: _resource_named(d, "actors")["schema"].__setitem__("primaryKey", 5), "package:-:-: package-error: The "
+     "data package has an error: 5 is not of type 'string' at property 'primaryKey/0'"),
+    (lambda d: _resource_named(d, "evidence")["schema"].__setitem__("uniqueKeys", [5]), None),
+])
+def test_descriptor_of_the_wrong_shape_is_reported_not_a_crash(package, change, expected):
+    """Keys, paths and resources of the wrong type are frictionless's errors; the rows are checked as far as the
+    rest of the descriptor allows, and nothing crashes."""
+    descriptor_path = package / "datapackage.json"
+    descriptor = json.loads(descriptor_path.read_text())
+    change(descriptor)
+    descriptor_path.write_text(json.dumps(descriptor))
+    result = CliRunner().invoke(app, ["validate", str(package), "--no-parquet"])
+    assert "unexpected" not in result.output
+    if expected is None:  # uniqueKeys is this project's own property: frictionless does not read it
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 1
+        assert expected in result.output.splitlines()
+
+
 def test_zip_and_descriptor_paths(package, tmp_path):
     archive = tmp_path / "release.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
