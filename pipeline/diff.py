@@ -10,10 +10,12 @@ metadata. Rows are read from the CSV resources and compared, as strings, by prim
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline import packages
 from pipeline.packages import DESCRIPTOR, PackageError, open_package
 
 LEVELS = ("patch", "minor", "major")
@@ -173,19 +175,27 @@ def diff_schema(old: dict, new: dict) -> list[Change]:
 
 # ---- rows ----
 
-def read_rows(folder: Path, resource: dict) -> tuple[list[str], list[dict]]:
-    path = folder / resource.get("path", "")
+def read_rows(folder: Path, resource: dict, label: str) -> tuple[list[str], list[dict]]:
+    """Header and rows of a CSV resource of the package `label` (in `folder`), read only from inside it."""
     try:
-        with open(path, encoding=resource.get("encoding", "utf-8"), newline="") as handle:
+        binary = packages.open_member(folder, resource.get("path"))
+    except PackageError as exc:
+        raise PackageError(f"{label}: resource {resource['name']}: {exc}") from None
+    path = folder / resource["path"]
+    try:
+        with io.TextIOWrapper(binary, encoding=resource.get("encoding", "utf-8"), newline="") as handle:
             reader = csv.DictReader(handle)
             return list(reader.fieldnames or []), list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (OSError, UnicodeDecodeError, LookupError, csv.Error) as exc:
         raise PackageError(f"{path}: cannot read the rows of resource {resource.get('name')} ({exc})") from None
+    finally:
+        binary.close()
 
 
-def diff_rows(old_dir: Path, old_res: dict, new_dir: Path, new_res: dict) -> TableRows | None:
-    old_header, old_rows = read_rows(old_dir, old_res)
-    new_header, new_rows = read_rows(new_dir, new_res)
+def diff_rows(old_dir: Path, old_res: dict, new_dir: Path, new_res: dict,
+              labels: tuple[str, str] = ("old", "new")) -> TableRows | None:
+    old_header, old_rows = read_rows(old_dir, old_res, labels[0])
+    new_header, new_rows = read_rows(new_dir, new_res, labels[1])
     for key in (new_res.get("schema", {}).get("primaryKey"), old_res.get("schema", {}).get("primaryKey")):
         if key and all(k in old_header and k in new_header for k in key):
             break
@@ -208,12 +218,11 @@ def diff_rows(old_dir: Path, old_res: dict, new_dir: Path, new_res: dict) -> Tab
 # ---- packages ----
 
 def read_descriptor(folder: Path) -> dict:
+    """The descriptor of the package in `folder` (read by packages.read_descriptor: bounded, confined),
+    refused unless its resources are a list of objects, each with a name."""
+    descriptor = packages.read_descriptor(folder)
     path = folder / DESCRIPTOR
-    try:
-        descriptor = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackageError(f"{path}: not a readable descriptor ({exc})") from None
-    resources = descriptor.get("resources", []) if isinstance(descriptor, dict) else None
+    resources = descriptor.get("resources", [])
     if not isinstance(resources, list) or not all(isinstance(r, dict) and r.get("name") for r in resources):
         raise PackageError(f"{path}: not a data package descriptor (needs a list of named resources)")
     return descriptor
@@ -234,7 +243,7 @@ def diff_resource(old_dir: Path, old: dict, new_dir: Path, new: dict, result: Pa
     changes += diff_schema(old.get("schema", {}), new.get("schema", {}))
     result.changes += [Change(c.level, name, c.message) for c in changes]
     if old.get("format", "csv") == "csv" and new.get("format", "csv") == "csv":
-        rows = diff_rows(old_dir, old, new_dir, new)
+        rows = diff_rows(old_dir, old, new_dir, new, (result.old, result.new))
         if rows is not None:
             result.tables.append(rows)
         elif old.get("hash") != new.get("hash") and not changes:

@@ -25,7 +25,7 @@ import unicodedata
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 DESCRIPTOR = "datapackage.json"
 DEFAULT_FOLDER = "datapackage"
@@ -37,6 +37,20 @@ MAX_DESCRIPTOR_DEPTH = 32  # the published descriptor nests 7 levels
 
 class PackageError(Exception):
     """A package that cannot be found or read; the message says which and why."""
+
+
+def open_member(folder: Path, relpath: object) -> BinaryIO:
+    """`member_path(folder, relpath)` opened for reading in binary; a file swapped since it was checked
+    for a link, FIFO or device is refused too (O_NOFOLLOW, and O_NONBLOCK so that a FIFO cannot block)."""
+    path = member_path(folder, relpath)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise PackageError(f"{path}: cannot read ({exc.strerror})") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise PackageError(f"{path}: not a regular file (a folder, device or FIFO)")
+    return os.fdopen(descriptor, "rb")
 
 
 def _depth(value) -> int:
@@ -55,8 +69,8 @@ def _depth(value) -> int:
 def read_descriptor(folder: Path) -> dict:
     """`folder`/datapackage.json as a dict; PackageError when it is missing, not a regular file,
     over MAX_DESCRIPTOR_BYTES, not JSON, nested deeper than MAX_DESCRIPTOR_DEPTH or not an object."""
-    path = member_path(folder, DESCRIPTOR)
-    with open(path, "rb") as handle:
+    path = folder / DESCRIPTOR
+    with open_member(folder, DESCRIPTOR) as handle:
         raw = handle.read(MAX_DESCRIPTOR_BYTES + 1)
     if len(raw) > MAX_DESCRIPTOR_BYTES:
         raise PackageError(f"{path}: over the {MAX_DESCRIPTOR_BYTES // 2**20} MiB limit for a descriptor")
