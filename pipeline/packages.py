@@ -150,7 +150,9 @@ ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, Value
 
 
 def _size(count: int) -> str:
-    return f"{count / 2**30:.1f} GiB" if count >= 2**30 else f"{count / 2**20:.1f} MiB"
+    if count >= 2**30:
+        return f"{count / 2**30:.1f} GiB"
+    return f"{count / 2**20:.1f} MiB" if count >= 2**20 else f"{count} bytes"
 
 
 def _member_problem(name: str, kind: int, size: int) -> str | None:
@@ -281,21 +283,22 @@ def _tar_kind(member: tarfile.TarInfo) -> int:
 
 def _untar(stream, into: Path, spec: str) -> None:
     """Unpack the tar arriving on `stream` member by member, each checked before it is written."""
-    budget = MAX_TOTAL_BYTES
+    used = 0
     with tarfile.open(fileobj=stream, mode="r|") as archive:
         for count, member in enumerate(archive, start=1):
-            if count > MAX_MEMBERS:
-                raise PackageError(f"{spec}: holds more than {MAX_MEMBERS} members (limit {MAX_MEMBERS})")
             problem = _member_problem(member.name, _tar_kind(member), member.size)
-            if problem is None and member.size > budget:
-                problem = f"more than {_size(MAX_TOTAL_BYTES)} uncompressed in all (limit {_size(MAX_TOTAL_BYTES)})"
+            if count > MAX_MEMBERS:
+                problem = f"holds more than {MAX_MEMBERS} members (limit {MAX_MEMBERS})"
+            elif problem is None and used + member.size > MAX_TOTAL_BYTES:
+                problem = (f"{_size(used + member.size)} uncompressed in all by member {member.name} "
+                           f"(limit {_size(MAX_TOTAL_BYTES)})")
             if problem:
                 raise PackageError(f"{spec}: {problem}")
             if member.isdir():
                 (into / member.name).mkdir(parents=True, exist_ok=True)
             else:
-                budget -= _write_member(into, member.name, archive.extractfile(member), member.size,
-                                        f"{spec}: member {member.name} holds more than it declares")
+                used += _write_member(into, member.name, archive.extractfile(member), member.size,
+                                      f"{spec}: member {member.name} holds more than it declares")
 
 
 def _git_archive(spec: str, into: Path) -> Path:

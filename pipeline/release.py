@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -84,13 +85,14 @@ def members(package: Path, descriptor: dict) -> list[str]:
             else:
                 names.add(PurePosixPath(relpath).as_posix())
     for name in EXTRA_FILES:
-        if os.path.lexists(package / name):
-            try:
-                member_path(package, name)
-            except PackageError as exc:
-                problems.append(Problem(str(package / name), None, str(exc)))
-            else:
-                names.add(name)
+        if not os.path.lexists(package / name):
+            continue
+        if stat.S_ISREG(os.lstat(package / name).st_mode):
+            names.add(name)
+        else:
+            problems.append(Problem(str(package / name), None, "not a regular file (a symbolic link, folder, device "
+                                    "or FIFO); only regular files inside the package are zipped",
+                                    hint="replace it with the file itself or remove it"))
     if problems:
         raise InputError(problems)
     return sorted(names)
