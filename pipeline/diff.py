@@ -161,7 +161,8 @@ def diff_schema(old: dict, new: dict) -> list[Change]:
     for name in kept_new:
         changes += diff_field(old_fields[name], new_fields[name])
     if old.get("primaryKey") != new.get("primaryKey"):
-        changes.append(Change("major", "", f"primary key {show(old.get('primaryKey'))} -> {show(new.get('primaryKey'))}"))
+        changes.append(Change("major", "", f"primary key {show(old.get('primaryKey'))} -> "
+                                           f"{show(new.get('primaryKey'))}"))
     old_fks = {show(fk) for fk in old.get("foreignKeys", [])}
     new_fks = {show(fk) for fk in new.get("foreignKeys", [])}
     changes += [Change("major", "", f"foreign key added: {fk} (tightened)") for fk in sorted(new_fks - old_fks)]
@@ -265,8 +266,8 @@ def diff_packages(old: Path, new: Path, old_label: str | None = None, new_label:
     added = [n for n in new_res if n not in old_res]
     for name in list(removed):
         fields = [(f.get("name"), f.get("type")) for f in old_res[name].get("schema", {}).get("fields", [])]
-        twin = next((a for a in added if fields and fields == [(f.get("name"), f.get("type"))
-                                                              for f in new_res[a].get("schema", {}).get("fields", [])]), None)
+        twin = next((a for a in added if fields and fields == [
+            (f.get("name"), f.get("type")) for f in new_res[a].get("schema", {}).get("fields", [])]), None)
         if twin is not None:
             result.changes.append(Change("major", "package", f"resource {name} renamed to {twin}"))
             removed.remove(name)

@@ -267,6 +267,9 @@ def hostile_zip(case: str, folder: Path, package: Path) -> tuple[Path, str]:
     if case == "device-member":
         return zip_of(path, package, [(member("data/places.csv", stat.S_IFCHR | 0o644), b"")]), \
             "member data/places.csv is a link, device or FIFO (only regular files and folders are unpacked)"
+    if case == "listed-twice":
+        return zip_of(path, package, [(member("data/./events.csv"), b"event_id\n")]), \
+            "member data/events.csv is listed twice"
     if case == "absolute-member":
         return zip_of(path, package, [(member("/tmp/x.csv"), b"x")]), \
             "unsafe path in archive: '/tmp/x.csv' is absolute; only files inside the package are read"
@@ -276,7 +279,8 @@ def hostile_zip(case: str, folder: Path, package: Path) -> tuple[Path, str]:
     raise AssertionError(case)
 
 
-ZIP_CASES = ["bomb", "many-members", "symlink-member", "device-member", "absolute-member", "dotdot-member"]
+ZIP_CASES = ["bomb", "many-members", "symlink-member", "device-member", "listed-twice", "absolute-member",
+             "dotdot-member"]
 
 
 def refuse_writes(monkeypatch) -> None:
@@ -306,17 +310,32 @@ def test_a_hostile_zip_is_refused_before_anything_is_unpacked(reader: str, case:
     assert tree(tmp_path) == before
 
 
-def test_zip_sizes_are_enforced_while_unpacking(world, tmp_path: Path):
-    """The central directory says 10 bytes; the member holds 20 MiB: unpacking stops at the tenth byte."""
-    package, _ = world
-    archive = zip_of(tmp_path / "liar.zip", package, [(member("data/zeros.csv"), bytes(20 * 2**20))])
-    data = bytearray(archive.read_bytes())
+def lying_zip(path: Path, package: Path) -> Path:
+    """The central directory says 10 bytes; the member holds 20 MiB."""
+    zip_of(path, package, [(member("data/zeros.csv"), bytes(20 * 2**20))])
+    data = bytearray(path.read_bytes())
     entry = data.rfind(b"PK\x01\x02")  # the last central directory entry: data/zeros.csv
     data[entry + 24:entry + 28] = (10).to_bytes(4, "little")  # its uncompressed size
-    archive.write_bytes(bytes(data))
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("case, message", [
+    ("lying-size", "not a readable zip (Bad CRC-32 for file 'data/zeros.csv')"),  # the copy stopped at byte 10
+    ("file-over-folder", "member data clashes with another member (listed twice, or a file where a folder "
+                         "is needed)"),
+])
+def test_a_zip_is_checked_again_while_unpacking(case: str, message: str, world, tmp_path: Path):
+    package, _ = world
+    if case == "lying-size":
+        archive = lying_zip(tmp_path / "liar.zip", package)
+    else:
+        archive = zip_of(tmp_path / "clash.zip", package, [(member("data"), b"x")])
+    before = tree(tmp_path)
     result = runner.invoke(app, ["diff", str(archive), str(package)])
     assert_refused(result, 2)
-    assert result.output == f"error: {archive}: not a readable zip (Bad CRC-32 for file 'data/zeros.csv')\n"
+    assert result.output == f"error: {archive}: {message}\n"
+    assert tree(tmp_path) == before
 
 
 def test_zip_size_limits(world, tmp_path: Path, monkeypatch):
@@ -336,6 +355,18 @@ def test_zip_size_limits(world, tmp_path: Path, monkeypatch):
     result = runner.invoke(app, ["diff", str(archive), str(package)])
     assert_refused(result, 2)
     assert result.output == f"error: {archive}: {total} bytes uncompressed in all (limit 120000 bytes)\n"
+
+
+def test_zip_central_directory_size_is_read_from_the_end_record(world, tmp_path: Path, monkeypatch):
+    package, _ = world
+    archive = zip_of(tmp_path / "names.zip", package, [(member("data/" + "n" * 200 + ".csv"), b"")])
+    size = int.from_bytes(archive.read_bytes()[-22:][12:16], "little")  # the end record: central directory size
+    assert 200 < size < 1000
+    refuse_writes(monkeypatch)
+    monkeypatch.setattr(packages, "MAX_CENTRAL_DIRECTORY_BYTES", 200)
+    result = runner.invoke(app, ["diff", str(archive), str(package)])
+    assert_refused(result, 2)
+    assert result.output == f"error: {archive}: central directory of {size} bytes (limit 200)\n"
 
 
 # ---- git revisions: never an option, and their archives under the same limits ----

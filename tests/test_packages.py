@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.packages import PackageError, member_path, read_descriptor
+from pipeline.packages import PackageError, member_path, open_member, read_descriptor
 
 
 @pytest.fixture
@@ -80,3 +80,46 @@ def test_read_descriptor_refuses_oversized_without_reading_it_all(package: Path)
 def test_read_descriptor_accepts_32_levels(package: Path):
     (package / "datapackage.json").write_text('{"a": ' * 31 + "[1]" + "}" * 31)
     assert read_descriptor(package)["a"]
+
+
+def test_open_member_reads_a_regular_file_inside(package: Path):
+    with open_member(package, "data/a.csv") as handle:
+        assert handle.read() == b"id\n1\n"
+
+
+@pytest.mark.parametrize("relpath, message", [
+    ("data/fifo.csv", "{p}/data/fifo.csv: not a regular file (a folder, device or FIFO)"),
+    ("data/link.csv", "{p}/data/link.csv: is or passes through a symbolic link; "
+                      "only regular files inside the package are read"),
+    ("../secret.txt", "path '../secret.txt' leaves the package folder (..)"),
+])
+def test_open_member_refuses_without_blocking(package: Path, relpath: str, message: str):
+    with pytest.raises(PackageError) as raised:
+        open_member(package, relpath)
+    assert str(raised.value) == message.replace("{p}", str(package))
+
+
+@pytest.mark.parametrize("swapped, message", [
+    ("fifo", "{p}/data/a.csv: not a regular file (a folder, device or FIFO)"),
+    ("link", "{p}/data/a.csv: cannot read (Too many levels of symbolic links)"),
+])
+def test_open_member_refuses_a_file_swapped_after_the_check(swapped: str, message: str, package: Path,
+                                                            monkeypatch):
+    """The file checked by member_path may be replaced before it is opened; the open itself refuses."""
+    import pipeline.packages as packages
+
+    checked = packages.member_path
+
+    def swap(folder, relpath):
+        path = checked(folder, relpath)
+        path.unlink()
+        if swapped == "fifo":
+            os.mkfifo(path)
+        else:
+            path.symlink_to(package.parent / "secret.txt")
+        return path
+
+    monkeypatch.setattr(packages, "member_path", swap)
+    with pytest.raises(PackageError) as raised:
+        open_member(package, "data/a.csv")
+    assert str(raised.value) == message.replace("{p}", str(package))
