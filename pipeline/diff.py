@@ -5,6 +5,9 @@ major for removing, renaming, adding or reordering fields or resources, retyping
 tightening a constraint, changing keys or deleting rows; minor for a new resource,
 added rows or a looser constraint; patch for corrected values and descriptive
 metadata. Rows are read from the CSV resources and compared, as strings, by primary key.
+Descriptors and CSV files are read only through pipeline.packages, so a path that
+leaves the package (absolute, `..`, a URL, a symbolic link, a FIFO or device) is an
+error naming the package and the resource, and the file is never opened.
 """
 
 from __future__ import annotations
