@@ -128,7 +128,7 @@ def discard(folder: Path, target: Path) -> list[str]:
     parked = folder / PARKED
     if parked.is_dir() and not os.path.lexists(target):
         os.rename(parked, target)  # a run stopped between the two renames of the fallback swap
-    errors: list[OSError] = []
+    errors: list[tuple[str, OSError]] = []  # (path, error): rmtree's errors may name the file relative to its folder
     for child in sorted(folder.iterdir()):
         if child.name != MARKER:
             _remove(child, errors)
@@ -137,22 +137,22 @@ def discard(folder: Path, target: Path) -> list[str]:
             (folder / MARKER).unlink(missing_ok=True)
             folder.rmdir()
         except OSError as exc:
-            errors.append(exc)
+            errors.append((str(exc.filename), exc))
     if not errors:
         return []
-    first = errors[0]
-    return [f"{folder}: could not remove this temporary folder: {first.filename}: {first.strerror} "
+    path, exc = errors[0]
+    return [f"{folder}: could not remove this temporary folder: {path}: {exc.strerror} "
             f"(it stays marked; the next publish removes it once that is fixed)"]
 
 
-def _remove(path: Path, errors: list[OSError]) -> None:
+def _remove(path: Path, errors: list[tuple[str, OSError]]) -> None:
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, onerror=lambda _func, _path, info: errors.append(info[1]))
+        shutil.rmtree(path, onerror=lambda _func, failed, info: errors.append((failed, info[1])))
         return
     try:
         path.unlink()
     except OSError as exc:
-        errors.append(exc)
+        errors.append((str(path), exc))
 
 
 def recover(target: Path) -> list[str]:
@@ -240,7 +240,8 @@ def _acquire(path: Path, target: Path, wait: float, notify: Callable[[str], None
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Refused(f"{target}: another publish holds the lock ({holder}); gave up after {wait:g} s "
-                              f"(let it finish or end it, then publish again; --wait SECONDS waits longer)", 1) from None
+                              f"(let it finish or end it, then publish again; --wait SECONDS waits longer)",
+                              1) from None
             if notify is not None and not told:
                 notify(f"waiting up to {wait:g} s for the lock on {target}, held by another publish ({holder})")
                 told = True

@@ -99,12 +99,13 @@ def publish(seeds: Path = SEEDS, out: Path = OUT,
             bump: Optional[str] = typer.Option(None, "--bump", metavar="major|minor|patch",
                                                help="Raise the bump the changes require (never lower it)."),
             wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS",
-                                                 help="How long to wait for another publish of the same folder "
-                                                      "[default: 120].")) -> None:
+                                                 help="Seconds to wait for another publish of the same folder "
+                                                      "to finish (default 120).")) -> None:
     """Check seeds/, build every table and publish the package atomically into datapackage/.
 
-    Exit 0 published or unchanged, 1 invalid seeds or the lock still held after --wait,
-    2 usage error, an --out that is not a package publish wrote, or an unreadable published package.
+    Exit 0: published or unchanged.
+    Exit 1: invalid seeds, or the lock still held by another publish after --wait.
+    Exit 2: usage error, an --out that is not a package publish wrote, or an unreadable published package.
     """
     from pipeline.atomic import Refused
     from pipeline.problems import InputError

@@ -88,6 +88,7 @@ def build_package(seeds: Path, out: Path, previous: Path | None, bump: str | Non
 
 def _write_versioned(rows: dict[str, list[dict]], out: Path, previous: Path | None, bump: str | None) -> Published:
     old = versions.read_descriptor(previous) if previous is not None else None
+    history = _history(previous) if old is not None else ""  # first: the datasheet reads the copy below
     if old is not None:
         write_package(out, rows, old["version"], old["created"])
         if (previous / CHANGELOG).is_file():
@@ -107,7 +108,6 @@ def _write_versioned(rows: dict[str, list[dict]], out: Path, previous: Path | No
         shutil.rmtree(out)
     write_package(out, rows, version, created)
     entry = versions.changelog_entry(previous if old is not None else None, out, version, level, created, required)
-    history = _history(previous) if old is not None else ""
     body = history[len(CHANGELOG_HEADER):].lstrip("\n") if history.startswith(CHANGELOG_HEADER) else history
     (out / CHANGELOG).write_text(CHANGELOG_HEADER + "\n" + entry + ("\n" + body if body else ""), encoding="utf-8")
     write_datasheet(out)
@@ -152,6 +152,8 @@ def publish(seeds: Path, target: Path, bump: str | None = None, dry: bool = Fals
     if dry:
         return dry_run(seeds, target, bump)
     wait = atomic.DEFAULT_WAIT if wait is None else wait
+    if not wait >= 0:  # also NaN, which no comparison would ever end
+        raise Refused(f"--wait: {wait} is not a number of seconds (pass 0 or more)")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic.publish_lock(target, wait, notify):
@@ -249,8 +251,8 @@ def _check_place(target: Path, seeds: Path) -> None:
 
 def _strangers(target: Path, found: list[str]) -> list[str]:
     """What `target` holds that publish does not write: other names, links, special files, nested folders."""
-    strangers = [_shown(target / name, name) for name in found
-                 if name not in TOP_FILES | {DATA} or not _is(target / name, stat.S_ISDIR if name == DATA else stat.S_ISREG)]
+    strangers = [_shown(target / name, name) for name in found if name not in TOP_FILES | {DATA}
+                 or not _is(target / name, stat.S_ISDIR if name == DATA else stat.S_ISREG)]
     data = target / DATA
     if DATA in found and _is(data, stat.S_ISDIR):
         strangers += [_shown(data / name, f"{DATA}/{name}") for name in sorted(os.listdir(data))
