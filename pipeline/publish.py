@@ -203,6 +203,13 @@ def _refuse(path: Path, message: str, hint: str = NOT_OURS) -> Refused:
 
 def check_target(target: Path, seeds: Path) -> Path | None:
     """The published package in `target` to build on, or None (absent or empty folder); Refused otherwise."""
+    try:
+        return _recognise(target, seeds)
+    except OSError as exc:  # a folder on the way that cannot be listed or looked into
+        raise _refuse(Path(exc.filename or target), f"cannot read: {exc.strerror}", versions.RESTORE) from None
+
+
+def _recognise(target: Path, seeds: Path) -> Path | None:
     _check_place(target, seeds)
     try:
         facts = os.lstat(target)

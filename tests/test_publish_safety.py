@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -56,15 +57,14 @@ def version_of(out: Path) -> str:
 
 # ---- --out refused: exit 2, one located line, nothing written ----
 
-def _descriptor(out: Path, text: str | bytes) -> None:
-    path = out / "datapackage.json"
-    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+def _descriptor(out: Path, content: bytes) -> None:
+    (out / "datapackage.json").write_bytes(content)
 
 
 def _edit_descriptor(out: Path, change) -> None:
     descriptor = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
     change(descriptor)
-    _descriptor(out, json.dumps(descriptor, indent=2))
+    _descriptor(out, json.dumps(descriptor, indent=2).encode())
 
 
 def _package(tmp: Path, published: Path) -> Path:
@@ -120,9 +120,43 @@ def _build(case: str, tmp: Path, seeds: Path, published: Path) -> tuple[str, str
     return str(out), _broken_package(case, out, tmp)
 
 
+def _set(key: str, value):
+    return lambda descriptor: descriptor.update({key: value})
+
+
+VERSION_HINT = f"(set it to the version of the last publication, e.g. from CHANGELOG.md, or {RESTORE})"
+OTHER_SHAPE = (f"resources: not a package publish wrote (each of its resources is data/<name>.csv "
+               f"with a parquet twin data/<name>.parquet) ({NOT_OURS})")
+DESCRIPTORS = {
+    # case: (the descriptor's bytes, or an edit of the published one; the expected message after its path)
+    "not-json": (b"{ this is not json\n",
+                 f"not valid JSON: Expecting property name enclosed in double quotes at line 1 column 3 ({RESTORE})"),
+    "json-list": (b"[1, 2, 3]\n", f"not a JSON object but list ({RESTORE})"),
+    "nested-100k": (b"[" * 100_000 + b"]" * 100_000, f"not valid JSON: nested too deeply ({RESTORE})"),
+    "not-utf8": (b'{"name": "caf\xe9"}', f"not UTF-8 text (byte 0xe9 at offset 13) ({RESTORE})"),
+    "empty-descriptor": (b"", f"not valid JSON: Expecting value at line 1 column 1 ({RESTORE})"),
+    "version-1.0": (_set("version", "1.0"),
+                    f'version: "1.0" is not a version publish writes (like 1.0.0) {VERSION_HINT}'),
+    "version-missing": (lambda d: d.pop("version"),
+                        f"version: null is not a version publish writes (like 1.0.0) {VERSION_HINT}"),
+    "version-number": (_set("version", 1), f"version: 1 is not a version publish writes (like 1.0.0) {VERSION_HINT}"),
+    "created-garbage": (_set("created", "yesterday"),
+                        f'created: "yesterday" is not a created publish writes (like 2020-10-01T00:00:00Z) '
+                        f"(set it to the created of the last publication, e.g. from CHANGELOG.md, or {RESTORE})"),
+    "someone-elses-package": (_set("resources", [{"name": "x", "path": "x.csv"}]), OTHER_SHAPE),
+    "no-resources": (_set("resources", []), OTHER_SHAPE),
+}
+
+
 def _broken_package(case: str, out: Path, tmp: Path) -> str:
     """A copy of the published package made into `case`; the expected line."""
-    descriptor = "{out}/datapackage.json"
+    if case in DESCRIPTORS:
+        content, expected = DESCRIPTORS[case]
+        if callable(content):
+            _edit_descriptor(out, content)
+        else:
+            _descriptor(out, content)
+        return "{out}/datapackage.json: " + expected
     if case == "extra-file":
         (out / "notes.md").write_text("mine\n")
         return f"{{out}}: not a package publish wrote: it holds notes.md ({NOT_OURS})"
@@ -138,63 +172,20 @@ def _broken_package(case: str, out: Path, tmp: Path) -> str:
         shutil.rmtree(out / "data")
         (out / "data").write_text("mine\n")
         return f"{{out}}: not a package publish wrote: it holds data ({NOT_OURS})"
-    if case == "not-json":
-        _descriptor(out, "{ this is not json\n")
-        return f"{descriptor}: not valid JSON: Expecting property name enclosed in double quotes " \
-               f"at line 1 column 3 ({RESTORE})"
-    if case == "json-list":
-        _descriptor(out, "[1, 2, 3]\n")
-        return f"{descriptor}: not a JSON object but list ({RESTORE})"
-    if case == "nested-100k":
-        _descriptor(out, "[" * 100_000 + "]" * 100_000)
-        return f"{descriptor}: not valid JSON: nested too deeply ({RESTORE})"
-    if case == "not-utf8":
-        _descriptor(out, b'{"name": "caf\xe9"}')
-        return f"{descriptor}: not UTF-8 text (byte 0xe9 at offset 13) ({RESTORE})"
-    if case == "empty-descriptor":
-        _descriptor(out, b"")
-        return f"{descriptor}: not valid JSON: Expecting value at line 1 column 1 ({RESTORE})"
-    if case == "version-1.0":
-        _edit_descriptor(out, lambda d: d.update(version="1.0"))
-        return (f'{descriptor}: version: "1.0" is not a version publish writes (like 1.0.0) (set it to the version '
-                f"of the last publication, e.g. from CHANGELOG.md, or {RESTORE})")
-    if case == "version-missing":
-        _edit_descriptor(out, lambda d: d.pop("version"))
-        return (f"{descriptor}: version: null is not a version publish writes (like 1.0.0) (set it to the version "
-                f"of the last publication, e.g. from CHANGELOG.md, or {RESTORE})")
-    if case == "version-number":
-        _edit_descriptor(out, lambda d: d.update(version=1))
-        return (f"{descriptor}: version: 1 is not a version publish writes (like 1.0.0) (set it to the version "
-                f"of the last publication, e.g. from CHANGELOG.md, or {RESTORE})")
-    if case == "created-garbage":
-        _edit_descriptor(out, lambda d: d.update(created="yesterday"))
-        return (f'{descriptor}: created: "yesterday" is not a created publish writes (like 2020-10-01T00:00:00Z) '
-                f"(set it to the created of the last publication, e.g. from CHANGELOG.md, or {RESTORE})")
-    if case == "someone-elses-package":
-        _edit_descriptor(out, lambda d: d.update(resources=[{"name": "x", "path": "x.csv"}]))
-        return (f"{descriptor}: resources: not a package publish wrote (each of its resources is data/<name>.csv "
-                f"with a parquet twin data/<name>.parquet) ({NOT_OURS})")
-    if case == "no-resources":
-        _edit_descriptor(out, lambda d: d.update(resources=[]))
-        return (f"{descriptor}: resources: not a package publish wrote (each of its resources is data/<name>.csv "
-                f"with a parquet twin data/<name>.parquet) ({NOT_OURS})")
     if case == "changelog-not-utf8":
         (out / "CHANGELOG.md").write_bytes(b"# Changelog\n\ncaf\xe9\n")
         return f"{{out}}/CHANGELOG.md: not UTF-8 text (byte 0xe9 at offset 16) ({RESTORE})"
-    if case == "missing-table-file":
-        (out / "data" / "events.csv").unlink()
-        missing = out / "data" / "events.csv"
-        return (f"{missing}: cannot read the rows of resource events ([Errno 2] No such file or directory: "
-                f"'{missing}') ({RESTORE})")
-    raise AssertionError(case)
+    assert case == "missing-table-file", case
+    missing = out / "data" / "events.csv"
+    missing.unlink()
+    return (f"{missing}: cannot read the rows of resource events ([Errno 2] No such file or directory: "
+            f"'{missing}') ({RESTORE})")
 
 
 REFUSED = ["user-folder", "many-strangers", "readme-only", "seeds", "inside-seeds", "new-inside-seeds", "above-seeds",
            ".", "..", "/", "parent-is-a-file", "grandparent-is-a-file", "out-is-a-file", "out-is-a-link",
-           "extra-file", "extra-folder-in-data", "link-in-data", "data-is-a-file",
-           "not-json", "json-list", "nested-100k", "not-utf8", "empty-descriptor", "version-1.0", "version-missing",
-           "version-number", "created-garbage", "someone-elses-package", "no-resources", "changelog-not-utf8",
-           "missing-table-file"]
+           "extra-file", "extra-folder-in-data", "link-in-data", "data-is-a-file", *DESCRIPTORS,
+           "changelog-not-utf8", "missing-table-file"]
 
 
 @pytest.mark.parametrize("dry", [False, True], ids=["publish", "dry-run"])
@@ -333,17 +324,21 @@ def test_old_package_that_cannot_be_removed_is_a_warning(tmp_path: Path, minimal
     name = os.listdir(out / "data")[0]  # the first file rmtree meets there
     _stuck(out / "data" / name, True)
     correct_summary(minimal_seeds)
-    result = publish_cli(minimal_seeds, out)
-    left = sorted(tmp_path.glob("datapackage.tmp-pipeline-*"))
-    _stuck((left[0] / "package" if left else out) / "data" / name, False)
+    try:
+        result = publish_cli(minimal_seeds, out)
+        still = publish_cli(minimal_seeds, out)  # the next run tries again, and says so
+    finally:
+        left = sorted(tmp_path.glob("datapackage.tmp-pipeline-*"))
+        _stuck((left[0] / "package" if left else out) / "data" / name, False)
     assert len(left) == 1, os.listdir(tmp_path)
     reason = "Operation not permitted" if os.geteuid() == 0 else "Permission denied"
+    warning = (f"warning: {left[0]}: could not remove this temporary folder: {left[0] / 'package' / 'data' / name}: "
+               f"{reason} (it stays marked; the next publish removes it once that is fixed)\n")
     assert_clean(result, 0)
-    assert result.output == (
-        f"published {out} version 0.1.1 (patch release)\n"
-        f"warning: {left[0]}: could not remove this temporary folder: {left[0] / 'package' / 'data' / name}: "
-        f"{reason} (it stays marked; the next publish removes it once that is fixed)\n")
+    assert result.output == f"published {out} version 0.1.1 (patch release)\n" + warning
     assert version_of(out) == "0.1.1"
+    assert_clean(still, 0)
+    assert still.output == f"unchanged: {out} stays at version 0.1.1\n" + warning
     again = publish_cli(minimal_seeds, out)
     assert_clean(again, 0)
     assert again.output == f"unchanged: {out} stays at version 0.1.1\n"
@@ -427,6 +422,39 @@ def test_waiting_publish_runs_once_the_holder_ends(tmp_path: Path, minimal_seeds
                              f"(pid {child.pid}, since {since})\n"
                              f"unchanged: {out} stays at version 0.1.0\n")
     assert sorted(os.listdir(tmp_path)) == ["datapackage", "seeds"]
+
+
+HOLD = """import fcntl, os, sys, time
+handle = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(handle, fcntl.LOCK_EX)
+os.write(handle, sys.argv[2].encode())
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("record", ["ended", "no-record"])
+def test_lock_holder_that_cannot_be_named(record: str, tmp_path: Path, minimal_seeds: Path, published_minimal: Path):
+    """The lock held by a process whose recorded pid has ended (a worker it forked lives on), or with no record."""
+    out = _package(tmp_path, published_minimal)
+    gone = subprocess.Popen(["true"])  # a pid that has certainly ended
+    gone.wait()
+    text = f"pipeline publish lock\npid {gone.pid}\nsince 2020-10-01T00:00:00Z\n" if record == "ended" else ""
+    child = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / ".datapackage.lock"), text],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "held\n"
+        before = tree(tmp_path, stat=True)
+        result = publish_cli(minimal_seeds, out, "--wait", "0")
+        assert tree(tmp_path, stat=True) == before
+    finally:
+        _end(child)
+        child.stdout.close()
+    holder = (f"pid {gone.pid}, ended, processes it started still hold the lock, since 2020-10-01T00:00:00Z"
+              if record == "ended" else "a run that has not yet written its pid")
+    assert_clean(result, 1)
+    assert result.output == (f"{out}: another publish holds the lock ({holder}); gave up after 0 s "
+                             f"(let it finish or end it, then publish again; --wait SECONDS waits longer)\n")
 
 
 @pytest.mark.parametrize("what", ["user-file", "folder", "link"])
