@@ -148,9 +148,9 @@ def publish(seeds: Path, target: Path, bump: str | None = None, dry: bool = Fals
     None); `notify` hears that the run waits.
     """
     versions.check_level(bump)
-    check_target(target, seeds)  # before the lock, so a refused target gets no lock file beside it
     if dry:
         return dry_run(seeds, target, bump)
+    check_target(target, seeds)  # before the lock, so a refused target gets no lock file beside it
     wait = atomic.DEFAULT_WAIT if wait is None else wait
     if not wait >= 0:  # also NaN, which no comparison would ever end
         raise Refused(f"--wait: {wait} is not a number of seconds (pass 0 or more)")
@@ -281,14 +281,18 @@ def _shown(path: Path, name: str) -> str:
 
 
 def _our_shape(descriptor: dict) -> bool:
-    """Resources as publish writes them: data/<name>.csv, each with its Parquet twin described beside it."""
+    """Resources as publish writes them: data/<name>.csv in UTF-8, each with its Parquet twin described beside it.
+
+    The names are those of the files the layout allows, so no path read later leaves the folder.
+    """
     resources = descriptor.get("resources")
     if not isinstance(resources, list) or not resources:
         return False
-    for resource in resources:
-        name = resource.get("name") if isinstance(resource, dict) else None
-        twin = resource.get("parquet") if isinstance(resource, dict) else None
-        if not isinstance(name, str) or not isinstance(twin, dict) or resource.get("path") != f"{DATA}/{name}.csv" \
-                or twin.get("path") != f"{DATA}/{name}.parquet":
-            return False
-    return True
+    return all(isinstance(resource, dict) and _our_resource(resource) for resource in resources)
+
+
+def _our_resource(resource: dict) -> bool:
+    name, twin = resource.get("name"), resource.get("parquet")
+    return (isinstance(name, str) and DATA_FILE.fullmatch(f"{name}.csv") is not None
+            and resource.get("path") == f"{DATA}/{name}.csv" and resource.get("encoding", "utf-8") == "utf-8"
+            and isinstance(twin, dict) and twin.get("path") == f"{DATA}/{name}.parquet")

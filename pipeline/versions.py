@@ -96,7 +96,7 @@ def diff_published(old: Path, new: Path, old_label: str | None = None, new_label
         return diff_packages(old, new, old_label, new_label)
     except PackageError as exc:
         raise Refused(f"{exc} ({RESTORE})") from None
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+    except (LookupError, TypeError, AttributeError, ValueError, RecursionError) as exc:
         raise _refuse(old / DESCRIPTOR, f"malformed descriptor ({type(exc).__name__}: {exc})") from None
 
 

@@ -145,6 +145,12 @@ DESCRIPTORS = {
                         f"(set it to the created of the last publication, e.g. from CHANGELOG.md, or {RESTORE})"),
     "someone-elses-package": (_set("resources", [{"name": "x", "path": "x.csv"}]), OTHER_SHAPE),
     "no-resources": (_set("resources", []), OTHER_SHAPE),
+    "resource-leaving-the-folder": (lambda d: d["resources"][0].update(name="../../x", path="data/../../x.csv"),
+                                    OTHER_SHAPE),
+    "resource-in-rot13": (lambda d: d["resources"][0].update(encoding="rot13"), OTHER_SHAPE),
+    "schema-of-another-shape": (lambda d: d["resources"][2]["schema"].update(fields={"a": 1}),
+                                f"malformed descriptor (TypeError: string indices must be integers, not 'str') "
+                                f"({RESTORE})"),
 }
 
 
