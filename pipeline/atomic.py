@@ -104,7 +104,11 @@ def _make_staging(target: Path) -> Path:
             folder.mkdir()
         except FileExistsError:
             continue
-        (folder / MARKER).write_bytes(_marker_text(target))
+        try:
+            (folder / MARKER).write_bytes(_marker_text(target))
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # not marked, so no later run would remove it
+            raise
         return folder
 
 
