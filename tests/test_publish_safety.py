@@ -529,3 +529,25 @@ def test_fallback_swap_publishes_without_renameat2(tmp_path: Path, minimal_seeds
     assert_clean(result, 0)
     assert result.output == f"published {out} version 0.1.1 (patch release)\n"
     assert sorted(os.listdir(tmp_path)) == ["datapackage", "seeds"]
+
+
+@pytest.mark.parametrize("step, live", [("locked", "0.1.0"), ("exchanged", "0.1.1")])
+def test_ctrl_c_of_a_real_publish_leaves_one_package_and_nothing_else(step: str, live: str, tmp_path: Path,
+                                                                     minimal_seeds: Path, published_minimal: Path):
+    """SIGINT to a running publish: Python raises KeyboardInterrupt there, and the finally blocks clean up.
+    (Its exit status is the command line's business, not asserted here.)"""
+    out = _package(tmp_path, published_minimal)
+    correct_summary(minimal_seeds)
+    child = subprocess.Popen([str(PIPELINE), "publish", "--seeds", str(minimal_seeds), "--out", str(out)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             env=_environment(PIPELINE_TEST_PAUSE_AT=step))
+    _, status = os.waitpid(child.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), f"publish did not reach {step}"
+    child.send_signal(signal.SIGINT)
+    child.send_signal(signal.SIGCONT)
+    _, errors = child.communicate(timeout=60)
+    assert child.returncode != 0 and "Traceback" not in errors, errors
+    assert sorted(os.listdir(tmp_path)) == ["datapackage", "seeds"]
+    assert version_of(out) == live
+    if live == "0.1.0":
+        assert tree(out) == tree(published_minimal)
