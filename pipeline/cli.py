@@ -97,19 +97,31 @@ def check(seeds: Path = SEEDS, as_json: bool = typer.Option(False, "--json", hel
 def publish(seeds: Path = SEEDS, out: Path = OUT,
             dry_run: bool = typer.Option(False, "--dry-run", help="Print the diff and the version bump; write nothing."),
             bump: Optional[str] = typer.Option(None, "--bump", metavar="major|minor|patch",
-                                               help="Raise the bump the changes require (never lower it).")) -> None:
-    """Check seeds/, build every table and publish the package atomically into datapackage/."""
+                                               help="Raise the bump the changes require (never lower it)."),
+            wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS",
+                                                 help="Seconds to wait for another publish of the same folder "
+                                                      "to finish (default 120).")) -> None:
+    """Check seeds/, build every table and publish the package atomically into datapackage/.
+
+    Exit 0: published or unchanged.
+    Exit 1: invalid seeds, or the lock still held by another publish after --wait.
+    Exit 2: usage error, an --out that is not a package publish wrote, or an unreadable published package.
+    """
+    from pipeline.atomic import Refused
     from pipeline.problems import InputError
     from pipeline.publish import publish as run
     from pipeline.versions import BumpError
 
     try:
-        result = run(seeds, out, bump=bump, dry=dry_run)
+        result = run(seeds, out, bump=bump, dry=dry_run, wait=wait, notify=lambda note: typer.echo(note, err=True))
     except InputError as exc:
         fail(exc.problems)
     except BumpError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
+    except Refused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exc.code)
     if dry_run:
         typer.echo(result.report, nl=False)
         level = f" ({result.level} release)" if result.level else ""
@@ -119,6 +131,8 @@ def publish(seeds: Path = SEEDS, out: Path = OUT,
         typer.echo(f"published {out} version {result.version}" + (f" ({result.level} release)" if result.level else ""))
     else:
         typer.echo(f"unchanged: {out} stays at version {result.version}")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 @app.command()

@@ -4,6 +4,12 @@ Nothing is written unless the seeds pass every check; a build identical to the
 published package leaves every byte of it alone, version and date included. The
 version bump is derived from the diff with the published package; `bump` may raise
 it, never lower it. A dry run builds in the system's temporary folder and reports.
+
+Publish replaces the whole target folder, so it writes only into a folder it
+recognises as its own (check_target): absent, empty, or holding nothing but what
+publish writes (datapackage.json, README.md, CHANGELOG.md, data/<table>.csv and
+.parquet, all regular files) with a descriptor of this project's shape. Anything else
+is refused before a byte is written.
 """
 
 from __future__ import annotations
@@ -11,20 +17,27 @@ from __future__ import annotations
 import datetime as dt
 import filecmp
 import os
+import re
 import shutil
+import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import atomic, versions
 from pipeline.check import check_seeds
 from pipeline.collector import existing_objects_frozen
+from pipeline.atomic import Refused
 from pipeline.problems import InputError, Problem
 from pipeline.writer import write_package
 
 CHANGELOG = "CHANGELOG.md"
 DATASHEET = "README.md"
 CHANGELOG_HEADER = "# Changelog\n\nEvery published version of the package, newest first.\n"
+DATA = "data"
+TOP_FILES = {versions.DESCRIPTOR, DATASHEET, CHANGELOG}  # with DATA: all publish writes at the top
+DATA_FILE = re.compile(r"[a-z0-9_]+\.(csv|parquet)")
+NOT_OURS = "publish replaces the whole folder: pass --out a new or empty folder, or a package folder publish wrote"
 
 
 @dataclass
@@ -33,6 +46,7 @@ class Published:
     changed: bool
     level: str | None  # major / minor / patch, None for the first publication or no change
     report: str | None = None  # what a dry run would change
+    warnings: list[str] = field(default_factory=list)  # what could not be cleaned up (the result stands)
 
 
 def created_timestamp() -> str:
@@ -74,6 +88,7 @@ def build_package(seeds: Path, out: Path, previous: Path | None, bump: str | Non
 
 def _write_versioned(rows: dict[str, list[dict]], out: Path, previous: Path | None, bump: str | None) -> Published:
     old = versions.read_descriptor(previous) if previous is not None else None
+    history = _history(previous) if old is not None else ""  # first: the datasheet reads the copy below
     if old is not None:
         write_package(out, rows, old["version"], old["created"])
         if (previous / CHANGELOG).is_file():
@@ -93,11 +108,22 @@ def _write_versioned(rows: dict[str, list[dict]], out: Path, previous: Path | No
         shutil.rmtree(out)
     write_package(out, rows, version, created)
     entry = versions.changelog_entry(previous if old is not None else None, out, version, level, created, required)
-    history = (previous / CHANGELOG).read_text(encoding="utf-8") if old is not None and (previous / CHANGELOG).is_file() else ""
     body = history[len(CHANGELOG_HEADER):].lstrip("\n") if history.startswith(CHANGELOG_HEADER) else history
     (out / CHANGELOG).write_text(CHANGELOG_HEADER + "\n" + entry + ("\n" + body if body else ""), encoding="utf-8")
     write_datasheet(out)
     return Published(version, changed=True, level=level)
+
+
+def _history(previous: Path) -> str:
+    """The published CHANGELOG.md, "" if there is none; Refused (located) if it is not UTF-8 text."""
+    path = previous / CHANGELOG
+    if not path.is_file():
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise _refuse(path, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+                      versions.RESTORE) from None
 
 
 def verify_package(folder: Path) -> list[Problem]:
@@ -113,36 +139,160 @@ def verify_package(folder: Path) -> list[Problem]:
     return problems
 
 
-def publish(seeds: Path, target: Path, bump: str | None = None, dry: bool = False) -> Published:
-    """Check, build and atomically publish the package into `target` (or only report, when `dry`)."""
+def publish(seeds: Path, target: Path, bump: str | None = None, dry: bool = False, wait: float | None = None,
+            notify=None) -> Published:
+    """Check, build and atomically publish the package into `target` (or only report, when `dry`).
+
+    Refused (nothing written) for a target publish does not own, an unreadable published
+    package, or a lock another run holds longer than `wait` seconds (atomic.DEFAULT_WAIT when
+    None); `notify` hears that the run waits.
+    """
+    versions.check_level(bump)
     if dry:
         return dry_run(seeds, target, bump)
-    with atomic.publish_lock(target):
-        temp = atomic.temp_dir_for(target)
-        try:
-            result = build_package(seeds, temp, target if target.exists() else None, bump)
-            if not result.changed:
-                return result
-            problems = verify_package(temp)
-            if problems:
-                raise InputError(problems)
-            atomic.swap_in(temp, target)
+    check_target(target, seeds)  # before the lock, so a refused target gets no lock file beside it
+    wait = atomic.DEFAULT_WAIT if wait is None else wait
+    if not wait >= 0:  # also NaN, which no comparison would ever end
+        raise Refused(f"--wait: {wait} is not a number of seconds (pass 0 or more)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic.publish_lock(target, wait, notify):
+            warnings = atomic.recover(target)
+            atomic.pause_point("locked")
+            result = _publish_locked(seeds, target, bump)
+    except OSError as exc:
+        where = exc.filename or target
+        raise Refused(f"{where}: {exc.strerror or exc} (publish stopped; {target} is as it was)") from None
+    result.warnings = warnings + result.warnings
+    return result
+
+
+def _publish_locked(seeds: Path, target: Path, bump: str | None) -> Published:
+    previous = check_target(target, seeds)  # again: recovery may have put a parked package back
+    with atomic.staging(target) as folder:
+        result = build_package(seeds, folder / atomic.PACKAGE, previous, bump)
+        if not result.changed:
             return result
-        finally:
-            if temp.exists():
-                shutil.rmtree(temp, ignore_errors=True)
+        problems = verify_package(folder / atomic.PACKAGE)
+        if problems:
+            raise InputError(problems)
+        result.warnings = atomic.swap_in(folder, target)
+        return result
 
 
 def dry_run(seeds: Path, target: Path, bump: str | None = None) -> Published:
     """What `publish` would do: build in the system's temporary folder, diff, report; write nothing here."""
-    from pipeline.diff import diff_packages, render_text
+    from pipeline.diff import render_text
 
-    previous = target if (target / "datapackage.json").is_file() else None
+    previous = check_target(target, seeds)
     with tempfile.TemporaryDirectory(prefix="pipeline-dry-run-") as scratch:
         out = Path(scratch) / "datapackage"
         result = build_package(seeds, out, previous, bump)
         if previous is None:
             result.report = f"no package published in {target} yet\n"
         else:
-            result.report = render_text(diff_packages(previous, out, str(target), f"build of {seeds}"))
+            result.report = render_text(versions.diff_published(previous, out, str(target), f"build of {seeds}"))
     return result
+
+
+# ---- the target folder: publish's own, or refused ----
+
+def _refuse(path: Path, message: str, hint: str = NOT_OURS) -> Refused:
+    return Refused(str(Problem(str(path), None, message, hint=hint)))
+
+
+def check_target(target: Path, seeds: Path) -> Path | None:
+    """The published package in `target` to build on, or None (absent or empty folder); Refused otherwise."""
+    try:
+        return _recognise(target, seeds)
+    except OSError as exc:  # a folder on the way that cannot be listed or looked into
+        raise _refuse(Path(exc.filename or target), f"cannot read: {exc.strerror}", versions.RESTORE) from None
+
+
+def _recognise(target: Path, seeds: Path) -> Path | None:
+    _check_place(target, seeds)
+    try:
+        facts = os.lstat(target)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(facts.st_mode):
+        raise _refuse(target, "is a symbolic link", "pass --out the folder itself, not a link to it")
+    if not stat.S_ISDIR(facts.st_mode):
+        raise _refuse(target, "is a file, not a package folder")
+    found = sorted(os.listdir(target))
+    if not found:
+        return None
+    strangers = _strangers(target, found)
+    if strangers:
+        shown = ", ".join(strangers[:3]) + (f" and {len(strangers) - 3} more" if len(strangers) > 3 else "")
+        raise _refuse(target, f"not a package publish wrote: it holds {shown}")
+    if versions.DESCRIPTOR not in found:
+        raise _refuse(target, f"not a package publish wrote: it holds no {versions.DESCRIPTOR}")
+    descriptor = versions.read_descriptor(target)
+    if not _our_shape(descriptor):
+        raise _refuse(target / versions.DESCRIPTOR, "resources: not a package publish wrote "
+                      "(each of its resources is data/<name>.csv with a parquet twin data/<name>.parquet)")
+    return target
+
+
+def _check_place(target: Path, seeds: Path) -> None:
+    """Refuse a target that is no folder of its own: '.', '..', the root, the seeds or a folder above them."""
+    try:
+        place = target.resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of symbolic links
+        raise _refuse(target, f"cannot be resolved ({exc})", "pass --out a plain folder path") from None
+    if target.name in ("", ".", "..") or place == place.parent:
+        raise _refuse(target, "is not a folder publish can replace", "pass --out the package folder, e.g. datapackage")
+    for folder in (target.parent, *target.parent.parents):  # the nearest that exists must be a folder
+        if os.path.lexists(folder):
+            if not folder.is_dir():
+                raise _refuse(target, f"{folder} is not a folder", "pass --out a path inside a folder")
+            break
+    held = seeds.resolve()
+    if place == held or held in place.parents:
+        raise _refuse(target, f"is inside the seeds folder {seeds}" if place != held else "is the seeds folder",
+                      "pass --out a folder outside the seeds, e.g. datapackage")
+    if place in held.parents:
+        raise _refuse(target, f"holds the seeds folder {seeds}", "pass --out a folder of its own, e.g. datapackage")
+
+
+def _strangers(target: Path, found: list[str]) -> list[str]:
+    """What `target` holds that publish does not write: other names, links, special files, nested folders."""
+    strangers = [_shown(target / name, name) for name in found if name not in TOP_FILES | {DATA}
+                 or not _is(target / name, stat.S_ISDIR if name == DATA else stat.S_ISREG)]
+    data = target / DATA
+    if DATA in found and _is(data, stat.S_ISDIR):
+        strangers += [_shown(data / name, f"{DATA}/{name}") for name in sorted(os.listdir(data))
+                      if not DATA_FILE.fullmatch(name) or not _is(data / name, stat.S_ISREG)]
+    return strangers
+
+
+def _is(path: Path, kind) -> bool:
+    return kind(os.lstat(path).st_mode)
+
+
+def _shown(path: Path, name: str) -> str:
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        return f"{name} (a symbolic link)"
+    if stat.S_ISDIR(mode):
+        return f"{name}/"
+    return name if stat.S_ISREG(mode) else f"{name} (a special file)"
+
+
+def _our_shape(descriptor: dict) -> bool:
+    """Resources as publish writes them: data/<name>.csv in UTF-8, each with its Parquet twin described beside it.
+
+    The names are those of the files the layout allows, so no path read later leaves the folder.
+    """
+    resources = descriptor.get("resources")
+    if not isinstance(resources, list) or not resources:
+        return False
+    return all(isinstance(resource, dict) and _our_resource(resource) for resource in resources)
+
+
+def _our_resource(resource: dict) -> bool:
+    name, twin = resource.get("name"), resource.get("parquet")
+    return (isinstance(name, str) and DATA_FILE.fullmatch(f"{name}.csv") is not None
+            and resource.get("path") == f"{DATA}/{name}.csv" and resource.get("encoding", "utf-8") == "utf-8"
+            and isinstance(twin, dict) and twin.get("path") == f"{DATA}/{name}.parquet")

@@ -9,27 +9,80 @@ per table, the rows added, removed and corrected, by id.
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from pathlib import Path
 
+from pipeline.atomic import Refused
 from pipeline.diff import LEVELS, diff_packages, higher
+from pipeline.packages import PackageError
+from pipeline.problems import Problem
 
 FIRST_VERSION = "0.1.0"
 FIRST_PUBLIC_VERSION = "1.0.0"
+DESCRIPTOR = "datapackage.json"
+MAX_DESCRIPTOR = 16 * 1024 * 1024  # bytes; publish writes about 50 kB, so anything this big is not its descriptor
+SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+CREATED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")  # as publish writes it
+RESTORE = "restore the published folder from version control or a release, or move it away to publish afresh"
 
 
 class BumpError(ValueError):
     """A requested bump lower than the one the changes require."""
 
 
+def _refuse(path: Path, message: str, field: str | None = None, hint: str = RESTORE) -> Refused:
+    return Refused(str(Problem(str(path), None, message, field=field, hint=hint)))
+
+
 def read_descriptor(folder: Path) -> dict | None:
-    path = folder / "datapackage.json"
-    if not path.is_file():
+    """The published descriptor of `folder`, None if it has none; Refused (located) if publish cannot build on it:
+    not a regular file, too big, unreadable, not UTF-8, not JSON, not an object, no x.y.z version or created time."""
+    path = folder / DESCRIPTOR
+    try:
+        facts = os.lstat(path)
+    except FileNotFoundError:
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _refuse(path, f"cannot read: {exc.strerror}") from None
+    if not stat.S_ISREG(facts.st_mode):
+        raise _refuse(path, "not a regular file")
+    if facts.st_size > MAX_DESCRIPTOR:
+        raise _refuse(path, f"{facts.st_size} bytes, far more than a descriptor publish writes")
+    descriptor = _parse(path)
+    for key, pattern, example in (("version", SEMVER, "1.0.0"), ("created", CREATED, "2020-10-01T00:00:00Z")):
+        value = descriptor.get(key)
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise _refuse(path, f"{json.dumps(value)} is not a {key} publish writes (like {example})", key,
+                          f"set it to the {key} of the last publication, e.g. from CHANGELOG.md, or {RESTORE}")
+    return descriptor
+
+
+def _parse(path: Path) -> dict:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise _refuse(path, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise _refuse(path, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
+    try:
+        descriptor = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _refuse(path, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise _refuse(path, "not valid JSON: nested too deeply") from None
+    if not isinstance(descriptor, dict):
+        raise _refuse(path, f"not a JSON object but {type(descriptor).__name__}")
+    return descriptor
 
 
 def bump(version: str, level: str) -> str:
-    major, minor, patch = (int(part) for part in version.split("."))
+    """`version` (x.y.z) raised by `level`; Refused for anything else, which publish cannot raise."""
+    match = SEMVER.fullmatch(version)
+    if match is None:
+        raise Refused(f"version {version!r} is not x.y.z")
+    major, minor, patch = (int(part) for part in match.groups())
     if level == "major":
         return f"{major + 1}.0.0"
     if level == "minor":
@@ -37,9 +90,19 @@ def bump(version: str, level: str) -> str:
     return f"{major}.{minor}.{patch + 1}"
 
 
+def diff_published(old: Path, new: Path, old_label: str | None = None, new_label: str | None = None):
+    """diff_packages from the published package `old`; Refused (located) when its files cannot be read."""
+    try:
+        return diff_packages(old, new, old_label, new_label)
+    except PackageError as exc:
+        raise Refused(f"{exc} ({RESTORE})") from None
+    except (LookupError, TypeError, AttributeError, ValueError, RecursionError) as exc:
+        raise _refuse(old / DESCRIPTOR, f"malformed descriptor ({type(exc).__name__}: {exc})") from None
+
+
 def required_bump(old: Path, new: Path) -> str | None:
     """The bump the change from package `old` to `new` needs: major, minor or patch; None if nothing changed."""
-    return diff_packages(old, new).bump
+    return diff_published(old, new).bump
 
 
 def check_level(requested: str | None) -> None:
@@ -74,7 +137,7 @@ def changelog_entry(old: Path | None, new: Path, version: str, level: str | None
     day = created[:10]
     if old is None:
         return f"## {version} ({day})\n\nFirst publication of the package.\n"
-    changes = diff_packages(old, new)
+    changes = diff_published(old, new)
     required = required if required is not None else changes.bump
     headline = f"{level.capitalize()} release."
     if required != level:

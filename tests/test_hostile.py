@@ -63,7 +63,7 @@ def test_invalid_case_changes_nothing_anywhere(case: Path, tmp_path: Path, publi
     assert_refused(result)
     assert problem_lines(result) == expected
     assert (tree(seeds), tree(out)) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".datapackage.lock", "datapackage", "seeds"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["datapackage", "seeds"]
 
 
 # ---- offsets are code points ----

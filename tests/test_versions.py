@@ -303,7 +303,7 @@ def test_bump_override_refuses_to_lower(package: Path, minimal_seeds: Path):
     assert result.output == ("error: --bump patch is lower than the minor bump the changes require; "
                              "use --bump minor or higher, or leave --bump out\n")
     assert tree(package) == before
-    assert sorted(p.name for p in package.parent.iterdir()) == [".v1.lock", "seeds", "v1"]
+    assert sorted(p.name for p in package.parent.iterdir()) == ["seeds", "v1"]
 
 
 def test_bump_must_be_a_level(package: Path, minimal_seeds: Path):
@@ -314,7 +314,6 @@ def test_bump_must_be_a_level(package: Path, minimal_seeds: Path):
 
 def test_dry_run_prints_diff_and_bump_and_writes_nothing(package: Path, minimal_seeds: Path):
     correct_summary(minimal_seeds)
-    (package.parent / ".v1.lock").unlink()
     before = tree(package.parent)
     result = publish_cli(minimal_seeds, package, "--dry-run")
     assert result.exit_code == 0, result.output
