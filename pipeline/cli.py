@@ -205,12 +205,14 @@ def release(package: Path = typer.Option(Path("datapackage"), "--package", help=
 # -- commands: validate (validate, synth) --
 
 @app.command()
-def validate(path: Path = typer.Argument(Path("datapackage"), help="Package folder, its datapackage.json, or a release zip."),
+def validate(path: Path = typer.Argument(Path("datapackage"),
+                                         help="Package folder, its datapackage.json, or a release zip."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable output (frictionless's report shape)."),
-             max_errors: int = typer.Option(1000, "--max-errors", min=0,
+             max_errors: int = typer.Option(1000, "--max-errors", min=0,  # pipeline.validate.MAX_ERRORS
                                             help="Errors to list per file (and for the package); the rest are counted."),
              parquet: bool = typer.Option(True, "--parquet/--no-parquet",
-                                          help="Also check the Parquet twins (bytes, hash, types, same rows as the CSV).")) -> None:
+                                          help="Also check the Parquet twins (bytes, hash, types, same rows as the "
+                                               "CSV).")) -> None:
     """Validate a published package: schemas, keys, categories, hashes, CSV and Parquet twins."""
     from pipeline.validate import validate_path
 

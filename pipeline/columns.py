@@ -214,19 +214,24 @@ def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[di
         if "enum" in constraints:
             allowed = _array(constraints["enum"], typed.type)
             checks.append(("enum", pc.invert(pc.is_in(typed, value_set=allowed))))
-        categories = spec.get("categories")
-        if categories is not None and spec.get("type") in ("string", "integer"):
-            values = [c["value"] if isinstance(c, dict) else c for c in categories]
-            outside = pc.invert(pc.is_in(typed, value_set=_array(values, typed.type)))
-            if "enum" in constraints:  # a value the enum already refused is reported once
-                outside = pc.and_(outside, pc.is_in(typed, value_set=_array(constraints["enum"], typed.type)))
-            for index in _indices(pc.and_(outside, pc.is_valid(typed))):
-                yield make_error("category-error", f'categories are "{values}"', rowNumber=_row(table, index),
-                                 cell=_cell(table, name, index), **where)
+        yield from _category_errors(table, spec, where)
         for constraint, failing in checks:
             for index in _indices(failing):
                 yield make_error("constraint-error", f'constraint "{constraint}" is "{constraints[constraint]}"',
                                  rowNumber=_row(table, index), cell=_cell(table, name, index), **where)
+
+
+def _category_errors(table: Table, spec: dict, where: dict) -> Iterator[dict]:
+    categories, constraints, typed = spec.get("categories"), spec.get("constraints", {}), table.columns[spec["name"]]
+    if categories is None or spec.get("type") not in ("string", "integer"):
+        return
+    values = [c["value"] if isinstance(c, dict) else c for c in categories]
+    outside = pc.invert(pc.is_in(typed, value_set=_array(values, typed.type)))
+    if "enum" in constraints:  # a value the enum already refused is reported once
+        outside = pc.and_(outside, pc.is_in(typed, value_set=_array(constraints["enum"], typed.type)))
+    for index in _indices(pc.and_(outside, pc.is_valid(typed))):
+        yield make_error("category-error", f'categories are "{values}"', rowNumber=_row(table, index),
+                         cell=_cell(table, spec["name"], index), **where)
 
 
 def type_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
@@ -372,28 +377,32 @@ def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> 
         missing = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known)))
         yield from (_fk_error(table, i, names, reference, ref_names) for i in _indices(missing))
     for resource, table_column, id_column in POLYMORPHIC_KEYS:
-        if table.name != resource or table_column not in table.columns or id_column not in table.columns:
-            continue
-        kinds, ids = table.columns[table_column], table.columns[id_column]
-        missing = np.zeros(len(ids), dtype=bool)
-        keys: dict[str, str] = {}
-        for kind in pc.unique(pc.drop_null(kinds)).to_pylist():
-            rows = pc.equal(kinds, _scalar(kind, pa.string()))
-            target = tables.get(kind)
-            key = target.primary if target is not None else None
-            if key is None:
-                continue  # not a table name: the field's categories say so
-            keys[kind] = key
-            known = _whole(pc.drop_null(target.columns[key]))
-            where = np.flatnonzero(_mask(rows))
-            subset = ids.take(_int64s(where))
-            absent = pc.and_(pc.is_valid(subset), pc.invert(pc.is_in(subset, value_set=known)))
-            missing[where[_mask(absent)]] = True
-        for index in np.flatnonzero(missing):
-            kind = kinds[index].as_py()
-            error = _fk_error(table, index, [table_column, id_column], kind, [keys[kind]])
-            error["fieldName"] = id_column
-            yield error
+        if table.name == resource and table_column in table.columns and id_column in table.columns:
+            yield from _record_errors(table, table_column, id_column, tables)
+
+
+def _record_errors(table: Table, table_column: str, id_column: str, tables: dict[str, Table]) -> Iterator[dict]:
+    """Rows whose id is not a primary key of the table named beside it (evidence -> its record)."""
+    kinds, ids = table.columns[table_column], table.columns[id_column]
+    missing = np.zeros(len(ids), dtype=bool)
+    keys: dict[str, str] = {}
+    for kind in pc.unique(pc.drop_null(kinds)).to_pylist():
+        rows = pc.equal(kinds, _scalar(kind, pa.string()))
+        target = tables.get(kind)
+        key = target.primary if target is not None else None
+        if key is None:
+            continue  # not a table name: the field's categories say so
+        keys[kind] = key
+        known = _whole(pc.drop_null(target.columns[key]))
+        where = np.flatnonzero(_mask(rows))
+        subset = ids.take(_int64s(where))
+        absent = pc.and_(pc.is_valid(subset), pc.invert(pc.is_in(subset, value_set=known)))
+        missing[where[_mask(absent)]] = True
+    for index in np.flatnonzero(missing):
+        kind = kinds[index].as_py()
+        error = _fk_error(table, index, [table_column, id_column], kind, [keys[kind]])
+        error["fieldName"] = id_column
+        yield error
 
 
 def header_limit(fields: list[dict]) -> int:
@@ -432,7 +441,8 @@ def read_header(path: Path, fields: list[dict]) -> tuple[list[str], dict | None]
         return [], make_error("source-error", f"the header has {len(labels)} labels for {len(fields)} fields, over the "
                               f"limit of {header_limit(fields)}; its rows are not read ({hint})")
     if any("\udc80" <= char <= "\udcff" for label in labels for char in label):
-        return [], make_error("encoding-error", "the header is not UTF-8; its rows are not read (save the file as UTF-8)")
+        return [], make_error("encoding-error", "the header is not UTF-8; its rows are not read "
+                              "(save the file as UTF-8)")
     return labels, None
 
 

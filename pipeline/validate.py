@@ -69,7 +69,8 @@ TEMPLATES = {
     "unique-key-error": 'Row at position "{rowNumber}" repeats the unique key "{fieldName}": {note}',
     "twin-mismatch": 'The Parquet twin differs from the CSV in row at position "{rowNumber}" and field "{fieldName}": {note}',
     "parquet-type-error": 'Field "{fieldName}" at position "{fieldNumber}" of the Parquet twin has the wrong type: {note}',
-    "span-error": 'Row at position "{rowNumber}" holds an impossible span in field "{fieldName}" at position "{fieldNumber}": {note}',
+    "span-error": ('Row at position "{rowNumber}" holds an impossible span in field "{fieldName}" '
+                   'at position "{fieldNumber}": {note}'),
     "undeclared-file": 'File "{path}" is in the package but not in its descriptor: {note}',
 }
 
@@ -172,10 +173,13 @@ class Report(Listing):
         out = [f"package:-:-: {e['type']}: {e['message']}" for e in self.errors] + self.more_line("package")
         for task in self.tasks:
             label = task.name if task.format == "csv" else f"{task.name}[parquet]"
-            out += [f"{label}:{e.get('rowNumber', '-')}:{e.get('fieldName') or ','.join(e.get('fieldNames', [])) or '-'}: "
-                    f"{e['type']}: {e['message']}" for e in task.errors]
+            out += [f"{label}:{e.get('rowNumber', '-')}:{_field_of(e)}: {e['type']}: {e['message']}" for e in task.errors]
             out += task.more_line(label)
         return out
+
+
+def _field_of(error: dict) -> str:
+    return error.get("fieldName") or ",".join(error.get("fieldNames", [])) or "-"
 
 
 # ---- opening a package ----

@@ -214,9 +214,11 @@ def test_undeclared_file_in_data_is_reported(make, path: str, kind: str, package
     human, report = run_both(package)
     assert (tree(package, stat=True), tree(package.parent / "outside", stat=True)) == before
     assert human.output.splitlines() == [
-        f'package:-:-: undeclared-file: File "{path}" is in the package but not in its descriptor: {kind} {UNDECLARED_NOTE}',
+        f'package:-:-: undeclared-file: File "{path}" is in the package but not in its descriptor: {kind} '
+        f"{UNDECLARED_NOTE}",
         "1 error(s) found."]
-    assert [(e["type"], e["title"], e["path"]) for e in report["errors"]] == [("undeclared-file", "Undeclared File", path)]
+    assert [(e["type"], e["title"], e["path"]) for e in report["errors"]] == [
+        ("undeclared-file", "Undeclared File", path)]
 
 
 def test_undeclared_files_are_listed_up_to_max_errors(package: Path):
@@ -411,5 +413,5 @@ def test_unreadable_descriptor_is_one_package_error_exit_2(content, message: str
     assert tree(package, stat=True) == before
     assert result.stdout.count("package-error") == 1
     human = runner.invoke(app, ["validate", str(package)])
-    assert human.output.splitlines() == [f"package:-:-: package-error: The data package has an error: {path}: {message}",
-                                         "1 error(s) found."]
+    assert human.output.splitlines() == [
+        f"package:-:-: package-error: The data package has an error: {path}: {message}", "1 error(s) found."]
