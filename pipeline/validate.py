@@ -368,7 +368,10 @@ def _jobs(folder: Path, descriptor: dict, parquet: bool, report: Report) -> list
     # as far as the rest allows.
     jobs = []
     for resource in _dicts(descriptor.get("resources")):
-        if not isinstance(resource.get("schema"), dict):
+        if not isinstance(resource.get("schema"), dict):  # frictionless would fetch it, or guess one from the rows
+            report.add([make_error("resource-error", f'resource "{resource.get("name")}" has no inline schema; its '
+                                   "files are not read (describe its fields in datapackage.json: a schema by path or "
+                                   "URL is not read)")])
             continue
         twins = [("csv", resource)]
         if parquet and isinstance(resource.get("parquet"), dict):

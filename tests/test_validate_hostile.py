@@ -194,6 +194,27 @@ def test_linked_data_folder_leaves_every_file_unread(package: Path):
     assert report["stats"] == {"tasks": 16, "errors": 16, "notListed": 0}
 
 
+@pytest.mark.parametrize("schema, also", [
+    ("../outside/secret.csv", ['package:-:-: resource-error: ' + NOT_SAFE.format(path="../outside/secret.csv")]),
+    ("http://127.0.0.1:9/schema.json", []),
+    (None, []),
+], ids=["outside-path", "url", "none"])
+def test_schema_not_given_inline_is_an_error_not_a_pass(schema, also: list[str], package: Path):
+    """A schema by path or URL is never fetched; the resource is reported instead of passing unchecked."""
+    def change(descriptor):
+        resource = described(descriptor, "events", "csv")
+        if schema is None:
+            del resource["schema"]
+        else:
+            resource["schema"] = schema
+    edit_descriptor(package, change)
+    human, _ = run_both(package)
+    assert human.output.splitlines() == [
+        'package:-:-: resource-error: The data resource has an error: resource "events" has no inline schema; its '
+        "files are not read (describe its fields in datapackage.json: a schema by path or URL is not read)",
+        *also, f"{1 + len(also)} error(s) found."]
+
+
 # ---- files nobody declared ----
 
 UNDECLARED_NOTE = "no resource names (remove it, or describe it in datapackage.json)"
