@@ -17,6 +17,7 @@ its few constant arrays and reads its masks through raw buffers (`_array`, `_mas
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Iterator
 
@@ -446,35 +447,51 @@ def read_header(path: Path, fields: list[dict]) -> tuple[list[str], dict | None]
     return labels, None
 
 
-def _read_text(path: Path, names: list[str], threads: bool) -> tuple[pa.Table, list[tuple]]:
-    """Every cell as text, and (row number or None, cells) of each row with the wrong number of cells."""
+def _read_text(path: Path, names: list[str], threads: bool) -> tuple[pa.Table, list[tuple]] | None:
+    """Every cell as text, and (row number, cells) of each row with the wrong number of cells; None when such a
+    row turns up in a read over threads, which does not number rows (the caller reads again in one thread)."""
     import pyarrow.csv as pacsv
 
     bad_rows: list[tuple] = []
+    unnumbered = False
 
     def invalid(row):
+        nonlocal unnumbered
+        if row.number is None:
+            unnumbered = True
+            return "error"  # stops the read at once
         bad_rows.append((row.number, row.actual_columns))
         return "skip"
 
-    text = pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True,
-                                             quoted_strings_can_be_null=True),
-    )
+    try:
+        text = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid:
+        if unnumbered:
+            return None
+        raise
     return text, bad_rows
 
 
-def _cell_count_errors(bad_rows: list[tuple], names: list[str]) -> Iterator[dict]:
-    for number, cells in sorted(bad_rows):
-        if cells > len(names):
-            for position in range(len(names) + 1, cells + 1):
-                yield make_error("extra-cell", "", rowNumber=number, fieldName="", fieldNumber=position, cell="")
-        else:
-            for position in range(cells + 1, len(names) + 1):
-                yield make_error("missing-cell", "", rowNumber=number, fieldName=names[position - 1],
-                                 fieldNumber=position, cell="")
+def _cell_count_errors(bad_rows: list[tuple], names: list[str], room: int) -> tuple[list[dict], int]:
+    """The first `room` extra-cell and missing-cell errors, and how many more there are (counted, not built)."""
+    def errors():
+        for number, cells in sorted(bad_rows):
+            if cells > len(names):
+                for position in range(len(names) + 1, cells + 1):
+                    yield make_error("extra-cell", "", rowNumber=number, fieldName="", fieldNumber=position, cell="")
+            else:
+                for position in range(cells + 1, len(names) + 1):
+                    yield make_error("missing-cell", "", rowNumber=number, fieldName=names[position - 1],
+                                     fieldNumber=position, cell="")
+
+    listed = list(islice(errors(), max(room, 0)))
+    return listed, sum(abs(cells - len(names)) for _, cells in bad_rows) - len(listed)
 
 
 def read_csv(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] | None:
@@ -486,9 +503,8 @@ def read_csv(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] |
         return None
     task.add(label_errors(labels, fields))
     try:
-        text, bad_rows = _read_text(path, names, threads=True)
-        if any(number is None for number, _ in bad_rows):  # Arrow numbers rows only when it reads them in one thread
-            text, bad_rows = _read_text(path, names, threads=False)
+        # Arrow numbers the rows it skips only when it reads in one thread: so it does when a row is skipped.
+        text, bad_rows = _read_text(path, names, threads=True) or _read_text(path, names, threads=False)
     except pa.ArrowInvalid as exc:
         kind = "encoding-error" if "UTF8" in str(exc) or "utf8" in str(exc).lower() else "source-error"
         task.add([make_error(kind, str(exc).splitlines()[0])])
@@ -497,7 +513,7 @@ def read_csv(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] |
     skipped = np.array([number for number, _ in bad_rows], dtype=np.int64)
     numbers = np.arange(2, text.num_rows + len(skipped) + 2, dtype=np.int64)
     rows = numbers[~np.isin(numbers, skipped)][:text.num_rows]
-    task.add(_cell_count_errors(bad_rows, names))
+    task.add_counted(*_cell_count_errors(bad_rows, names, task.limit - len(task.errors)))
     columns, masks, raw = {}, {}, {}
     for spec in fields:
         column = text.column(spec["name"])  # left in its chunks: copying them whole costs time and memory

@@ -436,3 +436,28 @@ def test_unreadable_descriptor_is_one_package_error_exit_2(content, message: str
     human = runner.invoke(app, ["validate", str(package)])
     assert human.output.splitlines() == [
         f"package:-:-: package-error: The data package has an error: {path}: {message}", "1 error(s) found."]
+
+
+# ---- rows with the wrong number of cells ----
+
+def test_rows_with_the_wrong_number_of_cells_are_numbered_and_so_are_the_rows_after_them(package: Path):
+    """Arrow numbers the rows it skips only in a one-thread read; the rows kept are numbered around them."""
+    path = package / "data" / "count_conventions.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, first = rows[0], rows[1]
+    typo = [first[0] + "-b", *first[1:]]
+    typo[header.index("low")] = "many"
+    rows += [first[:1], first + ["extra"], typo]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    refresh_descriptor(package)
+    human, _ = run_both(package, "--no-parquet")
+    missing = ('count_conventions:3:{name}: missing-cell: Row at position "3" has a missing cell in field "{name}" '
+               'at position "{n}"')
+    assert human.output.splitlines() == [
+        *(missing.format(name=name, n=n) for n, name in enumerate(header[1:], start=2)),
+        'count_conventions:4:-: extra-cell: Row at position "4" has an extra value in field at position "6"',
+        'count_conventions:5:low: type-error: Type error in the cell "many" in row "5" and field "low" at position '
+        '"3": type is "integer/default"',
+        "6 error(s) found."]
