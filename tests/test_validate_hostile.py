@@ -414,28 +414,37 @@ def test_negative_start_is_reported_once(minimum: bool, expected: str, package: 
 
 # ---- descriptors that cannot be read ----
 
-@pytest.mark.parametrize("content, message", [
-    ('{"a": ' * 100_000 + "1" + "}" * 100_000, "nested deeper than 32 levels"),
-    ("[" * 100_000 + "]" * 100_000, "nested deeper than 32 levels"),
-    ("{'resources': []}", "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2"),
-    (None, "over the 16 MiB limit for a descriptor"),
-], ids=["deep-object", "deep-array", "not-json", "too-big"])
-def test_unreadable_descriptor_is_one_package_error_exit_2(content, message: str, package: Path):
+def _truncate(path: Path) -> None:
+    with open(path, "r+b") as handle:
+        handle.truncate(17 * 2**20)
+
+
+def _link_outside(path: Path) -> None:
+    outside = path.parent.parent / "outside" / "datapackage.json"
+    path.rename(outside)
+    path.symlink_to(outside)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda path: path.write_text('{"a": ' * 100_000 + "1" + "}" * 100_000), "nested deeper than 32 levels"),
+    (lambda path: path.write_text("[" * 100_000 + "]" * 100_000), "nested deeper than 32 levels"),
+    (lambda path: path.write_text("{'resources': []}"),
+     "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2"),
+    (_truncate, "over the 16 MiB limit for a descriptor"),
+    (_link_outside, "is or passes through a symbolic link; only regular files inside the package are read"),
+], ids=["deep-object", "deep-array", "not-json", "too-big", "symlink"])
+def test_unreadable_descriptor_is_one_package_error_exit_2(make, message: str, package: Path):
     path = package / "datapackage.json"
-    if content is None:
-        with open(path, "r+b") as handle:
-            handle.truncate(17 * 2**20)
-    else:
-        path.write_text(content)
+    make(path)
     before = tree(package, stat=True)
-    for options in ([], ["--json"]):
-        result = runner.invoke(app, ["validate", str(package), *options])
-        assert_refused(result, code=2)
+    human, as_json = (runner.invoke(app, ["validate", str(package), *options]) for options in ([], ["--json"]))
     assert tree(package, stat=True) == before
-    assert result.stdout.count("package-error") == 1
-    human = runner.invoke(app, ["validate", str(package)])
+    for result in (human, as_json):
+        assert_refused(result, code=2)
     assert human.output.splitlines() == [
         f"package:-:-: package-error: The data package has an error: {path}: {message}", "1 error(s) found."]
+    assert [(e["type"], e["note"]) for e in json.loads(as_json.stdout)["errors"]] == [
+        ("package-error", f"{path}: {message}")]
 
 
 # ---- rows with the wrong number of cells ----
