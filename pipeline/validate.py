@@ -250,11 +250,12 @@ def declared_paths(descriptor: dict) -> set[str]:
 # ---- reading files ----
 
 def file_facts(path: Path) -> tuple[int, str]:
+    """Size and sha256 of the file `path` (found by member_path), read as the one file opened."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 22), b""):
             digest.update(chunk)
-    return path.stat().st_size, digest.hexdigest()
+        return os.fstat(handle.fileno()).st_size, digest.hexdigest()
 
 
 def integrity_errors(described: dict, size: int, digest: str) -> list[dict]:
