@@ -250,7 +250,7 @@ def declared_paths(descriptor: dict) -> set[str]:
 # ---- reading files ----
 
 def file_facts(path: Path) -> tuple[int, str]:
-    """Size and sha256 of the file `path` (found by member_path), read as the one file opened."""
+    """Size and sha256 of the file at `path`, both taken from the one open file."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 22), b""):
