@@ -219,24 +219,24 @@ def release(package: Path = typer.Option(Path("datapackage"), "--package", help=
 # -- commands: validate (validate, synth) --
 
 @app.command()
-def validate(path: Path = typer.Argument(Path("datapackage"), help="Package folder, its datapackage.json, or a release zip."),
+def validate(path: Path = typer.Argument(Path("datapackage"),
+                                         help="Package folder, its datapackage.json, or a release zip."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable output (frictionless's report shape)."),
-             limit: int = typer.Option(100, "--limit", help="Errors to print in human output."),
+             max_errors: int = typer.Option(1000, "--max-errors", min=0,  # pipeline.validate.MAX_ERRORS
+                                            help="Errors to list per file (and for the package); the rest are counted."),
              parquet: bool = typer.Option(True, "--parquet/--no-parquet",
-                                          help="Also check the Parquet twins (bytes, hash, types, same rows as the CSV).")) -> None:
+                                          help="Also check the Parquet twins (bytes, hash, types, same rows as the "
+                                               "CSV).")) -> None:
     """Validate a published package: schemas, keys, categories, hashes, CSV and Parquet twins."""
     from pipeline.validate import validate_path
 
-    report = validate_path(path, parquet)
+    report = validate_path(path, parquet, max_errors)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        lines = report.lines()
-        for line in lines[:limit]:
+        for line in report.lines():
             typer.echo(line, err=True)
-        if len(lines) > limit:
-            typer.echo(f"... and {len(lines) - limit} more", err=True)
-        typer.echo(f"{len(lines)} error(s) found." if lines else f"valid: {path}", err=bool(lines))
+        typer.echo(f"{report.total} error(s) found." if report.total else f"valid: {path}", err=bool(report.total))
     raise typer.Exit(report.exit_code)
 
 

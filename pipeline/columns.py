@@ -2,8 +2,12 @@
 
 Every CSV column is first read as text, so a value of the wrong type is located by
 row; values are then typed and checked a column at a time with pyarrow.compute:
-types, constraints, categories, unique fields, primary, unique and foreign keys, and
-Parquet twins holding the CSV's rows. pipeline.validate runs these over a package.
+types, constraints, categories, unique fields, primary, unique and foreign keys, spans
+of text (evidence offsets, 0 <= start <= end: "span-error", a check of this project's
+own), and Parquet twins holding the CSV's rows. pipeline.validate runs these over a
+package. Each check yields its errors one at a time, so the caller keeps the first few
+and only counts the rest; a header far wider than the schema is one error, and its
+rows are not read.
 
 pyarrow imports pandas (about 0.2 s) the first time it converts a Python or NumPy
 value, or reads an array into NumPy; the validator never needs pandas, so it builds
@@ -13,7 +17,9 @@ its few constant arrays and reads its masks through raw buffers (`_array`, `_mas
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -32,7 +38,14 @@ URI_RE = r"^[a-zA-Z][a-zA-Z0-9+.-]*:"  # rfc3986's scheme, as its URI parsing re
 DATE_RE = r"^(\d{4})-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$"
 # Columns that point at a row of the table named in another column: (resource, table column, id column).
 POLYMORPHIC_KEYS = [("evidence", "record_table", "record_id")]
+# (resource, start column, end column) of spans of a text, by offsets: 0 <= start <= end.
+SPANS = [("evidence", "start", "end")]
 TWIN_DIFFS_SHOWN = 100  # per field; further differing rows are counted in one error
+# A header may carry labels beyond the schema's fields (each an "extra-label" error), at most as many again as
+# there are fields, or SPARE_LABELS if more; a wider header is one error and its rows are not read, since each
+# of them would be an error per cell. MAX_HEADER_CHARS bounds the header read (the published ones are < 300).
+SPARE_LABELS = 100
+MAX_HEADER_CHARS = 64 * 1024
 
 # ---- Arrow values without pandas (see the module note) ----
 
@@ -178,9 +191,8 @@ def _indices(mask) -> np.ndarray:
     return np.flatnonzero(mask if isinstance(mask, np.ndarray) else _mask(mask))
 
 
-def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> list[dict]:
+def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
     """Constraint and category errors; cells with a type error are not checked further (as frictionless)."""
-    errors = []
     for number, spec in enumerate(table.fields, start=1):
         name = spec["name"]
         if name not in table.columns:
@@ -203,33 +215,58 @@ def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> list[dict]:
         if "enum" in constraints:
             allowed = _array(constraints["enum"], typed.type)
             checks.append(("enum", pc.invert(pc.is_in(typed, value_set=allowed))))
-        categories = spec.get("categories")
-        if categories is not None and spec.get("type") in ("string", "integer"):
-            values = [c["value"] if isinstance(c, dict) else c for c in categories]
-            outside = pc.invert(pc.is_in(typed, value_set=_array(values, typed.type)))
-            if "enum" in constraints:  # a value the enum already refused is reported once
-                outside = pc.and_(outside, pc.is_in(typed, value_set=_array(constraints["enum"], typed.type)))
-            for index in _indices(pc.and_(outside, pc.is_valid(typed))):
-                errors.append(make_error("category-error", f'categories are "{values}"', rowNumber=_row(table, index),
-                                         cell=_cell(table, name, index), **where))
+        yield from _category_errors(table, spec, where)
         for constraint, failing in checks:
             for index in _indices(failing):
-                errors.append(make_error("constraint-error", f'constraint "{constraint}" is "{constraints[constraint]}"',
-                                         rowNumber=_row(table, index), cell=_cell(table, name, index), **where))
-    return errors
+                yield make_error("constraint-error", f'constraint "{constraint}" is "{constraints[constraint]}"',
+                                 rowNumber=_row(table, index), cell=_cell(table, name, index), **where)
 
 
-def type_errors(table: Table, masks: dict[str, np.ndarray]) -> list[dict]:
-    errors = []
+def _category_errors(table: Table, spec: dict, where: dict) -> Iterator[dict]:
+    categories, constraints, typed = spec.get("categories"), spec.get("constraints", {}), table.columns[spec["name"]]
+    if categories is None or spec.get("type") not in ("string", "integer"):
+        return
+    values = [c["value"] if isinstance(c, dict) else c for c in categories]
+    outside = pc.invert(pc.is_in(typed, value_set=_array(values, typed.type)))
+    if "enum" in constraints:  # a value the enum already refused is reported once
+        outside = pc.and_(outside, pc.is_in(typed, value_set=_array(constraints["enum"], typed.type)))
+    for index in _indices(pc.and_(outside, pc.is_valid(typed))):
+        yield make_error("category-error", f'categories are "{values}"', rowNumber=_row(table, index),
+                         cell=_cell(table, spec["name"], index), **where)
+
+
+def type_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
     for number, spec in enumerate(table.fields, start=1):
         mask = masks.get(spec["name"])
         if mask is None:
             continue
         note = f'type is "{spec.get("type", "any")}/{spec.get("format", "default")}"'
         for index in np.flatnonzero(mask):
-            errors.append(make_error("type-error", note, rowNumber=_row(table, index), cell=_cell(table, spec["name"], index),
-                                     fieldName=spec["name"], fieldNumber=number))
-    return errors
+            yield make_error("type-error", note, rowNumber=_row(table, index), cell=_cell(table, spec["name"], index),
+                             fieldName=spec["name"], fieldNumber=number)
+
+
+def span_errors(table: Table) -> Iterator[dict]:
+    """Spans that cannot be spans of a text: start after end, or start below 0 (unless the field's own
+    "minimum" already refuses it, so that each fault is reported once, as frictionless reports it)."""
+    for resource, start_name, end_name in SPANS:
+        if table.name != resource or start_name not in table.columns or end_name not in table.columns:
+            continue
+        numbers = {spec["name"]: number for number, spec in enumerate(table.fields, start=1)}
+        start, end = table.columns[start_name], table.columns[end_name]
+        if not all(pa.types.is_integer(column.type) for column in (start, end)):
+            continue  # typed otherwise by a changed schema: its type errors say enough
+        minimum = table.fields[numbers[start_name] - 1].get("constraints", {}).get("minimum")
+        if not (isinstance(minimum, int) and minimum >= 0):
+            for index in _indices(pc.less(start, _scalar(0, start.type))):
+                yield make_error("span-error", f'start "{_cell(table, start_name, index)}" is negative (offsets count '
+                                 "code points from 0)", rowNumber=_row(table, index), cell=_cell(table, start_name, index),
+                                 fieldName=start_name, fieldNumber=numbers[start_name])
+        for index in _indices(pc.greater(start, end)):
+            yield make_error("span-error", f'start "{_cell(table, start_name, index)}" is after end '
+                             f'"{_cell(table, end_name, index)}" (a span ends at or after its start)',
+                             rowNumber=_row(table, index), cell=_cell(table, end_name, index),
+                             fieldName=end_name, fieldNumber=numbers[end_name])
 
 
 def _sorted_distinct(column: pa.Array) -> bool:
@@ -270,41 +307,36 @@ def _nulls(arrays: list[pa.Array], every: bool) -> np.ndarray:
     return np.logical_and.reduce(masks) if every else np.logical_or.reduce(masks)
 
 
-def unique_field_errors(table: Table) -> list[dict]:
-    errors = []
+def unique_field_errors(table: Table) -> Iterator[dict]:
     for number, spec in enumerate(table.fields, start=1):
         name = spec["name"]
         if spec.get("constraints", {}).get("unique") and name in table.columns:
             column = table.columns[name]
             for index, previous in repeats([column], _nulls([column], every=True)):
-                errors.append(make_error("unique-error", f"the same as in the row at position {_row(table, previous)}",
-                                         rowNumber=_row(table, index), cell=_cell(table, name, index),
-                                         fieldName=name, fieldNumber=number))
-    return errors
+                yield make_error("unique-error", f"the same as in the row at position {_row(table, previous)}",
+                                 rowNumber=_row(table, index), cell=_cell(table, name, index),
+                                 fieldName=name, fieldNumber=number)
 
 
-def primary_key_errors(table: Table, primary_key: list[str]) -> list[dict]:
-    errors = []
+def primary_key_errors(table: Table, primary_key: list[str]) -> Iterator[dict]:
     if not primary_key or not all(name in table.columns for name in primary_key):
-        return errors
+        return
     arrays = [table.columns[name] for name in primary_key]
     nulls = _nulls(arrays, every=True)
     for index in np.flatnonzero(nulls):
-        errors.append(make_error("primary-key", 'cells composing the primary keys are all "None"',
-                                 rowNumber=_row(table, index)))
+        yield make_error("primary-key", 'cells composing the primary keys are all "None"', rowNumber=_row(table, index))
     for index, previous in repeats(arrays, nulls):
-        errors.append(make_error("primary-key", f"the same as in the row at position {_row(table, previous)}",
-                                 rowNumber=_row(table, index)))
-    return errors
+        yield make_error("primary-key", f"the same as in the row at position {_row(table, previous)}",
+                         rowNumber=_row(table, index))
 
 
-def unique_key_errors(table: Table, key: list[str]) -> list[dict]:
+def unique_key_errors(table: Table, key: list[str]) -> Iterator[dict]:
     if not all(name in table.columns for name in key):
-        return []
+        return
     arrays = [table.columns[name] for name in key]
-    return [make_error("unique-key-error", f"the same as in the row at position {_row(table, previous)}",
-                       rowNumber=_row(table, index), fieldName=", ".join(key), fieldNames=list(key))
-            for index, previous in repeats(arrays, _nulls(arrays, every=False))]
+    for index, previous in repeats(arrays, _nulls(arrays, every=False)):
+        yield make_error("unique-key-error", f"the same as in the row at position {_row(table, previous)}",
+                         rowNumber=_row(table, index), fieldName=", ".join(key), fieldNames=list(key))
 
 
 def primary_key_of(schema: dict) -> list[str]:
@@ -336,8 +368,7 @@ def _foreign_keys(schema: dict) -> list[tuple[list, str, list]]:
     return keys
 
 
-def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> list[dict]:
-    errors = []
+def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> Iterator[dict]:
     for names, reference, ref_names in _foreign_keys(schema):
         target = tables.get(reference or table.name)
         if target is None or len(names) != 1 or names[0] not in table.columns or ref_names[0] not in target.columns:
@@ -345,70 +376,144 @@ def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> 
         values = table.columns[names[0]]
         known = _whole(pc.drop_null(target.columns[ref_names[0]]))
         missing = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known)))
-        errors += [_fk_error(table, i, names, reference, ref_names) for i in _indices(missing)]
+        yield from (_fk_error(table, i, names, reference, ref_names) for i in _indices(missing))
     for resource, table_column, id_column in POLYMORPHIC_KEYS:
-        if table.name != resource or table_column not in table.columns or id_column not in table.columns:
-            continue
-        kinds, ids = table.columns[table_column], table.columns[id_column]
-        missing = np.zeros(len(ids), dtype=bool)
-        keys: dict[str, str] = {}
-        for kind in pc.unique(pc.drop_null(kinds)).to_pylist():
-            rows = pc.equal(kinds, _scalar(kind, pa.string()))
-            target = tables.get(kind)
-            key = target.primary if target is not None else None
-            if key is None:
-                continue  # not a table name: the field's categories say so
-            keys[kind] = key
-            known = _whole(pc.drop_null(target.columns[key]))
-            where = np.flatnonzero(_mask(rows))
-            subset = ids.take(_int64s(where))
-            absent = pc.and_(pc.is_valid(subset), pc.invert(pc.is_in(subset, value_set=known)))
-            missing[where[_mask(absent)]] = True
-        for index in np.flatnonzero(missing):
-            kind = kinds[index].as_py()
-            errors.append(_fk_error(table, index, [table_column, id_column], kind, [keys[kind]]))
-            errors[-1]["fieldName"] = id_column
-    return errors
+        if table.name == resource and table_column in table.columns and id_column in table.columns:
+            yield from _record_errors(table, table_column, id_column, tables)
 
 
-def read_csv(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] | None:
-    """The CSV as text columns (header checked separately), typed; type-error masks beside it."""
+def _record_errors(table: Table, table_column: str, id_column: str, tables: dict[str, Table]) -> Iterator[dict]:
+    """Rows whose id is not a primary key of the table named beside it (evidence -> its record)."""
+    kinds, ids = table.columns[table_column], table.columns[id_column]
+    missing = np.zeros(len(ids), dtype=bool)
+    keys: dict[str, str] = {}
+    for kind in pc.unique(pc.drop_null(kinds)).to_pylist():
+        rows = pc.equal(kinds, _scalar(kind, pa.string()))
+        target = tables.get(kind)
+        key = target.primary if target is not None else None
+        if key is None:
+            continue  # not a table name: the field's categories say so
+        keys[kind] = key
+        known = _whole(pc.drop_null(target.columns[key]))
+        where = np.flatnonzero(_mask(rows))
+        subset = ids.take(_int64s(where))
+        absent = pc.and_(pc.is_valid(subset), pc.invert(pc.is_in(subset, value_set=known)))
+        missing[where[_mask(absent)]] = True
+    for index in np.flatnonzero(missing):
+        kind = kinds[index].as_py()
+        error = _fk_error(table, index, [table_column, id_column], kind, [keys[kind]])
+        error["fieldName"] = id_column
+        yield error
+
+
+def header_limit(fields: list[dict]) -> int:
+    """How many labels a header may carry: the fields, and as many again or SPARE_LABELS, whichever is more."""
+    return len(fields) + max(len(fields), SPARE_LABELS)
+
+
+def read_header(path: Path, fields: list[dict]) -> tuple[list[str], dict | None]:
+    """The CSV header's labels, read no further than MAX_HEADER_CHARS, or the one error that stops the file."""
     import csv
+
+    over = False
+
+    def lines(handle):  # the header's physical lines while they fit in MAX_HEADER_CHARS
+        nonlocal over
+        left = MAX_HEADER_CHARS
+        while line := handle.readline(left + 1):
+            if len(line) > left:
+                over = True
+                return
+            left -= len(line)
+            yield line
+
+    try:
+        # Bytes that are not UTF-8 come through as lone surrogates, found below: the decoder reads ahead of the
+        # header, and a fault in a later row is the rows' to report.
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
+            labels = next(csv.reader(lines(handle)), [])
+    except csv.Error as exc:
+        return [], make_error("source-error", f"the header cannot be read as CSV: {exc}")
+    hint = f"write the header as the schema's {len(fields)} field names"
+    if over:
+        return [], make_error("source-error", f"the header is over {MAX_HEADER_CHARS} characters; its rows are not "
+                              f"read ({hint})")
+    if len(labels) > header_limit(fields):
+        return [], make_error("source-error", f"the header has {len(labels)} labels for {len(fields)} fields, over the "
+                              f"limit of {header_limit(fields)}; its rows are not read ({hint})")
+    if any("\udc80" <= char <= "\udcff" for label in labels for char in label):
+        return [], make_error("encoding-error", "the header is not UTF-8; its rows are not read "
+                              "(save the file as UTF-8)")
+    return labels, None
+
+
+def _read_text(path: Path, names: list[str], threads: bool) -> tuple[pa.Table, list[tuple]] | None:
+    """Every cell as text, and (row number, cells) of each row with the wrong number of cells; None when such a
+    row turns up in a read over threads, which does not number rows (the caller reads again in one thread)."""
     import pyarrow.csv as pacsv
 
-    names = [f["name"] for f in fields]
-    with open(path, encoding="utf-8", newline="") as handle:
-        labels = next(csv.reader(handle), [])
-    task.errors += label_errors(labels, fields)
-    bad_rows: list[tuple[int, int]] = []  # (line number, cells) of rows with the wrong number of cells
+    bad_rows: list[tuple] = []
+    unnumbered = False
 
     def invalid(row):
+        nonlocal unnumbered
+        if row.number is None:
+            unnumbered = True
+            return "error"  # stops the read at once
         bad_rows.append((row.number, row.actual_columns))
         return "skip"
 
     try:
         text = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True,
-                                                 quoted_strings_can_be_null=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
+    except pa.ArrowInvalid:
+        if unnumbered:
+            return None
+        raise
+    return text, bad_rows
+
+
+def _cell_count_errors(bad_rows: list[tuple], names: list[str], room: int) -> tuple[list[dict], int]:
+    """The first `room` extra-cell and missing-cell errors, and how many more there are (counted, not built)."""
+    def errors():
+        for number, cells in sorted(bad_rows):
+            if cells > len(names):
+                for position in range(len(names) + 1, cells + 1):
+                    yield make_error("extra-cell", "", rowNumber=number, fieldName="", fieldNumber=position, cell="")
+            else:
+                for position in range(cells + 1, len(names) + 1):
+                    yield make_error("missing-cell", "", rowNumber=number, fieldName=names[position - 1],
+                                     fieldNumber=position, cell="")
+
+    listed = list(islice(errors(), max(room, 0)))
+    return listed, sum(abs(cells - len(names)) for _, cells in bad_rows) - len(listed)
+
+
+def read_csv(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] | None:
+    """The CSV as text columns (header checked separately), typed; type-error masks beside it."""
+    names = [f["name"] for f in fields]
+    labels, refused = read_header(path, fields)
+    if refused is not None:
+        task.add([refused])
+        return None
+    task.add(label_errors(labels, fields))
+    try:
+        # Arrow numbers the rows it skips only when it reads in one thread: so it does when a row is skipped.
+        text, bad_rows = _read_text(path, names, threads=True) or _read_text(path, names, threads=False)
     except pa.ArrowInvalid as exc:
         kind = "encoding-error" if "UTF8" in str(exc) or "utf8" in str(exc).lower() else "source-error"
-        task.errors.append(make_error(kind, str(exc).splitlines()[0]))
+        task.add([make_error(kind, str(exc).splitlines()[0])])
         return None
-    rows = np.arange(text.num_rows, dtype=np.int64) + 2
-    for line, cells in sorted(bad_rows):
-        number = (line or 0)
-        rows[rows >= number] += 1  # later rows sit one further down
-        if cells > len(names):
-            for position in range(len(names) + 1, cells + 1):
-                task.errors.append(make_error("extra-cell", "", rowNumber=number, fieldName="", fieldNumber=position, cell=""))
-        else:
-            for position in range(cells + 1, len(names) + 1):
-                task.errors.append(make_error("missing-cell", "", rowNumber=number, fieldName=names[position - 1],
-                                              fieldNumber=position, cell=""))
+    # A row with the wrong number of cells is skipped: the rows kept are numbered around it (header = 1).
+    skipped = np.array([number for number, _ in bad_rows], dtype=np.int64)
+    numbers = np.arange(2, text.num_rows + len(skipped) + 2, dtype=np.int64)
+    rows = numbers[~np.isin(numbers, skipped)][:text.num_rows]
+    task.add_counted(*_cell_count_errors(bad_rows, names, task.limit - len(task.errors)))
     columns, masks, raw = {}, {}, {}
     for spec in fields:
         column = text.column(spec["name"])  # left in its chunks: copying them whole costs time and memory
@@ -431,11 +536,16 @@ def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dic
 
     try:
         with pq.ParquetFile(path) as parquet:  # pq.read_table would load pyarrow.dataset, which imports pandas
-            data = parquet.read()
+            width = len(parquet.schema_arrow.names)
+            data = parquet.read() if width <= header_limit(fields) else None
     except (pa.ArrowInvalid, OSError) as exc:
-        task.errors.append(make_error("source-error", str(exc).splitlines()[0]))
+        task.add([make_error("source-error", str(exc).splitlines()[0])])
         return None
-    task.errors += label_errors(data.column_names, fields)
+    if data is None:
+        task.add([make_error("source-error", f"the file has {width} columns for {len(fields)} fields, over the limit "
+                             f"of {header_limit(fields)}; its rows are not read (write the schema's fields)")])
+        return None
+    task.add(label_errors(data.column_names, fields))
     columns, masks, raw = {}, {}, {}
     for number, spec in enumerate(fields, start=1):
         name = spec["name"]
@@ -448,8 +558,8 @@ def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dic
         as_text = pc.fill_null(pc.cast(column, pa.string()) if not pa.types.is_boolean(column.type) else
                                pc.if_else(column, _scalar("true", pa.string()), _scalar("false", pa.string())), EMPTY)
         if not _same_type(column.type, wanted):
-            task.errors.append(make_error("parquet-type-error", f'expected {wanted} for "{spec.get("type")}", found {column.type}',
-                                          fieldName=name, fieldNumber=number))
+            task.add([make_error("parquet-type-error", f'expected {wanted} for "{spec.get("type")}", '
+                                 f"found {column.type}", fieldName=name, fieldNumber=number)])
             columns[name], masks[name] = parse_column(as_text, spec)
         else:
             column = column.cast(wanted)
@@ -464,13 +574,13 @@ def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dic
     return Table(task.name, "parquet", fields, columns, raw, np.arange(data.num_rows, dtype=np.int64) + 2), masks
 
 
-def twin_errors(csv_table: Table, parquet_table: Table) -> list[dict]:
+def twin_errors(csv_table: Table, parquet_table: Table) -> Iterator[dict]:
     """Rows of the Parquet twin that differ from the CSV's (both typed by the schema)."""
     a_rows, b_rows = len(csv_table.row_numbers), len(parquet_table.row_numbers)
     if a_rows != b_rows:
-        return [make_error("twin-mismatch", f"the CSV has {a_rows} rows and the Parquet file {b_rows}",
-                           rowNumber=min(a_rows, b_rows) + 2)]
-    errors = []
+        yield make_error("twin-mismatch", f"the CSV has {a_rows} rows and the Parquet file {b_rows}",
+                         rowNumber=min(a_rows, b_rows) + 2)
+        return
     for number, spec in enumerate(csv_table.fields, start=1):
         name = spec["name"]
         if name not in csv_table.columns or name not in parquet_table.columns:
@@ -482,13 +592,12 @@ def twin_errors(csv_table: Table, parquet_table: Table) -> list[dict]:
         both_null = pc.and_(pc.is_null(a), pc.is_null(b))
         differ = _indices(pc.invert(pc.or_(same, both_null)))
         for index in differ[:TWIN_DIFFS_SHOWN]:
-            errors.append(make_error("twin-mismatch", f'CSV has "{_cell(csv_table, name, index)}", Parquet has '
-                                     f'"{_cell(parquet_table, name, index)}"', rowNumber=_row(csv_table, index),
-                                     cell=_cell(parquet_table, name, index), fieldName=name, fieldNumber=number))
+            yield make_error("twin-mismatch", f'CSV has "{_cell(csv_table, name, index)}", Parquet has '
+                             f'"{_cell(parquet_table, name, index)}"', rowNumber=_row(csv_table, index),
+                             cell=_cell(parquet_table, name, index), fieldName=name, fieldNumber=number)
         if len(differ) > TWIN_DIFFS_SHOWN:
-            errors.append(make_error("twin-mismatch", f"{len(differ) - TWIN_DIFFS_SHOWN} more rows differ in this field",
-                                     rowNumber=_row(csv_table, differ[TWIN_DIFFS_SHOWN]), fieldName=name, fieldNumber=number))
-    return errors
+            yield make_error("twin-mismatch", f"{len(differ) - TWIN_DIFFS_SHOWN} more rows differ in this field",
+                             rowNumber=_row(csv_table, differ[TWIN_DIFFS_SHOWN]), fieldName=name, fieldNumber=number)
 
 
 def check_file(path: Path, task: Task, schema: dict) -> Table | None:
@@ -500,6 +609,7 @@ def check_file(path: Path, task: Task, schema: dict) -> Table | None:
     table, masks = read
     pk = primary_key_of(schema)
     table.primary = pk[0] if len(pk) == 1 else None
-    task.errors += type_errors(table, masks)
-    task.errors += constraint_errors(table, masks)
+    task.add(type_errors(table, masks))
+    task.add(constraint_errors(table, masks))
+    task.add(span_errors(table))
     return table

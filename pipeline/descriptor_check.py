@@ -65,7 +65,7 @@ def _resource_ok(resource, resource_names: list) -> bool:
     if not _object_ok(resource, RESOURCE_KEYS, "resource"):
         return False
     path = resource.get("path")
-    if not isinstance(path, str) or not _safe_path(path) or resource.get("type", "table") != "table":
+    if not isinstance(path, str) or not safe_path(path) or resource.get("type", "table") != "table":
         return False
     schema = resource.get("schema")
     return isinstance(schema, dict) and _schema_ok(schema, resource_names)
@@ -115,7 +115,7 @@ def _object_ok(value, keys: set[str], profile: str) -> bool:
     return True
 
 
-def _safe_path(path: str) -> bool:
+def safe_path(path: str) -> bool:
     """frictionless's helpers.is_safe_path, and no ".." step at all."""
     return not (os.path.isabs(path) or ".." in Path(path).parts or ".." + os.path.sep in path or path.startswith("~")
                 or os.path.expandvars(path) != path or re.match(r"%.+%", path) or re.match(r"\$.+", path)

@@ -11,19 +11,32 @@ checks on the Parquet rows, and CSV and Parquet twins holding the same rows.
 This module opens the package, checks the descriptor and the files' bytes and hashes,
 and runs pipeline.columns (the rows, with Arrow) over every file. Arrow is imported
 only once the files are being hashed, so the two overlap.
+
+It reads nothing outside the package: every file a resource names is reached through
+pipeline.packages.member_path (no absolute paths, `..`, URLs, symbolic links, devices
+or FIFOs; such a path is an error of its resource, and the file is neither hashed nor
+read), and a file in data/ the descriptor does not describe is an error of its own
+("undeclared-file"): a package stands alone, and a stray file is leftover or smuggled.
+Its output is bounded too: each file lists at most `max_errors` errors (the first each
+check finds, in row order) and counts the rest.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import os
+import stat
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from pathlib import Path
+from itertools import islice
+from pathlib import Path, PurePosixPath
+from typing import Iterable, Iterator
 
-from pipeline.packages import PackageError, open_package
+from pipeline.packages import PackageError, member_path, open_package, read_descriptor, unsafe_reason
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
+DATA = "data"  # the package's folder of tables: every file in it must be described
+MAX_ERRORS = 1000  # listed per file (and for the package itself); the rest are counted
 TITLES = {
     "type-error": "Type Error", "constraint-error": "Constraint Error", "unique-error": "Unique Error",
     "primary-key": "PrimaryKey Error", "foreign-key": "ForeignKey Error", "hash-count": "Hash Count Error",
@@ -32,7 +45,7 @@ TITLES = {
     "package-error": "Package Error", "resource-error": "Resource Error", "scheme-error": "Scheme Error",
     "encoding-error": "Encoding Error", "source-error": "Source Error", "category-error": "Category Error",
     "unique-key-error": "Unique Key Error", "twin-mismatch": "Parquet Twin Mismatch",
-    "parquet-type-error": "Parquet Type Error",
+    "parquet-type-error": "Parquet Type Error", "span-error": "Span Error", "undeclared-file": "Undeclared File",
 }
 TEMPLATES = {
     "type-error": 'Type error in the cell "{cell}" in row "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}": {note}',
@@ -56,6 +69,9 @@ TEMPLATES = {
     "unique-key-error": 'Row at position "{rowNumber}" repeats the unique key "{fieldName}": {note}',
     "twin-mismatch": 'The Parquet twin differs from the CSV in row at position "{rowNumber}" and field "{fieldName}": {note}',
     "parquet-type-error": 'Field "{fieldName}" at position "{fieldNumber}" of the Parquet twin has the wrong type: {note}',
+    "span-error": ('Row at position "{rowNumber}" holds an impossible span in field "{fieldName}" '
+                   'at position "{fieldNumber}": {note}'),
+    "undeclared-file": 'File "{path}" is in the package but not in its descriptor: {note}',
 }
 
 
@@ -63,72 +79,183 @@ def make_error(kind: str, note: str = "", **where) -> dict:
     error = {"type": kind, "title": TITLES.get(kind, kind), "note": note}
     error.update({key: value for key, value in where.items() if value is not None})
     error["message"] = TEMPLATES[kind].format_map({"note": note, "rowNumber": "", "fieldName": "", "fieldNumber": "",
-                                                   "cell": "", "label": "", **where})
+                                                   "cell": "", "label": "", "path": "", **where})
     return error
 
 
+def first(errors: Iterable[dict], room: int) -> tuple[list[dict], int]:
+    """The first `room` errors, and how many more there are: those are counted, never kept, so that
+    memory stays bounded whatever the file holds."""
+    rest = iter(errors)
+    listed = list(islice(rest, max(room, 0)))
+    return listed, sum(1 for _ in rest)
+
+
 @dataclass
-class Task:
-    name: str
-    place: str
-    format: str
+class Listing:
+    """Errors listed up to `limit`, the rest counted (in `not_listed`)."""
+
     errors: list[dict] = field(default_factory=list)
+    limit: int = MAX_ERRORS
+    not_listed: int = 0
+
+    def add(self, errors: Iterable[dict]) -> None:
+        listed, more = first(errors, self.limit - len(self.errors))
+        self.errors += listed
+        self.not_listed += more
+
+    def add_counted(self, listed: list[dict], more: int) -> None:
+        """Errors a check listed (up to the room it was given) and counted beyond it."""
+        self.add(listed)
+        self.not_listed += more
+
+    def finish(self) -> None:
+        """The errors in row order, and no more than `limit` of them."""
+        self.errors.sort(key=lambda e: (e.get("rowNumber") or 0, e.get("fieldNumber") or 0))
+        self.not_listed += max(0, len(self.errors) - self.limit)
+        del self.errors[self.limit:]
+
+    @property
+    def count(self) -> int:
+        return len(self.errors) + self.not_listed
+
+    def stats(self) -> dict:
+        return {"errors": self.count, "notListed": self.not_listed}
+
+    def warnings(self) -> list[str]:
+        return [f"reached error limit: {self.limit}"] if self.not_listed else []  # frictionless's words
+
+    def more_line(self, label: str) -> list[str]:
+        return [f"{label}: ... and {self.not_listed} more (at most {self.limit} are listed per file; "
+                "raise --max-errors to list more)"] if self.not_listed else []
+
+
+@dataclass
+class Task(Listing):
+    name: str = ""
+    place: str = ""
+    format: str = "csv"
     rows: int = 0
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "type": "table", "valid": not self.errors, "place": self.place, "format": self.format,
-                "stats": {"errors": len(self.errors), "rows": self.rows}, "errors": self.errors}
+        return {"name": self.name, "type": "table", "valid": not self.count, "place": self.place, "format": self.format,
+                "stats": {**self.stats(), "rows": self.rows}, "truncated": bool(self.not_listed),
+                "warnings": self.warnings(), "errors": self.errors}
 
 
 @dataclass
-class Report:
+class Report(Listing):
+    """The package's own errors (the Listing) and one task per file."""
+
     tasks: list[Task] = field(default_factory=list)
-    errors: list[dict] = field(default_factory=list)  # package level
     unreadable: bool = False
 
     @property
     def valid(self) -> bool:
-        return not self.errors and not any(t.errors for t in self.tasks)
+        return not self.count and not any(t.count for t in self.tasks)
 
     @property
     def exit_code(self) -> int:
         return 2 if self.unreadable else (0 if self.valid else 1)
 
+    @property
+    def total(self) -> int:
+        return self.count + sum(t.count for t in self.tasks)
+
     def to_dict(self) -> dict:
-        count = len(self.errors) + sum(len(t.errors) for t in self.tasks)
-        return {"valid": self.valid, "stats": {"tasks": len(self.tasks), "errors": count},
-                "errors": self.errors, "tasks": [t.to_dict() for t in self.tasks]}
+        not_listed = self.not_listed + sum(t.not_listed for t in self.tasks)
+        return {"valid": self.valid, "stats": {"tasks": len(self.tasks), "errors": self.total, "notListed": not_listed},
+                "truncated": bool(not_listed), "warnings": self.warnings(), "errors": self.errors,
+                "tasks": [t.to_dict() for t in self.tasks]}
 
     def lines(self) -> list[str]:
-        """One line per error: resource:row:field: type: message."""
-        out = [f"package:-:-: {e['type']}: {e['message']}" for e in self.errors]
+        """One line per error: resource:row:field: type: message; a line "... and N more" where some are not listed."""
+        out = [f"package:-:-: {e['type']}: {e['message']}" for e in self.errors] + self.more_line("package")
         for task in self.tasks:
             label = task.name if task.format == "csv" else f"{task.name}[parquet]"
-            out += [f"{label}:{e.get('rowNumber', '-')}:{e.get('fieldName') or ','.join(e.get('fieldNames', [])) or '-'}: "
-                    f"{e['type']}: {e['message']}" for e in task.errors]
+            out += [f"{label}:{e.get('rowNumber', '-')}:{_field_of(e)}: {e['type']}: {e['message']}" for e in task.errors]
+            out += task.more_line(label)
         return out
+
+
+def _field_of(error: dict) -> str:
+    return error.get("fieldName") or ",".join(error.get("fieldNames", [])) or "-"
 
 
 # ---- opening a package ----
 
-def validate_path(spec: Path, parquet: bool = True) -> Report:
+def validate_path(spec: Path, parquet: bool = True, max_errors: int = MAX_ERRORS) -> Report:
     """Validate the package at `spec` (a folder, its datapackage.json, a release zip or git:REV);
     an unreadable package is a report with `unreadable` set."""
     try:
         with open_package(spec) as folder:
-            return validate_folder(folder, parquet)
+            return validate_folder(folder, parquet, max_errors)
     except (OSError, ValueError, PackageError) as exc:
         return Report(errors=[make_error("package-error", str(exc))], unreadable=True)
+
+
+def resolve(folder: Path, place: object) -> tuple[Path | None, dict | None]:
+    """The file a resource names, or None and the error saying why it is not read (it is never opened).
+
+    frictionless's words where it has the case: an unsafe path is a resource-error, a missing file a scheme-error."""
+    reason = unsafe_reason(place)
+    if reason is not None:
+        return None, make_error("resource-error", f'path "{place}" is not safe: it {reason}')
+    try:
+        return member_path(folder, place), None
+    except PackageError as exc:
+        why = str(exc).removeprefix(f"{folder / str(place)}: ")
+    why = "is " + why if why.startswith("not ") else why.replace("cannot read", "cannot be read", 1)
+    if why == "no such file":
+        return None, make_error("scheme-error", f'[Errno 2] No such file or directory: "{place}"')
+    return None, make_error("resource-error", f'path "{place}" is not safe: it {why}')
+
+
+def undeclared_files(folder: Path, declared: set[str]) -> Iterator[dict]:
+    """An error for each file under data/ (links and special files included, never followed) that no
+    resource names; folders are walked with a stack of their own, however deep they go."""
+    if not stat.S_ISDIR(_lstat_mode(folder / DATA)):
+        return  # no data/ folder, or a link: each resource naming a file in it says so
+    stack = [DATA]
+    while stack:
+        relative = stack.pop()
+        try:
+            with os.scandir(folder / relative) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            yield make_error("scheme-error", f'cannot list the folder "{relative}": {exc.strerror}')
+            continue
+        for entry in entries:
+            path = f"{relative}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                continue
+            if path not in declared:
+                kind = ("a symbolic link" if entry.is_symlink() else "a file" if entry.is_file(follow_symlinks=False)
+                        else "a special file (device, FIFO or socket)")
+                yield make_error("undeclared-file", f"{kind} no resource names (remove it, or describe it in "
+                                 "datapackage.json)", path=path)
+        stack += [f"{relative}/{entry.name}" for entry in reversed(entries) if entry.is_dir(follow_symlinks=False)]
+
+
+def declared_paths(descriptor: dict) -> set[str]:
+    """The paths the resources and their Parquet twins name, written the one way a folder walk finds them."""
+    found = set()
+    for resource in _dicts(descriptor.get("resources")):
+        for described in _dicts([resource, resource.get("parquet")]):
+            if unsafe_reason(described.get("path")) is None:
+                found.add(str(PurePosixPath(described["path"])))
+    return found
 
 
 # ---- reading files ----
 
 def file_facts(path: Path) -> tuple[int, str]:
+    """Size and sha256 of the file at `path`, both taken from the one open file."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 22), b""):
             digest.update(chunk)
-    return path.stat().st_size, digest.hexdigest()
+        return os.fstat(handle.fileno()).st_size, digest.hexdigest()
 
 
 def integrity_errors(described: dict, size: int, digest: str) -> list[dict]:
@@ -160,10 +287,11 @@ def label_errors(labels: list[str], fields: list[dict]) -> list[dict]:
 
 # ---- the package ----
 
-def descriptor_errors(descriptor: dict, folder: Path) -> list[dict]:
+def descriptor_errors(descriptor: dict) -> list[dict]:
     """The descriptor's errors: frictionless's, found by frictionless unless
-    `certainly_valid` shows it would find none, and an unsafe path of any twin."""
-    from pipeline.descriptor_check import certainly_valid
+    `certainly_valid` shows it would find none, and an unsafe path of any Parquet twin (by frictionless's rule,
+    which it does not apply there since it does not know the `parquet` property)."""
+    from pipeline.descriptor_check import certainly_valid, safe_path
 
     errors = []
     if descriptor.get("$schema") != PROFILE:
@@ -179,90 +307,107 @@ def descriptor_errors(descriptor: dict, folder: Path) -> list[dict]:
         for kind, note in found:
             errors.append(make_error(kind if kind in TEMPLATES else "package-error", note))
     for resource in _dicts(descriptor.get("resources")):
-        for described in _dicts([resource, resource.get("parquet")]):
-            path = described.get("path")
-            if not isinstance(path, str):
-                continue
-            if Path(path).is_absolute() or ".." in Path(path).parts:
-                errors.append(make_error("resource-error", f'path "{path}" is not safe'))
+        path = resource["parquet"].get("path") if isinstance(resource.get("parquet"), dict) else None
+        if isinstance(path, str) and not safe_path(path):
+            errors.append(make_error("resource-error", f'path "{path}" is not safe'))
     return errors
 
 
-def _check_file(folder: Path, task: Task, described: dict, schema: dict, facts: Future | None):
-    """One file of a resource: its bytes and hash, then its rows (pipeline.columns)."""
+def _check_file(path: Path | None, task: Task, described: dict, schema: dict, facts: Future | None):
+    """One file of a resource: its bytes and hash, then its rows (pipeline.columns); None when it is not read."""
     from pipeline import columns
 
-    if facts is None:
-        task.errors.append(make_error("scheme-error", f'[Errno 2] No such file or directory: "{task.place}"'))
+    if path is None or facts is None:
         return None
-    task.errors += integrity_errors(described, *facts.result())
-    return columns.check_file(folder / task.place, task, schema)
+    try:
+        size, digest = facts.result()
+    except OSError as exc:  # e.g. a file nobody may read
+        task.add([make_error("scheme-error", f'[Errno {exc.errno}] {exc.strerror}: "{task.place}"')])
+        return None
+    task.add(integrity_errors(described, size, digest))
+    return columns.check_file(path, task, schema)
 
 
-def validate_folder(folder: Path, parquet: bool = True) -> Report:
-    """Validate the package in `folder`; `parquet=False` leaves the Parquet twins unread."""
+def validate_folder(folder: Path, parquet: bool = True, max_errors: int = MAX_ERRORS) -> Report:
+    """Validate the package in `folder`; `parquet=False` leaves the Parquet twins unread. At most `max_errors`
+    errors are listed per file and for the package; the rest are counted."""
     from concurrent.futures import ThreadPoolExecutor
 
-    report = Report()
-    try:
-        descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{folder}: no datapackage.json") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"datapackage.json is not valid JSON: {exc}") from None
-    if not isinstance(descriptor, dict):
-        raise ValueError("datapackage.json is not a JSON object")
-    # Resources, keys and paths of the wrong shape are the descriptor check's to report; the rows are checked
-    # as far as the rest allows.
-    resources = [r for r in _dicts(descriptor.get("resources")) if isinstance(r.get("schema"), dict)]
-    schemas = {str(resource.get("name", "")): resource["schema"] for resource in resources}
-    jobs = []
-    for resource in resources:
-        twins = [("csv", resource)]
-        if parquet and isinstance(resource.get("parquet"), dict):
-            twins.append(("parquet", resource["parquet"]))
-        for fmt, described in twins:
-            path = described.get("path")
-            task = Task(str(resource.get("name", "")), path if isinstance(path, str) else "", fmt)
-            report.tasks.append(task)
-            jobs.append((task, described, resource["schema"]))
+    descriptor = read_descriptor(folder)  # bounded in size and depth; PackageError: the package is unreadable
+    report = Report(limit=max_errors)
+    jobs = _jobs(folder, descriptor, parquet, report)
     by_format: dict[str, dict] = {"csv": {}, "parquet": {}}
     with ThreadPoolExecutor(max_workers=_threads()) as pool:
         # hashlib and Arrow work without holding Python's lock: the files are hashed first
         # (while Arrow is being imported), then checked side by side, the largest first;
         # then the checks across rows and files, each its own job.
-        order = sorted(jobs, key=lambda job: -_size(folder / job[0].place))
-        facts = {id(task): pool.submit(file_facts, folder / task.place) if _readable(folder, task.place) else None
-                 for task, _, _ in order}
-        described_errors = pool.submit(descriptor_errors, descriptor, folder)
-        from pipeline import columns
+        order = sorted(jobs, key=lambda job: -_size(job[1]))
+        facts = {id(task): pool.submit(file_facts, path) if path is not None else None for task, path, _, _ in order}
+        described_errors = pool.submit(descriptor_errors, descriptor)
+        from pipeline import columns  # noqa: F401 - imported here, while the files are hashed
 
-        checked = pool.map(lambda job: _check_file(folder, *job, facts[id(job[0])]), order)
-        for (task, _, _), table in zip(order, checked):
+        checked = pool.map(lambda job: _check_file(job[1], job[0], job[2], job[3], facts[id(job[0])]), order)
+        for (task, _, _, _), table in zip(order, checked):
             if table is not None:
                 by_format[task.format][task.name] = table
-        checks = []  # (task, check) in the order their errors are listed
-        for task, _, schema in jobs:
-            table = by_format[task.format].get(task.name)
-            if table is None:
-                continue
-            checks.append((task, lambda table=table: columns.unique_field_errors(table)))
-            checks.append((task, lambda table=table, schema=schema:
-                           columns.primary_key_errors(table, columns.primary_key_of(schema))))
-            checks += [(task, lambda table=table, key=key: columns.unique_key_errors(table, key))
-                       for key in _lists_of_names(schema.get("uniqueKeys"))]
-            checks.append((task, lambda table=table, task=task:
-                           columns.foreign_key_errors(table, schemas[task.name], by_format[task.format])))
-            if task.format == "parquet" and task.name in by_format["csv"]:
-                checks.append((task, lambda table=table, task=task: columns.twin_errors(by_format["csv"][task.name], table)))
-        costly_first = sorted(range(len(checks)), key=lambda i: -len(by_format[checks[i][0].format][checks[i][0].name].row_numbers))
-        found = dict(zip(costly_first, pool.map(lambda i: checks[i][1](), costly_first)))
-        for i, (task, _) in enumerate(checks):
-            task.errors += found[i]
-        report.errors += described_errors.result()
-    for task in report.tasks:
-        task.errors.sort(key=lambda e: (e.get("rowNumber") or 0, e.get("fieldNumber") or 0))
+        checks = _cross_checks(jobs, by_format)
+        costly_first = sorted(range(len(checks)), key=lambda i: -len(checks[i][1].row_numbers))
+        rooms = [checks[i][0].limit - len(checks[i][0].errors) for i in range(len(checks))]
+        found = dict(zip(costly_first, pool.map(lambda i: first(checks[i][2](), rooms[i]), costly_first)))
+        for i, (task, _, _) in enumerate(checks):
+            task.add_counted(*found[i])
+        report.add(described_errors.result())
+    report.add(undeclared_files(folder, declared_paths(descriptor)))
+    for listing in (report, *report.tasks):
+        listing.finish()
     return report
+
+
+def _jobs(folder: Path, descriptor: dict, parquet: bool, report: Report) -> list[tuple]:
+    """(task, file or None, described, schema) per file to check; a task whose file is not read holds the reason."""
+    # Resources, keys and paths of the wrong shape are the descriptor check's to report; the rows are checked
+    # as far as the rest allows.
+    jobs = []
+    for resource in _dicts(descriptor.get("resources")):
+        if not isinstance(resource.get("schema"), dict):  # frictionless would fetch it, or guess one from the rows
+            report.add([make_error("resource-error", f'resource "{resource.get("name")}" has no inline schema; its '
+                                   "files are not read (describe its fields in datapackage.json: a schema by path or "
+                                   "URL is not read)")])
+            continue
+        twins = [("csv", resource)]
+        if parquet and isinstance(resource.get("parquet"), dict):
+            twins.append(("parquet", resource["parquet"]))
+        for fmt, described in twins:
+            place = described.get("path")
+            task = Task(name=str(resource.get("name", "")), place=place if isinstance(place, str) else "", format=fmt,
+                        limit=report.limit)
+            path, error = resolve(folder, place)
+            task.add([error] if error else [])
+            report.tasks.append(task)
+            jobs.append((task, path, described, resource["schema"]))
+    return jobs
+
+
+def _cross_checks(jobs: list[tuple], by_format: dict[str, dict]) -> list[tuple]:
+    """(task, table, check) for the checks across rows and files, in the order their errors are listed."""
+    from pipeline import columns
+
+    checks = []
+    for task, _, _, schema in jobs:
+        table = by_format[task.format].get(task.name)
+        if table is None:
+            continue
+        checks.append((task, table, lambda table=table: columns.unique_field_errors(table)))
+        checks.append((task, table, lambda table=table, schema=schema:
+                       columns.primary_key_errors(table, columns.primary_key_of(schema))))
+        checks += [(task, table, lambda table=table, key=key: columns.unique_key_errors(table, key))
+                   for key in _lists_of_names(schema.get("uniqueKeys"))]
+        checks.append((task, table, lambda table=table, schema=schema, task=task:
+                       columns.foreign_key_errors(table, schema, by_format[task.format])))
+        if task.format == "parquet" and task.name in by_format["csv"]:
+            checks.append((task, table, lambda table=table, task=task:
+                           columns.twin_errors(by_format["csv"][task.name], table)))
+    return checks
 
 
 def _dicts(value) -> list[dict]:
@@ -274,13 +419,16 @@ def _lists_of_names(value) -> list[list[str]]:
         if isinstance(value, list) else []
 
 
-def _readable(folder: Path, place: str) -> bool:
-    return bool(place) and ".." not in Path(place).parts and (folder / place).is_file()
-
-
-def _size(path: Path) -> int:
+def _size(path: Path | None) -> int:
     try:
-        return path.stat().st_size
+        return os.lstat(path).st_size if path is not None else 0
+    except OSError:
+        return 0
+
+
+def _lstat_mode(path: Path) -> int:
+    try:
+        return os.lstat(path).st_mode
     except OSError:
         return 0
 
