@@ -4,6 +4,10 @@ A compiled fastjsonschema validator passes clean documents quickly; a document i
 rejects goes to jsonschema, which finds every fault, and this module turns each into a Problem with the file,
 the line of the offending key or value, the record id and the field, and a hint
 (e.g. the field name an unknown key was probably meant to be).
+
+`character_problems` checks what no JSON Schema says: each text value holds only
+characters a text may hold (no control characters, lone surrogates or bidirectional
+controls; tabs and newlines only in free-text fields).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import fastjsonschema
 import jsonschema
 
 from pipeline.problems import Problem
+from pipeline.sourcetext import character_hint, describe_character, forbidden_character
 from pipeline.yamlfile import Located, LocatedList
 
 _TYPE_NAMES = {dict: "a mapping", list: "a list", str: "text", int: "an integer", float: "a number",
@@ -151,4 +156,39 @@ def structure_problems(document, schema: dict, shown: str, record_label) -> list
             else:
                 message = error.message
             problems.append(Problem(shown, line, message, record, field, hint))
+    return problems
+
+
+# Free text, which may span lines (tab and newline allowed); every other text value (ids,
+# names, codes, dates, urls, paths) is one line. "evidence" is a quote written as plain text.
+MULTILINE_FIELDS = frozenset({"summary", "note", "quote", "evidence", "prefix", "count_text", "reason", "basis",
+                              "published_date_basis", "weekdays_refer_elsewhere", "short_quote_suffices"})
+
+
+def _texts(node, path: tuple, line: int | None):
+    """(path, line, text) of every text value under `node`, keys left out (the schema names unknown ones)."""
+    if isinstance(node, str):
+        yield path, line, node
+    elif isinstance(node, Located):
+        for key, value in node.items():
+            yield from _texts(value, path + (key,), node.key_lines.get(key, line))
+    elif isinstance(node, LocatedList):
+        for index, value in enumerate(node):
+            yield from _texts(value, path + (index,), node.item_lines[index])
+
+
+def character_problems(document, shown: str, record_label) -> list[Problem]:
+    """A Problem for each text value of `document` holding a character no text may hold.
+
+    `record_label(path)` names the record a path points into, as for structure_problems.
+    """
+    problems = []
+    for path, line, text in _texts(document, (), getattr(document, "line", None)):
+        field = next((step for step in reversed(path) if isinstance(step, str)), None)
+        found = forbidden_character(text, field in MULTILINE_FIELDS)
+        if found is not None:
+            offset, char, count = found
+            more = f", and {count - 1} more" if count > 1 else ""
+            problems.append(Problem(shown, line, f"contains {describe_character(char)} at character {offset + 1}{more}",
+                                    record_label(path), field, character_hint(char, in_yaml=True)))
     return problems

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from pipeline import schemas
 from pipeline.problems import Problem
 from pipeline.seeds import Corpus, Record
-from pipeline.spans import Unresolved, resolve
+from pipeline.spans import Unresolved, resolve, usable_occurrence
 
 
 _SHARED_KEYS: dict[tuple, tuple] = {}
@@ -59,6 +59,8 @@ class Tables:
     bad_cells: set[tuple[str, int, str]] = field(default_factory=set)
     # evidence ids whose weekdays the annotator says belong to another record
     weekday_exempt: set[str] = field(default_factory=set)
+    # evidence ids whose quote the annotator says is long enough, though shorter than the rule
+    short_exempt: set[str] = field(default_factory=set)
 
     def add(self, table: str, row: dict, origin: Origin) -> None:
         self.rows[table].append(row)
@@ -74,6 +76,7 @@ class Tables:
             self.evidence_of.setdefault(key, []).extend(rows)
         self.bad_cells.update((table, offsets[table] + index, column) for table, index, column in other.bad_cells)
         self.weekday_exempt |= other.weekday_exempt
+        self.short_exempt |= other.short_exempt
 
 
 class _Bad(Exception):
@@ -168,7 +171,9 @@ def _evidence_rows(corpus: Corpus, record: Record, tables: Tables, problems: lis
                 problems.append(Problem(record.file, line, f"evidence names unknown source {source_id!r}",
                                         record.label, "evidence", f"known sources: {known}"))
             continue
-        occurrence = spec.get("occurrence") if isinstance(spec.get("occurrence"), int) else None
+        occurrence = spec.get("occurrence")
+        if occurrence is not None and not usable_occurrence(occurrence):
+            continue  # reported by the structure layer (not an integer, or below 1)
         prefix = spec.get("prefix") if isinstance(spec.get("prefix"), str) else None
         try:
             start, end = resolve(source.text, spec["quote"], occurrence=occurrence, prefix=prefix,
@@ -183,6 +188,8 @@ def _evidence_rows(corpus: Corpus, record: Record, tables: Tables, problems: lis
         tables.add("evidence", row, Origin(record.file, line, record.label))
         if "weekdays_refer_elsewhere" in spec:
             tables.weekday_exempt.add(row["evidence_id"])
+        if "short_quote_suffices" in spec:
+            tables.short_exempt.add(row["evidence_id"])
         collected.append(row)
 
 
