@@ -77,7 +77,8 @@ def ingest(
     for change in done.changes:
         typer.echo(f"normalised: {change}")
     typer.echo(printable(f"ingested {done.source_id} (sha256 {done.sha256[:12]}) into {done.folder}"))
-    typer.echo(printable(f"next: fill in {done.folder / 'source.yaml'} and annotate {done.folder / 'annotations.yaml'}"))
+    typer.echo(printable(f"next: fill in {done.folder / 'source.yaml'} "
+                         f"and annotate {done.folder / 'annotations.yaml'}"))
 
 
 @app.command()

@@ -49,15 +49,37 @@ def _existing_hashes(seeds: Path) -> dict[str, str]:
     return hashes
 
 
-def _option_problems(shown: str, option: str, field: str, value: str) -> list[Problem]:
-    """A problem if `--option` holds a character its `field` of source.yaml may not hold."""
-    found = forbidden_character(value, field in MULTILINE_FIELDS)
-    if found is None:
-        return []
-    offset, char, count = found
-    more = f", and {count - 1} more" if count > 1 else ""
-    return [Problem(shown, None, f"--{option} contains {describe_character(char)} at character {offset + 1}{more}",
-                    field=field, hint=character_hint(char))]
+# The field of source.yaml each text option fills. --id is left to its pattern, which
+# refuses any character but a-z, 0-9 and "-".
+OPTION_FIELDS = {"publisher": "publisher", "title": "title", "published": "published_date",
+                 "basis": "published_date_basis", "language": "language", "url": "url"}
+
+
+def _refuse_forbidden_characters(shown: str, options: dict[str, str | None]) -> None:
+    """Refuse options holding a character their field of source.yaml may not hold, each a problem."""
+    problems = []
+    for option, value in options.items():
+        field = OPTION_FIELDS[option]
+        found = None if value is None else forbidden_character(value, field in MULTILINE_FIELDS)
+        if found is not None:
+            offset, char, count = found
+            more = f", and {count - 1} more" if count > 1 else ""
+            problems.append(Problem(shown, None, f"--{option} contains {describe_character(char)} "
+                                    f"at character {offset + 1}{more}", field=field, hint=character_hint(char)))
+    if problems:
+        raise InputError(problems)
+
+
+def _refuse_bad_id_or_date(shown: str, source_id: str, published: str | None) -> None:
+    if not ID_RE.fullmatch(source_id):
+        raise InputError([Problem(shown, None, f"source id {source_id!r} is not a lowercase slug",
+                                  field="source_id", hint="pass --id with lowercase letters, digits and hyphens")])
+    if published is not None:
+        try:
+            dt.date.fromisoformat(published)
+        except ValueError:
+            raise InputError([Problem(shown, None, f"--published {published!r} is not a yyyy-mm-dd date",
+                                      field="published_date")]) from None
 
 
 def read_article(file: Path, shown: str) -> bytes:
@@ -118,27 +140,13 @@ def ingest(file: Path, seeds: Path, *, publisher: str, title: str | None = None,
            published_basis: str | None = None, source_id: str | None = None, language: str = "en",
            url: str | None = None) -> Ingested:
     shown = str(file)
-    # --id is left to its pattern below, which refuses any character but a-z, 0-9 and "-".
-    options = {("publisher", "publisher"): publisher, ("title", "title"): title,
-               ("published", "published_date"): published, ("basis", "published_date_basis"): published_basis,
-               ("language", "language"): language, ("url", "url"): url}
-    faults = [fault for (option, field), value in options.items() if value is not None
-              for fault in _option_problems(shown, option, field, value)]
-    if faults:
-        raise InputError(faults)
+    _refuse_forbidden_characters(shown, {"publisher": publisher, "title": title, "published": published,
+                                         "basis": published_basis, "language": language, "url": url})
     if seeds.exists() and not seeds.is_dir():
         raise InputError([Problem(str(seeds), None, "seeds folder is not a folder", hint="pass --seeds DIR")])
     text, changes = normalise(read_article(file, shown), shown)
     source_id = source_id or default_id(file)
-    if not ID_RE.fullmatch(source_id):
-        raise InputError([Problem(shown, None, f"source id {source_id!r} is not a lowercase slug",
-                                  field="source_id", hint="pass --id with lowercase letters, digits and hyphens")])
-    if published is not None:
-        try:
-            dt.date.fromisoformat(published)
-        except ValueError:
-            raise InputError([Problem(shown, None, f"--published {published!r} is not a yyyy-mm-dd date",
-                                      field="published_date")]) from None
+    _refuse_bad_id_or_date(shown, source_id, published)
     folder = seeds / source_id
     if folder.exists():
         raise InputError([Problem(str(folder), None, f"source id {source_id!r} is already taken",

@@ -258,7 +258,8 @@ def record_problems(tables: Tables, context: tuple[dict, dict]) -> list[Problem]
         problems += _within_evidence(tables, "casualty_reports", row, origin, "count_text")
     for row, origin in zip(tables.rows["statements"], tables.origins["statements"]):
         problems += _within_evidence(tables, "statements", row, origin, "quote")
-        if row.get("responds_to_statement_id") is not None and row["responds_to_statement_id"] == row.get("statement_id"):
+        responds_to = row.get("responds_to_statement_id")
+        if responds_to is not None and responds_to == row.get("statement_id"):
             problems.append(_problem(origin, "responds_to_statement_id", "a statement cannot respond to itself"))
     for row, origin in zip(tables.rows["actors"], tables.origins["actors"]):
         if row.get("parent_actor_id") is not None and row["parent_actor_id"] == row.get("actor_id"):

@@ -152,9 +152,10 @@ def annotation_json_schema() -> dict:
                                "description": "Words just before the quote that pick out the right occurrence."},
                     "weekdays_refer_elsewhere": {"type": "string", "minLength": 1,
                                                  "description": "Why weekdays named in this span are not the record's own dates."},
-                    "short_quote_suffices": {"type": "string", "minLength": 1,
-                                             "description": f"Why a quote of fewer than {MIN_EVIDENCE_CHARS} letters or digits is enough "
-                                                            "to identify the passage."},
+                    "short_quote_suffices": {
+                        "type": "string", "minLength": 1,
+                        "description": f"Why a quote of fewer than {MIN_EVIDENCE_CHARS} letters or digits "
+                                       "is enough to identify the passage."},
                 },
                 "required": ["quote"],
                 "additionalProperties": False,

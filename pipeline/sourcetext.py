@@ -68,7 +68,8 @@ def describe_character(char: str) -> str:
 def character_hint(char: str, in_yaml: bool = False) -> str:
     """How to get rid of a forbidden character (`in_yaml`: one a YAML file holds, perhaps as an escape)."""
     if char in "\t\n\u2028\u2029":
-        return "write this value as one line without tabs; only free text such as a summary, note, quote or reason may span lines"
+        return ("write this value as one line without tabs; "
+                "only free text such as a summary, note, quote or reason may span lines")
     if 0xD800 <= ord(char) <= 0xDFFF:
         return ("write the character itself, or \\UXXXXXXXX beyond U+FFFF; a lone surrogate is half "
                 "a UTF-16 pair or a byte that was not UTF-8, and cannot be stored")
