@@ -35,6 +35,11 @@ _C0_NAMES = ("NUL SOH STX ETX EOT ENQ ACK BEL BS TAB LF VT FF CR SO SI "
              "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US").split()
 
 
+def suspect(text: str) -> bool:
+    """Whether `text` holds a character some text may not hold (a tab or newline, or worse)."""
+    return _FORBIDDEN[False].search(text) is not None
+
+
 def forbidden_character(text: str, multiline: bool) -> tuple[int, str, int] | None:
     """(offset, character, how many) of the first character `text` may not hold, or None.
 
