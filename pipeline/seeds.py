@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipeline import schemas
 from pipeline.problems import InputError, Problem
-from pipeline.sourcetext import read_text, sha256_text
+from pipeline.sourcetext import read_text, sha256_text, suspect
 from pipeline.spans import fold
 from pipeline.structure import character_problems, structure_problems
 from pipeline.yamlfile import Located, load_yaml
@@ -203,6 +203,8 @@ def _with_text(corpus: Corpus, folder: Path, meta: Located, shown: str) -> Sourc
         problems.append(Problem(shown, text_line, f"text_file {text_name!r} contains a NUL character",
                                 f"sources/{folder.name}", "text_file", "name a regular file inside the folder, e.g. text.txt"))
         return None
+    if suspect(text_name):
+        return None  # a control character or line break: reported by the character check
     try:
         escapes = Path(text_name).is_absolute() or ".." in Path(text_name).parts or text_path.is_symlink() \
             or not _inside(folder, text_path)
