@@ -126,7 +126,7 @@ def _kind(mode: int) -> str:
         return "a named pipe"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
-    return "a socket" if stat.S_ISSOCK(mode) else "not a file"
+    return "a socket" if stat.S_ISSOCK(mode) else "a special file"
 
 
 def annotation_template(source_id: str) -> str:

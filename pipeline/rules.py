@@ -1,11 +1,13 @@
 """Layers 3-5 of validation on built tables: schema constraints, integrity, domain rules.
 
-Layer 3 runs pandera schemas derived from schemas/ (required, enum, pattern,
-ranges, lengths, unique keys). Layer 4 checks primary and foreign keys. Layer 5
-holds the rules no schema language expresses: ranges in order, sub types that
-belong to their type, dates not after the reporting source, weekdays named in the
-evidence that match the dates, ranges that follow the count conventions, quotes
-and count texts found in their evidence, evidence clear of excluded page chrome.
+Layer 3 runs pandera schemas derived from schemas/ (required, enum, pattern matched
+whole, ranges, lengths, unique keys). Layer 4 checks primary and foreign keys, and
+that references do not go round in a circle (responses, parents). Layer 5 holds the
+rules no schema language expresses: ranges in order, sub types that belong to their
+type, dates not after the reporting source, weekdays named in the evidence that match
+the dates, ranges that follow the count conventions, counts of people below a bound,
+quotes and count texts found in their evidence, evidence long enough to identify a
+passage and clear of excluded page chrome.
 """
 
 from __future__ import annotations

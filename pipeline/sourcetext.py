@@ -4,7 +4,7 @@
 ingest); `read_text` reads a stored text and refuses one that is not in that form
 (offsets would otherwise depend on how the file was saved).
 
-`forbidden_characters` is the rule for every text the pipeline keeps, the articles and
+`forbidden_character` is the rule for every text the pipeline keeps, the articles and
 each value an annotator or `ingest` writes: no control characters (tab and newline only
 where a text may span lines), no lone surrogates, no bidirectional controls.
 """

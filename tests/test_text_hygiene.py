@@ -137,13 +137,15 @@ def test_ingest_refuses_a_named_pipe_or_a_device_without_reading_it(kind: str, w
      "then ingest it with 'pipeline ingest')"),
     ("Talks\fin Geneva\n", "1: character U+000C (FF, a control character) at column 6 (remove it from the original, "
                            "then ingest it with 'pipeline ingest')"),
+    ("Talks \ud800 in Geneva\n".encode("utf-8", "surrogatepass"),  # a surrogate's bytes are not UTF-8
+     "1: not valid UTF-8 (byte 0xed at offset 6) (convert the file to UTF-8 first, e.g. iconv -f latin1 -t utf-8)"),
     ("Talks in \u2066Geneva\u2069\n",
      "1: character U+2066 (LEFT-TO-RIGHT ISOLATE, a bidirectional control) at column 10, "
      "and 1 more (remove it from the original, then ingest it with 'pipeline ingest')"),
 ])
-def test_ingest_refuses_an_article_holding_control_characters(content: str, expected: str, world):
+def test_ingest_refuses_an_article_holding_control_characters(content, expected: str, world):
     seeds, article, _ = world
-    article.write_text(content, encoding="utf-8")
+    article.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     before = tree(article.parent)
     result = runner.invoke(app, ["ingest", str(article), "--seeds", str(seeds), "--id", "new-1", "--publisher", "Wire"])
     assert refused_lines(result) == [f"{article}:{expected}"]
