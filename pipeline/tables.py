@@ -168,7 +168,7 @@ def _evidence_rows(corpus: Corpus, record: Record, tables: Tables, problems: lis
         tables.add("evidence", row, Origin(record.file, line, record.label))
         if "weekdays_refer_elsewhere" in spec:
             tables.weekday_exempt.add(row["evidence_id"])
-        if "short_quote_suffices" in spec:
+        if str(spec.get("short_quote_suffices", "")).strip():  # a reason, not blanks
             tables.short_exempt.add(row["evidence_id"])
         collected.append(row)
 

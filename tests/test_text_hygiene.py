@@ -281,12 +281,16 @@ def test_opt_outs_pass_with_their_reasons():
     assert result.exit_code == 0, result.output
 
 
+SHORT = (f"{A}:16: actors/armenia: evidence: evidence 'lie' has 3 letter(s) or digit(s); at least 4 are needed to "
+         "identify a passage (quote more of the sentence, or write the quote as a mapping with short_quote_suffices: "
+         "and the reason it is enough)")
+
+
 @pytest.mark.parametrize("old, new, expected", [
     ('      - {quote: "lie", short_quote_suffices: "the one word Armenia used of the report, and it occurs once"}\n',
-     '      - "lie"\n',
-     f"{A}:16: actors/armenia: evidence: evidence 'lie' has 3 letter(s) or digit(s); at least 4 are needed to "
-     "identify a passage (quote more of the sentence, or write the quote as a mapping with short_quote_suffices: "
-     "and the reason it is enough)"),
+     '      - "lie"\n', SHORT),
+    ('short_quote_suffices: "the one word Armenia used of the report, and it occurs once"',
+     'short_quote_suffices: "  "', SHORT),
     ("      Fixture: displaced 12,000,000 is above", "      Fixture: displaced 12 million is above",
      f"{A}:76: casualty_reports/terter-azerbaijan-claim: displaced_high: 12,000,000 people is more than 10,000,000, "
      "the most one count may claim (correct the figure; if the source really says so, write the figure and why "
