@@ -41,12 +41,14 @@ OUT = typer.Option(Path("datapackage"), "--out", help="Folder of the published p
 
 
 def fail(problems, as_json: bool = False) -> None:
-    """Print problems and exit 1."""
+    """Print problems and exit 1: for people with data's control characters escaped, as JSON exactly."""
+    from pipeline.problems import printable
+
     if as_json:
         typer.echo(json.dumps({"valid": False, "problems": [p.to_dict() for p in problems]}, indent=2))
     else:
         for problem in problems:
-            typer.echo(str(problem), err=True)
+            typer.echo(printable(str(problem)), err=True)
         typer.echo(f"{len(problems)} problem(s) found.", err=True)
     raise typer.Exit(1)
 
@@ -65,7 +67,7 @@ def ingest(
 ) -> None:
     """Add an article to seeds/: normalised text, metadata and an empty annotation file."""
     from pipeline.ingest import ingest as run
-    from pipeline.problems import InputError
+    from pipeline.problems import InputError, printable
 
     try:
         done = run(file, seeds, publisher=publisher, title=title, published=published, published_basis=basis,
@@ -74,8 +76,9 @@ def ingest(
         fail(exc.problems)
     for change in done.changes:
         typer.echo(f"normalised: {change}")
-    typer.echo(f"ingested {done.source_id} (sha256 {done.sha256[:12]}) into {done.folder}")
-    typer.echo(f"next: fill in {done.folder / 'source.yaml'} and annotate {done.folder / 'annotations.yaml'}")
+    typer.echo(printable(f"ingested {done.source_id} (sha256 {done.sha256[:12]}) into {done.folder}"))
+    typer.echo(printable(f"next: fill in {done.folder / 'source.yaml'} "
+                         f"and annotate {done.folder / 'annotations.yaml'}"))
 
 
 @app.command()
@@ -141,17 +144,19 @@ def coverage(seeds: Path = SEEDS, show_all: bool = typer.Option(False, "--all", 
     """List, per source, the sentences no evidence touches; exit 1 if any is unexplained."""
     from pipeline.check import check_seeds
     from pipeline.coverage import classify
+    from pipeline.problems import printable
 
     checked = check_seeds(seeds)
     sentences = classify(checked.corpus, checked.tables.rows["evidence"], checked.exclusions)
     uncovered = [s for s in sentences if s.status == "uncovered"]
     if as_json:
-        typer.echo(json.dumps([s.__dict__ for s in sentences if s.status != "covered"], indent=2, ensure_ascii=False))
+        # ASCII JSON: every character kept exactly, as an escape where a terminal would act on it.
+        typer.echo(json.dumps([s.__dict__ for s in sentences if s.status != "covered"], indent=2))
     else:
         for s in sentences:
             if s.status == "uncovered" or (show_all and s.status == "excluded"):
                 label = "UNCOVERED" if s.status == "uncovered" else f"excluded ({s.reason})"
-                typer.echo(f"{s.source_id}:{s.line}: {label}: {s.text}")
+                typer.echo(printable(f"{s.source_id}:{s.line}: {label}: {s.text}"))
         by_status = {status: sum(1 for s in sentences if s.status == status) for status in ("covered", "excluded", "uncovered")}
         typer.echo(f"{len(sentences)} sentences: {by_status['covered']} covered, {by_status['excluded']} excluded "
                    f"with a reason, {by_status['uncovered']} unexplained")

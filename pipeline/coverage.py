@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pipeline.problems import Problem
 from pipeline.seeds import Corpus
-from pipeline.spans import Unresolved, line_of, resolve
+from pipeline.spans import Unresolved, line_of, resolve, usable_occurrence
 
 # A sentence ends at . ! ? (optionally followed by a closing quote) before a space and a capital or quote.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[A-Z\"“‘'])")
@@ -55,7 +55,9 @@ def resolve_exclusions(corpus: Corpus, problems: list[Problem]) -> list[tuple[in
         values = exclusion.values
         if source is None or not isinstance(values.get("quote"), str) or not isinstance(values.get("reason"), str):
             continue
-        occurrence = values.get("occurrence") if isinstance(values.get("occurrence"), int) else None
+        occurrence = values.get("occurrence")
+        if occurrence is not None and not usable_occurrence(occurrence):
+            continue  # reported by the structure layer (not an integer, or below 1)
         prefix = values.get("prefix") if isinstance(values.get("prefix"), str) else None
         try:
             start, end = resolve(source.text, values["quote"], occurrence=occurrence, prefix=prefix,

@@ -1,15 +1,19 @@
 """Add a source text to seeds/: normalised text, metadata and an empty annotation file.
 
 The text is stored as UTF-8, NFC, with \\n line ends, so evidence offsets mean the
-same on every machine; the caller is told what was changed. Files that are not
-text, texts already ingested (same hash) and ids already taken are refused.
+same on every machine; the caller is told what was changed. Anything but a regular
+file (a folder, a named pipe, a device), files that are not text, texts already
+ingested (same hash), ids already taken and options holding characters no text
+may hold are refused before anything is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +22,8 @@ import yaml
 from pipeline import schemas
 from pipeline.problems import InputError, Problem
 from pipeline.seeds import ID_RE
-from pipeline.sourcetext import normalise, sha256_text
+from pipeline.sourcetext import character_hint, describe_character, forbidden_character, normalise, sha256_text
+from pipeline.structure import MULTILINE_FIELDS
 
 MAX_TEXT_BYTES = 20 * 1024 * 1024
 
@@ -44,6 +49,86 @@ def _existing_hashes(seeds: Path) -> dict[str, str]:
     return hashes
 
 
+# The field of source.yaml each text option fills. --id is left to its pattern, which
+# refuses any character but a-z, 0-9 and "-".
+OPTION_FIELDS = {"publisher": "publisher", "title": "title", "published": "published_date",
+                 "basis": "published_date_basis", "language": "language", "url": "url"}
+
+
+def _refuse_forbidden_characters(shown: str, options: dict[str, str | None]) -> None:
+    """Refuse options holding a character their field of source.yaml may not hold, each a problem."""
+    problems = []
+    for option, value in options.items():
+        field = OPTION_FIELDS[option]
+        found = None if value is None else forbidden_character(value, field in MULTILINE_FIELDS)
+        if found is not None:
+            offset, char, count = found
+            more = f", and {count - 1} more" if count > 1 else ""
+            problems.append(Problem(shown, None, f"--{option} contains {describe_character(char)} "
+                                    f"at character {offset + 1}{more}", field=field, hint=character_hint(char)))
+    if problems:
+        raise InputError(problems)
+
+
+def _refuse_bad_id_or_date(shown: str, source_id: str, published: str | None) -> None:
+    if not ID_RE.fullmatch(source_id):
+        raise InputError([Problem(shown, None, f"source id {source_id!r} is not a lowercase slug",
+                                  field="source_id", hint="pass --id with lowercase letters, digits and hyphens")])
+    if published is not None:
+        try:
+            dt.date.fromisoformat(published)
+        except ValueError:
+            raise InputError([Problem(shown, None, f"--published {published!r} is not a yyyy-mm-dd date",
+                                      field="published_date")]) from None
+
+
+def read_article(file: Path, shown: str) -> bytes:
+    """The bytes of `file`, refusing anything but a regular file of article size.
+
+    A named pipe or a device is refused before it is opened (opening one can block, or
+    act on the device). The file is then opened without waiting and its kind taken again
+    from the open file, so it cannot be swapped for another kind in between.
+    """
+    try:
+        _regular(file.stat().st_mode, shown)
+        handle = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise InputError([Problem(shown, None, "file not found")]) from None
+    except OSError as exc:
+        raise InputError([Problem(shown, None, f"cannot read file: {exc.strerror}")]) from None
+    with os.fdopen(handle, "rb") as opened:
+        facts = os.fstat(opened.fileno())
+        _regular(facts.st_mode, shown)
+        if facts.st_size > MAX_TEXT_BYTES:
+            raise InputError([Problem(shown, None, f"file is {facts.st_size / 1e6:.1f} MB; an article is far smaller",
+                                      hint="check that this is the article text")])
+        try:
+            raw = opened.read(MAX_TEXT_BYTES + 1)
+        except OSError as exc:
+            raise InputError([Problem(shown, None, f"cannot read file: {exc.strerror}")]) from None
+    if len(raw) > MAX_TEXT_BYTES:  # it grew after it was measured
+        raise InputError([Problem(shown, None, "file is over 20 MB; an article is far smaller",
+                                  hint="check that this is the article text")])
+    return raw
+
+
+def _regular(mode: int, shown: str) -> None:
+    """Refuse a folder, a named pipe, a device or a socket."""
+    if stat.S_ISDIR(mode):
+        raise InputError([Problem(shown, None, "is a directory, not a text file", hint="ingest one file at a time")])
+    if not stat.S_ISREG(mode):
+        raise InputError([Problem(shown, None, f"is {_kind(mode)}, not a regular file",
+                                  hint="save the article to a regular file and ingest that")])
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "a special file"
+
+
 def annotation_template(source_id: str) -> str:
     return (f"# yaml-language-server: $schema=../../schemas/annotation.schema.json\n"
             f"source_id: {source_id}\n"
@@ -55,31 +140,13 @@ def ingest(file: Path, seeds: Path, *, publisher: str, title: str | None = None,
            published_basis: str | None = None, source_id: str | None = None, language: str = "en",
            url: str | None = None) -> Ingested:
     shown = str(file)
-    if file.is_dir():
-        raise InputError([Problem(shown, None, "is a directory, not a text file", hint="ingest one file at a time")])
-    if not file.is_file():
-        raise InputError([Problem(shown, None, "file not found")])
+    _refuse_forbidden_characters(shown, {"publisher": publisher, "title": title, "published": published,
+                                         "basis": published_basis, "language": language, "url": url})
     if seeds.exists() and not seeds.is_dir():
         raise InputError([Problem(str(seeds), None, "seeds folder is not a folder", hint="pass --seeds DIR")])
-    try:
-        size = file.stat().st_size
-        if size > MAX_TEXT_BYTES:
-            raise InputError([Problem(shown, None, f"file is {size / 1e6:.1f} MB; an article is far smaller",
-                                      hint="check that this is the article text")])
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise InputError([Problem(shown, None, f"cannot read file: {exc.strerror}")]) from None
-    text, changes = normalise(raw, shown)
+    text, changes = normalise(read_article(file, shown), shown)
     source_id = source_id or default_id(file)
-    if not ID_RE.fullmatch(source_id):
-        raise InputError([Problem(shown, None, f"source id {source_id!r} is not a lowercase slug",
-                                  field="source_id", hint="pass --id with lowercase letters, digits and hyphens")])
-    if published is not None:
-        try:
-            dt.date.fromisoformat(published)
-        except ValueError:
-            raise InputError([Problem(shown, None, f"--published {published!r} is not a yyyy-mm-dd date",
-                                      field="published_date")]) from None
+    _refuse_bad_id_or_date(shown, source_id, published)
     folder = seeds / source_id
     if folder.exists():
         raise InputError([Problem(str(folder), None, f"source id {source_id!r} is already taken",

@@ -2,12 +2,27 @@
 
 Every data error the pipeline can meet becomes a Problem carrying the file, line,
 record id and field it concerns, what is wrong and how to fix it. Commands print
-them and exit 1; nothing raises a traceback at the user.
+them and exit 1; nothing raises a traceback at the user. What they print for people
+goes through `printable`, so data cannot steer the terminal or split a line.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass
+
+# Not shown as themselves: controls (they move the cursor, recolour, ring or break a line),
+# format characters such as the bidirectional overrides (they reorder what is shown), lone
+# surrogates (no terminal can print one) and the Unicode line and paragraph separators.
+_HIDDEN = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def printable(text: str) -> str:
+    """`text` for a terminal: each character of the kinds above as its Python escape (\\x1b, \\u202e, \\n)."""
+    if text.isprintable():  # the usual case, decided in C
+        return text
+    return "".join(char.encode("unicode_escape").decode("ascii") if unicodedata.category(char) in _HIDDEN else char
+                   for char in text)
 
 
 @dataclass(frozen=True, order=True)

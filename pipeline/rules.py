@@ -1,11 +1,13 @@
 """Layers 3-5 of validation on built tables: schema constraints, integrity, domain rules.
 
-Layer 3 runs pandera schemas derived from schemas/ (required, enum, pattern,
-ranges, lengths, unique keys). Layer 4 checks primary and foreign keys. Layer 5
-holds the rules no schema language expresses: ranges in order, sub types that
-belong to their type, dates not after the reporting source, weekdays named in the
-evidence that match the dates, ranges that follow the count conventions, quotes
-and count texts found in their evidence, evidence clear of excluded page chrome.
+Layer 3 runs pandera schemas derived from schemas/ (required, enum, pattern matched
+whole, ranges, lengths, unique keys). Layer 4 checks primary and foreign keys, and
+that references do not go round in a circle (responses, parents). Layer 5 holds the
+rules no schema language expresses: ranges in order, sub types that belong to their
+type, dates not after the reporting source, weekdays named in the evidence that match
+the dates, ranges that follow the count conventions, counts of people below a bound,
+quotes and count texts found in their evidence, evidence long enough to identify a
+passage and clear of excluded page chrome.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from pipeline.problems import Problem
 from pipeline.spans import fold
 from pipeline.tables import Origin, Tables
 
+# The most people one count may claim unless its note writes the figure and says why: about the
+# population of Azerbaijan and three times that of Armenia, so a larger figure is a slip.
+MAX_PEOPLE = 10_000_000
+# Thousands separators between digits, dropped before looking for a figure in a note.
+_SEPARATOR_RE = re.compile(r"(?<=\d)[,._' \u00a0\u2009\u202f](?=\d)")
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 WEEKDAY_RE = re.compile(r"\b(" + "|".join(WEEKDAYS) + r")\b")
 COUNT_GROUPS = ["killed", "injured", "displaced", "casualties"]
@@ -55,7 +62,8 @@ def pandera_schema(table: str):
         if "enum" in constraints:
             checks.append(pa.Check.isin(constraints["enum"], error="enum"))
         if "pattern" in constraints:
-            checks.append(pa.Check.str_matches(constraints["pattern"], error="pattern"))
+            # The whole value must match, as Table Schema means it: re.match would let "id\n" pass "^...$".
+            checks.append(pa.Check(_full_match(constraints["pattern"]), error="pattern"))
         if "minimum" in constraints:
             checks.append(pa.Check.ge(constraints["minimum"], error="minimum"))
         if "maximum" in constraints:
@@ -67,6 +75,12 @@ def pandera_schema(table: str):
                                                unique=unique, required=True)
     unique_keys = table_unique_keys(table)
     return pa.DataFrameSchema(columns, unique=unique_keys[0] if unique_keys else None, strict=True)
+
+
+def _full_match(pattern: str):
+    def check(values):
+        return values.str.fullmatch(pattern).fillna(False).astype(bool)
+    return check
 
 
 def table_unique_keys(table: str) -> list[list[str]]:
@@ -103,6 +117,8 @@ def constraint_problems(tables: Tables) -> list[Problem]:
                 origin = tables.origins[table][int(index)]
                 if (table, int(index), column) in tables.bad_cells:
                     continue  # already reported as untypable
+                if (table, column) == ("evidence", "evidence_id"):
+                    continue  # evidence ids derive from record ids, whose own pattern check reports the fault
                 if check == "not_nullable":
                     problems.append(_problem(origin, column, "required value is missing",
                                              "fill it in; see schemas/ for what it holds"))
@@ -150,7 +166,52 @@ def key_problems(tables: Tables) -> list[Problem]:
                 close = difflib.get_close_matches(str(value), list(keys[ref_table]), n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}?" if close else f"define it in {ref_table} first"
                 problems.append(_problem(origin, column, f"{value!r} is not a known {ref_table} id", hint))
+    return problems + cycle_problems(tables)
+
+
+# References that must not come back round: a statement responds to an earlier one, an
+# actor's parent is a larger body. (message, hint) of each; a record pointing at itself has its own message.
+CYCLES = {
+    ("statements", "responds_to_statement_id"): (
+        "statements respond to each other in a circle",
+        "a statement responds to an earlier one; correct or remove one responds_to_statement_id of the circle"),
+    ("actors", "parent_actor_id"): (
+        "actors are each other's parents in a circle",
+        "an actor's parent is a larger body; correct or remove one parent_actor_id of the circle"),
+}
+
+
+def cycle_problems(tables: Tables) -> list[Problem]:
+    """One problem per circle of references, at the member written first, listing the circle from there."""
+    problems = []
+    for (table, column), (message, hint) in CYCLES.items():
+        pk = schemas.primary_key(table)
+        target, origin_of = {}, {}
+        for row, origin in zip(tables.rows[table], tables.origins[table]):
+            key = row.get(pk)
+            if isinstance(key, str) and key not in origin_of:  # a second row of an id is reported as a clash
+                target[key], origin_of[key] = row.get(column), origin
+        for circle in _circles(target):
+            first = min(circle, key=lambda key: (origin_of[key].file, origin_of[key].line))
+            at = circle.index(first)
+            members = circle[at:] + circle[:at] + [first]
+            problems.append(_problem(origin_of[first], column, f"{message}: " + " -> ".join(members), hint))
     return problems
+
+
+def _circles(target: dict) -> list[list]:
+    """Each circle of two or more keys in `target` (key -> the key it refers to, or None)."""
+    walked: dict = {}  # key -> the walk that reached it first
+    circles = []
+    for walk, start in enumerate(sorted(target)):
+        key, path = start, []
+        while key in target and key not in walked:
+            walked[key] = walk
+            path.append(key)
+            key = target[key]
+        if key in walked and walked[key] == walk and len(path) - path.index(key) >= 2:
+            circles.append(path[path.index(key):])
+    return circles
 
 
 # ---- layer 5: domain rules ----
@@ -191,9 +252,26 @@ def record_context(tables: Tables) -> tuple[dict, dict]:
 
 def record_problems(tables: Tables, context: tuple[dict, dict]) -> list[Problem]:
     """The layer-5 rules that look at one record and its own evidence, so they can run on any part of a corpus."""
-    problems = []
     conventions, published = context
-    sub_types = schemas.sub_event_types()
+    problems = _date_problems(tables, published)
+    problems += _event_problems(tables)
+    for row, origin in zip(tables.rows["casualty_reports"], tables.origins["casualty_reports"]):
+        problems += _count_problems(row, origin, conventions)
+        problems += _within_evidence(tables, "casualty_reports", row, origin, "count_text")
+    for row, origin in zip(tables.rows["statements"], tables.origins["statements"]):
+        problems += _within_evidence(tables, "statements", row, origin, "quote")
+        responds_to = row.get("responds_to_statement_id")
+        if responds_to is not None and responds_to == row.get("statement_id"):
+            problems.append(_problem(origin, "responds_to_statement_id", "a statement cannot respond to itself"))
+    for row, origin in zip(tables.rows["actors"], tables.origins["actors"]):
+        if row.get("parent_actor_id") is not None and row["parent_actor_id"] == row.get("actor_id"):
+            problems.append(_problem(origin, "parent_actor_id", "an actor cannot be its own parent"))
+    return problems + _short_evidence_problems(tables)
+
+
+def _date_problems(tables: Tables, published: dict) -> list[Problem]:
+    """Date spans in order, not after the reporting source, and agreeing with the weekdays their evidence names."""
+    problems = []
     for table, (first, last) in DATE_SPANS.items():
         for row, origin in zip(tables.rows[table], tables.origins[table]):
             problems += _ordered(row, origin, first, last, "dates")
@@ -208,6 +286,13 @@ def record_problems(tables: Tables, context: tuple[dict, dict]) -> list[Problem]
                                                  "a source cannot report what had not happened; check the date"))
                         break
             problems += _weekday_problems(tables, table, row, origin)
+    return problems
+
+
+def _event_problems(tables: Tables) -> list[Problem]:
+    """Sub types of their own type; claims with a claimant."""
+    problems = []
+    sub_types = schemas.sub_event_types()
     for row, origin in zip(tables.rows["events"], tables.origins["events"]):
         event_type, sub_type = row.get("event_type"), row.get("sub_event_type")
         if event_type is not None and sub_type is not None and sub_type not in sub_types.get(event_type, [sub_type]):
@@ -217,24 +302,50 @@ def record_problems(tables: Tables, context: tuple[dict, dict]) -> list[Problem]
         if row.get("claim_status") in ("claimed", "denied", "disputed") and row.get("claimant_actor_id") is None:
             problems.append(_problem(origin, "claimant_actor_id", f"claim_status {row['claim_status']!r} needs a claimant",
                                      "name the party whose claim this is"))
-    for row, origin in zip(tables.rows["casualty_reports"], tables.origins["casualty_reports"]):
-        for group in COUNT_GROUPS:
-            low, high, term = row.get(f"{group}_low"), row.get(f"{group}_high"), row.get(f"{group}_convention")
-            problems += _ordered(row, origin, f"{group}_low", f"{group}_high", "counts")
-            if term is not None and term in conventions:
-                convention = conventions[term]
-                if (low, high) != (convention["low"], convention["high"]):
-                    problems.append(_problem(origin, f"{group}_low", f"{group} range {low}..{high} differs from convention "
-                                             f"{term!r} ({convention['low']}..{convention['high']})",
-                                             "use the convention's range or another convention"))
-        problems += _within_evidence(tables, "casualty_reports", row, origin, "count_text")
-    for row, origin in zip(tables.rows["statements"], tables.origins["statements"]):
-        problems += _within_evidence(tables, "statements", row, origin, "quote")
-        if row.get("responds_to_statement_id") is not None and row["responds_to_statement_id"] == row.get("statement_id"):
-            problems.append(_problem(origin, "responds_to_statement_id", "a statement cannot respond to itself"))
-    for row, origin in zip(tables.rows["actors"], tables.origins["actors"]):
-        if row.get("parent_actor_id") is not None and row["parent_actor_id"] == row.get("actor_id"):
-            problems.append(_problem(origin, "parent_actor_id", "an actor cannot be its own parent"))
+    return problems
+
+
+def _count_problems(row: dict, origin: Origin, conventions: dict) -> list[Problem]:
+    """Each count group of a casualty report: low <= high, the convention's range, a plausible size."""
+    problems = []
+    for group in COUNT_GROUPS:
+        low, high, term = row.get(f"{group}_low"), row.get(f"{group}_high"), row.get(f"{group}_convention")
+        problems += _ordered(row, origin, f"{group}_low", f"{group}_high", "counts")
+        if term is not None and term in conventions:
+            convention = conventions[term]
+            if (low, high) != (convention["low"], convention["high"]):
+                problems.append(_problem(origin, f"{group}_low", f"{group} range {low}..{high} differs from convention "
+                                         f"{term!r} ({convention['low']}..{convention['high']})",
+                                         "use the convention's range or another convention"))
+        column = f"{group}_high" if high is not None and high > MAX_PEOPLE else f"{group}_low"
+        figure = row.get(column)
+        if figure is not None and figure > MAX_PEOPLE and not _states_figure(row.get("note"), figure):
+            problems.append(_problem(origin, column, f"{figure:,} people is more than {MAX_PEOPLE:,}, "
+                                     "the most one count may claim",
+                                     "correct the figure; if the source really says so, write the figure "
+                                     "and why it holds in note"))
+    return problems
+
+
+def _states_figure(note: str | None, figure: int) -> bool:
+    """Whether `note` writes `figure`, with or without thousands separators ("12,000,000", "12 000 000")."""
+    if not note:
+        return False
+    joined = _SEPARATOR_RE.sub("", note)
+    return re.search(rf"(?<!\d){figure}(?!\d)", joined) is not None
+
+
+def _short_evidence_problems(tables: Tables) -> list[Problem]:
+    """Evidence too short to identify a passage, unless the annotator says why it is enough."""
+    problems = []
+    for row, origin in zip(tables.rows["evidence"], tables.origins["evidence"]):
+        found = sum(char.isalnum() for char in row["exact"])
+        if found < schemas.MIN_EVIDENCE_CHARS and row["evidence_id"] not in tables.short_exempt:
+            problems.append(Problem(origin.file, origin.line, f"evidence {row['exact']!r} has {found} letter(s) or "
+                                    f"digit(s); at least {schemas.MIN_EVIDENCE_CHARS} are needed to identify a passage",
+                                    origin.record, "evidence",
+                                    "quote more of the sentence, or write the quote as a mapping with "
+                                    "short_quote_suffices: and the reason it is enough"))
     return problems
 
 

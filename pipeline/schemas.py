@@ -22,6 +22,12 @@ TABLES = ["sources", "count_conventions", "actors", "places", "events", "stateme
 ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
 # Columns that default to another column when an annotation leaves them out.
 DEFAULTS = {("events", "date_end"): "date_start", ("statements", "date_latest"): "date"}
+# Letters or digits a quote needs to identify a passage: a word such as "Baku" or "Wednesday"
+# (with an occurrence or prefix) does; a letter, a number or a word such as "the" does not.
+MIN_EVIDENCE_CHARS = 4
+# As the Table Schemas write it. Editors read a JSON Schema pattern as ECMA regex, where $ is
+# the end of the text; Python's re lets $ match before a final newline, so the check matches
+# ids whole (fullmatch) and refuses line breaks in every one-line value (structure.py).
 ID_PATTERN = "^[a-z0-9][a-z0-9-]*$"
 
 
@@ -146,6 +152,10 @@ def annotation_json_schema() -> dict:
                                "description": "Words just before the quote that pick out the right occurrence."},
                     "weekdays_refer_elsewhere": {"type": "string", "minLength": 1,
                                                  "description": "Why weekdays named in this span are not the record's own dates."},
+                    "short_quote_suffices": {
+                        "type": "string", "minLength": 1,
+                        "description": f"Why a quote of fewer than {MIN_EVIDENCE_CHARS} letters or digits "
+                                       "is enough to identify the passage."},
                 },
                 "required": ["quote"],
                 "additionalProperties": False,

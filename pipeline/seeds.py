@@ -20,9 +20,9 @@ from pathlib import Path
 
 from pipeline import schemas
 from pipeline.problems import InputError, Problem
-from pipeline.sourcetext import read_text, sha256_text
+from pipeline.sourcetext import read_text, sha256_text, suspect
 from pipeline.spans import fold
-from pipeline.structure import structure_problems
+from pipeline.structure import character_problems, structure_problems
 from pipeline.yamlfile import Located, load_yaml
 
 ID_RE = re.compile(schemas.ID_PATTERN)
@@ -141,12 +141,26 @@ def _load_conventions(corpus: Corpus) -> None:
         return None
 
     corpus.problems.extend(structure_problems(data, schemas.conventions_json_schema(), shown, label))
+    corpus.problems.extend(character_problems(data, shown, label))
     for item in data.get("count_conventions") or []:
         if isinstance(item, Located):
             corpus.conventions.append((item, shown))
 
 
 def _load_source(corpus: Corpus, folder: Path) -> Source | None:
+    """The source in `folder` (metadata and text), or None with the reasons in corpus.problems."""
+    meta = _load_metadata(corpus, folder)
+    if meta is None:
+        return None
+    shown = shown_path(corpus.root, folder / "source.yaml")
+    source = _with_text(corpus, folder, meta, shown)
+    # After the text file's own checks, which name a NUL in text_file more precisely.
+    corpus.problems.extend(character_problems(meta, shown, lambda path: f"sources/{folder.name}"))
+    return source
+
+
+def _load_metadata(corpus: Corpus, folder: Path) -> Located | None:
+    """The metadata mapping of the source in `folder`, checked against its schema, or None."""
     meta_path = folder / "source.yaml"
     shown = shown_path(corpus.root, meta_path)
     problems = corpus.problems
@@ -168,6 +182,12 @@ def _load_source(corpus: Corpus, folder: Path) -> Source | None:
         problems.append(Problem(shown, 1, "expected a mapping of source metadata"))
         return None
     problems.extend(structure_problems(meta, schemas.source_json_schema(), shown, lambda path: f"sources/{folder.name}"))
+    return meta
+
+
+def _with_text(corpus: Corpus, folder: Path, meta: Located, shown: str) -> Source | None:
+    """The source of `meta` with its text, or None when its id or text file is wrong."""
+    problems = corpus.problems
     if meta.get("source_id") != folder.name:
         problems.append(Problem(shown, meta.key_lines.get("source_id", meta.line),
                                 f"source_id {meta.get('source_id')!r} does not match its folder {folder.name!r}",
@@ -183,6 +203,8 @@ def _load_source(corpus: Corpus, folder: Path) -> Source | None:
         problems.append(Problem(shown, text_line, f"text_file {text_name!r} contains a NUL character",
                                 f"sources/{folder.name}", "text_file", "name a regular file inside the folder, e.g. text.txt"))
         return None
+    if suspect(text_name):
+        return None  # a control character or line break: reported by the character check
     try:
         escapes = Path(text_name).is_absolute() or ".." in Path(text_name).parts or text_path.is_symlink() \
             or not _inside(folder, text_path)
@@ -234,6 +256,7 @@ def _load_annotations(corpus: Corpus, folder: Path) -> None:
         return None
 
     corpus.problems.extend(structure_problems(data, schemas.annotation_json_schema(), shown, label))
+    corpus.problems.extend(character_problems(data, shown, label))
     source_id = data.get("source_id")
     if source_id != folder.name:
         corpus.problems.append(Problem(shown, data.key_lines.get("source_id", data.line),

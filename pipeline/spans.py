@@ -56,6 +56,11 @@ def line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+def usable_occurrence(value) -> bool:
+    """An occurrence number a quote can be resolved with: an integer from 1 (true/false are not numbers here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def resolve(text: str, quote: str, *, occurrence: int | None = None, prefix: str | None = None,
             folded_text: str | None = None) -> tuple[int, int]:
     """Offsets (start inclusive, end exclusive, in code points) of `quote` in `text`.
@@ -80,6 +85,8 @@ def resolve(text: str, quote: str, *, occurrence: int | None = None, prefix: str
         hint = f"nearest text is {near!r}" if near else "the quote shares nothing with the text"
         raise Unresolved(f"quote not found in the source: {quote!r}", hint)
     if occurrence is not None:
+        if occurrence < 1:  # starts[-1] would silently pick the last one
+            raise Unresolved(f"occurrence {occurrence} is not a position", "count occurrences from 1")
         if occurrence > len(starts):
             raise Unresolved(f"occurrence {occurrence} asked but the quote occurs {len(starts)} time(s)",
                              "use an occurrence between 1 and the count")

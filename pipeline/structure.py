@@ -4,6 +4,10 @@ A compiled fastjsonschema validator passes clean documents quickly; a document i
 rejects goes to jsonschema, which finds every fault, and this module turns each into a Problem with the file,
 the line of the offending key or value, the record id and the field, and a hint
 (e.g. the field name an unknown key was probably meant to be).
+
+`character_problems` checks what no JSON Schema says: each text value holds only
+characters a text may hold (no control characters, lone surrogates or bidirectional
+controls; tabs and newlines only in free-text fields).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import fastjsonschema
 import jsonschema
 
 from pipeline.problems import Problem
+from pipeline.sourcetext import character_hint, describe_character, forbidden_character, suspect
 from pipeline.yamlfile import Located, LocatedList
 
 _TYPE_NAMES = {dict: "a mapping", list: "a list", str: "text", int: "an integer", float: "a number",
@@ -151,4 +156,55 @@ def structure_problems(document, schema: dict, shown: str, record_label) -> list
             else:
                 message = error.message
             problems.append(Problem(shown, line, message, record, field, hint))
+    return problems
+
+
+# Free text, which may span lines (tab and newline allowed); every other text value (ids,
+# names, codes, dates, urls, paths) is one line. "evidence" is a quote written as plain text.
+MULTILINE_FIELDS = frozenset({"summary", "note", "quote", "evidence", "prefix", "count_text", "reason", "basis",
+                              "published_date_basis", "weekdays_refer_elsewhere", "short_quote_suffices"})
+
+
+def _suspects(node, path: tuple, line: int | None, found: list) -> None:
+    """Add (path, line, text) of each text value under `node` that a one-line field could not hold to `found`.
+
+    Keys are left out (the schema names unknown ones). A plain recursion that builds a path
+    only for a suspect, since it visits every value of every file: measured on 1,000 synthetic
+    documents, half the time of a generator of every value, about 5% of parsing the files.
+    """
+    if isinstance(node, Located):
+        lines = node.key_lines
+        for key, value in node.items():
+            if isinstance(value, str):
+                if suspect(value):
+                    found.append(((*path, key), lines.get(key, line), value))
+            elif isinstance(value, (Located, LocatedList)):
+                _suspects(value, (*path, key), lines.get(key, line), found)
+    elif isinstance(node, LocatedList):
+        for index, value in enumerate(node):
+            if isinstance(value, str):
+                if suspect(value):
+                    found.append(((*path, index), node.item_lines[index], value))
+            elif isinstance(value, (Located, LocatedList)):
+                _suspects(value, (*path, index), node.item_lines[index], found)
+    elif isinstance(node, str) and suspect(node):
+        found.append((path, line, node))
+
+
+def character_problems(document, shown: str, record_label) -> list[Problem]:
+    """A Problem for each text value of `document` holding a character no text may hold.
+
+    `record_label(path)` names the record a path points into, as for structure_problems.
+    """
+    problems = []
+    found: list = []
+    _suspects(document, (), getattr(document, "line", None), found)
+    for path, line, text in found:
+        field = next((step for step in reversed(path) if isinstance(step, str)), None)
+        found = forbidden_character(text, field in MULTILINE_FIELDS)
+        if found is not None:
+            offset, char, count = found
+            more = f", and {count - 1} more" if count > 1 else ""
+            problems.append(Problem(shown, line, f"contains {describe_character(char)} at character {offset + 1}{more}",
+                                    record_label(path), field, character_hint(char, in_yaml=True)))
     return problems

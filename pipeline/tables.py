@@ -16,7 +16,7 @@ from typing import NamedTuple
 from pipeline import schemas
 from pipeline.problems import Problem
 from pipeline.seeds import Corpus, Record
-from pipeline.spans import Unresolved, resolve
+from pipeline.spans import Unresolved, resolve, usable_occurrence
 
 
 _SHARED_KEYS: dict[tuple, tuple] = {}
@@ -59,6 +59,8 @@ class Tables:
     bad_cells: set[tuple[str, int, str]] = field(default_factory=set)
     # evidence ids whose weekdays the annotator says belong to another record
     weekday_exempt: set[str] = field(default_factory=set)
+    # evidence ids whose quote the annotator says is long enough, though shorter than the rule
+    short_exempt: set[str] = field(default_factory=set)
 
     def add(self, table: str, row: dict, origin: Origin) -> None:
         self.rows[table].append(row)
@@ -74,6 +76,7 @@ class Tables:
             self.evidence_of.setdefault(key, []).extend(rows)
         self.bad_cells.update((table, offsets[table] + index, column) for table, index, column in other.bad_cells)
         self.weekday_exempt |= other.weekday_exempt
+        self.short_exempt |= other.short_exempt
 
 
 class _Bad(Exception):
@@ -154,36 +157,54 @@ def _evidence_rows(corpus: Corpus, record: Record, tables: Tables, problems: lis
     collected = tables.evidence_of.setdefault((record.table, record_id), [])
     for number, item in enumerate(items, start=1):
         line = items.item_lines[number - 1] if hasattr(items, "item_lines") else record.line_of("evidence")
-        if isinstance(item, str):
-            spec = {"quote": item}
-        elif isinstance(item, dict) and isinstance(item.get("quote"), str):
-            spec = item
-        else:
-            continue  # shape faults are reported by the structure layer
-        source_id = spec.get("source_id", record.source_id)
-        source = corpus.sources.get(source_id)
-        if source is None:
-            if source_id not in corpus.unreadable_sources:
-                known = ", ".join(sorted(corpus.sources)) or "none"
-                problems.append(Problem(record.file, line, f"evidence names unknown source {source_id!r}",
-                                        record.label, "evidence", f"known sources: {known}"))
+        spec = _evidence_spec(item)
+        found = None if spec is None else _resolved(corpus, record, spec, line, problems)
+        if found is None:
             continue
-        occurrence = spec.get("occurrence") if isinstance(spec.get("occurrence"), int) else None
-        prefix = spec.get("prefix") if isinstance(spec.get("prefix"), str) else None
-        try:
-            start, end = resolve(source.text, spec["quote"], occurrence=occurrence, prefix=prefix,
-                                 folded_text=source.folded)
-        except Unresolved as bad:
-            where = "" if source_id == record.source_id else f" (source {source_id})"
-            problems.append(Problem(record.file, line, bad.message + where, record.label, "evidence", bad.hint))
-            continue
+        source_id, source, start, end = found
         row = {"evidence_id": evidence_id(record.table, str(record_id), number), "source_id": source_id,
                "record_table": record.table, "record_id": record_id, "start": start, "end": end,
                "exact": source.text[start:end]}
         tables.add("evidence", row, Origin(record.file, line, record.label))
         if "weekdays_refer_elsewhere" in spec:
             tables.weekday_exempt.add(row["evidence_id"])
+        if str(spec.get("short_quote_suffices", "")).strip():  # a reason, not blanks
+            tables.short_exempt.add(row["evidence_id"])
         collected.append(row)
+
+
+def _evidence_spec(item) -> dict | None:
+    """An evidence item as a mapping that can be resolved, or None: the structure layer reports what is wrong."""
+    if isinstance(item, str):
+        return {"quote": item}
+    if not isinstance(item, dict) or not isinstance(item.get("quote"), str):
+        return None
+    if not isinstance(item.get("source_id", ""), str):
+        return None
+    if item.get("occurrence") is not None and not usable_occurrence(item["occurrence"]):
+        return None  # not an integer, or below 1
+    return item
+
+
+def _resolved(corpus: Corpus, record: Record, spec: dict, line: int, problems: list[Problem]):
+    """(source id, source, start, end) of an evidence item, or None with the reason added to `problems`."""
+    source_id = spec.get("source_id", record.source_id)
+    source = corpus.sources.get(source_id)
+    if source is None:
+        if source_id not in corpus.unreadable_sources:
+            known = ", ".join(sorted(corpus.sources)) or "none"
+            problems.append(Problem(record.file, line, f"evidence names unknown source {source_id!r}",
+                                    record.label, "evidence", f"known sources: {known}"))
+        return None
+    prefix = spec.get("prefix") if isinstance(spec.get("prefix"), str) else None
+    try:
+        start, end = resolve(source.text, spec["quote"], occurrence=spec.get("occurrence"), prefix=prefix,
+                             folded_text=source.folded)
+    except Unresolved as bad:
+        where = "" if source_id == record.source_id else f" (source {source_id})"
+        problems.append(Problem(record.file, line, bad.message + where, record.label, "evidence", bad.hint))
+        return None
+    return source_id, source, start, end
 
 
 def add_source_rows(corpus: Corpus, tables: Tables, problems: list[Problem]) -> None:
