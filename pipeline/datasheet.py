@@ -121,8 +121,8 @@ def code_values(field: dict) -> str:
     parts = []
     for category in field.get("categories") or []:
         if isinstance(category, dict):
-            label = category.get("label")
-            parts.append(f"{code(category.get('value'))} ({inline_text(label)})" if label else code(category.get("value")))
+            value, label = code(category.get("value")), category.get("label")
+            parts.append(f"{value} ({inline_text(label)})" if label else value)
         else:
             parts.append(code(category))
     return ", ".join(parts)
@@ -244,7 +244,8 @@ def _dictionary(descriptor: dict) -> str:
                  inline_text(f.get("description", "")), _constraints(f), code_values(f)] for f in schema["fields"]]
         text += "\n" + table(["field", "type", "required", "description", "constraints", "values"], body)
         if resource["name"] == "events":
-            hierarchy = [[inline_text(t), ", ".join(code(s) for s in subs)] for t, subs in schemas.sub_event_types().items()]
+            hierarchy = [[inline_text(t), ", ".join(code(s) for s in subs)]
+                         for t, subs in schemas.sub_event_types().items()]
             text += "\nACLED event types and the sub event types that belong to each:\n\n"
             text += table(["event_type", "sub_event_type"], hierarchy)
     return text
@@ -265,7 +266,8 @@ def _citation(descriptor: dict) -> str:
     licence = descriptor.get("licenses", [{}])[0]
     authors = "; ".join(inline_text(c.get("title", "")) for c in descriptor.get("contributors", []))
     year = inline_text(descriptor["created"][:4])
-    title, name, version = inline_text(descriptor["title"]), code(descriptor["name"]), inline_text(descriptor["version"])
+    title, name = inline_text(descriptor["title"]), code(descriptor["name"])
+    version = inline_text(descriptor["version"])
     return ("\n## Licence and citation\n\n"
             f"The tables are released under {inline_text(licence.get('title') or licence.get('name', ''))} "
             f"({code(licence.get('name', ''))}). The evidence excerpts are short quotations of the articles, "
