@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import stat
@@ -83,7 +84,7 @@ def load(package_dir: Path) -> Package:
 # confined reader in pipeline/packages.py.
 
 DESCRIPTOR = "datapackage.json"
-SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # resource names and source ids become file names
+SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")  # resource names and source ids become file names
 MOST_PROBLEMS = 20  # per file: enough to see what is wrong without a line for every row of a broken table
 REPUBLISH = "publish the package again with 'pipeline publish'"
 
@@ -227,14 +228,23 @@ def _project_field_problems(table: str, types: dict[str, str]) -> list[tuple[str
             for f in schemas.fields(table) if types.get(f["name"]) != f["type"]]
 
 
+INT64 = 2 ** 63  # integers are 64-bit in the Parquet twins and in the charts' arithmetic
+
+
 def _typed(text: str, kind: str):
-    """A CSV cell as its schema type (empty -> None); ValueError when it is not one."""
+    """A CSV cell as its schema type (empty -> None); ValueError when it is not one the report can draw."""
     if text == "":
         return None
     if kind == "integer":
-        return int(text)
+        value = int(text)
+        if not -INT64 <= value < INT64:
+            raise ValueError("outside the 64-bit range")
+        return value
     if kind == "number":
-        return float(text)
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError("not finite")
+        return value
     if kind == "boolean":
         if text not in ("true", "false"):
             raise ValueError(text)
@@ -295,16 +305,30 @@ def _typed_row(cells: list[str], fields: list[dict], where: str, line: int, reco
     for text, spec in zip(cells, fields):
         kind = spec.get("type", "string")
         try:
-            row[spec["name"]] = _typed(text, kind)
+            row[spec["name"]] = value = _typed(text, kind)
         except ValueError:
             row[spec["name"]] = None
-            problems.append(Problem(where, line, f"{text!r} is not a {kind}", record=record, field=spec["name"],
-                                    hint=REPUBLISH))
+            problems.append(Problem(where, line, f"{text!r} is not a {kind} the report can read", record=record,
+                                    field=spec["name"], hint=REPUBLISH))
             continue
-        if text == "" and spec.get("constraints", {}).get("required"):
-            problems.append(Problem(where, line, "required, but empty", record=record, field=spec["name"],
+        wrong = _constraint_broken(value, spec.get("constraints", {}))
+        if wrong:
+            problems.append(Problem(where, line, f"{text!r} {wrong}", record=record, field=spec["name"],
                                     hint=REPUBLISH))
     return row, problems
+
+
+def _constraint_broken(value, constraints: dict) -> str | None:
+    """The constraint the charts rely on (required, minimum, maximum) that `value` breaks, if any."""
+    if value is None:
+        return "is empty, but required" if constraints.get("required") else None
+    low, high = constraints.get("minimum"), constraints.get("maximum")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(low, (int, float)) and value < low:
+            return f"is below the minimum {low}"
+        if isinstance(high, (int, float)) and value > high:
+            return f"is above the maximum {high}"
+    return None
 
 
 def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
@@ -743,7 +767,8 @@ def charts_page(package: Package) -> str:
     if far or unmapped:
         body += "<p>Places outside the map:</p>\n<ul>" + "".join(
             f'<li><a href="{escape(charts.href("places", p["place_id"]))}">{esc(p["name"])}</a> '
-            + (f"({p['latitude']:.2f}, {p['longitude']:.2f})" if p.get("latitude") is not None else "(no coordinates)")
+            + (f"({p['latitude']:.2f}, {p['longitude']:.2f})" if p.get("latitude") is not None
+               and p.get("longitude") is not None else "(no coordinates)")
             + f", precision {esc(p['geo_precision'])}</li>" for p in far + unmapped) + "</ul>\n"
     return body
 
