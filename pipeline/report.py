@@ -94,7 +94,7 @@ class UnreadablePackage(InputError):
 
 
 class Refused(Exception):
-    """A file the report may not or cannot open; the message says why."""
+    """A file the report may not or cannot open; the message says why, after the file's name."""
 
 
 def open_confined(package_dir: Path, relative: str) -> io.BufferedReader:
@@ -102,23 +102,25 @@ def open_confined(package_dir: Path, relative: str) -> io.BufferedReader:
     without a symbolic link."""
     path = PurePosixPath(relative)
     if not relative or path.is_absolute() or "\\" in relative or ":" in relative:
-        raise Refused(f"path {relative!r} is not a relative path inside the package")
+        raise Refused("is not a relative path inside the package")
     if ".." in path.parts:
-        raise Refused(f"path {relative!r} leaves the package folder")
+        raise Refused("leaves the package folder")
     current = package_dir
     for part in path.parts[:-1]:
         current = current / part
-        if not current.is_dir() or current.is_symlink():
-            raise Refused(f"path {relative!r}: {part} is not a folder inside the package")
+        if current.is_symlink() or not current.is_dir():
+            raise Refused(f"passes through {part!r}, which is not a folder inside the package")
     try:
         # O_NOFOLLOW: a link swapped in after the checks is not followed; O_NONBLOCK: a pipe does not hang us.
         handle = os.open(package_dir / relative, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise Refused("does not exist") from None
     except OSError as exc:
-        reason = "is a symbolic link" if (package_dir / relative).is_symlink() else exc.strerror.lower()
-        raise Refused(f"path {relative!r}: {reason}") from None
+        reason = "is a symbolic link" if (package_dir / relative).is_symlink() else "cannot be read: " + exc.strerror
+        raise Refused(reason) from None
     if not stat.S_ISREG(os.fstat(handle).st_mode):
         os.close(handle)
-        raise Refused(f"path {relative!r} is not a regular file")
+        raise Refused("is not a regular file")
     return os.fdopen(handle, "rb")
 
 
@@ -133,9 +135,8 @@ def read_descriptor(package_dir: Path) -> dict:
         with open_confined(package_dir, DESCRIPTOR) as handle:
             raw = handle.read()
     except Refused as exc:
-        missing = not (package_dir / DESCRIPTOR).exists() and not (package_dir / DESCRIPTOR).is_symlink()
-        message = "no datapackage.json" if missing else str(exc).replace(f"path {DESCRIPTOR!r}", "the descriptor")
-        raise UnreadablePackage([Problem(where, None, message, hint="run 'pipeline publish' first"
+        missing = str(exc) == "does not exist"
+        raise UnreadablePackage([Problem(where, None, f"the descriptor {exc}", hint="run 'pipeline publish' first"
                                          if missing else REPUBLISH)]) from None
     try:
         descriptor = json.loads(raw.decode("utf-8"))
@@ -165,15 +166,15 @@ def _names(value) -> list:
 
 def descriptor_problems(descriptor: dict, where: str) -> list[Problem]:
     """Every way the descriptor's shape differs from what the report reads."""
-    problems = [Problem(where, None, f"{key} is {_kind(descriptor[key])}, not a string", field=key, hint=REPUBLISH)
+    problems = [Problem(where, None, f"{_kind(descriptor[key])}, not a string", field=key, hint=REPUBLISH)
                 for key in ("name", "title", "description", "version", "created")
                 if key in descriptor and not isinstance(descriptor[key], str)]
     licences = descriptor.get("licenses", [])
     if not isinstance(licences, list) or not all(isinstance(lic, dict) for lic in licences):
-        problems.append(Problem(where, None, "licenses is not a list of objects", field="licenses", hint=REPUBLISH))
+        problems.append(Problem(where, None, "not a list of objects", field="licenses", hint=REPUBLISH))
     resources = descriptor.get("resources")
     if not isinstance(resources, list) or not resources:
-        return problems + [Problem(where, None, "resources is missing or not a list of tables", field="resources",
+        return problems + [Problem(where, None, "missing, or not a list of tables", field="resources",
                                    hint=REPUBLISH)]
     names = [r.get("name") if isinstance(r, dict) else None for r in resources]
     for number, resource in enumerate(resources):
@@ -196,7 +197,7 @@ def _resource_problems(resource: dict, names: list) -> list[tuple[str, str]]:
     if names.count(resource["name"]) > 1:
         found.append(("name", "more than one resource has this name"))
     if not isinstance(resource.get("path"), str):
-        found.append(("path", "not a path (a string)"))
+        found.append(("path", "missing, or not a string"))
     parquet = resource.get("parquet", {})
     if not isinstance(parquet, dict) or not isinstance(parquet.get("path", ""), str):
         found.append(("parquet", "not an object with a path"))
@@ -262,8 +263,9 @@ def read_table(package_dir: Path, resource: dict) -> tuple[list[dict], list[Prob
             raw = handle.read()
         text = raw.decode("utf-8")
     except Refused as exc:
-        return [], [Problem(str(package_dir / DESCRIPTOR), None, str(exc), record=f"resources/{resource['name']}",
-                            field="path", hint="name a CSV file inside the package folder")]
+        return [], [Problem(str(package_dir / DESCRIPTOR), None, f"{resource['path']!r} {exc}",
+                            record=f"resources/{resource['name']}", field="path",
+                            hint="name a regular CSV file inside the package folder")]
     except UnicodeDecodeError as exc:
         return [], [Problem(where, raw[:exc.start].count(b"\n") + 1,
                             f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})", hint=REPUBLISH)]
