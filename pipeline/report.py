@@ -8,6 +8,9 @@ filterable, ids cross-linked), charts.html (timeline, casualty claims, map) and
 checks.html (package validation, text hashes, annotation check, uncovered
 sentences). The package ships only excerpts, so the texts come from seeds/; each
 is checked against sources.text_sha256 and the page says when it differs.
+The package is read only from regular files inside its folder, and its shape is
+checked before anything is rendered: a malformed package is a list of located
+problems (exit 1; exit 2 when there is no descriptor to read) and no page is written.
 Everything is escaped, sorted and free of wall-clock time: the same inputs give
 the same bytes. Nothing is fetched at view time.
 """
@@ -310,7 +313,8 @@ def _typed_row(cells: list[str], fields: list[dict], where: str, line: int, reco
             row[spec["name"]] = value = _typed(text, kind)
         except ValueError:
             row[spec["name"]] = None
-            problems.append(Problem(where, line, f"{text!r} is not a {kind} the report can read", record=record,
+            what = "an integer" if kind == "integer" else f"a {kind}"
+            problems.append(Problem(where, line, f"{text!r} is not {what} the report can read", record=record,
                                     field=spec["name"], hint=REPUBLISH))
             continue
         wrong = _constraint_broken(value, spec.get("constraints", {}))
@@ -660,7 +664,8 @@ def source_page(package: Package, source: dict, found: SourceText) -> str:
 
 
 def _tag(table: str) -> str:
-    return f'<span class="tag" style="background:{charts.TABLE_COLOURS.get(table, OTHER_COLOUR)}">{escape(table)}</span>'
+    colour = charts.TABLE_COLOURS.get(table, OTHER_COLOUR)
+    return f'<span class="tag" style="background:{colour}">{escape(table)}</span>'
 
 
 # ---- tables ----

@@ -10,7 +10,6 @@ own characters, and no tag, handler or link comes out of it.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ from typer.testing import CliRunner
 from conftest import BASE_SEEDS, tree
 from pipeline.cli import app
 from pipeline.datasheet import code, free_text_columns, inline_text, render_datasheet, table_cell, url
+from test_hostile import assert_refused
 
 runner = CliRunner()
 MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
@@ -470,11 +470,11 @@ MALFORMED = {
                                                b"note\r\narmenia,Armeni\xe9,state,ARM,,,,\r\n"), 1,
                      ["{pkg}/data/actors.csv:2: not valid UTF-8 (byte 0xe9 at offset 86) " + HINT]),
     "csv-not-an-integer": (_csv("data/evidence.csv", {"start": "161.5"}), 1,
-                           ["{pkg}/data/evidence.csv:2: evidence/actors-armenia-1: start: '161.5' is not a integer "
+                           ["{pkg}/data/evidence.csv:2: evidence/actors-armenia-1: start: '161.5' is not an integer "
                             "the report can read " + HINT]),
     "csv-integer-beyond-64-bits": (_csv("data/evidence.csv", {"end": str(2 ** 64)}), 1,
                                    ["{pkg}/data/evidence.csv:2: evidence/actors-armenia-1: end: '18446744073709551616' "
-                                    "is not a integer the report can read " + HINT]),
+                                    "is not an integer the report can read " + HINT]),
     "csv-required-empty": (_csv("data/evidence.csv", {"end": ""}), 1,
                            ["{pkg}/data/evidence.csv:2: evidence/actors-armenia-1: end: '' is empty, but required "
                             + HINT]),
@@ -492,8 +492,6 @@ MALFORMED = {
 
 @pytest.mark.parametrize("name", sorted(MALFORMED))
 def test_report_refuses_a_malformed_package(name: str, tmp_path: Path, published_minimal: Path):
-    from test_hostile import assert_refused
-
     change, code, expected = MALFORMED[name]
     package, outside, out = tmp_path / "package", tmp_path / "outside", tmp_path / "report"
     shutil.copytree(published_minimal, package)
