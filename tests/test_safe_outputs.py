@@ -514,3 +514,43 @@ def test_report_refuses_a_malformed_package(name: str, tmp_path: Path, published
     # An open with O_NOFOLLOW fails on a symbolic link instead of following it.
     followed = [Path(path).resolve() for path, flags in OPENED if not flags & os.O_NOFOLLOW]
     assert [path for path in followed if path.is_relative_to(outside.resolve())] == []
+
+
+# ---- values at the edges are drawn, not a crash ----
+
+EDGES = {
+    # name: (table, cells, page, a snippet of that page)
+    "date-in-year-9999": ("events", {"date_end": "9999-12-31"}, "table-events.html",
+                          '<td class="date">9999-12-31</td>'),
+    "date-in-year-1": ("statements", {"date": "0001-01-01"}, "charts.html", "0001-01-01"),
+    "no-longitude": ("places", {"longitude": ""}, "charts.html", "(no coordinates)"),
+    "evidence-of-another-table": ("evidence", {"record_table": "rumours"}, "source-wire-2020-09-30.html",
+                                  '<span class="tag" style="background:#718096">rumours</span>'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGES))
+def test_report_draws_values_at_the_edges(name: str, tmp_path: Path, published_minimal: Path):
+    table, cells, page, snippet = EDGES[name]
+    package = tmp_path / "package"
+    shutil.copytree(published_minimal, package)
+    write_cells(package / "data" / f"{table}.csv", cells)
+    result = runner.invoke(app, ["report", "--package", str(package), "--seeds", str(BASE_SEEDS),
+                                 "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    assert snippet in (tmp_path / "report" / page).read_text(encoding="utf-8")
+
+
+def test_report_does_not_follow_a_linked_source_text(tmp_path: Path, published_minimal: Path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    text = seeds / "wire-2020-09-30" / "text.txt"
+    secret = tmp_path / "secret.txt"
+    shutil.move(text, secret)
+    text.symlink_to(secret)
+    result = runner.invoke(app, ["report", "--package", str(published_minimal), "--seeds", str(seeds),
+                                 "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "report" / "source-wire-2020-09-30.html").read_text(encoding="utf-8")
+    assert '<span class="bad">text in seeds/ is a link, not a regular file, or unreadable: not read</span>' in page
+    assert "The text is not available here" in page and '<div class="text"' not in page
