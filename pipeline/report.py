@@ -337,6 +337,22 @@ def _constraint_broken(value, constraints: dict) -> str | None:
     return None
 
 
+def _twin_problems(package_dir: Path, resource: dict) -> list[Problem]:
+    """A Parquet twin the checks page's validators would open outside the package; a missing one is theirs
+    to report."""
+    path = (resource.get("parquet") or {}).get("path")
+    if path is None:
+        return []
+    try:
+        open_confined(package_dir, path).close()
+    except Refused as exc:
+        if str(exc) != "does not exist":
+            return [Problem(str(package_dir / DESCRIPTOR), None, f"{path!r} {exc}",
+                            record=f"resources/{resource['name']}", field="parquet.path",
+                            hint="name a regular Parquet file inside the package folder")]
+    return []
+
+
 def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
     """The descriptor and typed rows of every table, read only from regular files inside `package_dir`;
     UnreadablePackage when there is no descriptor to read, InputError with every problem when its shape,
@@ -348,7 +364,7 @@ def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]
     rows = {}
     for resource in descriptor["resources"]:
         rows[resource["name"]], found = read_table(package_dir, resource)
-        problems += found
+        problems += found + _twin_problems(package_dir, resource)
     paths = {r["name"]: r["path"] for r in descriptor["resources"]}
     for source in rows.get("sources", []):
         if not SAFE_NAME.match(str(source["source_id"])):

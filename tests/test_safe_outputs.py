@@ -448,11 +448,21 @@ MALFORMED = {
                       ["{pkg}/datapackage.json: resources/events: path: 'data/events.csv' is a symbolic link "
                        "(name a regular CSV file inside the package folder)"]),
     "data-folder-is-a-link": (lambda package, outside: _replace_with(package, "data", "link", outside), 1,
-                              [f"{{pkg}}/datapackage.json: resources/{table}: path: 'data/{table}.csv' passes through "
-                               "'data', which is not a folder inside the package (name a regular CSV file inside the "
-                               "package folder)" for table in ["sources", "count_conventions", "actors", "places",
-                                                                "events", "statements", "casualty_reports",
-                                                                "evidence"]]),
+                              [f"{{pkg}}/datapackage.json: resources/{table}: {key}: 'data/{table}.{ext}' passes "
+                               f"through 'data', which is not a folder inside the package (name a regular {kind} file "
+                               "inside the package folder)"
+                               for table in ["sources", "count_conventions", "actors", "places", "events",
+                                             "statements", "casualty_reports", "evidence"]
+                               for key, ext, kind in [("path", "csv", "CSV"), ("parquet.path", "parquet", "Parquet")]]),
+    "parquet-path-absolute": (lambda package, outside: edit_descriptor(package, _set(
+        "events", "parquet", "path", value=str(outside / "data" / "events.parquet"))), 1,
+                              ["{pkg}/datapackage.json: resources/events: parquet.path: "
+                               "'{outside}/data/events.parquet' is not a relative path inside the package (name a regular Parquet file inside the "
+                               "package folder)"]),
+    "parquet-is-a-link": (lambda package, outside: (package / "data" / "places.parquet").unlink() or (
+        package / "data" / "places.parquet").symlink_to(outside / "data" / "places.parquet"), 1,
+                          ["{pkg}/datapackage.json: resources/places: parquet.path: 'data/places.parquet' is a "
+                           "symbolic link (name a regular Parquet file inside the package folder)"]),
     "csv-is-a-pipe": (lambda package, outside: _replace_with(package, "data/events.csv", "pipe", outside), 1,
                       ["{pkg}/datapackage.json: resources/events: path: 'data/events.csv' is not a regular file "
                        "(name a regular CSV file inside the package folder)"]),
