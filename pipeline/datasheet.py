@@ -3,8 +3,10 @@
 `render_datasheet` is a pure function of the files in the package folder
 (datapackage.json with its inlined Table Schemas, data/*.csv, CHANGELOG.md) and of
 the event type hierarchy in schemas/, so rebuilding an unchanged package gives the
-same bytes. `read_rows` reads a published CSV table typed by its schema; the review
-report uses it too.
+same bytes. Every value it prints from the package goes through `inline_text`, `code`
+or `url` (and `table_cell` in a table), so the rendered page shows the data's own
+characters and no tag, link or layout can come out of them. `read_rows` reads a
+published CSV table typed by its schema.
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def open_confined(package_dir: Path, relative: str) -> io.BufferedReader:
     """Open `relative` for reading, refusing anything but a regular file reached inside `package_dir`
     without a symbolic link."""
     path = PurePosixPath(relative)
-    if not relative or path.is_absolute() or "\\" in relative or ":" in relative:
+    if not relative or path.is_absolute() or any(mark in relative for mark in ("\\", ":", "\0")):  # or a URL
         raise Refused("is not a relative path inside the package")
     if ".." in path.parts:
         raise Refused("leaves the package folder")

@@ -444,6 +444,9 @@ MALFORMED = {
     "path-is-a-url": (_descriptor(_set("events", "path", value="https://example.org/events.csv")), 1,
                       ["{pkg}/datapackage.json: resources/events: path: 'https://example.org/events.csv' is not a "
                        "relative path inside the package (name a regular CSV file inside the package folder)"]),
+    "path-with-a-nul": (_descriptor(_set("events", "path", value="data/events.csv\0.txt")), 1,
+                        ["{pkg}/datapackage.json: resources/events: path: 'data/events.csv\\x00.txt' is not a "
+                         "relative path inside the package (name a regular CSV file inside the package folder)"]),
     "csv-is-a-link": (lambda package, outside: _replace_with(package, "data/events.csv", "link", outside), 1,
                       ["{pkg}/datapackage.json: resources/events: path: 'data/events.csv' is a symbolic link "
                        "(name a regular CSV file inside the package folder)"]),
