@@ -266,13 +266,22 @@ def synth(docs: int = typer.Option(..., "--docs", min=1, help="Number of documen
 def report(package: Path = typer.Option(Path("datapackage"), "--package", help="Folder of the published package."),
            seeds: Path = SEEDS,
            out: Path = typer.Option(Path("report"), "--out", help="Folder to write the HTML report into.")) -> None:
-    """Build the review report: a static HTML site of the package (texts, tables, charts, checks)."""
-    from pipeline.report import build_report
+    """Build the review report: a static HTML site of the package (texts, tables, charts, checks).
 
-    if not (package / "datapackage.json").is_file():
-        typer.echo(f"{package}: no datapackage.json (run 'pipeline publish' first)", err=True)
-        raise typer.Exit(1)
-    pages = build_report(package, seeds, out)
+    Exit 1 when the package is malformed (every problem printed, nothing written), 2 when it cannot be read at all.
+    """
+    from pipeline.problems import InputError
+    from pipeline.report import UnreadablePackage, build_report
+
+    try:
+        pages = build_report(package, seeds, out)
+    except UnreadablePackage as exc:  # no package to read at all: exit 2, as `pipeline validate` does
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{len(exc.problems)} problem(s) found.", err=True)
+        raise typer.Exit(2)
+    except InputError as exc:
+        fail(exc.problems)
     typer.echo(f"wrote {len(pages)} pages to {out}; open {out / 'index.html'}")
 
 

@@ -8,19 +8,31 @@ filterable, ids cross-linked), charts.html (timeline, casualty claims, map) and
 checks.html (package validation, text hashes, annotation check, uncovered
 sentences). The package ships only excerpts, so the texts come from seeds/; each
 is checked against sources.text_sha256 and the page says when it differs.
+The package is read only from regular files inside its folder, and its shape is
+checked before anything is rendered: a malformed package is a list of located
+problems (exit 1; exit 2 when there is no descriptor to read) and no page is written.
 Everything is escaped, sorted and free of wall-clock time: the same inputs give
 the same bytes. Nothing is fetched at view time.
 """
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import hashlib
+import io
+import json
+import math
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from html import escape
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pipeline import report_charts as charts
-from pipeline.datasheet import read_package
+from pipeline import schemas
+from pipeline.problems import InputError, Problem
 from pipeline.writer import csv_cell
 
 ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
@@ -48,12 +60,13 @@ class Package:
 
 
 def load(package_dir: Path) -> Package:
-    descriptor, rows = read_package(package_dir)
+    """The package in `package_dir`, checked and read by `read_checked_package`, with its indexes."""
+    descriptor, rows = read_checked_package(package_dir)
     package = Package(descriptor, rows)
     for resource in descriptor["resources"]:
         table, schema = resource["name"], resource["schema"]
-        package.keys[table] = schema["primaryKey"][0]
-        package.links[table] = {fk["fields"][0]: fk["reference"].get("resource") or table
+        package.keys[table] = _names(schema["primaryKey"])[0]
+        package.links[table] = {_names(fk["fields"])[0]: fk["reference"].get("resource") or table
                                 for fk in schema.get("foreignKeys", [])}
         rows[table] = sorted(rows[table], key=lambda r: str(r[package.keys[table]]))
     for table, columns in sorted(package.links.items()):
@@ -65,6 +78,302 @@ def load(package_dir: Path) -> Package:
     for ev in sorted(rows.get("evidence", []), key=lambda e: (e["source_id"], e["start"], e["end"], e["evidence_id"])):
         package.evidence_of.setdefault((ev["record_table"], ev["record_id"]), []).append(ev)
     return package
+
+
+# ---- reading the package: confined and checked ----
+# The report opens only regular files inside the package folder (no absolute path, `..`, URL, symbolic link,
+# device or pipe) and checks every shape it relies on before rendering, so a malformed package is a located
+# problem and nothing is written. `open_confined` and `read_checked_package` can give way to a shared
+# confined reader in pipeline/packages.py.
+
+DESCRIPTOR = "datapackage.json"
+SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")  # resource names and source ids become file names
+MOST_PROBLEMS = 20  # per file: enough to see what is wrong without a line for every row of a broken table
+REPUBLISH = "publish the package again with 'pipeline publish'"
+
+
+class UnreadablePackage(InputError):
+    """The package cannot be read at all (no folder, no descriptor, not JSON): the command exits 2."""
+
+
+class Refused(Exception):
+    """A file the report may not or cannot open; the message says why, after the file's name."""
+
+
+def open_confined(package_dir: Path, relative: str) -> io.BufferedReader:
+    """Open `relative` for reading, refusing anything but a regular file reached inside `package_dir`
+    without a symbolic link."""
+    path = PurePosixPath(relative)
+    if not relative or path.is_absolute() or any(mark in relative for mark in ("\\", ":", "\0")):  # or a URL
+        raise Refused("is not a relative path inside the package")
+    if ".." in path.parts:
+        raise Refused("leaves the package folder")
+    current = package_dir
+    for part in path.parts[:-1]:
+        current = current / part
+        if current.is_symlink() or not current.is_dir():
+            raise Refused(f"passes through {part!r}, which is not a folder inside the package")
+    try:
+        # O_NOFOLLOW: a link swapped in after the checks is not followed; O_NONBLOCK: a pipe does not hang us.
+        handle = os.open(package_dir / relative, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise Refused("does not exist") from None
+    except OSError as exc:
+        reason = "is a symbolic link" if (package_dir / relative).is_symlink() else "cannot be read: " + exc.strerror
+        raise Refused(reason) from None
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise Refused("is not a regular file")
+    return os.fdopen(handle, "rb")
+
+
+def read_descriptor(package_dir: Path) -> dict:
+    """The descriptor as a JSON object; UnreadablePackage when there is none to read."""
+    where = str(package_dir / DESCRIPTOR)
+    if not package_dir.is_dir():
+        what = "is not a folder" if package_dir.exists() else "no such folder"
+        raise UnreadablePackage([Problem(str(package_dir), None, what, hint="pass --package, the folder of "
+                                         "a published package")])
+    try:
+        with open_confined(package_dir, DESCRIPTOR) as handle:
+            raw = handle.read()
+    except Refused as exc:
+        missing = str(exc) == "does not exist"
+        raise UnreadablePackage([Problem(where, None, f"the descriptor {exc}", hint="run 'pipeline publish' first"
+                                         if missing else REPUBLISH)]) from None
+    try:
+        descriptor = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UnreadablePackage([Problem(where, raw[:exc.start].count(b"\n") + 1, f"not valid UTF-8 (byte "
+                                         f"0x{raw[exc.start]:02x} at offset {exc.start})", hint=REPUBLISH)]) from None
+    except json.JSONDecodeError as exc:
+        raise UnreadablePackage([Problem(where, exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})",
+                                         hint=REPUBLISH)]) from None
+    except RecursionError:
+        raise UnreadablePackage([Problem(where, None, "JSON nested too deeply to read", hint=REPUBLISH)]) from None
+    if not isinstance(descriptor, dict):
+        raise InputError([Problem(where, None, f"the descriptor is {_kind(descriptor)}, not a JSON object",
+                                  hint=REPUBLISH)])
+    return descriptor
+
+
+def _kind(value) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number"}.get(type(value), "null")
+
+
+def _names(value) -> list:
+    """A Table Schema key (primaryKey, foreign key fields): one name or a list of names."""
+    return [value] if isinstance(value, str) else value
+
+
+def descriptor_problems(descriptor: dict, where: str) -> list[Problem]:
+    """Every way the descriptor's shape differs from what the report reads."""
+    problems = [Problem(where, None, f"{_kind(descriptor[key])}, not a string", field=key, hint=REPUBLISH)
+                for key in ("name", "title", "description", "version", "created")
+                if key in descriptor and not isinstance(descriptor[key], str)]
+    licences = descriptor.get("licenses", [])
+    if not isinstance(licences, list) or not all(isinstance(lic, dict) for lic in licences):
+        problems.append(Problem(where, None, "not a list of objects", field="licenses", hint=REPUBLISH))
+    resources = descriptor.get("resources")
+    if not isinstance(resources, list) or not resources:
+        return problems + [Problem(where, None, "missing, or not a list of tables", field="resources",
+                                   hint=REPUBLISH)]
+    names = [r.get("name") if isinstance(r, dict) else None for r in resources]
+    for number, resource in enumerate(resources):
+        record = names[number] if isinstance(names[number], str) and SAFE_NAME.match(names[number]) else None
+        if not isinstance(resource, dict):
+            found = [("", f"{_kind(resource)}, not an object describing a table")]
+        elif record is None:
+            found = [("name", "missing, or not a lowercase name of letters, digits, - and _")]
+        else:
+            found = _resource_problems(resource, names)
+        problems += [Problem(where, None, message, record=f"resources/{record or number}", field=key or None,
+                             hint=REPUBLISH)
+                     for key, message in found]
+    return problems
+
+
+def _resource_problems(resource: dict, names: list) -> list[tuple[str, str]]:
+    """(property, what is wrong) for one resource whose name is sound."""
+    found = []
+    if names.count(resource["name"]) > 1:
+        found.append(("name", "more than one resource has this name"))
+    if not isinstance(resource.get("path"), str):
+        found.append(("path", "missing, or not a string"))
+    parquet = resource.get("parquet", {})
+    if not isinstance(parquet, dict) or not isinstance(parquet.get("path", ""), str):
+        found.append(("parquet", "not an object with a path"))
+    schema = resource.get("schema")
+    fields = schema.get("fields") if isinstance(schema, dict) else None
+    if not isinstance(fields, list) or not fields or not all(
+            isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("type", "string"), str)
+            and isinstance(f.get("constraints", {}), dict) for f in fields):
+        return found + [("schema.fields", "not a list of fields, each an object with a name and a type")]
+    columns = [f["name"] for f in fields]
+    key = _names(schema.get("primaryKey"))
+    if not isinstance(key, list) or len(key) != 1 or key[0] not in columns:
+        found.append(("schema.primaryKey", "missing, or not one field of the table"))
+    for fk in schema.get("foreignKeys", []) if isinstance(schema.get("foreignKeys", []), list) else [None]:
+        ref = fk.get("reference") if isinstance(fk, dict) else None
+        local = _names(fk.get("fields")) if isinstance(fk, dict) else None
+        target = ref.get("resource") or resource["name"] if isinstance(ref, dict) else None
+        if not isinstance(local, list) or len(local) != 1 or local[0] not in columns or target not in names:
+            found.append(("schema.foreignKeys", "each foreign key names one field of the table and a table "
+                                                "of the package"))
+    return found + _project_field_problems(resource["name"], {f["name"]: f.get("type", "string") for f in fields})
+
+
+def _project_field_problems(table: str, types: dict[str, str]) -> list[tuple[str, str]]:
+    """The columns of the project's own tables the report reads by name, with the types it reads them as."""
+    if table not in schemas.TABLES:
+        return []
+    return [("schema.fields", f"no field {f['name']!r} of type {f['type']}, which the report reads")
+            for f in schemas.fields(table) if types.get(f["name"]) != f["type"]]
+
+
+INT64 = 2 ** 63  # integers are 64-bit in the Parquet twins and in the charts' arithmetic
+
+
+def _typed(text: str, kind: str):
+    """A CSV cell as its schema type (empty -> None); ValueError when it is not one the report can draw."""
+    if text == "":
+        return None
+    if kind == "integer":
+        value = int(text)
+        if not -INT64 <= value < INT64:
+            raise ValueError("outside the 64-bit range")
+        return value
+    if kind == "number":
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError("not finite")
+        return value
+    if kind == "boolean":
+        if text not in ("true", "false"):
+            raise ValueError(text)
+        return text == "true"
+    if kind == "date":
+        return dt.date.fromisoformat(text)
+    return text
+
+
+def read_table(package_dir: Path, resource: dict) -> tuple[list[dict], list[Problem]]:
+    """The typed rows of one CSV resource, or the problems that stop the report reading them."""
+    where = str(package_dir / resource["path"]) if isinstance(resource["path"], str) else str(package_dir)
+    try:
+        with open_confined(package_dir, resource["path"]) as handle:
+            raw = handle.read()
+        text = raw.decode("utf-8")
+    except Refused as exc:
+        return [], [Problem(str(package_dir / DESCRIPTOR), None, f"{resource['path']!r} {exc}",
+                            record=f"resources/{resource['name']}", field="path",
+                            hint="name a regular CSV file inside the package folder")]
+    except UnicodeDecodeError as exc:
+        return [], [Problem(where, raw[:exc.start].count(b"\n") + 1,
+                            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})", hint=REPUBLISH)]
+    fields = resource["schema"]["fields"]
+    names = [f["name"] for f in fields]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, [])
+    if header != names:
+        return [], [Problem(where, 1, f"the header is {', '.join(header) or 'empty'}; the schema has "
+                                      f"{', '.join(names)}", hint=REPUBLISH)]
+    return _typed_rows(reader, resource, where)
+
+
+def _typed_rows(reader, resource: dict, where: str) -> tuple[list[dict], list[Problem]]:
+    fields = resource["schema"]["fields"]
+    key = _names(resource["schema"]["primaryKey"])[0]
+    rows, problems, line = [], [], 1
+    try:
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if len(cells) != len(fields):
+                problems.append(Problem(where, start, f"{len(cells)} cells; the header has {len(fields)}",
+                                        hint=REPUBLISH))
+            else:
+                row, found = _typed_row(cells, fields, where, start, f"{resource['name']}/{cells[0]}")
+                problems += found
+                rows.append(row)
+                if row[key] is None and not found:
+                    problems.append(Problem(where, start, "the primary key is empty", field=key, hint=REPUBLISH))
+            if len(problems) >= MOST_PROBLEMS:
+                return rows, problems + [Problem(where, None, "more problems not listed (fix these first)")]
+    except csv.Error as exc:
+        problems.append(Problem(where, line + 1, f"not a readable CSV row: {exc}", hint=REPUBLISH))
+    return rows, problems
+
+
+def _typed_row(cells: list[str], fields: list[dict], where: str, line: int, record: str) -> tuple[dict, list]:
+    row, problems = {}, []
+    for text, spec in zip(cells, fields):
+        kind = spec.get("type", "string")
+        try:
+            row[spec["name"]] = value = _typed(text, kind)
+        except ValueError:
+            row[spec["name"]] = None
+            what = "an integer" if kind == "integer" else f"a {kind}"
+            problems.append(Problem(where, line, f"{text!r} is not {what} the report can read", record=record,
+                                    field=spec["name"], hint=REPUBLISH))
+            continue
+        wrong = _constraint_broken(value, spec.get("constraints", {}))
+        if wrong:
+            problems.append(Problem(where, line, f"{text!r} {wrong}", record=record, field=spec["name"],
+                                    hint=REPUBLISH))
+    return row, problems
+
+
+def _constraint_broken(value, constraints: dict) -> str | None:
+    """The constraint the charts rely on (required, minimum, maximum) that `value` breaks, if any."""
+    if value is None:
+        return "is empty, but required" if constraints.get("required") else None
+    low, high = constraints.get("minimum"), constraints.get("maximum")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(low, (int, float)) and value < low:
+            return f"is below the minimum {low}"
+        if isinstance(high, (int, float)) and value > high:
+            return f"is above the maximum {high}"
+    return None
+
+
+def _twin_problems(package_dir: Path, resource: dict) -> list[Problem]:
+    """A Parquet twin the checks page's validators would open outside the package; a missing one is theirs
+    to report."""
+    path = (resource.get("parquet") or {}).get("path")
+    if path is None:
+        return []
+    try:
+        open_confined(package_dir, path).close()
+    except Refused as exc:
+        if str(exc) != "does not exist":
+            return [Problem(str(package_dir / DESCRIPTOR), None, f"{path!r} {exc}",
+                            record=f"resources/{resource['name']}", field="parquet.path",
+                            hint="name a regular Parquet file inside the package folder")]
+    return []
+
+
+def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
+    """The descriptor and typed rows of every table, read only from regular files inside `package_dir`;
+    UnreadablePackage when there is no descriptor to read, InputError with every problem when its shape,
+    its files or their rows are not what the report reads."""
+    descriptor = read_descriptor(package_dir)
+    problems = descriptor_problems(descriptor, str(package_dir / DESCRIPTOR))
+    if problems:
+        raise InputError(problems)
+    rows = {}
+    for resource in descriptor["resources"]:
+        rows[resource["name"]], found = read_table(package_dir, resource)
+        problems += found + _twin_problems(package_dir, resource)
+    paths = {r["name"]: r["path"] for r in descriptor["resources"]}
+    for source in rows.get("sources", []):
+        if not SAFE_NAME.match(str(source["source_id"])):
+            problems.append(Problem(str(package_dir / paths["sources"]), None,
+                                    "not a lowercase slug, so no page can be named after it",
+                                    record=f"sources/{source['source_id']}", field="source_id", hint=REPUBLISH))
+    if problems:
+        raise InputError(problems)
+    return descriptor, rows
 
 
 # ---- page frame: inline CSS and script, navigation, HTML building blocks ----
@@ -240,8 +549,11 @@ def facts(pairs: list[tuple[str, str]]) -> str:
 class SourceText:
     source_id: str
     text: str | None  # None when seeds/ has no text for the source
-    status: str  # "ok", "differs", "missing"
+    status: str  # "ok", "differs", "missing", "unread"
     sha256: str | None = None
+
+
+UNREAD = "text in seeds/ is a link, not a regular file, or unreadable: not read"
 
 
 def source_texts(package: Package, seeds: Path | None) -> dict[str, SourceText]:
@@ -250,10 +562,15 @@ def source_texts(package: Package, seeds: Path | None) -> dict[str, SourceText]:
     for source in package.rows.get("sources", []):
         sid = source["source_id"]
         path = seeds / sid / "text.txt" if seeds is not None else None
-        if path is None or not path.is_file():
+        if path is None or not os.path.lexists(path):
             found[sid] = SourceText(sid, None, "missing")
             continue
-        raw = path.read_bytes()
+        try:  # a link could lead out of seeds/ and a pipe would never end: only a regular file is read
+            with open_confined(seeds, f"{sid}/text.txt") as handle:
+                raw = handle.read()
+        except Refused:
+            found[sid] = SourceText(sid, None, "unread")
+            continue
         digest = hashlib.sha256(raw).hexdigest()
         text = raw.decode("utf-8", errors="replace")
         found[sid] = SourceText(sid, text, "ok" if digest == source["text_sha256"] else "differs", digest)
@@ -272,6 +589,7 @@ def segments(length: int, spans: list[dict]) -> list[tuple[int, int, list[dict]]
 
 
 STRIPE_PX, STRIPE_LEVELS = 3, 5
+OTHER_COLOUR = "#718096"  # evidence of a table the charts have no colour for
 
 
 def stripe_levels(spans: list[dict]) -> dict[str, int]:
@@ -290,8 +608,9 @@ def stripe_levels(spans: list[dict]) -> dict[str, int]:
 def _segment_style(active: list[dict], levels: dict[str, int]) -> str:
     """Fill of the innermost span's table over the words; below them one stripe per covering span, at its level."""
     pad = STRIPE_PX * STRIPE_LEVELS
-    inner = charts.TABLE_COLOURS[active[-1]["record_table"]]
-    layers = [f"linear-gradient({charts.TABLE_COLOURS[s['record_table']]},{charts.TABLE_COLOURS[s['record_table']]}) "
+    colour = {s["evidence_id"]: charts.TABLE_COLOURS.get(s["record_table"], OTHER_COLOUR) for s in active}
+    inner = colour[active[-1]["evidence_id"]]
+    layers = [f"linear-gradient({colour[s['evidence_id']]},{colour[s['evidence_id']]}) "
               f"left 0 bottom {pad - STRIPE_PX * (min(levels[s['evidence_id']], STRIPE_LEVELS - 1) + 1)}px/100% {STRIPE_PX}px no-repeat"
               for s in active]
     layers.append(f"linear-gradient({inner}2e,{inner}2e) left 0 top 0/100% calc(100% - {pad}px) no-repeat")
@@ -332,7 +651,8 @@ def source_page(package: Package, source: dict, found: SourceText) -> str:
     spans.sort(key=lambda e: (e["start"], e["end"], e["evidence_id"]))
     status = {"ok": '<span class="ok">matches sources.text_sha256</span>',
               "differs": f'<span class="bad">differs from sources.text_sha256</span> (seeds text {escape(found.sha256 or "")})',
-              "missing": '<span class="bad">text not found in seeds/</span>'}[found.status]
+              "missing": '<span class="bad">text not found in seeds/</span>',
+              "unread": f'<span class="bad">{UNREAD}</span>'}[found.status]
     body = facts([("Source id", f'<a href="{charts.href("sources", sid)}">{escape(sid)}</a>'),
                   ("Publisher", esc(source["publisher"])), ("Published", esc(source["published_date"])),
                   ("Date basis", esc(source["published_date_basis"])), ("URL", esc(source.get("url")) or "not known"),
@@ -360,7 +680,8 @@ def source_page(package: Package, source: dict, found: SourceText) -> str:
 
 
 def _tag(table: str) -> str:
-    return f'<span class="tag" style="background:{charts.TABLE_COLOURS.get(table, "#718096")}">{escape(table)}</span>'
+    colour = charts.TABLE_COLOURS.get(table, OTHER_COLOUR)
+    return f'<span class="tag" style="background:{colour}">{escape(table)}</span>'
 
 
 # ---- tables ----
@@ -429,7 +750,9 @@ def table_page(package: Package, resource: dict) -> str:
         cells.append(_referrers_cell(package, table, rid))
         rows.append(f'<tr id="row-{escape(rid)}">' + "".join(cells) + "</tr>")
     intro = f'<p>{esc(resource.get("description", ""))}</p>\n'
-    intro += (f'<p class="muted">Data: <code>{esc(resource["path"])}</code> and <code>{esc(resource["parquet"]["path"])}</code>. '
+    parquet = (resource.get("parquet") or {}).get("path")
+    intro += (f'<p class="muted">Data: <code>{esc(resource["path"])}</code>'
+              + (f' and <code>{esc(parquet)}</code>' if parquet else "") + '. '
               "Click a column heading to sort; ids link to their rows; “referenced by” lists the rows that point here.</p>\n")
     return intro + data_table(f"table-{table}", header, rows, table)
 
@@ -467,7 +790,8 @@ def charts_page(package: Package) -> str:
     if far or unmapped:
         body += "<p>Places outside the map:</p>\n<ul>" + "".join(
             f'<li><a href="{escape(charts.href("places", p["place_id"]))}">{esc(p["name"])}</a> '
-            + (f"({p['latitude']:.2f}, {p['longitude']:.2f})" if p.get("latitude") is not None else "(no coordinates)")
+            + (f"({p['latitude']:.2f}, {p['longitude']:.2f})" if p.get("latitude") is not None
+               and p.get("longitude") is not None else "(no coordinates)")
             + f", precision {esc(p['geo_precision'])}</li>" for p in far + unmapped) + "</ul>\n"
     return body
 
@@ -515,7 +839,8 @@ def checks_page(package: Package, package_dir: Path, seeds: Path | None, texts: 
     body += "<h2>Source texts</h2>\n<ul>" + "".join(
         f'<li><a href="source-{escape(sid)}.html">{escape(sid)}</a>: '
         + {"ok": '<span class="ok">sha256 matches</span>', "differs": '<span class="bad">sha256 differs</span>',
-           "missing": '<span class="bad">text not in seeds/</span>'}[t.status] + "</li>"
+           "missing": '<span class="bad">text not in seeds/</span>',
+           "unread": f'<span class="bad">{UNREAD}</span>'}[t.status] + "</li>"
         for sid, t in sorted(texts.items())) + "</ul>\n"
     body += coverage_section(seeds)
     return body
@@ -550,9 +875,10 @@ def coverage_section(seeds: Path | None) -> str:
 
 def index_page(package: Package, texts: dict[str, SourceText]) -> str:
     d = package.descriptor
-    body = f"<p>{esc(d['description'])}</p>\n" + facts([
-        ("Package", f"<code>{esc(d['name'])}</code>"), ("Version", esc(d["version"])), ("Created", esc(d["created"])),
-        ("Licence", ", ".join(esc(lic.get("title") or lic["name"]) for lic in d.get("licenses", [])))])
+    body = f"<p>{esc(d.get('description'))}</p>\n" + facts([
+        ("Package", f"<code>{esc(d.get('name'))}</code>"), ("Version", esc(d.get("version"))),
+        ("Created", esc(d.get("created"))),
+        ("Licence", ", ".join(esc(lic.get("title") or lic.get("name")) for lic in d.get("licenses", [])))])
     body += "<h2>Sources</h2>\n<ul>" + "".join(
         f'<li><a href="source-{escape(s["source_id"])}.html">{esc(s["title"])}</a> — {esc(s["publisher"])}, '
         f'{esc(s["published_date"])} ({sum(1 for e in package.rows.get("evidence", []) if e["source_id"] == s["source_id"])} '
@@ -570,7 +896,7 @@ def build_report(package_dir: Path, seeds: Path | None, out: Path) -> list[Path]
     """Write the report site into `out` (its previous pages are replaced); return the pages written."""
     package = load(package_dir)
     texts = source_texts(package, seeds if seeds is not None and seeds.is_dir() else None)
-    title = package.descriptor.get("title", package.descriptor["name"])
+    title = package.descriptor.get("title") or package.descriptor.get("name") or str(package_dir)
     resources = package.descriptor["resources"]
     pages: dict[str, tuple[str, str]] = {"index.html": ("Overview", index_page(package, texts))}
     for source in package.rows.get("sources", []):

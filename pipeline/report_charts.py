@@ -101,7 +101,7 @@ def timeline_outside(events: list[dict], statements: list[dict], window_days: in
     if not items:
         return []
     last = max(i["end"] for i in items)
-    first = last - dt.timedelta(days=window_days)
+    first = shift(last, -window_days)
     return sorted((i for i in items if i["end"] < first), key=lambda i: (i["start"], i["table"], i["id"]))
 
 
@@ -115,6 +115,14 @@ def _timeline_items(events: list[dict], statements: list[dict]) -> list[dict]:
     return items
 
 
+def shift(day: dt.date, days: int) -> dt.date:
+    """`day` moved by `days`, held within the dates Python can hold: a date of year 1 or 9999 is data too."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max if days > 0 else dt.date.min
+
+
 def _window(items: list[dict], window_days: int, min_days: int = 7) -> tuple[dt.date, dt.date]:
     """First and last day drawn, padded to at least `min_days`.
 
@@ -123,12 +131,11 @@ def _window(items: list[dict], window_days: int, min_days: int = 7) -> tuple[dt.
     arrow) instead of stretching the axis; items older than `window_days` are left out.
     """
     last = max(i["end"] for i in items)
-    recent = [i for i in items if i["end"] >= last - dt.timedelta(days=window_days)]
-    first = max(min(i["start"] for i in recent), min(i["end"] for i in recent) - dt.timedelta(days=2))
+    recent = [i for i in items if i["end"] >= shift(last, -window_days)]
+    first = max(min(i["start"] for i in recent), shift(min(i["end"] for i in recent), -2))
     short = min_days - ((last - first).days + 1)
     if short > 0:
-        first -= dt.timedelta(days=short // 2)
-        last += dt.timedelta(days=short - short // 2)
+        first, last = shift(first, -(short // 2)), shift(last, short - short // 2)
     return first, last
 
 
@@ -137,13 +144,13 @@ def _timeline_axis(first: dt.date, days: int, day_w: float, left: float, top: fl
     body = []
     for offset in range(0, days + 1, step):
         x = left + offset * day_w
-        day = first + dt.timedelta(days=offset)
+        day = shift(first, offset)
         body.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{bottom:.1f}" class="grid" stroke="#e2e8f0"/>')
         if offset < days:
             label_x = x + day_w / 2 if step == 1 else x
             body.append(_text(label_x, bottom + 16, day.strftime("%d %b"), "middle"))
             body.append(_text(label_x, top - 8, day.strftime("%d %b"), "middle", VALUE_STYLE))
-    years = sorted({first.year, (first + dt.timedelta(days=days - 1)).year})
+    years = sorted({first.year, shift(first, days - 1).year})
     body.append(_text(left - 8, bottom + 16, "–".join(str(y) for y in years), "end", 'font-weight="600"'))
     return body
 

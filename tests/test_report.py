@@ -199,7 +199,7 @@ def test_cli_report(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert result.output == f"wrote 12 pages to {tmp_path / 'report'}; open {tmp_path / 'report' / 'index.html'}\n"
     missing = CliRunner().invoke(app, ["report", "--package", str(tmp_path / "nothing"), "--out", str(tmp_path / "r2")])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2  # no package to read at all
 
 
 def test_checks_page_lists_validation_and_coverage(built):
