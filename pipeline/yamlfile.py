@@ -89,8 +89,8 @@ _READ_INT, _READ_FLOAT, _READ_SPECIAL, _READ_BOOL, _READ_NULL = (
 _REFUSED = [form for form in FORMS if form.here == "refused" and form.pattern]
 
 _INT, _FLOAT, _BOOL, _NULL, _MERGE = (f"tag:yaml.org,2002:{kind}" for kind in ("int", "float", "bool", "null", "merge"))
-# What YAML 1.1 reads as a number (PyYAML's resolvers) and what YAML 1.2's core schema does: every plain
-# value either reads as a number is one of the read forms above or refused.
+# What YAML 1.1 reads as a number (PyYAML's own resolvers) and what YAML 1.2's core schema does: a plain
+# value that either of them reads as a number is one of the forms read above, or refused.
 _YAML11 = {tag: regexp for resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.values()
            for tag, regexp in resolvers}
 _YAML12_INT = r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
