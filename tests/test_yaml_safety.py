@@ -1,7 +1,7 @@
-"""YAML is read as YAML 1.2's core schema, or refused; nesting is bounded before libyaml sees the text.
+"""YAML is read as YAML 1.2's core schema, or refused; nesting is bounded before libyaml's composer sees the text.
 
 - every way of writing a plain value in pipeline.yamlfile.FORMS reads, or is refused, as its row says,
-  and libyaml's fast path and PyYAML's parser give the same answer;
+  and libyaml, libyaml's parser under PyYAML's composer, and PyYAML's parser give the same answer;
 - no plain value ever loads as a number other than the one typed (hypothesis);
 - nesting past MAX_DEPTH levels is refused at its line; 30,000 levels (which used to kill the
   process inside libyaml) end in that message in every command that reads seeds, run as real processes.
@@ -58,15 +58,18 @@ def shape(value):
     return (type(value).__name__, "nan" if value != value else value)
 
 
-def by_both_parsers(text: str):
-    """(libyaml's fast path, PyYAML's parser): each the value's shape, or 'refused'."""
-    fast = yamlfile._FastLoader(text)
+def _fast(loader_class, text: str):
+    loader = loader_class(text)
     try:
-        fast_shape = shape(yamlfile._build(fast.get_single_node(), fast))
-    except Exception:  # noqa: BLE001 - any fault on the fast path sends the text to PyYAML's parser
-        fast_shape = "refused"
+        return shape(yamlfile._build(loader.get_single_node(), loader))
+    except Exception:  # noqa: BLE001 - any fault on a fast path sends the text to PyYAML's parser
+        return "refused"
     finally:
-        fast.dispose()
+        loader.dispose()
+
+
+def by_every_parser(text: str):
+    """(libyaml, libyaml's parser under PyYAML's composer, PyYAML): each the value's shape, or 'refused'."""
     slow = yamlfile._Loader(text)
     try:
         slow_shape = shape(slow.get_single_data())
@@ -74,7 +77,7 @@ def by_both_parsers(text: str):
         slow_shape = "refused"
     finally:
         slow.dispose()
-    return fast_shape, slow_shape
+    return _fast(yamlfile._FastLoader, text), _fast(yamlfile._EventLoader, text), slow_shape
 
 
 # ---- every form of FORMS, as its row says ----
@@ -218,8 +221,8 @@ PARITY = ([f"value: {written}\n" for written, _ in READ] + [f"value: {written}\n
 
 @pytest.mark.parametrize("text", PARITY)
 def test_libyaml_and_pyyaml_read_every_form_alike(text: str):
-    fast, slow = by_both_parsers(text)
-    assert fast == slow
+    fast, events, slow = by_every_parser(text)
+    assert fast == events == slow
 
 
 # ---- no number other than the one typed ----
@@ -311,8 +314,7 @@ def test_every_refused_form_is_refused(data, form: str, scratch: Path):
     problems = refusal(f"count: {text}\n", scratch)
     assert len(problems) == 1 and problems[0].startswith(f"f.yaml:1: count: {text} is "), problems
     assert "ambiguous" in problems[0] or "written" in problems[0]
-    fast, slow = by_both_parsers(f"count: {text}\n")
-    assert fast == slow == "refused"
+    assert by_every_parser(f"count: {text}\n") == ("refused",) * 3
 
 
 SCALAR = st.one_of(NUMBERISH, st.sampled_from(["true", "no", "~", "=", "<<", "2020-09-30", "a b"]))
@@ -328,9 +330,9 @@ def _render(items: list[tuple[str, str, bool]]) -> str:
 @SETTINGS
 @given(items=st.lists(st.tuples(st.sampled_from(["a", "b", "c", "0", "017", "1:20", "<<"]), SCALAR, st.booleans()),
                       min_size=1, max_size=5))
-def test_both_parsers_give_the_same_answer(items):
-    fast, slow = by_both_parsers(_render(items))
-    assert fast == slow or fast == "refused"  # the fast path may step aside; never answer differently
+def test_every_parser_gives_the_same_answer(items):
+    fast, events, slow = by_every_parser(_render(items))
+    assert fast in (slow, "refused") and events in (slow, "refused")  # a fast path may step aside, never differ
 
 
 # ---- nesting ----
@@ -350,7 +352,8 @@ def _indented(levels: int) -> str:
 @pytest.mark.parametrize("text", [_flow(MAX_DEPTH), _dashes(MAX_DEPTH), _indented(MAX_DEPTH)],
                          ids=["flow", "dashes", "indented"])
 def test_nesting_at_the_limit_loads(text: str, scratch: Path):
-    assert by_both_parsers(text)[0] == by_both_parsers(text)[1] != "refused"
+    fast, events, slow = by_every_parser(text)
+    assert fast == events == slow != "refused"
     value, levels = load(text, scratch), 0
     while isinstance(value, (dict, list)):
         value, levels = (next(iter(value.values())) if isinstance(value, dict) else value[0]), levels + 1
@@ -389,6 +392,14 @@ def test_nesting_past_the_limit_is_refused_at_its_line(text: str, line: int, scr
 ])
 def test_bound_checked_before_libyaml_sees_the_text(text: str, within: bool):
     assert yamlfile._within_c_depth(text) is within
+
+
+def test_text_beyond_the_bound_loads_alike_without_libyaml_s_composer(scratch: Path):
+    text = "".join(f"k{i}: [{i}, {{quote: 'q{i}', occurrence: 1}}]\n" for i in range(300))  # 600 flow collections
+    assert not yamlfile._within_c_depth(text)
+    fast, events, slow = by_every_parser(text)
+    assert fast == events == slow != "refused"
+    assert shape(load(text, scratch)) == slow
 
 
 def test_deep_text_within_the_bound_reaches_libyaml_and_is_refused_after(scratch: Path):
