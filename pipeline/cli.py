@@ -147,6 +147,8 @@ def coverage(seeds: Path = SEEDS, show_all: bool = typer.Option(False, "--all", 
     from pipeline.problems import printable
 
     checked = check_seeds(seeds)
+    for problem in checked.problems:  # else a file that cannot be read would just look unannotated
+        typer.echo(str(problem), err=True)
     sentences = classify(checked.corpus, checked.tables.rows["evidence"], checked.exclusions)
     uncovered = [s for s in sentences if s.status == "uncovered"]
     if as_json:
@@ -160,7 +162,7 @@ def coverage(seeds: Path = SEEDS, show_all: bool = typer.Option(False, "--all", 
         by_status = {status: sum(1 for s in sentences if s.status == status) for status in ("covered", "excluded", "uncovered")}
         typer.echo(f"{len(sentences)} sentences: {by_status['covered']} covered, {by_status['excluded']} excluded "
                    f"with a reason, {by_status['uncovered']} unexplained")
-    if uncovered:
+    if uncovered or checked.problems:
         raise typer.Exit(1)
 
 
