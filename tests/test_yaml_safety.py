@@ -476,3 +476,8 @@ def test_30000_levels_of_any_kind_are_a_located_problem(note: str, line: int, tm
                           timeout=300, env={"PATH": "/usr/bin:/bin"})
     assert (done.returncode, done.stdout, done.stderr) == (
         1, "", f"seeds/wire-2020-09-30/annotations.yaml:{line}: {DEPTH}\n1 problem(s) found.\n")
+
+
+def test_the_readme_shows_the_forms_table():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "\n".join("   " + line for line in forms_table().splitlines()) + "\n" in readme
