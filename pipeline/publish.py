@@ -56,12 +56,16 @@ def created_timestamp() -> str:
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def differing_files(a: Path, b: Path) -> list[str]:
+    """Paths, relative and sorted, of the files that are in only one of the folders or differ in bytes."""
+    files_a = {p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file()}
+    files_b = {p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file()}
+    return sorted((files_a ^ files_b) | {rel for rel in files_a & files_b
+                                         if not filecmp.cmp(a / rel, b / rel, shallow=False)})
+
+
 def same_tree(a: Path, b: Path) -> bool:
-    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
-    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
-    if files_a != files_b:
-        return False
-    return all(filecmp.cmp(a / rel, b / rel, shallow=False) for rel in files_a)
+    return not differing_files(a, b)
 
 
 def write_datasheet(out: Path) -> None:
@@ -94,7 +98,8 @@ def _write_versioned(rows: dict[str, list[dict]], out: Path, previous: Path | No
         if (previous / CHANGELOG).is_file():
             shutil.copyfile(previous / CHANGELOG, out / CHANGELOG)
         write_datasheet(out)
-        same = same_tree(previous, out)
+        rewritten = differing_files(previous, out)
+        same = not rewritten
         if same and bump is None:
             return Published(old["version"], changed=False, level=None)
         # Bytes that differ with the same content (a new Parquet writer, say) still need a new version.
@@ -102,12 +107,13 @@ def _write_versioned(rows: dict[str, list[dict]], out: Path, previous: Path | No
         level = versions.chosen_bump(required, bump)
         version = versions.bump(old["version"], level)
     else:
-        required, level, version = None, None, versions.first_version(bump)
+        required, level, version, rewritten = None, None, versions.first_version(bump), []
     created = created_timestamp()
     if out.exists():
         shutil.rmtree(out)
     write_package(out, rows, version, created)
-    entry = versions.changelog_entry(previous if old is not None else None, out, version, level, created, required)
+    entry = versions.changelog_entry(previous if old is not None else None, out, version, level, created, required,
+                                     rewritten)
     body = history[len(CHANGELOG_HEADER):].lstrip("\n") if history.startswith(CHANGELOG_HEADER) else history
     (out / CHANGELOG).write_text(CHANGELOG_HEADER + "\n" + entry + ("\n" + body if body else ""), encoding="utf-8")
     write_datasheet(out)

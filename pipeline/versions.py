@@ -132,8 +132,9 @@ def _ids(ids: list[str]) -> str:
 
 
 def changelog_entry(old: Path | None, new: Path, version: str, level: str | None, created: str,
-                    required: str | None = None) -> str:
-    """The CHANGELOG.md section for `version`: the bump and, per table, the rows added, removed and corrected."""
+                    required: str | None = None, rewritten: list[str] | None = None) -> str:
+    """The CHANGELOG.md section for `version`: the bump and, per table, the rows added, removed and corrected;
+    with no such change, the files that `rewritten` names as written anew (a new datasheet, say)."""
     day = created[:10]
     if old is None:
         return f"## {version} ({day})\n\nFirst publication of the package.\n"
@@ -152,5 +153,6 @@ def changelog_entry(old: Path | None, new: Path, version: str, level: str | None
             lines.append(f"- {table.table}: corrected `{ident}` ({', '.join(f for f, _, _ in fields)})")
     lines += [f"- {change.where}: {change.message}" for change in changes.changes]
     if not lines:
-        lines.append("- no change to the data or its description")
+        files = ", ".join(f"`{name}`" for name in rewritten or [])
+        lines.append("- no change to the data or its description" + (f"; written anew: {files}" if files else ""))
     return f"## {version} ({day})\n\n{headline}\n\n" + "\n".join(lines) + "\n"

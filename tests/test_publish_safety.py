@@ -184,8 +184,7 @@ def _broken_package(case: str, out: Path, tmp: Path) -> str:
     assert case == "missing-table-file", case
     missing = out / "data" / "events.csv"
     missing.unlink()
-    return (f"{missing}: cannot read the rows of resource events ([Errno 2] No such file or directory: "
-            f"'{missing}') ({RESTORE})")
+    return f"{out}: resource events: {missing}: no such file ({RESTORE})"
 
 
 REFUSED = ["user-folder", "many-strangers", "readme-only", "seeds", "inside-seeds", "new-inside-seeds", "above-seeds",
