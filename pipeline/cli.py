@@ -15,6 +15,8 @@ from typing import Optional
 import typer
 import typer.core
 
+from pipeline.problems import printable, printable_lines
+
 
 class _Guarded(typer.core.TyperGroup):
     """Last resort: a fault no command turned into problems prints one line, not a traceback, and exits 1."""
@@ -40,17 +42,15 @@ SEEDS = typer.Option(Path("seeds"), "--seeds", help="Folder of sources and annot
 OUT = typer.Option(Path("datapackage"), "--out", help="Folder of the published package.")
 
 
-def fail(problems, as_json: bool = False) -> None:
-    """Print problems and exit 1: for people with data's control characters escaped, as JSON exactly."""
-    from pipeline.problems import printable
-
+def fail(problems, as_json: bool = False, code: int = 1) -> None:
+    """Print problems and exit `code` (1): for people with data's control characters escaped, as JSON exactly."""
     if as_json:
         typer.echo(json.dumps({"valid": False, "problems": [p.to_dict() for p in problems]}, indent=2))
     else:
         for problem in problems:
             typer.echo(printable(str(problem)), err=True)
         typer.echo(f"{len(problems)} problem(s) found.", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -67,7 +67,7 @@ def ingest(
 ) -> None:
     """Add an article to seeds/: normalised text, metadata and an empty annotation file."""
     from pipeline.ingest import ingest as run
-    from pipeline.problems import InputError, printable
+    from pipeline.problems import InputError
 
     try:
         done = run(file, seeds, publisher=publisher, title=title, published=published, published_basis=basis,
@@ -75,7 +75,7 @@ def ingest(
     except InputError as exc:
         fail(exc.problems)
     for change in done.changes:
-        typer.echo(f"normalised: {change}")
+        typer.echo(printable(f"normalised: {change}"))
     typer.echo(printable(f"ingested {done.source_id} (sha256 {done.sha256[:12]}) into {done.folder}"))
     typer.echo(printable(f"next: fill in {done.folder / 'source.yaml'} "
                          f"and annotate {done.folder / 'annotations.yaml'}"))
@@ -120,13 +120,13 @@ def publish(seeds: Path = SEEDS, out: Path = OUT,
     except InputError as exc:
         fail(exc.problems)
     except BumpError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(printable(f"error: {exc}"), err=True)
         raise typer.Exit(2)
     except Refused as exc:
-        typer.echo(str(exc), err=True)
+        typer.echo(printable(str(exc)), err=True)
         raise typer.Exit(exc.code)
     if dry_run:
-        typer.echo(result.report, nl=False)
+        typer.echo(printable_lines(result.report), nl=False)
         level = f" ({result.level} release)" if result.level else ""
         typer.echo(f"dry run: would publish {out} version {result.version}{level}; nothing written" if result.changed
                    else f"dry run: {out} would stay at version {result.version}; nothing written")
@@ -135,7 +135,7 @@ def publish(seeds: Path = SEEDS, out: Path = OUT,
     else:
         typer.echo(f"unchanged: {out} stays at version {result.version}")
     for warning in result.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+        typer.echo(printable(f"warning: {warning}"), err=True)
 
 
 @app.command()
@@ -144,11 +144,9 @@ def coverage(seeds: Path = SEEDS, show_all: bool = typer.Option(False, "--all", 
     """List, per source, the sentences no evidence touches; exit 1 if any is unexplained."""
     from pipeline.check import check_seeds
     from pipeline.coverage import classify
-    from pipeline.problems import printable
-
     checked = check_seeds(seeds)
     for problem in checked.problems:  # else a file that cannot be read would just look unannotated
-        typer.echo(str(problem), err=True)
+        typer.echo(printable(str(problem)), err=True)
     sentences = classify(checked.corpus, checked.tables.rows["evidence"], checked.exclusions)
     uncovered = [s for s in sentences if s.status == "uncovered"]
     if as_json:
@@ -196,12 +194,12 @@ def diff(old: str = typer.Argument(..., help="Old package: folder, datapackage.j
     try:
         result = diff_specs(old, new)
     except PackageError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(printable(f"error: {exc}"), err=True)
         raise typer.Exit(2)
     if as_json:
         typer.echo(json.dumps(to_dict(result), indent=2, ensure_ascii=False))
     else:
-        typer.echo(render_text(result), nl=False)
+        typer.echo(printable_lines(render_text(result)), nl=False)
     raise typer.Exit(0 if result.identical else 1)
 
 
@@ -218,7 +216,7 @@ def release(package: Path = typer.Option(Path("datapackage"), "--package", help=
     except InputError as exc:
         fail(exc.problems)
     except PackageError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(printable(f"error: {exc}"), err=True)
         raise typer.Exit(1)
     typer.echo(f"wrote {done.archive} and {done.checksum} (sha256 {done.sha256})")
 
@@ -242,7 +240,7 @@ def validate(path: Path = typer.Argument(Path("datapackage"),
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         for line in report.lines():
-            typer.echo(line, err=True)
+            typer.echo(printable(line), err=True)
         typer.echo(f"{report.total} error(s) found." if report.total else f"valid: {path}", err=bool(report.total))
     raise typer.Exit(report.exit_code)
 
@@ -278,10 +276,7 @@ def report(package: Path = typer.Option(Path("datapackage"), "--package", help="
     try:
         pages = build_report(package, seeds, out)
     except UnreadablePackage as exc:  # no package to read at all: exit 2, as `pipeline validate` does
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        typer.echo(f"{len(exc.problems)} problem(s) found.", err=True)
-        raise typer.Exit(2)
+        fail(exc.problems, code=2)
     except InputError as exc:
         fail(exc.problems)
     typer.echo(f"wrote {len(pages)} pages to {out}; open {out / 'index.html'}")

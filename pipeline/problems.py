@@ -25,6 +25,11 @@ def printable(text: str) -> str:
                    for char in text)
 
 
+def printable_lines(text: str) -> str:
+    """`text` of several lines for a terminal: each line through `printable`, the line breaks kept."""
+    return "".join(printable(line) + "\n" for line in text.splitlines())
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     file: str
