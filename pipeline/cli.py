@@ -1,13 +1,20 @@
 """The `pipeline` command: each subcommand parses its options and calls one library function.
 
 Exit codes: 0 success, 1 invalid input (every problem printed, file:line first),
-2 usage error. Heavy libraries are imported inside commands to keep start-up fast.
+2 usage error, 130 interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM). Heavy
+libraries are imported inside commands to keep start-up fast.
+
+Interrupts are handled here once, for every command: SIGINT raises KeyboardInterrupt and
+SIGTERM raises Terminated (a SystemExit with code 143) in the main thread, so `finally`
+blocks on the way out release locks and remove temporary folders; the command then
+prints one line and exits. A second signal while that clean-up runs is ignored.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -16,14 +23,46 @@ import typer
 import typer.core
 
 
+class Terminated(SystemExit):
+    """SIGTERM as an exception: exit status 143 (128 + 15), as a shell reports a process ended by SIGTERM."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+def _stop(signum, frame) -> None:
+    """Signal handler: the first SIGINT or SIGTERM becomes an exception; later ones are ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated()
+
+
+def _stopped(message: str, code: int) -> typer.Exit:
+    if message == "interrupted" and sys.stderr.isatty():
+        message = "\n" + message  # the terminal has echoed ^C on the current line
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
 class _Guarded(typer.core.TyperGroup):
-    """Last resort: a fault no command turned into problems prints one line, not a traceback, and exits 1."""
+    """Last resort: a fault no command turned into problems prints one line, not a traceback, and exits 1.
+
+    An interrupt, once every `finally` block it passed through has run, also prints one line.
+    """
 
     def invoke(self, ctx):
         try:
+            if os.environ.get("PIPELINE_TEST_PAUSE_AT") == "started":  # tests: a signal sent now lands in the command
+                os.kill(os.getpid(), signal.SIGSTOP)
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except KeyboardInterrupt:
+            raise _stopped("interrupted", 130) from None
+        except Terminated:
+            raise _stopped("terminated", 143) from None
         except Exception as exc:
             if os.environ.get("PIPELINE_DEBUG"):
                 raise
@@ -258,8 +297,16 @@ def report(package: Path = typer.Option(Path("datapackage"), "--package", help="
 
 
 def main() -> None:  # pragma: no cover - console script entry
-    app()
+    """The `pipeline` command, with SIGINT and SIGTERM turned into exceptions (see _stop)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # started with the signal ignored (nohup, `&`): keep it so
+            signal.signal(signum, _stop)
+    try:
+        app()
+    finally:  # the command has ended and says how: a signal now would only break Python's own exit
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    main()
