@@ -7,7 +7,8 @@ libraries are imported inside commands to keep start-up fast.
 Interrupts are handled here once, for every command: SIGINT raises KeyboardInterrupt and
 SIGTERM raises Terminated (a SystemExit with code 143) in the main thread, so `finally`
 blocks on the way out release locks and remove temporary folders; the command then
-prints one line and exits. A second signal while that clean-up runs is ignored.
+prints one line ("interrupted", "terminated") and exits. Later signals are ignored, so
+that clean-up runs to its end; SIGKILL still ends it.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import json
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Optional
 
 import typer
 import typer.core
+
+STOPS = {signal.SIGINT: ("interrupted", 130), signal.SIGTERM: ("terminated", 143)}  # line printed, exit code
 
 
 class Terminated(SystemExit):
@@ -30,17 +34,42 @@ class Terminated(SystemExit):
         super().__init__(128 + signal.SIGTERM)
 
 
+class _Stop:
+    """The signal stopping the command (None until one comes); whether its exception waits for an import to end."""
+
+    signum: int | None = None
+    deferred = False
+
+
 def _stop(signum, frame) -> None:
-    """Signal handler: the first SIGINT or SIGTERM becomes an exception; later ones are ignored."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise Terminated()
+    """Signal handler: the first SIGINT or SIGTERM raises KeyboardInterrupt or Terminated; later ones are ignored."""
+    if _Stop.signum is not None and not _Stop.deferred:
+        return
+    _Stop.signum = _Stop.signum or signum
+    _Stop.deferred = _fragile(frame)
+    if _Stop.deferred:  # the same signal again in a moment, to the main thread (Python runs handlers there)
+        retry = threading.Timer(0.02, signal.pthread_kill, (threading.main_thread().ident, _Stop.signum))
+        retry.daemon = True
+        retry.start()
+        return
+    raise KeyboardInterrupt if _Stop.signum == signal.SIGINT else Terminated()
 
 
-def _stopped(message: str, code: int) -> typer.Exit:
-    if message == "interrupted" and sys.stderr.isatty():
+def _fragile(frame) -> bool:
+    """Whether an exception raised at `frame` could be lost: inside an import, C code may turn it into an
+    ImportError (measured: pandas' extension modules do) that a fallback then swallows; in __del__ Python
+    prints it and goes on."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib") or frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _stopped(signum: int) -> typer.Exit:
+    """Print the one line saying how the command was stopped; return the exit to raise."""
+    message, code = STOPS[signum]
+    if signum == signal.SIGINT and sys.stderr.isatty():
         message = "\n" + message  # the terminal has echoed ^C on the current line
     typer.echo(message, err=True)
     return typer.Exit(code)
@@ -49,27 +78,35 @@ def _stopped(message: str, code: int) -> typer.Exit:
 class _Guarded(typer.core.TyperGroup):
     """Last resort: a fault no command turned into problems prints one line, not a traceback, and exits 1.
 
-    An interrupt, once every `finally` block it passed through has run, also prints one line.
+    A stopped command, once every `finally` block the signal's exception passed through has
+    run, prints one line too, even if code on the way turned that exception into another.
     """
 
     def invoke(self, ctx):
         try:
             if os.environ.get("PIPELINE_TEST_PAUSE_AT") == "started":  # tests: a signal sent now lands in the command
                 os.kill(os.getpid(), signal.SIGSTOP)
-            return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, typer.TyperException):
-            raise
+            result = super().invoke(ctx)
         except KeyboardInterrupt:
-            raise _stopped("interrupted", 130) from None
+            raise _stopped(signal.SIGINT) from None
         except Terminated:
-            raise _stopped("terminated", 143) from None
+            raise _stopped(signal.SIGTERM) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            if _Stop.signum is not None:
+                raise _stopped(_Stop.signum) from None
+            raise
         except Exception as exc:
+            if _Stop.signum is not None:
+                raise _stopped(_Stop.signum) from None
             if os.environ.get("PIPELINE_DEBUG"):
                 raise
             detail = " ".join(str(exc).split())[:300] or "no details"
             typer.echo(f"error: unexpected {type(exc).__name__}: {detail} (set PIPELINE_DEBUG=1 for the traceback)",
                        err=True)
             raise typer.Exit(1) from None
+        if _Stop.signum is not None:  # the signal's exception was swallowed on the way and the command ran on
+            raise _stopped(_Stop.signum)
+        return result
 
 
 app = typer.Typer(cls=_Guarded, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -298,14 +335,14 @@ def report(package: Path = typer.Option(Path("datapackage"), "--package", help="
 
 def main() -> None:  # pragma: no cover - console script entry
     """The `pipeline` command, with SIGINT and SIGTERM turned into exceptions (see _stop)."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOPS:
         if signal.getsignal(signum) is not signal.SIG_IGN:  # started with the signal ignored (nohup, `&`): keep it so
             signal.signal(signum, _stop)
     try:
         app()
     finally:  # the command has ended and says how: a signal now would only break Python's own exit
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for signum in STOPS:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 if __name__ == "__main__":  # pragma: no cover
