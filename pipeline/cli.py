@@ -18,12 +18,14 @@ import os
 import signal
 import sys
 import threading
+from importlib.machinery import ExtensionFileLoader
 from pathlib import Path
 from typing import Optional
 
 import typer
 import typer.core
 
+_EXTENSION_INIT = {ExtensionFileLoader.create_module.__code__, ExtensionFileLoader.exec_module.__code__}
 STOPS = {signal.SIGINT: ("interrupted", 130), signal.SIGTERM: ("terminated", 143)}  # line printed, exit code
 
 
@@ -56,11 +58,11 @@ def _stop(signum, frame) -> None:
 
 
 def _fragile(frame) -> bool:
-    """Whether an exception raised at `frame` could be lost: inside an import, C code may turn it into an
-    ImportError (measured: pandas' extension modules do) that a fallback then swallows; in __del__ Python
-    prints it and goes on."""
+    """Whether an exception raised at `frame` could be lost: while an extension module initialises, its C code may
+    turn the exception into an ImportError (measured: pandas' do) that a fallback then swallows; in __del__
+    Python prints it and goes on."""
     while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib") or frame.f_code.co_name == "__del__":
+        if frame.f_code in _EXTENSION_INIT or frame.f_code.co_name == "__del__":
             return True
         frame = frame.f_back
     return False
