@@ -233,6 +233,63 @@ def test_terminated_is_the_exit_status_of_sigterm():
     assert isinstance(cli.Terminated(), SystemExit) and cli.Terminated().code == 143
 
 
+OK_LINE = "ok: 1 sources, 1 count_conventions, 2 actors, 1 places, 1 events, 2 statements, 1 casualty_reports, 7 evidence\n"
+
+
+@pytest.mark.parametrize("lost, output", [("turned into an ImportError", "terminated\n"),
+                                          ("swallowed", OK_LINE + "terminated\n")], ids=["converted", "swallowed"])
+def test_a_signal_whose_exception_was_lost_still_ends_the_command_as_stopped(lost, output, monkeypatch):
+    from pipeline import check
+
+    real = check.check_seeds
+
+    def stopped(seeds):
+        monkeypatch.setattr(cli._Stop, "signum", signal.SIGTERM)  # as the handler records it
+        if lost == "swallowed":
+            return real(seeds)
+        raise ImportError('PyCapsule_Import could not import module "pandas"')
+
+    monkeypatch.setattr(check, "check_seeds", stopped)
+    result = CliRunner().invoke(cli.app, ["check", "--seeds", str(BASE_SEEDS)])
+    assert (result.exit_code, result.output) == (143, output)
+
+
+FRAGILE = """
+import sys
+from pipeline import cli
+
+seen = []
+
+
+class Finalised:
+    def __del__(self):
+        seen.append(("__del__", cli._fragile(sys._getframe())))
+
+
+class Watch:  # asked first for every module imported from now on; finds none itself
+    def find_spec(self, name, path=None, target=None):
+        seen.append((name, cli._fragile(sys._getframe())))
+
+
+Finalised()
+assert "_decimal" not in sys.modules, "_decimal must initialise here, in this import"
+del sys.modules["numbers"]  # so that _decimal, initialising, imports it
+sys.meta_path.insert(0, Watch())
+import _decimal
+seen.append(("script", cli._fragile(sys._getframe())))
+print(seen)
+"""
+
+
+def test_a_signal_waits_while_an_exception_could_be_lost():
+    """Inside __del__, and inside what an extension module imports as it initialises, the handler holds the
+    exception back; anywhere else, an import being looked up included, it raises it. In a fresh interpreter,
+    where _decimal is not yet initialised."""
+    done = subprocess.run([sys.executable, "-c", FRAGILE], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == "[('__del__', True), ('_decimal', False), ('numbers', True), ('script', False)]\n"
+
+
 def _worker_state(_) -> tuple:
     import ctypes
 
