@@ -113,7 +113,7 @@ def worker_pool(count: int, while_waiting=None):
     pool = helper = None
     try:
         with signals_held():
-            pool = multiprocessing.get_context("fork").Pool(count, _worker_start, (os.getpid(),))
+            pool = multiprocessing.get_context("fork").Pool(count, initializer=_worker_start, initargs=(os.getpid(),))
             if while_waiting is not None:
                 helper = threading.Thread(target=while_waiting, daemon=True)
                 helper.start()
@@ -153,7 +153,11 @@ def _worker_start(parent: int) -> None:
 
 
 def _die_with_parent() -> None:
-    """Ask the kernel to SIGKILL this process when its parent dies, even by SIGKILL (Linux; elsewhere nothing)."""
+    """Ask the kernel to SIGKILL this process when its parent dies, even by SIGKILL (Linux; elsewhere nothing).
+
+    To the kernel the parent is the thread that forked: the main thread, or for a worker
+    replacing one that died, a thread of the pool, which ends with the pool anyway.
+    """
     import ctypes  # here: only workers need it
 
     libc = ctypes.CDLL(None, use_errno=True)

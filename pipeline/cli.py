@@ -8,7 +8,8 @@ Interrupts are handled here once, for every command: SIGINT raises KeyboardInter
 SIGTERM raises Terminated (a SystemExit with code 143) in the main thread, so `finally`
 blocks on the way out release locks and remove temporary folders; the command then
 prints one line ("interrupted", "terminated") and exits. Later signals are ignored, so
-that clean-up runs to its end; SIGKILL still ends it.
+that clean-up runs to its end; SIGKILL still ends it. A signal arriving where its exception
+could be lost (an extension module initialising, a __del__) is raised a moment later.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Terminated(SystemExit):
 
 
 class _Stop:
-    """The signal stopping the command (None until one comes); whether its exception waits for an import to end."""
+    """The signal stopping the command (None until one comes); whether its exception waits to be raised."""
 
     signum: int | None = None
     deferred = False
