@@ -144,6 +144,7 @@ def sessions():
 def reach(child: subprocess.Popen, phase: str, out: Path | None) -> None:
     """Return once the command is in `phase`: "sources" and "annotations" are the two sets of workers
     of a read, "writing" is a publish writing beside --out after them."""
+    assert build.workers() >= 2, "a corpus is read by workers only on 2 CPUs or more"
     first = wait_for(child, lambda: children(child.pid), "workers reading the sources")
     if phase == "sources":
         return
