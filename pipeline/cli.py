@@ -1,14 +1,25 @@
 """The `pipeline` command: each subcommand parses its options and calls one library function.
 
 Exit codes: 0 success, 1 invalid input (every problem printed, file:line first),
-2 usage error. Heavy libraries are imported inside commands to keep start-up fast.
+2 usage error, 130 interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM). Heavy
+libraries are imported inside commands to keep start-up fast.
+
+Interrupts are handled here once, for every command: SIGINT raises KeyboardInterrupt and
+SIGTERM raises Terminated (a SystemExit with code 143) in the main thread, so `finally`
+blocks on the way out release locks and remove temporary folders; the command then
+prints one line ("interrupted", "terminated") and exits. Later signals are ignored, so
+that clean-up runs to its end; SIGKILL still ends it. A signal arriving where its exception
+could be lost (an extension module initialising, a __del__) is raised a moment later.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
+from importlib.machinery import ExtensionFileLoader
 from pathlib import Path
 from typing import Optional
 
@@ -17,22 +28,90 @@ import typer.core
 
 from pipeline.problems import printable, printable_lines
 
+_EXTENSION_INIT = {ExtensionFileLoader.create_module.__code__, ExtensionFileLoader.exec_module.__code__}
+STOPS = {signal.SIGINT: ("interrupted", 130), signal.SIGTERM: ("terminated", 143)}  # line printed, exit code
+
+
+class Terminated(SystemExit):
+    """SIGTERM as an exception: exit status 143 (128 + 15), as a shell reports a process ended by SIGTERM."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+class _Stop:
+    """The signal stopping the command (None until one comes); whether its exception waits to be raised."""
+
+    signum: int | None = None
+    deferred = False
+
+
+def _stop(signum, frame) -> None:
+    """Signal handler: the first SIGINT or SIGTERM raises KeyboardInterrupt or Terminated; later ones are ignored."""
+    if _Stop.signum is not None and not _Stop.deferred:
+        return
+    _Stop.signum = _Stop.signum or signum
+    _Stop.deferred = _fragile(frame)
+    if _Stop.deferred:  # the same signal again in a moment, to the main thread (Python runs handlers there)
+        retry = threading.Timer(0.02, signal.pthread_kill, (threading.main_thread().ident, _Stop.signum))
+        retry.daemon = True
+        retry.start()
+        return
+    raise KeyboardInterrupt if _Stop.signum == signal.SIGINT else Terminated()
+
+
+def _fragile(frame) -> bool:
+    """Whether an exception raised at `frame` could be lost: while an extension module initialises, its C code may
+    turn the exception into an ImportError (measured: pandas' do) that a fallback then swallows; in __del__
+    Python prints it and goes on."""
+    while frame is not None:
+        if frame.f_code in _EXTENSION_INIT or frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _stopped(signum: int) -> typer.Exit:
+    """Print the one line saying how the command was stopped; return the exit to raise."""
+    message, code = STOPS[signum]
+    if signum == signal.SIGINT and sys.stderr.isatty():
+        message = "\n" + message  # the terminal has echoed ^C on the current line
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
 
 class _Guarded(typer.core.TyperGroup):
-    """Last resort: a fault no command turned into problems prints one line, not a traceback, and exits 1."""
+    """Last resort: a fault no command turned into problems prints one line, not a traceback, and exits 1.
+
+    A stopped command, once every `finally` block the signal's exception passed through has
+    run, prints one line too, even if code on the way turned that exception into another.
+    """
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            if os.environ.get("PIPELINE_TEST_PAUSE_AT") == "started":  # tests: a signal sent now lands in the command
+                os.kill(os.getpid(), signal.SIGSTOP)
+            result = super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _stopped(signal.SIGINT) from None
+        except Terminated:
+            raise _stopped(signal.SIGTERM) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
+            if _Stop.signum is not None:
+                raise _stopped(_Stop.signum) from None
             raise
         except Exception as exc:
+            if _Stop.signum is not None:
+                raise _stopped(_Stop.signum) from None
             if os.environ.get("PIPELINE_DEBUG"):
                 raise
             detail = " ".join(str(exc).split())[:300] or "no details"
-            typer.echo(f"error: unexpected {type(exc).__name__}: {detail} (set PIPELINE_DEBUG=1 for the traceback)",
+            typer.echo(printable(f"error: unexpected {type(exc).__name__}: {detail} (set PIPELINE_DEBUG=1 for the traceback)"),
                        err=True)
             raise typer.Exit(1) from None
+        if _Stop.signum is not None:  # the signal's exception was swallowed on the way and the command ran on
+            raise _stopped(_Stop.signum)
+        return result
 
 
 app = typer.Typer(cls=_Guarded, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -283,8 +362,16 @@ def report(package: Path = typer.Option(Path("datapackage"), "--package", help="
 
 
 def main() -> None:  # pragma: no cover - console script entry
-    app()
+    """The `pipeline` command, with SIGINT and SIGTERM turned into exceptions (see _stop)."""
+    for signum in STOPS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # started with the signal ignored (nohup, `&`): keep it so
+            signal.signal(signum, _stop)
+    try:
+        app()
+    finally:  # the command has ended and says how: a signal now would only break Python's own exit
+        for signum in STOPS:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    main()

@@ -1,14 +1,20 @@
-"""A publish killed at any moment leaves datapackage/ complete: the old package or the new one.
+"""A publish stopped at any moment leaves datapackage/ complete: the old package or the new one.
 
-`pipeline publish` runs as a child process and is killed with SIGKILL while it builds and
-swaps in a new package over an old one. PIPELINE_TEST_PAUSE_AT=locked stops the child
-(SIGSTOP) once it holds the lock and has cleared leftovers of earlier runs, so the kill
-delays, drawn with a fixed seed, fall inside the work of the publish itself rather than
-inside Python's start-up. PIPELINE_TEST_PAUSE_AT=exchanged stops it just after the swap,
-with the old package still lying in the temporary folder.
+`pipeline publish` runs as a child process and is killed with SIGKILL, interrupted with
+SIGINT or terminated with SIGTERM while it builds and swaps in a new package over an old
+one. PIPELINE_TEST_PAUSE_AT=locked stops the child (SIGSTOP) once it holds the lock and
+has cleared leftovers of earlier runs, so the delays, drawn with a fixed seed, fall inside
+the work of the publish itself rather than inside Python's start-up.
+PIPELINE_TEST_PAUSE_AT=exchanged stops it just after the swap, with the old package still
+lying in the temporary folder.
 
 After every kill the folder must hash exactly like one of the two expected trees and its
-descriptor must match its files; the next run must remove what the killed one left.
+descriptor must match its files; the next run must remove what the killed one left. After
+SIGINT or SIGTERM the run itself must clean up: one line, exit 130 or 143, and nothing
+beside the package that a completed run would not leave there.
+
+Names beside the package are not assumed: what lies there is every entry named after it
+(`datapackage.*`, `.datapackage*`), compared with what a completed publish leaves.
 """
 
 from __future__ import annotations
@@ -20,19 +26,27 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import BASE_SEEDS, FIXTURES, ROOT
+from conftest import BASE_SEEDS, FIXTURES
 
-PIPELINE = ROOT / ".venv" / "bin" / "pipeline"
-FRICTIONLESS = ROOT / ".venv" / "bin" / "frictionless"
+BIN = Path(sys.executable).parent  # the console scripts of the environment running the tests
+PIPELINE = BIN / "pipeline"
+FRICTIONLESS = BIN / "frictionless"
 EPOCH = "1601510400"  # 2020-10-01T00:00:00Z: `created` is the same in every run
 KILLS = 20
+SIGNALLED = 3  # random moments per signal
+STOPS = [(signal.SIGINT, 130, "interrupted\n"), (signal.SIGTERM, 143, "terminated\n")]
 
-pytestmark = pytest.mark.skipif(not PIPELINE.exists(), reason="needs the installed pipeline command")
+
+@pytest.fixture(scope="module", autouse=True)
+def installed():
+    for command in (PIPELINE, FRICTIONLESS):
+        assert command.is_file(), f"{command} is missing: these tests run the installed commands (make install)"
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -40,8 +54,13 @@ def tree(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def leftovers(out: Path) -> list[str]:
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(out.name + "."))
+def beside(out: Path) -> list[str]:
+    """Entries next to the package named after it: temporary folders, parked packages, lock files."""
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith((out.name + ".", "." + out.name)))
+
+
+def folders_beside(out: Path) -> list[Path]:
+    return [out.parent / name for name in beside(out) if (out.parent / name).is_dir()]
 
 
 def assert_descriptor_matches_files(out: Path) -> None:
@@ -82,6 +101,12 @@ def kill(child: subprocess.Popen) -> None:
     child.stderr.close()
 
 
+def finish(child: subprocess.Popen) -> tuple[int, str]:
+    """Exit status and stderr of a child that was sent a signal."""
+    _, err = child.communicate(timeout=60)
+    return child.returncode, err.decode()
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Seed sets A and B, and the trees of A published and of B published over A."""
@@ -106,7 +131,24 @@ def world(tmp_path_factory):
     assert "published" in done.stdout
     tree_a, tree_b = tree(old_copy), tree(old)
     assert tree_a != tree_b and tree_a.keys() == tree_b.keys()
-    return {"a": seeds_a, "b": seeds_b, "old": old_copy, "tree_a": tree_a, "tree_b": tree_b, "root": root}
+    for package in (old_copy, old):  # every run below must end with one of these two trees: both valid
+        validated = subprocess.run([str(PIPELINE), "validate", str(package)], capture_output=True, text=True,
+                                   timeout=120)
+        assert validated.returncode == 0, validated.stderr[-2000:]
+    world = {"a": seeds_a, "b": seeds_b, "old": old_copy, "tree_a": tree_a, "tree_b": tree_b, "root": root,
+             "beside": beside(old)}  # what completed runs leave beside the package
+
+    # How long the publish works once it holds the lock: the span the kills and signals are spread over.
+    out = root / "timed" / "datapackage"
+    reset(world, out)
+    child = start_paused(seeds_b, out, "locked")
+    began = time.monotonic()
+    child.send_signal(signal.SIGCONT)
+    assert child.wait(timeout=120) == 0, child.stderr.read()
+    child.stderr.close()
+    world["span"] = time.monotonic() - began
+    assert tree(out) == tree_b
+    return world
 
 
 def reset(world, out: Path) -> None:
@@ -120,24 +162,13 @@ def test_killed_publish_leaves_old_or_new_package(world):
     work = world["root"] / "work"
     work.mkdir()
     out = work / "datapackage"
-    reset(world, out)
-
-    # How long the publish works once it holds the lock: the span the kills are spread over.
-    child = start_paused(world["b"], out, "locked")
-    began = time.monotonic()
-    child.send_signal(signal.SIGCONT)
-    assert child.wait(timeout=120) == 0, child.stderr.read()
-    child.stderr.close()
-    span = time.monotonic() - began
-    assert tree(out) == world["tree_b"]
-
+    span = world["span"]
     outcomes = {"old": 0, "new": 0}
     draw = random.Random(20200927)
     for number in range(KILLS):
         reset(world, out)
         child = start_paused(world["b"], out, "locked")
-        assert [name for name in leftovers(out) if "tmp-" in name or "old-" in name] == [], \
-            "the run did not clear what the killed one left"
+        assert folders_beside(out) == [], "the run did not clear what the killed one left"
         child.send_signal(signal.SIGCONT)
         time.sleep(draw.uniform(0.0, span * 1.05))
         kill(child)
@@ -154,14 +185,49 @@ def test_killed_publish_leaves_old_or_new_package(world):
     kill(start_paused(world["b"], out, "exchanged"))
     assert tree(out) == world["tree_b"]
     assert_descriptor_matches_files(out)
-    assert any(name.startswith("datapackage.tmp-") for name in leftovers(out)), "the old package should be left over"
+    assert any(world["tree_a"].items() <= tree(folder).items() for folder in folders_beside(out)), \
+        "the old package should be left over"
 
     # The next run clears every leftover and ends with the new package, valid.
     done = run_publish(world["b"], out)
     assert done.returncode == 0, done.stderr
     assert tree(out) == world["tree_b"]
-    assert [name for name in leftovers(out) if name != ".datapackage.lock"] == []
+    assert beside(out) == world["beside"]
     assert outcomes["old"] > 0, outcomes  # the kills did land before the swap
     validated = subprocess.run([str(FRICTIONLESS), "validate", str(out / "datapackage.json")],
                                capture_output=True, text=True, timeout=120)
     assert validated.returncode == 0, validated.stdout[-2000:]
+
+
+@pytest.mark.parametrize("signum, code, line", STOPS, ids=[s.name for s, _, _ in STOPS])
+def test_interrupted_publish_cleans_up_and_leaves_old_or_new_package(world, signum, code, line):
+    out = world["root"] / f"stopped-{signum.name}" / "datapackage"
+
+    # At the two paused steps: the signal waits while the run is stopped and lands as it resumes.
+    for step, expected in (("locked", "tree_a"), ("exchanged", "tree_b")):
+        reset(world, out)
+        child = start_paused(world["b"], out, step)
+        child.send_signal(signum)
+        child.send_signal(signal.SIGCONT)
+        assert finish(child) == (code, line), step
+        assert tree(out) == world[expected], step
+        assert beside(out) == world["beside"], f"{step}: the run left something beside the package"
+
+    # At seeded random moments of its work; a signal that comes too late finds it finished.
+    draw = random.Random(20201010 + signum)
+    outcomes = {"old": 0, "new": 0}
+    for number in range(SIGNALLED):
+        reset(world, out)
+        child = start_paused(world["b"], out, "locked")
+        child.send_signal(signal.SIGCONT)
+        time.sleep(draw.uniform(0.0, world["span"] * 1.05))
+        child.send_signal(signum)
+        status, err = finish(child)
+        now = tree(out)
+        assert now in (world["tree_a"], world["tree_b"]), f"signal {number}: neither the old nor the new package"
+        assert (status, err) in ((code, line), (0, "")), f"signal {number}"
+        assert status == code or now == world["tree_b"], f"signal {number}: a completed run left the old package"
+        outcomes["old" if now == world["tree_a"] else "new"] += 1
+        assert_descriptor_matches_files(out)
+        assert beside(out) == world["beside"], f"signal {number}: the run left something beside the package"
+    assert outcomes["old"] > 0, outcomes  # the signals did land before the swap
