@@ -106,8 +106,8 @@ class _Guarded(typer.core.TyperGroup):
             if os.environ.get("PIPELINE_DEBUG"):
                 raise
             detail = " ".join(str(exc).split())[:300] or "no details"
-            typer.echo(printable(f"error: unexpected {type(exc).__name__}: {detail} (set PIPELINE_DEBUG=1 for the traceback)"),
-                       err=True)
+            typer.echo(printable(f"error: unexpected {type(exc).__name__}: {detail} "
+                                 "(set PIPELINE_DEBUG=1 for the traceback)"), err=True)
             raise typer.Exit(1) from None
         if _Stop.signum is not None:  # the signal's exception was swallowed on the way and the command ran on
             raise _stopped(_Stop.signum)

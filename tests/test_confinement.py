@@ -402,7 +402,8 @@ def test_a_git_revision_never_reaches_git_as_an_option(spec: str, message: str, 
     before = tree(tmp_path)
     result = runner.invoke(app, ["diff", spec, "datapackage"])
     assert_refused(result, 2)
-    assert result.output == f"error: {spec}: {message}\n"
+    shown = spec.replace("\n", "\\n")  # the terminal sees the line break as an escape
+    assert result.output == f"error: {shown}: {message}\n"
     assert tree(tmp_path) == before  # git was never run: no file x:datapackage
 
 
