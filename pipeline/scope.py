@@ -18,9 +18,9 @@ from typing import Callable, Iterator
 SUPPORTED_TYPES = ["string", "integer", "number", "boolean", "date", "any"]
 STRING_FORMATS = ["default", "uri"]
 # The default CSV dialect (Data Package v2 / frictionless 5.21); a property at its default is harmless.
-DIALECT_DEFAULTS = {"header": True, "headerRows": [1], "headerJoin": " ", "headerCase": True, "caseSensitiveHeader": False,
-                    "commentRows": [], "skipBlankRows": False, "delimiter": ",", "quoteChar": '"',
-                    "doubleQuote": True, "skipInitialSpace": False}
+DIALECT_DEFAULTS = {"header": True, "headerRows": [1], "headerJoin": " ", "headerCase": True,
+                    "caseSensitiveHeader": False, "commentRows": [], "skipBlankRows": False, "delimiter": ",",
+                    "quoteChar": '"', "doubleQuote": True, "skipInitialSpace": False}
 DIALECT_METADATA = {"$schema", "name", "title", "description", "csvddfVersion"}
 LINE_TERMINATORS = ["\r\n", "\n", "\r"]  # any of them is read as a row's end, as frictionless reads them
 UTF8 = ["utf-8", "utf-8-sig"]  # codec names as Python's codecs.lookup spells them
@@ -177,10 +177,11 @@ def stops_rows(resource: dict) -> bool:
     return any(feature.stops_rows for _, feature, _, _ in problems(resource))
 
 
-def refused_fields(resource: dict) -> set[str]:
-    """Names of the fields whose type or format is refused: read as text, so their constraints are not checked."""
-    return {field.get("name") for _, feature, field, _ in problems(resource)
-            if field is not None and feature.key in ("type", "format")}
+def read_as_text(field: dict) -> bool:
+    """True when the field's type or format is refused: its cells are read as text, so only "required" is
+    checked on them."""
+    return any(feature.refuses(field[feature.key], field) for feature in SCOPE
+               if feature.where == "field" and feature.key in ("type", "format") and feature.key in field)
 
 
 def markdown() -> str:

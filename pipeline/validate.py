@@ -47,7 +47,7 @@ TITLES = {
     "encoding-error": "Encoding Error", "source-error": "Source Error", "category-error": "Category Error",
     "unique-key-error": "Unique Key Error", "twin-mismatch": "Parquet Twin Mismatch",
     "parquet-type-error": "Parquet Type Error", "span-error": "Span Error", "undeclared-file": "Undeclared File",
-    "unsupported-feature": "Unsupported Feature",
+    "unsupported-feature": "Unsupported Feature", "field-error": "Field Error",
 }
 TEMPLATES = {
     "type-error": 'Type error in the cell "{cell}" in row "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}": {note}',
@@ -75,6 +75,7 @@ TEMPLATES = {
                    'at position "{fieldNumber}": {note}'),
     "undeclared-file": 'File "{path}" is in the package but not in its descriptor: {note}',
     "unsupported-feature": "The resource uses a feature this validator does not check: {note}",
+    "field-error": 'Field is not valid: {note}',
 }
 
 
