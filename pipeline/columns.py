@@ -204,8 +204,7 @@ BOUNDS = {"minimum": pc.greater_equal, "maximum": pc.less_equal, "exclusiveMinim
 
 def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
     """Constraint and category errors, for the constraints frictionless checks on the field's type. Empty cells
-    and cells with a type error are not checked further, as frictionless does; a field of a type or format
-    pipeline.scope refuses (read as text, and reported) only for "required"."""
+    and cells with a type error are not checked further, as frictionless does."""
     for number, spec in enumerate(table.fields, start=1):
         name = spec["name"]
         if name not in table.columns:
@@ -213,7 +212,7 @@ def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[di
         constraints = spec.get("constraints", {})
         where = {"fieldName": name, "fieldNumber": number}
         kind = spec.get("type", "any")
-        checked = ["required"] if scope.read_as_text(spec) else CONSTRAINTS.get(kind, ["required"])
+        checked = CONSTRAINTS.get(kind, ["required"])
         failures = [(c, _constraint_failing(table.columns[name], spec, c, masks[name]))
                     for c in checked if c in constraints]
         yield from _category_errors(table, spec, where)
@@ -725,7 +724,7 @@ def twin_errors(csv_table: Table, parquet_table: Table) -> Iterator[dict]:
 
 def check_file(path: Path, task: Task, schema: dict) -> Table | None:
     """Read one file of a resource and check every cell's type and constraints."""
-    fields = [f for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f]
+    fields = [scope.readable(f) for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f]
     read = read_csv(path, fields, task) if task.format == "csv" else read_parquet(path, fields, task)
     if read is None:
         return None

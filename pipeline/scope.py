@@ -178,10 +178,19 @@ def stops_rows(resource: dict) -> bool:
 
 
 def read_as_text(field: dict) -> bool:
-    """True when the field's type or format is refused: its cells are read as text, so only "required" is
-    checked on them."""
+    """True when a property of the field is refused: its cells are read as text, and only "required" and
+    "unique" are checked on them (its type errors and other constraints would be guesses)."""
     return any(feature.refuses(field[feature.key], field) for feature in SCOPE
-               if feature.where == "field" and feature.key in ("type", "format") and feature.key in field)
+               if feature.where == "field" and feature.key in field)
+
+
+def readable(field: dict) -> dict:
+    """The field as this validator reads it: unchanged, or as text when `read_as_text`."""
+    if not read_as_text(field):
+        return field
+    constraints = field.get("constraints") if isinstance(field.get("constraints"), dict) else {}
+    kept = {key: constraints[key] for key in ("required", "unique") if key in constraints}
+    return {"name": field["name"], "type": "any", **({"constraints": kept} if kept else {})}
 
 
 def markdown() -> str:

@@ -417,7 +417,8 @@ def _jobs(folder: Path, descriptor: dict, parquet: bool, report: Report) -> list
             place = described.get("path")
             task = Task(name=str(resource.get("name", "")), place=place if isinstance(place, str) else "", format=fmt,
                         limit=report.limit)
-            path, error = resolve(folder, place)
+            inline = fmt == "csv" and "data" in resource and place is None  # refused by resource_errors
+            path, error = (None, None) if inline else resolve(folder, place)
             task.add([error] if error else [])
             task.add(resource_errors(resource, names) if fmt == "csv" else [])
             report.tasks.append(task)
