@@ -10,7 +10,10 @@ checks on the Parquet rows, and CSV and Parquet twins holding the same rows.
 
 This module opens the package, checks the descriptor and the files' bytes and hashes,
 and runs pipeline.columns (the rows, with Arrow) over every file. Arrow is imported
-only once the files are being hashed, so the two overlap.
+only once the files are being hashed, so the two overlap. A descriptor feature outside
+what it checks (pipeline.scope: a dialect, an encoding, a field type...) is a located
+"unsupported-feature" error, never ignored in silence; a file is hashed only by the
+algorithm its `hash` names (md5 when it names none, as the spec says).
 
 It reads nothing outside the package: every file a resource names is reached through
 pipeline.packages.member_path (no absolute paths, `..`, URLs, symbolic links, devices

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import frictionless
@@ -337,3 +338,18 @@ def test_a_constraint_that_cannot_be_read_is_a_field_error(tmp_path, spec, line)
     result = runner.invoke(app, ["validate", str(package), "--no-parquet"])
     assert result.exit_code == 1
     assert result.output.splitlines() == [line, "1 error(s) found."]
+
+
+def test_a_parquet_twin_hash_by_an_unknown_algorithm_is_refused(published_minimal, tmp_path):
+    package = tmp_path / "datapackage"
+    shutil.copytree(published_minimal, package)
+    path = package / "datapackage.json"
+    descriptor = json.loads(path.read_text())
+    descriptor["resources"][0]["parquet"]["hash"] = "crc32:00"
+    path.write_text(json.dumps(descriptor))
+    result = runner.invoke(app, ["validate", str(package)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "sources:-:-: " + UNSUPPORTED + 'parquet.hash algorithm "crc32" is not supported (supported: md5 (no prefix, '
+        "or md5:), sha256:; also sha1, sha224, sha384, sha512, sha3_224, sha3_256, sha3_384, sha3_512, blake2b, "
+        "blake2s)", "1 error(s) found."]
