@@ -235,38 +235,41 @@ def _constraint_failing(typed: pa.Array, spec: dict, constraint: str, type_error
         if not isinstance(value, int) or isinstance(value, bool):
             return _bools(np.zeros(len(typed), bool))  # the descriptor check reports it
         compare = pc.less if constraint == "minLength" else pc.greater
-        return compare(pc.utf8_length(typed), _scalar(value, pa.int64()))
+        return compare(pc.utf8_length(typed), _scalar(max(min(value, 1 << 62), -1), pa.int64()))  # no length beyond
     if constraint == "pattern":
         return _pattern_failing(typed, value)
     if constraint == "enum":
         return pc.and_(pc.is_valid(typed), pc.invert(pc.is_in(typed, value_set=constraint_values(value, spec))))
     bound = constraint_values([value], spec)
     if bound.null_count:
-        return make_error("field-error", f'constraint "{constraint}" is "{value}", which is not a value of type '
-                          f'"{spec.get("type")}" (write the bound as one)')
+        return make_error("field-error", f'constraint "{constraint}" is "{value}", which cannot be read as a value '
+                          f'of type "{spec.get("type")}" (write the bound as one)')
     return pc.invert(BOUNDS[constraint](typed, bound[0]))
 
 
 def _pattern_failing(typed: pa.Array, pattern: object):
     """Cells the pattern does not match as frictionless matches it: re.match(f"^{pattern}$", cell), so a
-    top-level "|" splits the anchors. Arrow's RE2 lacks some of Python's syntax (look-arounds, back references):
-    then Python's re matches each distinct value (fewer than the rows)."""
+    top-level "|" splits the anchors. Arrow's RE2 matches first; its \\d, \\w and \\s are ASCII where Python's
+    are Unicode, and it lacks look-arounds and back references, so Python's re decides the values RE2 fails
+    (distinct, and normally none) or, when RE2 cannot read the pattern, every distinct value."""
     import re
 
     if not isinstance(pattern, str):
         return _bools(np.zeros(len(typed), bool))  # the descriptor check reports it
     try:
-        return pc.invert(pc.match_substring_regex(typed, "^(?:^" + pattern + "$)"))
-    except pa.ArrowInvalid:
-        pass
-    try:
         compiled = re.compile(f"^{pattern}$")
     except re.error as exc:
         return make_error("field-error", f'constraint "pattern" is "{pattern}", which is not a regular expression: '
                           f"{exc} (write it as Python's re reads it)")
-    distinct = pc.unique(pc.drop_null(typed))
-    matched = [value for value in distinct.to_pylist() if compiled.match(value)]
-    return pc.invert(pc.is_in(typed, value_set=_array(matched, pa.string()) if matched else pa.nulls(0, pa.string())))
+    try:
+        failing = pc.fill_null(pc.invert(pc.match_substring_regex(typed, "^(?:^" + pattern + "$)")), FALSE)
+    except pa.ArrowInvalid:
+        failing = pc.is_valid(typed)
+    doubtful = pc.unique(pc.drop_null(pc.filter(typed, failing))).to_pylist()
+    matched = [value for value in doubtful if compiled.match(value)]
+    if not matched:
+        return failing
+    return pc.and_(failing, pc.invert(pc.is_in(typed, value_set=_array(matched, pa.string()))))
 
 
 def constraint_values(values: list, spec: dict) -> pa.Array:

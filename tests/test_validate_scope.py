@@ -130,6 +130,9 @@ CONFORMING = {
     "pattern with a look-ahead, which Arrow's RE2 lacks": (
         [table("t", "v\nab\nac\nab\n", [field("v", "string", constraints={"pattern": "a(?=b)."})])],
         {("constraint-error", 3, "v")}),
+    "pattern classes match Unicode, as Python's do": (
+        [table("t", "v\n12\n\u0661\u0662\nx1\n\u00e9\n", [field("v", "string", constraints={"pattern": "\\d+|\\w"})])],
+        {("constraint-error", 4, "v")}),
     # class 4: foreign keys, composite and mixed
     "composite foreign key, nulls matched as values": (
         [PARENT, child(fk(["c1", "c2"], "parent", ["a", "b"]))],
@@ -325,8 +328,8 @@ def test_the_readme_table_comes_from_the_scope_table():
 
 @pytest.mark.parametrize("spec, line", [
     (field("v", "integer", constraints={"minimum": "abc"}),
-     'x:-:v: field-error: Field is not valid: constraint "minimum" is "abc", which is not a value of type "integer" '
-     "(write the bound as one)"),
+     'x:-:v: field-error: Field is not valid: constraint "minimum" is "abc", which cannot be read as a value of type '
+     '"integer" (write the bound as one)'),
     (field("v", "string", constraints={"pattern": "("}),
      'x:-:v: field-error: Field is not valid: constraint "pattern" is "(", which is not a regular expression: '
      "missing ), unterminated subpattern at position 1 (write it as Python's re reads it)"),
