@@ -133,15 +133,17 @@ SCOPE = [
     Feature("schema", "falseValues", "-", "any (frictionless ignores it: set `falseValues` on each boolean field)",
             _always),
     Feature("field", "type", ", ".join(f"`{kind}`" for kind in SUPPORTED_TYPES), "datetime, time, year, yearmonth, "
-            "duration, geopoint, geojson, object, array, list: read as text, their constraints unchecked",
+            "duration, geopoint, geojson, object, array, list: the field is read as text",
             lambda value, field: [] if value in SUPPORTED_TYPES else [_show(value)]),
     Feature("field", "format", "string: `default`, `uri`; date: `default`; ignored for the other types, as "
-            "frictionless ignores it", "string: email, uuid, binary, wkt; date: any pattern or `any`",
+            "frictionless ignores it",
+            "string: email, uuid, binary, wkt; date: any pattern or `any`: the field is read as text",
             _field_format),
-    Feature("field", "bareNumber", "`true`", "`false`", _unless(True)),
-    Feature("field", "groupChar", '`""`', "any other", _unless("")),
-    Feature("field", "decimalChar", '`"."`', "any other", _unless(".")),
-    Feature("field", "missingValues", "-", "any (the schema's `missingValues` apply to every field)", _always),
+    Feature("field", "bareNumber", "`true`", "`false`: the field is read as text", _unless(True)),
+    Feature("field", "groupChar", '`""`', "any other: the field is read as text", _unless("")),
+    Feature("field", "decimalChar", '`"."`', "any other: the field is read as text", _unless(".")),
+    Feature("field", "missingValues", "-", "any: the field is read as text (the schema's `missingValues` apply to "
+            "every field)", _always),
 ]
 
 
@@ -167,7 +169,8 @@ def _named(key: str, part: str) -> str:
 
 def note(part: str, feature: Feature) -> str:
     """The message of one refused feature: what, whether the rows are read, and what is supported instead."""
-    unread = "; its rows are not read" if feature.stops_rows else ""
+    unread = ("; its rows are not read" if feature.stops_rows else
+              "; the field is read as text" if feature.where == "field" else "")
     instead = "remove it" if feature.supported == "-" else "supported: " + feature.supported.replace("`", "")
     return f"{part} is not supported{unread} ({instead})"
 

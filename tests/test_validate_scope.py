@@ -269,21 +269,20 @@ REFUSED = {
     "trueValues": ({}, {"trueValues": ["y"]}, {}, [ROWS + 'schema.trueValues ["y"] is not supported (remove it)']),
     "falseValues": ({}, {"falseValues": ["n"]}, {}, [ROWS + 'schema.falseValues ["n"] is not supported (remove it)']),
 }
+TEXT = " is not supported; the field is read as text "
+FORMATS = "(supported: string: default, uri; date: default; ignored for the other types, as frictionless ignores it)"
 FIELD_REFUSED = {
     "type datetime": ({"type": "datetime", "constraints": {"minimum": "2030-01-01T00:00:00Z", "enum": ["x"]}},
-                      'type "datetime" is not supported ' + SUPPORTED_TYPES),
-    "type geopoint": ({"type": "geopoint"}, 'type "geopoint" is not supported ' + SUPPORTED_TYPES),
-    "type year": ({"type": "year"}, 'type "year" is not supported ' + SUPPORTED_TYPES),
+                      'type "datetime"' + TEXT + SUPPORTED_TYPES),
+    "type geopoint": ({"type": "geopoint"}, 'type "geopoint"' + TEXT + SUPPORTED_TYPES),
+    "type year": ({"type": "year"}, 'type "year"' + TEXT + SUPPORTED_TYPES),
     "format email": ({"type": "string", "format": "email", "constraints": {"maxLength": 1}},
-                     'format "email" is not supported (supported: string: default, uri; date: default; ignored for '
-                     "the other types, as frictionless ignores it)"),
-    "format of a date": ({"type": "date", "format": "%d/%m/%Y"},
-                         'format "%d/%m/%Y" is not supported (supported: string: default, uri; date: default; ignored '
-                         "for the other types, as frictionless ignores it)"),
-    "bareNumber": ({"type": "integer", "bareNumber": False}, "bareNumber false is not supported (supported: true)"),
-    "groupChar": ({"type": "number", "groupChar": ","}, 'groupChar "," is not supported (supported: "")'),
-    "decimalChar": ({"type": "number", "decimalChar": ","}, 'decimalChar "," is not supported (supported: ".")'),
-    "missingValues": ({"type": "string", "missingValues": ["-"]}, 'missingValues ["-"] is not supported (remove it)'),
+                     'format "email"' + TEXT + FORMATS),
+    "format of a date": ({"type": "date", "format": "%d/%m/%Y"}, 'format "%d/%m/%Y"' + TEXT + FORMATS),
+    "bareNumber": ({"type": "integer", "bareNumber": False}, "bareNumber false" + TEXT + "(supported: true)"),
+    "groupChar": ({"type": "number", "groupChar": ","}, 'groupChar ","' + TEXT + '(supported: "")'),
+    "decimalChar": ({"type": "number", "decimalChar": ","}, 'decimalChar ","' + TEXT + '(supported: ".")'),
+    "missingValues": ({"type": "string", "missingValues": ["-"]}, 'missingValues ["-"]' + TEXT + "(remove it)"),
 }
 VALUES = "v,w\n2020-01-01T00:00:00Z,1\n,2\n"
 
