@@ -11,15 +11,17 @@ descriptive metadata (title, description, rdfType, example, custom properties): 
 from __future__ import annotations
 
 import codecs
+import json
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Callable, Iterator
 
 SUPPORTED_TYPES = ["string", "integer", "number", "boolean", "date", "any"]
 STRING_FORMATS = ["default", "uri"]
-# The default CSV dialect (Data Package v2 / frictionless 5.21); a property at its default is harmless.
+# The default CSV dialect (frictionless 5.21); a property at its default is harmless. Labels are compared case
+# by case (frictionless reads "headerCase", not v2's "caseSensitiveHeader": only its true says what is done).
 DIALECT_DEFAULTS = {"header": True, "headerRows": [1], "headerJoin": " ", "headerCase": True,
-                    "caseSensitiveHeader": False, "commentRows": [], "skipBlankRows": False, "delimiter": ",",
+                    "caseSensitiveHeader": True, "commentRows": [], "skipBlankRows": False, "delimiter": ",",
                     "quoteChar": '"', "doubleQuote": True, "skipInitialSpace": False}
 DIALECT_METADATA = {"$schema", "name", "title", "description", "csvddfVersion"}
 LINE_TERMINATORS = ["\r\n", "\n", "\r"]  # any of them is read as a row's end, as frictionless reads them
@@ -45,8 +47,6 @@ class Feature:
 
 
 def _show(value: object) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False)
 
 
