@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline import scope
 from pipeline.validate import Task, label_errors, make_error
 
 TRUE_VALUES = ["true", "True", "TRUE", "1"]
@@ -191,35 +192,107 @@ def _indices(mask) -> np.ndarray:
     return np.flatnonzero(mask if isinstance(mask, np.ndarray) else _mask(mask))
 
 
+# The constraints frictionless checks on each type (its fields' `supported_constraints`); others it does not check.
+CONSTRAINTS = {"string": ["required", "minLength", "maxLength", "pattern", "enum"], "boolean": ["required", "enum"],
+               "any": ["required", "enum"],
+               **{kind: ["required", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum"]
+                  for kind in ("integer", "number", "date")}}
+# The cell passes a bound when it compares so with it (NaN passes none, as in frictionless).
+BOUNDS = {"minimum": pc.greater_equal, "maximum": pc.less_equal, "exclusiveMinimum": pc.greater,
+          "exclusiveMaximum": pc.less}
+
+
 def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
-    """Constraint and category errors; cells with a type error are not checked further (as frictionless)."""
+    """Constraint and category errors, for the constraints frictionless checks on the field's type. Empty cells
+    and cells with a type error are not checked further, as frictionless does."""
     for number, spec in enumerate(table.fields, start=1):
         name = spec["name"]
         if name not in table.columns:
             continue
-        typed = table.columns[name]
         constraints = spec.get("constraints", {})
         where = {"fieldName": name, "fieldNumber": number}
-        checks = []
-        if constraints.get("required"):
-            checks.append(("required", pc.and_(pc.is_null(typed), _bools(~masks[name]))))
-        if "minLength" in constraints and spec.get("type") == "string":
-            checks.append(("minLength", pc.less(pc.utf8_length(typed), _scalar(constraints["minLength"], pa.int32()))))
-        if "pattern" in constraints and spec.get("type", "string") == "string":
-            matched = pc.match_substring_regex(typed, "^(?:" + constraints["pattern"] + ")$")
-            checks.append(("pattern", pc.invert(matched)))
-        if "minimum" in constraints:
-            checks.append(("minimum", pc.less(typed, _scalar(constraints["minimum"], typed.type))))
-        if "maximum" in constraints:
-            checks.append(("maximum", pc.greater(typed, _scalar(constraints["maximum"], typed.type))))
-        if "enum" in constraints:
-            allowed = _array(constraints["enum"], typed.type)
-            checks.append(("enum", pc.invert(pc.is_in(typed, value_set=allowed))))
+        kind = spec.get("type", "any")
+        checked = CONSTRAINTS.get(kind, ["required"])
+        failures = [(c, _constraint_failing(table.columns[name], spec, c, masks[name]))
+                    for c in checked if c in constraints]
         yield from _category_errors(table, spec, where)
-        for constraint, failing in checks:
+        for constraint, failing in failures:
+            if isinstance(failing, dict):  # a constraint whose value cannot be read: no cell is checked against it
+                yield failing | where
+                continue
             for index in _indices(failing):
                 yield make_error("constraint-error", f'constraint "{constraint}" is "{constraints[constraint]}"',
                                  rowNumber=_row(table, index), cell=_cell(table, name, index), **where)
+
+
+def _constraint_failing(typed: pa.Array, spec: dict, constraint: str, type_errors: np.ndarray):
+    """Where the column fails `constraint` (empty and untypable cells never do, except for "required"), or the
+    field-error of a bound that is not a value of the field's type."""
+    value = spec["constraints"][constraint]
+    if constraint == "required":
+        return pc.and_(pc.is_null(typed), _bools(~type_errors)) if value else _bools(np.zeros(len(typed), bool))
+    if constraint in ("minLength", "maxLength"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            return _bools(np.zeros(len(typed), bool))  # the descriptor check reports it
+        compare = pc.less if constraint == "minLength" else pc.greater
+        return compare(pc.utf8_length(typed), _scalar(max(min(value, 1 << 62), -1), pa.int64()))  # no length beyond
+    if constraint == "pattern":
+        return _pattern_failing(typed, value)
+    if constraint == "enum":
+        return pc.and_(pc.is_valid(typed), pc.invert(pc.is_in(typed, value_set=constraint_values(value, spec))))
+    bound = constraint_values([value], spec)
+    if bound.null_count:
+        return make_error("field-error", f'constraint "{constraint}" is "{value}", which cannot be read as a value '
+                          f'of type "{spec.get("type")}" (write the bound as one)')
+    return pc.invert(BOUNDS[constraint](typed, bound[0]))
+
+
+def _pattern_failing(typed: pa.Array, pattern: object):
+    """Cells the pattern does not match as frictionless matches it: re.match(f"^{pattern}$", cell), so a
+    top-level "|" splits the anchors. Arrow's RE2 matches first; its \\d, \\w and \\s are ASCII where Python's
+    are Unicode, and it lacks look-arounds and back references, so Python's re decides the values RE2 fails
+    (distinct, and normally none) or, when RE2 cannot read the pattern, every distinct value."""
+    import re
+
+    if not isinstance(pattern, str):
+        return _bools(np.zeros(len(typed), bool))  # the descriptor check reports it
+    try:
+        compiled = re.compile(f"^{pattern}$")
+    except re.error as exc:
+        return make_error("field-error", f'constraint "pattern" is "{pattern}", which is not a regular expression: '
+                          f"{exc} (write it as Python's re reads it)")
+    try:
+        failing = pc.fill_null(pc.invert(pc.match_substring_regex(typed, "^(?:^" + pattern + "$)")), FALSE)
+    except pa.ArrowInvalid:
+        failing = pc.is_valid(typed)
+    doubtful = pc.unique(pc.drop_null(pc.filter(typed, failing))).to_pylist()
+    matched = [value for value in doubtful if compiled.match(value)]
+    if not matched:
+        return failing
+    return pc.and_(failing, pc.invert(pc.is_in(typed, value_set=_array(matched, pa.string()))))
+
+
+def constraint_values(values: list, spec: dict) -> pa.Array:
+    """Constraint values (an enum, or one bound) as the field reads them, null where it cannot: a string as
+    a cell of the field is typed, anything else as frictionless's value readers take a Python value."""
+    kind = spec.get("type", "any")
+    arrow_type = ARROW_TYPES.get(kind, pa.string())
+    parts = []
+    for value in values:
+        if isinstance(value, str):
+            parts.append(_whole(parse_column(_array([value], pa.string()), spec)[0]).cast(arrow_type))
+            continue
+        if kind == "boolean" and isinstance(value, bool):
+            read = value
+        elif kind in ("integer", "number") and isinstance(value, (int, float)) and not isinstance(value, bool):
+            read = value if kind == "number" or float(value).is_integer() else None
+        else:
+            read = None  # JSON holds no dates; other values are never read as a cell's type
+        try:
+            parts.append(_array([read], arrow_type))
+        except (pa.ArrowInvalid, OverflowError):  # beyond int64: no cell of the column can equal it
+            parts.append(pa.nulls(1, arrow_type))
+    return pa.concat_arrays(parts) if parts else pa.nulls(0, arrow_type)
 
 
 def _category_errors(table: Table, spec: dict, where: dict) -> Iterator[dict]:
@@ -228,8 +301,8 @@ def _category_errors(table: Table, spec: dict, where: dict) -> Iterator[dict]:
         return
     values = [c["value"] if isinstance(c, dict) else c for c in categories]
     outside = pc.invert(pc.is_in(typed, value_set=_array(values, typed.type)))
-    if "enum" in constraints:  # a value the enum already refused is reported once
-        outside = pc.and_(outside, pc.is_in(typed, value_set=_array(constraints["enum"], typed.type)))
+    if "enum" in constraints and isinstance(constraints["enum"], list):  # a value the enum refused is reported once
+        outside = pc.and_(outside, pc.is_in(typed, value_set=constraint_values(constraints["enum"], spec)))
     for index in _indices(pc.and_(outside, pc.is_valid(typed))):
         yield make_error("category-error", f'categories are "{values}"', rowNumber=_row(table, index),
                          cell=_cell(table, spec["name"], index), **where)
@@ -363,23 +436,75 @@ def _foreign_keys(schema: dict) -> list[tuple[list, str, list]]:
             continue
         names, ref_names = ([x] if isinstance(x, str) else x for x in (fk["fields"], ref["fields"]))
         if isinstance(names, list) and isinstance(ref_names, list) and names and ref_names \
+                and all(isinstance(name, str) for name in names + ref_names) \
                 and isinstance(ref.get("resource", ""), str):
             keys.append((names, ref.get("resource", ""), ref_names))
     return keys
 
 
 def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> Iterator[dict]:
+    """Rows whose key is not a key of the referenced table, as frictionless looks them up: the row's typed
+    cells as one tuple (a null among them a value like any other), rows whose cells are all null skipped on
+    both sides, a reference field the table lacks read as null. A key to an absent resource is
+    validate.resource_errors' to report."""
     for names, reference, ref_names in _foreign_keys(schema):
         target = tables.get(reference or table.name)
-        if target is None or len(names) != 1 or names[0] not in table.columns or ref_names[0] not in target.columns:
-            continue  # multi-field keys and absent resources: reported by the descriptor check
-        values = table.columns[names[0]]
-        known = _whole(pc.drop_null(target.columns[ref_names[0]]))
-        missing = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known)))
-        yield from (_fk_error(table, i, names, reference, ref_names) for i in _indices(missing))
+        if target is None or not all(name in table.columns for name in names):
+            continue  # a field outside the schema: the descriptor check reports it, frictionless skips the key
+        if len(names) == 1 and len(ref_names) == 1 and ref_names[0] in target.columns \
+                and table.columns[names[0]].type == target.columns[ref_names[0]].type:
+            values = table.columns[names[0]]
+            known = _whole(pc.drop_null(target.columns[ref_names[0]]))
+            missing = _mask(pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known))))
+        else:
+            missing = _missing_keys(table, names, target, ref_names)
+        yield from (_fk_error(table, i, names, reference, ref_names) for i in np.flatnonzero(missing))
     for resource, table_column, id_column in POLYMORPHIC_KEYS:
         if table.name == resource and table_column in table.columns and id_column in table.columns:
             yield from _record_errors(table, table_column, id_column, tables)
+
+
+def _missing_keys(table: Table, names: list[str], target: Table, ref_names: list[str]) -> np.ndarray:
+    """Rows of `table` whose cells in `names` are not all null and match no row of `target` in `ref_names`.
+
+    Each field pair is coded in one Arrow dictionary over both columns (null: 0), the codes combine to one
+    number per row (as `repeats` combines them), and NumPy looks the rows' numbers up among the target's.
+    Keys of different lengths never match, as tuples of different lengths never do."""
+    rows, ref_rows = len(table.row_numbers), len(target.row_numbers)
+    if len(names) != len(ref_names):
+        return ~_nulls([table.columns[name] for name in names], every=True)
+    combined, ref_combined, span = np.zeros(rows, np.int64), np.zeros(ref_rows, np.int64), 1
+    for name, ref_name in zip(names, ref_names):
+        codes, ref_codes = _pair_codes(table.columns[name], target.columns.get(ref_name), ref_rows)
+        width = int(max(codes.max(initial=0), ref_codes.max(initial=0))) + 1
+        if span * width >= 1 << 62:  # renumber what is combined so far, to stay within int64
+            both = np.unique(np.concatenate([[0], combined, ref_combined]), return_inverse=True)[1].astype(np.int64)
+            combined, ref_combined = both[1:rows + 1], both[rows + 1:]  # 0 (all null so far) stays 0
+            span = int(both.max(initial=0)) + 1
+        combined, ref_combined, span = combined * width + codes, ref_combined * width + ref_codes, span * width
+    # all-null rows are 0: skipped in the table, and never a key of the target
+    return (combined != 0) & ~np.isin(combined, ref_combined[ref_combined != 0])
+
+
+def _pair_codes(column: pa.Array, ref_column: pa.Array | None, ref_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of two columns' values, equal where the values are (null: 0 on both sides). Values of types that
+    Python would not find equal get codes apart: a string never equals a number or a date, while integers,
+    numbers and booleans compare as numbers (True == 1 in frictionless's tuples, as in Python)."""
+    if ref_column is None:
+        return _codes(column).astype(np.int64) + 1, np.zeros(ref_rows, np.int64)
+    numeric = (pa.int64(), pa.float64(), pa.bool_())
+    if column.type != ref_column.type and column.type in numeric and ref_column.type in numeric:
+        column, ref_column = pc.cast(column, pa.float64()), pc.cast(ref_column, pa.float64())
+    if column.type == ref_column.type:
+        both = pa.chunked_array([*_chunks(column), *_chunks(ref_column)], column.type)
+        codes = _codes(both).astype(np.int64) + 1
+        return codes[:len(column)], codes[len(column):]
+    codes, ref_codes = _codes(column).astype(np.int64) + 1, _codes(ref_column).astype(np.int64) + 1
+    return codes, np.where(ref_codes > 0, ref_codes + int(codes.max(initial=0)), 0)
+
+
+def _chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return array.chunks if isinstance(array, pa.ChunkedArray) else [array]
 
 
 def _record_errors(table: Table, table_column: str, id_column: str, tables: dict[str, Table]) -> Iterator[dict]:
@@ -602,7 +727,7 @@ def twin_errors(csv_table: Table, parquet_table: Table) -> Iterator[dict]:
 
 def check_file(path: Path, task: Task, schema: dict) -> Table | None:
     """Read one file of a resource and check every cell's type and constraints."""
-    fields = [f for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f]
+    fields = [scope.readable(f) for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f]
     read = read_csv(path, fields, task) if task.format == "csv" else read_parquet(path, fields, task)
     if read is None:
         return None

@@ -10,7 +10,10 @@ checks on the Parquet rows, and CSV and Parquet twins holding the same rows.
 
 This module opens the package, checks the descriptor and the files' bytes and hashes,
 and runs pipeline.columns (the rows, with Arrow) over every file. Arrow is imported
-only once the files are being hashed, so the two overlap.
+only once the files are being hashed, so the two overlap. A descriptor feature outside
+what it checks (pipeline.scope: a dialect, an encoding, a field type...) is a located
+"unsupported-feature" error, never ignored in silence; a file is hashed only by the
+algorithm its `hash` names (md5 when it names none, as the spec says).
 
 It reads nothing outside the package: every file a resource names is reached through
 pipeline.packages.member_path (no absolute paths, `..`, URLs, symbolic links, devices
@@ -32,6 +35,7 @@ from itertools import islice
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
+from pipeline import scope
 from pipeline.packages import PackageError, member_path, open_package, read_descriptor, unsafe_reason
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
@@ -46,6 +50,7 @@ TITLES = {
     "encoding-error": "Encoding Error", "source-error": "Source Error", "category-error": "Category Error",
     "unique-key-error": "Unique Key Error", "twin-mismatch": "Parquet Twin Mismatch",
     "parquet-type-error": "Parquet Type Error", "span-error": "Span Error", "undeclared-file": "Undeclared File",
+    "unsupported-feature": "Unsupported Feature", "field-error": "Field Error",
 }
 TEMPLATES = {
     "type-error": 'Type error in the cell "{cell}" in row "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}": {note}',
@@ -72,6 +77,8 @@ TEMPLATES = {
     "span-error": ('Row at position "{rowNumber}" holds an impossible span in field "{fieldName}" '
                    'at position "{fieldNumber}": {note}'),
     "undeclared-file": 'File "{path}" is in the package but not in its descriptor: {note}',
+    "unsupported-feature": "The resource uses a feature this validator does not check: {note}",
+    "field-error": 'Field is not valid: {note}',
 }
 
 
@@ -249,22 +256,30 @@ def declared_paths(descriptor: dict) -> set[str]:
 
 # ---- reading files ----
 
-def file_facts(path: Path) -> tuple[int, str]:
-    """Size and sha256 of the file at `path`, both taken from the one open file."""
-    digest = hashlib.sha256()
+def file_facts(path: Path, algorithm: str | None = None) -> tuple[int, str]:
+    """Size of the file at `path` and its digest by `algorithm` ("" when none is asked for), both taken from
+    the one open file, read once and only when there is a digest to compute."""
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-        return os.fstat(handle.fileno()).st_size, digest.hexdigest()
+        digest = hashlib.new(algorithm) if algorithm in scope.HASHES else None
+        if digest is not None:
+            for chunk in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(chunk)
+        return os.fstat(handle.fileno()).st_size, digest.hexdigest() if digest is not None else ""
+
+
+def hash_of(described: dict) -> str | None:
+    """The algorithm of the described file's `hash`, if it has one."""
+    return scope.hash_algorithm(described["hash"])[0] if "hash" in described else None
 
 
 def integrity_errors(described: dict, size: int, digest: str) -> list[dict]:
+    """Hash and byte count against the file's `size` and its `digest` by the algorithm the hash names (md5
+    without a prefix); an algorithm outside scope.HASHES is an unsupported-feature error of `resource_errors`."""
     errors = []
     if "hash" in described:
-        expected = str(described["hash"])
-        algorithm, _, value = expected.rpartition(":")
-        if algorithm in ("", "sha256") and value != digest:
-            errors.append(make_error("hash-count", f'expected is "{value}" and actual is "{digest}"'))
+        algorithm, expected = scope.hash_algorithm(described["hash"])
+        if algorithm in scope.HASHES and expected != digest:
+            errors.append(make_error("hash-count", f'expected is "{expected}" and actual is "{digest}"'))
     if "bytes" in described and described["bytes"] != size:
         errors.append(make_error("byte-count", f'expected is "{described["bytes"]}" and actual is "{size}"'))
     return errors
@@ -313,6 +328,26 @@ def descriptor_errors(descriptor: dict) -> list[dict]:
     return errors
 
 
+def resource_errors(resource: dict, resource_names: list) -> Iterator[dict]:
+    """A resource's features this validator does not check (pipeline.scope), each a located
+    "unsupported-feature" error, and each foreign key to a resource the package does not have (frictionless's
+    resource-error; frictionless then reports nothing else of the resource, this validator still does)."""
+    for part, feature, spec, number in scope.problems(resource):
+        yield make_error("unsupported-feature", scope.note(part, feature), fieldName=spec and spec.get("name"),
+                         fieldNumber=number)
+    twin = resource.get("parquet") if isinstance(resource.get("parquet"), dict) else {}
+    hashing = next(feature for feature in scope.SCOPE if feature.key == "hash")
+    for part in hashing.refuses(twin["hash"], twin) if "hash" in twin else []:
+        yield make_error("unsupported-feature", scope.note(f"parquet.hash {part}", hashing))
+    schema = resource.get("schema") if isinstance(resource.get("schema"), dict) else {}
+    for key in _dicts(schema.get("foreignKeys")):
+        reference = key.get("reference") if isinstance(key.get("reference"), dict) else {}
+        target = reference.get("resource", "")
+        if target and target != resource.get("name") and target not in resource_names:
+            yield make_error("resource-error", f'failed to handle a foreign key for resource "{resource.get("name")}" '
+                             f'as resource "{target}" does not exist')
+
+
 def _check_file(path: Path | None, task: Task, described: dict, schema: dict, facts: Future | None):
     """One file of a resource: its bytes and hash, then its rows (pipeline.columns); None when it is not read."""
     from pipeline import columns
@@ -325,6 +360,8 @@ def _check_file(path: Path | None, task: Task, described: dict, schema: dict, fa
         task.add([make_error("scheme-error", f'[Errno {exc.errno}] {exc.strerror}: "{task.place}"')])
         return None
     task.add(integrity_errors(described, size, digest))
+    if task.format == "csv" and scope.stops_rows(described):
+        return None  # its unsupported-feature errors say why
     return columns.check_file(path, task, schema)
 
 
@@ -342,7 +379,8 @@ def validate_folder(folder: Path, parquet: bool = True, max_errors: int = MAX_ER
         # (while Arrow is being imported), then checked side by side, the largest first;
         # then the checks across rows and files, each its own job.
         order = sorted(jobs, key=lambda job: -_size(job[1]))
-        facts = {id(task): pool.submit(file_facts, path) if path is not None else None for task, path, _, _ in order}
+        facts = {id(task): pool.submit(file_facts, path, hash_of(described)) if path is not None else None
+                 for task, path, described, _ in order}
         described_errors = pool.submit(descriptor_errors, descriptor)
         from pipeline import columns  # noqa: F401 - imported here, while the files are hashed
 
@@ -368,6 +406,7 @@ def _jobs(folder: Path, descriptor: dict, parquet: bool, report: Report) -> list
     # Resources, keys and paths of the wrong shape are the descriptor check's to report; the rows are checked
     # as far as the rest allows.
     jobs = []
+    names = [resource.get("name") for resource in _dicts(descriptor.get("resources"))]
     for resource in _dicts(descriptor.get("resources")):
         if not isinstance(resource.get("schema"), dict):  # frictionless would fetch it, or guess one from the rows
             report.add([make_error("resource-error", f'resource "{resource.get("name")}" has no inline schema; its '
@@ -381,8 +420,10 @@ def _jobs(folder: Path, descriptor: dict, parquet: bool, report: Report) -> list
             place = described.get("path")
             task = Task(name=str(resource.get("name", "")), place=place if isinstance(place, str) else "", format=fmt,
                         limit=report.limit)
-            path, error = resolve(folder, place)
+            inline = fmt == "csv" and "data" in resource and place is None  # refused by resource_errors
+            path, error = (None, None) if inline else resolve(folder, place)
             task.add([error] if error else [])
+            task.add(resource_errors(resource, names) if fmt == "csv" else [])
             report.tasks.append(task)
             jobs.append((task, path, described, resource["schema"]))
     return jobs
