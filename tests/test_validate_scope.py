@@ -20,7 +20,7 @@ import frictionless
 import pytest
 from typer.testing import CliRunner
 
-from conftest import tree
+from conftest import ROOT, tree
 from pipeline import scope
 from pipeline.cli import app
 from pipeline.validate import file_facts
@@ -323,6 +323,7 @@ def test_the_readme_table_comes_from_the_scope_table():
     lines = scope.markdown().splitlines()
     assert lines[:2] == ["| where | property | checked | refused (`unsupported-feature`) |", "|---|---|---|---|"]
     assert [line.split(" | ")[1] for line in lines[2:]] == [f"`{feature.key}`" for feature in scope.SCOPE]
+    assert scope.markdown() + "\n" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("spec, line", [
