@@ -86,13 +86,13 @@ def read_descriptor(folder: Path) -> dict:
     try:
         descriptor = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise PackageError(f"{path}: not UTF-8 (byte {exc.start})") from None
+        raise PackageError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise PackageError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:  # json's C decoder counts its recursion and raises this, it does not crash
         raise PackageError(f"{path}: nested deeper than {MAX_DESCRIPTOR_DEPTH} levels") from None
     if not isinstance(descriptor, dict):
-        raise PackageError(f"{path}: not a JSON object")
+        raise PackageError(f"{path}: not a JSON object but {type(descriptor).__name__}")
     if _depth(descriptor) > MAX_DESCRIPTOR_DEPTH:
         raise PackageError(f"{path}: nested deeper than {MAX_DESCRIPTOR_DEPTH} levels")
     return descriptor

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from pipeline.atomic import Refused
 from pipeline.diff import LEVELS, diff_packages, higher
+from pipeline import packages
 from pipeline.packages import PackageError
 from pipeline.problems import Problem
 
 FIRST_VERSION = "0.1.0"
 FIRST_PUBLIC_VERSION = "1.0.0"
 DESCRIPTOR = "datapackage.json"
-MAX_DESCRIPTOR = 16 * 1024 * 1024  # bytes; publish writes about 50 kB, so anything this big is not its descriptor
 SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 CREATED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")  # as publish writes it
 RESTORE = "restore the published folder from version control or a release, or move it away to publish afresh"
@@ -40,40 +40,17 @@ def read_descriptor(folder: Path) -> dict | None:
     """The published descriptor of `folder`, None if it has none; Refused (located) if publish cannot build on it:
     not a regular file, too big, unreadable, not UTF-8, not JSON, not an object, no x.y.z version or created time."""
     path = folder / DESCRIPTOR
-    try:
-        facts = os.lstat(path)
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return None
-    except OSError as exc:
-        raise _refuse(path, f"cannot read: {exc.strerror}") from None
-    if not stat.S_ISREG(facts.st_mode):
-        raise _refuse(path, "not a regular file")
-    if facts.st_size > MAX_DESCRIPTOR:
-        raise _refuse(path, f"{facts.st_size} bytes, far more than a descriptor publish writes")
-    descriptor = _parse(path)
+    try:
+        descriptor = packages.read_descriptor(folder)  # the one reader: bounded, no links, no devices
+    except PackageError as exc:
+        raise Refused(f"{exc} ({RESTORE})") from None
     for key, pattern, example in (("version", SEMVER, "1.0.0"), ("created", CREATED, "2020-10-01T00:00:00Z")):
         value = descriptor.get(key)
         if not isinstance(value, str) or not pattern.fullmatch(value):
             raise _refuse(path, f"{json.dumps(value)} is not a {key} publish writes (like {example})", key,
                           f"set it to the {key} of the last publication, e.g. from CHANGELOG.md, or {RESTORE}")
-    return descriptor
-
-
-def _parse(path: Path) -> dict:
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise _refuse(path, f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise _refuse(path, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
-    try:
-        descriptor = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _refuse(path, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except RecursionError:
-        raise _refuse(path, "not valid JSON: nested too deeply") from None
-    if not isinstance(descriptor, dict):
-        raise _refuse(path, f"not a JSON object but {type(descriptor).__name__}")
     return descriptor
 
 

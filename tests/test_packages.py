@@ -57,8 +57,8 @@ def test_member_path_gives_a_regular_file_inside(package: Path):
     ("[" * 100_000 + "]" * 100_000, "nested deeper than 32 levels"),
     ('{"a": ' * 33 + "1" + "}" * 33, "nested deeper than 32 levels"),
     ("{", "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2"),
-    ("[1, 2]", "not a JSON object"),
-    ("\udcff", "not UTF-8 (byte 0)"),
+    ("[1, 2]", "not a JSON object but list"),
+    ("\udcff", "not UTF-8 text (byte 0xff at offset 0)"),
 ])
 def test_read_descriptor_refuses_malformed(package: Path, text: str, message: str):
     path = package / "datapackage.json"

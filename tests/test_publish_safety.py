@@ -130,11 +130,11 @@ OTHER_SHAPE = (f"resources: not a package publish wrote (each of its resources i
 DESCRIPTORS = {
     # case: (the descriptor's bytes, or an edit of the published one; the expected message after its path)
     "not-json": (b"{ this is not json\n",
-                 f"not valid JSON: Expecting property name enclosed in double quotes at line 1 column 3 ({RESTORE})"),
+                 f"not valid JSON: Expecting property name enclosed in double quotes at line 1, column 3 ({RESTORE})"),
     "json-list": (b"[1, 2, 3]\n", f"not a JSON object but list ({RESTORE})"),
-    "nested-100k": (b"[" * 100_000 + b"]" * 100_000, f"not valid JSON: nested too deeply ({RESTORE})"),
+    "nested-100k": (b"[" * 100_000 + b"]" * 100_000, f"nested deeper than 32 levels ({RESTORE})"),
     "not-utf8": (b'{"name": "caf\xe9"}', f"not UTF-8 text (byte 0xe9 at offset 13) ({RESTORE})"),
-    "empty-descriptor": (b"", f"not valid JSON: Expecting value at line 1 column 1 ({RESTORE})"),
+    "empty-descriptor": (b"", f"not valid JSON: Expecting value at line 1, column 1 ({RESTORE})"),
     "version-1.0": (_set("version", "1.0"),
                     f'version: "1.0" is not a version publish writes (like 1.0.0) {VERSION_HINT}'),
     "version-missing": (lambda d: d.pop("version"),
