@@ -121,17 +121,30 @@ def _cast_or_none(text: pa.Array, to: pa.DataType) -> pa.Array | None:
         return None
 
 
-def parse_column(text: pa.ChunkedArray, spec: dict) -> tuple[pa.Array, np.ndarray]:
-    """The column typed as `spec` says (null where missing or untypable) and a mask of type errors."""
+def _integers(text: pa.Array) -> pa.Array:
+    """Integer text (sign and digits only) as int64, or, where a value is beyond int64, the whole column as
+    decimal256(76, 0): frictionless reads Python integers of any size. Wider values (over 76 digits) are taken
+    as integers but left out of comparisons (null), since no Arrow type holds them."""
+    try:
+        return pc.cast(text, pa.int64())
+    except pa.ArrowInvalid:  # the slow path, only for a column that needs it
+        digits = pc.utf8_length(pc.replace_substring_regex(text, r"^-?0*", ""))
+        fits = pc.fill_null(pc.less_equal(digits, _scalar(76, digits.type)), FALSE)
+        return pc.cast(pc.if_else(fits, text, NULL_TEXT), pa.decimal256(76, 0))  # Arrow would wrap a wider value
+
+
+def parse_column(text: pa.ChunkedArray, spec: dict, empty_is_missing: bool = True) -> tuple[pa.Array, np.ndarray]:
+    """The column typed as `spec` says (null where missing or untypable) and a mask of type errors. A null cell
+    is missing, and so is "" unless `empty_is_missing` is False (a CSV's schema may say it is a value)."""
     kind, fmt = spec.get("type", "any"), spec.get("format", "default")
-    empty = _empty(text)
-    any_empty = pc.any(empty).as_py()
+    empty = _empty(text) if empty_is_missing else None
+    any_empty = empty is not None and pc.any(empty).as_py()
     present = pc.and_(pc.is_valid(text), pc.invert(empty)) if any_empty else pc.is_valid(text)
     null = pa.nulls(len(text), ARROW_TYPES.get(kind, pa.string()))
     if kind == "integer":
         ok = pc.and_(present, pc.match_substring_regex(text, INTEGER_RE))
         clean = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
-        typed = pc.cast(pc.if_else(ok, clean, NULL_TEXT), pa.int64())
+        typed = _integers(pc.if_else(ok, clean, NULL_TEXT))
     elif kind == "number":
         ok = pc.and_(present, pc.match_substring_regex(text, NUMBER_RE))
         typed = pc.cast(pc.if_else(ok, pc.utf8_trim_whitespace(text), NULL_TEXT), pa.float64())
@@ -176,6 +189,7 @@ class Table:
     text: dict[str, pa.Array]  # the cells as written, for messages
     row_numbers: np.ndarray
     primary: str | None = None  # the one field of the primary key, if it has one field
+    blank_rows: frozenset = frozenset()  # numbers of the rows whose every cell is missing
 
 
 def _cell(table: Table, name: str, index: int) -> str:
@@ -411,16 +425,31 @@ def header_limit(fields: list[dict]) -> int:
     return len(fields) + max(len(fields), SPARE_LABELS)
 
 
+def missing_values(schema: dict, spec: dict | None = None) -> list[str]:
+    """The cells that mean "missing" in a field: its own `missingValues`, else the schema's, else [""]; each a
+    string or (Table Schema v2) an object with a string "value". Values of another shape are the descriptor
+    check's to report."""
+    declared = spec["missingValues"] if isinstance(spec, dict) and "missingValues" in spec \
+        else schema.get("missingValues", [""])
+    if not isinstance(declared, list):
+        return [""]
+    values = [item.get("value") if isinstance(item, dict) else item for item in declared]
+    return [value for value in values if isinstance(value, str)]
+
+
 def read_header(path: Path, fields: list[dict]) -> tuple[list[str], dict | None]:
-    """The CSV header's labels, read no further than MAX_HEADER_CHARS, or the one error that stops the file."""
+    """The CSV header's labels, read no further than MAX_HEADER_CHARS, or the one error that stops the file.
+
+    As frictionless reads them: a UTF-8 byte-order mark is dropped, and each label is stripped of spaces."""
     import csv
 
-    over = False
+    over, read = False, False
 
     def lines(handle):  # the header's physical lines while they fit in MAX_HEADER_CHARS
-        nonlocal over
+        nonlocal over, read
         left = MAX_HEADER_CHARS
         while line := handle.readline(left + 1):
+            read = True
             if len(line) > left:
                 over = True
                 return
@@ -430,11 +459,13 @@ def read_header(path: Path, fields: list[dict]) -> tuple[list[str], dict | None]
     try:
         # Bytes that are not UTF-8 come through as lone surrogates, found below: the decoder reads ahead of the
         # header, and a fault in a later row is the rows' to report.
-        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
-            labels = next(csv.reader(lines(handle)), [])
+        with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+            labels = [label.strip() for label in next(csv.reader(lines(handle)), [])]
     except csv.Error as exc:
         return [], make_error("source-error", f"the header cannot be read as CSV: {exc}")
     hint = f"write the header as the schema's {len(fields)} field names"
+    if not read:
+        return [], make_error("source-error", "the source is empty")
     if over:
         return [], make_error("source-error", f"the header is over {MAX_HEADER_CHARS} characters; its rows are not "
                               f"read ({hint})")
@@ -447,9 +478,10 @@ def read_header(path: Path, fields: list[dict]) -> tuple[list[str], dict | None]
     return labels, None
 
 
-def _read_text(path: Path, names: list[str], threads: bool) -> tuple[pa.Table, list[tuple]] | None:
-    """Every cell as text, and (row number, cells) of each row with the wrong number of cells; None when such a
-    row turns up in a read over threads, which does not number rows (the caller reads again in one thread)."""
+def _read_text(path: Path, width: int, nulls: list[str], threads: bool) -> tuple[pa.Table, list[tuple]] | None:
+    """Every cell as text in columns "0", "1", ... (null: a cell in `nulls`), and (row number, text) of each row
+    with other than `width` cells; None when such a row turns up in a read over threads, which does not number
+    rows (the caller reads again in one thread). Empty lines are rows of their own, as frictionless counts them."""
     import pyarrow.csv as pacsv
 
     bad_rows: list[tuple] = []
@@ -460,15 +492,17 @@ def _read_text(path: Path, names: list[str], threads: bool) -> tuple[pa.Table, l
         if row.number is None:
             unnumbered = True
             return "error"  # stops the read at once
-        bad_rows.append((row.number, row.actual_columns))
+        bad_rows.append((row.number, row.text))
         return "skip"
 
+    names = [str(position) for position in range(width)]
     try:
         text = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=nulls,
                                                  strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
     except pa.ArrowInvalid:
@@ -478,49 +512,134 @@ def _read_text(path: Path, names: list[str], threads: bool) -> tuple[pa.Table, l
     return text, bad_rows
 
 
-def _cell_count_errors(bad_rows: list[tuple], names: list[str], room: int) -> tuple[list[dict], int]:
-    """The first `room` extra-cell and missing-cell errors, and how many more there are (counted, not built)."""
+def _split(text: str) -> list[str]:
+    """A row's cells, read by Python's csv module as frictionless reads them (only rows Arrow set aside)."""
+    import csv
+    import io
+
+    return next(csv.reader(io.StringIO(text, newline="")), [])
+
+
+def _texts(values: list) -> pa.Array:
+    """Strings (None: null) as an Arrow string array, in order (see the module note on pandas)."""
+    data = [b"" if value is None else value.encode("utf-8", "surrogatepass") for value in values]
+    valid = np.array([value is not None for value in values], dtype=bool)
+    offsets = np.cumsum([0, *map(len, data)], dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), len(data), [pa.py_buffer(np.packbits(valid, bitorder="little")),
+                                                          pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+
+
+def _with_bad_rows(text: pa.Table, bad_rows: list[tuple], nulls: list[str]) -> list[pa.ChunkedArray]:
+    """The columns of `text` with the rows Arrow set aside put back in their places, each cut or padded (with
+    missing cells) to the table's width: a row with the wrong number of cells still gets every other check."""
+    columns = list(text.columns)
+    if not bad_rows:
+        return columns
+    total = text.num_rows + len(bad_rows)
+    bad_at = np.array([number - 2 for number, _ in bad_rows], dtype=np.int64)  # the header is row 1
+    order = np.empty(total, dtype=np.int64)
+    order[np.setdiff1d(np.arange(total), bad_at)] = np.arange(text.num_rows)
+    order[bad_at] = text.num_rows + np.arange(len(bad_rows))
+    missing = set(nulls)
+    placed = []
+    for position, column in enumerate(columns):
+        cells = [cells[position] if position < len(cells) and cells[position] not in missing else None
+                 for _, cells in bad_rows]
+        joined = pa.chunked_array([*column.chunks, _texts(cells)], pa.string())
+        placed.append(joined.take(_int64s(order)))
+    return placed
+
+
+def _blank_rows(columns: list[pa.ChunkedArray], empty_is_data: list[bool], rows: int) -> np.ndarray:
+    """A mask of the rows whose every cell is missing (frictionless's blank rows). Arrow reads an empty line as
+    a row of empty cells: where "" is not a missing value an empty cell counts as missing here too, so a row of
+    bare delimiters is then blank as well (frictionless would type its empty cells)."""
+    blank = None
+    for column, empty_is_value in zip(columns, empty_is_data):
+        if column.null_count == 0 and not empty_is_value:
+            return np.zeros(rows, dtype=bool)  # the common case, known without a pass over the cells
+        gone = pc.is_null(column)
+        if empty_is_value:
+            gone = pc.or_(gone, pc.fill_null(pc.equal(column, EMPTY), FALSE))
+        blank = gone if blank is None else pc.and_(blank, gone)
+    return _mask(blank) if blank is not None else np.zeros(rows, dtype=bool)
+
+
+def _cell_count_errors(bad_rows: list[tuple], names: list[str], blank: set[int], room: int) -> tuple[list[dict], int]:
+    """The first `room` extra-cell and missing-cell errors, and how many more there are (counted, not built);
+    a blank row has only its blank-row error, as in frictionless."""
+    rows = [(number, cells) for number, cells in bad_rows if number not in blank]
+
     def errors():
-        for number, cells in sorted(bad_rows):
-            if cells > len(names):
-                for position in range(len(names) + 1, cells + 1):
-                    yield make_error("extra-cell", "", rowNumber=number, fieldName="", fieldNumber=position, cell="")
-            else:
-                for position in range(cells + 1, len(names) + 1):
-                    yield make_error("missing-cell", "", rowNumber=number, fieldName=names[position - 1],
-                                     fieldNumber=position, cell="")
+        for number, cells in rows:
+            for position in range(len(names) + 1, len(cells) + 1):
+                yield make_error("extra-cell", "", rowNumber=number, fieldName="", fieldNumber=position,
+                                 cell=cells[position - 1])
+            for position in range(len(cells) + 1, len(names) + 1):
+                yield make_error("missing-cell", "", rowNumber=number, fieldName=names[position - 1],
+                                 fieldNumber=position, cell="")
 
     listed = list(islice(errors(), max(room, 0)))
-    return listed, sum(abs(cells - len(names)) for _, cells in bad_rows) - len(listed)
+    return listed, sum(abs(len(cells) - len(names)) for _, cells in rows) - len(listed)
 
 
-def read_csv(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] | None:
-    """The CSV as text columns (header checked separately), typed; type-error masks beside it."""
-    names = [f["name"] for f in fields]
+def _expected_names(labels: list[str], fields: list[dict]) -> list[str]:
+    """The name of each column the rows should have: frictionless pairs fields and labels by position, so a
+    field past the labels is not read and a label past the fields is a column of its own, named after it
+    (made unique with 2, 3, ...). A file with no header row is read by the fields."""
+    if not labels:
+        return [f["name"] for f in fields]
+    names = [f["name"] for f in fields[:len(labels)]]
+    for label in labels[len(fields):]:
+        name, suffix = label, 2
+        while name in names:
+            name, suffix = f"{label}{suffix}", suffix + 1
+        names.append(name)
+    return names
+
+
+def _blank_row_errors(numbers: np.ndarray) -> Iterator[dict]:
+    for number in numbers:
+        yield make_error("blank-row", "", rowNumber=int(number))
+
+
+def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = None) -> tuple[Table, dict] | None:
+    """The CSV as text columns (header checked separately), typed; type-error masks beside it. Missing values
+    are the schema's (`missingValues`), never Arrow's own list of null words."""
+    schema = schema or {}
     labels, refused = read_header(path, fields)
     if refused is not None:
         task.add([refused])
         return None
-    task.add(label_errors(labels, fields))
+    task.add(label_errors(labels, fields) if labels else [])
+    names = _expected_names(labels, fields)
+    read_fields = fields[:len(names)]
+    own = [missing_values(schema, spec) for spec in read_fields] + [missing_values(schema)] * (len(names) - len(read_fields))
+    shared = own[0] if own and all(values == own[0] for values in own) else []  # else each column its own, below
     try:
         # Arrow numbers the rows it skips only when it reads in one thread: so it does when a row is skipped.
-        text, bad_rows = _read_text(path, names, threads=True) or _read_text(path, names, threads=False)
+        text, bad_rows = _read_text(path, len(names), shared, threads=True) or \
+            _read_text(path, len(names), shared, threads=False)
     except pa.ArrowInvalid as exc:
         kind = "encoding-error" if "UTF8" in str(exc) or "utf8" in str(exc).lower() else "source-error"
         task.add([make_error(kind, str(exc).splitlines()[0])])
         return None
-    # A row with the wrong number of cells is skipped: the rows kept are numbered around it (header = 1).
-    skipped = np.array([number for number, _ in bad_rows], dtype=np.int64)
-    numbers = np.arange(2, text.num_rows + len(skipped) + 2, dtype=np.int64)
-    rows = numbers[~np.isin(numbers, skipped)][:text.num_rows]
-    task.add_counted(*_cell_count_errors(bad_rows, names, task.limit - len(task.errors)))
-    columns, masks, raw = {}, {}, {}
-    for spec in fields:
-        column = text.column(spec["name"])  # left in its chunks: copying them whole costs time and memory
-        columns[spec["name"]], masks[spec["name"]] = parse_column(column, spec)
+    bad_rows = sorted((number, _split(row)) for number, row in bad_rows)
+    columns = _with_bad_rows(text, bad_rows, shared)
+    if not shared:
+        columns = [pc.if_else(pc.is_in(column, value_set=_array(values, pa.string())), NULL_TEXT, column)
+                   if values else column for column, values in zip(columns, own)]
+    rows = text.num_rows + len(bad_rows)
+    numbers = np.arange(2, rows + 2, dtype=np.int64)  # physical rows: the header is 1, blank and short rows count
+    blank = numbers[_blank_rows(columns, ["" not in values for values in own], rows)]
+    task.add_counted(*_cell_count_errors(bad_rows, names, set(blank.tolist()), task.limit - len(task.errors)))
+    task.add(_blank_row_errors(blank))
+    typed, masks, raw = {}, {}, {}
+    for spec, column in zip(read_fields, columns):  # left in its chunks: copying them whole costs time and memory
+        typed[spec["name"]], masks[spec["name"]] = parse_column(column, spec, empty_is_missing=False)
         raw[spec["name"]] = column
-    task.rows = text.num_rows
-    return Table(task.name, "csv", fields, columns, raw, rows), masks
+    task.rows = rows
+    return Table(task.name, "csv", fields, typed, raw, numbers, blank_rows=frozenset(blank.tolist())), masks
 
 
 def _same_type(actual: pa.DataType, wanted: pa.DataType) -> bool:
@@ -600,16 +719,22 @@ def twin_errors(csv_table: Table, parquet_table: Table) -> Iterator[dict]:
                              rowNumber=_row(csv_table, differ[TWIN_DIFFS_SHOWN]), fieldName=name, fieldNumber=number)
 
 
+def _off_blank_rows(errors: Iterator[dict], table: Table) -> Iterator[dict]:
+    """The errors outside blank rows: frictionless reports a blank row as that alone."""
+    return (error for error in errors if error.get("rowNumber") not in table.blank_rows) if table.blank_rows \
+        else errors
+
+
 def check_file(path: Path, task: Task, schema: dict) -> Table | None:
     """Read one file of a resource and check every cell's type and constraints."""
     fields = [f for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f]
-    read = read_csv(path, fields, task) if task.format == "csv" else read_parquet(path, fields, task)
+    read = read_csv(path, fields, task, schema) if task.format == "csv" else read_parquet(path, fields, task)
     if read is None:
         return None
     table, masks = read
     pk = primary_key_of(schema)
     table.primary = pk[0] if len(pk) == 1 else None
-    task.add(type_errors(table, masks))
-    task.add(constraint_errors(table, masks))
+    task.add(_off_blank_rows(type_errors(table, masks), table))
+    task.add(_off_blank_rows(constraint_errors(table, masks), table))
     task.add(span_errors(table))
     return table
