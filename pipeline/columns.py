@@ -123,8 +123,8 @@ def _cast_or_none(text: pa.Array, to: pa.DataType) -> pa.Array | None:
 
 def _integers(text: pa.Array) -> pa.Array:
     """Integer text (sign and digits only) as int64, or, where a value is beyond int64, the whole column as
-    decimal256(76, 0): frictionless reads Python integers of any size. Wider values (over 76 digits) are taken
-    as integers but left out of comparisons (null), since no Arrow type holds them."""
+    decimal256(76, 0): frictionless reads Python integers of any size. A value of more than 76 digits, which no
+    Arrow type holds, is left null (the caller reports it as a type error: refused, never ignored)."""
     try:
         return pc.cast(text, pa.int64())
     except pa.ArrowInvalid:  # the slow path, only for a column that needs it
@@ -145,6 +145,7 @@ def parse_column(text: pa.ChunkedArray, spec: dict, empty_is_missing: bool = Tru
         ok = pc.and_(present, pc.match_substring_regex(text, INTEGER_RE))
         clean = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
         typed = _integers(pc.if_else(ok, clean, NULL_TEXT))
+        ok = pc.and_(ok, pc.is_valid(typed)) if typed.null_count else ok  # too wide for any Arrow type
     elif kind == "number":
         ok = pc.and_(present, pc.match_substring_regex(text, NUMBER_RE))
         typed = pc.cast(pc.if_else(ok, pc.utf8_trim_whitespace(text), NULL_TEXT), pa.float64())
@@ -517,7 +518,10 @@ def _split(text: str) -> list[str]:
     import csv
     import io
 
-    return next(csv.reader(io.StringIO(text, newline="")), [])
+    try:
+        return next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:  # e.g. a cell over csv's size limit: the row is still checked, cut at each comma
+        return text.split(",")
 
 
 def _texts(values: list) -> pa.Array:
@@ -550,19 +554,51 @@ def _with_bad_rows(text: pa.Table, bad_rows: list[tuple], nulls: list[str]) -> l
     return placed
 
 
-def _blank_rows(columns: list[pa.ChunkedArray], empty_is_data: list[bool], rows: int) -> np.ndarray:
-    """A mask of the rows whose every cell is missing (frictionless's blank rows). Arrow reads an empty line as
-    a row of empty cells: where "" is not a missing value an empty cell counts as missing here too, so a row of
-    bare delimiters is then blank as well (frictionless would type its empty cells)."""
-    blank = None
-    for column, empty_is_value in zip(columns, empty_is_data):
-        if column.null_count == 0 and not empty_is_value:
+def _all_null(columns: list[pa.ChunkedArray], rows: int, empty_too: list[bool] | None = None) -> np.ndarray:
+    """A mask of the rows where every column is null (or, where `empty_too` says so, "")."""
+    empty_too = empty_too or [False] * len(columns)
+    every = None
+    for column, empty in zip(columns, empty_too):
+        if column.null_count == 0 and not empty:
             return np.zeros(rows, dtype=bool)  # the common case, known without a pass over the cells
-        gone = pc.is_null(column)
-        if empty_is_value:
-            gone = pc.or_(gone, pc.fill_null(pc.equal(column, EMPTY), FALSE))
-        blank = gone if blank is None else pc.and_(blank, gone)
-    return _mask(blank) if blank is not None else np.zeros(rows, dtype=bool)
+        gone = pc.or_(pc.is_null(column), pc.fill_null(pc.equal(column, EMPTY), FALSE)) if empty else pc.is_null(column)
+        every = gone if every is None else pc.and_(every, gone)
+    return _mask(every) if every is not None else np.zeros(rows, dtype=bool)
+
+
+def _empty_lines(path: Path, numbers: np.ndarray) -> np.ndarray:
+    """Which of the rows `numbers` are empty lines, by Python's csv module (as frictionless reads them) up to the
+    last of them: Arrow reads an empty line as a row of empty cells, which is not blank where "" is a value."""
+    import csv
+
+    wanted, found, last = set(numbers.tolist()), set(), int(numbers.max())
+    try:
+        with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+            for number, cells in enumerate(csv.reader(handle), start=1):
+                if not cells and number in wanted:
+                    found.add(number)
+                if number >= last:
+                    break
+    except csv.Error:  # e.g. a cell over csv's size limit: take every such row as an empty line
+        return np.ones(len(numbers), dtype=bool)
+    return np.isin(numbers, list(found))
+
+
+def _blank_rows(path: Path, columns: list[pa.ChunkedArray], own: list[list[str]], numbers: np.ndarray):
+    """A mask of the blank rows (every cell missing, or an empty line), and the columns with the cells of empty
+    lines null. Only a schema where "" is not a missing value needs the empty lines found by row number."""
+    rows = len(numbers)
+    blank = _all_null(columns, rows)
+    empty_is_value = ["" not in values for values in own]
+    if not any(empty_is_value):
+        return blank, columns
+    maybe = _all_null(columns, rows, empty_is_value) & ~blank
+    if not maybe.any():
+        return blank, columns
+    lines = np.zeros(rows, dtype=bool)
+    lines[np.flatnonzero(maybe)[_empty_lines(path, numbers[maybe])]] = True
+    emptied = _bools(lines)
+    return blank | lines, [pc.if_else(emptied, NULL_TEXT, column) for column in columns]
 
 
 def _cell_count_errors(bad_rows: list[tuple], names: list[str], blank: set[int], room: int) -> tuple[list[dict], int]:
@@ -631,7 +667,8 @@ def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = N
                    if values else column for column, values in zip(columns, own)]
     rows = text.num_rows + len(bad_rows)
     numbers = np.arange(2, rows + 2, dtype=np.int64)  # physical rows: the header is 1, blank and short rows count
-    blank = numbers[_blank_rows(columns, ["" not in values for values in own], rows)]
+    blank_mask, columns = _blank_rows(path, columns, own, numbers)
+    blank = numbers[blank_mask]
     task.add_counted(*_cell_count_errors(bad_rows, names, set(blank.tolist()), task.limit - len(task.errors)))
     task.add(_blank_row_errors(blank))
     typed, masks, raw = {}, {}, {}
