@@ -46,6 +46,10 @@ TWIN_DIFFS_SHOWN = 100  # per field; further differing rows are counted in one e
 # of them would be an error per cell. MAX_HEADER_CHARS bounds the header read (the published ones are < 300).
 SPARE_LABELS = 100
 MAX_HEADER_CHARS = 64 * 1024
+# frictionless takes as the header the first of the first SAMPLE_ROWS rows near their mean width; the sample
+# read to find it is bounded by SAMPLE_CHARS.
+SAMPLE_ROWS = 100
+SAMPLE_CHARS = 1 << 20
 
 # ---- Arrow values without pandas (see the module note) ----
 
@@ -438,51 +442,80 @@ def missing_values(schema: dict, spec: dict | None = None) -> list[str]:
     return [value for value in values if isinstance(value, str)]
 
 
-def read_header(path: Path, fields: list[dict]) -> tuple[list[str], dict | None]:
-    """The CSV header's labels, read no further than MAX_HEADER_CHARS, or the one error that stops the file.
-
-    As frictionless reads them: a UTF-8 byte-order mark is dropped, and each label is stripped of spaces."""
+def _sample(handle) -> tuple[list[list[str]], bool]:
+    """The file's first SAMPLE_ROWS rows, the first no longer than MAX_HEADER_CHARS and all of them together no
+    longer than SAMPLE_CHARS (a row cut short is left out), and whether the first row was over its limit."""
     import csv
 
-    over, read = False, False
+    left, cut = [MAX_HEADER_CHARS], [False]
 
-    def lines(handle):  # the header's physical lines while they fit in MAX_HEADER_CHARS
-        nonlocal over, read
-        left = MAX_HEADER_CHARS
-        while line := handle.readline(left + 1):
-            read = True
-            if len(line) > left:
-                over = True
+    def lines():
+        while line := handle.readline(left[0] + 1):
+            if len(line) > left[0]:
+                cut[0] = True
                 return
-            left -= len(line)
+            left[0] -= len(line)
             yield line
+
+    rows: list[list[str]] = []
+    for cells in csv.reader(lines()):
+        if cut[0] or len(rows) == SAMPLE_ROWS:
+            break
+        rows.append(cells)
+        if len(rows) == 1:
+            left[0] += SAMPLE_CHARS - MAX_HEADER_CHARS
+    return rows, cut[0] and not rows
+
+
+def _header_row(sample: list[list[str]]) -> int:
+    """The row frictionless takes as the header: the first of the sample whose width is within a tenth (at
+    least 1) of the sample's mean width, else the first (so leading blank or narrow rows are passed over)."""
+    widths = [len(cells) for cells in sample]
+    if not widths:
+        return 1
+    width = round(sum(widths) / len(widths))
+    drift = max(round(width * 0.1), 1)
+    return next((number for number, cells in enumerate(widths, start=1) if abs(cells - width) <= drift), 1)
+
+
+def read_header(path: Path, fields: list[dict]) -> tuple[list[str], int, dict | None]:
+    """The CSV header's labels and row number, or the one error that stops the file.
+
+    As frictionless reads them: the header is the row `_header_row` picks among the first rows, a UTF-8
+    byte-order mark is dropped, and each label is stripped of spaces. The first row is read no further than
+    MAX_HEADER_CHARS, and the sample no further than SAMPLE_CHARS."""
+    import csv
 
     try:
         # Bytes that are not UTF-8 come through as lone surrogates, found below: the decoder reads ahead of the
         # header, and a fault in a later row is the rows' to report.
         with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-            labels = [label.strip() for label in next(csv.reader(lines(handle)), [])]
+            sample, over = _sample(handle)
     except csv.Error as exc:
-        return [], make_error("source-error", f"the header cannot be read as CSV: {exc}")
+        return [], 1, make_error("source-error", f"the header cannot be read as CSV: {exc}")
     hint = f"write the header as the schema's {len(fields)} field names"
-    if not read:
-        return [], make_error("source-error", "the source is empty")
     if over:
-        return [], make_error("source-error", f"the header is over {MAX_HEADER_CHARS} characters; its rows are not "
-                              f"read ({hint})")
+        return [], 1, make_error("source-error", f"the header is over {MAX_HEADER_CHARS} characters; its rows are "
+                                 f"not read ({hint})")
+    if not sample:
+        return [], 1, make_error("source-error", "the source is empty")
+    row = _header_row(sample)
+    labels = [label.strip() for label in sample[row - 1]]
     if len(labels) > header_limit(fields):
-        return [], make_error("source-error", f"the header has {len(labels)} labels for {len(fields)} fields, over the "
-                              f"limit of {header_limit(fields)}; its rows are not read ({hint})")
+        return [], row, make_error("source-error", f"the header has {len(labels)} labels for {len(fields)} fields, "
+                                   f"over the limit of {header_limit(fields)}; its rows are not read ({hint})")
     if any("\udc80" <= char <= "\udcff" for label in labels for char in label):
-        return [], make_error("encoding-error", "the header is not UTF-8; its rows are not read "
-                              "(save the file as UTF-8)")
-    return labels, None
+        return [], row, make_error("encoding-error", "the header is not UTF-8; its rows are not read "
+                                   "(save the file as UTF-8)")
+    return labels, row, None
 
 
 def _read_text(path: Path, width: int, nulls: list[str], threads: bool) -> tuple[pa.Table, list[tuple]] | None:
-    """Every cell as text in columns "0", "1", ... (null: a cell in `nulls`), and (row number, text) of each row
-    with other than `width` cells; None when such a row turns up in a read over threads, which does not number
-    rows (the caller reads again in one thread). Empty lines are rows of their own, as frictionless counts them."""
+    """Every cell as text in columns "0", "1", ..., header included (null: a cell in `nulls`), and (row number,
+    text) of each row with other than `width` cells; None when such a row turns up in a read over threads, which
+    does not number rows (the caller reads again in one thread). Empty lines are rows of their own, as
+    frictionless counts them. Rows are numbered from the file's first (Arrow's skip_rows would count the lines
+    of a quoted line break as rows)."""
     import pyarrow.csv as pacsv
 
     bad_rows: list[tuple] = []
@@ -500,7 +533,7 @@ def _read_text(path: Path, width: int, nulls: list[str], threads: bool) -> tuple
     try:
         text = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=threads, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid,
                                              ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=nulls,
@@ -533,14 +566,15 @@ def _texts(values: list) -> pa.Array:
                                                           pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
 
 
-def _with_bad_rows(text: pa.Table, bad_rows: list[tuple], nulls: list[str]) -> list[pa.ChunkedArray]:
+def _with_bad_rows(text: pa.Table, bad_rows: list[tuple], nulls: list[str], first: int) -> list[pa.ChunkedArray]:
     """The columns of `text` with the rows Arrow set aside put back in their places, each cut or padded (with
-    missing cells) to the table's width: a row with the wrong number of cells still gets every other check."""
+    missing cells) to the table's width: a row with the wrong number of cells still gets every other check.
+    `first` is the number of the first row of `text`."""
     columns = list(text.columns)
     if not bad_rows:
         return columns
     total = text.num_rows + len(bad_rows)
-    bad_at = np.array([number - 2 for number, _ in bad_rows], dtype=np.int64)  # the header is row 1
+    bad_at = np.array([number - first for number, _ in bad_rows], dtype=np.int64)
     order = np.empty(total, dtype=np.int64)
     order[np.setdiff1d(np.arange(total), bad_at)] = np.arange(text.num_rows)
     order[bad_at] = text.num_rows + np.arange(len(bad_rows))
@@ -639,15 +673,21 @@ def _blank_row_errors(numbers: np.ndarray) -> Iterator[dict]:
         yield make_error("blank-row", "", rowNumber=int(number))
 
 
+def _rows_after(text: pa.Table, bad_rows: list[tuple], header: int) -> tuple[pa.Table, list[tuple]]:
+    """The rows after the header row (`text` holds every row from the first, less the bad ones)."""
+    before = [row for row in bad_rows if row[0] <= header]
+    return text.slice(header - len(before)), bad_rows[len(before):]
+
+
 def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = None) -> tuple[Table, dict] | None:
     """The CSV as text columns (header checked separately), typed; type-error masks beside it. Missing values
     are the schema's (`missingValues`), never Arrow's own list of null words."""
     schema = schema or {}
-    labels, refused = read_header(path, fields)
+    labels, header, refused = read_header(path, fields)
     if refused is not None:
         task.add([refused])
         return None
-    task.add(label_errors(labels, fields) if labels else [])
+    task.add(label_errors(labels, fields, header) if labels else [])
     names = _expected_names(labels, fields)
     read_fields = fields[:len(names)]
     own = [missing_values(schema, spec) for spec in read_fields] + [missing_values(schema)] * (len(names) - len(read_fields))
@@ -660,13 +700,13 @@ def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = N
         kind = "encoding-error" if "UTF8" in str(exc) or "utf8" in str(exc).lower() else "source-error"
         task.add([make_error(kind, str(exc).splitlines()[0])])
         return None
-    bad_rows = sorted((number, _split(row)) for number, row in bad_rows)
-    columns = _with_bad_rows(text, bad_rows, shared)
+    text, bad_rows = _rows_after(text, sorted((number, _split(row)) for number, row in bad_rows), header)
+    columns = _with_bad_rows(text, bad_rows, shared, header + 1)
     if not shared:
         columns = [pc.if_else(pc.is_in(column, value_set=_array(values, pa.string())), NULL_TEXT, column)
                    if values else column for column, values in zip(columns, own)]
     rows = text.num_rows + len(bad_rows)
-    numbers = np.arange(2, rows + 2, dtype=np.int64)  # physical rows: the header is 1, blank and short rows count
+    numbers = np.arange(header + 1, header + 1 + rows, dtype=np.int64)  # physical rows: blank and short rows count
     blank_mask, columns = _blank_rows(path, columns, own, numbers)
     blank = numbers[blank_mask]
     task.add_counted(*_cell_count_errors(bad_rows, names, set(blank.tolist()), task.limit - len(task.errors)))

@@ -274,17 +274,17 @@ def integrity_errors(described: dict, size: int, digest: str) -> list[dict]:
     return errors
 
 
-def label_errors(labels: list[str], fields: list[dict]) -> list[dict]:
-    """The header's errors, as frictionless finds them when labels and fields pair by position: a label past
-    the fields is extra, a field past the labels is missing, and a label beside a field is blank, a repeat of
-    an earlier label, or a name other than the field's."""
+def label_errors(labels: list[str], fields: list[dict], row: int = 1) -> list[dict]:
+    """The errors of the header (in row `row`), as frictionless finds them when labels and fields pair by
+    position: a label past the fields is extra, a field past the labels is missing, and a label beside a field
+    is blank, a repeat of an earlier label, or a name other than the field's."""
     errors = []
     names = [f["name"] for f in fields]
     for number, name in enumerate(names, start=1):
         if number > len(labels):
-            errors.append(make_error("missing-label", "", fieldName=name, fieldNumber=number, label="", rowNumbers=[1]))
+            errors.append(make_error("missing-label", "", fieldName=name, fieldNumber=number, label="", rowNumbers=[row]))
             continue
-        label, where = labels[number - 1], {"fieldName": name, "fieldNumber": number, "rowNumbers": [1]}
+        label, where = labels[number - 1], {"fieldName": name, "fieldNumber": number, "rowNumbers": [row]}
         earlier = [str(position) for position, seen in enumerate(labels[:number - 1], start=1) if seen == label]
         if not label:
             errors.append(make_error("blank-label", "", label="", **where))
@@ -294,7 +294,7 @@ def label_errors(labels: list[str], fields: list[dict]) -> list[dict]:
             errors.append(make_error("incorrect-label", "", label=label, **where))
     for number in range(len(names) + 1, len(labels) + 1):
         errors.append(make_error("extra-label", "", label=labels[number - 1], fieldName="", fieldNumber=number,
-                                 rowNumbers=[1]))
+                                 rowNumbers=[row]))
     return errors
 
 
