@@ -9,6 +9,15 @@ package. Each check yields its errors one at a time, so the caller keeps the fir
 and only counts the rest; a header far wider than the schema is one error, and its
 rows are not read.
 
+A CSV is read as frictionless reads it: the header is the row frictionless picks
+(`_header_row`), labels pair with fields by position (a label past the fields is a
+column of its own), rows are numbered physically (header row first; blank rows and
+rows with the wrong number of cells count), a row with the wrong number of cells is
+put back in its place cut or padded so that its cells get every check, a row whose
+every cell is missing is one "blank-row" error, and only the schema's `missingValues`
+mean missing. Arrow does the reading; Python's csv module reads only the header's
+sample and the rows Arrow sets aside.
+
 pyarrow imports pandas (about 0.2 s) the first time it converts a Python or NumPy
 value, or reads an array into NumPy; the validator never needs pandas, so it builds
 its few constant arrays and reads its masks through raw buffers (`_array`, `_mask`).
@@ -458,8 +467,15 @@ def _sample(handle) -> tuple[list[list[str]], bool]:
             yield line
 
     rows: list[list[str]] = []
-    for cells in csv.reader(lines()):
-        if cut[0] or len(rows) == SAMPLE_ROWS:
+    reader = csv.reader(lines())
+    while len(rows) < SAMPLE_ROWS:
+        try:
+            cells = next(reader, None)
+        except csv.Error:
+            if not rows:
+                raise  # the first row cannot be read: the caller says so
+            break  # a later row csv cannot read (a cell over its size limit) ends the sample
+        if cells is None or cut[0]:
             break
         rows.append(cells)
         if len(rows) == 1:
@@ -690,7 +706,8 @@ def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = N
     task.add(label_errors(labels, fields, header) if labels else [])
     names = _expected_names(labels, fields)
     read_fields = fields[:len(names)]
-    own = [missing_values(schema, spec) for spec in read_fields] + [missing_values(schema)] * (len(names) - len(read_fields))
+    own = [missing_values(schema, spec) for spec in read_fields]
+    own += [missing_values(schema)] * (len(names) - len(read_fields))  # columns of extra labels
     shared = own[0] if own and all(values == own[0] for values in own) else []  # else each column its own, below
     try:
         # Arrow numbers the rows it skips only when it reads in one thread: so it does when a row is skipped.

@@ -282,7 +282,8 @@ def label_errors(labels: list[str], fields: list[dict], row: int = 1) -> list[di
     names = [f["name"] for f in fields]
     for number, name in enumerate(names, start=1):
         if number > len(labels):
-            errors.append(make_error("missing-label", "", fieldName=name, fieldNumber=number, label="", rowNumbers=[row]))
+            errors.append(make_error("missing-label", "", fieldName=name, fieldNumber=number, label="",
+                                     rowNumbers=[row]))
             continue
         label, where = labels[number - 1], {"fieldName": name, "fieldNumber": number, "rowNumbers": [row]}
         earlier = [str(position) for position, seen in enumerate(labels[:number - 1], start=1) if seen == label]

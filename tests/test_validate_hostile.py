@@ -471,10 +471,10 @@ def test_rows_with_the_wrong_number_of_cells_are_numbered_and_so_are_the_rows_af
                'at position "{n}"')
     required = ('count_conventions:3:{name}: constraint-error: The cell "" in row at position "3" and field "{name}" '
                 'at position "{n}" does not conform to a constraint: constraint "required" is "True"')
-    repeated = ['count_conventions:{row}:-: primary-key: Row at position "{row}" violates the primary key: the same as '
-                'in the row at position {before}',
-                'count_conventions:{row}:term: unique-error: Row at position "{row}" has unique constraint violation in '
-                'field "term" at position "1": the same as in the row at position {before}']
+    repeated = ['count_conventions:{row}:-: primary-key: Row at position "{row}" violates the primary key: the same '
+                'as in the row at position {before}',
+                'count_conventions:{row}:term: unique-error: Row at position "{row}" has unique constraint violation '
+                'in field "term" at position "1": the same as in the row at position {before}']
     # the cells a short or long row has are checked like any other (frictionless reports the same 13 errors)
     assert human.output.splitlines() == [
         *(line.format(row=3, before=2) for line in repeated),
