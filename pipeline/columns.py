@@ -25,6 +25,7 @@ its few constant arrays and reads its masks through raw buffers (`_array`, `_mas
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -689,6 +690,45 @@ def _blank_row_errors(numbers: np.ndarray) -> Iterator[dict]:
         yield make_error("blank-row", "", rowNumber=int(number))
 
 
+def _not_utf8(path: Path) -> str | None:
+    """Python's words for the file's first byte that is not UTF-8 (as frictionless reports it), or None."""
+    import codecs
+
+    decoder, read = codecs.getincrementaldecoder("utf-8")(), 0
+    with open(path, "rb") as handle:
+        for chunk in [*iter(lambda: handle.read(1 << 22), b""), b""]:
+            pending = len(decoder.getstate()[0])  # bytes of a character begun in the chunk before
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:  # its position counted from the file's start, not the chunk's
+                return (f"'utf-8' codec can't decode byte 0x{exc.object[exc.start]:02x} in position "
+                        f"{read - pending + exc.start}: {exc.reason}")
+            read += len(chunk)
+    return None
+
+
+def _unreadable(path: Path, exc: pa.ArrowInvalid) -> dict:
+    """The error of a file Arrow cannot read: bytes that are not UTF-8 (also where Arrow, unable to show a row
+    with the wrong number of cells, says only that the row cannot be parsed), else Arrow's words."""
+    reason = _not_utf8(path)
+    if reason is not None:
+        return make_error("encoding-error", reason)
+    return make_error("source-error", str(exc).splitlines()[0])
+
+
+def _quiet_row_decoding(unraisable) -> None:
+    """pyarrow cannot hand a row that is not UTF-8 to the handler of rows with the wrong number of cells, and
+    prints the decoding error as one it could not raise; the read then fails, and `_unreadable` says why."""
+    if isinstance(unraisable.exc_value, UnicodeDecodeError) and \
+            getattr(unraisable.object, "__qualname__", "").startswith("_read_text."):
+        return
+    _PREVIOUS_HOOK(unraisable)
+
+
+_PREVIOUS_HOOK = sys.unraisablehook
+sys.unraisablehook = _quiet_row_decoding
+
+
 def _rows_after(text: pa.Table, bad_rows: list[tuple], header: int) -> tuple[pa.Table, list[tuple]]:
     """The rows after the header row (`text` holds every row from the first, less the bad ones)."""
     before = [row for row in bad_rows if row[0] <= header]
@@ -714,8 +754,7 @@ def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = N
         text, bad_rows = _read_text(path, len(names), shared, threads=True) or \
             _read_text(path, len(names), shared, threads=False)
     except pa.ArrowInvalid as exc:
-        kind = "encoding-error" if "UTF8" in str(exc) or "utf8" in str(exc).lower() else "source-error"
-        task.add([make_error(kind, str(exc).splitlines()[0])])
+        task.add([_unreadable(path, exc)])
         return None
     text, bad_rows = _rows_after(text, sorted((number, _split(row)) for number, row in bad_rows), header)
     columns = _with_bad_rows(text, bad_rows, shared, header + 1)

@@ -170,3 +170,19 @@ def test_integers_over_76_digits_are_refused_where_frictionless_takes_them(tmp_p
         f't:2:id: type-error: Type error in the cell "{wide}" in row "2" and field "id" at position "1": type is '
         '"integer/default"',
         "1 error(s) found."]
+
+
+@pytest.mark.parametrize("data, position", [
+    (HEADER + b"1,a,1\n2,caf\xe9,2\n", 21),
+    (HEADER + b"1,a,1\n2,caf\xe9,2,4\n", 21),  # in a row Arrow sets aside, which pyarrow cannot decode to show it
+    (HEADER + b"1,a,1\n\xff\n", 16),
+], ids=["in-a-row", "in-a-long-row", "in-a-short-row"])
+def test_invalid_utf8_is_located_in_the_file(data: bytes, position: int, tmp_path: Path):
+    package = write_package(tmp_path, resource("t", data, {}, tmp_path))
+    result = runner.invoke(app, ["validate", "--no-parquet", str(package)])
+    assert (result.exit_code, theirs(package)) == (1, [("encoding-error", None, None)])
+    byte = data[position:position + 1].hex()
+    assert result.output.splitlines() == [
+        f"t:-:-: encoding-error: The data source could not be successfully decoded: 'utf-8' codec can't decode byte "
+        f"0x{byte} in position {position}: invalid {'continuation' if byte == 'e9' else 'start'} byte",
+        "1 error(s) found."]
