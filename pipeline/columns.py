@@ -60,6 +60,7 @@ MAX_HEADER_CHARS = 64 * 1024
 # read to find it is bounded by SAMPLE_CHARS.
 SAMPLE_ROWS = 100
 SAMPLE_CHARS = 1 << 20
+CSV_FIELD_LIMIT = 2147483646  # frictionless's
 
 # ---- Arrow values without pandas (see the module note) ----
 
@@ -452,10 +453,19 @@ def missing_values(schema: dict, spec: dict | None = None) -> list[str]:
     return [value for value in values if isinstance(value, str)]
 
 
+def _csv():
+    """Python's csv module, taking cells as long as frictionless takes them (it raises csv's limit of 128 KiB
+    to 2 GiB on import): the module reads the header's sample and the rows Arrow sets aside."""
+    import csv
+
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    return csv
+
+
 def _sample(handle) -> tuple[list[list[str]], bool]:
     """The file's first SAMPLE_ROWS rows, the first no longer than MAX_HEADER_CHARS and all of them together no
     longer than SAMPLE_CHARS (a row cut short is left out), and whether the first row was over its limit."""
-    import csv
+    csv = _csv()
 
     left, cut = [MAX_HEADER_CHARS], [False]
 
@@ -475,7 +485,7 @@ def _sample(handle) -> tuple[list[list[str]], bool]:
         except csv.Error:
             if not rows:
                 raise  # the first row cannot be read: the caller says so
-            break  # a later row csv cannot read (a cell over its size limit) ends the sample
+            break  # a later row csv cannot read ends the sample
         if cells is None or cut[0]:
             break
         rows.append(cells)
@@ -501,7 +511,7 @@ def read_header(path: Path, fields: list[dict]) -> tuple[list[str], int, dict | 
     As frictionless reads them: the header is the row `_header_row` picks among the first rows, a UTF-8
     byte-order mark is dropped, and each label is stripped of spaces. The first row is read no further than
     MAX_HEADER_CHARS, and the sample no further than SAMPLE_CHARS."""
-    import csv
+    csv = _csv()
 
     try:
         # Bytes that are not UTF-8 come through as lone surrogates, found below: the decoder reads ahead of the
@@ -565,12 +575,12 @@ def _read_text(path: Path, width: int, nulls: list[str], threads: bool) -> tuple
 
 def _split(text: str) -> list[str]:
     """A row's cells, read by Python's csv module as frictionless reads them (only rows Arrow set aside)."""
-    import csv
     import io
 
+    csv = _csv()
     try:
         return next(csv.reader(io.StringIO(text, newline="")), [])
-    except csv.Error:  # e.g. a cell over csv's size limit: the row is still checked, cut at each comma
+    except csv.Error:  # a cell over csv's size limit: the row is still checked, cut at each comma
         return text.split(",")
 
 
@@ -620,7 +630,7 @@ def _all_null(columns: list[pa.ChunkedArray], rows: int, empty_too: list[bool] |
 def _empty_lines(path: Path, numbers: np.ndarray) -> np.ndarray:
     """Which of the rows `numbers` are empty lines, by Python's csv module (as frictionless reads them) up to the
     last of them: Arrow reads an empty line as a row of empty cells, which is not blank where "" is a value."""
-    import csv
+    csv = _csv()
 
     wanted, found, last = set(numbers.tolist()), set(), int(numbers.max())
     try:
@@ -630,7 +640,7 @@ def _empty_lines(path: Path, numbers: np.ndarray) -> np.ndarray:
                     found.add(number)
                 if number >= last:
                     break
-    except csv.Error:  # e.g. a cell over csv's size limit: take every such row as an empty line
+    except csv.Error:  # a cell over csv's size limit: take every such row as an empty line
         return np.ones(len(numbers), dtype=bool)
     return np.isin(numbers, list(found))
 

@@ -79,6 +79,8 @@ CASES = {
         ("extra-cell", 3, None), ("missing-cell", 4, "n"), ("unique-error", 3, "name"), ("unique-error", 4, "name")]),
     "quoted-line-breaks-in-bad-rows": (HEADER + b'"1,2","a\nb",3,4\n7\n', {}, [
         ("extra-cell", 2, None), ("missing-cell", 3, "n"), ("missing-cell", 3, "name"), ("type-error", 2, "id")]),
+    "cell-over-csv-default-limit-in-a-long-row": (HEADER + b"x," + b"y" * 200_000 + b",1,2\n", {}, [
+        ("extra-cell", 2, None), ("type-error", 2, "id")]),
     "crlf-rows": (b"id,name,n\r\n1,a,1\r\n\r\n2\r\n\"x\r\ny\",b,c,d\r\n", {}, [
         ("blank-row", 3, None), ("extra-cell", 5, None), ("missing-cell", 4, "n"), ("missing-cell", 4, "name"),
         ("type-error", 5, "id"), ("type-error", 5, "n")]),
