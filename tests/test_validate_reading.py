@@ -188,3 +188,23 @@ def test_invalid_utf8_is_located_in_the_file(data: bytes, position: int, tmp_pat
         f"t:-:-: encoding-error: The data source could not be successfully decoded: 'utf-8' codec can't decode byte "
         f"0x{byte} in position {position}: invalid {'continuation' if byte == 'e9' else 'start'} byte",
         "1 error(s) found."]
+
+
+@pytest.mark.parametrize("sliced_rows", [0, 1000], ids=["by-take", "between-slices"])
+@pytest.mark.parametrize("bad_at", [[0], [2], [5], [0, 1, 4, 6], [3, 4, 5]])
+def test_rows_set_aside_go_back_in_their_places(bad_at: list[int], sliced_rows: int, monkeypatch):
+    import numpy as np
+    import pyarrow as pa
+
+    from pipeline import columns
+
+    monkeypatch.setattr(columns, "SLICED_ROWS", sliced_rows)
+    total = 7
+    kept = [f"k{i}" for i in range(total - len(bad_at))]
+    column = pa.chunked_array([kept[:2], kept[2:]], pa.string())  # two chunks, as Arrow reads large files
+    extra = pa.array([f"b{i}" for i in range(len(bad_at))], pa.string())
+    placed = columns._placed(column, extra, np.array(bad_at, dtype=np.int64)).to_pylist()
+    expected, rows, inserts = [], iter(kept), iter(extra.to_pylist())
+    for position in range(total):
+        expected.append(next(inserts) if position in bad_at else next(rows))
+    assert placed == expected
