@@ -760,6 +760,13 @@ def _rows_after(text: pa.Table, bad_rows: list[tuple], header: int) -> tuple[pa.
     return text.slice(header - len(before)), bad_rows[len(before):]
 
 
+def _no_columns(task: Task, header: int, rows: int) -> tuple[Table, dict]:
+    numbers = np.arange(header + 1, header + 1 + rows, dtype=np.int64)
+    task.add(_blank_row_errors(numbers))
+    task.rows = rows
+    return Table(task.name, "csv", [], {}, {}, numbers, blank_rows=frozenset(numbers.tolist())), {}
+
+
 def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = None) -> tuple[Table, dict] | None:
     """The CSV as text columns (header checked separately), typed; type-error masks beside it. Missing values
     are the schema's (`missingValues`), never Arrow's own list of null words."""
@@ -776,12 +783,14 @@ def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = N
     shared = own[0] if own and all(values == own[0] for values in own) else []  # else each column its own, below
     try:
         # Arrow numbers the rows it skips only when it reads in one thread: so it does when a row is skipped.
-        text, bad_rows = _read_text(path, len(names), shared, threads=True) or \
-            _read_text(path, len(names), shared, threads=False)
+        text, bad_rows = _read_text(path, max(len(names), 1), shared, threads=True) or \
+            _read_text(path, max(len(names), 1), shared, threads=False)
     except pa.ArrowInvalid as exc:
         task.add([_unreadable(path, exc)])
         return None
     text, bad_rows = _rows_after(text, sorted((number, _split(row)) for number, row in bad_rows), header)
+    if not names:  # no fields and no labels: frictionless finds every row blank, as no cell is read
+        return _no_columns(task, header, text.num_rows + len(bad_rows))
     columns = _with_bad_rows(text, bad_rows, shared, header + 1)
     if not shared:
         columns = [pc.if_else(pc.is_in(column, value_set=_array(values, pa.string())), NULL_TEXT, column)

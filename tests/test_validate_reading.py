@@ -208,3 +208,9 @@ def test_rows_set_aside_go_back_in_their_places(bad_at: list[int], sliced_rows: 
     for position in range(total):
         expected.append(next(inserts) if position in bad_at else next(rows))
     assert placed == expected
+
+
+def test_no_fields_and_no_header_make_every_row_blank(tmp_path: Path):
+    """frictionless reads no cell of such a row, so it finds each one blank."""
+    found = check(tmp_path, resource("t", b"\n1,a\n\n", {}, tmp_path, []))
+    assert found == [("blank-row", 2, None), ("blank-row", 3, None)]
