@@ -9,6 +9,15 @@ package. Each check yields its errors one at a time, so the caller keeps the fir
 and only counts the rest; a header far wider than the schema is one error, and its
 rows are not read.
 
+A CSV is read as frictionless reads it: the header is the row frictionless picks
+(`_header_row`), labels pair with fields by position (a label past the fields is a
+column of its own), rows are numbered physically (header row first; blank rows and
+rows with the wrong number of cells count), a row with the wrong number of cells is
+put back in its place cut or padded so that its cells get every check, a row whose
+every cell is missing is one "blank-row" error, and only the schema's `missingValues`
+mean missing. Arrow does the reading; Python's csv module reads only the header's
+sample and the rows Arrow sets aside.
+
 pyarrow imports pandas (about 0.2 s) the first time it converts a Python or NumPy
 value, or reads an array into NumPy; the validator never needs pandas, so it builds
 its few constant arrays and reads its masks through raw buffers (`_array`, `_mask`).
@@ -16,6 +25,7 @@ its few constant arrays and reads its masks through raw buffers (`_array`, `_mas
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -47,6 +57,12 @@ TWIN_DIFFS_SHOWN = 100  # per field; further differing rows are counted in one e
 # of them would be an error per cell. MAX_HEADER_CHARS bounds the header read (the published ones are < 300).
 SPARE_LABELS = 100
 MAX_HEADER_CHARS = 64 * 1024
+# frictionless takes as the header the first of the first SAMPLE_ROWS rows near their mean width; the sample
+# read to find it is bounded by SAMPLE_CHARS.
+SAMPLE_ROWS = 100
+SAMPLE_CHARS = 1 << 20
+CSV_FIELD_LIMIT = 2147483646  # frictionless's
+SLICED_ROWS = 1000  # rows with the wrong number of cells put back between slices of a column; more, by a copy
 
 # ---- Arrow values without pandas (see the module note) ----
 
@@ -122,17 +138,31 @@ def _cast_or_none(text: pa.Array, to: pa.DataType) -> pa.Array | None:
         return None
 
 
-def parse_column(text: pa.ChunkedArray, spec: dict) -> tuple[pa.Array, np.ndarray]:
-    """The column typed as `spec` says (null where missing or untypable) and a mask of type errors."""
+def _integers(text: pa.Array) -> pa.Array:
+    """Integer text (sign and digits only) as int64, or, where a value is beyond int64, the whole column as
+    decimal256(76, 0): frictionless reads Python integers of any size. A value of more than 76 digits, which no
+    Arrow type holds, is left null (the caller reports it as a type error: refused, never ignored)."""
+    try:
+        return pc.cast(text, pa.int64())
+    except pa.ArrowInvalid:  # the slow path, only for a column that needs it
+        digits = pc.utf8_length(pc.replace_substring_regex(text, r"^-?0*", ""))
+        fits = pc.fill_null(pc.less_equal(digits, _scalar(76, digits.type)), FALSE)
+        return pc.cast(pc.if_else(fits, text, NULL_TEXT), pa.decimal256(76, 0))  # Arrow would wrap a wider value
+
+
+def parse_column(text: pa.ChunkedArray, spec: dict, empty_is_missing: bool = True) -> tuple[pa.Array, np.ndarray]:
+    """The column typed as `spec` says (null where missing or untypable) and a mask of type errors. A null cell
+    is missing, and so is "" unless `empty_is_missing` is False (a CSV's schema may say it is a value)."""
     kind, fmt = spec.get("type", "any"), spec.get("format", "default")
-    empty = _empty(text)
-    any_empty = pc.any(empty).as_py()
+    empty = _empty(text) if empty_is_missing else None
+    any_empty = empty is not None and pc.any(empty).as_py()
     present = pc.and_(pc.is_valid(text), pc.invert(empty)) if any_empty else pc.is_valid(text)
     null = pa.nulls(len(text), ARROW_TYPES.get(kind, pa.string()))
     if kind == "integer":
         ok = pc.and_(present, pc.match_substring_regex(text, INTEGER_RE))
         clean = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
-        typed = pc.cast(pc.if_else(ok, clean, NULL_TEXT), pa.int64())
+        typed = _integers(pc.if_else(ok, clean, NULL_TEXT))
+        ok = pc.and_(ok, pc.is_valid(typed)) if typed.null_count else ok  # too wide for any Arrow type
     elif kind == "number":
         ok = pc.and_(present, pc.match_substring_regex(text, NUMBER_RE))
         typed = pc.cast(pc.if_else(ok, pc.utf8_trim_whitespace(text), NULL_TEXT), pa.float64())
@@ -177,6 +207,7 @@ class Table:
     text: dict[str, pa.Array]  # the cells as written, for messages
     row_numbers: np.ndarray
     primary: str | None = None  # the one field of the primary key, if it has one field
+    blank_rows: frozenset = frozenset()  # numbers of the rows whose every cell is missing
 
 
 def _cell(table: Table, name: str, index: int) -> str:
@@ -536,45 +567,108 @@ def header_limit(fields: list[dict]) -> int:
     return len(fields) + max(len(fields), SPARE_LABELS)
 
 
-def read_header(path: Path, fields: list[dict]) -> tuple[list[str], dict | None]:
-    """The CSV header's labels, read no further than MAX_HEADER_CHARS, or the one error that stops the file."""
+def missing_values(schema: dict, spec: dict | None = None) -> list[str]:
+    """The cells that mean "missing" in a field: its own `missingValues`, else the schema's, else [""]; each a
+    string or (Table Schema v2) an object with a string "value". Values of another shape are the descriptor
+    check's to report."""
+    declared = spec["missingValues"] if isinstance(spec, dict) and "missingValues" in spec \
+        else schema.get("missingValues", [""])
+    if not isinstance(declared, list):
+        return [""]
+    values = [item.get("value") if isinstance(item, dict) else item for item in declared]
+    return [value for value in values if isinstance(value, str)]
+
+
+def _csv():
+    """Python's csv module, taking cells as long as frictionless takes them (it raises csv's limit of 128 KiB
+    to 2 GiB on import): the module reads the header's sample and the rows Arrow sets aside."""
     import csv
 
-    over = False
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    return csv
 
-    def lines(handle):  # the header's physical lines while they fit in MAX_HEADER_CHARS
-        nonlocal over
-        left = MAX_HEADER_CHARS
-        while line := handle.readline(left + 1):
-            if len(line) > left:
-                over = True
+
+def _sample(handle) -> tuple[list[list[str]], bool]:
+    """The file's first SAMPLE_ROWS rows, the first no longer than MAX_HEADER_CHARS and all of them together no
+    longer than SAMPLE_CHARS (a row cut short is left out), and whether the first row was over its limit."""
+    csv = _csv()
+
+    left, cut = [MAX_HEADER_CHARS], [False]
+
+    def lines():
+        while line := handle.readline(left[0] + 1):
+            if len(line) > left[0]:
+                cut[0] = True
                 return
-            left -= len(line)
+            left[0] -= len(line)
             yield line
+
+    rows: list[list[str]] = []
+    reader = csv.reader(lines())
+    while len(rows) < SAMPLE_ROWS:
+        try:
+            cells = next(reader, None)
+        except csv.Error:
+            if not rows:
+                raise  # the first row cannot be read: the caller says so
+            break  # a later row csv cannot read ends the sample
+        if cells is None or cut[0]:
+            break
+        rows.append(cells)
+        if len(rows) == 1:
+            left[0] += SAMPLE_CHARS - MAX_HEADER_CHARS
+    return rows, cut[0] and not rows
+
+
+def _header_row(sample: list[list[str]]) -> int:
+    """The row frictionless takes as the header: the first of the sample whose width is within a tenth (at
+    least 1) of the sample's mean width, else the first (so leading blank or narrow rows are passed over)."""
+    widths = [len(cells) for cells in sample]
+    if not widths:
+        return 1
+    width = round(sum(widths) / len(widths))
+    drift = max(round(width * 0.1), 1)
+    return next((number for number, cells in enumerate(widths, start=1) if abs(cells - width) <= drift), 1)
+
+
+def read_header(path: Path, fields: list[dict]) -> tuple[list[str], int, dict | None]:
+    """The CSV header's labels and row number, or the one error that stops the file.
+
+    As frictionless reads them: the header is the row `_header_row` picks among the first rows, a UTF-8
+    byte-order mark is dropped, and each label is stripped of spaces. The first row is read no further than
+    MAX_HEADER_CHARS, and the sample no further than SAMPLE_CHARS."""
+    csv = _csv()
 
     try:
         # Bytes that are not UTF-8 come through as lone surrogates, found below: the decoder reads ahead of the
         # header, and a fault in a later row is the rows' to report.
-        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
-            labels = next(csv.reader(lines(handle)), [])
+        with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+            sample, over = _sample(handle)
     except csv.Error as exc:
-        return [], make_error("source-error", f"the header cannot be read as CSV: {exc}")
+        return [], 1, make_error("source-error", f"the header cannot be read as CSV: {exc}")
     hint = f"write the header as the schema's {len(fields)} field names"
     if over:
-        return [], make_error("source-error", f"the header is over {MAX_HEADER_CHARS} characters; its rows are not "
-                              f"read ({hint})")
+        return [], 1, make_error("source-error", f"the header is over {MAX_HEADER_CHARS} characters; its rows are "
+                                 f"not read ({hint})")
+    if not sample:
+        return [], 1, make_error("source-error", "the source is empty")
+    row = _header_row(sample)
+    labels = [label.strip() for label in sample[row - 1]]
     if len(labels) > header_limit(fields):
-        return [], make_error("source-error", f"the header has {len(labels)} labels for {len(fields)} fields, over the "
-                              f"limit of {header_limit(fields)}; its rows are not read ({hint})")
+        return [], row, make_error("source-error", f"the header has {len(labels)} labels for {len(fields)} fields, "
+                                   f"over the limit of {header_limit(fields)}; its rows are not read ({hint})")
     if any("\udc80" <= char <= "\udcff" for label in labels for char in label):
-        return [], make_error("encoding-error", "the header is not UTF-8; its rows are not read "
-                              "(save the file as UTF-8)")
-    return labels, None
+        return [], row, make_error("encoding-error", "the header is not UTF-8; its rows are not read "
+                                   "(save the file as UTF-8)")
+    return labels, row, None
 
 
-def _read_text(path: Path, names: list[str], threads: bool) -> tuple[pa.Table, list[tuple]] | None:
-    """Every cell as text, and (row number, cells) of each row with the wrong number of cells; None when such a
-    row turns up in a read over threads, which does not number rows (the caller reads again in one thread)."""
+def _read_text(path: Path, width: int, nulls: list[str], threads: bool) -> tuple[pa.Table, list[tuple]] | None:
+    """Every cell as text in columns "0", "1", ..., header included (null: a cell in `nulls`), and (row number,
+    text) of each row with other than `width` cells; None when such a row turns up in a read over threads, which
+    does not number rows (the caller reads again in one thread). Empty lines are rows of their own, as
+    frictionless counts them. Rows are numbered from the file's first (Arrow's skip_rows would count the lines
+    of a quoted line break as rows)."""
     import pyarrow.csv as pacsv
 
     bad_rows: list[tuple] = []
@@ -585,15 +679,17 @@ def _read_text(path: Path, names: list[str], threads: bool) -> tuple[pa.Table, l
         if row.number is None:
             unnumbered = True
             return "error"  # stops the read at once
-        bad_rows.append((row.number, row.actual_columns))
+        bad_rows.append((row.number, row.text))
         return "skip"
 
+    names = [str(position) for position in range(width)]
     try:
         text = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=threads, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=nulls,
                                                  strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
     except pa.ArrowInvalid:
@@ -603,49 +699,239 @@ def _read_text(path: Path, names: list[str], threads: bool) -> tuple[pa.Table, l
     return text, bad_rows
 
 
-def _cell_count_errors(bad_rows: list[tuple], names: list[str], room: int) -> tuple[list[dict], int]:
-    """The first `room` extra-cell and missing-cell errors, and how many more there are (counted, not built)."""
+def _split(text: str) -> list[str]:
+    """A row's cells, read by Python's csv module as frictionless reads them (only rows Arrow set aside)."""
+    import io
+
+    csv = _csv()
+    try:
+        return next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:  # a cell over csv's size limit: the row is still checked, cut at each comma
+        return text.split(",")
+
+
+def _texts(values: list) -> pa.Array:
+    """Strings (None: null) as an Arrow string array, in order (see the module note on pandas)."""
+    data = [b"" if value is None else value.encode("utf-8", "surrogatepass") for value in values]
+    valid = np.array([value is not None for value in values], dtype=bool)
+    offsets = np.cumsum([0, *map(len, data)], dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), len(data), [pa.py_buffer(np.packbits(valid, bitorder="little")),
+                                                          pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+
+
+def _placed(column: pa.ChunkedArray, extra: pa.Array, bad_at: np.ndarray) -> pa.ChunkedArray:
+    """`column` with the cells of `extra` inserted so that they stand at the positions `bad_at` (ascending).
+
+    A few rows go in between slices of the column, which copies nothing; many, by one `take` (a copy of the
+    column: half a second for a 120 MB file)."""
+    if len(bad_at) > SLICED_ROWS:
+        joined = pa.chunked_array([*column.chunks, extra], pa.string())
+        order = np.empty(len(column) + len(extra), dtype=np.int64)
+        order[np.setdiff1d(np.arange(len(order)), bad_at)] = np.arange(len(column))
+        order[bad_at] = len(column) + np.arange(len(extra))
+        return joined.take(_int64s(order))
+    pieces, start = [], 0
+    for inserted, at in enumerate(bad_at.tolist()):
+        kept = at - inserted  # rows of `column` before this one
+        pieces += [*column.slice(start, kept - start).chunks, extra.slice(inserted, 1)]
+        start = kept
+    return pa.chunked_array([*pieces, *column.slice(start).chunks], pa.string())
+
+
+def _with_bad_rows(text: pa.Table, bad_rows: list[tuple], nulls: list[str], first: int) -> list[pa.ChunkedArray]:
+    """The columns of `text` with the rows Arrow set aside put back in their places, each cut or padded (with
+    missing cells) to the table's width: a row with the wrong number of cells still gets every other check.
+    `first` is the number of the first row of `text`."""
+    columns = list(text.columns)
+    if not bad_rows:
+        return columns
+    bad_at = np.array([number - first for number, _ in bad_rows], dtype=np.int64)
+    missing = set(nulls)
+    placed = []
+    for position, column in enumerate(columns):
+        cells = [cells[position] if position < len(cells) and cells[position] not in missing else None
+                 for _, cells in bad_rows]
+        placed.append(_placed(column, _texts(cells), bad_at))
+    return placed
+
+
+def _all_null(columns: list[pa.ChunkedArray], rows: int, empty_too: list[bool] | None = None) -> np.ndarray:
+    """A mask of the rows where every column is null (or, where `empty_too` says so, "")."""
+    empty_too = empty_too or [False] * len(columns)
+    every = None
+    for column, empty in zip(columns, empty_too):
+        if column.null_count == 0 and not empty:
+            return np.zeros(rows, dtype=bool)  # the common case, known without a pass over the cells
+        gone = pc.or_(pc.is_null(column), pc.fill_null(pc.equal(column, EMPTY), FALSE)) if empty else pc.is_null(column)
+        every = gone if every is None else pc.and_(every, gone)
+    return _mask(every) if every is not None else np.zeros(rows, dtype=bool)
+
+
+def _empty_lines(path: Path, numbers: np.ndarray) -> np.ndarray:
+    """Which of the rows `numbers` are empty lines, by Python's csv module (as frictionless reads them) up to the
+    last of them: Arrow reads an empty line as a row of empty cells, which is not blank where "" is a value."""
+    csv = _csv()
+
+    wanted, found, last = set(numbers.tolist()), set(), int(numbers.max())
+    try:
+        with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+            for number, cells in enumerate(csv.reader(handle), start=1):
+                if not cells and number in wanted:
+                    found.add(number)
+                if number >= last:
+                    break
+    except csv.Error:  # a cell over csv's size limit: take every such row as an empty line
+        return np.ones(len(numbers), dtype=bool)
+    return np.isin(numbers, list(found))
+
+
+def _blank_rows(path: Path, columns: list[pa.ChunkedArray], own: list[list[str]], numbers: np.ndarray):
+    """A mask of the blank rows (every cell missing, or an empty line), and the columns with the cells of empty
+    lines null. Only a schema where "" is not a missing value needs the empty lines found by row number."""
+    rows = len(numbers)
+    blank = _all_null(columns, rows)
+    empty_is_value = ["" not in values for values in own]
+    if not any(empty_is_value):
+        return blank, columns
+    maybe = _all_null(columns, rows, empty_is_value) & ~blank
+    if not maybe.any():
+        return blank, columns
+    lines = np.zeros(rows, dtype=bool)
+    lines[np.flatnonzero(maybe)[_empty_lines(path, numbers[maybe])]] = True
+    emptied = _bools(lines)
+    return blank | lines, [pc.if_else(emptied, NULL_TEXT, column) for column in columns]
+
+
+def _cell_count_errors(bad_rows: list[tuple], names: list[str], blank: set[int], room: int) -> tuple[list[dict], int]:
+    """The first `room` extra-cell and missing-cell errors, and how many more there are (counted, not built);
+    a blank row has only its blank-row error, as in frictionless."""
+    rows = [(number, cells) for number, cells in bad_rows if number not in blank]
+
     def errors():
-        for number, cells in sorted(bad_rows):
-            if cells > len(names):
-                for position in range(len(names) + 1, cells + 1):
-                    yield make_error("extra-cell", "", rowNumber=number, fieldName="", fieldNumber=position, cell="")
-            else:
-                for position in range(cells + 1, len(names) + 1):
-                    yield make_error("missing-cell", "", rowNumber=number, fieldName=names[position - 1],
-                                     fieldNumber=position, cell="")
+        for number, cells in rows:
+            for position in range(len(names) + 1, len(cells) + 1):
+                yield make_error("extra-cell", "", rowNumber=number, fieldName="", fieldNumber=position,
+                                 cell=cells[position - 1])
+            for position in range(len(cells) + 1, len(names) + 1):
+                yield make_error("missing-cell", "", rowNumber=number, fieldName=names[position - 1],
+                                 fieldNumber=position, cell="")
 
     listed = list(islice(errors(), max(room, 0)))
-    return listed, sum(abs(cells - len(names)) for _, cells in bad_rows) - len(listed)
+    return listed, sum(abs(len(cells) - len(names)) for _, cells in rows) - len(listed)
 
 
-def read_csv(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] | None:
-    """The CSV as text columns (header checked separately), typed; type-error masks beside it."""
-    names = [f["name"] for f in fields]
-    labels, refused = read_header(path, fields)
+def _expected_names(labels: list[str], fields: list[dict]) -> list[str]:
+    """The name of each column the rows should have: frictionless pairs fields and labels by position, so a
+    field past the labels is not read and a label past the fields is a column of its own, named after it
+    (made unique with 2, 3, ...). A file with no header row is read by the fields."""
+    if not labels:
+        return [f["name"] for f in fields]
+    names = [f["name"] for f in fields[:len(labels)]]
+    for label in labels[len(fields):]:
+        name, suffix = label, 2
+        while name in names:
+            name, suffix = f"{label}{suffix}", suffix + 1
+        names.append(name)
+    return names
+
+
+def _blank_row_errors(numbers: np.ndarray) -> Iterator[dict]:
+    for number in numbers:
+        yield make_error("blank-row", "", rowNumber=int(number))
+
+
+def _not_utf8(path: Path) -> str | None:
+    """Python's words for the file's first byte that is not UTF-8 (as frictionless reports it), or None."""
+    import codecs
+
+    decoder, read = codecs.getincrementaldecoder("utf-8")(), 0
+    with open(path, "rb") as handle:
+        for chunk in [*iter(lambda: handle.read(1 << 22), b""), b""]:
+            pending = len(decoder.getstate()[0])  # bytes of a character begun in the chunk before
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:  # its position counted from the file's start, not the chunk's
+                return (f"'utf-8' codec can't decode byte 0x{exc.object[exc.start]:02x} in position "
+                        f"{read - pending + exc.start}: {exc.reason}")
+            read += len(chunk)
+    return None
+
+
+def _unreadable(path: Path, exc: pa.ArrowInvalid) -> dict:
+    """The error of a file Arrow cannot read: bytes that are not UTF-8 (also where Arrow, unable to show a row
+    with the wrong number of cells, says only that the row cannot be parsed), else Arrow's words."""
+    reason = _not_utf8(path)
+    if reason is not None:
+        return make_error("encoding-error", reason)
+    return make_error("source-error", str(exc).splitlines()[0])
+
+
+def _quiet_row_decoding(unraisable) -> None:
+    """pyarrow cannot hand a row that is not UTF-8 to the handler of rows with the wrong number of cells, and
+    prints the decoding error as one it could not raise; the read then fails, and `_unreadable` says why."""
+    if isinstance(unraisable.exc_value, UnicodeDecodeError) and \
+            getattr(unraisable.object, "__qualname__", "").startswith("_read_text."):
+        return
+    _PREVIOUS_HOOK(unraisable)
+
+
+_PREVIOUS_HOOK = sys.unraisablehook
+sys.unraisablehook = _quiet_row_decoding
+
+
+def _rows_after(text: pa.Table, bad_rows: list[tuple], header: int) -> tuple[pa.Table, list[tuple]]:
+    """The rows after the header row (`text` holds every row from the first, less the bad ones)."""
+    before = [row for row in bad_rows if row[0] <= header]
+    return text.slice(header - len(before)), bad_rows[len(before):]
+
+
+def _no_columns(task: Task, header: int, rows: int) -> tuple[Table, dict]:
+    numbers = np.arange(header + 1, header + 1 + rows, dtype=np.int64)
+    task.add(_blank_row_errors(numbers))
+    task.rows = rows
+    return Table(task.name, "csv", [], {}, {}, numbers, blank_rows=frozenset(numbers.tolist())), {}
+
+
+def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = None) -> tuple[Table, dict] | None:
+    """The CSV as text columns (header checked separately), typed; type-error masks beside it. Missing values
+    are the schema's (`missingValues`), never Arrow's own list of null words."""
+    schema = schema or {}
+    labels, header, refused = read_header(path, fields)
     if refused is not None:
         task.add([refused])
         return None
-    task.add(label_errors(labels, fields))
+    task.add(label_errors(labels, fields, header) if labels else [])
+    names = _expected_names(labels, fields)
+    read_fields = fields[:len(names)]
+    own = [missing_values(schema, spec) for spec in read_fields]
+    own += [missing_values(schema)] * (len(names) - len(read_fields))  # columns of extra labels
+    shared = own[0] if own and all(values == own[0] for values in own) else []  # else each column its own, below
     try:
         # Arrow numbers the rows it skips only when it reads in one thread: so it does when a row is skipped.
-        text, bad_rows = _read_text(path, names, threads=True) or _read_text(path, names, threads=False)
+        text, bad_rows = _read_text(path, max(len(names), 1), shared, threads=True) or \
+            _read_text(path, max(len(names), 1), shared, threads=False)
     except pa.ArrowInvalid as exc:
-        kind = "encoding-error" if "UTF8" in str(exc) or "utf8" in str(exc).lower() else "source-error"
-        task.add([make_error(kind, str(exc).splitlines()[0])])
+        task.add([_unreadable(path, exc)])
         return None
-    # A row with the wrong number of cells is skipped: the rows kept are numbered around it (header = 1).
-    skipped = np.array([number for number, _ in bad_rows], dtype=np.int64)
-    numbers = np.arange(2, text.num_rows + len(skipped) + 2, dtype=np.int64)
-    rows = numbers[~np.isin(numbers, skipped)][:text.num_rows]
-    task.add_counted(*_cell_count_errors(bad_rows, names, task.limit - len(task.errors)))
-    columns, masks, raw = {}, {}, {}
-    for spec in fields:
-        column = text.column(spec["name"])  # left in its chunks: copying them whole costs time and memory
-        columns[spec["name"]], masks[spec["name"]] = parse_column(column, spec)
+    text, bad_rows = _rows_after(text, sorted((number, _split(row)) for number, row in bad_rows), header)
+    if not names:  # no fields and no labels: frictionless finds every row blank, as no cell is read
+        return _no_columns(task, header, text.num_rows + len(bad_rows))
+    columns = _with_bad_rows(text, bad_rows, shared, header + 1)
+    if not shared:
+        columns = [pc.if_else(pc.is_in(column, value_set=_array(values, pa.string())), NULL_TEXT, column)
+                   if values else column for column, values in zip(columns, own)]
+    rows = text.num_rows + len(bad_rows)
+    numbers = np.arange(header + 1, header + 1 + rows, dtype=np.int64)  # physical rows: blank and short rows count
+    blank_mask, columns = _blank_rows(path, columns, own, numbers)
+    blank = numbers[blank_mask]
+    task.add_counted(*_cell_count_errors(bad_rows, names, set(blank.tolist()), task.limit - len(task.errors)))
+    task.add(_blank_row_errors(blank))
+    typed, masks, raw = {}, {}, {}
+    for spec, column in zip(read_fields, columns):  # left in its chunks: copying them whole costs time and memory
+        typed[spec["name"]], masks[spec["name"]] = parse_column(column, spec, empty_is_missing=False)
         raw[spec["name"]] = column
-    task.rows = text.num_rows
-    return Table(task.name, "csv", fields, columns, raw, rows), masks
+    task.rows = rows
+    return Table(task.name, "csv", fields, typed, raw, numbers, blank_rows=frozenset(blank.tolist())), masks
 
 
 def _same_type(actual: pa.DataType, wanted: pa.DataType) -> bool:
@@ -725,16 +1011,22 @@ def twin_errors(csv_table: Table, parquet_table: Table) -> Iterator[dict]:
                              rowNumber=_row(csv_table, differ[TWIN_DIFFS_SHOWN]), fieldName=name, fieldNumber=number)
 
 
+def _off_blank_rows(errors: Iterator[dict], table: Table) -> Iterator[dict]:
+    """The errors outside blank rows: frictionless reports a blank row as that alone."""
+    return (error for error in errors if error.get("rowNumber") not in table.blank_rows) if table.blank_rows \
+        else errors
+
+
 def check_file(path: Path, task: Task, schema: dict) -> Table | None:
     """Read one file of a resource and check every cell's type and constraints."""
     fields = [scope.readable(f) for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f]
-    read = read_csv(path, fields, task) if task.format == "csv" else read_parquet(path, fields, task)
+    read = read_csv(path, fields, task, schema) if task.format == "csv" else read_parquet(path, fields, task)
     if read is None:
         return None
     table, masks = read
     pk = primary_key_of(schema)
     table.primary = pk[0] if len(pk) == 1 else None
-    task.add(type_errors(table, masks))
-    task.add(constraint_errors(table, masks))
+    task.add(_off_blank_rows(type_errors(table, masks), table))
+    task.add(_off_blank_rows(constraint_errors(table, masks), table))
     task.add(span_errors(table))
     return table

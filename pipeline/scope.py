@@ -142,8 +142,6 @@ SCOPE = [
     Feature("field", "bareNumber", "`true`", "`false`: the field is read as text", _unless(True)),
     Feature("field", "groupChar", '`""`', "any other: the field is read as text", _unless("")),
     Feature("field", "decimalChar", '`"."`', "any other: the field is read as text", _unless(".")),
-    Feature("field", "missingValues", "-", "any: the field is read as text (the schema's `missingValues` apply to "
-            "every field)", _always),
 ]
 
 

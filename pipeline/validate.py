@@ -46,6 +46,7 @@ TITLES = {
     "primary-key": "PrimaryKey Error", "foreign-key": "ForeignKey Error", "hash-count": "Hash Count Error",
     "byte-count": "Byte Count Error", "missing-label": "Missing Label", "incorrect-label": "Incorrect Label",
     "extra-label": "Extra Label", "extra-cell": "Extra Cell", "missing-cell": "Missing Cell",
+    "blank-label": "Blank Label", "duplicate-label": "Duplicate Label", "blank-row": "Blank Row",
     "package-error": "Package Error", "resource-error": "Resource Error", "scheme-error": "Scheme Error",
     "encoding-error": "Encoding Error", "source-error": "Source Error", "category-error": "Category Error",
     "unique-key-error": "Unique Key Error", "twin-mismatch": "Parquet Twin Mismatch",
@@ -63,6 +64,9 @@ TEMPLATES = {
     "missing-label": 'There is a missing label in the header\'s field "{fieldName}" at position "{fieldNumber}"',
     "incorrect-label": 'Label "{label}" in field {fieldName} at position "{fieldNumber}" does not match the field name in the schema',
     "extra-label": 'There is an extra label "{label}" in header at position "{fieldNumber}"',
+    "blank-label": 'Label in the header in field at position "{fieldNumber}" is blank',
+    "duplicate-label": 'Label "{label}" in the header at position "{fieldNumber}" is duplicated to a label: {note}',
+    "blank-row": 'Row at position "{rowNumber}" is completely blank',
     "extra-cell": 'Row at position "{rowNumber}" has an extra value in field at position "{fieldNumber}"',
     "missing-cell": 'Row at position "{rowNumber}" has a missing cell in field "{fieldName}" at position "{fieldNumber}"',
     "package-error": "The data package has an error: {note}",
@@ -285,18 +289,28 @@ def integrity_errors(described: dict, size: int, digest: str) -> list[dict]:
     return errors
 
 
-def label_errors(labels: list[str], fields: list[dict]) -> list[dict]:
+def label_errors(labels: list[str], fields: list[dict], row: int = 1) -> list[dict]:
+    """The errors of the header (in row `row`), as frictionless finds them when labels and fields pair by
+    position: a label past the fields is extra, a field past the labels is missing, and a label beside a field
+    is blank, a repeat of an earlier label, or a name other than the field's."""
     errors = []
     names = [f["name"] for f in fields]
     for number, name in enumerate(names, start=1):
         if number > len(labels):
-            errors.append(make_error("missing-label", "", fieldName=name, fieldNumber=number, label="", rowNumbers=[1]))
-        elif labels[number - 1] != name:
-            errors.append(make_error("incorrect-label", "", label=labels[number - 1], fieldName=name, fieldNumber=number,
-                                     rowNumbers=[1]))
+            errors.append(make_error("missing-label", "", fieldName=name, fieldNumber=number, label="",
+                                     rowNumbers=[row]))
+            continue
+        label, where = labels[number - 1], {"fieldName": name, "fieldNumber": number, "rowNumbers": [row]}
+        earlier = [str(position) for position, seen in enumerate(labels[:number - 1], start=1) if seen == label]
+        if not label:
+            errors.append(make_error("blank-label", "", label="", **where))
+        elif earlier:
+            errors.append(make_error("duplicate-label", f'at position "{", ".join(earlier)}"', label=label, **where))
+        elif label != name:
+            errors.append(make_error("incorrect-label", "", label=label, **where))
     for number in range(len(names) + 1, len(labels) + 1):
         errors.append(make_error("extra-label", "", label=labels[number - 1], fieldName="", fieldNumber=number,
-                                 rowNumbers=[1]))
+                                 rowNumbers=[row]))
     return errors
 
 

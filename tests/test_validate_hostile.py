@@ -294,9 +294,13 @@ def test_header_at_the_limit_is_read_with_an_error_per_extra_label(package: Path
     report = json.loads(result.stdout)
     events = next(t for t in report["tasks"] if t["name"] == "events" and t["format"] == "csv")
     assert result.exit_code == 1
-    assert [e["fieldNumber"] for e in events["errors"]] == list(range(14, 114))
-    assert {e["type"] for e in events["errors"]} == {"extra-label"}
+    labels = [e for e in events["errors"] if "rowNumber" not in e]
+    assert [e["fieldNumber"] for e in labels] == list(range(14, 114))
+    assert {e["type"] for e in labels} == {"extra-label"}
     assert events["stats"]["rows"] > 0
+    # each extra label is a column of its own, as frictionless reads it: every row lacks a cell there
+    cells = [(e["type"], e["fieldNumber"]) for e in events["errors"] if e.get("rowNumber") == 2]
+    assert cells == [("missing-cell", number) for number in range(14, 114)]
 
 
 def test_parquet_far_wider_than_the_schema_is_one_error(package: Path):
@@ -450,7 +454,8 @@ def test_unreadable_descriptor_is_one_package_error_exit_2(make, message: str, p
 # ---- rows with the wrong number of cells ----
 
 def test_rows_with_the_wrong_number_of_cells_are_numbered_and_so_are_the_rows_after_them(package: Path):
-    """Arrow numbers the rows it skips only in a one-thread read; the rows kept are numbered around them."""
+    """Arrow numbers the rows it skips only in a one-thread read; the rows kept are numbered around them, and the
+    rows skipped are put back in their places, cut or padded to the header's width."""
     path = package / "data" / "count_conventions.csv"
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
@@ -464,9 +469,19 @@ def test_rows_with_the_wrong_number_of_cells_are_numbered_and_so_are_the_rows_af
     human, _ = run_both(package, "--no-parquet")
     missing = ('count_conventions:3:{name}: missing-cell: Row at position "3" has a missing cell in field "{name}" '
                'at position "{n}"')
+    required = ('count_conventions:3:{name}: constraint-error: The cell "" in row at position "3" and field "{name}" '
+                'at position "{n}" does not conform to a constraint: constraint "required" is "True"')
+    repeated = ['count_conventions:{row}:-: primary-key: Row at position "{row}" violates the primary key: the same '
+                'as in the row at position {before}',
+                'count_conventions:{row}:term: unique-error: Row at position "{row}" has unique constraint violation '
+                'in field "term" at position "1": the same as in the row at position {before}']
+    # the cells a short or long row has are checked like any other (frictionless reports the same 13 errors)
     assert human.output.splitlines() == [
-        *(missing.format(name=name, n=n) for n, name in enumerate(header[1:], start=2)),
+        *(line.format(row=3, before=2) for line in repeated),
+        *(line.format(name=name, n=n) for n, name in enumerate(header[1:], start=2)
+          for line in ([missing, required] if name != "high" else [missing])),
+        *(line.format(row=4, before=3) for line in repeated),
         'count_conventions:4:-: extra-cell: Row at position "4" has an extra value in field at position "6"',
         'count_conventions:5:low: type-error: Type error in the cell "many" in row "5" and field "low" at position '
         '"3": type is "integer/default"',
-        "6 error(s) found."]
+        "13 error(s) found."]

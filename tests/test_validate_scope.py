@@ -282,7 +282,6 @@ FIELD_REFUSED = {
     "bareNumber": ({"type": "integer", "bareNumber": False}, "bareNumber false" + TEXT + "(supported: true)"),
     "groupChar": ({"type": "number", "groupChar": ","}, 'groupChar ","' + TEXT + '(supported: "")'),
     "decimalChar": ({"type": "number", "decimalChar": ","}, 'decimalChar ","' + TEXT + '(supported: ".")'),
-    "missingValues": ({"type": "string", "missingValues": ["-"]}, 'missingValues ["-"]' + TEXT + "(remove it)"),
 }
 VALUES = "v,w\n2020-01-01T00:00:00Z,1\n,2\n"
 
