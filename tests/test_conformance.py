@@ -75,7 +75,7 @@ def test_pipeline_reports_exactly_the_expected_errors(name: str):
     result = runner.invoke(app, ["validate", "--no-parquet", "--json", str(CASES / name)])
     assert "unexpected" not in result.output, result.output
     report = json.loads(result.stdout)
-    assert findings(report) == listed(case["errors"])
+    assert findings(report) == listed(case["errors"]), case["about"]
     assert result.exit_code == (1 if case["errors"] else 0)
     assert tree(CASES / name) == before  # the case folder is read, never written
 
@@ -87,4 +87,4 @@ def test_frictionless_reports_exactly_its_recorded_errors(name: str):
     import frictionless
 
     report = frictionless.validate(str(CASES / name / "datapackage.json"))
-    assert findings(report.to_dict()) == listed(expected(name)["frictionless"])
+    assert findings(report.to_dict()) == listed(expected(name)["frictionless"]), expected(name)["about"]
