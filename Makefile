@@ -54,9 +54,12 @@ release: $(STAMP) ## Zip the published package into dist/ (reproducible) with it
 	$(BIN)/pipeline release --package $(OUT) --out $(DIST)
 
 # -- targets: validate --
-.PHONY: validate-fast bench
+.PHONY: validate-fast conformance bench
 validate-fast: $(STAMP) ## Validate the published package with pipeline validate (CSV and Parquet, all checks)
 	$(BIN)/pipeline validate $(OUT)
+
+conformance: $(STAMP) ## Hold pipeline validate to frictionless: the conformance cases and 2000 generated packages
+	DIFFERENTIAL_EXAMPLES=2000 $(BIN)/python -m pytest tests/test_conformance.py tests/test_differential.py
 
 bench: $(STAMP) ## Benchmark check, publish and validate on synthetic corpora; writes bench/RESULTS.md
 	$(BIN)/python bench/run.py
