@@ -453,7 +453,7 @@ def _fk_error(table: Table, index: int, names: list[str], reference: str, ref_na
     cells = [table.columns[name][index].as_py() for name in names]
     note = (f'for "{", ".join(names)}": values "{", ".join(str(c) for c in cells)}" not found in the lookup table '
             f'"{reference}" as "{", ".join(ref_names)}"')
-    return make_error("foreign-key", note, rowNumber=_row(table, index), fieldName=names[0], fieldNames=names,
+    return make_error("foreign-key", note, rowNumber=_row(table, index), fieldNames=names,  # as frictionless: no fieldName
                       fieldCells=[str(c) for c in cells], referenceName=reference, referenceFieldNames=ref_names)
 
 

@@ -141,7 +141,7 @@ def verify_package(folder: Path) -> list[Problem]:
     for task in report.tasks:
         for e in task.errors:
             problems.append(Problem(str(folder / task.place), e.get("rowNumber"), f"{e['type']}: {e['message']}",
-                                    task.name, e.get("fieldName")))
+                                    task.name, e.get("fieldName") or ",".join(e.get("fieldNames", [])) or None))
     return problems
 
 

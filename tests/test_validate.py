@@ -69,7 +69,8 @@ ONLY_OURS = {"category-error", "unique-key-error", "twin-mismatch", "parquet-typ
 def errors_of(package: Path, fmt: str = "csv", comparable: bool = False) -> set[tuple]:
     """(resource, type, rowNumber, fieldName) of each error; `comparable`: only what frictionless also checks."""
     report = validate_path(package)
-    return {(t.name, e["type"], e.get("rowNumber"), e.get("fieldName")) for t in report.tasks if t.format == fmt
+    return {(t.name, e["type"], e.get("rowNumber"), e.get("fieldName") or (e.get("fieldNames") or [None])[0])
+            for t in report.tasks if t.format == fmt
             for e in t.errors
             if not comparable or (e["type"] not in ONLY_OURS and e.get("fieldNames") != ["record_table", "record_id"])}
 

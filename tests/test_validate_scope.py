@@ -57,7 +57,8 @@ def ours(package: Path) -> tuple[int, set[tuple]]:
     result = runner.invoke(app, ["validate", str(package), "--no-parquet", "--json"])
     report = json.loads(result.stdout)
     errors = [error for task in report["tasks"] for error in task["errors"]] + report["errors"]
-    return result.exit_code, {(e["type"], e.get("rowNumber"), e.get("fieldName")) for e in errors}
+    return result.exit_code, {(e["type"], e.get("rowNumber"), e.get("fieldName") or (e.get("fieldNames") or [None])[0])
+                              for e in errors}
 
 
 def theirs(package: Path) -> set[tuple]:
