@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,27 @@ def tree(folder: Path, stat: bool = False) -> dict[str, str]:
                 facts = path.stat()
                 found[rel] += f" {facts.st_mode:o} {facts.st_mtime_ns}"
     return found
+
+
+def command_env(**extra: str) -> dict[str, str]:
+    """This process's environment for a `pipeline` subprocess: no PIPELINE_* test switches, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
+    env.update(extra)
+    return env
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in `repo` as a fixed author, untouched by the user's git configuration; its output."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_CONFIG_GLOBAL": os.devnull}
+    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def commit_package(repo: Path, package: Path) -> Path:
+    """A new git repository `repo` with a copy of `package` committed as datapackage/."""
+    repo.mkdir(parents=True)
+    shutil.copytree(package, repo / "datapackage")
+    git(repo, "init", "-q")
+    git(repo, "add", "datapackage")
+    git(repo, "commit", "-q", "-m", "package")
+    return repo

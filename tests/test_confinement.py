@@ -15,14 +15,13 @@ import json
 import os
 import shutil
 import stat
-import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from conftest import tree
+from conftest import commit_package, git, tree
 from pipeline import packages
 from pipeline.cli import app
 from pipeline.release import members
@@ -371,21 +370,12 @@ def test_zip_central_directory_size_is_read_from_the_end_record(world, tmp_path:
 
 # ---- git revisions: never an option, and their archives under the same limits ----
 
-def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_CONFIG_GLOBAL": os.devnull}
-    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture
 def repo(tmp_path: Path, published_minimal: Path, monkeypatch) -> Path:
     """A repository with the package committed as datapackage/, as the working folder."""
-    folder = tmp_path / "repo"
-    folder.mkdir()
-    shutil.copytree(published_minimal, folder / "datapackage")
-    git(folder, "init", "-q")
-    git(folder, "add", "datapackage")
-    git(folder, "commit", "-q", "-m", "package")
+    folder = commit_package(tmp_path / "repo", published_minimal)
     monkeypatch.chdir(folder)
     return folder
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_SEEDS, FIXTURES
+from conftest import BASE_SEEDS, FIXTURES, command_env
 
 BIN = Path(sys.executable).parent  # the console scripts of the environment running the tests
 PIPELINE = BIN / "pipeline"
@@ -74,15 +74,11 @@ def assert_descriptor_matches_files(out: Path) -> None:
             assert "sha256:" + hashlib.sha256(data).hexdigest() == described["hash"], described["path"]
 
 
-def environment(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
-    env.update(SOURCE_DATE_EPOCH=EPOCH, **extra)
-    return env
 
 
 def run_publish(seeds: Path, out: Path) -> subprocess.CompletedProcess:
     done = subprocess.run([str(PIPELINE), "publish", "--seeds", str(seeds), "--out", str(out)],
-                          capture_output=True, text=True, env=environment(), timeout=120)
+                          capture_output=True, text=True, env=command_env(SOURCE_DATE_EPOCH=EPOCH), timeout=120)
     assert "Traceback" not in done.stderr, done.stderr
     return done
 
@@ -91,7 +87,7 @@ def start_paused(seeds: Path, out: Path, step: str) -> subprocess.Popen:
     """A publish stopped at `step` (or finished, if it never got there)."""
     child = subprocess.Popen([str(PIPELINE), "publish", "--seeds", str(seeds), "--out", str(out)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             env=environment(PIPELINE_TEST_PAUSE_AT=step))
+                             env=command_env(SOURCE_DATE_EPOCH=EPOCH, PIPELINE_TEST_PAUSE_AT=step))
     _, status = os.waitpid(child.pid, os.WUNTRACED)
     assert os.WIFSTOPPED(status), f"publish did not reach {step}"
     return child

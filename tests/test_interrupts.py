@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import BASE_SEEDS, tree
+from conftest import BASE_SEEDS, command_env, tree
 from pipeline import build, cli
 
 PIPELINE = Path(sys.executable).parent / "pipeline"  # the console script of the environment running the tests
@@ -41,10 +41,6 @@ def installed():
     assert PIPELINE.is_file(), f"{PIPELINE} is missing: these tests run the installed command (make install)"
 
 
-def environment(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
-    env.update(extra)
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +49,11 @@ def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("interrupts")
     corpus = root / "corpus"
     made = subprocess.run([str(PIPELINE), "synth", "--docs", str(LARGE_DOCS), "--out", str(corpus)],
-                          capture_output=True, text=True, env=environment(), timeout=120)
+                          capture_output=True, text=True, env=command_env(), timeout=120)
     assert made.returncode == 0, made.stderr
     package = root / "published" / "datapackage"
     done = subprocess.run([str(PIPELINE), "publish", "--seeds", str(BASE_SEEDS), "--out", str(package)],
-                          capture_output=True, text=True, env=environment(), timeout=120)
+                          capture_output=True, text=True, env=command_env(), timeout=120)
     assert done.returncode == 0, done.stderr
     return {"corpus": corpus, "corpus_tree": tree(corpus), "package": package, "package_tree": tree(package),
             "beside": beside(package), "seeds_tree": tree(BASE_SEEDS)}
@@ -117,7 +113,7 @@ def wait_empty(sid: int, live_only: bool = False, timeout: float = 5.0) -> list[
 
 def start(args: list[str], **env: str) -> subprocess.Popen:
     return subprocess.Popen([str(PIPELINE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=environment(**env), start_new_session=True)
+                            env=command_env(**env), start_new_session=True)
 
 
 def send(child: subprocess.Popen, signum: int) -> None:

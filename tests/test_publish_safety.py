@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, tree
+from conftest import ROOT, command_env, tree
 from pipeline import atomic
 from pipeline import publish as publishing
 from pipeline.cli import app
@@ -273,8 +273,8 @@ def test_look_alike_folders_are_never_touched(outcome: str, tmp_path: Path, mini
 def _marked(tmp: Path, name: str) -> Path:
     folder = tmp / name
     folder.mkdir()
-    (folder / atomic.MARKER).write_text(f"made by pipeline publish for datapackage; the next publish removes this "
-                                        f"folder\n")
+    (folder / atomic.MARKER).write_text("made by pipeline publish for datapackage; the next publish removes this "
+                                        "folder\n")
     return folder
 
 
@@ -352,17 +352,13 @@ def test_old_package_that_cannot_be_removed_is_a_warning(tmp_path: Path, minimal
 
 # ---- the lock ----
 
-def _environment(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
-    env.update(SOURCE_DATE_EPOCH=EPOCH, **extra)
-    return env
 
 
 def _holder(seeds: Path, out: Path) -> subprocess.Popen:
     """A real publish of `out`, stopped (SIGSTOP) while it holds the lock."""
     child = subprocess.Popen([str(PIPELINE), "publish", "--seeds", str(seeds), "--out", str(out)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=_environment(PIPELINE_TEST_PAUSE_AT="locked"))
+                             env=command_env(SOURCE_DATE_EPOCH=EPOCH, PIPELINE_TEST_PAUSE_AT="locked"))
     _, status = os.waitpid(child.pid, os.WUNTRACED)
     assert os.WIFSTOPPED(status), "publish did not reach the lock"
     return child
@@ -539,7 +535,7 @@ def test_ctrl_c_of_a_real_publish_leaves_one_package_and_nothing_else(step: str,
     correct_summary(minimal_seeds)
     child = subprocess.Popen([str(PIPELINE), "publish", "--seeds", str(minimal_seeds), "--out", str(out)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                             env=_environment(PIPELINE_TEST_PAUSE_AT=step))
+                             env=command_env(SOURCE_DATE_EPOCH=EPOCH, PIPELINE_TEST_PAUSE_AT=step))
     _, status = os.waitpid(child.pid, os.WUNTRACED)
     assert os.WIFSTOPPED(status), f"publish did not reach {step}"
     child.send_signal(signal.SIGINT)

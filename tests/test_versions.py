@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, commit_package
 from pipeline import versions
 from pipeline.cli import app
 from pipeline.diff import diff_packages
@@ -430,19 +430,10 @@ def test_diff_usage_errors_exit_2(package: Path, tmp_path: Path):
     assert (result.exit_code, result.output) == (2, f"error: {broken} or {broken}: malformed descriptor (KeyError: 'name')\n")
 
 
-def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_CONFIG_GLOBAL": os.devnull}
-    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
 
 
 def test_diff_reads_git_revisions(package: Path, tmp_path: Path, monkeypatch):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    shutil.copytree(package, repo / "datapackage")
-    git(repo, "init", "-q")
-    git(repo, "add", "datapackage")
-    git(repo, "commit", "-q", "-m", "package")
+    repo = commit_package(tmp_path / "repo", package)
     edit_rows(repo / "datapackage", "actors", add_actor)
     monkeypatch.chdir(repo)
     result = runner.invoke(app, ["diff", "git:HEAD", "datapackage"])
