@@ -650,7 +650,7 @@ def read_header(path: Path, fields: list[dict]) -> tuple[list[str], int, dict | 
     if over:
         return [], 1, make_error("source-error", f"the header is over {MAX_HEADER_CHARS} characters; its rows are "
                                  f"not read ({hint})")
-    if not sample:
+    if not sample or sample == [[]]:  # frictionless: no line, or one empty line ("\n\n" is a blank row)
         return [], 1, make_error("source-error", "the source is empty")
     row = _header_row(sample)
     labels = [label.strip() for label in sample[row - 1]]
