@@ -523,15 +523,22 @@ def _pair_codes(column: pa.Array, ref_column: pa.Array | None, ref_rows: int) ->
     numbers and booleans compare as numbers (True == 1 in frictionless's tuples, as in Python)."""
     if ref_column is None:
         return _codes(column).astype(np.int64) + 1, np.zeros(ref_rows, np.int64)
-    numeric = (pa.int64(), pa.float64(), pa.bool_())
-    if column.type != ref_column.type and column.type in numeric and ref_column.type in numeric:
-        column, ref_column = pc.cast(column, pa.float64()), pc.cast(ref_column, pa.float64())
+    if column.type != ref_column.type and _numeric(column.type) and _numeric(ref_column.type):
+        # integers beyond int64 are read as decimals: compare integers exactly, anything else as floats
+        whole = [t for t in (column.type, ref_column.type) if pa.types.is_decimal(t)]
+        integral = all(t == pa.int64() or pa.types.is_decimal(t) for t in (column.type, ref_column.type))
+        common = whole[0] if whole and integral else pa.float64()
+        column, ref_column = pc.cast(column, common), pc.cast(ref_column, common)
     if column.type == ref_column.type:
         both = pa.chunked_array([*_chunks(column), *_chunks(ref_column)], column.type)
         codes = _codes(both).astype(np.int64) + 1
         return codes[:len(column)], codes[len(column):]
     codes, ref_codes = _codes(column).astype(np.int64) + 1, _codes(ref_column).astype(np.int64) + 1
     return codes, np.where(ref_codes > 0, ref_codes + int(codes.max(initial=0)), 0)
+
+
+def _numeric(kind: pa.DataType) -> bool:
+    return kind in (pa.int64(), pa.float64(), pa.bool_()) or pa.types.is_decimal(kind)
 
 
 def _chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
