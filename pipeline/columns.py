@@ -489,10 +489,20 @@ def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> 
             missing = _mask(pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known))))
         else:
             missing = _missing_keys(table, names, target, ref_names)
+        missing = missing | _nan_rows(table, names)  # NaN equals nothing, as in the tuples frictionless looks up
         yield from (_fk_error(table, i, names, reference, ref_names) for i in np.flatnonzero(missing))
     for resource, table_column, id_column in POLYMORPHIC_KEYS:
         if table.name == resource and table_column in table.columns and id_column in table.columns:
             yield from _record_errors(table, table_column, id_column, tables)
+
+
+def _nan_rows(table: Table, names: list[str]) -> np.ndarray:
+    """Rows with a NaN in one of the `names` columns."""
+    found = np.zeros(len(table.row_numbers), dtype=bool)
+    for name in names:
+        if pa.types.is_floating(table.columns[name].type):
+            found |= _mask(pc.fill_null(pc.is_nan(table.columns[name]), False))
+    return found
 
 
 def _missing_keys(table: Table, names: list[str], target: Table, ref_names: list[str]) -> np.ndarray:
