@@ -668,7 +668,7 @@ def read_header(path: Path, fields: list[dict]) -> tuple[list[str], int, dict | 
         return [], 1, make_error("source-error", f"the header is over {MAX_HEADER_CHARS} characters; its rows are "
                                  f"not read ({hint})")
     if not sample or sample == [[]]:  # frictionless: no line, or one empty line ("\n\n" is a blank row)
-        return [], 1, make_error("source-error", "the source is empty")
+        return [], 1, make_error("source-error", EMPTY_SOURCE)
     row = _header_row(sample)
     labels = [label.strip() for label in sample[row - 1]]
     if len(labels) > header_limit(fields):
@@ -909,6 +909,19 @@ def _no_columns(task: Task, header: int, rows: int) -> tuple[Table, dict]:
     return Table(task.name, "csv", [], {}, {}, numbers, blank_rows=frozenset(numbers.tolist())), {}
 
 
+EMPTY_SOURCE = "the source is empty"
+
+
+def _no_rows(task: Task, fields: list[dict]) -> tuple[Table, dict]:
+    """An empty source as a table of no rows: frictionless looks foreign keys up in it and finds nothing."""
+    typed, masks, raw = {}, {}, {}
+    for spec in fields:
+        column = pa.chunked_array([], pa.string())
+        typed[spec["name"]], masks[spec["name"]] = parse_column(column, spec, empty_is_missing=False)
+        raw[spec["name"]] = column
+    return Table(task.name, "csv", fields, typed, raw, np.zeros(0, dtype=np.int64)), masks
+
+
 def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = None) -> tuple[Table, dict] | None:
     """The CSV as text columns (header checked separately), typed; type-error masks beside it. Missing values
     are the schema's (`missingValues`), never Arrow's own list of null words."""
@@ -916,7 +929,7 @@ def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = N
     labels, header, refused = read_header(path, fields)
     if refused is not None:
         task.add([refused])
-        return None
+        return _no_rows(task, fields) if refused["note"] == EMPTY_SOURCE else None
     task.add(label_errors(labels, fields, header) if labels else [])
     names = _expected_names(labels, fields)
     read_fields = fields[:len(names)]
