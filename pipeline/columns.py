@@ -416,7 +416,8 @@ def unique_field_errors(table: Table) -> Iterator[dict]:
         name = spec["name"]
         if spec.get("constraints", {}).get("unique") and name in table.columns:
             column = table.columns[name]
-            for index, previous in repeats([column], _nulls([column], every=True)):
+            # NaN repeats nothing, as in frictionless (Python's NaN equals no value)
+            for index, previous in repeats([column], _nulls([column], every=True) | _nan_rows(table, [name])):
                 yield make_error("unique-error", f"the same as in the row at position {_row(table, previous)}",
                                  rowNumber=_row(table, index), cell=_cell(table, name, index),
                                  fieldName=name, fieldNumber=number)
@@ -429,7 +430,7 @@ def primary_key_errors(table: Table, primary_key: list[str]) -> Iterator[dict]:
     nulls = _nulls(arrays, every=True)
     for index in np.flatnonzero(nulls):
         yield make_error("primary-key", 'cells composing the primary keys are all "None"', rowNumber=_row(table, index))
-    for index, previous in repeats(arrays, nulls):
+    for index, previous in repeats(arrays, nulls | _nan_rows(table, primary_key)):  # NaN repeats nothing
         yield make_error("primary-key", f"the same as in the row at position {_row(table, previous)}",
                          rowNumber=_row(table, index))
 
@@ -438,7 +439,7 @@ def unique_key_errors(table: Table, key: list[str]) -> Iterator[dict]:
     if not all(name in table.columns for name in key):
         return
     arrays = [table.columns[name] for name in key]
-    for index, previous in repeats(arrays, _nulls(arrays, every=False)):
+    for index, previous in repeats(arrays, _nulls(arrays, every=False) | _nan_rows(table, key)):
         yield make_error("unique-key-error", f"the same as in the row at position {_row(table, previous)}",
                          rowNumber=_row(table, index), fieldName=", ".join(key), fieldNames=list(key))
 
