@@ -4,6 +4,7 @@ a package published from them, and a fingerprint of a folder tree."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -106,3 +107,11 @@ def commit_package(repo: Path, package: Path) -> Path:
     git(repo, "add", "datapackage")
     git(repo, "commit", "-q", "-m", "package")
     return repo
+
+
+def edit_descriptor(folder: Path, change) -> None:
+    """Apply `change` (a function of the descriptor dict) to `folder`/datapackage.json."""
+    path = folder / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    change(descriptor)
+    path.write_text(json.dumps(descriptor, indent=2) + "\n", encoding="utf-8")

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, command_env, tree
+from conftest import ROOT, command_env, edit_descriptor, tree
 from pipeline import atomic
 from pipeline import publish as publishing
 from pipeline.cli import app
@@ -61,10 +61,6 @@ def _descriptor(out: Path, content: bytes) -> None:
     (out / "datapackage.json").write_bytes(content)
 
 
-def _edit_descriptor(out: Path, change) -> None:
-    descriptor = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
-    change(descriptor)
-    _descriptor(out, json.dumps(descriptor, indent=2).encode())
 
 
 def _package(tmp: Path, published: Path) -> Path:
@@ -159,7 +155,7 @@ def _broken_package(case: str, out: Path, tmp: Path) -> str:
     if case in DESCRIPTORS:
         content, expected = DESCRIPTORS[case]
         if callable(content):
-            _edit_descriptor(out, content)
+            edit_descriptor(out, content)
         else:
             _descriptor(out, content)
         return "{out}/datapackage.json: " + expected

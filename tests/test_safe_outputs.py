@@ -22,7 +22,7 @@ import pytest
 from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
-from conftest import BASE_SEEDS, tree
+from conftest import BASE_SEEDS, edit_descriptor, tree
 from pipeline.cli import app
 from pipeline.datasheet import code, free_text_columns, inline_text, render_datasheet, table_cell, url
 from test_hostile import assert_refused
@@ -152,11 +152,6 @@ def write_cells(path: Path, changes: dict[str, str], row: int = 0) -> None:
         writer.writerows(rows)
 
 
-def edit_descriptor(package: Path, change) -> None:
-    path = package / "datapackage.json"
-    descriptor = json.loads(path.read_text(encoding="utf-8"))
-    change(descriptor)
-    path.write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
 
 
 def resource(descriptor: dict, name: str) -> dict:

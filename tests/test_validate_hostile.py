@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from conftest import tree
+from conftest import edit_descriptor, tree
 from pipeline.cli import app
 from test_hostile import assert_refused
 
@@ -47,11 +47,6 @@ def package(published_minimal: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def edit_descriptor(package: Path, change) -> None:
-    path = package / "datapackage.json"
-    descriptor = json.loads(path.read_text())
-    change(descriptor)
-    path.write_text(json.dumps(descriptor, indent=2))
 
 
 def refresh_descriptor(package: Path) -> None:

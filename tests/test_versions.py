@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, commit_package
+from conftest import ROOT, commit_package, edit_descriptor
 from pipeline import versions
 from pipeline.cli import app
 from pipeline.diff import diff_packages
@@ -52,11 +52,6 @@ def edit_rows(folder: Path, table: str, change) -> None:
         writer.writerows(rows)
 
 
-def edit_descriptor(folder: Path, change) -> None:
-    path = folder / "datapackage.json"
-    descriptor = json.loads(path.read_text(encoding="utf-8"))
-    change(descriptor)
-    path.write_text(json.dumps(descriptor, indent=2) + "\n", encoding="utf-8")
 
 
 def resource(descriptor: dict, name: str) -> dict:
