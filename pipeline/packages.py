@@ -45,7 +45,22 @@ MAX_DESCRIPTOR_DEPTH = 32  # the published descriptor nests 7 levels
 
 
 class PackageError(Exception):
-    """A package that cannot be found or read; the message says which and why."""
+    """A package that cannot be found or read; the message says which and why. `reason`, when set, is the
+    why alone (for a member: "no such file", "is or passes through a symbolic link; ..."), for callers that
+    name the file their own way."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason
+
+
+NO_SUCH_FILE = "no such file"
+NOT_REGULAR = "not a regular file (a folder, device or FIFO)"
+LINKED = "is or passes through a symbolic link; only regular files inside the package are read"
+
+
+def _member_error(path: Path, reason: str) -> PackageError:
+    return PackageError(f"{path}: {reason}", reason)
 
 
 def open_member(folder: Path, relpath: object) -> BinaryIO:
@@ -55,10 +70,10 @@ def open_member(folder: Path, relpath: object) -> BinaryIO:
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
-        raise PackageError(f"{path}: cannot read ({exc.strerror})") from None
+        raise _member_error(path, f"cannot read ({exc.strerror})") from None
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
-        raise PackageError(f"{path}: not a regular file (a folder, device or FIFO)")
+        raise _member_error(path, NOT_REGULAR)
     return os.fdopen(descriptor, "rb")
 
 
@@ -121,7 +136,7 @@ def member_path(folder: Path, relpath: object) -> Path:
     otherwise PackageError naming the path and why it is not read (the file is never opened)."""
     reason = unsafe_reason(relpath)
     if reason is not None:
-        raise PackageError(f"path {relpath!r} {reason}")
+        raise PackageError(f"path {relpath!r} {reason}", reason)
     current = folder
     parts = PurePosixPath(str(relpath)).parts
     for number, part in enumerate(parts, start=1):
@@ -129,16 +144,15 @@ def member_path(folder: Path, relpath: object) -> Path:
         try:
             mode = os.lstat(current).st_mode
         except FileNotFoundError:
-            raise PackageError(f"{folder / str(relpath)}: no such file") from None
+            raise _member_error(folder / str(relpath), NO_SUCH_FILE) from None
         except OSError as exc:
-            raise PackageError(f"{folder / str(relpath)}: cannot read ({exc.strerror})") from None
+            raise _member_error(folder / str(relpath), f"cannot read ({exc.strerror})") from None
         if stat.S_ISLNK(mode):
-            raise PackageError(f"{folder / str(relpath)}: is or passes through a symbolic link; "
-                               "only regular files inside the package are read")
+            raise _member_error(folder / str(relpath), LINKED)
         if number < len(parts) and not stat.S_ISDIR(mode):
-            raise PackageError(f"{folder / str(relpath)}: no such file")
+            raise _member_error(folder / str(relpath), NO_SUCH_FILE)
         if number == len(parts) and not stat.S_ISREG(mode):
-            raise PackageError(f"{folder / str(relpath)}: not a regular file (a folder, device or FIFO)")
+            raise _member_error(folder / str(relpath), NOT_REGULAR)
     return current
 
 

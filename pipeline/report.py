@@ -25,13 +25,14 @@ import json
 import math
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from html import escape
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+from typing import BinaryIO
 
 from pipeline import report_charts as charts
 from pipeline import schemas
+from pipeline.packages import NO_SUCH_FILE, PackageError, open_member
 from pipeline.problems import InputError, Problem
 from pipeline.writer import csv_cell
 
@@ -83,8 +84,7 @@ def load(package_dir: Path) -> Package:
 # ---- reading the package: confined and checked ----
 # The report opens only regular files inside the package folder (no absolute path, `..`, URL, symbolic link,
 # device or pipe) and checks every shape it relies on before rendering, so a malformed package is a located
-# problem and nothing is written. `open_confined` and `read_checked_package` can give way to a shared
-# confined reader in pipeline/packages.py.
+# problem and nothing is written. Files are opened by pipeline.packages.open_member, the one confined reader.
 
 DESCRIPTOR = "datapackage.json"
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")  # resource names and source ids become file names
@@ -100,31 +100,12 @@ class Refused(Exception):
     """A file the report may not or cannot open; the message says why, after the file's name."""
 
 
-def open_confined(package_dir: Path, relative: str) -> io.BufferedReader:
-    """Open `relative` for reading, refusing anything but a regular file reached inside `package_dir`
-    without a symbolic link."""
-    path = PurePosixPath(relative)
-    if not relative or path.is_absolute() or any(mark in relative for mark in ("\\", ":", "\0")):  # or a URL
-        raise Refused("is not a relative path inside the package")
-    if ".." in path.parts:
-        raise Refused("leaves the package folder")
-    current = package_dir
-    for part in path.parts[:-1]:
-        current = current / part
-        if current.is_symlink() or not current.is_dir():
-            raise Refused(f"passes through {part!r}, which is not a folder inside the package")
+def open_confined(package_dir: Path, relative: str) -> BinaryIO:
+    """`relative` opened by the one confined reader (packages.open_member); Refused with its reason."""
     try:
-        # O_NOFOLLOW: a link swapped in after the checks is not followed; O_NONBLOCK: a pipe does not hang us.
-        handle = os.open(package_dir / relative, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise Refused("does not exist") from None
-    except OSError as exc:
-        reason = "is a symbolic link" if (package_dir / relative).is_symlink() else "cannot be read: " + exc.strerror
-        raise Refused(reason) from None
-    if not stat.S_ISREG(os.fstat(handle).st_mode):
-        os.close(handle)
-        raise Refused("is not a regular file")
-    return os.fdopen(handle, "rb")
+        return open_member(package_dir, relative)
+    except PackageError as exc:
+        raise Refused(exc.reason or str(exc)) from None
 
 
 def read_descriptor(package_dir: Path) -> dict:
@@ -138,8 +119,8 @@ def read_descriptor(package_dir: Path) -> dict:
         with open_confined(package_dir, DESCRIPTOR) as handle:
             raw = handle.read()
     except Refused as exc:
-        missing = str(exc) == "does not exist"
-        raise UnreadablePackage([Problem(where, None, f"the descriptor {exc}", hint="run 'pipeline publish' first"
+        missing = str(exc) == NO_SUCH_FILE
+        raise UnreadablePackage([Problem(where, None, f"the descriptor: {exc}", hint="run 'pipeline publish' first"
                                          if missing else REPUBLISH)]) from None
     try:
         descriptor = json.loads(raw.decode("utf-8"))
@@ -266,7 +247,7 @@ def read_table(package_dir: Path, resource: dict) -> tuple[list[dict], list[Prob
             raw = handle.read()
         text = raw.decode("utf-8")
     except Refused as exc:
-        return [], [Problem(str(package_dir / DESCRIPTOR), None, f"{resource['path']!r} {exc}",
+        return [], [Problem(str(package_dir / DESCRIPTOR), None, f"{resource['path']!r}: {exc}",
                             record=f"resources/{resource['name']}", field="path",
                             hint="name a regular CSV file inside the package folder")]
     except UnicodeDecodeError as exc:
@@ -346,8 +327,8 @@ def _twin_problems(package_dir: Path, resource: dict) -> list[Problem]:
     try:
         open_confined(package_dir, path).close()
     except Refused as exc:
-        if str(exc) != "does not exist":
-            return [Problem(str(package_dir / DESCRIPTOR), None, f"{path!r} {exc}",
+        if str(exc) != NO_SUCH_FILE:
+            return [Problem(str(package_dir / DESCRIPTOR), None, f"{path!r}: {exc}",
                             record=f"resources/{resource['name']}", field="parquet.path",
                             hint="name a regular Parquet file inside the package folder")]
     return []

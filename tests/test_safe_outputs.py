@@ -387,7 +387,7 @@ MALFORMED = {
     "folder-is-a-file": (lambda package, outside: (shutil.rmtree(package), package.write_text("x\n")), 2,
                          ["{pkg}: is not a folder (pass --package, the folder of a published package)"]),
     "no-descriptor": (lambda package, outside: (package / "datapackage.json").unlink(), 2,
-                      ["{pkg}/datapackage.json: the descriptor does not exist (run 'pipeline publish' first)"]),
+                      ["{pkg}/datapackage.json: the descriptor: no such file (run 'pipeline publish' first)"]),
     "descriptor-not-json": (_write("datapackage.json", b'{\n  "name": "x",\n  "resources": [\n}\n'), 2,
                             ["{pkg}/datapackage.json:4: not valid JSON: Expecting value (column 1) " + HINT]),
     "descriptor-not-utf8": (_write("datapackage.json", b'{"name": "caf\xe9"}'), 2,
@@ -395,12 +395,15 @@ MALFORMED = {
     "descriptor-nested-100k-deep": (_write("datapackage.json", b"[" * 100_000 + b"]" * 100_000), 2,
                                     ["{pkg}/datapackage.json: JSON nested too deeply to read " + HINT]),
     "descriptor-is-a-link": (lambda package, outside: _replace_with(package, "datapackage.json", "link", outside), 2,
-                             ["{pkg}/datapackage.json: the descriptor is a symbolic link " + HINT]),
+                             ["{pkg}/datapackage.json: the descriptor: is or passes through a symbolic link; only regular "
+                              "files inside the package are read " + HINT]),
     "descriptor-is-a-pipe": (lambda package, outside: _replace_with(package, "datapackage.json", "pipe", outside), 2,
-                             ["{pkg}/datapackage.json: the descriptor is not a regular file " + HINT]),
+                             ["{pkg}/datapackage.json: the descriptor: not a regular file (a folder, device or FIFO) "
+                              + HINT]),
     "descriptor-is-a-folder": (lambda package, outside: _replace_with(package, "datapackage.json", "folder",
                                                                        outside), 2,
-                               ["{pkg}/datapackage.json: the descriptor is not a regular file " + HINT]),
+                               ["{pkg}/datapackage.json: the descriptor: not a regular file (a folder, device or FIFO) "
+                              + HINT]),
     "descriptor-is-a-list": (_write("datapackage.json", b"[]"), 1,
                              ["{pkg}/datapackage.json: the descriptor is a list, not a JSON object " + HINT]),
     "title-not-a-string": (_descriptor(_set("", "title", value=["x"])), 1,
@@ -431,41 +434,43 @@ MALFORMED = {
                                         "of type integer, which the report reads " + HINT]),
     "path-absolute": (lambda package, outside: edit_descriptor(package, _set("events", "path", value=str(
         outside / "secret.csv"))), 1,
-                      ["{pkg}/datapackage.json: resources/events: path: '{outside}/secret.csv' is not a relative path "
-                       "inside the package (name a regular CSV file inside the package folder)"]),
+                      ["{pkg}/datapackage.json: resources/events: path: '{outside}/secret.csv': is absolute; only "
+                       "files inside the package are read (name a regular CSV file inside the package folder)"]),
     "path-leaves-the-folder": (_descriptor(_set("events", "path", value="data/../../outside/secret.csv")), 1,
-                               ["{pkg}/datapackage.json: resources/events: path: 'data/../../outside/secret.csv' "
-                                "leaves the package folder (name a regular CSV file inside the package folder)"]),
+                               ["{pkg}/datapackage.json: resources/events: path: 'data/../../outside/secret.csv': "
+                                "leaves the package folder (..) (name a regular CSV file inside the package folder)"]),
     "path-is-a-url": (_descriptor(_set("events", "path", value="https://example.org/events.csv")), 1,
-                      ["{pkg}/datapackage.json: resources/events: path: 'https://example.org/events.csv' is not a "
-                       "relative path inside the package (name a regular CSV file inside the package folder)"]),
+                      ["{pkg}/datapackage.json: resources/events: path: 'https://example.org/events.csv': is a URL; "
+                       "only files inside the package are read (name a regular CSV file inside the package folder)"]),
     "path-with-a-nul": (_descriptor(_set("events", "path", value="data/events.csv\0.txt")), 1,
-                        ["{pkg}/datapackage.json: resources/events: path: 'data/events.csv\\x00.txt' is not a "
-                         "relative path inside the package (name a regular CSV file inside the package folder)"]),
+                        ["{pkg}/datapackage.json: resources/events: path: 'data/events.csv\\x00.txt': holds a NUL "
+                         "character (name a regular CSV file inside the package folder)"]),
     "csv-is-a-link": (lambda package, outside: _replace_with(package, "data/events.csv", "link", outside), 1,
-                      ["{pkg}/datapackage.json: resources/events: path: 'data/events.csv' is a symbolic link "
-                       "(name a regular CSV file inside the package folder)"]),
+                      ["{pkg}/datapackage.json: resources/events: path: 'data/events.csv': is or passes through "
+                       "a symbolic link; only regular files inside the package are read (name a regular CSV file "
+                       "inside the package folder)"]),
     "data-folder-is-a-link": (lambda package, outside: _replace_with(package, "data", "link", outside), 1,
-                              [f"{{pkg}}/datapackage.json: resources/{table}: {key}: 'data/{table}.{ext}' passes "
-                               f"through 'data', which is not a folder inside the package (name a regular {kind} file "
-                               "inside the package folder)"
+                              [f"{{pkg}}/datapackage.json: resources/{table}: {key}: 'data/{table}.{ext}': is or "
+                               f"passes through a symbolic link; only regular files inside the package are read (name "
+                               f"a regular {kind} file inside the package folder)"
                                for table in ["sources", "count_conventions", "actors", "places", "events",
                                              "statements", "casualty_reports", "evidence"]
                                for key, ext, kind in [("path", "csv", "CSV"), ("parquet.path", "parquet", "Parquet")]]),
     "parquet-path-absolute": (lambda package, outside: edit_descriptor(package, _set(
         "events", "parquet", "path", value=str(outside / "data" / "events.parquet"))), 1,
                               ["{pkg}/datapackage.json: resources/events: parquet.path: "
-                               "'{outside}/data/events.parquet' is not a relative path inside the package (name a regular Parquet file inside the "
-                               "package folder)"]),
+                               "'{outside}/data/events.parquet': is absolute; only files inside the package are read (name a "
+                               "regular Parquet file inside the package folder)"]),
     "parquet-is-a-link": (lambda package, outside: (package / "data" / "places.parquet").unlink() or (
         package / "data" / "places.parquet").symlink_to(outside / "data" / "places.parquet"), 1,
-                          ["{pkg}/datapackage.json: resources/places: parquet.path: 'data/places.parquet' is a "
-                           "symbolic link (name a regular Parquet file inside the package folder)"]),
+                          ["{pkg}/datapackage.json: resources/places: parquet.path: 'data/places.parquet': is or "
+                           "passes through a symbolic link; only regular files inside the package are read (name a "
+                           "regular Parquet file inside the package folder)"]),
     "csv-is-a-pipe": (lambda package, outside: _replace_with(package, "data/events.csv", "pipe", outside), 1,
-                      ["{pkg}/datapackage.json: resources/events: path: 'data/events.csv' is not a regular file "
-                       "(name a regular CSV file inside the package folder)"]),
+                      ["{pkg}/datapackage.json: resources/events: path: 'data/events.csv': not a regular file (a "
+                       "folder, device or FIFO) (name a regular CSV file inside the package folder)"]),
     "csv-missing": (lambda package, outside: (package / "data" / "events.csv").unlink(), 1,
-                    ["{pkg}/datapackage.json: resources/events: path: 'data/events.csv' does not exist "
+                    ["{pkg}/datapackage.json: resources/events: path: 'data/events.csv': no such file "
                      "(name a regular CSV file inside the package folder)"]),
     "csv-wrong-columns": (_header, 1,
                           ["{pkg}/data/events.csv:1: the header is event_id, start_date, date_end, date_precision, "
