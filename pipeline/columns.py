@@ -383,7 +383,8 @@ def _sorted_distinct(column: pa.Array) -> bool:
 
 
 def repeats(arrays: list[pa.Array], skip: np.ndarray) -> list[tuple[int, int]]:
-    """(row index, index of the previous row with the same values) for every repeat; rows in `skip` ignored.
+    """(row index, index of the previous row with the same values) for every repeat; rows in `skip` ignored,
+    and rows holding a NaN, which repeats nothing (as in frictionless: Python's NaN equals no value).
 
     Arrow codes each column's values (hashing, in C); the codes make one number per row,
     equal exactly where the rows are, and a stable sort puts each repeat right after its
@@ -391,7 +392,7 @@ def repeats(arrays: list[pa.Array], skip: np.ndarray) -> list[tuple[int, int]]:
     """
     if len(arrays) == 1 and _sorted_distinct(arrays[0]):
         return []
-    rows = np.flatnonzero(~skip)
+    rows = np.flatnonzero(~(skip | _nans(arrays)))
     combined, span = np.zeros(len(rows), dtype=np.int64), 1
     for array in arrays:
         codes = _codes(array)[rows].astype(np.int64) + 1  # null (-1) is a value of its own: 0
@@ -416,8 +417,7 @@ def unique_field_errors(table: Table) -> Iterator[dict]:
         name = spec["name"]
         if spec.get("constraints", {}).get("unique") and name in table.columns:
             column = table.columns[name]
-            # NaN repeats nothing, as in frictionless (Python's NaN equals no value)
-            for index, previous in repeats([column], _nulls([column], every=True) | _nan_rows(table, [name])):
+            for index, previous in repeats([column], _nulls([column], every=True)):
                 yield make_error("unique-error", f"the same as in the row at position {_row(table, previous)}",
                                  rowNumber=_row(table, index), cell=_cell(table, name, index),
                                  fieldName=name, fieldNumber=number)
@@ -430,7 +430,7 @@ def primary_key_errors(table: Table, primary_key: list[str]) -> Iterator[dict]:
     nulls = _nulls(arrays, every=True)
     for index in np.flatnonzero(nulls):
         yield make_error("primary-key", 'cells composing the primary keys are all "None"', rowNumber=_row(table, index))
-    for index, previous in repeats(arrays, nulls | _nan_rows(table, primary_key)):  # NaN repeats nothing
+    for index, previous in repeats(arrays, nulls):
         yield make_error("primary-key", f"the same as in the row at position {_row(table, previous)}",
                          rowNumber=_row(table, index))
 
@@ -439,7 +439,7 @@ def unique_key_errors(table: Table, key: list[str]) -> Iterator[dict]:
     if not all(name in table.columns for name in key):
         return
     arrays = [table.columns[name] for name in key]
-    for index, previous in repeats(arrays, _nulls(arrays, every=False) | _nan_rows(table, key)):
+    for index, previous in repeats(arrays, _nulls(arrays, every=False)):
         yield make_error("unique-key-error", f"the same as in the row at position {_row(table, previous)}",
                          rowNumber=_row(table, index), fieldName=", ".join(key), fieldNames=list(key))
 
@@ -490,19 +490,19 @@ def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> 
             missing = _mask(pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known))))
         else:
             missing = _missing_keys(table, names, target, ref_names)
-        missing = missing | _nan_rows(table, names)  # NaN equals nothing, as in the tuples frictionless looks up
+        missing = missing | _nans([table.columns[name] for name in names])  # NaN equals nothing, as in Python
         yield from (_fk_error(table, i, names, reference, ref_names) for i in np.flatnonzero(missing))
     for resource, table_column, id_column in POLYMORPHIC_KEYS:
         if table.name == resource and table_column in table.columns and id_column in table.columns:
             yield from _record_errors(table, table_column, id_column, tables)
 
 
-def _nan_rows(table: Table, names: list[str]) -> np.ndarray:
-    """Rows with a NaN in one of the `names` columns."""
-    found = np.zeros(len(table.row_numbers), dtype=bool)
-    for name in names:
-        if pa.types.is_floating(table.columns[name].type):
-            found |= _mask(pc.fill_null(pc.is_nan(table.columns[name]), False))
+def _nans(arrays: list[pa.Array]) -> np.ndarray:
+    """Rows with a NaN in one of the (equally long) arrays."""
+    found = np.zeros(len(arrays[0]) if arrays else 0, dtype=bool)
+    for array in arrays:
+        if pa.types.is_floating(array.type):
+            found |= _mask(pc.fill_null(pc.is_nan(array), False))
     return found
 
 
