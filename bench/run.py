@@ -1,7 +1,7 @@
 """Benchmark of the pipeline on synthetic corpora; writes bench/RESULTS.md.
 
 Steps (each result is kept in bench/work/results.json, so steps can be rerun alone):
-  corpus      pipeline synth --docs 1000 / 10000 / 12000 into bench/work/seeds-{1k,10k,validate}
+  corpus      python bench/synth.py --docs 1000 / 10000 / 12000 into bench/work/seeds-{1k,10k,validate}
   check       pipeline check on the 1k and 10k corpora (wall time, peak memory)
   publish     pipeline publish on the 1k and 10k corpora into bench/work/package-{1k,10k}
   validate    the 12k package (about 1,000,000 rows) with planted errors (bench/plant.py):
@@ -151,7 +151,7 @@ def step_corpus(results: dict) -> None:
         seeds = WORK / f"seeds-{label}"
         if seeds.is_dir():
             shutil.rmtree(seeds)
-        run = timed([str(BIN / "pipeline"), "synth", "--docs", str(docs), "--out", rel(seeds), "--seed", str(SEED)])
+        run = timed([str(BIN / "python"), "bench/synth.py", "--docs", str(docs), "--out", rel(seeds), "--seed", str(SEED)])
         results.setdefault("corpus", {})[label] = {"docs": docs, "seconds": run["seconds"], "output": run["stdout"].strip()}
 
 

@@ -26,7 +26,7 @@ from typing import Optional
 import typer
 import typer.core
 
-from pipeline.problems import printable, printable_lines
+from pipeline.contract.problems import printable, printable_lines
 
 _EXTENSION_INIT = {ExtensionFileLoader.create_module.__code__, ExtensionFileLoader.exec_module.__code__}
 STOPS = {signal.SIGINT: ("interrupted", 130), signal.SIGTERM: ("terminated", 143)}  # line printed, exit code
@@ -145,8 +145,8 @@ def ingest(
     seeds: Path = SEEDS,
 ) -> None:
     """Add an article to seeds/: normalised text, metadata and an empty annotation file."""
-    from pipeline.ingest import ingest as run
-    from pipeline.problems import InputError
+    from pipeline.load.ingest import ingest as run
+    from pipeline.contract.problems import InputError
 
     try:
         done = run(file, seeds, publisher=publisher, title=title, published=published, published_basis=basis,
@@ -163,7 +163,7 @@ def ingest(
 @app.command()
 def check(seeds: Path = SEEDS, as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Validate seeds/: structure, evidence, schemas, keys and domain rules; report every problem."""
-    from pipeline.check import check_seeds
+    from pipeline.check.run import check_seeds
 
     checked = check_seeds(seeds)
     if checked.problems:
@@ -189,10 +189,10 @@ def publish(seeds: Path = SEEDS, out: Path = OUT,
     Exit 1: invalid seeds, or the lock still held by another publish after --wait.
     Exit 2: usage error, an --out that is not a package publish wrote, or an unreadable published package.
     """
-    from pipeline.atomic import Refused
-    from pipeline.problems import InputError
+    from pipeline.package.atomic import Refused
+    from pipeline.contract.problems import InputError
     from pipeline.publish import publish as run
-    from pipeline.versions import BumpError
+    from pipeline.package.versions import BumpError
 
     try:
         result = run(seeds, out, bump=bump, dry=dry_run, wait=wait, notify=lambda note: typer.echo(note, err=True))
@@ -221,8 +221,8 @@ def publish(seeds: Path = SEEDS, out: Path = OUT,
 def coverage(seeds: Path = SEEDS, show_all: bool = typer.Option(False, "--all", help="Also list excluded sentences."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """List, per source, the sentences no evidence touches; exit 1 if any is unexplained."""
-    from pipeline.check import check_seeds
-    from pipeline.coverage import classify
+    from pipeline.check.run import check_seeds
+    from pipeline.check.coverage import classify
     checked = check_seeds(seeds)
     for problem in checked.problems:  # else a file that cannot be read would just look unannotated
         typer.echo(printable(str(problem)), err=True)
@@ -246,7 +246,7 @@ def coverage(seeds: Path = SEEDS, show_all: bool = typer.Option(False, "--all", 
 @app.command("annotation-schema")
 def annotation_schema(check_only: bool = typer.Option(False, "--check", help="Fail if the file is out of date.")) -> None:
     """Regenerate schemas/annotation.schema.json from the table schemas."""
-    from pipeline import schemas
+    from pipeline.contract import schemas
 
     path = schemas.SCHEMAS_DIR / "annotation.schema.json"
     wanted = json.dumps(schemas.annotation_json_schema(), indent=2, ensure_ascii=False) + "\n"
@@ -267,8 +267,8 @@ def diff(old: str = typer.Argument(..., help="Old package: folder, datapackage.j
          new: str = typer.Argument(..., help="New package, in the same forms."),
          as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Compare two packages: schema changes, rows added, removed and changed, the bump; exit 1 if they differ."""
-    from pipeline.diff import diff_specs, render_text, to_dict
-    from pipeline.packages import PackageError
+    from pipeline.package.diff import diff_specs, render_text, to_dict
+    from pipeline.package.reader import PackageError
 
     try:
         result = diff_specs(old, new)
@@ -286,8 +286,8 @@ def diff(old: str = typer.Argument(..., help="Old package: folder, datapackage.j
 def release(package: Path = typer.Option(Path("datapackage"), "--package", help="Folder of the published package."),
             out: Path = typer.Option(Path("dist"), "--out", help="Folder for the zip and its .sha256.")) -> None:
     """Zip the package reproducibly as dist/<name>-<version>.zip, with its sha256 beside it."""
-    from pipeline.packages import PackageError
-    from pipeline.problems import InputError
+    from pipeline.package.reader import PackageError
+    from pipeline.contract.problems import InputError
     from pipeline.release import build_release
 
     try:
@@ -300,19 +300,19 @@ def release(package: Path = typer.Option(Path("datapackage"), "--package", help=
     typer.echo(f"wrote {done.archive} and {done.checksum} (sha256 {done.sha256})")
 
 
-# -- commands: validate (validate, synth) --
+# -- commands: validate (validate) --
 
 @app.command()
 def validate(path: Path = typer.Argument(Path("datapackage"),
                                          help="Package folder, its datapackage.json, or a release zip."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable output (frictionless's report shape)."),
-             max_errors: int = typer.Option(1000, "--max-errors", min=0,  # pipeline.validate.MAX_ERRORS
+             max_errors: int = typer.Option(1000, "--max-errors", min=0,  # pipeline.validate.run.MAX_ERRORS
                                             help="Errors to list per file (and for the package); the rest are counted."),
              parquet: bool = typer.Option(True, "--parquet/--no-parquet",
                                           help="Also check the Parquet twins (bytes, hash, types, same rows as the "
                                                "CSV).")) -> None:
     """Validate a published package: schemas, keys, categories, hashes, CSV and Parquet twins."""
-    from pipeline.validate import validate_path
+    from pipeline.validate.run import validate_path
 
     report = validate_path(path, parquet, max_errors)
     if as_json:
@@ -322,21 +322,6 @@ def validate(path: Path = typer.Argument(Path("datapackage"),
             typer.echo(printable(line), err=True)
         typer.echo(f"{report.total} error(s) found." if report.total else f"valid: {path}", err=bool(report.total))
     raise typer.Exit(report.exit_code)
-
-
-@app.command()
-def synth(docs: int = typer.Option(..., "--docs", min=1, help="Number of documents to generate."),
-          out: Path = typer.Option(..., "--out", help="Folder to write the seeds/-layout corpus into."),
-          seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same files."),
-          plant_errors: bool = typer.Option(False, "--plant-errors",
-                                            help="Plant one fault of each checked kind; list them in planted-errors.json.")) -> None:
-    """Write a synthetic annotated corpus in the seeds/ layout (benchmarks, tests)."""
-    from pipeline.synth import write_corpus
-
-    done = write_corpus(out, docs, seed, plant_errors)
-    records = ", ".join(f"{n} {table}" for table, n in done["records"].items())
-    typer.echo(f"wrote {docs} documents into {out}: {records}"
-               + (f"; {done['planted']} planted errors in {out / 'planted-errors.json'}" if plant_errors else ""))
 
 
 # -- commands: report (report) --
@@ -349,8 +334,8 @@ def report(package: Path = typer.Option(Path("datapackage"), "--package", help="
 
     Exit 1 when the package is malformed (every problem printed, nothing written), 2 when it cannot be read at all.
     """
-    from pipeline.problems import InputError
-    from pipeline.report import UnreadablePackage, build_report
+    from pipeline.contract.problems import InputError
+    from pipeline.report.site import UnreadablePackage, build_report
 
     try:
         pages = build_report(package, seeds, out)

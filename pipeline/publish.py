@@ -24,12 +24,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import atomic, versions
-from pipeline.check import check_seeds
-from pipeline.collector import existing_objects_frozen
-from pipeline.atomic import Refused
-from pipeline.problems import InputError, Problem
-from pipeline.writer import write_package
+from pipeline.package import atomic
+from pipeline.package import versions
+from pipeline.check.run import check_seeds
+from pipeline.build.collector import existing_objects_frozen
+from pipeline.package.atomic import Refused
+from pipeline.contract.problems import InputError, Problem
+from pipeline.package.writer import write_package
 
 CHANGELOG = "CHANGELOG.md"
 DATASHEET = "README.md"
@@ -70,7 +71,7 @@ def same_tree(a: Path, b: Path) -> bool:
 
 def write_datasheet(out: Path) -> None:
     """README.md of the package, rendered from its own files (so an unchanged build gives the same bytes)."""
-    from pipeline.datasheet import render_datasheet
+    from pipeline.package.datasheet import render_datasheet
 
     (out / DATASHEET).write_text(render_datasheet(out), encoding="utf-8")
 
@@ -134,7 +135,7 @@ def _history(previous: Path) -> str:
 
 def verify_package(folder: Path) -> list[Problem]:
     """Validate the written package (pipeline validate) before it goes live; problems mean it must not."""
-    from pipeline.validate import validate_folder
+    from pipeline.validate.run import validate_folder
 
     report = validate_folder(folder)
     problems = [Problem(str(folder / "datapackage.json"), None, f"{e['type']}: {e['message']}") for e in report.errors]
@@ -188,7 +189,7 @@ def _publish_locked(seeds: Path, target: Path, bump: str | None) -> Published:
 
 def dry_run(seeds: Path, target: Path, bump: str | None = None) -> Published:
     """What `publish` would do: build in the system's temporary folder, diff, report; write nothing here."""
-    from pipeline.diff import render_text
+    from pipeline.package.diff import render_text
 
     previous = check_target(target, seeds)
     with tempfile.TemporaryDirectory(prefix="pipeline-dry-run-") as scratch:

@@ -3,7 +3,7 @@
 `dist/<name>-<version>.zip` holds datapackage.json, the files its resources name
 (each CSV and its Parquet twin, `parquet.path`), CHANGELOG.md and README.md (when
 present) at its root, and nothing else. Every member is a regular file inside the
-package, reached without symbolic links (pipeline.packages.member_path). The zip is
+package, reached without symbolic links (pipeline.package.reader.member_path). The zip is
 named only from a package name and a version that pass the rules below, and nothing
 is written outside `--out`: the zip and its `.sha256` are written to temporary files
 there and renamed into place.
@@ -25,8 +25,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from pipeline.packages import DESCRIPTOR, PackageError, member_path, open_member
-from pipeline.problems import InputError, Problem
+from pipeline.package.reader import DESCRIPTOR, PackageError, member_path, open_member
+from pipeline.contract.problems import InputError, Problem
 
 EXTRA_FILES = ("CHANGELOG.md", "README.md")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -135,7 +135,7 @@ def _write_beside(out: Path, filename: str, write) -> None:
 
 def build_release(package: Path, out: Path) -> Release:
     """Write `out/<name>-<version>.zip` and its `.sha256` for the package in folder `package`."""
-    from pipeline.diff import read_descriptor
+    from pipeline.package.diff import read_descriptor
     from pipeline.publish import verify_package
 
     if not os.path.lexists(package / DESCRIPTOR):

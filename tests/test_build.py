@@ -6,23 +6,23 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import BASE_SEEDS
-from pipeline import build
-from pipeline.check import check_seeds
+from pipeline.build import parallel as reading
+from bench.synth import write_corpus
+from pipeline.check.run import check_seeds
 from pipeline.cli import app
 
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth") / "seeds"
-    result = CliRunner().invoke(app, ["synth", "--docs", "12", "--out", str(out), "--plant-errors", "--seed", "5"])
-    assert result.exit_code == 0, result.output
+    write_corpus(out, 12, seed=5, plant_errors=True)
     return out
 
 
 def read(seeds, monkeypatch, parallel: bool):
-    monkeypatch.setattr(build, "PARALLEL_MIN_FOLDERS", 1 if parallel else 10**9)
-    monkeypatch.setattr(build, "FOLDERS_PER_RUN", 3)
-    monkeypatch.setattr(build, "workers", lambda: 2)
+    monkeypatch.setattr(reading, "PARALLEL_MIN_FOLDERS", 1 if parallel else 10**9)
+    monkeypatch.setattr(reading, "FOLDERS_PER_RUN", 3)
+    monkeypatch.setattr(reading, "workers", lambda: 2)
     return check_seeds(seeds)
 
 
@@ -45,6 +45,6 @@ def test_a_failing_worker_is_an_error_not_a_hang(planted, monkeypatch):
     def broken(*args):
         raise RuntimeError("worker failed")
 
-    monkeypatch.setattr(build, "add_record_rows", broken)  # the forked workers inherit the patch
+    monkeypatch.setattr(reading, "add_record_rows", broken)  # the forked workers inherit the patch
     with pytest.raises(RuntimeError, match="worker failed"):
         read(planted, monkeypatch, parallel=True)

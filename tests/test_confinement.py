@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import commit_package, git, tree
-from pipeline import packages
+from pipeline.package import reader
 from pipeline.cli import app
 from pipeline.release import members
 
@@ -286,7 +286,7 @@ def refuse_writes(monkeypatch) -> None:
     """Make any member written to disk fail the test: these zips must be refused before unpacking."""
     def written(*args, **kwargs):
         raise AssertionError("a member was unpacked")
-    monkeypatch.setattr(packages, "_write_member", written)
+    monkeypatch.setattr(reader, "_write_member", written)
 
 
 @pytest.mark.parametrize("case", ZIP_CASES)
@@ -341,13 +341,13 @@ def test_zip_size_limits(world, tmp_path: Path, monkeypatch):
     package, _ = world
     archive = zip_of(tmp_path / "big.zip", package, [(member("data/big.csv"), os.urandom(100_001))])
     refuse_writes(monkeypatch)
-    monkeypatch.setattr(packages, "MAX_MEMBER_BYTES", 100_000)
+    monkeypatch.setattr(reader, "MAX_MEMBER_BYTES", 100_000)
     result = runner.invoke(app, ["diff", str(archive), str(package)])
     assert_refused(result, 2)
     assert result.output == (f"error: {archive}: member data/big.csv is 100001 bytes uncompressed "
                              "(limit 100000 bytes per member)\n")
-    monkeypatch.setattr(packages, "MAX_MEMBER_BYTES", 2 * 2**30)
-    monkeypatch.setattr(packages, "MAX_TOTAL_BYTES", 120_000)
+    monkeypatch.setattr(reader, "MAX_MEMBER_BYTES", 2 * 2**30)
+    monkeypatch.setattr(reader, "MAX_TOTAL_BYTES", 120_000)
     with zipfile.ZipFile(archive) as opened:
         total = sum(info.file_size for info in opened.infolist())
     assert 120_000 < total < 2**20
@@ -362,7 +362,7 @@ def test_zip_central_directory_size_is_read_from_the_end_record(world, tmp_path:
     size = int.from_bytes(archive.read_bytes()[-22:][12:16], "little")  # the end record: central directory size
     assert 200 < size < 1000
     refuse_writes(monkeypatch)
-    monkeypatch.setattr(packages, "MAX_CENTRAL_DIRECTORY_BYTES", 200)
+    monkeypatch.setattr(reader, "MAX_CENTRAL_DIRECTORY_BYTES", 200)
     result = runner.invoke(app, ["diff", str(archive), str(package)])
     assert_refused(result, 2)
     assert result.output == f"error: {archive}: central directory of {size} bytes (limit 200)\n"
@@ -424,7 +424,7 @@ def test_git_archives_are_held_to_the_archive_limits(repo: Path, tmp_path: Path,
     before = tree(tmp_path)
     for limit, value, message in refuse:
         with monkeypatch.context() as patched:
-            patched.setattr(packages, limit, value)
+            patched.setattr(reader, limit, value)
             result = runner.invoke(app, ["diff", "git:HEAD", "datapackage"])
         assert_refused(result, 2)
         assert result.output == f"error: git:HEAD: {message}\n"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import BASE_SEEDS
-from pipeline import schemas
-from pipeline.datasheet import latest_changelog_entry, render_datasheet
+from pipeline.contract import schemas
+from pipeline.package.datasheet import latest_changelog_entry, render_datasheet
 from pipeline.publish import build_package, same_tree
 
 

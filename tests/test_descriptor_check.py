@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.descriptor_check import PROFILES_FILE, certainly_valid, frictionless_profiles
+from pipeline.validate.descriptor import PROFILES_FILE, certainly_valid, frictionless_profiles
 
 DESCRIPTOR = json.loads((Path(__file__).parents[1] / "datapackage" / "datapackage.json").read_text(encoding="utf-8"))
 VALUES = [None, True, False, 0, -1, 7, 1.5, "", "x", "X Y", "Capital", "a/b", "../x", "/etc/passwd", "~x", "$HOME",
@@ -62,7 +62,7 @@ def mutated(draw, times=st.integers(1, 3)):
 
 
 def test_profiles_copy_matches_the_installed_frictionless():
-    """Regenerate with `python -m pipeline.descriptor_check` after upgrading frictionless."""
+    """Regenerate with `python -m pipeline.validate.descriptor` after upgrading frictionless."""
     assert json.loads(PROFILES_FILE.read_text(encoding="utf-8")) == json.loads(json.dumps(frictionless_profiles()))
 
 

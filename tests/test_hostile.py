@@ -21,9 +21,9 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import BASE_SEEDS, FIXTURES, ROOT, assemble_case, tree
-from pipeline.check import check_seeds
+from pipeline.check.run import check_seeds
 from pipeline.cli import app
-from pipeline.spans import fold
+from pipeline.load.spans import fold
 
 runner = CliRunner()
 INVALID = sorted(p for p in (FIXTURES / "invalid").iterdir() if p.is_dir())
@@ -297,12 +297,12 @@ def test_ingested_text_passes_check_after_normalising(tmp_path: Path, minimal_se
 # ---- the last resort ----
 
 def test_unexpected_fault_is_one_line_not_a_traceback(minimal_seeds: Path, monkeypatch):
-    import pipeline.check
+    import pipeline.check.run
 
     def broken(seeds):
         raise RuntimeError("disk on fire\nsecond line")
 
-    monkeypatch.setattr(pipeline.check, "check_seeds", broken)
+    monkeypatch.setattr(pipeline.check.run, "check_seeds", broken)
     result = runner.invoke(app, ["check", "--seeds", str(minimal_seeds)])
     assert result.exit_code == 1
     assert result.output == ("error: unexpected RuntimeError: disk on fire second line "
@@ -310,9 +310,9 @@ def test_unexpected_fault_is_one_line_not_a_traceback(minimal_seeds: Path, monke
 
 
 def test_unexpected_fault_through_the_console_entry(minimal_seeds: Path):
-    program = ("import sys, pipeline.check\n"
+    program = ("import sys, pipeline.check.run\n"
                "def broken(seeds):\n    raise KeyError('boom')\n"
-               "pipeline.check.check_seeds = broken\n"
+               "pipeline.check.run.check_seeds = broken\n"
                "from pipeline.cli import main\n"
                "sys.argv = ['pipeline', 'check', '--seeds', sys.argv[1]]\nmain()\n")
     env = {k: v for k, v in os.environ.items() if k != "PIPELINE_DEBUG"}

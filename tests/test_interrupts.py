@@ -27,11 +27,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import BASE_SEEDS, command_env, tree
-from pipeline import build, cli
+from conftest import BASE_SEEDS, ROOT, command_env, tree
+from pipeline.build import parallel
+from pipeline import cli
 
 PIPELINE = Path(sys.executable).parent / "pipeline"  # the console script of the environment running the tests
-LARGE_DOCS = 600  # above build.PARALLEL_MIN_FOLDERS: read by workers
+LARGE_DOCS = 600  # above parallel.PARALLEL_MIN_FOLDERS: read by workers
 SMALL_DELAY = 0.2  # seconds after resuming; the small commands work for about a second after that
 ENDED = {signal.SIGINT: (130, "interrupted\n"), signal.SIGTERM: (143, "terminated\n")}
 
@@ -48,7 +49,7 @@ def world(tmp_path_factory):
     """A corpus large enough for workers, and a package published from the small seeds, with their fingerprints."""
     root = tmp_path_factory.mktemp("interrupts")
     corpus = root / "corpus"
-    made = subprocess.run([str(PIPELINE), "synth", "--docs", str(LARGE_DOCS), "--out", str(corpus)],
+    made = subprocess.run([sys.executable, str(ROOT / "bench" / "synth.py"), "--docs", str(LARGE_DOCS), "--out", str(corpus)],
                           capture_output=True, text=True, env=command_env(), timeout=120)
     assert made.returncode == 0, made.stderr
     package = root / "published" / "datapackage"
@@ -140,7 +141,7 @@ def sessions():
 def reach(child: subprocess.Popen, phase: str, out: Path | None) -> None:
     """Return once the command is in `phase`: "sources" and "annotations" are the two sets of workers
     of a read, "writing" is a publish writing beside --out after them."""
-    assert build.workers() >= 2, "a corpus is read by workers only on 2 CPUs or more"
+    assert parallel.workers() >= 2, "a corpus is read by workers only on 2 CPUs or more"
     first = wait_for(child, lambda: children(child.pid), "workers reading the sources")
     if phase == "sources":
         return
@@ -221,7 +222,7 @@ def test_interrupt_inside_a_command_is_one_line_and_its_exit_code(raised, code, 
     def stopped(seeds):
         raise raised
 
-    monkeypatch.setattr("pipeline.check.check_seeds", stopped)
+    monkeypatch.setattr("pipeline.check.run.check_seeds", stopped)
     result = CliRunner().invoke(cli.app, ["check", "--seeds", str(BASE_SEEDS)])
     assert (result.exit_code, result.output) == (code, line)
 
@@ -236,9 +237,9 @@ OK_LINE = "ok: 1 sources, 1 count_conventions, 2 actors, 1 places, 1 events, 2 s
 @pytest.mark.parametrize("lost, output", [("turned into an ImportError", "terminated\n"),
                                           ("swallowed", OK_LINE + "terminated\n")], ids=["converted", "swallowed"])
 def test_a_signal_whose_exception_was_lost_still_ends_the_command_as_stopped(lost, output, monkeypatch):
-    from pipeline import check
+    from pipeline.check import run
 
-    real = check.check_seeds
+    real = run.check_seeds
 
     def stopped(seeds):
         monkeypatch.setattr(cli._Stop, "signum", signal.SIGTERM)  # as the handler records it
@@ -246,7 +247,7 @@ def test_a_signal_whose_exception_was_lost_still_ends_the_command_as_stopped(los
             return real(seeds)
         raise ImportError('PyCapsule_Import could not import module "pandas"')
 
-    monkeypatch.setattr(check, "check_seeds", stopped)
+    monkeypatch.setattr(run, "check_seeds", stopped)
     result = CliRunner().invoke(cli.app, ["check", "--seeds", str(BASE_SEEDS)])
     assert (result.exit_code, result.output) == (143, output)
 
@@ -298,7 +299,7 @@ def _worker_state(_) -> tuple:
 
 def test_workers_ignore_ctrl_c_end_on_sigterm_and_die_with_the_parent():
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
-    with build.worker_pool(2) as pool:
+    with parallel.worker_pool(2) as pool:
         states = pool.map(_worker_state, range(4), chunksize=1)
     assert states == [(signal.SIG_IGN, signal.SIG_DFL, set(), signal.SIGKILL)] * 4
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
@@ -308,7 +309,7 @@ def test_workers_ignore_ctrl_c_end_on_sigterm_and_die_with_the_parent():
 @pytest.mark.parametrize("raised", [KeyboardInterrupt, SystemExit, RuntimeError])
 def test_the_pool_is_terminated_and_joined_however_the_block_ends(raised):
     with pytest.raises(raised):
-        with build.worker_pool(2) as pool:
+        with parallel.worker_pool(2) as pool:
             pool.map_async(time.sleep, [30, 30])  # both workers busy: only terminating them ends the block soon
             raise raised()
     assert multiprocessing.active_children() == []
@@ -318,7 +319,7 @@ def test_a_failing_worker_is_reported_on_one_line(world, monkeypatch):
     def broken(*args):
         raise RuntimeError("worker failed")
 
-    monkeypatch.setattr(build, "add_record_rows", broken)  # the forked workers inherit the patch
+    monkeypatch.setattr(parallel, "add_record_rows", broken)  # the forked workers inherit the patch
     result = CliRunner().invoke(cli.app, ["check", "--seeds", str(world["corpus"])])
     assert (result.exit_code, result.output) == (
         1, "error: unexpected RuntimeError: worker failed (set PIPELINE_DEBUG=1 for the traceback)\n")

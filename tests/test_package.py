@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import ROOT
-from pipeline import schemas
+from pipeline.contract import schemas
 from pipeline.publish import build_package, same_tree
 
 PACKAGE = ROOT / "datapackage"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.packages import PackageError, member_path, open_member, read_descriptor
+from pipeline.package.reader import PackageError, member_path, open_member, read_descriptor
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_open_member_refuses_without_blocking(package: Path, relpath: str, messa
 def test_open_member_refuses_a_file_swapped_after_the_check(swapped: str, message: str, package: Path,
                                                             monkeypatch):
     """The file checked by member_path may be replaced before it is opened; the open itself refuses."""
-    import pipeline.packages as packages
+    import pipeline.package.reader as packages
 
     checked = packages.member_path
 

@@ -20,10 +20,10 @@ from typer.testing import CliRunner
 
 from conftest import BASE_SEEDS
 from pipeline.cli import app
-from pipeline.problems import InputError
-from pipeline.sourcetext import normalise, read_text
-from pipeline.spans import Unresolved, find_all, fold, resolve
-from pipeline.yamlfile import load_yaml
+from pipeline.contract.problems import InputError
+from pipeline.load.sourcetext import normalise, read_text
+from pipeline.load.spans import Unresolved, find_all, fold, resolve
+from pipeline.load.yamlfile import load_yaml
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

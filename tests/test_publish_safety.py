@@ -24,7 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import ROOT, command_env, edit_descriptor, tree
-from pipeline import atomic
+from pipeline.package import atomic
 from pipeline import publish as publishing
 from pipeline.cli import app
 

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from conftest import BASE_SEEDS, ROOT
 from pipeline.cli import app
-from pipeline.datasheet import read_package
+from pipeline.package.datasheet import read_package
 from pipeline.publish import build_package
-from pipeline.report import build_report, highlighted_text, segments
+from pipeline.report.site import build_report, highlighted_text, segments
 
 ARTIFACTS = ROOT / "test-artifacts"
 CORPORA = {"minimal": BASE_SEEDS}

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from conftest import BASE_SEEDS, edit_descriptor, tree
 from pipeline.cli import app
-from pipeline.datasheet import code, free_text_columns, inline_text, render_datasheet, table_cell, url
+from pipeline.package.datasheet import code, free_text_columns, inline_text, render_datasheet, table_cell, url
 from test_hostile import assert_refused
 
 runner = CliRunner()

@@ -19,9 +19,9 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import BASE_SEEDS, FIXTURES, tree
-from pipeline import schemas
+from pipeline.contract import schemas
 from pipeline.cli import app
-from pipeline.problems import printable
+from pipeline.contract.problems import printable
 
 runner = CliRunner()
 SOURCE = "wire-2020-09-30"
@@ -265,7 +265,7 @@ def test_table_constraints_match_the_whole_value():
     import pandas as pd
     import pandera.errors
 
-    from pipeline.rules import pandera_schema
+    from pipeline.check.rules import pandera_schema
 
     row = {name: None for name in schemas.field_names("actors")}
     row.update(actor_id="armenia\n", name="Armenia", actor_type="state", country="ARM\n")

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 from conftest import BASE_SEEDS
 from pipeline.cli import app
 from pipeline.publish import publish
-from pipeline.columns import parse_column, repeats
-from pipeline.validate import validate_path
+from pipeline.validate.columns import parse_column, repeats
+from pipeline.validate.run import validate_path
 
 runner = CliRunner()
 
@@ -257,7 +257,7 @@ def test_repeats_match_a_row_by_row_search(rows):
 def test_constant_arrays_built_from_buffers_equal_pyarrows(values, type_name):
     import pyarrow as pa
 
-    from pipeline.columns import _array, _mask
+    from pipeline.validate.columns import _array, _mask
 
     kind = getattr(pa, type_name)()
     expected = pa.array(values, pa.string()).cast(kind) if values and isinstance(values[0], str) else pa.array(values, kind)
@@ -281,7 +281,7 @@ def test_repeats_on_keys_too_varied_for_one_int64():
 def test_validator_leaves_pandas_and_frictionless_unimported(published):
     """Neither is needed on a published package: pyarrow imports pandas on its first conversion of a Python
     value unless kept from it, and frictionless is asked only about descriptors not certainly valid."""
-    code = ("import sys; from pathlib import Path; from pipeline.validate import validate_path; "
+    code = ("import sys; from pathlib import Path; from pipeline.validate.run import validate_path; "
             f"report = validate_path(Path({str(published)!r})); "
             "assert report.valid; print(sorted(m for m in ('pandas', 'pandera', 'frictionless') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -405,25 +405,3 @@ def test_cli_unreadable_exit_2(tmp_path):
     assert result.exit_code == 2
     (tmp_path / "datapackage.json").write_text("{not json")
     assert runner.invoke(app, ["validate", str(tmp_path)]).exit_code == 2
-
-
-def test_synth_corpus_passes_check_and_planted_errors_are_found(tmp_path):
-    from pipeline.check import check_seeds
-
-    clean = tmp_path / "clean"
-    result = runner.invoke(app, ["synth", "--docs", "3", "--out", str(clean), "--seed", "7"])
-    assert result.exit_code == 0, result.output
-    assert check_seeds(clean).problems == []
-    planted_dir = tmp_path / "planted"
-    assert runner.invoke(app, ["synth", "--docs", "4", "--out", str(planted_dir), "--plant-errors"]).exit_code == 0
-    planted = json.loads((planted_dir / "planted-errors.json").read_text())
-    problems = {(p.file, p.record, p.field) for p in check_seeds(planted_dir).problems}
-    assert len({e["kind"] for e in planted}) == len(planted) >= 30
-    assert [e for e in planted if (e["file"], e["record"], e["field"]) not in problems] == []
-
-
-def test_synth_is_deterministic(tmp_path):
-    for name in ("a", "b"):
-        runner.invoke(app, ["synth", "--docs", "2", "--out", str(tmp_path / name), "--seed", "3"])
-    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)

@@ -196,7 +196,7 @@ def test_rows_set_aside_go_back_in_their_places(bad_at: list[int], sliced_rows: 
     import numpy as np
     import pyarrow as pa
 
-    from pipeline import columns
+    from pipeline.validate import columns
 
     monkeypatch.setattr(columns, "SLICED_ROWS", sliced_rows)
     total = 7

@@ -4,7 +4,7 @@ Supported features give exactly the errors (type, row, field) frictionless gives
 foreign keys, maxLength and exclusive bounds, enum (never on empty or untypable cells),
 constraint values read as the field reads them, patterns as frictionless matches them,
 hashes by the algorithm they name (md5 without a prefix). Where this validator says more
-by design, the difference is spelled out. Every feature pipeline.scope refuses gives one
+by design, the difference is spelled out. Every feature pipeline.validate.scope refuses gives one
 exact "unsupported-feature" line, and a refused dialect, encoding or compression leaves the
 rows unread rather than reporting noise.
 """
@@ -21,9 +21,9 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import ROOT, tree
-from pipeline import scope
+from pipeline.validate import scope
 from pipeline.cli import app
-from pipeline.validate import file_facts
+from pipeline.validate.run import file_facts
 
 runner = CliRunner()
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"

@@ -15,10 +15,10 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import ROOT, commit_package, edit_descriptor
-from pipeline import versions
+from pipeline.package import versions
 from pipeline.cli import app
-from pipeline.diff import diff_packages
-from pipeline.packages import PackageError, open_package
+from pipeline.package.diff import diff_packages
+from pipeline.package.reader import PackageError, open_package
 from pipeline.publish import publish
 from pipeline.release import build_release
 

@@ -1,6 +1,6 @@
 """YAML is read as YAML 1.2's core schema, or refused; nesting is bounded before libyaml's composer sees the text.
 
-- every way of writing a plain value in pipeline.yamlfile.FORMS reads, or is refused, as its row says,
+- every way of writing a plain value in pipeline.load.yamlfile.FORMS reads, or is refused, as its row says,
   and libyaml, libyaml's parser under PyYAML's composer, and PyYAML's parser give the same answer;
 - no plain value ever loads as a number other than the one typed (hypothesis);
 - nesting past MAX_DEPTH levels is refused at its line; 30,000 levels (which used to kill the
@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import BASE_SEEDS, ROOT, tree
-from pipeline import yamlfile
-from pipeline.problems import InputError
-from pipeline.yamlfile import FORMS, MAX_DEPTH, Located, LocatedList, forms_table, load_yaml
+from pipeline.load import yamlfile
+from pipeline.contract.problems import InputError
+from pipeline.load.yamlfile import FORMS, MAX_DEPTH, Located, LocatedList, forms_table, load_yaml
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DEPTH = ("YAML nested deeper than 50 levels "

@@ -19,9 +19,9 @@ import json
 import fastjsonschema
 import jsonschema
 
-from pipeline.problems import Problem
-from pipeline.sourcetext import character_hint, describe_character, forbidden_character, suspect
-from pipeline.yamlfile import Located, LocatedList
+from pipeline.contract.problems import Problem
+from pipeline.load.sourcetext import character_hint, describe_character, forbidden_character, suspect
+from pipeline.load.yamlfile import Located, LocatedList
 
 _TYPE_NAMES = {dict: "a mapping", list: "a list", str: "text", int: "an integer", float: "a number",
                bool: "true/false", type(None): "empty"}

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import coverage, rules
-from pipeline.build import read_and_build
-from pipeline.collector import existing_objects_frozen
-from pipeline.problems import Problem, unique_sorted
-from pipeline.seeds import Corpus
-from pipeline.tables import Tables
+from pipeline.check import coverage
+from pipeline.check import rules
+from pipeline.build.parallel import read_and_build
+from pipeline.build.collector import existing_objects_frozen
+from pipeline.contract.problems import Problem, unique_sorted
+from pipeline.load.seeds import Corpus
+from pipeline.build.tables import Tables
 
 
 @dataclass

@@ -23,13 +23,13 @@ import signal
 import threading
 from pathlib import Path
 
-from pipeline import rules
-from pipeline.collector import collector_paused
-from pipeline.problems import Problem
-from pipeline.schemas import annotation_json_schema
-from pipeline.seeds import Corpus, load_annotations, load_sources, source_folders
-from pipeline.structure import validators
-from pipeline.tables import Tables, add_record_rows, add_source_rows
+from pipeline.check import rules
+from pipeline.build.collector import collector_paused
+from pipeline.contract.problems import Problem
+from pipeline.contract.schemas import annotation_json_schema
+from pipeline.load.seeds import Corpus, load_annotations, load_sources, source_folders
+from pipeline.load.structure import validators
+from pipeline.build.tables import Tables, add_record_rows, add_source_rows
 
 PARALLEL_MIN_FOLDERS = 400  # measured: 400 documents are checked as fast (1.8 s) in one process as with workers
 FOLDERS_PER_RUN = 200

@@ -5,7 +5,7 @@ major for removing, renaming, adding or reordering fields or resources, retyping
 tightening a constraint, changing keys or deleting rows; minor for a new resource,
 added rows or a looser constraint; patch for corrected values and descriptive
 metadata. Rows are read from the CSV resources and compared, as strings, by primary key.
-Descriptors and CSV files are read only through pipeline.packages, so a path that
+Descriptors and CSV files are read only through pipeline.package.reader, so a path that
 leaves the package (absolute, `..`, a URL, a symbolic link, a FIFO or device) is an
 error naming the package and the resource, and the file is never opened.
 """
@@ -18,8 +18,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import packages
-from pipeline.packages import DESCRIPTOR, PackageError, open_package
+from pipeline.package import reader
+from pipeline.package.reader import DESCRIPTOR, PackageError, open_package
 
 LEVELS = ("patch", "minor", "major")
 
@@ -182,14 +182,14 @@ def diff_schema(old: dict, new: dict) -> list[Change]:
 def read_rows(folder: Path, resource: dict, label: str) -> tuple[list[str], list[dict]]:
     """Header and rows of a CSV resource of the package `label` (in `folder`), read only from inside it."""
     try:
-        binary = packages.open_member(folder, resource.get("path"))
+        binary = reader.open_member(folder, resource.get("path"))
     except PackageError as exc:
         raise PackageError(f"{label}: resource {resource['name']}: {exc}") from None
     path = folder / resource["path"]
     try:
         with io.TextIOWrapper(binary, encoding=resource.get("encoding", "utf-8"), newline="") as handle:
-            reader = csv.DictReader(handle)
-            return list(reader.fieldnames or []), list(reader)
+            rows = csv.DictReader(handle)
+            return list(rows.fieldnames or []), list(rows)
     except (OSError, UnicodeDecodeError, LookupError, csv.Error) as exc:
         raise PackageError(f"{path}: cannot read the rows of resource {resource.get('name')} ({exc})") from None
     finally:
@@ -222,9 +222,9 @@ def diff_rows(old_dir: Path, old_res: dict, new_dir: Path, new_res: dict,
 # ---- packages ----
 
 def read_descriptor(folder: Path) -> dict:
-    """The descriptor of the package in `folder` (read by packages.read_descriptor: bounded, confined),
+    """The descriptor of the package in `folder` (read by reader.read_descriptor: bounded, confined),
     refused unless its resources are a list of objects, each with a name."""
-    descriptor = packages.read_descriptor(folder)
+    descriptor = reader.read_descriptor(folder)
     path = folder / DESCRIPTOR
     resources = descriptor.get("resources", [])
     if not isinstance(resources, list) or not all(isinstance(r, dict) and r.get("name") for r in resources):

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import yaml
 
-from pipeline import schemas
-from pipeline.problems import InputError, Problem
-from pipeline.seeds import ID_RE
-from pipeline.sourcetext import character_hint, describe_character, forbidden_character, normalise, sha256_text
-from pipeline.structure import MULTILINE_FIELDS
+from pipeline.contract import schemas
+from pipeline.contract.problems import InputError, Problem
+from pipeline.load.seeds import ID_RE
+from pipeline.load.sourcetext import character_hint, describe_character, forbidden_character, normalise, sha256_text
+from pipeline.load.structure import MULTILINE_FIELDS
 
 MAX_TEXT_BYTES = 20 * 1024 * 1024
 

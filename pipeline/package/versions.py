@@ -13,11 +13,11 @@ import os
 import re
 from pathlib import Path
 
-from pipeline.atomic import Refused
-from pipeline.diff import LEVELS, diff_packages, higher
-from pipeline import packages
-from pipeline.packages import PackageError
-from pipeline.problems import Problem
+from pipeline.package.atomic import Refused
+from pipeline.package.diff import LEVELS, diff_packages, higher
+from pipeline.package import reader
+from pipeline.package.reader import PackageError
+from pipeline.contract.problems import Problem
 
 FIRST_VERSION = "0.1.0"
 FIRST_PUBLIC_VERSION = "1.0.0"
@@ -42,7 +42,7 @@ def read_descriptor(folder: Path) -> dict | None:
     if not os.path.lexists(path):
         return None
     try:
-        descriptor = packages.read_descriptor(folder)  # the one reader: bounded, no links, no devices
+        descriptor = reader.read_descriptor(folder)  # the one reader: bounded, no links, no devices
     except PackageError as exc:
         raise Refused(f"{exc} ({RESTORE})") from None
     for key, pattern, example in (("version", SEMVER, "1.0.0"), ("created", CREATED, "2020-10-01T00:00:00Z")):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.problems import Problem
-from pipeline.seeds import Corpus
-from pipeline.spans import Unresolved, line_of, resolve, usable_occurrence
+from pipeline.contract.problems import Problem
+from pipeline.load.seeds import Corpus
+from pipeline.load.spans import Unresolved, line_of, resolve, usable_occurrence
 
 # A sentence ends at . ! ? (optionally followed by a closing quote) before a space and a capital or quote.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[A-Z\"“‘'])")

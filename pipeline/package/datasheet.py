@@ -17,7 +17,7 @@ import json
 import re
 from pathlib import Path
 
-from pipeline import schemas
+from pipeline.contract import schemas
 
 DATED_COLUMNS = {"events": ("date_start", "date_end"), "statements": ("date", "date_latest"),
                  "casualty_reports": ("period_start", "period_end")}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline import schemas
+from pipeline.contract import schemas
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 

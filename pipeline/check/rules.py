@@ -16,10 +16,10 @@ import datetime as dt
 import difflib
 import re
 
-from pipeline import schemas
-from pipeline.problems import Problem
-from pipeline.spans import fold
-from pipeline.tables import Origin, Tables
+from pipeline.contract import schemas
+from pipeline.contract.problems import Problem
+from pipeline.load.spans import fold
+from pipeline.build.tables import Origin, Tables
 
 # The most people one count may claim unless its note writes the figure and says why: about the
 # population of Azerbaijan and three times that of Armenia, so a larger figure is a slip.

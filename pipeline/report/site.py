@@ -30,11 +30,11 @@ from html import escape
 from pathlib import Path
 from typing import BinaryIO
 
-from pipeline import report_charts as charts
-from pipeline import schemas
-from pipeline.packages import NO_SUCH_FILE, PackageError, open_member
-from pipeline.problems import InputError, Problem
-from pipeline.writer import csv_cell
+from pipeline.report import charts
+from pipeline.contract import schemas
+from pipeline.package.reader import NO_SUCH_FILE, PackageError, open_member
+from pipeline.contract.problems import InputError, Problem
+from pipeline.package.writer import csv_cell
 
 ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
 # Columns shown as a record's short name in links and chart labels.
@@ -84,7 +84,7 @@ def load(package_dir: Path) -> Package:
 # ---- reading the package: confined and checked ----
 # The report opens only regular files inside the package folder (no absolute path, `..`, URL, symbolic link,
 # device or pipe) and checks every shape it relies on before rendering, so a malformed package is a located
-# problem and nothing is written. Files are opened by pipeline.packages.open_member, the one confined reader.
+# problem and nothing is written. Files are opened by pipeline.package.reader.open_member, the one confined reader.
 
 DESCRIPTOR = "datapackage.json"
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")  # resource names and source ids become file names
@@ -783,7 +783,7 @@ def validation_problems(package_dir: Path) -> list[tuple[str, list[str]]]:
     """(validator, problems as text) for each package validator available.
 
     Always the publish-time check of files against the descriptor; and the
-    project's package validator (pipeline.validate: schemas, keys and rules on CSV
+    project's package validator (pipeline.validate.run: schemas, keys and rules on CSV
     and Parquet alike) when the module is there.
     """
     from pipeline.publish import verify_package
@@ -791,13 +791,13 @@ def validation_problems(package_dir: Path) -> list[tuple[str, list[str]]]:
     results = [("pipeline.publish.verify_package (files against their descriptor)",
                 sorted(str(p) for p in verify_package(package_dir)))]
     try:
-        from pipeline import validate as validator
+        from pipeline.validate import run as validator
     except ImportError:
         return results
     run = getattr(validator, "validate_path", None) or getattr(validator, "validate", None)
     if run is None:
         return results
-    name = f"pipeline.validate.{run.__name__} (types, constraints, keys, CSV and Parquet twins)"
+    name = f"pipeline.validate.run.{run.__name__} (types, constraints, keys, CSV and Parquet twins)"
     try:
         outcome = run(package_dir)
     except Exception as exc:  # a failing validator is a finding to show, not a crash of the report
@@ -831,8 +831,8 @@ def coverage_section(seeds: Path | None) -> str:
     """Annotation check status and every sentence no evidence covers, from seeds/."""
     if seeds is None or not seeds.is_dir():
         return "<h2>Uncovered sentences</h2>\n<p class=\"muted\">No seeds folder: coverage not computed.</p>\n"
-    from pipeline.check import check_seeds
-    from pipeline.coverage import classify
+    from pipeline.check.run import check_seeds
+    from pipeline.check.coverage import classify
 
     checked = check_seeds(seeds)
     body = "<h2>Annotation check</h2>\n"

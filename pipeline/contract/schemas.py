@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 # Order of the tables in the package: referenced tables before those that refer to them.
 TABLES = ["sources", "count_conventions", "actors", "places", "events", "statements", "casualty_reports", "evidence"]

@@ -4,7 +4,7 @@ Importing frictionless and checking a descriptor with it takes about 0.4 s: a qu
 `pipeline validate` on a million rows. The descriptors this project publishes use a
 small vocabulary, so `certainly_valid` answers for them: it applies frictionless's own
 JSON Schema profiles (copied into frictionless_profiles.json by `python -m
-pipeline.descriptor_check`; a test compares the copy with the installed frictionless)
+pipeline.validate.descriptor`; a test compares the copy with the installed frictionless)
 and the rules frictionless adds to them (names, paths, keys, constraints per type).
 
 It is one-sided on purpose. True means frictionless finds no error (a property test

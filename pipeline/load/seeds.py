@@ -18,12 +18,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import schemas
-from pipeline.problems import InputError, Problem
-from pipeline.sourcetext import read_text, sha256_text, suspect
-from pipeline.spans import fold
-from pipeline.structure import character_problems, structure_problems
-from pipeline.yamlfile import Located, load_yaml
+from pipeline.contract import schemas
+from pipeline.contract.problems import InputError, Problem
+from pipeline.load.sourcetext import read_text, sha256_text, suspect
+from pipeline.load.spans import fold
+from pipeline.load.structure import character_problems, structure_problems
+from pipeline.load.yamlfile import Located, load_yaml
 
 ID_RE = re.compile(schemas.ID_PATTERN)
 

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from pipeline.problems import InputError, Problem
+from pipeline.contract.problems import InputError, Problem
 
 MAX_TEXT_BYTES = 20 * 1024 * 1024
 REINGEST = "re-ingest the original with 'pipeline ingest', which stores UTF-8, NFC and \\n line ends, then re-check"

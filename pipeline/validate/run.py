@@ -9,14 +9,14 @@ hash of each Parquet twin, the Parquet logical types the schema implies, the sam
 checks on the Parquet rows, and CSV and Parquet twins holding the same rows.
 
 This module opens the package, checks the descriptor and the files' bytes and hashes,
-and runs pipeline.columns (the rows, with Arrow) over every file. Arrow is imported
+and runs pipeline.validate.columns (the rows, with Arrow) over every file. Arrow is imported
 only once the files are being hashed, so the two overlap. A descriptor feature outside
-what it checks (pipeline.scope: a dialect, an encoding, a field type...) is a located
+what it checks (pipeline.validate.scope: a dialect, an encoding, a field type...) is a located
 "unsupported-feature" error, never ignored in silence; a file is hashed only by the
 algorithm its `hash` names (md5 when it names none, as the spec says).
 
 It reads nothing outside the package: every file a resource names is reached through
-pipeline.packages.member_path (no absolute paths, `..`, URLs, symbolic links, devices
+pipeline.package.reader.member_path (no absolute paths, `..`, URLs, symbolic links, devices
 or FIFOs; such a path is an error of its resource, and the file is neither hashed nor
 read), and a file in data/ the descriptor does not describe is an error of its own
 ("undeclared-file"): a package stands alone, and a stray file is leftover or smuggled.
@@ -35,8 +35,8 @@ from itertools import islice
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
-from pipeline import scope
-from pipeline.packages import PackageError, member_path, open_package, read_descriptor, unsafe_reason
+from pipeline.validate import scope
+from pipeline.package.reader import PackageError, member_path, open_package, read_descriptor, unsafe_reason
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 DATA = "data"  # the package's folder of tables: every file in it must be described
@@ -320,7 +320,7 @@ def descriptor_errors(descriptor: dict) -> list[dict]:
     """The descriptor's errors: frictionless's, found by frictionless unless
     `certainly_valid` shows it would find none, and an unsafe path of any Parquet twin (by frictionless's rule,
     which it does not apply there since it does not know the `parquet` property)."""
-    from pipeline.descriptor_check import certainly_valid, safe_path
+    from pipeline.validate.descriptor import certainly_valid, safe_path
 
     errors = []
     if descriptor.get("$schema") != PROFILE:
@@ -343,7 +343,7 @@ def descriptor_errors(descriptor: dict) -> list[dict]:
 
 
 def resource_errors(resource: dict, resource_names: list) -> Iterator[dict]:
-    """A resource's features this validator does not check (pipeline.scope), each a located
+    """A resource's features this validator does not check (pipeline.validate.scope), each a located
     "unsupported-feature" error, and each foreign key to a resource the package does not have (frictionless's
     resource-error; frictionless then reports nothing else of the resource, this validator still does)."""
     for part, feature, spec, number in scope.problems(resource):
@@ -363,8 +363,8 @@ def resource_errors(resource: dict, resource_names: list) -> Iterator[dict]:
 
 
 def _check_file(path: Path | None, task: Task, described: dict, schema: dict, facts: Future | None):
-    """One file of a resource: its bytes and hash, then its rows (pipeline.columns); None when it is not read."""
-    from pipeline import columns
+    """One file of a resource: its bytes and hash, then its rows (pipeline.validate.columns); None when it is not read."""
+    from pipeline.validate import columns
 
     if path is None or facts is None:
         return None
@@ -396,7 +396,7 @@ def validate_folder(folder: Path, parquet: bool = True, max_errors: int = MAX_ER
         facts = {id(task): pool.submit(file_facts, path, hash_of(described)) if path is not None else None
                  for task, path, described, _ in order}
         described_errors = pool.submit(descriptor_errors, descriptor)
-        from pipeline import columns  # noqa: F401 - imported here, while the files are hashed
+        from pipeline.validate import columns  # noqa: F401 - imported here, while the files are hashed
 
         checked = pool.map(lambda job: _check_file(job[1], job[0], job[2], job[3], facts[id(job[0])]), order)
         for (task, _, _, _), table in zip(order, checked):
@@ -445,7 +445,7 @@ def _jobs(folder: Path, descriptor: dict, parquet: bool, report: Report) -> list
 
 def _cross_checks(jobs: list[tuple], by_format: dict[str, dict]) -> list[tuple]:
     """(task, table, check) for the checks across rows and files, in the order their errors are listed."""
-    from pipeline import columns
+    from pipeline.validate import columns
 
     checks = []
     for task, _, _, schema in jobs:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.problems import InputError, Problem
+from pipeline.contract.problems import InputError, Problem
 
 MAX_BYTES = 10 * 1024 * 1024
 INT64 = 2**63

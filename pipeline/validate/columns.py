@@ -4,7 +4,7 @@ Every CSV column is first read as text, so a value of the wrong type is located 
 row; values are then typed and checked a column at a time with pyarrow.compute:
 types, constraints, categories, unique fields, primary, unique and foreign keys, spans
 of text (evidence offsets, 0 <= start <= end: "span-error", a check of this project's
-own), and Parquet twins holding the CSV's rows. pipeline.validate runs these over a
+own), and Parquet twins holding the CSV's rows. pipeline.validate.run runs these over a
 package. Each check yields its errors one at a time, so the caller keeps the first few
 and only counts the rest; a header far wider than the schema is one error, and its
 rows are not read.
@@ -35,8 +35,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import scope
-from pipeline.validate import Task, label_errors, make_error
+from pipeline.validate import scope
+from pipeline.validate.run import Task, label_errors, make_error
 
 TRUE_VALUES = ["true", "True", "TRUE", "1"]
 FALSE_VALUES = ["false", "False", "FALSE", "0"]

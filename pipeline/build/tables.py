@@ -13,10 +13,10 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from pipeline import schemas
-from pipeline.problems import Problem
-from pipeline.seeds import Corpus, Record
-from pipeline.spans import Unresolved, resolve, usable_occurrence
+from pipeline.contract import schemas
+from pipeline.contract.problems import Problem
+from pipeline.load.seeds import Corpus, Record
+from pipeline.load.spans import Unresolved, resolve, usable_occurrence
 
 
 _SHARED_KEYS: dict[tuple, tuple] = {}

@@ -1,0 +1,1 @@
+"""corpus -> tables: typed rows with their origins, read in parallel over the machine's cores."""

@@ -1,0 +1,1 @@
+"""tables <-> datapackage/: write, the one reader, atomic swap, versions and diff, datasheet."""

@@ -1,0 +1,1 @@
+"""datapackage/ + seeds/ -> the static HTML review report."""
