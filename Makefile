@@ -59,7 +59,7 @@ validate-fast: $(STAMP) ## Validate the published package with pipeline validate
 	$(BIN)/pipeline validate $(OUT)
 
 conformance: $(STAMP) ## Hold pipeline validate to frictionless: the conformance cases and 2000 generated packages
-	DIFFERENTIAL_EXAMPLES=2000 $(BIN)/python -m pytest tests/test_conformance.py tests/test_differential.py
+	DIFFERENTIAL_EXAMPLES=2000 $(BIN)/python -m pytest tests/validate/test_conformance.py tests/validate/test_differential.py
 
 bench: $(STAMP) ## Benchmark check, publish and validate on synthetic corpora; writes bench/RESULTS.md
 	$(BIN)/python bench/run.py

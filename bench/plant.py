@@ -25,14 +25,19 @@ def _facts(path: Path) -> tuple[int, str]:
 def _edit_csv(path: Path, edits: dict[int, dict]) -> None:
     """Rewrite `path` with cells changed: {row index: {column: new value or callable(row)}}."""
     temp = path.with_suffix(".tmp")
-    with open(path, encoding="utf-8", newline="") as src, open(temp, "w", encoding="utf-8", newline="") as dst:
+    with (
+        open(path, encoding="utf-8", newline="") as src,
+        open(temp, "w", encoding="utf-8", newline="") as dst,
+    ):
         reader, writer = csv.reader(src), csv.writer(dst, lineterminator="\n")
         header = next(reader)
         writer.writerow(header)
         previous = None
         for index, row in enumerate(reader):
             for column, value in edits.get(index, {}).items():
-                row[header.index(column)] = value(row, previous, header) if callable(value) else value
+                row[header.index(column)] = (
+                    value(row, previous, header) if callable(value) else value
+                )
             writer.writerow(row)
             previous = row
     temp.replace(path)
@@ -63,8 +68,16 @@ def plant_package_errors(folder: Path) -> list[dict]:
     planted: list[dict] = []
 
     def plan(kind, resource, index, field, types, fmt="csv"):
-        planted.append({"kind": kind, "resource": resource, "format": fmt, "rowNumber": None if index is None else index + 2,
-                        "fieldName": field, "types": types})
+        planted.append(
+            {
+                "kind": kind,
+                "resource": resource,
+                "format": fmt,
+                "rowNumber": None if index is None else index + 2,
+                "fieldName": field,
+                "types": types,
+            }
+        )
 
     edits: dict[str, dict[int, dict]] = {}
 
@@ -72,28 +85,72 @@ def plant_package_errors(folder: Path) -> list[dict]:
         edits.setdefault(resource, {}).setdefault(index, {})[field] = value
         plan(kind, resource, index, field, types)
 
-    events, statements, reports, evidence = (_rows(folder, r) for r in ("events", "statements", "casualty_reports", "evidence"))
+    events, statements, reports, evidence = (
+        _rows(folder, r) for r in ("events", "statements", "casualty_reports", "evidence")
+    )
     cell("type error (date)", "events", events // 3, "date_start", "2020-13-45", ["type-error"])
-    cell("type error (integer)", "casualty_reports", reports // 2, "killed_low", "many", ["type-error"])
+    cell(
+        "type error (integer)",
+        "casualty_reports",
+        reports // 2,
+        "killed_low",
+        "many",
+        ["type-error"],
+    )
     cell("required value missing", "events", events // 2, "summary", "", ["constraint-error"])
-    cell("enum violation", "events", 2 * events // 3, "claim_status", "rumoured", ["constraint-error"])
+    cell(
+        "enum violation",
+        "events",
+        2 * events // 3,
+        "claim_status",
+        "rumoured",
+        ["constraint-error"],
+    )
     cell("pattern violation", "actors", 5, "country", "Azerbaijan", ["constraint-error"])
     cell("minimum violation", "evidence", evidence // 5, "start", "-5", ["constraint-error"])
-    cell("duplicate primary key", "statements", statements // 2, "statement_id", lambda row, prev, header: prev[0],
-         ["primary-key"])
-    cell("dangling foreign key (other resource)", "casualty_reports", reports // 3, "claimant_actor_id", "no-such-actor",
-         ["foreign-key"])
-    cell("dangling foreign key (self-reference)", "statements", statements // 3, "responds_to_statement_id",
-         "no-such-statement", ["foreign-key"])
-    cell("evidence pointing at no record", "evidence", evidence // 3, "record_id", "no-such-record", ["foreign-key"])
+    cell(
+        "duplicate primary key",
+        "statements",
+        statements // 2,
+        "statement_id",
+        lambda row, prev, header: prev[0],
+        ["primary-key"],
+    )
+    cell(
+        "dangling foreign key (other resource)",
+        "casualty_reports",
+        reports // 3,
+        "claimant_actor_id",
+        "no-such-actor",
+        ["foreign-key"],
+    )
+    cell(
+        "dangling foreign key (self-reference)",
+        "statements",
+        statements // 3,
+        "responds_to_statement_id",
+        "no-such-statement",
+        ["foreign-key"],
+    )
+    cell(
+        "evidence pointing at no record",
+        "evidence",
+        evidence // 3,
+        "record_id",
+        "no-such-record",
+        ["foreign-key"],
+    )
     key = ["source_id", "record_table", "record_id", "start", "end"]
     index = evidence // 2
     for column in key:
         edits.setdefault("evidence", {}).setdefault(index, {})[column] = (
-            lambda row, prev, header, column=column: prev[header.index(column)])
+            lambda row, prev, header, column=column: prev[header.index(column)]
+        )
     plan("uniqueKeys duplicate", "evidence", index, ", ".join(key), ["unique-key-error"])
     # categories without enum: frictionless has nothing to check the values against
-    actor_type = next(f for f in resources["actors"]["schema"]["fields"] if f["name"] == "actor_type")
+    actor_type = next(
+        f for f in resources["actors"]["schema"]["fields"] if f["name"] == "actor_type"
+    )
     actor_type["constraints"].pop("enum", None)
     cell("category violation", "actors", 7, "actor_type", "alien", ["category-error"])
     for resource, changes in edits.items():
@@ -106,27 +163,41 @@ def plant_package_errors(folder: Path) -> list[dict]:
     summary[at] = summary[at] + " (edited)"
     import pyarrow as pa
 
-    table = table.set_column(table.column_names.index("summary"), table.schema.field("summary"),
-                             pa.chunked_array([pa.array(summary, pa.string())]))
+    table = table.set_column(
+        table.column_names.index("summary"),
+        table.schema.field("summary"),
+        pa.chunked_array([pa.array(summary, pa.string())]),
+    )
     pq.write_table(table, twin, compression="zstd")
     plan("Parquet twin differs from CSV", "events", at, "summary", ["twin-mismatch"], fmt="parquet")
 
     for resource in descriptor["resources"]:
         resource["bytes"], resource["hash"] = _facts(folder / resource["path"])
-        resource["parquet"]["bytes"], resource["parquet"]["hash"] = _facts(folder / resource["parquet"]["path"])
+        resource["parquet"]["bytes"], resource["parquet"]["hash"] = _facts(
+            folder / resource["parquet"]["path"]
+        )
     resources["places"]["hash"] = "sha256:" + "0" * 64
     plan("CSV hash mismatch", "places", None, None, ["hash-count"])
     resources["sources"]["parquet"]["hash"] = "sha256:" + "0" * 64
     plan("Parquet hash mismatch", "sources", None, None, ["hash-count"], fmt="parquet")
     resources["count_conventions"]["parquet"]["bytes"] += 1
-    plan("Parquet byte count mismatch", "count_conventions", None, None, ["byte-count"], fmt="parquet")
+    plan(
+        "Parquet byte count mismatch",
+        "count_conventions",
+        None,
+        None,
+        ["byte-count"],
+        fmt="parquet",
+    )
     descriptor_path.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n")
     return planted
 
 
 def _errors(report: dict):
     for task in report.get("tasks", []):
-        fmt = task.get("format") or ("parquet" if str(task.get("place", "")).endswith(".parquet") else "csv")
+        fmt = task.get("format") or (
+            "parquet" if str(task.get("place", "")).endswith(".parquet") else "csv"
+        )
         for error in task.get("errors", []):
             yield task.get("name"), fmt, error
 
@@ -138,13 +209,20 @@ def found(planted: list[dict], report: dict) -> list[bool]:
     for error in planted:
         hit = False
         for name, fmt, e in seen:
-            if name != error["resource"] or fmt != error["format"] or e.get("type") not in error["types"]:
+            if (
+                name != error["resource"]
+                or fmt != error["format"]
+                or e.get("type") not in error["types"]
+            ):
                 continue
             if error["rowNumber"] is not None and e.get("rowNumber") != error["rowNumber"]:
                 continue
             fields = {e.get("fieldName"), *(e.get("fieldNames") or [])}
-            if error["fieldName"] is not None and error["fieldName"] not in fields \
-                    and e.get("type") not in ("primary-key",):
+            if (
+                error["fieldName"] is not None
+                and error["fieldName"] not in fields
+                and e.get("type") not in ("primary-key",)
+            ):
                 continue
             hit = True
             break
@@ -153,4 +231,6 @@ def found(planted: list[dict], report: dict) -> list[bool]:
 
 
 def error_count(report: dict) -> int:
-    return len(report.get("errors", [])) + sum(len(t.get("errors", [])) for t in report.get("tasks", []))
+    return len(report.get("errors", [])) + sum(
+        len(t.get("errors", [])) for t in report.get("tasks", [])
+    )

@@ -79,8 +79,14 @@ def timed(command: list[str], env: dict | None = None, sample_tree: bool = False
     """Wall time of one run of `command` and peak memory of its largest process (/usr/bin/time -v); with
     `sample_tree`, also of all of its processes together (their summed PSS, sampled every 0.1 s)."""
     started = time.perf_counter()
-    process = subprocess.Popen(["/usr/bin/time", "-v", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, cwd=ROOT, env={**os.environ, **(env or {})})
+    process = subprocess.Popen(
+        ["/usr/bin/time", "-v", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
     tree_peak = [0.0]
 
     def sample() -> None:
@@ -98,9 +104,14 @@ def timed(command: list[str], env: dict | None = None, sample_tree: bool = False
     if sample_tree:
         sampler.join()
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
-    return {"seconds": round(wall, 3), "peak_mb": round(int(peak.group(1)) / 1024, 1) if peak else None,
-            "tree_peak_mb": round(tree_peak[0], 1), "exit": process.returncode, "stdout": stdout[-2000:],
-            "stderr": stderr[-3000:]}
+    return {
+        "seconds": round(wall, 3),
+        "peak_mb": round(int(peak.group(1)) / 1024, 1) if peak else None,
+        "tree_peak_mb": round(tree_peak[0], 1),
+        "exit": process.returncode,
+        "stdout": stdout[-2000:],
+        "stderr": stderr[-3000:],
+    }
 
 
 def repeat(command: list[str], runs: int, before=None, tree_memory: bool = False) -> dict:
@@ -135,11 +146,16 @@ def by_turns(commands: list[tuple[list[str], int]]) -> list[dict]:
 
 
 def summary(command: list[str], samples: list[dict], tree_peak: float | None) -> dict:
-    return {"command": " ".join(command), "runs": len(samples), "seconds": [s["seconds"] for s in samples],
-            "median_s": statistics.median(s["seconds"] for s in samples),
-            "peak_mb": max(s["peak_mb"] or 0 for s in samples),
-            "tree_peak_mb": tree_peak, "exit": [s["exit"] for s in samples],
-            "tail": samples[-1]["stdout"][-600:] + samples[-1]["stderr"][-1200:]}
+    return {
+        "command": " ".join(command),
+        "runs": len(samples),
+        "seconds": [s["seconds"] for s in samples],
+        "median_s": statistics.median(s["seconds"] for s in samples),
+        "peak_mb": max(s["peak_mb"] or 0 for s in samples),
+        "tree_peak_mb": tree_peak,
+        "exit": [s["exit"] for s in samples],
+        "tail": samples[-1]["stdout"][-600:] + samples[-1]["stderr"][-1200:],
+    }
 
 
 def rel(path: Path) -> str:
@@ -151,8 +167,23 @@ def step_corpus(results: dict) -> None:
         seeds = WORK / f"seeds-{label}"
         if seeds.is_dir():
             shutil.rmtree(seeds)
-        run = timed([str(BIN / "python"), "bench/synth.py", "--docs", str(docs), "--out", rel(seeds), "--seed", str(SEED)])
-        results.setdefault("corpus", {})[label] = {"docs": docs, "seconds": run["seconds"], "output": run["stdout"].strip()}
+        run = timed(
+            [
+                str(BIN / "python"),
+                "bench/synth.py",
+                "--docs",
+                str(docs),
+                "--out",
+                rel(seeds),
+                "--seed",
+                str(SEED),
+            ]
+        )
+        results.setdefault("corpus", {})[label] = {
+            "docs": docs,
+            "seconds": run["seconds"],
+            "output": run["stdout"].strip(),
+        }
 
 
 def step_check(results: dict) -> None:
@@ -168,8 +199,17 @@ def step_publish(results: dict) -> None:
         def fresh(out=out):
             shutil.rmtree(out, ignore_errors=True)
 
-        command = [str(BIN / "pipeline"), "publish", "--seeds", rel(WORK / f"seeds-{label}"), "--out", rel(out)]
-        results.setdefault("publish", {})[label] = repeat(command, RUNS[label], before=fresh, tree_memory=True)
+        command = [
+            str(BIN / "pipeline"),
+            "publish",
+            "--seeds",
+            rel(WORK / f"seeds-{label}"),
+            "--out",
+            rel(out),
+        ]
+        results.setdefault("publish", {})[label] = repeat(
+            command, RUNS[label], before=fresh, tree_memory=True
+        )
 
 
 def step_validate(results: dict) -> None:
@@ -178,7 +218,16 @@ def step_validate(results: dict) -> None:
 
     clean = WORK / "package-validate"
     shutil.rmtree(clean, ignore_errors=True)
-    built = timed([str(BIN / "pipeline"), "publish", "--seeds", rel(WORK / "seeds-validate"), "--out", rel(clean)])
+    built = timed(
+        [
+            str(BIN / "pipeline"),
+            "publish",
+            "--seeds",
+            rel(WORK / "seeds-validate"),
+            "--out",
+            rel(clean),
+        ]
+    )
     if built["exit"] != 0:
         raise SystemExit(f"publish of seeds-validate failed: {built['stderr'][-500:]}")
     planted_dir = WORK / "package-planted"
@@ -188,23 +237,40 @@ def step_validate(results: dict) -> None:
     rows = plant.row_count(planted_dir)
     csv_cmd = [str(BIN / "pipeline"), "validate", rel(planted_dir), "--json", "--no-parquet"]
     full_cmd = [str(BIN / "pipeline"), "validate", rel(planted_dir), "--json"]
-    theirs_cmd = [str(BIN / "frictionless"), "validate", "--json", rel(planted_dir / "datapackage.json")]
+    theirs_cmd = [
+        str(BIN / "frictionless"),
+        "validate",
+        "--json",
+        rel(planted_dir / "datapackage.json"),
+    ]
     # Side by side in one run: each validator in turn, so that both meet the same machine.
     # The package was just written: its pages go to disk first, lest the write-back slow whichever command
     # runs then. Ours take about 2 s and vary more from run to run (system time): 9 runs each, by turns.
     os.sync()
     ours_csv, ours_full, theirs = by_turns([(csv_cmd, 9), (full_cmd, 9), (theirs_cmd, 3)])
-    csv_report = json.loads(subprocess.run(csv_cmd, capture_output=True, text=True, cwd=ROOT).stdout)
-    full_report = json.loads(subprocess.run(full_cmd, capture_output=True, text=True, cwd=ROOT).stdout)
-    theirs_report = json.loads(subprocess.run(theirs_cmd, capture_output=True, text=True, cwd=ROOT).stdout)
-    results["validate"] = {"docs": VALIDATE_DOCS, "rows": rows, "planted": planted, "pipeline_csv": ours_csv,
-                           "pipeline": ours_full, "frictionless": theirs,
-                           "found_pipeline_csv": plant.found(planted, csv_report),
-                           "found_pipeline": plant.found(planted, full_report),
-                           "found_frictionless": plant.found(planted, theirs_report),
-                           "errors_pipeline_csv": plant.error_count(csv_report),
-                           "errors_pipeline": plant.error_count(full_report),
-                           "errors_frictionless": plant.error_count(theirs_report)}
+    csv_report = json.loads(
+        subprocess.run(csv_cmd, capture_output=True, text=True, cwd=ROOT).stdout
+    )
+    full_report = json.loads(
+        subprocess.run(full_cmd, capture_output=True, text=True, cwd=ROOT).stdout
+    )
+    theirs_report = json.loads(
+        subprocess.run(theirs_cmd, capture_output=True, text=True, cwd=ROOT).stdout
+    )
+    results["validate"] = {
+        "docs": VALIDATE_DOCS,
+        "rows": rows,
+        "planted": planted,
+        "pipeline_csv": ours_csv,
+        "pipeline": ours_full,
+        "frictionless": theirs,
+        "found_pipeline_csv": plant.found(planted, csv_report),
+        "found_pipeline": plant.found(planted, full_report),
+        "found_frictionless": plant.found(planted, theirs_report),
+        "errors_pipeline_csv": plant.error_count(csv_report),
+        "errors_pipeline": plant.error_count(full_report),
+        "errors_frictionless": plant.error_count(theirs_report),
+    }
 
 
 SPEED_PROBE = "import time; t = time.perf_counter(); sum(i * i for i in range(10_000_000)); print(time.perf_counter() - t)"
@@ -212,8 +278,14 @@ SPEED_PROBE = "import time; t = time.perf_counter(); sum(i * i for i in range(10
 
 def step_speed(results: dict) -> None:
     """A fixed pure-Python workload, timed before and after the other steps: how fast the machine was meanwhile."""
-    samples = [float(subprocess.run([str(BIN / "python"), "-c", SPEED_PROBE], capture_output=True, text=True).stdout)
-               for _ in range(3)]
+    samples = [
+        float(
+            subprocess.run(
+                [str(BIN / "python"), "-c", SPEED_PROBE], capture_output=True, text=True
+            ).stdout
+        )
+        for _ in range(3)
+    ]
     probes = results.get("speed", []) if results.get("speed_run") == results.get("run_id") else []
     results["speed"] = probes + [round(statistics.median(samples), 3)]
     results["speed_run"] = results.get("run_id")
@@ -225,8 +297,10 @@ def step_help(results: dict) -> None:
 
 def _fmt(entry: dict) -> str:
     runs = entry["runs"]
-    return (f"{entry['median_s']:.2f} s ({'median of ' + str(runs) if runs > 1 else '1 run'}), "
-            f"peak {_peak(entry):.0f} MB")
+    return (
+        f"{entry['median_s']:.2f} s ({'median of ' + str(runs) if runs > 1 else '1 run'}), "
+        f"peak {_peak(entry):.0f} MB"
+    )
 
 
 def _peak(entry: dict) -> float:
@@ -235,27 +309,41 @@ def _peak(entry: dict) -> float:
 
 
 def step_report(results: dict) -> None:
-    lines = ["# Benchmark results", "",
-             f"Measured by `make bench` (bench/run.py) on {platform.node() or 'this machine'}: "
-             f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}.",
-             "Wall time is measured around each command. Peak memory is the biggest process's peak resident set "
-             "(`/usr/bin/time -v`) in the timed runs; for check and publish, which read annotation files in worker "
-             "processes, it is the larger of that and the peak of all their processes together (summed proportional "
-             "set size, sampled every 0.1 s) in one more run, not timed, since the sampling takes CPU time from the "
-             "command. Each figure is the median of the runs it names, all taken in one `make bench` run.", ""]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured by `make bench` (bench/run.py) on {platform.node() or 'this machine'}: "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}.",
+        "Wall time is measured around each command. Peak memory is the biggest process's peak resident set "
+        "(`/usr/bin/time -v`) in the timed runs; for check and publish, which read annotation files in worker "
+        "processes, it is the larger of that and the peak of all their processes together (summed proportional "
+        "set size, sampled every 0.1 s) in one more run, not timed, since the sampling takes CPU time from the "
+        "command. Each figure is the median of the runs it names, all taken in one `make bench` run.",
+        "",
+    ]
     corpus = results.get("corpus", {})
     if corpus:
-        lines += ["## Synthetic corpora", "", "| corpus | command output | synth time |", "|---|---|---|"]
+        lines += [
+            "## Synthetic corpora",
+            "",
+            "| corpus | command output | synth time |",
+            "|---|---|---|",
+        ]
         for label, entry in corpus.items():
             lines.append(f"| {label} | {entry['output']} | {entry['seconds']:.1f} s |")
         lines.append("")
-    for step, target in (("check", None), ("publish", "10k within 60 s and 2 GB; 10k/1k time ratio <= 12")):
+    for step, target in (
+        ("check", None),
+        ("publish", "10k within 60 s and 2 GB; 10k/1k time ratio <= 12"),
+    ):
         entries = results.get(step, {})
         if not entries:
             continue
         lines += [f"## pipeline {step}", "", "| corpus | command | result |", "|---|---|---|"]
         for label, entry in entries.items():
-            lines.append(f"| {label} | `{entry['command'].replace(str(BIN) + '/', '.venv/bin/')}` | {_fmt(entry)} |")
+            lines.append(
+                f"| {label} | `{entry['command'].replace(str(BIN) + '/', '.venv/bin/')}` | {_fmt(entry)} |"
+            )
         if "1k" in entries and "10k" in entries:
             ratio = entries["10k"]["median_s"] / entries["1k"]["median_s"]
             lines += ["", f"10k/1k time ratio: **{ratio:.1f}**."]
@@ -263,60 +351,113 @@ def step_report(results: dict) -> None:
             e = entries["10k"]
             ratio = e["median_s"] / entries["1k"]["median_s"] if "1k" in entries else 0
             ok = e["median_s"] <= 60 and _peak(e) <= 2048 and ratio <= 12
-            lines.append(f"Target ({target}): {'met' if ok else 'NOT met'} "
-                         f"({e['median_s']:.0f} s, {_peak(e):.0f} MB, ratio {ratio:.1f}).")
+            lines.append(
+                f"Target ({target}): {'met' if ok else 'NOT met'} "
+                f"({e['median_s']:.0f} s, {_peak(e):.0f} MB, ratio {ratio:.1f})."
+            )
         lines.append("")
     validate = results.get("validate")
     if validate:
-        ours_csv, ours, theirs = validate["pipeline_csv"], validate["pipeline"], validate["frictionless"]
+        ours_csv, ours, theirs = (
+            validate["pipeline_csv"],
+            validate["pipeline"],
+            validate["frictionless"],
+        )
         speed_csv = theirs["median_s"] / ours_csv["median_s"]
         speed_full = theirs["median_s"] / ours["median_s"]
 
         def row(name: str, entry: dict, errors: int) -> str:
             return f"| {name} | `{entry['command'].replace(str(BIN) + '/', '.venv/bin/')}` | {_fmt(entry)} | {errors} |"
 
-        lines += ["## pipeline validate vs frictionless validate", "",
-                  f"Package: published from a synthetic corpus of {validate['docs']:,} documents, then errors planted "
-                  f"(bench/plant.py): {validate['rows']:,} rows in its CSV resources, the same rows again in the "
-                  "Parquet twins, which only `pipeline validate` reads. The three commands took turns (after one "
-                  "untimed run of each), in one run.", "",
-                  "| validator | command | result | errors reported |", "|---|---|---|---|",
-                  row("pipeline validate, CSV resources only", ours_csv, validate["errors_pipeline_csv"]),
-                  row("pipeline validate, CSV and Parquet twins", ours, validate["errors_pipeline"]),
-                  row("frictionless validate (CSV resources)", theirs, validate["errors_frictionless"]),
-                  "", f"Speed-up on the CSV resources (the same work): **{speed_csv:.1f}x**; target >= 20x: "
-                  f"{'met' if speed_csv >= 20 else 'NOT met'}. With every Parquet twin read, hashed and compared as well: "
-                  f"{speed_full:.1f}x.", "",
-                  "| planted error | resource | row | field | pipeline validate | frictionless |", "|---|---|---|---|---|---|"]
-        for error, mine, theirs_found in zip(validate["planted"], validate["found_pipeline"], validate["found_frictionless"]):
-            lines.append(f"| {error['kind']} | {error['resource']}{' (parquet)' if error.get('format') == 'parquet' else ''} "
-                         f"| {error.get('rowNumber') or '-'} | {error.get('fieldName') or '-'} "
-                         f"| {'found' if mine else 'missed'} | {'found' if theirs_found else 'missed'} |")
-        csv_missed = [e["kind"] for e, found in zip(validate["planted"], validate["found_pipeline_csv"])
-                      if not found and e.get("format") != "parquet"]
-        lines += ["", "With `--no-parquet`, `pipeline validate` found every planted error in the CSV resources"
-                  if not csv_missed else f"With `--no-parquet`, `pipeline validate` missed: {', '.join(csv_missed)}",
-                  "(the errors planted in Parquet twins are out of its reach by design).", ""]
+        lines += [
+            "## pipeline validate vs frictionless validate",
+            "",
+            f"Package: published from a synthetic corpus of {validate['docs']:,} documents, then errors planted "
+            f"(bench/plant.py): {validate['rows']:,} rows in its CSV resources, the same rows again in the "
+            "Parquet twins, which only `pipeline validate` reads. The three commands took turns (after one "
+            "untimed run of each), in one run.",
+            "",
+            "| validator | command | result | errors reported |",
+            "|---|---|---|---|",
+            row("pipeline validate, CSV resources only", ours_csv, validate["errors_pipeline_csv"]),
+            row("pipeline validate, CSV and Parquet twins", ours, validate["errors_pipeline"]),
+            row("frictionless validate (CSV resources)", theirs, validate["errors_frictionless"]),
+            "",
+            f"Speed-up on the CSV resources (the same work): **{speed_csv:.1f}x**; target >= 20x: "
+            f"{'met' if speed_csv >= 20 else 'NOT met'}. With every Parquet twin read, hashed and compared as well: "
+            f"{speed_full:.1f}x.",
+            "",
+            "| planted error | resource | row | field | pipeline validate | frictionless |",
+            "|---|---|---|---|---|---|",
+        ]
+        for error, mine, theirs_found in zip(
+            validate["planted"], validate["found_pipeline"], validate["found_frictionless"]
+        ):
+            lines.append(
+                f"| {error['kind']} | {error['resource']}{' (parquet)' if error.get('format') == 'parquet' else ''} "
+                f"| {error.get('rowNumber') or '-'} | {error.get('fieldName') or '-'} "
+                f"| {'found' if mine else 'missed'} | {'found' if theirs_found else 'missed'} |"
+            )
+        csv_missed = [
+            e["kind"]
+            for e, found in zip(validate["planted"], validate["found_pipeline_csv"])
+            if not found and e.get("format") != "parquet"
+        ]
+        lines += [
+            "",
+            "With `--no-parquet`, `pipeline validate` found every planted error in the CSV resources"
+            if not csv_missed
+            else f"With `--no-parquet`, `pipeline validate` missed: {', '.join(csv_missed)}",
+            "(the errors planted in Parquet twins are out of its reach by design).",
+            "",
+        ]
     speed = results.get("speed")
     if speed:
-        lines += ["## Machine speed", "",
-                  "The same pure-Python loop (`sum(i * i for i in range(10_000_000))`, median of 3) timed before "
-                  f"check, publish and validate and after them: {' s, '.join(f'{x:.2f}' for x in speed)} s. The machine is a "
-                  "shared virtual machine: the same work can take half as long again from one hour to the next, "
-                  "which is why every comparison here is between figures of one run.", ""]
+        lines += [
+            "## Machine speed",
+            "",
+            "The same pure-Python loop (`sum(i * i for i in range(10_000_000))`, median of 3) timed before "
+            f"check, publish and validate and after them: {' s, '.join(f'{x:.2f}' for x in speed)} s. The machine is a "
+            "shared virtual machine: the same work can take half as long again from one hour to the next, "
+            "which is why every comparison here is between figures of one run.",
+            "",
+        ]
     help_ = results.get("help")
     if help_:
-        lines += ["## Start-up", "", f"`pipeline --help`: {help_['median_s']:.3f} s (median of {help_['runs']}); "
-                  f"target 0.3 s: {'met' if help_['median_s'] <= 0.3 else 'NOT met'}.", ""]
+        lines += [
+            "## Start-up",
+            "",
+            f"`pipeline --help`: {help_['median_s']:.3f} s (median of {help_['runs']}); "
+            f"target 0.3 s: {'met' if help_['median_s'] <= 0.3 else 'NOT met'}.",
+            "",
+        ]
     notes = results.get("notes")
     if notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines))
 
 
-STEPS = {"corpus": step_corpus, "speed": step_speed, "check": step_check, "publish": step_publish,
-         "validate": step_validate, "help": step_help, "report": step_report}
-DEFAULT = ["corpus", "speed", "check", "speed", "publish", "speed", "validate", "speed", "help", "report"]
+STEPS = {
+    "corpus": step_corpus,
+    "speed": step_speed,
+    "check": step_check,
+    "publish": step_publish,
+    "validate": step_validate,
+    "help": step_help,
+    "report": step_report,
+}
+DEFAULT = [
+    "corpus",
+    "speed",
+    "check",
+    "speed",
+    "publish",
+    "speed",
+    "validate",
+    "speed",
+    "help",
+    "report",
+]
 
 
 def main(argv: list[str]) -> int:

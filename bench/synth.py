@@ -24,42 +24,183 @@ from pipeline.contract import schemas
 WAR_START = dt.date(2020, 9, 27)
 WAR_DAYS = 45
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-PUBLISHERS = ["Wire", "Reuters", "AP", "AFP", "BBC", "Eurasianet", "OC Media", "Al Jazeera", "TASS", "Anadolu"]
-CONVENTIONS = [
-    ("several", "several", 3, 9, "Read as three to nine; below \"dozens\"."),
-    ("dozens", "dozens", 12, 99, "ACLED records \"dozens\" as 12, the lowest reading; below \"hundreds\"."),
-    ("hundreds", "hundreds", 100, 999, "ACLED records \"hundreds\" as 100, the lowest reading; below \"thousands\"."),
-    ("thousands", "thousands", 1000, None, "Read as at least 1,000 with no upper bound."),
-    ("a-few", "a few", 2, 5, "Read as two to five, following UCDP's low estimate for small vague counts."),
+PUBLISHERS = [
+    "Wire",
+    "Reuters",
+    "AP",
+    "AFP",
+    "BBC",
+    "Eurasianet",
+    "OC Media",
+    "Al Jazeera",
+    "TASS",
+    "Anadolu",
 ]
-STATES = [("Azerbaijan", "AZE", "Q227"), ("Armenia", "ARM", "Q399"), ("Turkey", "TUR", "Q43"), ("Russia", "RUS", "Q159"),
-          ("Iran", "IRN", "Q794"), ("France", "FRA", "Q142"), ("United States", "USA", "Q30"), ("Georgia", "GEO", "Q230")]
-BODIES = ["Ministry of Defence", "Foreign Ministry", "Presidency", "Prosecutor General's Office", "Ombudsman's Office"]
-ORGS = [("International Committee of the Red Cross", "Q71"), ("OSCE Minsk Group", None), ("United Nations", "Q1065"),
-        ("Human Rights Watch", "Q187052"), ("Amnesty International", "Q42970"), ("European Union", "Q458")]
-FIRST = ["Anar", "Hikmet", "Leyla", "Vagif", "Arman", "Shushan", "Artsrun", "Zaur", "Narine", "Elchin", "Tigran", "Gunel",
-         "Samir", "Anna", "David", "Murad", "Lilit", "Rashad", "Karen", "Aysel", "Hovhannes", "Farid", "Mariam", "Ilham"]
-LAST = ["Hajiyev", "Stepanyan", "Aliyeva", "Hovhannisyan", "Mammadov", "Sargsyan", "Huseynov", "Grigoryan", "Karimli",
-        "Petrosyan", "Guliyev", "Avetisyan", "Ismayilov", "Harutyunyan", "Rzayev", "Manukyan", "Babayev", "Melkonyan"]
-TOWNS = [("Stepanakert", 39.8177, 46.7528), ("Shusha", 39.7581, 46.7489), ("Martakert", 40.2117, 46.8219),
-         ("Hadrut", 39.5197, 47.0311), ("Fuzuli", 39.6003, 47.1431), ("Jabrayil", 39.3989, 47.0289),
-         ("Terter", 40.3447, 46.9303), ("Ganja", 40.6828, 46.3606), ("Barda", 40.3744, 47.1267),
-         ("Agdam", 39.9911, 46.9275), ("Lachin", 39.6406, 46.5461), ("Goris", 39.5111, 46.3381),
-         ("Kapan", 39.2075, 46.4053), ("Vardenis", 40.1833, 45.7333), ("Mingachevir", 40.7700, 47.0489),
-         ("Horadiz", 39.4500, 47.3333), ("Tovuz", 40.9922, 45.6289), ("Martuni", 39.7931, 47.1156)]
-SYLLABLES = ["ag", "kar", "ben", "dzor", "shen", "tal", "qar", "ma", "lu", "ven", "gol", "ash", "ter", "nor", "bey"]
+CONVENTIONS = [
+    ("several", "several", 3, 9, 'Read as three to nine; below "dozens".'),
+    (
+        "dozens",
+        "dozens",
+        12,
+        99,
+        'ACLED records "dozens" as 12, the lowest reading; below "hundreds".',
+    ),
+    (
+        "hundreds",
+        "hundreds",
+        100,
+        999,
+        'ACLED records "hundreds" as 100, the lowest reading; below "thousands".',
+    ),
+    ("thousands", "thousands", 1000, None, "Read as at least 1,000 with no upper bound."),
+    (
+        "a-few",
+        "a few",
+        2,
+        5,
+        "Read as two to five, following UCDP's low estimate for small vague counts.",
+    ),
+]
+STATES = [
+    ("Azerbaijan", "AZE", "Q227"),
+    ("Armenia", "ARM", "Q399"),
+    ("Turkey", "TUR", "Q43"),
+    ("Russia", "RUS", "Q159"),
+    ("Iran", "IRN", "Q794"),
+    ("France", "FRA", "Q142"),
+    ("United States", "USA", "Q30"),
+    ("Georgia", "GEO", "Q230"),
+]
+BODIES = [
+    "Ministry of Defence",
+    "Foreign Ministry",
+    "Presidency",
+    "Prosecutor General's Office",
+    "Ombudsman's Office",
+]
+ORGS = [
+    ("International Committee of the Red Cross", "Q71"),
+    ("OSCE Minsk Group", None),
+    ("United Nations", "Q1065"),
+    ("Human Rights Watch", "Q187052"),
+    ("Amnesty International", "Q42970"),
+    ("European Union", "Q458"),
+]
+FIRST = [
+    "Anar",
+    "Hikmet",
+    "Leyla",
+    "Vagif",
+    "Arman",
+    "Shushan",
+    "Artsrun",
+    "Zaur",
+    "Narine",
+    "Elchin",
+    "Tigran",
+    "Gunel",
+    "Samir",
+    "Anna",
+    "David",
+    "Murad",
+    "Lilit",
+    "Rashad",
+    "Karen",
+    "Aysel",
+    "Hovhannes",
+    "Farid",
+    "Mariam",
+    "Ilham",
+]
+LAST = [
+    "Hajiyev",
+    "Stepanyan",
+    "Aliyeva",
+    "Hovhannisyan",
+    "Mammadov",
+    "Sargsyan",
+    "Huseynov",
+    "Grigoryan",
+    "Karimli",
+    "Petrosyan",
+    "Guliyev",
+    "Avetisyan",
+    "Ismayilov",
+    "Harutyunyan",
+    "Rzayev",
+    "Manukyan",
+    "Babayev",
+    "Melkonyan",
+]
+TOWNS = [
+    ("Stepanakert", 39.8177, 46.7528),
+    ("Shusha", 39.7581, 46.7489),
+    ("Martakert", 40.2117, 46.8219),
+    ("Hadrut", 39.5197, 47.0311),
+    ("Fuzuli", 39.6003, 47.1431),
+    ("Jabrayil", 39.3989, 47.0289),
+    ("Terter", 40.3447, 46.9303),
+    ("Ganja", 40.6828, 46.3606),
+    ("Barda", 40.3744, 47.1267),
+    ("Agdam", 39.9911, 46.9275),
+    ("Lachin", 39.6406, 46.5461),
+    ("Goris", 39.5111, 46.3381),
+    ("Kapan", 39.2075, 46.4053),
+    ("Vardenis", 40.1833, 45.7333),
+    ("Mingachevir", 40.7700, 47.0489),
+    ("Horadiz", 39.4500, 47.3333),
+    ("Tovuz", 40.9922, 45.6289),
+    ("Martuni", 39.7931, 47.1156),
+]
+SYLLABLES = [
+    "ag",
+    "kar",
+    "ben",
+    "dzor",
+    "shen",
+    "tal",
+    "qar",
+    "ma",
+    "lu",
+    "ven",
+    "gol",
+    "ash",
+    "ter",
+    "nor",
+    "bey",
+]
 SUFFIXES = ["kend", "li", "ashen", "avan", "ly", "dara", "gyugh", "abad"]
 SUB_TYPES = schemas.raw_schema("events")["x-sub-event-types"]
-EVENT_MIX = [("Explosions/Remote violence", ["Shelling/artillery/missile attack", "Air/drone strike", "Remote explosive/landmine/IED"], 40),
-             ("Battles", ["Armed clash", "Government regains territory"], 30),
-             ("Strategic developments", ["Disrupted weapons use", "Agreement", "Looting/property destruction", "Other"], 20),
-             ("Violence against civilians", ["Attack", "Abduction/forced disappearance"], 10)]
-VERBS = {"Explosions/Remote violence": "shelled", "Battles": "clashed with", "Strategic developments": "reported action by",
-         "Violence against civilians": "attacked civilians held by"}
-SAYINGS = [("ACCUSE", "accused", "the enemy is shelling peaceful towns"), ("DENY", "rejected claims by", "this is a lie"),
-           ("CLAIM", "briefed reporters on", "our forces hold the heights"), ("REQUEST", "called on", "stop the fire now"),
-           ("THREATEN", "warned", "any attack will be answered"), ("SUPPORT", "backed", "we stand with our brothers"),
-           ("CONSULT", "spoke by phone with", "we discussed the situation"), ("REJECT", "rejected a proposal by", "we will not accept this")]
+EVENT_MIX = [
+    (
+        "Explosions/Remote violence",
+        ["Shelling/artillery/missile attack", "Air/drone strike", "Remote explosive/landmine/IED"],
+        40,
+    ),
+    ("Battles", ["Armed clash", "Government regains territory"], 30),
+    (
+        "Strategic developments",
+        ["Disrupted weapons use", "Agreement", "Looting/property destruction", "Other"],
+        20,
+    ),
+    ("Violence against civilians", ["Attack", "Abduction/forced disappearance"], 10),
+]
+VERBS = {
+    "Explosions/Remote violence": "shelled",
+    "Battles": "clashed with",
+    "Strategic developments": "reported action by",
+    "Violence against civilians": "attacked civilians held by",
+}
+SAYINGS = [
+    ("ACCUSE", "accused", "the enemy is shelling peaceful towns"),
+    ("DENY", "rejected claims by", "this is a lie"),
+    ("CLAIM", "briefed reporters on", "our forces hold the heights"),
+    ("REQUEST", "called on", "stop the fire now"),
+    ("THREATEN", "warned", "any attack will be answered"),
+    ("SUPPORT", "backed", "we stand with our brothers"),
+    ("CONSULT", "spoke by phone with", "we discussed the situation"),
+    ("REJECT", "rejected a proposal by", "we will not accept this"),
+]
 CHANNELS = ["official_statement", "social_media", "media", "phone_call", "meeting", "unspecified"]
 POPULATIONS = ["civilian", "military", "civilian", "military", "mixed"]
 NUMBER_WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
@@ -97,8 +238,12 @@ def actor_pool(size: int, rng: random.Random) -> list[Actor]:
         state = slug(name)
         pool.append(Actor(state, name, "state", code, wikidata=qid))
         for body in BODIES:
-            pool.append(Actor(f"{state}-{slug(body)}", f"{body} of {name}", "government_body", code, state))
-        pool.append(Actor(f"{state}-armed-forces", f"Armed Forces of {name}", "armed_force", code, state))
+            pool.append(
+                Actor(f"{state}-{slug(body)}", f"{body} of {name}", "government_body", code, state)
+            )
+        pool.append(
+            Actor(f"{state}-armed-forces", f"Armed Forces of {name}", "armed_force", code, state)
+        )
         pool.append(Actor(f"{state}-media", f"{name} media", "media", code))
     pool += [Actor(slug(name), name, "organisation", None, wikidata=qid) for name, qid in ORGS]
     bodies = [a for a in pool if a.actor_type == "government_body"]
@@ -109,8 +254,16 @@ def actor_pool(size: int, rng: random.Random) -> list[Actor]:
         round_ = number // (len(FIRST) * len(LAST))
         name = f"{first} {last}" + (f" {chr(65 + round_ % 26)}." if round_ else "")
         suffix = f"-{round_}" if round_ else ""
-        pool.append(Actor(slug(f"{first} {last}") + suffix, name, "person", body.country, body.actor_id,
-                          f"spokesperson of the {body.name}"))
+        pool.append(
+            Actor(
+                slug(f"{first} {last}") + suffix,
+                name,
+                "person",
+                body.country,
+                body.actor_id,
+                f"spokesperson of the {body.name}",
+            )
+        )
         number += 1
     return pool
 
@@ -123,8 +276,16 @@ def place_pool(size: int, rng: random.Random) -> list[Place]:
         if slug(name) in seen:
             name = f"{name} {len(pool)}"
         seen.add(slug(name))
-        pool.append(Place(slug(name), name, rng.choice(["AZE", "ARM"]), round(rng.uniform(39.0, 41.0), 4),
-                          round(rng.uniform(45.5, 47.6), 4), rng.choice([1, 1, 1, 2, 3])))
+        pool.append(
+            Place(
+                slug(name),
+                name,
+                rng.choice(["AZE", "ARM"]),
+                round(rng.uniform(39.0, 41.0), 4),
+                round(rng.uniform(45.5, 47.6), 4),
+                rng.choice([1, 1, 1, 2, 3]),
+            )
+        )
     return pool
 
 
@@ -137,13 +298,16 @@ def zipf_pick(rng: random.Random, pool: list, head: int) -> object:
 
 # ---- one document ----
 
+
 @dataclass
 class Doc:
     source_id: str
     published: dt.date
     publisher: str
     sentences: list[str] = field(default_factory=list)
-    records: dict[str, list[dict]] = field(default_factory=lambda: {t: [] for t in schemas.ANNOTATED})
+    records: dict[str, list[dict]] = field(
+        default_factory=lambda: {t: [] for t in schemas.ANNOTATED}
+    )
 
     def say(self, sentence: str) -> str:
         self.sentences.append(sentence)
@@ -164,13 +328,27 @@ def _count_phrase(rng: random.Random, what: str, verb: str) -> tuple[str, dict]:
     return f"{words} {what} {'was' if n == 1 else 'were'} {verb}", {"low": n, "high": n}
 
 
-def build_doc(index: int, rng: random.Random, actors: list[Actor], places: list[Place],
-              defined: set[str], statements_so_far: list[str]) -> Doc:
+def build_doc(
+    index: int,
+    rng: random.Random,
+    actors: list[Actor],
+    places: list[Place],
+    defined: set[str],
+    statements_so_far: list[str],
+) -> Doc:
     published = WAR_START + dt.timedelta(days=rng.randrange(WAR_DAYS))
     publisher = PUBLISHERS[index % len(PUBLISHERS)]
     doc = Doc(f"{slug(publisher)}-{published.isoformat()}-{index:06d}", published, publisher)
-    used_actors = list({a.actor_id: a for a in (zipf_pick(rng, actors, 60) for _ in range(rng.randint(6, 10)))}.values())
-    used_places = list({p.place_id: p for p in (zipf_pick(rng, places, 25) for _ in range(rng.randint(4, 6)))}.values())
+    used_actors = list(
+        {
+            a.actor_id: a for a in (zipf_pick(rng, actors, 60) for _ in range(rng.randint(6, 10)))
+        }.values()
+    )
+    used_places = list(
+        {
+            p.place_id: p for p in (zipf_pick(rng, places, 25) for _ in range(rng.randint(4, 6)))
+        }.values()
+    )
     by_id = {a.actor_id: a for a in actors}
     for actor in list(used_actors):  # a person's body and state come with them
         parent = by_id.get(actor.parent) if actor.parent else None
@@ -179,24 +357,45 @@ def build_doc(index: int, rng: random.Random, actors: list[Actor], places: list[
             parent = by_id.get(parent.parent) if parent.parent else None
     doc.say(f"Fighting over Nagorno-Karabakh continued, {publisher} reported (report {index}).")
     for actor in used_actors:
-        intro = f"{actor.name}, {actor.role}" if actor.role else f"{actor.name} ({actor.actor_type.replace('_', ' ')})"
+        intro = (
+            f"{actor.name}, {actor.role}"
+            if actor.role
+            else f"{actor.name} ({actor.actor_type.replace('_', ' ')})"
+        )
         doc.say(f"{intro}, was among those cited in report {index}.")
         if actor.actor_id not in defined:
             defined.add(actor.actor_id)
-            record = {"actor_id": actor.actor_id, "name": actor.name, "actor_type": actor.actor_type,
-                      "country": actor.country, "parent_actor_id": actor.parent, "role": actor.role,
-                      "wikidata_id": actor.wikidata, "evidence": [intro]}
+            record = {
+                "actor_id": actor.actor_id,
+                "name": actor.name,
+                "actor_type": actor.actor_type,
+                "country": actor.country,
+                "parent_actor_id": actor.parent,
+                "role": actor.role,
+                "wikidata_id": actor.wikidata,
+                "evidence": [intro],
+            }
             doc.records["actors"].append(record)
     for place in used_places:
         quote = f"the area of {place.name}"
         doc.say(f"Residents in {quote} sheltered in basements, according to report {index}.")
         if place.place_id not in defined:
             defined.add(place.place_id)
-            doc.records["places"].append({"place_id": place.place_id, "name": place.name, "country": place.country,
-                                          "latitude": place.lat, "longitude": place.lon,
-                                          "geo_precision": place.precision, "evidence": [quote]})
+            doc.records["places"].append(
+                {
+                    "place_id": place.place_id,
+                    "name": place.name,
+                    "country": place.country,
+                    "latitude": place.lat,
+                    "longitude": place.lon,
+                    "geo_precision": place.precision,
+                    "evidence": [quote],
+                }
+            )
     parties = [a for a in used_actors if a.actor_type in ("state", "armed_force")] or used_actors
-    speakers = [a for a in used_actors if a.actor_type in ("person", "government_body", "state")] or used_actors
+    speakers = [
+        a for a in used_actors if a.actor_type in ("person", "government_body", "state")
+    ] or used_actors
     events = []
     for n in range(rng.randint(11, 17)):
         event_type, subs, _ = rng.choices(EVENT_MIX, weights=[m[2] for m in EVENT_MIX])[0]
@@ -214,11 +413,20 @@ def build_doc(index: int, rng: random.Random, actors: list[Actor], places: list[
             second = f"incident {index}-{n} lasted {rng.randint(2, 9)} hours"
             doc.say(f"Witnesses said {second}.")
             evidence.append(second)
-        record = {"event_id": event_id, "date_start": day.isoformat(), "date_precision": "day", "event_type": event_type,
-                  "sub_event_type": sub, "actor1_id": a1.actor_id, "actor2_id": a2.actor_id if a2 else None,
-                  "place_id": place.place_id, "claim_status": status,
-                  "claimant_actor_id": None if status == "reported" else claimant.actor_id,
-                  "summary": f"{sub} near {place.name}.", "evidence": evidence}
+        record = {
+            "event_id": event_id,
+            "date_start": day.isoformat(),
+            "date_precision": "day",
+            "event_type": event_type,
+            "sub_event_type": sub,
+            "actor1_id": a1.actor_id,
+            "actor2_id": a2.actor_id if a2 else None,
+            "place_id": place.place_id,
+            "claim_status": status,
+            "claimant_actor_id": None if status == "reported" else claimant.actor_id,
+            "summary": f"{sub} near {place.name}.",
+            "evidence": evidence,
+        }
         doc.records["events"].append(record)
         events.append(record)
     local_statements: list[str] = []
@@ -231,17 +439,31 @@ def build_doc(index: int, rng: random.Random, actors: list[Actor], places: list[
         text = f"{speaker.name} {verb} {target.name} on {_weekday(day)}, saying “{said}”"
         doc.say(text + ".")
         about = rng.choice(events)["event_id"] if rng.random() < 0.5 else None
-        if about and next(e for e in events if e["event_id"] == about)["date_start"] > day.isoformat():
+        if (
+            about
+            and next(e for e in events if e["event_id"] == about)["date_start"] > day.isoformat()
+        ):
             about = None
         responds = None
         if kind == "DENY" and (local_statements or statements_so_far):
             responds = rng.choice(local_statements or statements_so_far[-50:])
         statement_id = f"{slug(speaker.name)[:20].strip('-')}-{kind.lower()}-{doc.source_id}-{n}"
-        doc.records["statements"].append({
-            "statement_id": statement_id, "speaker_actor_id": speaker.actor_id, "target_actor_id": target.actor_id,
-            "date": day.isoformat(), "date_precision": "day", "channel": rng.choice(CHANNELS), "statement_type": kind,
-            "quote": said if rng.random() < 0.6 else None, "summary": f"{speaker.name} {verb} {target.name}.",
-            "about_event_id": about, "responds_to_statement_id": responds, "evidence": [text]})
+        doc.records["statements"].append(
+            {
+                "statement_id": statement_id,
+                "speaker_actor_id": speaker.actor_id,
+                "target_actor_id": target.actor_id,
+                "date": day.isoformat(),
+                "date_precision": "day",
+                "channel": rng.choice(CHANNELS),
+                "statement_type": kind,
+                "quote": said if rng.random() < 0.6 else None,
+                "summary": f"{speaker.name} {verb} {target.name}.",
+                "about_event_id": about,
+                "responds_to_statement_id": responds,
+                "evidence": [text],
+            }
+        )
         local_statements.append(statement_id)
     statements_so_far.extend(local_statements)
     for n in range(rng.randint(4, 8)):
@@ -258,18 +480,28 @@ def build_doc(index: int, rng: random.Random, actors: list[Actor], places: list[
         cumulative = rng.random() < 0.15
         day = dt.date.fromisoformat(event["date_start"])
         sentence = f"{claimant.name} said on {_weekday(day)} that {count_text} in the area of {event_place(event, places)}"
-        tail = f" (tally {index}-{n}" + (", bringing the total this month higher)" if cumulative else ")")
+        tail = f" (tally {index}-{n}" + (
+            ", bringing the total this month higher)" if cumulative else ")"
+        )
         doc.say(sentence + tail + ".")
-        record = {"report_id": f"casualties-{doc.source_id}-{n}", "claimant_actor_id": claimant.actor_id,
-                  "event_id": event["event_id"], "place_id": event["place_id"], "period_start": day.isoformat(),
-                  "period_end": day.isoformat(), "population": population,
-                  "affiliation_actor_id": event["actor2_id"] or event["actor1_id"]}
+        record = {
+            "report_id": f"casualties-{doc.source_id}-{n}",
+            "claimant_actor_id": claimant.actor_id,
+            "event_id": event["event_id"],
+            "place_id": event["place_id"],
+            "period_start": day.isoformat(),
+            "period_end": day.isoformat(),
+            "population": population,
+            "affiliation_actor_id": event["actor2_id"] or event["actor1_id"],
+        }
         for group, count in (("killed", killed), ("injured", injured)):
             if count:
                 record[f"{group}_low"], record[f"{group}_high"] = count["low"], count["high"]
                 if "convention" in count:
                     record[f"{group}_convention"] = count["convention"]
-        record.update({"count_text": count_text, "is_cumulative": cumulative, "evidence": [sentence + tail]})
+        record.update(
+            {"count_text": count_text, "is_cumulative": cumulative, "evidence": [sentence + tail]}
+        )
         doc.records["casualty_reports"].append(record)
     return doc
 
@@ -282,6 +514,7 @@ _PLACE_NAMES: dict[str, str] = {}
 
 
 # ---- writing ----
+
 
 def _scalar(value) -> str:
     if value is True:
@@ -310,7 +543,10 @@ def _evidence_item(text: str, item) -> str:
 
 def annotations_yaml(doc: Doc, text: str) -> tuple[str, dict]:
     """The annotation file, and the line of every (table, record id, field)."""
-    lines = ["# yaml-language-server: $schema=../../schemas/annotation.schema.json", f"source_id: {doc.source_id}"]
+    lines = [
+        "# yaml-language-server: $schema=../../schemas/annotation.schema.json",
+        f"source_id: {doc.source_id}",
+    ]
     where: dict = {}
     for table in schemas.ANNOTATED:
         records = doc.records[table]
@@ -336,9 +572,11 @@ def annotations_yaml(doc: Doc, text: str) -> tuple[str, dict]:
 
 
 def source_yaml(doc: Doc) -> str:
-    return (f"source_id: {doc.source_id}\ntitle: {_scalar(f'Karabakh fighting, report from {doc.publisher}')}\n"
-            f"publisher: {_scalar(doc.publisher)}\npublished_date: '{doc.published.isoformat()}'\n"
-            "published_date_basis: The date line of the article.\nlanguage: en\ntext_file: text.txt\n")
+    return (
+        f"source_id: {doc.source_id}\ntitle: {_scalar(f'Karabakh fighting, report from {doc.publisher}')}\n"
+        f"publisher: {_scalar(doc.publisher)}\npublished_date: '{doc.published.isoformat()}'\n"
+        "published_date_basis: The date line of the article.\nlanguage: en\ntext_file: text.txt\n"
+    )
 
 
 def conventions_yaml() -> str:
@@ -393,27 +631,37 @@ def write_corpus(out: Path, docs: int, seed: int = 0, plant_errors: bool = False
         for error in planted:
             if error["source_id"] == doc.source_id:
                 error["file"] = f"{out.name}/{doc.source_id}/annotations.yaml"
-                error["line"] = where.get((error["table"], error["record_id"], error["field"]),
-                                          where.get((error["table"], error["record_id"], None)))
+                error["line"] = where.get(
+                    (error["table"], error["record_id"], error["field"]),
+                    where.get((error["table"], error["record_id"], None)),
+                )
     if plant_errors:
         listed = [{k: e[k] for k in ("kind", "file", "line", "record", "field")} for e in planted]
-        (out / "planted-errors.json").write_text(json.dumps(listed, indent=2) + "\n", encoding="utf-8")
+        (out / "planted-errors.json").write_text(
+            json.dumps(listed, indent=2) + "\n", encoding="utf-8"
+        )
     return {"documents": docs, "records": counts, "planted": len(planted)}
 
 
 # ---- planted faults: one of each kind `pipeline check` detects ----
 
+
 def _fk_faults() -> list[tuple[str, str, str]]:
     """(kind, table, column) for every foreign key an annotator writes."""
-    return [(f"dangling-{table}-{column}".replace("_", "-"), table, column)
-            for table in schemas.ANNOTATED for column, _ref, _col in schemas.foreign_keys(table)]
+    return [
+        (f"dangling-{table}-{column}".replace("_", "-"), table, column)
+        for table in schemas.ANNOTATED
+        for column, _ref, _col in schemas.foreign_keys(table)
+    ]
 
 
 def plant(docs: list[Doc], rng: random.Random) -> list[dict]:
     """Write one fault of each kind into `docs`, each on its own record; return where they are."""
     used: set[tuple[str, str]] = set()
     planted: list[dict] = []
-    other_type = {t: next(s for o, subs in SUB_TYPES.items() if o != t for s in subs) for t in SUB_TYPES}
+    other_type = {
+        t: next(s for o, subs in SUB_TYPES.items() if o != t for s in subs) for t in SUB_TYPES
+    }
 
     def pick(table: str, wanted=lambda r: True):
         pk = schemas.primary_key(table)
@@ -428,8 +676,16 @@ def plant(docs: list[Doc], rng: random.Random) -> list[dict]:
 
     def note(kind: str, doc: Doc, table: str, record: dict, column: str) -> None:
         record_id = record[schemas.primary_key(table)]
-        planted.append({"kind": kind, "source_id": doc.source_id, "table": table, "record_id": record_id,
-                        "record": f"{table}/{record_id}", "field": column})
+        planted.append(
+            {
+                "kind": kind,
+                "source_id": doc.source_id,
+                "table": table,
+                "record_id": record_id,
+                "record": f"{table}/{record_id}",
+                "field": column,
+            }
+        )
 
     def set_value(kind, table, column, value, wanted=lambda r: True):
         doc, record = pick(table, wanted)
@@ -437,14 +693,28 @@ def plant(docs: list[Doc], rng: random.Random) -> list[dict]:
         note(kind, doc, table, record, column)
 
     set_value("bad-date", "events", "date_start", "2020-02-30")
-    set_value("wrong-weekday", "statements", "date",
-              lambda r: (dt.date.fromisoformat(r["date"]) - dt.timedelta(days=1)).isoformat())
-    set_value("date-after-source", "casualty_reports", "period_start", "2020-12-30",
-              lambda r: r.update(period_end="2020-12-30") or True)
-    doc, record = pick("casualty_reports", lambda r: "killed_convention" not in r and "killed_low" in r)
+    set_value(
+        "wrong-weekday",
+        "statements",
+        "date",
+        lambda r: (dt.date.fromisoformat(r["date"]) - dt.timedelta(days=1)).isoformat(),
+    )
+    set_value(
+        "date-after-source",
+        "casualty_reports",
+        "period_start",
+        "2020-12-30",
+        lambda r: r.update(period_end="2020-12-30") or True,
+    )
+    doc, record = pick(
+        "casualty_reports", lambda r: "killed_convention" not in r and "killed_low" in r
+    )
     record["killed_low"] = record["killed_high"] + 3
     note("low-above-high", doc, "casualty_reports", record, "killed_high")
-    doc, record = pick("casualty_reports", lambda r: "killed_convention" in r and r["killed_convention"] != "thousands")
+    doc, record = pick(
+        "casualty_reports",
+        lambda r: "killed_convention" in r and r["killed_convention"] != "thousands",
+    )
     record["killed_high"] += 1
     note("convention-mismatch", doc, "casualty_reports", record, "killed_low")
     for kind, table, column in _fk_faults():
@@ -462,7 +732,9 @@ def plant(docs: list[Doc], rng: random.Random) -> list[dict]:
     record["evidence"] = [{"quote": record["evidence"][0], "source_id": "no-such-source"}]
     note("unknown-evidence-source", doc, "events", record, "evidence")
     doc, first = pick("events", lambda r: len(r["evidence"]) == 1)
-    second = next(r for r in doc.records["events"] if r is not first and ("events", r["event_id"]) not in used)
+    second = next(
+        r for r in doc.records["events"] if r is not first and ("events", r["event_id"]) not in used
+    )
     used.add(("events", second["event_id"]))
     later = max(first, second, key=lambda r: doc.records["events"].index(r))
     earlier = first if later is second else second
@@ -470,16 +742,28 @@ def plant(docs: list[Doc], rng: random.Random) -> list[dict]:
     note("duplicate-id", doc, "events", later, "event_id")
     set_value("bad-enum", "events", "claim_status", "rumoured")
     set_value("bad-pattern", "places", "country", "Azerbaijan")
-    set_value("sub-type-mismatch", "events", "sub_event_type", lambda r: other_type[r["event_type"]])
+    set_value(
+        "sub-type-mismatch", "events", "sub_event_type", lambda r: other_type[r["event_type"]]
+    )
     doc, record = pick("events")
     del record["summary"]
     note("missing-required", doc, "events", record, "summary")
     set_value("wrong-type", "places", "latitude", "north")
     set_value("out-of-range", "places", "longitude", 200.5)
-    set_value("claim-without-claimant", "events", "claimant_actor_id", None, lambda r: r["claim_status"] == "claimed")
+    set_value(
+        "claim-without-claimant",
+        "events",
+        "claimant_actor_id",
+        None,
+        lambda r: r["claim_status"] == "claimed",
+    )
     set_value("quote-outside-evidence", "statements", "quote", "words never said")
-    set_value("count-text-outside-evidence", "casualty_reports", "count_text", "a number nobody gave")
-    set_value("self-response", "statements", "responds_to_statement_id", lambda r: r["statement_id"])
+    set_value(
+        "count-text-outside-evidence", "casualty_reports", "count_text", "a number nobody gave"
+    )
+    set_value(
+        "self-response", "statements", "responds_to_statement_id", lambda r: r["statement_id"]
+    )
     set_value("own-parent", "actors", "parent_actor_id", lambda r: r["actor_id"])
     return planted
 
@@ -488,18 +772,29 @@ def main(argv: list[str] | None = None) -> None:
     """python bench/synth.py --docs N --out DIR [--seed S] [--plant-errors]"""
     import argparse
 
-    parser = argparse.ArgumentParser(description="Write a synthetic annotated corpus in the seeds/ layout.")
+    parser = argparse.ArgumentParser(
+        description="Write a synthetic annotated corpus in the seeds/ layout."
+    )
     parser.add_argument("--docs", type=int, required=True, help="Number of documents to generate.")
     parser.add_argument("--out", type=Path, required=True, help="Folder to write the corpus into.")
-    parser.add_argument("--seed", type=int, default=0, help="Random seed; the same seed gives the same files.")
-    parser.add_argument("--plant-errors", action="store_true",
-                        help="Plant one fault of each checked kind; list them in planted-errors.json.")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="Random seed; the same seed gives the same files."
+    )
+    parser.add_argument(
+        "--plant-errors",
+        action="store_true",
+        help="Plant one fault of each checked kind; list them in planted-errors.json.",
+    )
     args = parser.parse_args(argv)
     if args.docs < 1:
         parser.error("--docs must be at least 1")
     done = write_corpus(args.out, args.docs, args.seed, args.plant_errors)
     records = ", ".join(f"{n} {table}" for table, n in done["records"].items())
-    planted = f"; {done['planted']} planted errors in {args.out / 'planted-errors.json'}" if args.plant_errors else ""
+    planted = (
+        f"; {done['planted']} planted errors in {args.out / 'planted-errors.json'}"
+        if args.plant_errors
+        else ""
+    )
     print(f"wrote {args.docs} documents into {args.out}: {records}{planted}")
 
 

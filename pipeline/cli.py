@@ -21,15 +21,20 @@ import sys
 import threading
 from importlib.machinery import ExtensionFileLoader
 from pathlib import Path
-from typing import Optional
 
 import typer
 import typer.core
 
 from pipeline.contract.problems import printable, printable_lines
 
-_EXTENSION_INIT = {ExtensionFileLoader.create_module.__code__, ExtensionFileLoader.exec_module.__code__}
-STOPS = {signal.SIGINT: ("interrupted", 130), signal.SIGTERM: ("terminated", 143)}  # line printed, exit code
+_EXTENSION_INIT = {
+    ExtensionFileLoader.create_module.__code__,
+    ExtensionFileLoader.exec_module.__code__,
+}
+STOPS = {
+    signal.SIGINT: ("interrupted", 130),
+    signal.SIGTERM: ("terminated", 143),
+}  # line printed, exit code
 
 
 class Terminated(SystemExit):
@@ -52,8 +57,12 @@ def _stop(signum, frame) -> None:
         return
     _Stop.signum = _Stop.signum or signum
     _Stop.deferred = _fragile(frame)
-    if _Stop.deferred:  # the same signal again in a moment, to the main thread (Python runs handlers there)
-        retry = threading.Timer(0.02, signal.pthread_kill, (threading.main_thread().ident, _Stop.signum))
+    if (
+        _Stop.deferred
+    ):  # the same signal again in a moment, to the main thread (Python runs handlers there)
+        retry = threading.Timer(
+            0.02, signal.pthread_kill, (threading.main_thread().ident, _Stop.signum)
+        )
         retry.daemon = True
         retry.start()
         return
@@ -89,7 +98,9 @@ class _Guarded(typer.core.TyperGroup):
 
     def invoke(self, ctx):
         try:
-            if os.environ.get("PIPELINE_TEST_PAUSE_AT") == "started":  # tests: a signal sent now lands in the command
+            if (
+                os.environ.get("PIPELINE_TEST_PAUSE_AT") == "started"
+            ):  # tests: a signal sent now lands in the command
                 os.kill(os.getpid(), signal.SIGSTOP)
             result = super().invoke(ctx)
         except KeyboardInterrupt:
@@ -106,16 +117,28 @@ class _Guarded(typer.core.TyperGroup):
             if os.environ.get("PIPELINE_DEBUG"):
                 raise
             detail = " ".join(str(exc).split())[:300] or "no details"
-            typer.echo(printable(f"error: unexpected {type(exc).__name__}: {detail} "
-                                 "(set PIPELINE_DEBUG=1 for the traceback)"), err=True)
+            typer.echo(
+                printable(
+                    f"error: unexpected {type(exc).__name__}: {detail} "
+                    "(set PIPELINE_DEBUG=1 for the traceback)"
+                ),
+                err=True,
+            )
             raise typer.Exit(1) from None
-        if _Stop.signum is not None:  # the signal's exception was swallowed on the way and the command ran on
+        if (
+            _Stop.signum is not None
+        ):  # the signal's exception was swallowed on the way and the command ran on
             raise _stopped(_Stop.signum)
         return result
 
 
-app = typer.Typer(cls=_Guarded, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Hand-annotated news articles -> validated tables -> versioned data package.")
+app = typer.Typer(
+    cls=_Guarded,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Hand-annotated news articles -> validated tables -> versioned data package.",
+)
 
 SEEDS = typer.Option(Path("seeds"), "--seeds", help="Folder of sources and annotations.")
 OUT = typer.Option(Path("datapackage"), "--out", help="Folder of the published package.")
@@ -124,7 +147,9 @@ OUT = typer.Option(Path("datapackage"), "--out", help="Folder of the published p
 def fail(problems, as_json: bool = False, code: int = 1) -> None:
     """Print problems and exit `code` (1): for people with data's control characters escaped, as JSON exactly."""
     if as_json:
-        typer.echo(json.dumps({"valid": False, "problems": [p.to_dict() for p in problems]}, indent=2))
+        typer.echo(
+            json.dumps({"valid": False, "problems": [p.to_dict() for p in problems]}, indent=2)
+        )
     else:
         for problem in problems:
             typer.echo(printable(str(problem)), err=True)
@@ -136,32 +161,58 @@ def fail(problems, as_json: bool = False, code: int = 1) -> None:
 def ingest(
     file: Path = typer.Argument(..., help="The article text to add."),
     publisher: str = typer.Option(..., "--publisher", help="Outlet that published the article."),
-    title: Optional[str] = typer.Option(None, "--title", help="Headline; defaults to the first line of the text."),
-    published: Optional[str] = typer.Option(None, "--published", help="Publication date, yyyy-mm-dd."),
-    basis: Optional[str] = typer.Option(None, "--basis", help="How the publication date was established."),
-    source_id: Optional[str] = typer.Option(None, "--id", help="Source id; defaults to a slug of the file name."),
+    title: str | None = typer.Option(
+        None, "--title", help="Headline; defaults to the first line of the text."
+    ),
+    published: str | None = typer.Option(
+        None, "--published", help="Publication date, yyyy-mm-dd."
+    ),
+    basis: str | None = typer.Option(
+        None, "--basis", help="How the publication date was established."
+    ),
+    source_id: str | None = typer.Option(
+        None, "--id", help="Source id; defaults to a slug of the file name."
+    ),
     language: str = typer.Option("en", "--language", help="ISO 639-1 language code."),
-    url: Optional[str] = typer.Option(None, "--url", help="Address of the article."),
+    url: str | None = typer.Option(None, "--url", help="Address of the article."),
     seeds: Path = SEEDS,
 ) -> None:
     """Add an article to seeds/: normalised text, metadata and an empty annotation file."""
-    from pipeline.load.ingest import ingest as run
     from pipeline.contract.problems import InputError
+    from pipeline.load.ingest import ingest as run
 
     try:
-        done = run(file, seeds, publisher=publisher, title=title, published=published, published_basis=basis,
-                   source_id=source_id, language=language, url=url)
+        done = run(
+            file,
+            seeds,
+            publisher=publisher,
+            title=title,
+            published=published,
+            published_basis=basis,
+            source_id=source_id,
+            language=language,
+            url=url,
+        )
     except InputError as exc:
         fail(exc.problems)
     for change in done.changes:
         typer.echo(printable(f"normalised: {change}"))
-    typer.echo(printable(f"ingested {done.source_id} (sha256 {done.sha256[:12]}) into {done.folder}"))
-    typer.echo(printable(f"next: fill in {done.folder / 'source.yaml'} "
-                         f"and annotate {done.folder / 'annotations.yaml'}"))
+    typer.echo(
+        printable(f"ingested {done.source_id} (sha256 {done.sha256[:12]}) into {done.folder}")
+    )
+    typer.echo(
+        printable(
+            f"next: fill in {done.folder / 'source.yaml'} "
+            f"and annotate {done.folder / 'annotations.yaml'}"
+        )
+    )
 
 
 @app.command()
-def check(seeds: Path = SEEDS, as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+def check(
+    seeds: Path = SEEDS,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
     """Validate seeds/: structure, evidence, schemas, keys and domain rules; report every problem."""
     from pipeline.check.run import check_seeds
 
@@ -176,26 +227,46 @@ def check(seeds: Path = SEEDS, as_json: bool = typer.Option(False, "--json", hel
 
 
 @app.command()
-def publish(seeds: Path = SEEDS, out: Path = OUT,
-            dry_run: bool = typer.Option(False, "--dry-run", help="Print the diff and the version bump; write nothing."),
-            bump: Optional[str] = typer.Option(None, "--bump", metavar="major|minor|patch",
-                                               help="Raise the bump the changes require (never lower it)."),
-            wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS",
-                                                 help="Seconds to wait for another publish of the same folder "
-                                                      "to finish (default 120).")) -> None:
+def publish(
+    seeds: Path = SEEDS,
+    out: Path = OUT,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the diff and the version bump; write nothing."
+    ),
+    bump: str | None = typer.Option(
+        None,
+        "--bump",
+        metavar="major|minor|patch",
+        help="Raise the bump the changes require (never lower it).",
+    ),
+    wait: float | None = typer.Option(
+        None,
+        "--wait",
+        min=0,
+        metavar="SECONDS",
+        help="Seconds to wait for another publish of the same folder to finish (default 120).",
+    ),
+) -> None:
     """Check seeds/, build every table and publish the package atomically into datapackage/.
 
     Exit 0: published or unchanged.
     Exit 1: invalid seeds, or the lock still held by another publish after --wait.
     Exit 2: usage error, an --out that is not a package publish wrote, or an unreadable published package.
     """
-    from pipeline.package.atomic import Refused
     from pipeline.contract.problems import InputError
-    from pipeline.publish import publish as run
+    from pipeline.package.atomic import Refused
     from pipeline.package.versions import BumpError
+    from pipeline.publish import publish as run
 
     try:
-        result = run(seeds, out, bump=bump, dry=dry_run, wait=wait, notify=lambda note: typer.echo(note, err=True))
+        result = run(
+            seeds,
+            out,
+            bump=bump,
+            dry=dry_run,
+            wait=wait,
+            notify=lambda note: typer.echo(note, err=True),
+        )
     except InputError as exc:
         fail(exc.problems)
     except BumpError as exc:
@@ -207,10 +278,16 @@ def publish(seeds: Path = SEEDS, out: Path = OUT,
     if dry_run:
         typer.echo(printable_lines(result.report), nl=False)
         level = f" ({result.level} release)" if result.level else ""
-        typer.echo(f"dry run: would publish {out} version {result.version}{level}; nothing written" if result.changed
-                   else f"dry run: {out} would stay at version {result.version}; nothing written")
+        typer.echo(
+            f"dry run: would publish {out} version {result.version}{level}; nothing written"
+            if result.changed
+            else f"dry run: {out} would stay at version {result.version}; nothing written"
+        )
     elif result.changed:
-        typer.echo(f"published {out} version {result.version}" + (f" ({result.level} release)" if result.level else ""))
+        typer.echo(
+            f"published {out} version {result.version}"
+            + (f" ({result.level} release)" if result.level else "")
+        )
     else:
         typer.echo(f"unchanged: {out} stays at version {result.version}")
     for warning in result.warnings:
@@ -218,11 +295,15 @@ def publish(seeds: Path = SEEDS, out: Path = OUT,
 
 
 @app.command()
-def coverage(seeds: Path = SEEDS, show_all: bool = typer.Option(False, "--all", help="Also list excluded sentences."),
-             as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+def coverage(
+    seeds: Path = SEEDS,
+    show_all: bool = typer.Option(False, "--all", help="Also list excluded sentences."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
     """List, per source, the sentences no evidence touches; exit 1 if any is unexplained."""
-    from pipeline.check.run import check_seeds
     from pipeline.check.coverage import classify
+    from pipeline.check.run import check_seeds
+
     checked = check_seeds(seeds)
     for problem in checked.problems:  # else a file that cannot be read would just look unannotated
         typer.echo(printable(str(problem)), err=True)
@@ -236,15 +317,22 @@ def coverage(seeds: Path = SEEDS, show_all: bool = typer.Option(False, "--all", 
             if s.status == "uncovered" or (show_all and s.status == "excluded"):
                 label = "UNCOVERED" if s.status == "uncovered" else f"excluded ({s.reason})"
                 typer.echo(printable(f"{s.source_id}:{s.line}: {label}: {s.text}"))
-        by_status = {status: sum(1 for s in sentences if s.status == status) for status in ("covered", "excluded", "uncovered")}
-        typer.echo(f"{len(sentences)} sentences: {by_status['covered']} covered, {by_status['excluded']} excluded "
-                   f"with a reason, {by_status['uncovered']} unexplained")
+        by_status = {
+            status: sum(1 for s in sentences if s.status == status)
+            for status in ("covered", "excluded", "uncovered")
+        }
+        typer.echo(
+            f"{len(sentences)} sentences: {by_status['covered']} covered, {by_status['excluded']} excluded "
+            f"with a reason, {by_status['uncovered']} unexplained"
+        )
     if uncovered or checked.problems:
         raise typer.Exit(1)
 
 
 @app.command("annotation-schema")
-def annotation_schema(check_only: bool = typer.Option(False, "--check", help="Fail if the file is out of date.")) -> None:
+def annotation_schema(
+    check_only: bool = typer.Option(False, "--check", help="Fail if the file is out of date."),
+) -> None:
     """Regenerate schemas/annotation.schema.json from the table schemas."""
     from pipeline.contract import schemas
 
@@ -262,10 +350,15 @@ def annotation_schema(check_only: bool = typer.Option(False, "--check", help="Fa
 
 # -- commands: versions (diff, release) --
 
+
 @app.command()
-def diff(old: str = typer.Argument(..., help="Old package: folder, datapackage.json, release zip or git:REV."),
-         new: str = typer.Argument(..., help="New package, in the same forms."),
-         as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+def diff(
+    old: str = typer.Argument(
+        ..., help="Old package: folder, datapackage.json, release zip or git:REV."
+    ),
+    new: str = typer.Argument(..., help="New package, in the same forms."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
     """Compare two packages: schema changes, rows added, removed and changed, the bump; exit 1 if they differ."""
     from pipeline.package.diff import diff_specs, render_text, to_dict
     from pipeline.package.reader import PackageError
@@ -283,11 +376,15 @@ def diff(old: str = typer.Argument(..., help="Old package: folder, datapackage.j
 
 
 @app.command()
-def release(package: Path = typer.Option(Path("datapackage"), "--package", help="Folder of the published package."),
-            out: Path = typer.Option(Path("dist"), "--out", help="Folder for the zip and its .sha256.")) -> None:
+def release(
+    package: Path = typer.Option(
+        Path("datapackage"), "--package", help="Folder of the published package."
+    ),
+    out: Path = typer.Option(Path("dist"), "--out", help="Folder for the zip and its .sha256."),
+) -> None:
     """Zip the package reproducibly as dist/<name>-<version>.zip, with its sha256 beside it."""
-    from pipeline.package.reader import PackageError
     from pipeline.contract.problems import InputError
+    from pipeline.package.reader import PackageError
     from pipeline.release import build_release
 
     try:
@@ -302,15 +399,27 @@ def release(package: Path = typer.Option(Path("datapackage"), "--package", help=
 
 # -- commands: validate (validate) --
 
+
 @app.command()
-def validate(path: Path = typer.Argument(Path("datapackage"),
-                                         help="Package folder, its datapackage.json, or a release zip."),
-             as_json: bool = typer.Option(False, "--json", help="Machine-readable output (frictionless's report shape)."),
-             max_errors: int = typer.Option(1000, "--max-errors", min=0,  # pipeline.validate.run.MAX_ERRORS
-                                            help="Errors to list per file (and for the package); the rest are counted."),
-             parquet: bool = typer.Option(True, "--parquet/--no-parquet",
-                                          help="Also check the Parquet twins (bytes, hash, types, same rows as the "
-                                               "CSV).")) -> None:
+def validate(
+    path: Path = typer.Argument(
+        Path("datapackage"), help="Package folder, its datapackage.json, or a release zip."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Machine-readable output (frictionless's report shape)."
+    ),
+    max_errors: int = typer.Option(
+        1000,
+        "--max-errors",
+        min=0,  # pipeline.validate.errors.MAX_ERRORS
+        help="Errors to list per file (and for the package); the rest are counted.",
+    ),
+    parquet: bool = typer.Option(
+        True,
+        "--parquet/--no-parquet",
+        help="Also check the Parquet twins (bytes, hash, types, same rows as the CSV).",
+    ),
+) -> None:
     """Validate a published package: schemas, keys, categories, hashes, CSV and Parquet twins."""
     from pipeline.validate.run import validate_path
 
@@ -320,16 +429,24 @@ def validate(path: Path = typer.Argument(Path("datapackage"),
     else:
         for line in report.lines():
             typer.echo(printable(line), err=True)
-        typer.echo(f"{report.total} error(s) found." if report.total else f"valid: {path}", err=bool(report.total))
+        typer.echo(
+            f"{report.total} error(s) found." if report.total else f"valid: {path}",
+            err=bool(report.total),
+        )
     raise typer.Exit(report.exit_code)
 
 
 # -- commands: report (report) --
 
+
 @app.command()
-def report(package: Path = typer.Option(Path("datapackage"), "--package", help="Folder of the published package."),
-           seeds: Path = SEEDS,
-           out: Path = typer.Option(Path("report"), "--out", help="Folder to write the HTML report into.")) -> None:
+def report(
+    package: Path = typer.Option(
+        Path("datapackage"), "--package", help="Folder of the published package."
+    ),
+    seeds: Path = SEEDS,
+    out: Path = typer.Option(Path("report"), "--out", help="Folder to write the HTML report into."),
+) -> None:
     """Build the review report: a static HTML site of the package (texts, tables, charts, checks).
 
     Exit 1 when the package is malformed (every problem printed, nothing written), 2 when it cannot be read at all.
@@ -339,7 +456,9 @@ def report(package: Path = typer.Option(Path("datapackage"), "--package", help="
 
     try:
         pages = build_report(package, seeds, out)
-    except UnreadablePackage as exc:  # no package to read at all: exit 2, as `pipeline validate` does
+    except (
+        UnreadablePackage
+    ) as exc:  # no package to read at all: exit 2, as `pipeline validate` does
         fail(exc.problems, code=2)
     except InputError as exc:
         fail(exc.problems)
@@ -349,7 +468,9 @@ def report(package: Path = typer.Option(Path("datapackage"), "--package", help="
 def main() -> None:  # pragma: no cover - console script entry
     """The `pipeline` command, with SIGINT and SIGTERM turned into exceptions (see _stop)."""
     for signum in STOPS:
-        if signal.getsignal(signum) is not signal.SIG_IGN:  # started with the signal ignored (nohup, `&`): keep it so
+        if (
+            signal.getsignal(signum) is not signal.SIG_IGN
+        ):  # started with the signal ignored (nohup, `&`): keep it so
             signal.signal(signum, _stop)
     try:
         app()

@@ -24,13 +24,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.package import atomic
-from pipeline.package import versions
-from pipeline.check.run import check_seeds
 from pipeline.build.collector import existing_objects_frozen
-from pipeline.package.atomic import Refused
+from pipeline.check.run import check_seeds
 from pipeline.contract.problems import InputError, Problem
+from pipeline.package import atomic, versions
+from pipeline.package.atomic import Refused
 from pipeline.package.writer import write_package
+from pipeline.validate.run import verify_package
 
 CHANGELOG = "CHANGELOG.md"
 DATASHEET = "README.md"
@@ -47,13 +47,19 @@ class Published:
     changed: bool
     level: str | None  # major / minor / patch, None for the first publication or no change
     report: str | None = None  # what a dry run would change
-    warnings: list[str] = field(default_factory=list)  # what could not be cleaned up (the result stands)
+    warnings: list[str] = field(
+        default_factory=list
+    )  # what could not be cleaned up (the result stands)
 
 
 def created_timestamp() -> str:
     """SOURCE_DATE_EPOCH when set (reproducible builds), else the current time, in UTC."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch else dt.datetime.now(dt.timezone.utc)
+    moment = (
+        dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        if epoch
+        else dt.datetime.now(dt.UTC)
+    )
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
@@ -61,8 +67,10 @@ def differing_files(a: Path, b: Path) -> list[str]:
     """Paths, relative and sorted, of the files that are in only one of the folders or differ in bytes."""
     files_a = {p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file()}
     files_b = {p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file()}
-    return sorted((files_a ^ files_b) | {rel for rel in files_a & files_b
-                                         if not filecmp.cmp(a / rel, b / rel, shallow=False)})
+    return sorted(
+        (files_a ^ files_b)
+        | {rel for rel in files_a & files_b if not filecmp.cmp(a / rel, b / rel, shallow=False)}
+    )
 
 
 def same_tree(a: Path, b: Path) -> bool:
@@ -76,7 +84,9 @@ def write_datasheet(out: Path) -> None:
     (out / DATASHEET).write_text(render_datasheet(out), encoding="utf-8")
 
 
-def build_package(seeds: Path, out: Path, previous: Path | None, bump: str | None = None) -> Published:
+def build_package(
+    seeds: Path, out: Path, previous: Path | None, bump: str | None = None
+) -> Published:
     """Build the package from `seeds` into the absent folder `out`, versioned against `previous`.
 
     `bump` (major, minor, patch) raises the derived bump and gives a new version even
@@ -91,9 +101,13 @@ def build_package(seeds: Path, out: Path, previous: Path | None, bump: str | Non
         return _write_versioned(rows, out, previous, bump)
 
 
-def _write_versioned(rows: dict[str, list[dict]], out: Path, previous: Path | None, bump: str | None) -> Published:
+def _write_versioned(
+    rows: dict[str, list[dict]], out: Path, previous: Path | None, bump: str | None
+) -> Published:
     old = versions.read_descriptor(previous) if previous is not None else None
-    history = _history(previous) if old is not None else ""  # first: the datasheet reads the copy below
+    history = (
+        _history(previous) if old is not None else ""
+    )  # first: the datasheet reads the copy below
     if old is not None:
         write_package(out, rows, old["version"], old["created"])
         if (previous / CHANGELOG).is_file():
@@ -113,10 +127,17 @@ def _write_versioned(rows: dict[str, list[dict]], out: Path, previous: Path | No
     if out.exists():
         shutil.rmtree(out)
     write_package(out, rows, version, created)
-    entry = versions.changelog_entry(previous if old is not None else None, out, version, level, created, required,
-                                     rewritten)
-    body = history[len(CHANGELOG_HEADER):].lstrip("\n") if history.startswith(CHANGELOG_HEADER) else history
-    (out / CHANGELOG).write_text(CHANGELOG_HEADER + "\n" + entry + ("\n" + body if body else ""), encoding="utf-8")
+    entry = versions.changelog_entry(
+        previous if old is not None else None, out, version, level, created, required, rewritten
+    )
+    body = (
+        history[len(CHANGELOG_HEADER) :].lstrip("\n")
+        if history.startswith(CHANGELOG_HEADER)
+        else history
+    )
+    (out / CHANGELOG).write_text(
+        CHANGELOG_HEADER + "\n" + entry + ("\n" + body if body else ""), encoding="utf-8"
+    )
     write_datasheet(out)
     return Published(version, changed=True, level=level)
 
@@ -129,25 +150,21 @@ def _history(previous: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise _refuse(path, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
-                      versions.RESTORE) from None
+        raise _refuse(
+            path,
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+            versions.RESTORE,
+        ) from None
 
 
-def verify_package(folder: Path) -> list[Problem]:
-    """Validate the written package (pipeline validate) before it goes live; problems mean it must not."""
-    from pipeline.validate.run import validate_folder
-
-    report = validate_folder(folder)
-    problems = [Problem(str(folder / "datapackage.json"), None, f"{e['type']}: {e['message']}") for e in report.errors]
-    for task in report.tasks:
-        for e in task.errors:
-            problems.append(Problem(str(folder / task.place), e.get("rowNumber"), f"{e['type']}: {e['message']}",
-                                    task.name, e.get("fieldName") or ",".join(e.get("fieldNames", [])) or None))
-    return problems
-
-
-def publish(seeds: Path, target: Path, bump: str | None = None, dry: bool = False, wait: float | None = None,
-            notify=None) -> Published:
+def publish(
+    seeds: Path,
+    target: Path,
+    bump: str | None = None,
+    dry: bool = False,
+    wait: float | None = None,
+    notify=None,
+) -> Published:
     """Check, build and atomically publish the package into `target` (or only report, when `dry`).
 
     Refused (nothing written) for a target publish does not own, an unreadable published
@@ -169,7 +186,9 @@ def publish(seeds: Path, target: Path, bump: str | None = None, dry: bool = Fals
             result = _publish_locked(seeds, target, bump)
     except OSError as exc:
         where = exc.filename or target
-        raise Refused(f"{where}: {exc.strerror or exc} (publish stopped; {target} is as it was)") from None
+        raise Refused(
+            f"{where}: {exc.strerror or exc} (publish stopped; {target} is as it was)"
+        ) from None
     result.warnings = warnings + result.warnings
     return result
 
@@ -198,11 +217,14 @@ def dry_run(seeds: Path, target: Path, bump: str | None = None) -> Published:
         if previous is None:
             result.report = f"no package published in {target} yet\n"
         else:
-            result.report = render_text(versions.diff_published(previous, out, str(target), f"build of {seeds}"))
+            result.report = render_text(
+                versions.diff_published(previous, out, str(target), f"build of {seeds}")
+            )
     return result
 
 
 # ---- the target folder: publish's own, or refused ----
+
 
 def _refuse(path: Path, message: str, hint: str = NOT_OURS) -> Refused:
     return Refused(str(Problem(str(path), None, message, hint=hint)))
@@ -213,7 +235,9 @@ def check_target(target: Path, seeds: Path) -> Path | None:
     try:
         return _recognise(target, seeds)
     except OSError as exc:  # a folder on the way that cannot be listed or looked into
-        raise _refuse(Path(exc.filename or target), f"cannot read: {exc.strerror}", versions.RESTORE) from None
+        raise _refuse(
+            Path(exc.filename or target), f"cannot read: {exc.strerror}", versions.RESTORE
+        ) from None
 
 
 def _recognise(target: Path, seeds: Path) -> Path | None:
@@ -223,7 +247,9 @@ def _recognise(target: Path, seeds: Path) -> Path | None:
     except FileNotFoundError:
         return None
     if stat.S_ISLNK(facts.st_mode):
-        raise _refuse(target, "is a symbolic link", "pass --out the folder itself, not a link to it")
+        raise _refuse(
+            target, "is a symbolic link", "pass --out the folder itself, not a link to it"
+        )
     if not stat.S_ISDIR(facts.st_mode):
         raise _refuse(target, "is a file, not a package folder")
     found = sorted(os.listdir(target))
@@ -231,14 +257,19 @@ def _recognise(target: Path, seeds: Path) -> Path | None:
         return None
     strangers = _strangers(target, found)
     if strangers:
-        shown = ", ".join(strangers[:3]) + (f" and {len(strangers) - 3} more" if len(strangers) > 3 else "")
+        shown = ", ".join(strangers[:3]) + (
+            f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
+        )
         raise _refuse(target, f"not a package publish wrote: it holds {shown}")
     if versions.DESCRIPTOR not in found:
         raise _refuse(target, f"not a package publish wrote: it holds no {versions.DESCRIPTOR}")
     descriptor = versions.read_descriptor(target)
     if not _our_shape(descriptor):
-        raise _refuse(target / versions.DESCRIPTOR, "resources: not a package publish wrote "
-                      "(each of its resources is data/<name>.csv with a parquet twin data/<name>.parquet)")
+        raise _refuse(
+            target / versions.DESCRIPTOR,
+            "resources: not a package publish wrote "
+            "(each of its resources is data/<name>.csv with a parquet twin data/<name>.parquet)",
+        )
     return target
 
 
@@ -247,30 +278,55 @@ def _check_place(target: Path, seeds: Path) -> None:
     try:
         place = target.resolve()
     except (OSError, RuntimeError) as exc:  # a loop of symbolic links
-        raise _refuse(target, f"cannot be resolved ({exc})", "pass --out a plain folder path") from None
+        raise _refuse(
+            target, f"cannot be resolved ({exc})", "pass --out a plain folder path"
+        ) from None
     if target.name in ("", ".", "..") or place == place.parent:
-        raise _refuse(target, "is not a folder publish can replace", "pass --out the package folder, e.g. datapackage")
-    for folder in (target.parent, *target.parent.parents):  # the nearest that exists must be a folder
+        raise _refuse(
+            target,
+            "is not a folder publish can replace",
+            "pass --out the package folder, e.g. datapackage",
+        )
+    for folder in (
+        target.parent,
+        *target.parent.parents,
+    ):  # the nearest that exists must be a folder
         if os.path.lexists(folder):
             if not folder.is_dir():
-                raise _refuse(target, f"{folder} is not a folder", "pass --out a path inside a folder")
+                raise _refuse(
+                    target, f"{folder} is not a folder", "pass --out a path inside a folder"
+                )
             break
     held = seeds.resolve()
     if place == held or held in place.parents:
-        raise _refuse(target, f"is inside the seeds folder {seeds}" if place != held else "is the seeds folder",
-                      "pass --out a folder outside the seeds, e.g. datapackage")
+        raise _refuse(
+            target,
+            f"is inside the seeds folder {seeds}" if place != held else "is the seeds folder",
+            "pass --out a folder outside the seeds, e.g. datapackage",
+        )
     if place in held.parents:
-        raise _refuse(target, f"holds the seeds folder {seeds}", "pass --out a folder of its own, e.g. datapackage")
+        raise _refuse(
+            target,
+            f"holds the seeds folder {seeds}",
+            "pass --out a folder of its own, e.g. datapackage",
+        )
 
 
 def _strangers(target: Path, found: list[str]) -> list[str]:
     """What `target` holds that publish does not write: other names, links, special files, nested folders."""
-    strangers = [_shown(target / name, name) for name in found if name not in TOP_FILES | {DATA}
-                 or not _is(target / name, stat.S_ISDIR if name == DATA else stat.S_ISREG)]
+    strangers = [
+        _shown(target / name, name)
+        for name in found
+        if name not in TOP_FILES | {DATA}
+        or not _is(target / name, stat.S_ISDIR if name == DATA else stat.S_ISREG)
+    ]
     data = target / DATA
     if DATA in found and _is(data, stat.S_ISDIR):
-        strangers += [_shown(data / name, f"{DATA}/{name}") for name in sorted(os.listdir(data))
-                      if not DATA_FILE.fullmatch(name) or not _is(data / name, stat.S_ISREG)]
+        strangers += [
+            _shown(data / name, f"{DATA}/{name}")
+            for name in sorted(os.listdir(data))
+            if not DATA_FILE.fullmatch(name) or not _is(data / name, stat.S_ISREG)
+        ]
     return strangers
 
 
@@ -300,6 +356,11 @@ def _our_shape(descriptor: dict) -> bool:
 
 def _our_resource(resource: dict) -> bool:
     name, twin = resource.get("name"), resource.get("parquet")
-    return (isinstance(name, str) and DATA_FILE.fullmatch(f"{name}.csv") is not None
-            and resource.get("path") == f"{DATA}/{name}.csv" and resource.get("encoding", "utf-8") == "utf-8"
-            and isinstance(twin, dict) and twin.get("path") == f"{DATA}/{name}.parquet")
+    return (
+        isinstance(name, str)
+        and DATA_FILE.fullmatch(f"{name}.csv") is not None
+        and resource.get("path") == f"{DATA}/{name}.csv"
+        and resource.get("encoding", "utf-8") == "utf-8"
+        and isinstance(twin, dict)
+        and twin.get("path") == f"{DATA}/{name}.parquet"
+    )

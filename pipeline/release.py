@@ -25,19 +25,23 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from pipeline.package.reader import DESCRIPTOR, PackageError, member_path, open_member
 from pipeline.contract.problems import InputError, Problem
+from pipeline.package.reader import DESCRIPTOR, PackageError, member_path, open_member
 
 EXTRA_FILES = ("CHANGELOG.md", "README.md")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # The Data Package name rule (lowercase letters, digits, '-', '.', '_'), which frictionless checks as
 # ^([-a-z0-9._/])+$: that also lets '/', '..' and a leading dot through, so a name could leave --out.
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
-NAME_HINT = "lowercase letters, digits, '-', '.' and '_', starting with a letter or digit; it names the zip"
+NAME_HINT = (
+    "lowercase letters, digits, '-', '.' and '_', starting with a letter or digit; it names the zip"
+)
 # Semantic Versioning 2.0.0, the regular expression semver.org gives, with ASCII digits only.
 _IDENT = r"(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)"
-VERSION = re.compile(r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)"
-                     rf"(?:-{_IDENT}(?:\.{_IDENT})*)?(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?")
+VERSION = re.compile(
+    r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)"
+    rf"(?:-{_IDENT}(?:\.{_IDENT})*)?(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?"
+)
 
 
 @dataclass
@@ -50,15 +54,31 @@ class Release:
 def name_problems(descriptor_path: Path, descriptor: dict) -> list[Problem]:
     """The package name and version, unless they are safe to build a file name from."""
     problems = []
-    for key, rule, what, hint in (("name", NAME, "package name", NAME_HINT),
-                                  ("version", VERSION, "version", "a semantic version such as 1.0.0")):
+    for key, rule, what, hint in (
+        ("name", NAME, "package name", NAME_HINT),
+        ("version", VERSION, "version", "a semantic version such as 1.0.0"),
+    ):
         value = descriptor.get(key)
         if value is None:
-            problems.append(Problem(str(descriptor_path), None, f"missing; a release needs a {what}", field=key,
-                                    hint=hint))
+            problems.append(
+                Problem(
+                    str(descriptor_path),
+                    None,
+                    f"missing; a release needs a {what}",
+                    field=key,
+                    hint=hint,
+                )
+            )
         elif not isinstance(value, str) or not rule.fullmatch(value):
-            problems.append(Problem(str(descriptor_path), None, f"{value!r} is not a valid {what}", field=key,
-                                    hint=hint))
+            problems.append(
+                Problem(
+                    str(descriptor_path),
+                    None,
+                    f"{value!r} is not a valid {what}",
+                    field=key,
+                    hint=hint,
+                )
+            )
     return problems
 
 
@@ -80,8 +100,15 @@ def members(package: Path, descriptor: dict) -> list[str]:
             try:
                 member_path(package, relpath)
             except PackageError as exc:
-                problems.append(Problem(str(package / DESCRIPTOR), None, str(exc),
-                                        f"resources/{resource['name']}", key))
+                problems.append(
+                    Problem(
+                        str(package / DESCRIPTOR),
+                        None,
+                        str(exc),
+                        f"resources/{resource['name']}",
+                        key,
+                    )
+                )
             else:
                 names.add(PurePosixPath(relpath).as_posix())
     for name in EXTRA_FILES:
@@ -90,9 +117,15 @@ def members(package: Path, descriptor: dict) -> list[str]:
         if stat.S_ISREG(os.lstat(package / name).st_mode):
             names.add(name)
         else:
-            problems.append(Problem(str(package / name), None, "not a regular file (a symbolic link, folder, device "
-                                    "or FIFO); only regular files inside the package are zipped",
-                                    hint="replace it with the file itself or remove it"))
+            problems.append(
+                Problem(
+                    str(package / name),
+                    None,
+                    "not a regular file (a symbolic link, folder, device "
+                    "or FIFO); only regular files inside the package are zipped",
+                    hint="replace it with the file itself or remove it",
+                )
+            )
     if problems:
         raise InputError(problems)
     return sorted(names)
@@ -100,10 +133,19 @@ def members(package: Path, descriptor: dict) -> list[str]:
 
 def zip_time(created: str | None) -> tuple[int, int, int, int, int, int]:
     try:
-        moment = dt.datetime.fromisoformat(str(created).replace("Z", "+00:00")).astimezone(dt.timezone.utc)
+        moment = dt.datetime.fromisoformat(str(created).replace("Z", "+00:00")).astimezone(
+            dt.UTC
+        )
     except ValueError:
         return ZIP_EPOCH
-    stamp = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second - moment.second % 2)
+    stamp = (
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second - moment.second % 2,
+    )
     return stamp if stamp >= ZIP_EPOCH else ZIP_EPOCH
 
 
@@ -114,7 +156,7 @@ def write_zip(handle, package: Path, names: list[str], stamp: tuple) -> None:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, so the mode below is read
-            info.external_attr = (0o100644 << 16)
+            info.external_attr = 0o100644 << 16
             with open_member(package, name) as member:
                 archive.writestr(info, member.read(), compresslevel=9)
 
@@ -136,7 +178,7 @@ def _write_beside(out: Path, filename: str, write) -> None:
 def build_release(package: Path, out: Path) -> Release:
     """Write `out/<name>-<version>.zip` and its `.sha256` for the package in folder `package`."""
     from pipeline.package.diff import read_descriptor
-    from pipeline.publish import verify_package
+    from pipeline.validate.run import verify_package
 
     if not os.path.lexists(package / DESCRIPTOR):
         raise PackageError(f"{package}: no {DESCRIPTOR}; run 'pipeline publish' first")
@@ -160,8 +202,11 @@ def build_release(package: Path, out: Path) -> Release:
     try:
         out.mkdir(parents=True, exist_ok=True)
         _write_beside(out, filename, zip_and_hash)
-        _write_beside(out, f"{filename}.sha256",
-                      lambda handle: handle.write(f"{digest.hexdigest()}  {filename}\n".encode("utf-8")))
+        _write_beside(
+            out,
+            f"{filename}.sha256",
+            lambda handle: handle.write(f"{digest.hexdigest()}  {filename}\n".encode()),
+        )
     except OSError as exc:
         raise PackageError(f"{out}: cannot write the release ({exc.strerror or exc})") from None
     return Release(out / filename, out / f"{filename}.sha256", digest.hexdigest())

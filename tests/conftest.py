@@ -59,8 +59,11 @@ def published_minimal(tmp_path_factory) -> Path:
     from pipeline.cli import app
 
     out = tmp_path_factory.mktemp("published-minimal") / "datapackage"
-    result = CliRunner().invoke(app, ["publish", "--seeds", str(BASE_SEEDS), "--out", str(out)],
-                                env={"SOURCE_DATE_EPOCH": "1601424000"})
+    result = CliRunner().invoke(
+        app,
+        ["publish", "--seeds", str(BASE_SEEDS), "--out", str(out)],
+        env={"SOURCE_DATE_EPOCH": "1601424000"},
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -94,9 +97,17 @@ def command_env(**extra: str) -> dict[str, str]:
 
 def git(repo: Path, *args: str) -> str:
     """Run git in `repo` as a fixed author, untouched by the user's git configuration; its output."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_CONFIG_GLOBAL": os.devnull}
-    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def commit_package(repo: Path, package: Path) -> Path:

@@ -15,8 +15,10 @@ runner = CliRunner()
 def test_check_clean_seeds_exits_0(minimal_seeds: Path):
     result = runner.invoke(app, ["check", "--seeds", str(minimal_seeds)])
     assert result.exit_code == 0
-    assert result.output == ("ok: 1 sources, 1 count_conventions, 2 actors, 1 places, 1 events, 2 statements, "
-                             "1 casualty_reports, 7 evidence\n")
+    assert result.output == (
+        "ok: 1 sources, 1 count_conventions, 2 actors, 1 places, 1 events, 2 statements, "
+        "1 casualty_reports, 7 evidence\n"
+    )
 
 
 def test_check_json_lists_problems(minimal_seeds: Path):
@@ -26,9 +28,16 @@ def test_check_json_lists_problems(minimal_seeds: Path):
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert report["valid"] is False
-    assert report["problems"] == [{
-        "file": "seeds/wire-2020-09-30/annotations.yaml", "line": 21, "record": "places/terter",
-        "field": "geo_precision", "message": "9 is not an allowed value", "hint": "allowed: 1, 2, 3, 4, 5, 6, 7"}]
+    assert report["problems"] == [
+        {
+            "file": "seeds/wire-2020-09-30/annotations.yaml",
+            "line": 21,
+            "record": "places/terter",
+            "field": "geo_precision",
+            "message": "9 is not an allowed value",
+            "hint": "allowed: 1, 2, 3, 4, 5, 6, 7",
+        }
+    ]
 
 
 def test_usage_error_exits_2():
@@ -44,7 +53,10 @@ def test_missing_seeds_folder_exits_1(tmp_path: Path):
 
 def test_publish_refuses_invalid_seeds_and_keeps_old_package(minimal_seeds: Path, tmp_path: Path):
     out = tmp_path / "datapackage"
-    assert runner.invoke(app, ["publish", "--seeds", str(minimal_seeds), "--out", str(out)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["publish", "--seeds", str(minimal_seeds), "--out", str(out)]).exit_code
+        == 0
+    )
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     path = minimal_seeds / "wire-2020-09-30" / "annotations.yaml"
     path.write_text(path.read_text().replace("killed_low: 2", "killed_low: 5"))
@@ -52,7 +64,8 @@ def test_publish_refuses_invalid_seeds_and_keeps_old_package(minimal_seeds: Path
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == (
         "seeds/wire-2020-09-30/annotations.yaml:69: casualty_reports/terter-azerbaijan-claim: killed_high: "
-        "killed_high 2 is before/below killed_low 5 (counts: killed_low must not exceed killed_high)")
+        "killed_high 2 is before/below killed_low 5 (counts: killed_low must not exceed killed_high)"
+    )
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["datapackage", "seeds"]
 
@@ -72,18 +85,29 @@ def test_ingest_normalises_and_refuses_duplicates(tmp_path: Path):
     raw = tmp_path / "article.txt"
     raw.write_bytes("\ufeffCafe\u0301 talks\r\nSecond line\r\n".encode("utf-8"))
     seeds = tmp_path / "seeds"
-    result = runner.invoke(app, ["ingest", str(raw), "--seeds", str(seeds), "--publisher", "Wire", "--id", "wire-1"])
+    result = runner.invoke(
+        app, ["ingest", str(raw), "--seeds", str(seeds), "--publisher", "Wire", "--id", "wire-1"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[:3] == [
         "normalised: removed byte order mark",
         "normalised: converted 2 CR/CRLF line ends to \\n",
         "normalised: normalised to NFC (1 code points fewer)",
     ]
-    assert (seeds / "wire-1" / "text.txt").read_text(encoding="utf-8") == "Caf\u00e9 talks\nSecond line\n"
-    again = runner.invoke(app, ["ingest", str(raw), "--seeds", str(seeds), "--publisher", "Wire", "--id", "wire-2"])
+    assert (seeds / "wire-1" / "text.txt").read_text(
+        encoding="utf-8"
+    ) == "Caf\u00e9 talks\nSecond line\n"
+    again = runner.invoke(
+        app, ["ingest", str(raw), "--seeds", str(seeds), "--publisher", "Wire", "--id", "wire-2"]
+    )
     assert again.exit_code == 1
-    assert again.output.splitlines()[0] == f"{raw}: this text is already ingested as 'wire-1' (same sha256)"
-    clash = runner.invoke(app, ["ingest", str(raw), "--seeds", str(seeds), "--publisher", "Wire", "--id", "wire-1"])
+    assert (
+        again.output.splitlines()[0]
+        == f"{raw}: this text is already ingested as 'wire-1' (same sha256)"
+    )
+    clash = runner.invoke(
+        app, ["ingest", str(raw), "--seeds", str(seeds), "--publisher", "Wire", "--id", "wire-1"]
+    )
     assert clash.exit_code == 1
     assert "source id 'wire-1' is already taken" in clash.output
 
@@ -91,10 +115,17 @@ def test_ingest_normalises_and_refuses_duplicates(tmp_path: Path):
 def test_ingest_refuses_binary_and_directories(tmp_path: Path):
     binary = tmp_path / "image.bin"
     binary.write_bytes(b"\x89PNG\x00\x01")
-    result = runner.invoke(app, ["ingest", str(binary), "--seeds", str(tmp_path / "seeds"), "--publisher", "X"])
+    result = runner.invoke(
+        app, ["ingest", str(binary), "--seeds", str(tmp_path / "seeds"), "--publisher", "X"]
+    )
     assert result.exit_code == 1
-    assert result.output.splitlines()[0] == f"{binary}: file is binary (contains NUL bytes), not text (ingest a plain-text file)"
-    result = runner.invoke(app, ["ingest", str(tmp_path), "--seeds", str(tmp_path / "seeds"), "--publisher", "X"])
+    assert (
+        result.output.splitlines()[0]
+        == f"{binary}: file is binary (contains NUL bytes), not text (ingest a plain-text file)"
+    )
+    result = runner.invoke(
+        app, ["ingest", str(tmp_path), "--seeds", str(tmp_path / "seeds"), "--publisher", "X"]
+    )
     assert result.exit_code == 1
     assert not (tmp_path / "seeds").exists()
 

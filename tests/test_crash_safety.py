@@ -46,23 +46,34 @@ STOPS = [(signal.SIGINT, 130, "interrupted\n"), (signal.SIGTERM, 143, "terminate
 @pytest.fixture(scope="module", autouse=True)
 def installed():
     for command in (PIPELINE, FRICTIONLESS):
-        assert command.is_file(), f"{command} is missing: these tests run the installed commands (make install)"
+        assert command.is_file(), (
+            f"{command} is missing: these tests run the installed commands (make install)"
+        )
 
 
 def tree(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def beside(out: Path) -> list[str]:
     """Entries next to the package named after it: temporary folders, parked packages, lock files."""
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith((out.name + ".", "." + out.name)))
+    return sorted(
+        p.name for p in out.parent.iterdir() if p.name.startswith((out.name + ".", "." + out.name))
+    )
 
 
 def folders_beside(out: Path, deep: bool = False) -> list[Path]:
     """Folders left beside `out` (and, with `deep`, every folder within them, where a package may be parked)."""
     found = [out.parent / name for name in beside(out) if (out.parent / name).is_dir()]
-    return found + [sub for folder in found for sub in folder.rglob("*") if sub.is_dir()] if deep else found
+    return (
+        found + [sub for folder in found for sub in folder.rglob("*") if sub.is_dir()]
+        if deep
+        else found
+    )
 
 
 def assert_descriptor_matches_files(out: Path) -> None:
@@ -71,23 +82,31 @@ def assert_descriptor_matches_files(out: Path) -> None:
         for described in (resource, resource["parquet"]):
             data = (out / described["path"]).read_bytes()
             assert len(data) == described["bytes"], described["path"]
-            assert "sha256:" + hashlib.sha256(data).hexdigest() == described["hash"], described["path"]
-
-
+            assert "sha256:" + hashlib.sha256(data).hexdigest() == described["hash"], described[
+                "path"
+            ]
 
 
 def run_publish(seeds: Path, out: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run([str(PIPELINE), "publish", "--seeds", str(seeds), "--out", str(out)],
-                          capture_output=True, text=True, env=command_env(SOURCE_DATE_EPOCH=EPOCH), timeout=120)
+    done = subprocess.run(
+        [str(PIPELINE), "publish", "--seeds", str(seeds), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=command_env(SOURCE_DATE_EPOCH=EPOCH),
+        timeout=120,
+    )
     assert "Traceback" not in done.stderr, done.stderr
     return done
 
 
 def start_paused(seeds: Path, out: Path, step: str) -> subprocess.Popen:
     """A publish stopped at `step` (or finished, if it never got there)."""
-    child = subprocess.Popen([str(PIPELINE), "publish", "--seeds", str(seeds), "--out", str(out)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             env=command_env(SOURCE_DATE_EPOCH=EPOCH, PIPELINE_TEST_PAUSE_AT=step))
+    child = subprocess.Popen(
+        [str(PIPELINE), "publish", "--seeds", str(seeds), "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=command_env(SOURCE_DATE_EPOCH=EPOCH, PIPELINE_TEST_PAUSE_AT=step),
+    )
     _, status = os.waitpid(child.pid, os.WUNTRACED)
     assert os.WIFSTOPPED(status), f"publish did not reach {step}"
     return child
@@ -118,7 +137,9 @@ def world(tmp_path_factory):
     annotations = seeds_b / second.name / "annotations.yaml"
     text = annotations.read_text(encoding="utf-8")
     start, end = text.index("actors:\n"), text.index("places:")
-    annotations.write_text(text[:start] + "actors: []\n" + text[end:], encoding="utf-8")  # the actors of A serve
+    annotations.write_text(
+        text[:start] + "actors: []\n" + text[end:], encoding="utf-8"
+    )  # the actors of A serve
 
     old = root / "ref" / "datapackage"
     assert run_publish(seeds_a, old).returncode == 0
@@ -129,12 +150,23 @@ def world(tmp_path_factory):
     assert "published" in done.stdout
     tree_a, tree_b = tree(old_copy), tree(old)
     assert tree_a != tree_b and tree_a.keys() == tree_b.keys()
-    for package in (old_copy, old):  # every run below must end with one of these two trees: both valid
-        validated = subprocess.run([str(PIPELINE), "validate", str(package)], capture_output=True, text=True,
-                                   timeout=120)
+    for package in (
+        old_copy,
+        old,
+    ):  # every run below must end with one of these two trees: both valid
+        validated = subprocess.run(
+            [str(PIPELINE), "validate", str(package)], capture_output=True, text=True, timeout=120
+        )
         assert validated.returncode == 0, validated.stderr[-2000:]
-    world = {"a": seeds_a, "b": seeds_b, "old": old_copy, "tree_a": tree_a, "tree_b": tree_b, "root": root,
-             "beside": beside(old)}  # what completed runs leave beside the package
+    world = {
+        "a": seeds_a,
+        "b": seeds_b,
+        "old": old_copy,
+        "tree_a": tree_a,
+        "tree_b": tree_b,
+        "root": root,
+        "beside": beside(old),
+    }  # what completed runs leave beside the package
 
     # How long the publish works once it holds the lock: the span the kills and signals are spread over.
     out = root / "timed" / "datapackage"
@@ -171,7 +203,9 @@ def test_killed_publish_leaves_old_or_new_package(world):
         time.sleep(draw.uniform(0.0, span * 1.05))
         kill(child)
         now = tree(out)
-        assert now in (world["tree_a"], world["tree_b"]), f"kill {number}: neither the old nor the new package"
+        assert now in (world["tree_a"], world["tree_b"]), (
+            f"kill {number}: neither the old nor the new package"
+        )
         outcomes["old" if now == world["tree_a"] else "new"] += 1
         assert_descriptor_matches_files(out)
 
@@ -183,8 +217,9 @@ def test_killed_publish_leaves_old_or_new_package(world):
     kill(start_paused(world["b"], out, "exchanged"))
     assert tree(out) == world["tree_b"]
     assert_descriptor_matches_files(out)
-    assert any(world["tree_a"] == tree(folder) for folder in folders_beside(out, deep=True)), \
+    assert any(world["tree_a"] == tree(folder) for folder in folders_beside(out, deep=True)), (
         "the old package should be left over"
+    )
 
     # The next run clears every leftover and ends with the new package, valid.
     done = run_publish(world["b"], out)
@@ -192,8 +227,12 @@ def test_killed_publish_leaves_old_or_new_package(world):
     assert tree(out) == world["tree_b"]
     assert beside(out) == world["beside"]
     assert outcomes["old"] > 0, outcomes  # the kills did land before the swap
-    validated = subprocess.run([str(FRICTIONLESS), "validate", str(out / "datapackage.json")],
-                               capture_output=True, text=True, timeout=120)
+    validated = subprocess.run(
+        [str(FRICTIONLESS), "validate", str(out / "datapackage.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert validated.returncode == 0, validated.stdout[-2000:]
 
 
@@ -222,10 +261,16 @@ def test_interrupted_publish_cleans_up_and_leaves_old_or_new_package(world, sign
         child.send_signal(signum)
         status, err = finish(child)
         now = tree(out)
-        assert now in (world["tree_a"], world["tree_b"]), f"signal {number}: neither the old nor the new package"
+        assert now in (world["tree_a"], world["tree_b"]), (
+            f"signal {number}: neither the old nor the new package"
+        )
         assert (status, err) in ((code, line), (0, "")), f"signal {number}"
-        assert status == code or now == world["tree_b"], f"signal {number}: a completed run left the old package"
+        assert status == code or now == world["tree_b"], (
+            f"signal {number}: a completed run left the old package"
+        )
         outcomes["old" if now == world["tree_a"] else "new"] += 1
         assert_descriptor_matches_files(out)
-        assert beside(out) == world["beside"], f"signal {number}: the run left something beside the package"
+        assert beside(out) == world["beside"], (
+            f"signal {number}: the run left something beside the package"
+        )
     assert outcomes["old"] > 0, outcomes  # the signals did land before the swap

@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import BASE_SEEDS, FIXTURES, ROOT, assemble_case, tree
 from pipeline.check.run import check_seeds
 from pipeline.cli import app
 from pipeline.load.spans import fold
+
+from conftest import BASE_SEEDS, FIXTURES, ROOT, assemble_case, tree
 
 runner = CliRunner()
 INVALID = sorted(p for p in (FIXTURES / "invalid").iterdir() if p.is_dir())
@@ -40,11 +41,16 @@ def problem_lines(result) -> list[str]:
 def assert_refused(result, code: int = 1) -> None:
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
-    assert "unexpected" not in result.output, result.output  # the last-resort guard did not have to step in
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    assert "unexpected" not in result.output, (
+        result.output
+    )  # the last-resort guard did not have to step in
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), result.exception
 
 
 # ---- the fixture catalogue, through every command that reads seeds ----
+
 
 @pytest.mark.parametrize("case", INVALID, ids=[p.name for p in INVALID])
 def test_invalid_case_changes_nothing_anywhere(case: Path, tmp_path: Path, published_minimal: Path):
@@ -52,7 +58,11 @@ def test_invalid_case_changes_nothing_anywhere(case: Path, tmp_path: Path, publi
     out = tmp_path / "datapackage"
     shutil.copytree(published_minimal, out)
     before = (tree(seeds), tree(out))
-    expected = [line for line in (case / "expected.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+    expected = [
+        line
+        for line in (case / "expected.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
     checked = runner.invoke(app, ["check", "--json", "--seeds", str(seeds)])
     assert_refused(checked)
@@ -68,6 +78,7 @@ def test_invalid_case_changes_nothing_anywhere(case: Path, tmp_path: Path, publi
 
 # ---- offsets are code points ----
 
+
 def test_astral_characters_before_quotes_keep_code_point_offsets(tmp_path: Path):
     checked = check_seeds(ASTRAL)
     assert checked.problems == []
@@ -75,15 +86,17 @@ def test_astral_characters_before_quotes_keep_code_point_offsets(tmp_path: Path)
     rows = checked.tables.rows["evidence"]
     assert len(rows) == 4
     for row in rows:
-        assert text[row["start"]:row["end"]] == row["exact"]
+        assert text[row["start"] : row["end"]] == row["exact"]
         assert row["end"] - row["start"] == len(row["exact"])
     by_id = {row["evidence_id"]: row for row in rows}
     claim = by_id["statements-azerbaijan-geneva-talks-1"]
     quote = "Azerbaijan said on Thursday that talks 😀 would begin in 𝔊eneva"
     assert claim["exact"] == quote and fold(claim["exact"]) == fold(quote)
     assert claim["start"] == text.index(quote)
-    utf16_start = len(text[:claim["start"]].encode("utf-16-le")) // 2
-    assert utf16_start > claim["start"]  # astral characters stand before the quote: UTF-16 would count more
+    utf16_start = len(text[: claim["start"]].encode("utf-16-le")) // 2
+    assert (
+        utf16_start > claim["start"]
+    )  # astral characters stand before the quote: UTF-16 would count more
     assert by_id["statements-armenia-geneva-talks-1"]["exact"] == "Armenia said it would attend"
 
     out = tmp_path / "datapackage"
@@ -93,10 +106,11 @@ def test_astral_characters_before_quotes_keep_code_point_offsets(tmp_path: Path)
         published = list(csv.DictReader(handle))
     assert len(published) == 4
     for row in published:
-        assert text[int(row["start"]):int(row["end"])] == row["exact"]
+        assert text[int(row["start"]) : int(row["end"])] == row["exact"]
 
 
 # ---- links and paths that would leave seeds/ (git fixtures cannot hold links) ----
+
 
 def _linked(minimal_seeds: Path, tmp_path: Path, how: str) -> str:
     outside = tmp_path / "outside"
@@ -106,8 +120,10 @@ def _linked(minimal_seeds: Path, tmp_path: Path, how: str) -> str:
         (outside / "secret.txt").write_text("secret\n")
         (folder / "text.txt").unlink()
         (folder / "text.txt").symlink_to(outside / "secret.txt")
-        return ("seeds/wire-2020-09-30/source.yaml:7: sources/wire-2020-09-30: text_file: text_file 'text.txt' "
-                "leaves the source folder (name a regular file inside the folder, e.g. text.txt)")
+        return (
+            "seeds/wire-2020-09-30/source.yaml:7: sources/wire-2020-09-30: text_file: text_file 'text.txt' "
+            "leaves the source folder (name a regular file inside the folder, e.g. text.txt)"
+        )
     if how == "annotations":
         shutil.copyfile(folder / "annotations.yaml", outside / "annotations.yaml")
         (folder / "annotations.yaml").unlink()
@@ -119,15 +135,19 @@ def _linked(minimal_seeds: Path, tmp_path: Path, how: str) -> str:
         (folder / "source.yaml").symlink_to(outside / "source.yaml")
         return "seeds/wire-2020-09-30/source.yaml: file is a symbolic link (use a regular file inside seeds/)"
     if how == "conventions":
-        shutil.copyfile(minimal_seeds / "count_conventions.yaml", outside / "count_conventions.yaml")
+        shutil.copyfile(
+            minimal_seeds / "count_conventions.yaml", outside / "count_conventions.yaml"
+        )
         (minimal_seeds / "count_conventions.yaml").unlink()
         (minimal_seeds / "count_conventions.yaml").symlink_to(outside / "count_conventions.yaml")
         return "seeds/count_conventions.yaml: file is a symbolic link (use a regular file inside seeds/)"
     if how == "folder":
         shutil.move(folder, outside / SOURCE)
         folder.symlink_to(outside / SOURCE, target_is_directory=True)
-        return ("seeds/wire-2020-09-30: source folder is a symbolic link "
-                "(keep each source as a real folder inside seeds/)")
+        return (
+            "seeds/wire-2020-09-30: source folder is a symbolic link "
+            "(keep each source as a real folder inside seeds/)"
+        )
     raise AssertionError(how)
 
 
@@ -150,10 +170,13 @@ def test_unreadable_annotation_file(minimal_seeds: Path):
     finally:
         path.chmod(0o644)
     assert_refused(result)
-    assert problem_lines(result) == ["seeds/wire-2020-09-30/annotations.yaml: cannot read file: Permission denied"]
+    assert problem_lines(result) == [
+        "seeds/wire-2020-09-30/annotations.yaml: cannot read file: Permission denied"
+    ]
 
 
 # ---- size: refused before reading, without the memory to hold it ----
+
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
@@ -169,15 +192,26 @@ def _write_big(path: Path, size: int, line: bytes) -> None:
         handle.truncate(size)
 
 
-@pytest.mark.parametrize("name, line, expected", [
-    ("annotations.yaml", b"  - {quote: Azerbaijan said, reason: padding padding padding}\n",
-     "seeds/wire-2020-09-30/annotations.yaml: file is 104.9 MB, over the 10 MB limit "
-     "(split the annotations into several files)"),
-    ("text.txt", b"Azerbaijan said on Wednesday that the talks went on.\n",
-     "seeds/wire-2020-09-30/text.txt: file is 104.9 MB; an article is far smaller "
-     "(check that this is the article text)"),
-])
-def test_huge_file_fails_fast_in_little_memory(name: str, line: bytes, expected: str, minimal_seeds: Path):
+@pytest.mark.parametrize(
+    "name, line, expected",
+    [
+        (
+            "annotations.yaml",
+            b"  - {quote: Azerbaijan said, reason: padding padding padding}\n",
+            "seeds/wire-2020-09-30/annotations.yaml: file is 104.9 MB, over the 10 MB limit "
+            "(split the annotations into several files)",
+        ),
+        (
+            "text.txt",
+            b"Azerbaijan said on Wednesday that the talks went on.\n",
+            "seeds/wire-2020-09-30/text.txt: file is 104.9 MB; an article is far smaller "
+            "(check that this is the article text)",
+        ),
+    ],
+)
+def test_huge_file_fails_fast_in_little_memory(
+    name: str, line: bytes, expected: str, minimal_seeds: Path
+):
     _write_big(minimal_seeds / SOURCE / name, 100 * 1024 * 1024, line)
     before = _peak_rss_mb()
     result = runner.invoke(app, ["check", "--seeds", str(minimal_seeds)])
@@ -188,6 +222,7 @@ def test_huge_file_fails_fast_in_little_memory(name: str, line: bytes, expected:
 
 # ---- ingest ----
 
+
 @pytest.fixture
 def ingest_world(tmp_path: Path, minimal_seeds: Path, published_minimal: Path):
     """seeds/ with one source, a published package beside it, and their hashes before the command."""
@@ -197,7 +232,9 @@ def ingest_world(tmp_path: Path, minimal_seeds: Path, published_minimal: Path):
 
 
 def _ingest(path: Path, seeds: Path, *extra: str):
-    return runner.invoke(app, ["ingest", str(path), "--seeds", str(seeds), "--publisher", "Wire", *extra])
+    return runner.invoke(
+        app, ["ingest", str(path), "--seeds", str(seeds), "--publisher", "Wire", *extra]
+    )
 
 
 def _text_of_base() -> bytes:
@@ -206,35 +243,81 @@ def _text_of_base() -> bytes:
 
 INGEST_CASES = {
     # name: (file content or a builder, extra options, the expected first line with {file} and {seeds})
-    "directory": ("dir", ["--id", "new-1"], "{file}: is a directory, not a text file (ingest one file at a time)"),
-    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ["--id", "new-1"],
-               "{file}: file is binary (contains NUL bytes), not text (ingest a plain-text file)"),
-    "empty": (b"", ["--id", "new-1"], "{file}: file is empty (no text) (ingest a file with the article text)"),
-    "blank": (b" \n\r\n\t\n", ["--id", "new-1"], "{file}: file is empty (no text) (ingest a file with the article text)"),
-    "not-utf8": ("Caf\u00e9 talks in Terter\n".encode("latin-1"), ["--id", "new-1"],
-                 "{file}:1: not valid UTF-8 (byte 0xe9 at offset 3) "
-                 "(convert the file to UTF-8 first, e.g. iconv -f latin1 -t utf-8)"),
-    "utf16": ("Talks\n".encode("utf-16"), ["--id", "new-1"],
-              "{file}: file is binary (contains NUL bytes), not text (ingest a plain-text file)"),
+    "directory": (
+        "dir",
+        ["--id", "new-1"],
+        "{file}: is a directory, not a text file (ingest one file at a time)",
+    ),
+    "binary": (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        ["--id", "new-1"],
+        "{file}: file is binary (contains NUL bytes), not text (ingest a plain-text file)",
+    ),
+    "empty": (
+        b"",
+        ["--id", "new-1"],
+        "{file}: file is empty (no text) (ingest a file with the article text)",
+    ),
+    "blank": (
+        b" \n\r\n\t\n",
+        ["--id", "new-1"],
+        "{file}: file is empty (no text) (ingest a file with the article text)",
+    ),
+    "not-utf8": (
+        "Caf\u00e9 talks in Terter\n".encode("latin-1"),
+        ["--id", "new-1"],
+        "{file}:1: not valid UTF-8 (byte 0xe9 at offset 3) "
+        "(convert the file to UTF-8 first, e.g. iconv -f latin1 -t utf-8)",
+    ),
+    "utf16": (
+        "Talks\n".encode("utf-16"),
+        ["--id", "new-1"],
+        "{file}: file is binary (contains NUL bytes), not text (ingest a plain-text file)",
+    ),
     "missing": (None, ["--id", "new-1"], "{file}: file not found"),
-    "id-clash": (b"A new article about Terter.\n", ["--id", SOURCE],
-                 "{seeds}/wire-2020-09-30: source_id: source id 'wire-2020-09-30' is already taken (pass another --id)"),
-    "duplicate-text": ("base", ["--id", "new-1"], "{file}: this text is already ingested as 'wire-2020-09-30' (same sha256)"),
-    "duplicate-text-crlf": ("base-crlf", ["--id", "new-1"],
-                            "{file}: this text is already ingested as 'wire-2020-09-30' (same sha256)"),
-    "id-escapes-seeds": (b"A new article.\n", ["--id", "../escaped"],
-                         "{file}: source_id: source id '../escaped' is not a lowercase slug "
-                         "(pass --id with lowercase letters, digits and hyphens)"),
-    "id-absolute": (b"A new article.\n", ["--id", "/tmp/escaped"],
-                    "{file}: source_id: source id '/tmp/escaped' is not a lowercase slug "
-                    "(pass --id with lowercase letters, digits and hyphens)"),
-    "id-with-newline": (b"A new article.\n", ["--id", "new-1\n"],
-                        "{file}: source_id: source id 'new-1\\n' is not a lowercase slug "
-                        "(pass --id with lowercase letters, digits and hyphens)"),
-    "impossible-date": (b"A new article.\n", ["--id", "new-1", "--published", "2020-02-30"],
-                        "{file}: published_date: --published '2020-02-30' is not a yyyy-mm-dd date"),
-    "too-big": ("sparse", ["--id", "new-1"],
-                "{file}: file is 25.2 MB; an article is far smaller (check that this is the article text)"),
+    "id-clash": (
+        b"A new article about Terter.\n",
+        ["--id", SOURCE],
+        "{seeds}/wire-2020-09-30: source_id: source id 'wire-2020-09-30' is already taken (pass another --id)",
+    ),
+    "duplicate-text": (
+        "base",
+        ["--id", "new-1"],
+        "{file}: this text is already ingested as 'wire-2020-09-30' (same sha256)",
+    ),
+    "duplicate-text-crlf": (
+        "base-crlf",
+        ["--id", "new-1"],
+        "{file}: this text is already ingested as 'wire-2020-09-30' (same sha256)",
+    ),
+    "id-escapes-seeds": (
+        b"A new article.\n",
+        ["--id", "../escaped"],
+        "{file}: source_id: source id '../escaped' is not a lowercase slug "
+        "(pass --id with lowercase letters, digits and hyphens)",
+    ),
+    "id-absolute": (
+        b"A new article.\n",
+        ["--id", "/tmp/escaped"],
+        "{file}: source_id: source id '/tmp/escaped' is not a lowercase slug "
+        "(pass --id with lowercase letters, digits and hyphens)",
+    ),
+    "id-with-newline": (
+        b"A new article.\n",
+        ["--id", "new-1\n"],
+        "{file}: source_id: source id 'new-1\\n' is not a lowercase slug "
+        "(pass --id with lowercase letters, digits and hyphens)",
+    ),
+    "impossible-date": (
+        b"A new article.\n",
+        ["--id", "new-1", "--published", "2020-02-30"],
+        "{file}: published_date: --published '2020-02-30' is not a yyyy-mm-dd date",
+    ),
+    "too-big": (
+        "sparse",
+        ["--id", "new-1"],
+        "{file}: file is 25.2 MB; an article is far smaller (check that this is the article text)",
+    ),
 }
 
 
@@ -276,7 +359,9 @@ def test_ingest_usage_error_exits_2(tmp_path: Path, ingest_world):
     seeds, out, before = ingest_world
     article = tmp_path / "article.txt"
     article.write_text("A new article.\n")
-    result = runner.invoke(app, ["ingest", str(article), "--seeds", str(seeds)])  # --publisher is required
+    result = runner.invoke(
+        app, ["ingest", str(article), "--seeds", str(seeds)]
+    )  # --publisher is required
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert (tree(seeds), tree(out)) == before
@@ -285,7 +370,9 @@ def test_ingest_usage_error_exits_2(tmp_path: Path, ingest_world):
 def test_ingested_text_passes_check_after_normalising(tmp_path: Path, minimal_seeds: Path):
     """The texts check refuses (BOM, CRLF, NFD) are the ones ingest repairs: the hint works."""
     article = tmp_path / "article.txt"
-    article.write_bytes(b"\xef\xbb\xbf" + "Talks\r\n\r\nArme\u0301nia said on Thursday it would talk.\r\n".encode())
+    article.write_bytes(
+        b"\xef\xbb\xbf" + "Talks\r\n\r\nArme\u0301nia said on Thursday it would talk.\r\n".encode()
+    )
     result = _ingest(article, minimal_seeds, "--id", "wire-2020-10-01", "--published", "2020-10-01")
     assert result.exit_code == 0, result.output
     stored = (minimal_seeds / "wire-2020-10-01" / "text.txt").read_text(encoding="utf-8")
@@ -296,6 +383,7 @@ def test_ingested_text_passes_check_after_normalising(tmp_path: Path, minimal_se
 
 # ---- the last resort ----
 
+
 def test_unexpected_fault_is_one_line_not_a_traceback(minimal_seeds: Path, monkeypatch):
     import pipeline.check.run
 
@@ -305,19 +393,32 @@ def test_unexpected_fault_is_one_line_not_a_traceback(minimal_seeds: Path, monke
     monkeypatch.setattr(pipeline.check.run, "check_seeds", broken)
     result = runner.invoke(app, ["check", "--seeds", str(minimal_seeds)])
     assert result.exit_code == 1
-    assert result.output == ("error: unexpected RuntimeError: disk on fire second line "
-                             "(set PIPELINE_DEBUG=1 for the traceback)\n")
+    assert result.output == (
+        "error: unexpected RuntimeError: disk on fire second line "
+        "(set PIPELINE_DEBUG=1 for the traceback)\n"
+    )
 
 
 def test_unexpected_fault_through_the_console_entry(minimal_seeds: Path):
-    program = ("import sys, pipeline.check.run\n"
-               "def broken(seeds):\n    raise KeyError('boom')\n"
-               "pipeline.check.run.check_seeds = broken\n"
-               "from pipeline.cli import main\n"
-               "sys.argv = ['pipeline', 'check', '--seeds', sys.argv[1]]\nmain()\n")
+    program = (
+        "import sys, pipeline.check.run\n"
+        "def broken(seeds):\n    raise KeyError('boom')\n"
+        "pipeline.check.run.check_seeds = broken\n"
+        "from pipeline.cli import main\n"
+        "sys.argv = ['pipeline', 'check', '--seeds', sys.argv[1]]\nmain()\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "PIPELINE_DEBUG"}
-    done = subprocess.run([sys.executable, "-c", program, str(minimal_seeds)], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(minimal_seeds)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert done.stdout == ""
-    assert done.stderr == "error: unexpected KeyError: 'boom' (set PIPELINE_DEBUG=1 for the traceback)\n"
+    assert (
+        done.stderr
+        == "error: unexpected KeyError: 'boom' (set PIPELINE_DEBUG=1 for the traceback)\n"
+    )

@@ -27,11 +27,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import BASE_SEEDS, ROOT, command_env, tree
-from pipeline.build import parallel
 from pipeline import cli
+from pipeline.build import parallel
 
-PIPELINE = Path(sys.executable).parent / "pipeline"  # the console script of the environment running the tests
+from conftest import BASE_SEEDS, ROOT, command_env, tree
+
+PIPELINE = (
+    Path(sys.executable).parent / "pipeline"
+)  # the console script of the environment running the tests
 LARGE_DOCS = 600  # above parallel.PARALLEL_MIN_FOLDERS: read by workers
 SMALL_DELAY = 0.2  # seconds after resuming; the small commands work for about a second after that
 ENDED = {signal.SIGINT: (130, "interrupted\n"), signal.SIGTERM: (143, "terminated\n")}
@@ -39,9 +42,9 @@ ENDED = {signal.SIGINT: (130, "interrupted\n"), signal.SIGTERM: (143, "terminate
 
 @pytest.fixture(scope="module", autouse=True)
 def installed():
-    assert PIPELINE.is_file(), f"{PIPELINE} is missing: these tests run the installed command (make install)"
-
-
+    assert PIPELINE.is_file(), (
+        f"{PIPELINE} is missing: these tests run the installed command (make install)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,23 +52,49 @@ def world(tmp_path_factory):
     """A corpus large enough for workers, and a package published from the small seeds, with their fingerprints."""
     root = tmp_path_factory.mktemp("interrupts")
     corpus = root / "corpus"
-    made = subprocess.run([sys.executable, str(ROOT / "bench" / "synth.py"), "--docs", str(LARGE_DOCS), "--out", str(corpus)],
-                          capture_output=True, text=True, env=command_env(), timeout=120)
+    made = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "synth.py"),
+            "--docs",
+            str(LARGE_DOCS),
+            "--out",
+            str(corpus),
+        ],
+        capture_output=True,
+        text=True,
+        env=command_env(),
+        timeout=120,
+    )
     assert made.returncode == 0, made.stderr
     package = root / "published" / "datapackage"
-    done = subprocess.run([str(PIPELINE), "publish", "--seeds", str(BASE_SEEDS), "--out", str(package)],
-                          capture_output=True, text=True, env=command_env(), timeout=120)
+    done = subprocess.run(
+        [str(PIPELINE), "publish", "--seeds", str(BASE_SEEDS), "--out", str(package)],
+        capture_output=True,
+        text=True,
+        env=command_env(),
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
-    return {"corpus": corpus, "corpus_tree": tree(corpus), "package": package, "package_tree": tree(package),
-            "beside": beside(package), "seeds_tree": tree(BASE_SEEDS)}
+    return {
+        "corpus": corpus,
+        "corpus_tree": tree(corpus),
+        "package": package,
+        "package_tree": tree(package),
+        "beside": beside(package),
+        "seeds_tree": tree(BASE_SEEDS),
+    }
 
 
 def beside(out: Path) -> list[str]:
     """Entries next to `out` named after it (`<name>.*`, `.<name>*`): temporary folders, backups, lock files."""
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith((out.name + ".", "." + out.name)))
+    return sorted(
+        p.name for p in out.parent.iterdir() if p.name.startswith((out.name + ".", "." + out.name))
+    )
 
 
 # ---- processes, from /proc ----
+
 
 def children(pid: int) -> set[int]:
     """Processes `pid` started, from any of its threads; none once it has ended."""
@@ -86,9 +115,9 @@ def session(sid: int, live_only: bool = False) -> list[str]:
             stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         if fields and int(fields[3]) == sid and not (live_only and fields[0] == "Z"):
-            found.append(f"{entry.name} {fields[0]} {stat[stat.find('(') + 1:stat.rfind(')')]}")
+            found.append(f"{entry.name} {fields[0]} {stat[stat.find('(') + 1 : stat.rfind(')')]}")
     return found
 
 
@@ -100,7 +129,9 @@ def wait_for(child: subprocess.Popen, condition, what: str, timeout: float = 60.
         if found:
             return found
         if child.poll() is not None:
-            raise AssertionError(f"the command ended ({child.returncode}) before {what}: {child.stderr.read()[-2000:]}")
+            raise AssertionError(
+                f"the command ended ({child.returncode}) before {what}: {child.stderr.read()[-2000:]}"
+            )
         time.sleep(0.005)
     raise AssertionError(f"no {what} within {timeout} s")
 
@@ -113,8 +144,14 @@ def wait_empty(sid: int, live_only: bool = False, timeout: float = 5.0) -> list[
 
 
 def start(args: list[str], **env: str) -> subprocess.Popen:
-    return subprocess.Popen([str(PIPELINE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=command_env(**env), start_new_session=True)
+    return subprocess.Popen(
+        [str(PIPELINE), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=command_env(**env),
+        start_new_session=True,
+    )
 
 
 def send(child: subprocess.Popen, signum: int) -> None:
@@ -147,8 +184,11 @@ def reach(child: subprocess.Popen, phase: str, out: Path | None) -> None:
         return
     wait_for(child, lambda: children(child.pid) - first, "workers reading the annotations")
     if phase == "writing":
-        wait_for(child, lambda: [p for p in out.parent.iterdir() if p.is_dir() and p.name in beside(out)],
-                 "a folder being written beside --out")
+        wait_for(
+            child,
+            lambda: [p for p in out.parent.iterdir() if p.is_dir() and p.name in beside(out)],
+            "a folder being written beside --out",
+        )
 
 
 def assert_ended_cleanly(child: subprocess.Popen, signum: int) -> None:
@@ -159,24 +199,37 @@ def assert_ended_cleanly(child: subprocess.Popen, signum: int) -> None:
 
 # ---- a corpus read by workers ----
 
-LARGE = [("check", "sources", signal.SIGINT), ("check", "annotations", signal.SIGTERM),
-         ("coverage", "annotations", signal.SIGINT),
-         ("publish", "sources", signal.SIGTERM), ("publish", "annotations", signal.SIGINT),
-         ("publish", "writing", signal.SIGINT), ("publish", "writing", signal.SIGTERM)]
+LARGE = [
+    ("check", "sources", signal.SIGINT),
+    ("check", "annotations", signal.SIGTERM),
+    ("coverage", "annotations", signal.SIGINT),
+    ("publish", "sources", signal.SIGTERM),
+    ("publish", "annotations", signal.SIGINT),
+    ("publish", "writing", signal.SIGINT),
+    ("publish", "writing", signal.SIGTERM),
+]
 
 
-@pytest.mark.parametrize("command, phase, signum", LARGE, ids=[f"{c}-{p}-{s.name}" for c, p, s in LARGE])
-def test_signal_while_workers_read_ends_the_command_cleanly(command, phase, signum, world, tmp_path, sessions):
+@pytest.mark.parametrize(
+    "command, phase, signum", LARGE, ids=[f"{c}-{p}-{s.name}" for c, p, s in LARGE]
+)
+def test_signal_while_workers_read_ends_the_command_cleanly(
+    command, phase, signum, world, tmp_path, sessions
+):
     out = tmp_path / "datapackage"
     shutil.copytree(world["package"], out)
-    args = [command, "--seeds", str(world["corpus"])] + (["--out", str(out)] if command == "publish" else [])
+    args = [command, "--seeds", str(world["corpus"])] + (
+        ["--out", str(out)] if command == "publish" else []
+    )
     child = start(args)
     sessions.append(child)
     reach(child, phase, out)
     send(child, signum)
     assert_ended_cleanly(child, signum)
     assert tree(out) == world["package_tree"]
-    assert beside(out) == (world["beside"] if command == "publish" else [])  # what a completed publish leaves
+    assert beside(out) == (
+        world["beside"] if command == "publish" else []
+    )  # what a completed publish leaves
     assert tree(world["corpus"]) == world["corpus_tree"]
 
 
@@ -185,20 +238,31 @@ def test_workers_die_with_a_killed_command(world, sessions):
     child = start(["check", "--seeds", str(world["corpus"])])
     sessions.append(child)
     reach(child, "annotations", None)
-    time.sleep(0.3)  # the workers are in the middle of their runs; orphaned, they would fail to send their rows back
+    time.sleep(
+        0.3
+    )  # the workers are in the middle of their runs; orphaned, they would fail to send their rows back
     child.send_signal(signal.SIGKILL)
     stdout, stderr = child.communicate(timeout=30)  # orphaned workers would hold the pipes open
     assert (child.returncode, stderr, stdout) == (-signal.SIGKILL, "", "")
-    assert wait_empty(child.pid, live_only=True) == []  # dead workers may wait a moment for init to reap them
+    assert (
+        wait_empty(child.pid, live_only=True) == []
+    )  # dead workers may wait a moment for init to reap them
 
 
 # ---- a corpus read in one process ----
 
-SMALL = [("check", signal.SIGINT), ("check", signal.SIGTERM), ("report", signal.SIGINT), ("report", signal.SIGTERM)]
+SMALL = [
+    ("check", signal.SIGINT),
+    ("check", signal.SIGTERM),
+    ("report", signal.SIGINT),
+    ("report", signal.SIGTERM),
+]
 
 
 @pytest.mark.parametrize("command, signum", SMALL, ids=[f"{c}-{s.name}" for c, s in SMALL])
-def test_signal_while_one_process_reads_ends_the_command_cleanly(command, signum, world, tmp_path, sessions):
+def test_signal_while_one_process_reads_ends_the_command_cleanly(
+    command, signum, world, tmp_path, sessions
+):
     args = [command, "--seeds", str(BASE_SEEDS)]
     if command == "report":
         args += ["--package", str(world["package"]), "--out", str(tmp_path / "report")]
@@ -210,14 +274,20 @@ def test_signal_while_one_process_reads_ends_the_command_cleanly(command, signum
     time.sleep(SMALL_DELAY)
     send(child, signum)
     assert_ended_cleanly(child, signum)
-    assert (tree(BASE_SEEDS), tree(world["package"])) == (world["seeds_tree"], world["package_tree"])
+    assert (tree(BASE_SEEDS), tree(world["package"])) == (
+        world["seeds_tree"],
+        world["package_tree"],
+    )
 
 
 # ---- in this process: the handling, the pool's workers ----
 
-@pytest.mark.parametrize("raised, code, line", [(KeyboardInterrupt(), 130, "interrupted\n"),
-                                                (cli.Terminated(), 143, "terminated\n")],
-                         ids=["KeyboardInterrupt", "Terminated"])
+
+@pytest.mark.parametrize(
+    "raised, code, line",
+    [(KeyboardInterrupt(), 130, "interrupted\n"), (cli.Terminated(), 143, "terminated\n")],
+    ids=["KeyboardInterrupt", "Terminated"],
+)
 def test_interrupt_inside_a_command_is_one_line_and_its_exit_code(raised, code, line, monkeypatch):
     def stopped(seeds):
         raise raised
@@ -234,9 +304,14 @@ def test_terminated_is_the_exit_status_of_sigterm():
 OK_LINE = "ok: 1 sources, 1 count_conventions, 2 actors, 1 places, 1 events, 2 statements, 1 casualty_reports, 7 evidence\n"
 
 
-@pytest.mark.parametrize("lost, output", [("turned into an ImportError", "terminated\n"),
-                                          ("swallowed", OK_LINE + "terminated\n")], ids=["converted", "swallowed"])
-def test_a_signal_whose_exception_was_lost_still_ends_the_command_as_stopped(lost, output, monkeypatch):
+@pytest.mark.parametrize(
+    "lost, output",
+    [("turned into an ImportError", "terminated\n"), ("swallowed", OK_LINE + "terminated\n")],
+    ids=["converted", "swallowed"],
+)
+def test_a_signal_whose_exception_was_lost_still_ends_the_command_as_stopped(
+    lost, output, monkeypatch
+):
     from pipeline.check import run
 
     real = run.check_seeds
@@ -283,9 +358,14 @@ def test_a_signal_waits_while_an_exception_could_be_lost():
     """Inside __del__, and inside what an extension module imports as it initialises, the handler holds the
     exception back; anywhere else, an import being looked up included, it raises it. In a fresh interpreter,
     where _decimal is not yet initialised."""
-    done = subprocess.run([sys.executable, "-c", FRAGILE], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", FRAGILE], capture_output=True, text=True, timeout=60
+    )
     assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout == "[('__del__', True), ('_decimal', False), ('numbers', True), ('script', False)]\n"
+    assert (
+        done.stdout
+        == "[('__del__', True), ('_decimal', False), ('numbers', True), ('script', False)]\n"
+    )
 
 
 def _worker_state(_) -> tuple:
@@ -293,8 +373,12 @@ def _worker_state(_) -> tuple:
 
     death_signal = ctypes.c_int()
     ctypes.CDLL(None).prctl(2, ctypes.byref(death_signal))  # PR_GET_PDEATHSIG
-    return (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM),
-            signal.pthread_sigmask(signal.SIG_BLOCK, []), death_signal.value)
+    return (
+        signal.getsignal(signal.SIGINT),
+        signal.getsignal(signal.SIGTERM),
+        signal.pthread_sigmask(signal.SIG_BLOCK, []),
+        death_signal.value,
+    )
 
 
 def test_workers_ignore_ctrl_c_end_on_sigterm_and_die_with_the_parent():
@@ -310,7 +394,9 @@ def test_workers_ignore_ctrl_c_end_on_sigterm_and_die_with_the_parent():
 def test_the_pool_is_terminated_and_joined_however_the_block_ends(raised):
     with pytest.raises(raised):
         with parallel.worker_pool(2) as pool:
-            pool.map_async(time.sleep, [30, 30])  # both workers busy: only terminating them ends the block soon
+            pool.map_async(
+                time.sleep, [30, 30]
+            )  # both workers busy: only terminating them ends the block soon
             raise raised()
     assert multiprocessing.active_children() == []
 
@@ -322,5 +408,7 @@ def test_a_failing_worker_is_reported_on_one_line(world, monkeypatch):
     monkeypatch.setattr(parallel, "add_record_rows", broken)  # the forked workers inherit the patch
     result = CliRunner().invoke(cli.app, ["check", "--seeds", str(world["corpus"])])
     assert (result.exit_code, result.output) == (
-        1, "error: unexpected RuntimeError: worker failed (set PIPELINE_DEBUG=1 for the traceback)\n")
+        1,
+        "error: unexpected RuntimeError: worker failed (set PIPELINE_DEBUG=1 for the traceback)\n",
+    )
     assert multiprocessing.active_children() == []

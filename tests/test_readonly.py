@@ -14,8 +14,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from conftest import BASE_SEEDS, FIXTURES, assemble_case, tree
 from pipeline.cli import app
+
+from conftest import BASE_SEEDS, FIXTURES, assemble_case, tree
 
 READERS = ["check", "coverage", "diff", "validate", "report"]
 COMMANDS = typer.main.get_command(app).commands
@@ -29,7 +30,9 @@ def project(request, tmp_path: Path, published_minimal: Path, monkeypatch) -> Pa
     folder.mkdir()
     if request.param == "hostile-seeds":
         assemble_case(FIXTURES / "invalid" / "yaml-alias-bomb", folder)
-        (folder / "seeds" / "wire-2020-09-30" / "text.txt").write_bytes(b"\xef\xbb\xbfCRLF text\r\n")
+        (folder / "seeds" / "wire-2020-09-30" / "text.txt").write_bytes(
+            b"\xef\xbb\xbfCRLF text\r\n"
+        )
     else:
         shutil.copytree(BASE_SEEDS, folder / "seeds")
     shutil.copytree(published_minimal, folder / "datapackage")
@@ -44,8 +47,11 @@ def project(request, tmp_path: Path, published_minimal: Path, monkeypatch) -> Pa
 def invocations(name: str) -> list[list[str]]:
     """The command with its required arguments filled in, without and with --json."""
     command = COMMANDS[name]
-    required = ["datapackage" for param in command.params
-                if param.param_type_name == "argument" and param.required]
+    required = [
+        "datapackage"
+        for param in command.params
+        if param.param_type_name == "argument" and param.required
+    ]
     calls = [[name, *required]]
     if any("--json" in getattr(param, "opts", []) for param in command.params):
         calls.append([name, *required, "--json"])
@@ -60,5 +66,10 @@ def test_reading_commands_write_nothing(name: str, project: Path):
     for args in invocations(name):
         result = runner.invoke(app, args)
         assert "Traceback" not in result.output, result.output
-        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-        assert (tree(project / "seeds", stat=True), tree(project / "datapackage", stat=True)) == before, f"'{' '.join(args)}' wrote"
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+            result.exception
+        )
+        assert (
+            tree(project / "seeds", stat=True),
+            tree(project / "datapackage", stat=True),
+        ) == before, f"'{' '.join(args)}' wrote"

@@ -5,7 +5,8 @@ and their texts are read first; then other workers, forked so that they share ev
 source already read, parse each run's annotation files and build its rows, which
 come back in folder order. The result is the same as reading every file here, one by one: the
 rows in the same order, the same problems. The rules that look at one record and
-its own evidence run in the workers too, on each run's rows. Small corpora are read
+its own evidence (given by the caller, pipeline.check) run in the workers too, on each
+run's rows. Small corpora are read
 here directly, where starting workers would cost more than it saves.
 
 Only the parent answers Ctrl-C and SIGTERM: workers ignore SIGINT (a terminal sends it
@@ -21,23 +22,36 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.check import rules
 from pipeline.build.collector import collector_paused
+from pipeline.build.tables import Tables, add_record_rows, add_source_rows
 from pipeline.contract.problems import Problem
 from pipeline.contract.schemas import annotation_json_schema
 from pipeline.load.seeds import Corpus, load_annotations, load_sources, source_folders
 from pipeline.load.structure import validators
-from pipeline.build.tables import Tables, add_record_rows, add_source_rows
 
-PARALLEL_MIN_FOLDERS = 400  # measured: 400 documents are checked as fast (1.8 s) in one process as with workers
+PARALLEL_MIN_FOLDERS = (
+    400  # measured: 400 documents are checked as fast (1.8 s) in one process as with workers
+)
 FOLDERS_PER_RUN = 200
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 _corpus: Corpus | None = None  # the sources, handed to forked workers
 _context: tuple = ({}, {})  # what the record rules need from the sources and conventions
+_rules: RecordRules | None = None
+
+
+@dataclass(frozen=True)
+class RecordRules:
+    """Rules run on each run's rows as they are built: `context(tables)` is computed once from the
+    source rows; `problems(tables, context)` gives the run's problems."""
+
+    context: Callable[[Tables], tuple]
+    problems: Callable[[Tables, tuple], list[Problem]]
 
 
 def _build_run(folders: list[Path]) -> tuple[Tables, list, list[Problem]]:
@@ -46,7 +60,8 @@ def _build_run(folders: list[Path]) -> tuple[Tables, list, list[Problem]]:
     tables = Tables()
     problems = part.problems
     add_record_rows(part, tables, problems)
-    problems += rules.record_problems(tables, _context)
+    if _rules is not None:
+        problems += _rules.problems(tables, _context)
     return tables, part.exclusions, problems
 
 
@@ -57,21 +72,29 @@ def workers() -> int:
         return os.cpu_count() or 1
 
 
-def read_and_build(seeds: Path, while_waiting=None) -> tuple[Corpus, Tables, list[Problem]]:
+def read_and_build(
+    seeds: Path, rules: RecordRules | None = None, while_waiting=None
+) -> tuple[Corpus, Tables, list[Problem]]:
     """The corpus (sources, exclusions), all its tables, every problem met reading them and the record rules'.
 
     `while_waiting`, if given, runs in a thread of this process while workers read the
     annotation files (this process mostly waits then), started only after they fork.
     """
     with collector_paused():
-        return _read_and_build(seeds, while_waiting)
+        return _read_and_build(seeds, rules, while_waiting)
 
 
-def _read_and_build(seeds: Path, while_waiting) -> tuple[Corpus, Tables, list[Problem]]:
-    global _corpus, _context
+def _read_and_build(
+    seeds: Path, rules: RecordRules | None, while_waiting
+) -> tuple[Corpus, Tables, list[Problem]]:
+    global _corpus, _context, _rules
     listed = len(source_folders(seeds))
     count = min(workers(), -(-listed // FOLDERS_PER_RUN))
-    parallel = count >= 2 and listed >= PARALLEL_MIN_FOLDERS and "fork" in multiprocessing.get_all_start_methods()
+    parallel = (
+        count >= 2
+        and listed >= PARALLEL_MIN_FOLDERS
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
     if parallel:
         with worker_pool(count) as sources_pool:
             corpus = load_sources(seeds, FOLDERS_PER_RUN, sources_pool.imap)
@@ -80,10 +103,10 @@ def _read_and_build(seeds: Path, while_waiting) -> tuple[Corpus, Tables, list[Pr
     problems = list(corpus.problems)
     tables = Tables()
     add_source_rows(corpus, tables, problems)
-    _context = rules.record_context(tables)
+    _context = rules.context(tables) if rules else ({}, {})
     folders = corpus.annotation_folders
-    runs = [folders[i:i + FOLDERS_PER_RUN] for i in range(0, len(folders), FOLDERS_PER_RUN)]
-    _corpus = corpus  # set before the fork: the workers inherit it
+    runs = [folders[i : i + FOLDERS_PER_RUN] for i in range(0, len(folders), FOLDERS_PER_RUN)]
+    _corpus, _rules = corpus, rules  # set before the fork: the workers inherit them
     try:
         if parallel:
             validators(annotation_json_schema())  # compiled once here rather than in every worker
@@ -92,7 +115,7 @@ def _read_and_build(seeds: Path, while_waiting) -> tuple[Corpus, Tables, list[Pr
         else:
             _gather(map(_build_run, runs), corpus, tables, problems)
     finally:
-        _corpus, _context = None, ({}, {})
+        _corpus, _context, _rules = None, ({}, {}), None
     return corpus, tables, problems
 
 
@@ -113,13 +136,17 @@ def worker_pool(count: int, while_waiting=None):
     pool = helper = None
     try:
         with signals_held():
-            pool = multiprocessing.get_context("fork").Pool(count, initializer=_worker_start, initargs=(os.getpid(),))
+            pool = multiprocessing.get_context("fork").Pool(
+                count, initializer=_worker_start, initargs=(os.getpid(),)
+            )
             if while_waiting is not None:
                 helper = threading.Thread(target=while_waiting, daemon=True)
                 helper.start()
         yield pool
     finally:
-        with signals_held():  # a signal now would cut the clean-up short: it waits until the workers are gone
+        with (
+            signals_held()
+        ):  # a signal now would cut the clean-up short: it waits until the workers are gone
             if pool is not None:
                 pool.terminate()  # the results are all in, or no longer wanted
                 pool.join()
@@ -145,9 +172,13 @@ def signals_held():
 def _worker_start(parent: int) -> None:
     """First thing in each worker: leave Ctrl-C to the parent, end silently when terminated, die with the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: Pool.terminate() must print nothing
+    signal.signal(
+        signal.SIGTERM, signal.SIG_DFL
+    )  # not the parent's handler: Pool.terminate() must print nothing
     _die_with_parent()
-    if os.getppid() != parent:  # the parent died before prctl took effect: nothing would kill this worker
+    if (
+        os.getppid() != parent
+    ):  # the parent died before prctl took effect: nothing would kill this worker
         os._exit(1)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 

@@ -18,7 +18,6 @@ from pipeline.contract.problems import Problem
 from pipeline.load.seeds import Corpus, Record
 from pipeline.load.spans import Unresolved, resolve, usable_occurrence
 
-
 _SHARED_KEYS: dict[tuple, tuple] = {}
 
 
@@ -40,7 +39,13 @@ class Origin(NamedTuple):
     def of(cls, file: str, values, record: str | None) -> Origin:
         """The origin of a record read as `values` (a Located mapping)."""
         keys = tuple(values.key_lines)
-        return cls(file, values.line, record, _SHARED_KEYS.setdefault(keys, keys), tuple(values.key_lines.values()))
+        return cls(
+            file,
+            values.line,
+            record,
+            _SHARED_KEYS.setdefault(keys, keys),
+            tuple(values.key_lines.values()),
+        )
 
     def line_of(self, key: str | None) -> int:
         """The line of `key` in the record, else the record's line."""
@@ -52,7 +57,9 @@ class Origin(NamedTuple):
 @dataclass
 class Tables:
     rows: dict[str, list[dict]] = field(default_factory=lambda: {t: [] for t in schemas.TABLES})
-    origins: dict[str, list[Origin]] = field(default_factory=lambda: {t: [] for t in schemas.TABLES})
+    origins: dict[str, list[Origin]] = field(
+        default_factory=lambda: {t: [] for t in schemas.TABLES}
+    )
     # (table, record_id) -> evidence rows, for the domain checks
     evidence_of: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
     # (table, row index, column) of cells already reported as untypable: no second report
@@ -74,7 +81,9 @@ class Tables:
             self.origins[table] += other.origins[table]
         for key, rows in other.evidence_of.items():
             self.evidence_of.setdefault(key, []).extend(rows)
-        self.bad_cells.update((table, offsets[table] + index, column) for table, index, column in other.bad_cells)
+        self.bad_cells.update(
+            (table, offsets[table] + index, column) for table, index, column in other.bad_cells
+        )
         self.weekday_exempt |= other.weekday_exempt
         self.short_exempt |= other.short_exempt
 
@@ -92,7 +101,9 @@ def parse_date(value) -> dt.date:
             raise ValueError("not yyyy-mm-dd")
         return dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise _Bad(f"{value!r} is not a valid date ({exc})", "write a real calendar date as yyyy-mm-dd") from None
+        raise _Bad(
+            f"{value!r} is not a valid date ({exc})", "write a real calendar date as yyyy-mm-dd"
+        ) from None
 
 
 def typed(field_def: dict, value):
@@ -111,7 +122,11 @@ def typed(field_def: dict, value):
             raise _Bad(f"expected an integer, got {value!r}")
         return value
     if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
             raise _Bad(f"expected a finite number, got {value!r}")
         return float(value)
     if kind == "boolean":
@@ -121,8 +136,14 @@ def typed(field_def: dict, value):
     raise _Bad(f"unsupported field type {kind}")
 
 
-def _typed_row(table: str, values: dict, origin: Origin, problems: list[Problem], skip=(),
-               bad: set | None = None) -> dict:
+def _typed_row(
+    table: str,
+    values: dict,
+    origin: Origin,
+    problems: list[Problem],
+    skip=(),
+    bad: set | None = None,
+) -> dict:
     """The record typed by the schema; names of untypable columns are added to `bad`."""
     bad = set() if bad is None else bad
     row = {}
@@ -133,8 +154,16 @@ def _typed_row(table: str, values: dict, origin: Origin, problems: list[Problem]
         try:
             row[name] = typed(field_def, values.get(name))
         except _Bad as fault:
-            problems.append(Problem(origin.file, origin.line_of(name), fault.message,
-                                    origin.record, name, fault.hint))
+            problems.append(
+                Problem(
+                    origin.file,
+                    origin.line_of(name),
+                    fault.message,
+                    origin.record,
+                    name,
+                    fault.hint,
+                )
+            )
             row[name] = None
             bad.add(name)
     for (default_table, column), source_column in schemas.DEFAULTS.items():
@@ -156,15 +185,25 @@ def _evidence_rows(corpus: Corpus, record: Record, tables: Tables, problems: lis
     record_id = record.record_id
     collected = tables.evidence_of.setdefault((record.table, record_id), [])
     for number, item in enumerate(items, start=1):
-        line = items.item_lines[number - 1] if hasattr(items, "item_lines") else record.line_of("evidence")
+        line = (
+            items.item_lines[number - 1]
+            if hasattr(items, "item_lines")
+            else record.line_of("evidence")
+        )
         spec = _evidence_spec(item)
         found = None if spec is None else _resolved(corpus, record, spec, line, problems)
         if found is None:
             continue
         source_id, source, start, end = found
-        row = {"evidence_id": evidence_id(record.table, str(record_id), number), "source_id": source_id,
-               "record_table": record.table, "record_id": record_id, "start": start, "end": end,
-               "exact": source.text[start:end]}
+        row = {
+            "evidence_id": evidence_id(record.table, str(record_id), number),
+            "source_id": source_id,
+            "record_table": record.table,
+            "record_id": record_id,
+            "start": start,
+            "end": end,
+            "exact": source.text[start:end],
+        }
         tables.add("evidence", row, Origin(record.file, line, record.label))
         if "weekdays_refer_elsewhere" in spec:
             tables.weekday_exempt.add(row["evidence_id"])
@@ -193,16 +232,31 @@ def _resolved(corpus: Corpus, record: Record, spec: dict, line: int, problems: l
     if source is None:
         if source_id not in corpus.unreadable_sources:
             known = ", ".join(sorted(corpus.sources)) or "none"
-            problems.append(Problem(record.file, line, f"evidence names unknown source {source_id!r}",
-                                    record.label, "evidence", f"known sources: {known}"))
+            problems.append(
+                Problem(
+                    record.file,
+                    line,
+                    f"evidence names unknown source {source_id!r}",
+                    record.label,
+                    "evidence",
+                    f"known sources: {known}",
+                )
+            )
         return None
     prefix = spec.get("prefix") if isinstance(spec.get("prefix"), str) else None
     try:
-        start, end = resolve(source.text, spec["quote"], occurrence=spec.get("occurrence"), prefix=prefix,
-                             folded_text=source.folded)
+        start, end = resolve(
+            source.text,
+            spec["quote"],
+            occurrence=spec.get("occurrence"),
+            prefix=prefix,
+            folded_text=source.folded,
+        )
     except Unresolved as bad:
         where = "" if source_id == record.source_id else f" (source {source_id})"
-        problems.append(Problem(record.file, line, bad.message + where, record.label, "evidence", bad.hint))
+        problems.append(
+            Problem(record.file, line, bad.message + where, record.label, "evidence", bad.hint)
+        )
         return None
     return source_id, source, start, end
 
@@ -211,13 +265,19 @@ def add_source_rows(corpus: Corpus, tables: Tables, problems: list[Problem]) -> 
     """The sources and count_conventions rows."""
     for source in corpus.sources.values():
         origin = Origin.of(source.file, source.meta, f"sources/{source.source_id}")
-        row = _typed_row("sources", source.meta, origin, problems, skip=schemas.derived_columns("sources"))
+        row = _typed_row(
+            "sources", source.meta, origin, problems, skip=schemas.derived_columns("sources")
+        )
         row["text_sha256"] = source.sha256
         row["text_chars"] = len(source.text)
-        tables.add("sources", {name: row.get(name) for name in schemas.field_names("sources")}, origin)
+        tables.add(
+            "sources", {name: row.get(name) for name in schemas.field_names("sources")}, origin
+        )
     for values, shown in corpus.conventions:
         origin = Origin.of(shown, values, f"count_conventions/{values.get('term')}")
-        tables.add("count_conventions", _typed_row("count_conventions", values, origin, problems), origin)
+        tables.add(
+            "count_conventions", _typed_row("count_conventions", values, origin, problems), origin
+        )
 
 
 def add_record_rows(corpus: Corpus, tables: Tables, problems: list[Problem]) -> None:
@@ -229,7 +289,11 @@ def add_record_rows(corpus: Corpus, tables: Tables, problems: list[Problem]) -> 
         records[index] = None
         origin = Origin.of(record.file, record.values, record.label)
         bad: set[str] = set()
-        tables.add(record.table, _typed_row(record.table, record.values, origin, problems, bad=bad), origin)
-        tables.bad_cells.update((record.table, len(tables.rows[record.table]) - 1, column) for column in bad)
+        tables.add(
+            record.table, _typed_row(record.table, record.values, origin, problems, bad=bad), origin
+        )
+        tables.bad_cells.update(
+            (record.table, len(tables.rows[record.table]) - 1, column) for column in bad
+        )
         if isinstance(record.record_id, str):
             _evidence_rows(corpus, record, tables, problems)

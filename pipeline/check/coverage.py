@@ -53,17 +53,28 @@ def resolve_exclusions(corpus: Corpus, problems: list[Problem]) -> list[tuple[in
     for exclusion in corpus.exclusions:
         source = corpus.sources.get(exclusion.source_id)
         values = exclusion.values
-        if source is None or not isinstance(values.get("quote"), str) or not isinstance(values.get("reason"), str):
+        if (
+            source is None
+            or not isinstance(values.get("quote"), str)
+            or not isinstance(values.get("reason"), str)
+        ):
             continue
         occurrence = values.get("occurrence")
         if occurrence is not None and not usable_occurrence(occurrence):
             continue  # reported by the structure layer (not an integer, or below 1)
         prefix = values.get("prefix") if isinstance(values.get("prefix"), str) else None
         try:
-            start, end = resolve(source.text, values["quote"], occurrence=occurrence, prefix=prefix,
-                                 folded_text=source.folded)
+            start, end = resolve(
+                source.text,
+                values["quote"],
+                occurrence=occurrence,
+                prefix=prefix,
+                folded_text=source.folded,
+            )
         except Unresolved as bad:
-            problems.append(Problem(exclusion.file, values.line, bad.message, None, "uncovered", bad.hint))
+            problems.append(
+                Problem(exclusion.file, values.line, bad.message, None, "uncovered", bad.hint)
+            )
             continue
         resolved.append((start, end, exclusion.source_id, values["reason"]))
     return resolved

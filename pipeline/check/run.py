@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.check import coverage
-from pipeline.check import rules
-from pipeline.build.parallel import read_and_build
 from pipeline.build.collector import existing_objects_frozen
+from pipeline.build.parallel import RecordRules, read_and_build
+from pipeline.build.tables import Tables
+from pipeline.check import coverage, rules
 from pipeline.contract.problems import Problem, unique_sorted
 from pipeline.load.seeds import Corpus
-from pipeline.build.tables import Tables
 
 
 @dataclass
@@ -28,10 +27,15 @@ class Checked:
 
 
 def check_seeds(seeds: Path) -> Checked:
-    corpus, tables, problems = read_and_build(seeds, while_waiting=rules.import_libraries)
+    record_rules = RecordRules(rules.record_context, rules.record_problems)
+    corpus, tables, problems = read_and_build(
+        seeds, record_rules, while_waiting=rules.import_libraries
+    )
     with existing_objects_frozen():
         exclusions = coverage.resolve_exclusions(corpus, problems)
         problems += rules.constraint_problems(tables)
         problems += rules.key_problems(tables)
-        problems += rules.chrome_problems(tables, exclusions)  # the record rules ran as the rows were built
+        problems += rules.chrome_problems(
+            tables, exclusions
+        )  # the record rules ran as the rows were built
     return Checked(corpus, tables, exclusions, unique_sorted(problems))

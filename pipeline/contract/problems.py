@@ -21,8 +21,12 @@ def printable(text: str) -> str:
     """`text` for a terminal: each character of the kinds above as its Python escape (\\x1b, \\u202e, \\n)."""
     if text.isprintable():  # the usual case, decided in C
         return text
-    return "".join(char.encode("unicode_escape").decode("ascii") if unicodedata.category(char) in _HIDDEN else char
-                   for char in text)
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char) in _HIDDEN
+        else char
+        for char in text
+    )
 
 
 def printable_lines(text: str) -> str:
@@ -73,4 +77,6 @@ def unique_sorted(problems: list[Problem]) -> list[Problem]:
             continue
         seen.add(key)
         kept.append(problem)
-    return sorted(kept, key=lambda p: (p.file, p.line or 0, p.record or "", p.field or "", p.message))
+    return sorted(
+        kept, key=lambda p: (p.file, p.line or 0, p.record or "", p.field or "", p.message)
+    )

@@ -17,7 +17,16 @@ import yaml
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 # Order of the tables in the package: referenced tables before those that refer to them.
-TABLES = ["sources", "count_conventions", "actors", "places", "events", "statements", "casualty_reports", "evidence"]
+TABLES = [
+    "sources",
+    "count_conventions",
+    "actors",
+    "places",
+    "events",
+    "statements",
+    "casualty_reports",
+    "evidence",
+]
 # Tables whose rows annotators write, with evidence, in the annotation files.
 ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
 # Columns that default to another column when an annotation leaves them out.
@@ -62,7 +71,9 @@ def table_schema(table: str) -> dict:
         values = category_values(field)
         if values is not None:
             field.setdefault("constraints", {})["enum"] = values
-    published = {key: value for key, value in schema.items() if not key.startswith("x-") and key != "name"}
+    published = {
+        key: value for key, value in schema.items() if not key.startswith("x-") and key != "name"
+    }
     published["$schema"] = "https://datapackage.org/profiles/2.0/tableschema.json"
     return published
 
@@ -108,7 +119,13 @@ def required(field: dict) -> bool:
 
 # ---- the annotation file format, derived ----
 
-_JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean", "date": "string"}
+_JSON_TYPES = {
+    "string": "string",
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
+    "date": "string",
+}
 
 
 def _json_property(field: dict) -> dict:
@@ -119,7 +136,12 @@ def _json_property(field: dict) -> dict:
         prop["pattern"] = r"^\d{4}-\d{2}-\d{2}$"
     if "enum" in constraints:
         prop["enum"] = constraints["enum"]
-    for key, json_key in (("pattern", "pattern"), ("minimum", "minimum"), ("maximum", "maximum"), ("minLength", "minLength")):
+    for key, json_key in (
+        ("pattern", "pattern"),
+        ("minimum", "minimum"),
+        ("maximum", "maximum"),
+        ("minLength", "minLength"),
+    ):
         if key in constraints and json_key not in prop:
             prop[json_key] = constraints[key]
     if not required(field):
@@ -129,9 +151,18 @@ def _json_property(field: dict) -> dict:
 
 def _record_schema(table: str) -> dict:
     props = {f["name"]: _json_property(f) for f in annotated_fields(table)}
-    needed = [f["name"] for f in annotated_fields(table) if required(f) and (table, f["name"]) not in DEFAULTS]
+    needed = [
+        f["name"]
+        for f in annotated_fields(table)
+        if required(f) and (table, f["name"]) not in DEFAULTS
+    ]
     props["evidence"] = {"$ref": "#/$defs/evidence_list"}
-    return {"type": "object", "properties": props, "required": needed + ["evidence"], "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": props,
+        "required": needed + ["evidence"],
+        "additionalProperties": False,
+    }
 
 
 @functools.cache
@@ -139,23 +170,45 @@ def annotation_json_schema() -> dict:
     """JSON Schema of an annotation file (seeds/<source>/annotations.yaml)."""
     evidence_item = {
         "oneOf": [
-            {"type": "string", "minLength": 1, "description": "The exact words, quoted from the source text."},
+            {
+                "type": "string",
+                "minLength": 1,
+                "description": "The exact words, quoted from the source text.",
+            },
             {
                 "type": "object",
                 "properties": {
-                    "quote": {"type": "string", "minLength": 1, "description": "The exact words, quoted from the source text."},
-                    "source_id": {"type": "string", "pattern": ID_PATTERN,
-                                  "description": "The source holding the quote when it is not this file's source."},
-                    "occurrence": {"type": "integer", "minimum": 1,
-                                   "description": "Which occurrence of the quote is meant (1 = first), when it occurs more than once."},
-                    "prefix": {"type": "string", "minLength": 1,
-                               "description": "Words just before the quote that pick out the right occurrence."},
-                    "weekdays_refer_elsewhere": {"type": "string", "minLength": 1,
-                                                 "description": "Why weekdays named in this span are not the record's own dates."},
+                    "quote": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "The exact words, quoted from the source text.",
+                    },
+                    "source_id": {
+                        "type": "string",
+                        "pattern": ID_PATTERN,
+                        "description": "The source holding the quote when it is not this file's source.",
+                    },
+                    "occurrence": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "Which occurrence of the quote is meant (1 = first), when it occurs more than once.",
+                    },
+                    "prefix": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "Words just before the quote that pick out the right occurrence.",
+                    },
+                    "weekdays_refer_elsewhere": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "Why weekdays named in this span are not the record's own dates.",
+                    },
                     "short_quote_suffices": {
-                        "type": "string", "minLength": 1,
+                        "type": "string",
+                        "minLength": 1,
                         "description": f"Why a quote of fewer than {MIN_EVIDENCE_CHARS} letters or digits "
-                                       "is enough to identify the passage."},
+                        "is enough to identify the passage.",
+                    },
                 },
                 "required": ["quote"],
                 "additionalProperties": False,
@@ -169,16 +222,30 @@ def annotation_json_schema() -> dict:
         "description": "Hand annotations of one source text. Generated from the Table Schemas in schemas/; do not edit.",
         "type": "object",
         "properties": {
-            "source_id": {"type": "string", "pattern": ID_PATTERN, "description": "The source these annotations are for."},
-            **{table: {"type": "array", "items": {"$ref": f"#/$defs/{table}"},
-                       "description": raw_schema(table)["description"]} for table in ANNOTATED},
+            "source_id": {
+                "type": "string",
+                "pattern": ID_PATTERN,
+                "description": "The source these annotations are for.",
+            },
+            **{
+                table: {
+                    "type": "array",
+                    "items": {"$ref": f"#/$defs/{table}"},
+                    "description": raw_schema(table)["description"],
+                }
+                for table in ANNOTATED
+            },
             "uncovered": {
                 "type": "array",
                 "description": "Sentences deliberately left without evidence, each with the reason.",
                 "items": {
                     "type": "object",
-                    "properties": {"quote": {"type": "string", "minLength": 1}, "reason": {"type": "string", "minLength": 1},
-                                   "occurrence": {"type": "integer", "minimum": 1}, "prefix": {"type": "string", "minLength": 1}},
+                    "properties": {
+                        "quote": {"type": "string", "minLength": 1},
+                        "reason": {"type": "string", "minLength": 1},
+                        "occurrence": {"type": "integer", "minimum": 1},
+                        "prefix": {"type": "string", "minLength": 1},
+                    },
                     "required": ["quote", "reason"],
                     "additionalProperties": False,
                 },
@@ -186,8 +253,10 @@ def annotation_json_schema() -> dict:
         },
         "required": ["source_id"],
         "additionalProperties": False,
-        "$defs": {"evidence_list": {"type": "array", "minItems": 1, "items": evidence_item},
-                  **{table: _record_schema(table) for table in ANNOTATED}},
+        "$defs": {
+            "evidence_list": {"type": "array", "minItems": 1, "items": evidence_item},
+            **{table: _record_schema(table) for table in ANNOTATED},
+        },
     }
 
 
@@ -195,7 +264,11 @@ def annotation_json_schema() -> dict:
 def source_json_schema() -> dict:
     """JSON Schema of a source metadata file (seeds/<source>/source.yaml)."""
     props = {f["name"]: _json_property(f) for f in annotated_fields("sources")}
-    props["text_file"] = {"type": "string", "minLength": 1, "description": "The text file, inside this folder."}
+    props["text_file"] = {
+        "type": "string",
+        "minLength": 1,
+        "description": "The text file, inside this folder.",
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
@@ -212,14 +285,23 @@ def conventions_json_schema() -> dict:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
-        "properties": {"count_conventions": {"type": "array", "items": {
-            "type": "object", "properties": props,
-            "required": [f["name"] for f in fields("count_conventions") if required(f)],
-            "additionalProperties": False}}},
+        "properties": {
+            "count_conventions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": props,
+                    "required": [f["name"] for f in fields("count_conventions") if required(f)],
+                    "additionalProperties": False,
+                },
+            }
+        },
         "required": ["count_conventions"],
         "additionalProperties": False,
     }
 
 
 def write_annotation_json_schema(path: Path = SCHEMAS_DIR / "annotation.schema.json") -> None:
-    path.write_text(json.dumps(annotation_json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(annotation_json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )

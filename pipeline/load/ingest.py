@@ -22,7 +22,13 @@ import yaml
 from pipeline.contract import schemas
 from pipeline.contract.problems import InputError, Problem
 from pipeline.load.seeds import ID_RE
-from pipeline.load.sourcetext import character_hint, describe_character, forbidden_character, normalise, sha256_text
+from pipeline.load.sourcetext import (
+    character_hint,
+    describe_character,
+    forbidden_character,
+    normalise,
+    sha256_text,
+)
 from pipeline.load.structure import MULTILINE_FIELDS
 
 MAX_TEXT_BYTES = 20 * 1024 * 1024
@@ -45,14 +51,22 @@ def _existing_hashes(seeds: Path) -> dict[str, str]:
     for meta in seeds.glob("*/source.yaml"):
         text = meta.parent / "text.txt"
         if text.is_file():
-            hashes[sha256_text(text.read_text(encoding="utf-8", errors="replace"))] = meta.parent.name
+            hashes[sha256_text(text.read_text(encoding="utf-8", errors="replace"))] = (
+                meta.parent.name
+            )
     return hashes
 
 
 # The field of source.yaml each text option fills. --id is left to its pattern, which
 # refuses any character but a-z, 0-9 and "-".
-OPTION_FIELDS = {"publisher": "publisher", "title": "title", "published": "published_date",
-                 "basis": "published_date_basis", "language": "language", "url": "url"}
+OPTION_FIELDS = {
+    "publisher": "publisher",
+    "title": "title",
+    "published": "published_date",
+    "basis": "published_date_basis",
+    "language": "language",
+    "url": "url",
+}
 
 
 def _refuse_forbidden_characters(shown: str, options: dict[str, str | None]) -> None:
@@ -64,22 +78,47 @@ def _refuse_forbidden_characters(shown: str, options: dict[str, str | None]) -> 
         if found is not None:
             offset, char, count = found
             more = f", and {count - 1} more" if count > 1 else ""
-            problems.append(Problem(shown, None, f"--{option} contains {describe_character(char)} "
-                                    f"at character {offset + 1}{more}", field=field, hint=character_hint(char)))
+            problems.append(
+                Problem(
+                    shown,
+                    None,
+                    f"--{option} contains {describe_character(char)} "
+                    f"at character {offset + 1}{more}",
+                    field=field,
+                    hint=character_hint(char),
+                )
+            )
     if problems:
         raise InputError(problems)
 
 
 def _refuse_bad_id_or_date(shown: str, source_id: str, published: str | None) -> None:
     if not ID_RE.fullmatch(source_id):
-        raise InputError([Problem(shown, None, f"source id {source_id!r} is not a lowercase slug",
-                                  field="source_id", hint="pass --id with lowercase letters, digits and hyphens")])
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    None,
+                    f"source id {source_id!r} is not a lowercase slug",
+                    field="source_id",
+                    hint="pass --id with lowercase letters, digits and hyphens",
+                )
+            ]
+        )
     if published is not None:
         try:
             dt.date.fromisoformat(published)
         except ValueError:
-            raise InputError([Problem(shown, None, f"--published {published!r} is not a yyyy-mm-dd date",
-                                      field="published_date")]) from None
+            raise InputError(
+                [
+                    Problem(
+                        shown,
+                        None,
+                        f"--published {published!r} is not a yyyy-mm-dd date",
+                        field="published_date",
+                    )
+                ]
+            ) from None
 
 
 def read_article(file: Path, shown: str) -> bytes:
@@ -100,25 +139,55 @@ def read_article(file: Path, shown: str) -> bytes:
         facts = os.fstat(opened.fileno())
         _regular(facts.st_mode, shown)
         if facts.st_size > MAX_TEXT_BYTES:
-            raise InputError([Problem(shown, None, f"file is {facts.st_size / 1e6:.1f} MB; an article is far smaller",
-                                      hint="check that this is the article text")])
+            raise InputError(
+                [
+                    Problem(
+                        shown,
+                        None,
+                        f"file is {facts.st_size / 1e6:.1f} MB; an article is far smaller",
+                        hint="check that this is the article text",
+                    )
+                ]
+            )
         try:
             raw = opened.read(MAX_TEXT_BYTES + 1)
         except OSError as exc:
             raise InputError([Problem(shown, None, f"cannot read file: {exc.strerror}")]) from None
     if len(raw) > MAX_TEXT_BYTES:  # it grew after it was measured
-        raise InputError([Problem(shown, None, "file is over 20 MB; an article is far smaller",
-                                  hint="check that this is the article text")])
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    None,
+                    "file is over 20 MB; an article is far smaller",
+                    hint="check that this is the article text",
+                )
+            ]
+        )
     return raw
 
 
 def _regular(mode: int, shown: str) -> None:
     """Refuse a folder, a named pipe, a device or a socket."""
     if stat.S_ISDIR(mode):
-        raise InputError([Problem(shown, None, "is a directory, not a text file", hint="ingest one file at a time")])
+        raise InputError(
+            [
+                Problem(
+                    shown, None, "is a directory, not a text file", hint="ingest one file at a time"
+                )
+            ]
+        )
     if not stat.S_ISREG(mode):
-        raise InputError([Problem(shown, None, f"is {_kind(mode)}, not a regular file",
-                                  hint="save the article to a regular file and ingest that")])
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    None,
+                    f"is {_kind(mode)}, not a regular file",
+                    hint="save the article to a regular file and ingest that",
+                )
+            ]
+        )
 
 
 def _kind(mode: int) -> str:
@@ -130,38 +199,72 @@ def _kind(mode: int) -> str:
 
 
 def annotation_template(source_id: str) -> str:
-    return (f"# yaml-language-server: $schema=../../schemas/annotation.schema.json\n"
-            f"source_id: {source_id}\n"
-            + "".join(f"{table}: []\n" for table in schemas.ANNOTATED)
-            + "uncovered: []\n")
+    return (
+        f"# yaml-language-server: $schema=../../schemas/annotation.schema.json\n"
+        f"source_id: {source_id}\n"
+        + "".join(f"{table}: []\n" for table in schemas.ANNOTATED)
+        + "uncovered: []\n"
+    )
 
 
-def ingest(file: Path, seeds: Path, *, publisher: str, title: str | None = None, published: str | None = None,
-           published_basis: str | None = None, source_id: str | None = None, language: str = "en",
-           url: str | None = None) -> Ingested:
+def ingest(
+    file: Path,
+    seeds: Path,
+    *,
+    publisher: str,
+    title: str | None = None,
+    published: str | None = None,
+    published_basis: str | None = None,
+    source_id: str | None = None,
+    language: str = "en",
+    url: str | None = None,
+) -> Ingested:
     shown = str(file)
-    _refuse_forbidden_characters(shown, {"publisher": publisher, "title": title, "published": published,
-                                         "basis": published_basis, "language": language, "url": url})
+    _refuse_forbidden_characters(
+        shown,
+        {
+            "publisher": publisher,
+            "title": title,
+            "published": published,
+            "basis": published_basis,
+            "language": language,
+            "url": url,
+        },
+    )
     if seeds.exists() and not seeds.is_dir():
-        raise InputError([Problem(str(seeds), None, "seeds folder is not a folder", hint="pass --seeds DIR")])
+        raise InputError(
+            [Problem(str(seeds), None, "seeds folder is not a folder", hint="pass --seeds DIR")]
+        )
     text, changes = normalise(read_article(file, shown), shown)
     source_id = source_id or default_id(file)
     _refuse_bad_id_or_date(shown, source_id, published)
     folder = seeds / source_id
     if folder.exists():
-        raise InputError([Problem(str(folder), None, f"source id {source_id!r} is already taken",
-                                  field="source_id", hint="pass another --id")])
+        raise InputError(
+            [
+                Problem(
+                    str(folder),
+                    None,
+                    f"source id {source_id!r} is already taken",
+                    field="source_id",
+                    hint="pass another --id",
+                )
+            ]
+        )
     digest = sha256_text(text)
     duplicate = _existing_hashes(seeds).get(digest) if seeds.is_dir() else None
     if duplicate:
-        raise InputError([Problem(shown, None, f"this text is already ingested as {duplicate!r} (same sha256)")])
+        raise InputError(
+            [Problem(shown, None, f"this text is already ingested as {duplicate!r} (same sha256)")]
+        )
     first_line = next((line.strip() for line in text.split("\n") if line.strip()), "")
     meta = {
         "source_id": source_id,
         "title": title or first_line,
         "publisher": publisher,
         "published_date": published,
-        "published_date_basis": published_basis or ("date line of the source" if published else None),
+        "published_date_basis": published_basis
+        or ("date line of the source" if published else None),
         "language": language,
         "url": url,
         "text_file": "text.txt",
@@ -170,13 +273,19 @@ def ingest(file: Path, seeds: Path, *, publisher: str, title: str | None = None,
     try:
         folder.mkdir(parents=True)
     except OSError as exc:
-        raise InputError([Problem(str(folder), None, f"cannot create the source folder: {exc.strerror}")]) from None
+        raise InputError(
+            [Problem(str(folder), None, f"cannot create the source folder: {exc.strerror}")]
+        ) from None
     try:
         (folder / "text.txt").write_text(text, encoding="utf-8", newline="\n")
-        (folder / "source.yaml").write_text(header + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100),
-                                            encoding="utf-8")
+        (folder / "source.yaml").write_text(
+            header + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100),
+            encoding="utf-8",
+        )
         (folder / "annotations.yaml").write_text(annotation_template(source_id), encoding="utf-8")
     except OSError as exc:
         shutil.rmtree(folder, ignore_errors=True)  # no half-ingested source is left behind
-        raise InputError([Problem(str(folder), None, f"cannot write the source: {exc.strerror}")]) from None
+        raise InputError(
+            [Problem(str(folder), None, f"cannot write the source: {exc.strerror}")]
+        ) from None
     return Ingested(source_id, folder, changes, digest)

@@ -110,7 +110,9 @@ def _inside(folder: Path, path: Path) -> bool:
 def _load(path: Path, shown: str, problems: list[Problem], empty_hint: str):
     """The file's content, or None with the reason added to `problems`."""
     if path.is_symlink():
-        problems.append(Problem(shown, None, "file is a symbolic link", hint="use a regular file inside seeds/"))
+        problems.append(
+            Problem(shown, None, "file is a symbolic link", hint="use a regular file inside seeds/")
+        )
         return None
     try:
         data = load_yaml(path, shown)
@@ -127,7 +129,12 @@ def _load_conventions(corpus: Corpus) -> None:
     shown = shown_path(corpus.root, path)
     if not path.exists():
         return
-    data = _load(path, shown, corpus.problems, "list the count conventions, or delete the file if there are none")
+    data = _load(
+        path,
+        shown,
+        corpus.problems,
+        "list the count conventions, or delete the file if there are none",
+    )
     if data is None:
         return
     if not isinstance(data, Located):
@@ -140,7 +147,9 @@ def _load_conventions(corpus: Corpus) -> None:
             return f"count_conventions/{item.get('term')}" if isinstance(item, dict) else None
         return None
 
-    corpus.problems.extend(structure_problems(data, schemas.conventions_json_schema(), shown, label))
+    corpus.problems.extend(
+        structure_problems(data, schemas.conventions_json_schema(), shown, label)
+    )
     corpus.problems.extend(character_problems(data, shown, label))
     for item in data.get("count_conventions") or []:
         if isinstance(item, Located):
@@ -165,23 +174,51 @@ def _load_metadata(corpus: Corpus, folder: Path) -> Located | None:
     shown = shown_path(corpus.root, meta_path)
     problems = corpus.problems
     if not ID_RE.fullmatch(folder.name):
-        problems.append(Problem(shown_path(corpus.root, folder), None, f"folder name {folder.name!r} is not a valid source id",
-                                hint="source folders are named by their id: lowercase letters, digits, hyphens"))
+        problems.append(
+            Problem(
+                shown_path(corpus.root, folder),
+                None,
+                f"folder name {folder.name!r} is not a valid source id",
+                hint="source folders are named by their id: lowercase letters, digits, hyphens",
+            )
+        )
         return None
     if folder.is_symlink():
-        problems.append(Problem(shown_path(corpus.root, folder), None, "source folder is a symbolic link",
-                                hint="keep each source as a real folder inside seeds/"))
+        problems.append(
+            Problem(
+                shown_path(corpus.root, folder),
+                None,
+                "source folder is a symbolic link",
+                hint="keep each source as a real folder inside seeds/",
+            )
+        )
         return None
     if not meta_path.is_file():
-        problems.append(Problem(shown, None, "missing source metadata file", hint="add sources with 'pipeline ingest'"))
+        problems.append(
+            Problem(
+                shown,
+                None,
+                "missing source metadata file",
+                hint="add sources with 'pipeline ingest'",
+            )
+        )
         return None
-    meta = _load(meta_path, shown, problems, "fill in the source metadata; 'pipeline ingest' writes it for a new source")
+    meta = _load(
+        meta_path,
+        shown,
+        problems,
+        "fill in the source metadata; 'pipeline ingest' writes it for a new source",
+    )
     if meta is None:
         return None
     if not isinstance(meta, Located):
         problems.append(Problem(shown, 1, "expected a mapping of source metadata"))
         return None
-    problems.extend(structure_problems(meta, schemas.source_json_schema(), shown, lambda path: f"sources/{folder.name}"))
+    problems.extend(
+        structure_problems(
+            meta, schemas.source_json_schema(), shown, lambda path: f"sources/{folder.name}"
+        )
+    )
     return meta
 
 
@@ -189,9 +226,16 @@ def _with_text(corpus: Corpus, folder: Path, meta: Located, shown: str) -> Sourc
     """The source of `meta` with its text, or None when its id or text file is wrong."""
     problems = corpus.problems
     if meta.get("source_id") != folder.name:
-        problems.append(Problem(shown, meta.key_lines.get("source_id", meta.line),
-                                f"source_id {meta.get('source_id')!r} does not match its folder {folder.name!r}",
-                                f"sources/{folder.name}", "source_id", "rename one so they agree"))
+        problems.append(
+            Problem(
+                shown,
+                meta.key_lines.get("source_id", meta.line),
+                f"source_id {meta.get('source_id')!r} does not match its folder {folder.name!r}",
+                f"sources/{folder.name}",
+                "source_id",
+                "rename one so they agree",
+            )
+        )
         return None
     text_name = meta.get("text_file")
     if not isinstance(text_name, str):
@@ -200,27 +244,62 @@ def _with_text(corpus: Corpus, folder: Path, meta: Located, shown: str) -> Sourc
     text_shown = shown_path(corpus.root, text_path)
     text_line = meta.key_lines["text_file"]
     if "\0" in text_name:
-        problems.append(Problem(shown, text_line, f"text_file {text_name!r} contains a NUL character",
-                                f"sources/{folder.name}", "text_file", "name a regular file inside the folder, e.g. text.txt"))
+        problems.append(
+            Problem(
+                shown,
+                text_line,
+                f"text_file {text_name!r} contains a NUL character",
+                f"sources/{folder.name}",
+                "text_file",
+                "name a regular file inside the folder, e.g. text.txt",
+            )
+        )
         return None
     if suspect(text_name):
         return None  # a control character or line break: reported by the character check
     try:
-        escapes = Path(text_name).is_absolute() or ".." in Path(text_name).parts or text_path.is_symlink() \
+        escapes = (
+            Path(text_name).is_absolute()
+            or ".." in Path(text_name).parts
+            or text_path.is_symlink()
             or not _inside(folder, text_path)
+        )
         found = text_path.is_file()
     except OSError as exc:
-        problems.append(Problem(shown, text_line, f"text_file {text_name[:60]!r}{'...' if len(text_name) > 60 else ''} "
-                                f"cannot be opened: {exc.strerror}", f"sources/{folder.name}", "text_file",
-                                "name a regular file inside the folder, e.g. text.txt"))
+        problems.append(
+            Problem(
+                shown,
+                text_line,
+                f"text_file {text_name[:60]!r}{'...' if len(text_name) > 60 else ''} "
+                f"cannot be opened: {exc.strerror}",
+                f"sources/{folder.name}",
+                "text_file",
+                "name a regular file inside the folder, e.g. text.txt",
+            )
+        )
         return None
     if escapes:
-        problems.append(Problem(shown, text_line, f"text_file {text_name!r} leaves the source folder",
-                                f"sources/{folder.name}", "text_file", "name a regular file inside the folder, e.g. text.txt"))
+        problems.append(
+            Problem(
+                shown,
+                text_line,
+                f"text_file {text_name!r} leaves the source folder",
+                f"sources/{folder.name}",
+                "text_file",
+                "name a regular file inside the folder, e.g. text.txt",
+            )
+        )
         return None
     if not found:
-        problems.append(Problem(shown, text_line, f"text file {text_name!r} not found",
-                                f"sources/{folder.name}", "text_file"))
+        problems.append(
+            Problem(
+                shown,
+                text_line,
+                f"text file {text_name!r} not found",
+                f"sources/{folder.name}",
+                "text_file",
+            )
+        )
         return None
     try:
         text = read_text(text_path, text_shown)
@@ -234,24 +313,49 @@ def _load_annotations(corpus: Corpus, folder: Path) -> None:
     path = folder / "annotations.yaml"
     shown = shown_path(corpus.root, path)
     if not path.exists():
-        corpus.problems.append(Problem(shown, None, "missing annotation file",
-                                       hint="'pipeline ingest' creates an empty one; restore it"))
+        corpus.problems.append(
+            Problem(
+                shown,
+                None,
+                "missing annotation file",
+                hint="'pipeline ingest' creates an empty one; restore it",
+            )
+        )
         return
     if path.is_symlink() or not _inside(corpus.root, path):
-        corpus.problems.append(Problem(shown, None, "annotation file is a link leaving seeds/", hint="use a regular file"))
+        corpus.problems.append(
+            Problem(
+                shown, None, "annotation file is a link leaving seeds/", hint="use a regular file"
+            )
+        )
         return
-    data = _load(path, shown, corpus.problems, f"start it with 'source_id: {folder.name}' and the tables of records")
+    data = _load(
+        path,
+        shown,
+        corpus.problems,
+        f"start it with 'source_id: {folder.name}' and the tables of records",
+    )
     if data is None:
         return
     if not isinstance(data, Located):
-        corpus.problems.append(Problem(shown, 1, "expected a mapping with source_id and tables of records",
-                                       hint="start from the file 'pipeline ingest' creates"))
+        corpus.problems.append(
+            Problem(
+                shown,
+                1,
+                "expected a mapping with source_id and tables of records",
+                hint="start from the file 'pipeline ingest' creates",
+            )
+        )
         return
 
     def label(path):
         if len(path) >= 2 and path[0] in schemas.ANNOTATED:
             items = data.get(path[0])
-            if isinstance(items, list) and path[1] < len(items) and isinstance(items[path[1]], dict):
+            if (
+                isinstance(items, list)
+                and path[1] < len(items)
+                and isinstance(items[path[1]], dict)
+            ):
                 return f"{path[0]}/{items[path[1]].get(schemas.primary_key(path[0]))}"
         return None
 
@@ -259,9 +363,15 @@ def _load_annotations(corpus: Corpus, folder: Path) -> None:
     corpus.problems.extend(character_problems(data, shown, label))
     source_id = data.get("source_id")
     if source_id != folder.name:
-        corpus.problems.append(Problem(shown, data.key_lines.get("source_id", data.line),
-                                       f"source_id {source_id!r} does not match its folder {folder.name!r}",
-                                       field="source_id", hint=f"write source_id: {folder.name}"))
+        corpus.problems.append(
+            Problem(
+                shown,
+                data.key_lines.get("source_id", data.line),
+                f"source_id {source_id!r} does not match its folder {folder.name!r}",
+                field="source_id",
+                hint=f"write source_id: {folder.name}",
+            )
+        )
     for table in schemas.ANNOTATED:
         for item in data.get(table) or []:
             if isinstance(item, Located):
@@ -273,7 +383,11 @@ def _load_annotations(corpus: Corpus, folder: Path) -> None:
 
 def source_folders(root: Path) -> list[Path]:
     """The folders of seeds/, in name order (hidden ones left out)."""
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
+    return (
+        sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if root.is_dir()
+        else []
+    )
 
 
 def load_sources(root: Path, runs_of: int = 200, mapper=map) -> Corpus:
@@ -285,11 +399,16 @@ def load_sources(root: Path, runs_of: int = 200, mapper=map) -> Corpus:
     """
     corpus = Corpus(root)
     if not root.is_dir():
-        corpus.problems.append(Problem(str(root), None, "seeds folder not found", hint="pass --seeds DIR"))
+        corpus.problems.append(
+            Problem(str(root), None, "seeds folder not found", hint="pass --seeds DIR")
+        )
         return corpus
     _load_conventions(corpus)
     folders = source_folders(root)
-    for part in mapper(functools.partial(_source_run, root), [folders[i:i + runs_of] for i in range(0, len(folders), runs_of)]):
+    for part in mapper(
+        functools.partial(_source_run, root),
+        [folders[i : i + runs_of] for i in range(0, len(folders), runs_of)],
+    ):
         corpus.sources.update(part.sources)
         corpus.problems += part.problems
         corpus.unreadable_sources |= part.unreadable_sources

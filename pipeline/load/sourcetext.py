@@ -31,8 +31,10 @@ CONVERT = "convert the original to UTF-8 (e.g. iconv -f latin1 -t utf-8), then r
 _ALWAYS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 # Refused too where a text is one line (ids, names, codes, urls): tab and line breaks.
 _FORBIDDEN = {True: re.compile(f"[{_ALWAYS}]"), False: re.compile(f"[{_ALWAYS}\t\n\u2028\u2029]")}
-_C0_NAMES = ("NUL SOH STX ETX EOT ENQ ACK BEL BS TAB LF VT FF CR SO SI "
-             "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US").split()
+_C0_NAMES = (
+    "NUL SOH STX ETX EOT ENQ ACK BEL BS TAB LF VT FF CR SO SI "
+    "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
+).split()
 
 
 def suspect(text: str) -> bool:
@@ -73,11 +75,15 @@ def describe_character(char: str) -> str:
 def character_hint(char: str, in_yaml: bool = False) -> str:
     """How to get rid of a forbidden character (`in_yaml`: one a YAML file holds, perhaps as an escape)."""
     if char in "\t\n\u2028\u2029":
-        return ("write this value as one line without tabs; "
-                "only free text such as a summary, note, quote or reason may span lines")
+        return (
+            "write this value as one line without tabs; "
+            "only free text such as a summary, note, quote or reason may span lines"
+        )
     if 0xD800 <= ord(char) <= 0xDFFF:
-        return ("write the character itself, or \\UXXXXXXXX beyond U+FFFF; a lone surrogate is half "
-                "a UTF-16 pair or a byte that was not UTF-8, and cannot be stored")
+        return (
+            "write the character itself, or \\UXXXXXXXX beyond U+FFFF; a lone surrogate is half "
+            "a UTF-16 pair or a byte that was not UTF-8, and cannot be stored"
+        )
     if 0x202A <= ord(char):
         return "remove it; it makes the text display in another order than it is stored"
     escape = ", and a YAML escape such as \\x1b or \\a writes one" if in_yaml else ""
@@ -92,23 +98,42 @@ def _control_problem(text: str, shown: str) -> Problem | None:
     offset, char, count = found
     line_start = text.rfind("\n", 0, offset) + 1
     more = f", and {count - 1} more" if count > 1 else ""
-    return Problem(shown, text.count("\n", 0, offset) + 1,
-                   f"character {describe_character(char)} at column {offset - line_start + 1}{more}",
-                   hint=CONTROL_HINT)
+    return Problem(
+        shown,
+        text.count("\n", 0, offset) + 1,
+        f"character {describe_character(char)} at column {offset - line_start + 1}{more}",
+        hint=CONTROL_HINT,
+    )
 
 
 def normalise(raw: bytes, shown: str) -> tuple[str, list[str]]:
     """Decode and normalise a text; return it and the list of changes made."""
     changes = []
     if b"\x00" in raw:
-        raise InputError([Problem(shown, None, "file is binary (contains NUL bytes), not text",
-                                  hint="ingest a plain-text file")])
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    None,
+                    "file is binary (contains NUL bytes), not text",
+                    hint="ingest a plain-text file",
+                )
+            ]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputError([Problem(shown, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-                                  hint="convert the file to UTF-8 first, e.g. iconv -f latin1 -t utf-8")]) from None
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    line,
+                    f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                    hint="convert the file to UTF-8 first, e.g. iconv -f latin1 -t utf-8",
+                )
+            ]
+        ) from None
     if text.startswith("\ufeff"):
         text = text.lstrip("\ufeff")  # all of them: a second one would be refused by read_text
         changes.append("removed byte order mark")
@@ -124,7 +149,16 @@ def normalise(raw: bytes, shown: str) -> tuple[str, list[str]]:
     if fault is not None:
         raise InputError([fault])
     if not text.strip():
-        raise InputError([Problem(shown, None, "file is empty (no text)", hint="ingest a file with the article text")])
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    None,
+                    "file is empty (no text)",
+                    hint="ingest a file with the article text",
+                )
+            ]
+        )
     return text, changes
 
 
@@ -141,8 +175,14 @@ def _stored_form_faults(text: str) -> tuple[int, list[str]]:
     if "\r" in text:
         faults.append(f"has {text.count(chr(13))} CR or CRLF line end(s)")
         lines.append(text.count("\n", 0, text.index("\r")) + 1)
-    bad = next((number for number, line in enumerate(text.split("\n"), 1)
-                if not unicodedata.is_normalized("NFC", line)), None)
+    bad = next(
+        (
+            number
+            for number, line in enumerate(text.split("\n"), 1)
+            if not unicodedata.is_normalized("NFC", line)
+        ),
+        None,
+    )
     if bad is not None:
         faults.append("is not in Unicode NFC (decomposed characters)")
         lines.append(bad)
@@ -161,17 +201,37 @@ def read_text(path: Path, shown: str) -> str:
     try:
         size = path.stat().st_size
         if size > MAX_TEXT_BYTES:
-            raise InputError([Problem(shown, None, f"file is {size / 1e6:.1f} MB; an article is far smaller",
-                                      hint="check that this is the article text")])
+            raise InputError(
+                [
+                    Problem(
+                        shown,
+                        None,
+                        f"file is {size / 1e6:.1f} MB; an article is far smaller",
+                        hint="check that this is the article text",
+                    )
+                ]
+            )
         raw = path.read_bytes()
     except OSError as exc:
-        raise InputError([Problem(shown, None, f"cannot read source text: {exc.strerror}")]) from None
+        raise InputError(
+            [Problem(shown, None, f"cannot read source text: {exc.strerror}")]
+        ) from None
     try:
         text, changes = normalise(raw, shown)
     except InputError as exc:
-        raise InputError([dataclasses.replace(p, hint=_stored_hint(p)) for p in exc.problems]) from None
+        raise InputError(
+            [dataclasses.replace(p, hint=_stored_hint(p)) for p in exc.problems]
+        ) from None
     if changes:
         line, faults = _stored_form_faults(raw.decode("utf-8"))
-        raise InputError([Problem(shown, line, "source text is not normalised: it " + "; it ".join(faults),
-                                  hint=REINGEST)])
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    line,
+                    "source text is not normalised: it " + "; it ".join(faults),
+                    hint=REINGEST,
+                )
+            ]
+        )
     return text

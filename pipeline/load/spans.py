@@ -13,17 +13,34 @@ import difflib
 from dataclasses import dataclass
 
 # One character for one character, so offsets in the folded text are offsets in the text.
-_FOLD = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u2009": " ",
-    "\u2013": "-", "\u2014": "-", "\u2212": "-",
-})
+_FOLD = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u202f": " ",
+        "\u2009": " ",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+    }
+)
 
 
 def fold(text: str) -> str:
     """Typographic variants mapped to their plain forms, length preserved."""
-    if text.isascii():  # every variant is outside ASCII; isascii() is O(1), translate() goes char by char
+    if (
+        text.isascii()
+    ):  # every variant is outside ASCII; isascii() is O(1), translate() goes char by char
         return text
     return text.translate(_FOLD)
 
@@ -49,7 +66,7 @@ def nearest_passage(text: str, quote: str) -> str:
     if block.size == 0:
         return ""
     start = max(0, block.a - block.b)
-    return text[start:start + len(quote)]
+    return text[start : start + len(quote)]
 
 
 def line_of(text: str, offset: int) -> int:
@@ -61,8 +78,14 @@ def usable_occurrence(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def resolve(text: str, quote: str, *, occurrence: int | None = None, prefix: str | None = None,
-            folded_text: str | None = None) -> tuple[int, int]:
+def resolve(
+    text: str,
+    quote: str,
+    *,
+    occurrence: int | None = None,
+    prefix: str | None = None,
+    folded_text: str | None = None,
+) -> tuple[int, int]:
     """Offsets (start inclusive, end exclusive, in code points) of `quote` in `text`.
 
     Raises Unresolved with a message and a hint when the quote is missing or ambiguous.
@@ -70,31 +93,43 @@ def resolve(text: str, quote: str, *, occurrence: int | None = None, prefix: str
     if not quote.strip():
         raise Unresolved("quote is empty", "quote the exact words of the source")
     if quote != quote.strip():
-        raise Unresolved("quote starts or ends with whitespace", "trim the quote to the words themselves")
+        raise Unresolved(
+            "quote starts or ends with whitespace", "trim the quote to the words themselves"
+        )
     haystack = folded_text if folded_text is not None else fold(text)
     needle = fold(quote)
     starts = find_all(haystack, needle)
     if prefix is not None:
         folded_prefix = fold(prefix)
-        starts = [s for s in starts if haystack[max(0, s - len(folded_prefix)):s] == folded_prefix]
+        starts = [
+            s for s in starts if haystack[max(0, s - len(folded_prefix)) : s] == folded_prefix
+        ]
         if not starts:
-            raise Unresolved(f"quote not found after prefix {prefix!r}",
-                             "the prefix must be the words immediately before the quote")
+            raise Unresolved(
+                f"quote not found after prefix {prefix!r}",
+                "the prefix must be the words immediately before the quote",
+            )
     if not starts:
         near = nearest_passage(text, quote)
         hint = f"nearest text is {near!r}" if near else "the quote shares nothing with the text"
         raise Unresolved(f"quote not found in the source: {quote!r}", hint)
     if occurrence is not None:
         if occurrence < 1:  # starts[-1] would silently pick the last one
-            raise Unresolved(f"occurrence {occurrence} is not a position", "count occurrences from 1")
+            raise Unresolved(
+                f"occurrence {occurrence} is not a position", "count occurrences from 1"
+            )
         if occurrence > len(starts):
-            raise Unresolved(f"occurrence {occurrence} asked but the quote occurs {len(starts)} time(s)",
-                             "use an occurrence between 1 and the count")
+            raise Unresolved(
+                f"occurrence {occurrence} asked but the quote occurs {len(starts)} time(s)",
+                "use an occurrence between 1 and the count",
+            )
         start = starts[occurrence - 1]
     elif len(starts) > 1:
         lines = ", ".join(str(line_of(text, s)) for s in starts)
-        raise Unresolved(f"quote occurs {len(starts)} times in the source (text lines {lines})",
-                         "add 'occurrence: N' or a 'prefix' to say which one")
+        raise Unresolved(
+            f"quote occurs {len(starts)} times in the source (text lines {lines})",
+            "add 'occurrence: N' or a 'prefix' to say which one",
+        )
     else:
         start = starts[0]
     return start, start + len(quote)

@@ -20,11 +20,23 @@ import fastjsonschema
 import jsonschema
 
 from pipeline.contract.problems import Problem
-from pipeline.load.sourcetext import character_hint, describe_character, forbidden_character, suspect
+from pipeline.load.sourcetext import (
+    character_hint,
+    describe_character,
+    forbidden_character,
+    suspect,
+)
 from pipeline.load.yamlfile import Located, LocatedList
 
-_TYPE_NAMES = {dict: "a mapping", list: "a list", str: "text", int: "an integer", float: "a number",
-               bool: "true/false", type(None): "empty"}
+_TYPE_NAMES = {
+    dict: "a mapping",
+    list: "a list",
+    str: "text",
+    int: "an integer",
+    float: "a number",
+    bool: "true/false",
+    type(None): "empty",
+}
 
 
 _COMPILED: dict[int, tuple] = {}
@@ -62,15 +74,23 @@ def _line_at(document, path) -> int | None:
 
 
 def _describe(value) -> str:
-    kind = next((name for cls, name in _TYPE_NAMES.items() if type(value) is cls), None) \
-        or next((name for cls, name in _TYPE_NAMES.items() if isinstance(value, cls)), type(value).__name__)
+    kind = next((name for cls, name in _TYPE_NAMES.items() if type(value) is cls), None) or next(
+        (name for cls, name in _TYPE_NAMES.items() if isinstance(value, cls)), type(value).__name__
+    )
     return f"{kind} {value!r}" if not isinstance(value, (dict, list)) else kind
 
 
 def _wanted(types) -> str:
     names = [types] if isinstance(types, str) else list(types)
-    words = {"string": "text", "integer": "an integer", "number": "a number", "boolean": "true or false",
-             "array": "a list", "object": "a mapping", "null": "nothing"}
+    words = {
+        "string": "text",
+        "integer": "an integer",
+        "number": "a number",
+        "boolean": "true or false",
+        "array": "a list",
+        "object": "a mapping",
+        "null": "nothing",
+    }
     return " or ".join(words.get(name, name) for name in names)
 
 
@@ -81,7 +101,10 @@ def _leaf_errors(error):
         for sub in error.context:
             branches.setdefault(sub.schema_path[0], []).append(sub)
         # Prefer the branch whose errors are not about the value's type.
-        ranked = sorted(branches.values(), key=lambda errs: (any(e.validator == "type" and not e.path for e in errs), len(errs)))
+        ranked = sorted(
+            branches.values(),
+            key=lambda errs: (any(e.validator == "type" and not e.path for e in errs), len(errs)),
+        )
         best = ranked[0]
         if all(e.validator == "type" and not e.path for e in best):
             return [error]
@@ -113,20 +136,46 @@ def structure_problems(document, schema: dict, shown: str, record_label) -> list
                 allowed = list(error.schema.get("properties", {}))
                 for key in sorted(set(value) - set(allowed)):
                     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                    hint = f"did you mean '{close[0]}'?" if close else "allowed fields: " + ", ".join(allowed)
-                    key_line = value.key_lines.get(key, line) if isinstance(value, Located) else line
-                    problems.append(Problem(shown, key_line, f"unknown field '{key}'", record, key, hint))
+                    hint = (
+                        f"did you mean '{close[0]}'?"
+                        if close
+                        else "allowed fields: " + ", ".join(allowed)
+                    )
+                    key_line = (
+                        value.key_lines.get(key, line) if isinstance(value, Located) else line
+                    )
+                    problems.append(
+                        Problem(shown, key_line, f"unknown field '{key}'", record, key, hint)
+                    )
                 continue
             if error.validator == "required":
                 missing = error.message.split("'")[1]
-                problems.append(Problem(shown, line, f"missing required field '{missing}'", record, missing,
-                                        "add it; see schemas/ for what it holds"))
+                problems.append(
+                    Problem(
+                        shown,
+                        line,
+                        f"missing required field '{missing}'",
+                        record,
+                        missing,
+                        "add it; see schemas/ for what it holds",
+                    )
+                )
                 continue
-            type_branches = [sub.validator_value for sub in error.context or () if sub.validator == "type" and not sub.path]
+            type_branches = [
+                sub.validator_value
+                for sub in error.context or ()
+                if sub.validator == "type" and not sub.path
+            ]
             if error.validator == "type" and value is None:
-                message, hint = "required value is missing", "fill it in; see schemas/ for what it holds"
-            elif error.validator == "type" or (error.validator == "anyOf" and type_branches
-                                               and len(type_branches) == len(error.context)):
+                message, hint = (
+                    "required value is missing",
+                    "fill it in; see schemas/ for what it holds",
+                )
+            elif error.validator == "type" or (
+                error.validator == "anyOf"
+                and type_branches
+                and len(type_branches) == len(error.context)
+            ):
                 wanted = error.validator_value if error.validator == "type" else type_branches
                 message = f"expected {_wanted(wanted)}, got {_describe(value)}"
                 wanted = [wanted] if isinstance(wanted, str) else wanted
@@ -152,7 +201,9 @@ def structure_problems(document, schema: dict, shown: str, record_label) -> list
             elif error.validator in ("minimum", "maximum", "minLength"):
                 message = f"{value!r} is out of range ({error.validator} {error.validator_value})"
             elif error.validator == "oneOf":
-                message = f"expected a quote (text) or a mapping with 'quote', got {_describe(value)}"
+                message = (
+                    f"expected a quote (text) or a mapping with 'quote', got {_describe(value)}"
+                )
             else:
                 message = error.message
             problems.append(Problem(shown, line, message, record, field, hint))
@@ -161,8 +212,21 @@ def structure_problems(document, schema: dict, shown: str, record_label) -> list
 
 # Free text, which may span lines (tab and newline allowed); every other text value (ids,
 # names, codes, dates, urls, paths) is one line. "evidence" is a quote written as plain text.
-MULTILINE_FIELDS = frozenset({"summary", "note", "quote", "evidence", "prefix", "count_text", "reason", "basis",
-                              "published_date_basis", "weekdays_refer_elsewhere", "short_quote_suffices"})
+MULTILINE_FIELDS = frozenset(
+    {
+        "summary",
+        "note",
+        "quote",
+        "evidence",
+        "prefix",
+        "count_text",
+        "reason",
+        "basis",
+        "published_date_basis",
+        "weekdays_refer_elsewhere",
+        "short_quote_suffices",
+    }
+)
 
 
 def _suspects(node, path: tuple, line: int | None, found: list) -> None:
@@ -205,6 +269,14 @@ def character_problems(document, shown: str, record_label) -> list[Problem]:
         if found is not None:
             offset, char, count = found
             more = f", and {count - 1} more" if count > 1 else ""
-            problems.append(Problem(shown, line, f"contains {describe_character(char)} at character {offset + 1}{more}",
-                                    record_label(path), field, character_hint(char, in_yaml=True)))
+            problems.append(
+                Problem(
+                    shown,
+                    line,
+                    f"contains {describe_character(char)} at character {offset + 1}{more}",
+                    record_label(path),
+                    field,
+                    character_hint(char, in_yaml=True),
+                )
+            )
     return problems

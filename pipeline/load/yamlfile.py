@@ -56,43 +56,97 @@ class Form:
 
 # Quoted values are never touched: '017' and "1:20" are text. Keys are read like values.
 FORMS = (
-    Form("as a decimal integer", "17, -3, +1, 0", "integer", "integer", "integer",
-         r"[-+]?(?:0|[1-9][0-9]*)"),
-    Form("as a decimal number", "40.3447, -1.5, 1., .5, 6.8523015e+5", "number", "number", "number",
-         r"[-+]?[0-9]+\.[0-9]*(?:[eE][-+][0-9]+)?|\.[0-9]+(?:[eE][-+][0-9]+)?"),
-    Form("as infinity or not-a-number", ".inf, -.Inf, .nan", "number", "number",
-         "number (the checks refuse it)", r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"),
-    Form("as true or false", "true, False, TRUE", "boolean", "boolean", "boolean", r"true|True|TRUE|false|False|FALSE"),
-    Form("as null", "~, null, Null, NULL", "null", "null", "null",
-         r"~|null|Null|NULL|"),
+    Form(
+        "as a decimal integer",
+        "17, -3, +1, 0",
+        "integer",
+        "integer",
+        "integer",
+        r"[-+]?(?:0|[1-9][0-9]*)",
+    ),
+    Form(
+        "as a decimal number",
+        "40.3447, -1.5, 1., .5, 6.8523015e+5",
+        "number",
+        "number",
+        "number",
+        r"[-+]?[0-9]+\.[0-9]*(?:[eE][-+][0-9]+)?|\.[0-9]+(?:[eE][-+][0-9]+)?",
+    ),
+    Form(
+        "as infinity or not-a-number",
+        ".inf, -.Inf, .nan",
+        "number",
+        "number",
+        "number (the checks refuse it)",
+        r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+    ),
+    Form(
+        "as true or false",
+        "true, False, TRUE",
+        "boolean",
+        "boolean",
+        "boolean",
+        r"true|True|TRUE|false|False|FALSE",
+    ),
+    Form("as null", "~, null, Null, NULL", "null", "null", "null", r"~|null|Null|NULL|"),
     Form("as yes, no, on or off", "yes, No, OFF", "boolean", "text", "text"),
     Form("as a date", "2020-09-30", "date", "text", "text (the table checks read it as a date)"),
     Form("as = or << (a value)", "=, <<", "special", "text", "text"),
     Form("in base 60", "1:20, 190:20:30.15", "80, 685230.15", "text", "refused", r":", "base 60"),
-    Form("with digits grouped by _", "1_000, 1_0.5, 685.230_15e+03", "1000, 10.5, 685230.15", "text",
-         "refused", r"_"),
+    Form(
+        "with digits grouped by _",
+        "1_000, 1_0.5, 685.230_15e+03",
+        "1000, 10.5, 685230.15",
+        "text",
+        "refused",
+        r"_",
+    ),
     Form("in binary", "0b11", "3", "text", "refused", r"0b", "binary"),
     Form("in octal (0o)", "0o17", "text", "15", "refused", r"0o", "octal"),
     Form("in hexadecimal", "0x1F", "31", "31", "refused", r"0x", "hexadecimal"),
     Form("with a sign before the point", "+.5, -.5", "text", "0.5, -0.5", "refused", r"^[-+]\."),
-    Form("with an exponent, without a point or a sign", "1e5, 1.5e3, 2E-3", "text", "100000.0, 1500.0, 0.002",
-         "refused", r"[eE]"),
-    Form("with a leading zero", "017, -08, 00", "15 (octal), text, 0", "17, -8, 0", "refused", r"^[-+]?0[0-9]",
-         "octal"),
+    Form(
+        "with an exponent, without a point or a sign",
+        "1e5, 1.5e3, 2E-3",
+        "text",
+        "100000.0, 1500.0, 0.002",
+        "refused",
+        r"[eE]",
+    ),
+    Form(
+        "with a leading zero",
+        "017, -08, 00",
+        "15 (octal), text, 0",
+        "17, -8, 0",
+        "refused",
+        r"^[-+]?0[0-9]",
+        "octal",
+    ),
     Form("as << (a key)", "<<: {...}", "merge", "text", "refused"),
 )
 _FORM = {form.name: form for form in FORMS}
 _READ_INT, _READ_FLOAT, _READ_SPECIAL, _READ_BOOL, _READ_NULL = (
     re.compile(f"(?:{_FORM[name].pattern})\\Z")
-    for name in ("as a decimal integer", "as a decimal number", "as infinity or not-a-number", "as true or false",
-                 "as null"))
+    for name in (
+        "as a decimal integer",
+        "as a decimal number",
+        "as infinity or not-a-number",
+        "as true or false",
+        "as null",
+    )
+)
 _REFUSED = [form for form in FORMS if form.here == "refused" and form.pattern]
 
-_INT, _FLOAT, _BOOL, _NULL, _MERGE = (f"tag:yaml.org,2002:{kind}" for kind in ("int", "float", "bool", "null", "merge"))
+_INT, _FLOAT, _BOOL, _NULL, _MERGE = (
+    f"tag:yaml.org,2002:{kind}" for kind in ("int", "float", "bool", "null", "merge")
+)
 # What YAML 1.1 reads as a number (PyYAML's own resolvers) and what YAML 1.2's core schema does: a plain
 # value that either of them reads as a number is one of the forms read above, or refused.
-_YAML11 = {tag: regexp for resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.values()
-           for tag, regexp in resolvers}
+_YAML11 = {
+    tag: regexp
+    for resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.values()
+    for tag, regexp in resolvers
+}
 _YAML12_INT = r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
 _YAML12_FLOAT = r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
 _NUMBER_RESOLVERS = [
@@ -126,7 +180,10 @@ class _Ambiguous(_YamlProblem):
 
 def forms_table() -> str:
     """FORMS as the Markdown table of the README."""
-    rows = ["| written | for example | YAML 1.1 reads | YAML 1.2 reads | here |", "|---|---|---|---|---|"]
+    rows = [
+        "| written | for example | YAML 1.1 reads | YAML 1.2 reads | here |",
+        "|---|---|---|---|---|",
+    ]
     for form in FORMS:
         examples = ", ".join(f"`{example}`" for example in form.examples.split(", "))
         rows.append(f"| {form.name} | {examples} | {form.yaml11} | {form.yaml12} | {form.here} |")
@@ -163,7 +220,9 @@ def _shown(reading, text: str, form: Form) -> str:
     if reading is None:
         return "a number too long to show"
     try:
-        typed = float(text) if isinstance(reading, float) else int(text, 10)  # the digits as a reader sees them
+        typed = (
+            float(text) if isinstance(reading, float) else int(text, 10)
+        )  # the digits as a reader sees them
     except ValueError:
         typed = None
     note = f" ({form.base})" if form.base and reading != typed else ""
@@ -178,8 +237,10 @@ def _ambiguous(node) -> _Ambiguous:
     if old == new:
         message = f"{text} is written {form.name}: YAML reads it as {old!r}"
     else:
-        message = f"{text} is ambiguous: YAML 1.1 reads it as {_shown(old, text, form)}, " \
-                  f"YAML 1.2 as {_shown(new, text, form)}"
+        message = (
+            f"{text} is ambiguous: YAML 1.1 reads it as {_shown(old, text, form)}, "
+            f"YAML 1.2 as {_shown(new, text, form)}"
+        )
     number = next((n for n in (new, old) if type(n) in (int, float) and math.isfinite(n)), None)
     hint = f"quote it ('{text}') if it is text"
     if number is not None:
@@ -190,7 +251,8 @@ def _ambiguous(node) -> _Ambiguous:
 def _is_refused_number(text: str) -> bool:
     """YAML 1.1 or 1.2 reads `text` as a number, and it is none of the number forms read."""
     return any(regexp.match(text) for _, regexp in _NUMBER_RESOLVERS) and not (
-        _READ_INT.match(text) or _READ_FLOAT.match(text) or _READ_SPECIAL.match(text))
+        _READ_INT.match(text) or _READ_FLOAT.match(text) or _READ_SPECIAL.match(text)
+    )
 
 
 _TAG_HINT = "remove the tag or write a plain value"
@@ -199,7 +261,9 @@ _TAG_HINT = "remove the tag or write a plain value"
 def _scalar(node, kind: str) -> str:
     """The text of a scalar node for a tag that wants `kind`; the tag's problem if it cannot be that."""
     if not isinstance(node, yaml.ScalarNode):
-        raise _YamlProblem(node.start_mark.line + 1, f"this value cannot be read as {kind}", _TAG_HINT)
+        raise _YamlProblem(
+            node.start_mark.line + 1, f"this value cannot be read as {kind}", _TAG_HINT
+        )
     text = node.value
     if _is_refused_number(text):
         raise _ambiguous(node)
@@ -219,11 +283,17 @@ def _construct_int(loader, node):
     try:
         value = int(text)
     except ValueError:  # more digits than Python converts (4300)
-        raise _YamlProblem(line, f"integer of {len(text)} digits is outside the 64-bit range",
-                           "counts and numbers must fit in 64 bits") from None
+        raise _YamlProblem(
+            line,
+            f"integer of {len(text)} digits is outside the 64-bit range",
+            "counts and numbers must fit in 64 bits",
+        ) from None
     if not -INT64 <= value < INT64:
-        raise _YamlProblem(line, f"integer {value} is outside the 64-bit range",
-                           "counts and numbers must fit in 64 bits")
+        raise _YamlProblem(
+            line,
+            f"integer {value} is outside the 64-bit range",
+            "counts and numbers must fit in 64 bits",
+        )
     return value
 
 
@@ -271,15 +341,23 @@ for _tag, _regexp in _NUMBER_RESOLVERS:
 def _compose_node(self, parent, index):
     event = self.peek_event()
     if isinstance(event, yaml.AliasEvent):
-        raise _YamlProblem(event.start_mark.line + 1, f"alias *{event.anchor} is not allowed",
-                           "write the value out in full; anchors and aliases are refused")
+        raise _YamlProblem(
+            event.start_mark.line + 1,
+            f"alias *{event.anchor} is not allowed",
+            "write the value out in full; anchors and aliases are refused",
+        )
     if getattr(event, "anchor", None):
-        raise _YamlProblem(event.start_mark.line + 1, f"anchor &{event.anchor} is not allowed",
-                           "write the value out in full; anchors and aliases are refused")
+        raise _YamlProblem(
+            event.start_mark.line + 1,
+            f"anchor &{event.anchor} is not allowed",
+            "write the value out in full; anchors and aliases are refused",
+        )
     if not isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
         return yaml.SafeLoader.compose_node(self, parent, index)
     if self.depth >= MAX_DEPTH:
-        raise _YamlProblem(event.start_mark.line + 1, f"YAML nested deeper than {MAX_DEPTH} levels", DEPTH_HINT)
+        raise _YamlProblem(
+            event.start_mark.line + 1, f"YAML nested deeper than {MAX_DEPTH} levels", DEPTH_HINT
+        )
     self.depth += 1
     try:
         return yaml.SafeLoader.compose_node(self, parent, index)
@@ -296,11 +374,16 @@ def _construct_mapping(loader, node, deep=False):
     mapping.key_lines = {}
     for key_node, value_node in node.value:
         if key_node.tag == _MERGE:
-            raise _YamlProblem(key_node.start_mark.line + 1, "merge keys (<<) are not supported",
-                               "write the keys out in full")
+            raise _YamlProblem(
+                key_node.start_mark.line + 1,
+                "merge keys (<<) are not supported",
+                "write the keys out in full",
+            )
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
-            raise _YamlProblem(key_node.start_mark.line + 1, f"key {key!r} is not a string", "quote the key")
+            raise _YamlProblem(
+                key_node.start_mark.line + 1, f"key {key!r} is not a string", "quote the key"
+            )
         if key in mapping:
             raise _YamlProblem(
                 key_node.start_mark.line + 1,
@@ -326,13 +409,20 @@ def _construct_sequence(loader, node, deep=False):
 
 # Only plain YAML: explicit tags for anything but text, numbers, booleans, null, maps and lists are refused.
 _Loader.yaml_constructors = {
-    tag: constructor for tag, constructor in yaml.SafeLoader.yaml_constructors.items()
-    if tag in ("tag:yaml.org,2002:str", None)  # None: what PyYAML calls for an unknown tag (refuses it)
+    tag: constructor
+    for tag, constructor in yaml.SafeLoader.yaml_constructors.items()
+    if tag
+    in ("tag:yaml.org,2002:str", None)  # None: what PyYAML calls for an unknown tag (refuses it)
 }
-for _tag, _constructor in ((_INT, _construct_int), (_FLOAT, _construct_float), (_BOOL, _construct_bool),
-                           (_NULL, _construct_null), (_MERGE, _construct_merge),
-                           ("tag:yaml.org,2002:map", _construct_mapping),
-                           ("tag:yaml.org,2002:seq", _construct_sequence)):
+for _tag, _constructor in (
+    (_INT, _construct_int),
+    (_FLOAT, _construct_float),
+    (_BOOL, _construct_bool),
+    (_NULL, _construct_null),
+    (_MERGE, _construct_merge),
+    ("tag:yaml.org,2002:map", _construct_mapping),
+    ("tag:yaml.org,2002:seq", _construct_sequence),
+):
     _Loader.add_constructor(_tag, _constructor)
 
 
@@ -344,8 +434,13 @@ _FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 _FastLoader.yaml_constructors = dict(_Loader.yaml_constructors)
 
 if yaml.__with_libyaml__:
-    class _EventLoader(yaml.composer.Composer, yaml.cyaml.CParser, yaml.constructor.SafeConstructor,
-                       yaml.resolver.Resolver):
+
+    class _EventLoader(
+        yaml.composer.Composer,
+        yaml.cyaml.CParser,
+        yaml.constructor.SafeConstructor,
+        yaml.resolver.Resolver,
+    ):
         """libyaml's parser under PyYAML's composer, which counts levels: for text too deep to give libyaml's.
 
         On a 10 MB file, measured: 1.1 s, where _FastLoader takes 0.65 s and _Loader 11 s.
@@ -366,8 +461,11 @@ _EventLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 _EventLoader.yaml_constructors = dict(_Loader.yaml_constructors)
 
 _STR_TAG = "tag:yaml.org,2002:str"
-_RESOLVERS = {first: tuple(resolvers + _Loader.yaml_implicit_resolvers.get(None, []))
-              for first, resolvers in _Loader.yaml_implicit_resolvers.items() if first is not None}
+_RESOLVERS = {
+    first: tuple(resolvers + _Loader.yaml_implicit_resolvers.get(None, []))
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+    if first is not None
+}
 
 
 def _resolve(self, kind, value, implicit):
@@ -421,7 +519,9 @@ def _build(node, loader, depth=0):
 # libyaml's composer is C code that recurses once per level: about 25,000 levels overflow an 8 MB
 # stack and kill the process (measured). Text that might nest deeper than this never reaches it.
 C_DEPTH = 1000
-_PREFIX = C_DEPTH // 4  # a line starting with this many spaces and block indicators might open this many levels
+_PREFIX = (
+    C_DEPTH // 4
+)  # a line starting with this many spaces and block indicators might open this many levels
 _LONG_PREFIX = re.compile(r"\n[ \t?:-]{%d}" % _PREFIX)
 _FIRST_PREFIX = re.compile(r"[ \t?:-]{%d}" % _PREFIX)
 _LONG_PREFIX_ANY_BREAK = re.compile(r"[\n\r\x85\u2028\u2029][ \t?:-]{%d}" % _PREFIX)
@@ -442,7 +542,9 @@ def _within_c_depth(text: str) -> bool:
         return False
     if _FIRST_PREFIX.match(text):
         return False
-    if any(ch in text for ch in "\r\x85\u2028\u2029"):  # YAML's other line breaks: a 5 times slower search
+    if any(
+        ch in text for ch in "\r\x85\u2028\u2029"
+    ):  # YAML's other line breaks: a 5 times slower search
         return _LONG_PREFIX_ANY_BREAK.search(text) is None
     return _LONG_PREFIX.search(text) is None
 
@@ -478,34 +580,70 @@ def load_yaml(path: Path, shown: str, *, max_bytes: int = MAX_BYTES):
     try:
         facts = path.stat()
     except (OSError, ValueError) as exc:
-        raise InputError([Problem(shown, None, f"cannot read file: {getattr(exc, 'strerror', None) or exc}")]) from None
+        raise InputError(
+            [Problem(shown, None, f"cannot read file: {getattr(exc, 'strerror', None) or exc}")]
+        ) from None
     if not stat.S_ISREG(facts.st_mode):
-        raise InputError([Problem(shown, None, "is not a regular file (a directory or device)",
-                                  hint="replace it with a YAML file")])
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    None,
+                    "is not a regular file (a directory or device)",
+                    hint="replace it with a YAML file",
+                )
+            ]
+        )
     size = facts.st_size
     if size > max_bytes:
-        raise InputError([Problem(shown, None, f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit",
-                                  hint="split the annotations into several files")])
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    None,
+                    f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit",
+                    hint="split the annotations into several files",
+                )
+            ]
+        )
     try:
         with open(path, "rb") as handle:
             raw = handle.read(max_bytes + 1)
     except OSError as exc:
         raise InputError([Problem(shown, None, f"cannot read file: {exc.strerror}")]) from None
     if len(raw) > max_bytes:
-        raise InputError([Problem(shown, None, f"file is over the {max_bytes / 1e6:.0f} MB limit",
-                                  hint="split the annotations into several files")])
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    None,
+                    f"file is over the {max_bytes / 1e6:.0f} MB limit",
+                    hint="split the annotations into several files",
+                )
+            ]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputError([Problem(shown, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
-                                  hint="save the file as UTF-8")]) from None
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    line,
+                    f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                    hint="save the file as UTF-8",
+                )
+            ]
+        ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
         return _parse(text)
     except _YamlProblem as exc:
-        raise InputError([Problem(shown, exc.line, exc.message, field=exc.field, hint=exc.hint)]) from None
+        raise InputError(
+            [Problem(shown, exc.line, exc.message, field=exc.field, hint=exc.hint)]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -517,19 +655,48 @@ def load_yaml(path: Path, shown: str, *, max_bytes: int = MAX_BYTES):
                 hint = "keep one document per file: remove the '---' line"
         if "found character '\\t'" in message:
             message, hint = "tab character in indentation", "indent with spaces"
-        elif isinstance(exc, yaml.constructor.ConstructorError) and "could not determine a constructor" in message:
-            message, hint = f"tag not allowed: {message.split('tag ')[-1]}", "remove the tag; only plain YAML is read"
+        elif (
+            isinstance(exc, yaml.constructor.ConstructorError)
+            and "could not determine a constructor" in message
+        ):
+            message, hint = (
+                f"tag not allowed: {message.split('tag ')[-1]}",
+                "remove the tag; only plain YAML is read",
+            )
         if hint is None:
-            message, hint = f"YAML syntax error: {message}", "check quotes, brackets, colons and indentation here or just before"
+            message, hint = (
+                f"YAML syntax error: {message}",
+                "check quotes, brackets, colons and indentation here or just before",
+            )
         raise InputError([Problem(shown, line, message, hint=hint)]) from None
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
-        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        code = (
+            exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        )
         what = f"U+{code:04X}"
-        raise InputError([Problem(shown, line, f"character {what} is not allowed in YAML",
-                                  hint="remove it; raw control characters cannot appear in YAML files")]) from None
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    line,
+                    f"character {what} is not allowed in YAML",
+                    hint="remove it; raw control characters cannot appear in YAML files",
+                )
+            ]
+        ) from None
     except yaml.YAMLError as exc:
-        raise InputError([Problem(shown, None, "YAML error: " + " ".join(str(exc).split()))]) from None
+        raise InputError(
+            [Problem(shown, None, "YAML error: " + " ".join(str(exc).split()))]
+        ) from None
     except RecursionError:
-        raise InputError([Problem(shown, None, "YAML nesting too deep",
-                                  hint="records are mappings of plain values; flatten the nested lists or mappings")]) from None
+        raise InputError(
+            [
+                Problem(
+                    shown,
+                    None,
+                    "YAML nesting too deep",
+                    hint="records are mappings of plain values; flatten the nested lists or mappings",
+                )
+            ]
+        ) from None

@@ -32,8 +32,8 @@ import shutil
 import signal
 import stat
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -65,6 +65,7 @@ def pause_point(step: str) -> None:
 
 
 # ---- staging folders ----
+
 
 def _staging_name(target: Path) -> re.Pattern:
     return re.compile(re.escape(target.name) + r"\.tmp-pipeline-[0-9]+-[0-9a-f]{8}")
@@ -132,7 +133,9 @@ def discard(folder: Path, target: Path) -> list[str]:
     parked = folder / PARKED
     if parked.is_dir() and not os.path.lexists(target):
         os.rename(parked, target)  # a run stopped between the two renames of the fallback swap
-    errors: list[tuple[str, OSError]] = []  # (path, error): rmtree's errors may name the file relative to its folder
+    errors: list[
+        tuple[str, OSError]
+    ] = []  # (path, error): rmtree's errors may name the file relative to its folder
     for child in sorted(folder.iterdir()):
         if child.name != MARKER:
             _remove(child, errors)
@@ -145,8 +148,10 @@ def discard(folder: Path, target: Path) -> list[str]:
     if not errors:
         return []
     path, exc = errors[0]
-    return [f"{folder}: could not remove this temporary folder: {path}: {exc.strerror} "
-            f"(it stays marked; the next publish removes it once that is fixed)"]
+    return [
+        f"{folder}: could not remove this temporary folder: {path}: {exc.strerror} "
+        f"(it stays marked; the next publish removes it once that is fixed)"
+    ]
 
 
 def _remove(path: Path, errors: list[tuple[str, OSError]]) -> None:
@@ -168,6 +173,7 @@ def recover(target: Path) -> list[str]:
 
 
 # ---- the swap ----
+
 
 def _exchange(a: Path, b: Path) -> bool:
     libc_name = ctypes.util.find_library("c")
@@ -209,12 +215,15 @@ def swap_in(folder: Path, target: Path) -> list[str]:
 
 # ---- the lock ----
 
+
 def lock_path(target: Path) -> Path:
     return target.parent / f".{target.name}.lock"
 
 
 @contextlib.contextmanager
-def publish_lock(target: Path, wait: float = DEFAULT_WAIT, notify: Callable[[str], None] | None = None):
+def publish_lock(
+    target: Path, wait: float = DEFAULT_WAIT, notify: Callable[[str], None] | None = None
+):
     """Hold the lock of `target`, waiting up to `wait` seconds for another run; the lock file is removed on exit.
 
     `notify` hears, once, that the run waits and for whom. Refused (exit 1) when the wait runs out.
@@ -243,11 +252,15 @@ def _acquire(path: Path, target: Path, wait: float, notify: Callable[[str], None
             os.close(handle)
             left = deadline - time.monotonic()
             if left <= 0:
-                raise Refused(f"{target}: another publish holds the lock ({holder}); gave up after {wait:g} s "
-                              f"(let it finish or end it, then publish again; --wait SECONDS waits longer)",
-                              1) from None
+                raise Refused(
+                    f"{target}: another publish holds the lock ({holder}); gave up after {wait:g} s "
+                    f"(let it finish or end it, then publish again; --wait SECONDS waits longer)",
+                    1,
+                ) from None
             if notify is not None and not told:
-                notify(f"waiting up to {wait:g} s for the lock on {target}, held by another publish ({holder})")
+                notify(
+                    f"waiting up to {wait:g} s for the lock on {target}, held by another publish ({holder})"
+                )
                 told = True
             time.sleep(min(_POLL, left))
             continue
@@ -263,16 +276,24 @@ def _acquire(path: Path, target: Path, wait: float, notify: Callable[[str], None
 def _open_lock(path: Path) -> int:
     """The lock file, created if absent; Refused if the name is taken by anything publish did not write."""
     try:
-        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o644)
+        handle = os.open(
+            path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o644
+        )
     except OSError as exc:
-        raise Refused(f"{path}: cannot open the lock file: {exc.strerror} "
-                      f"(publish keeps its lock there while it runs; remove or rename what is in the way)") from None
+        raise Refused(
+            f"{path}: cannot open the lock file: {exc.strerror} "
+            f"(publish keeps its lock there while it runs; remove or rename what is in the way)"
+        ) from None
     facts = os.fstat(handle)
     content = os.pread(handle, _SMALL, 0) if stat.S_ISREG(facts.st_mode) else b""
-    if not stat.S_ISREG(facts.st_mode) or (content and not content.startswith(LOCK_HEADER.encode())):
+    if not stat.S_ISREG(facts.st_mode) or (
+        content and not content.startswith(LOCK_HEADER.encode())
+    ):
         os.close(handle)
-        raise Refused(f"{path}: not a lock file publish wrote "
-                      f"(publish keeps its lock there while it runs; move this file away)")
+        raise Refused(
+            f"{path}: not a lock file publish wrote "
+            f"(publish keeps its lock there while it runs; move this file away)"
+        )
     return handle
 
 
@@ -284,15 +305,19 @@ def _still_there(handle: int, path: Path) -> bool:
 
 
 def _write_record(handle: int) -> None:
-    since = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    since = (
+        dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    )
     os.ftruncate(handle, 0)
     os.pwrite(handle, f"{LOCK_HEADER}\npid {os.getpid()}\nsince {since}\n".encode(), 0)
 
 
 def _holder(handle: int) -> str:
     """Who holds the lock, from its file: 'pid 123, stopped, since 2026-12-01T10:45:02Z'."""
-    fields = dict(line.partition(" ")[::2] for line in os.pread(handle, _SMALL, 0).decode("ascii", "replace")
-                  .splitlines()[1:])
+    fields = dict(
+        line.partition(" ")[::2]
+        for line in os.pread(handle, _SMALL, 0).decode("ascii", "replace").splitlines()[1:]
+    )
     pid, since = fields.get("pid", ""), fields.get("since", "")
     if not pid.isdigit():
         return "a run that has not yet written its pid"

@@ -19,8 +19,11 @@ from pathlib import Path
 
 from pipeline.contract import schemas
 
-DATED_COLUMNS = {"events": ("date_start", "date_end"), "statements": ("date", "date_latest"),
-                 "casualty_reports": ("period_start", "period_end")}
+DATED_COLUMNS = {
+    "events": ("date_start", "date_end"),
+    "statements": ("date", "date_latest"),
+    "casualty_reports": ("period_start", "period_end"),
+}
 
 
 def _typed(value: str, kind: str):
@@ -41,8 +44,10 @@ def read_rows(package_dir: Path, resource: dict) -> list[dict]:
     """The rows of one CSV resource, each value converted to its schema type (empty -> None)."""
     kinds = {f["name"]: f["type"] for f in resource["schema"]["fields"]}
     with open(package_dir / resource["path"], encoding="utf-8", newline="") as handle:
-        return [{name: _typed(value, kinds.get(name, "string")) for name, value in row.items()}
-                for row in csv.DictReader(handle)]
+        return [
+            {name: _typed(value, kinds.get(name, "string")) for name, value in row.items()}
+            for row in csv.DictReader(handle)
+        ]
 
 
 def read_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
@@ -55,9 +60,11 @@ def read_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
 # Markdown escaping is written by hand: markdown-it-py and mistune render Markdown but write none, and a
 # general "escape every punctuation mark" would rewrite plain sentences (their brackets, hyphens, dots) for
 # nothing. Only what can start markup is escaped, so text without markup keeps its bytes.
-_MARKUP = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)"  # a backslash that would escape the next character
-                     r"|[`*~<>\[\]&]"  # code, emphasis, strikethrough, HTML and autolinks, links, entities
-                     r"|(?<![^\W_])_|_(?![^\W_])")  # an underscore not inside a word (emphasis)
+_MARKUP = re.compile(
+    r"\\(?=[!-/:-@\[-`{-~]|$)"  # a backslash that would escape the next character
+    r"|[`*~<>\[\]&]"  # code, emphasis, strikethrough, HTML and autolinks, links, entities
+    r"|(?<![^\W_])_|_(?![^\W_])"
+)  # an underscore not inside a word (emphasis)
 # Marks that open a block (heading, list, rule, setext underline) when they begin a line.
 _BLOCK_START = re.compile(r"^(?:[#+=-]|\d{1,9}(?=[.)](?:\s|$)))")
 _SAFE_URL = re.compile(r"^https?://[^\s<>()\\`]+$")
@@ -114,7 +121,10 @@ def cell(value) -> str:
 def table(header: list[str], rows: list[list]) -> str:
     """A Markdown table; `rows` hold inline Markdown (from inline_text, code, url) or plain numbers and dates."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(table_cell(v) if isinstance(v, str) else cell(v) for v in row) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(table_cell(v) if isinstance(v, str) else cell(v) for v in row) + " |"
+        for row in rows
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -154,7 +164,9 @@ def coverage_dates(package_dir: Path, descriptor: dict) -> list[list]:
         ends = pc.filter(pc.coalesce(columns[last], columns[first]), dated)
         if len(starts):
             earliest, latest = pc.min(starts).as_py(), pc.max(ends).as_py()
-            result.append([resource["name"], dt.date.fromisoformat(earliest), dt.date.fromisoformat(latest)])
+            result.append(
+                [resource["name"], dt.date.fromisoformat(earliest), dt.date.fromisoformat(latest)]
+            )
     return result
 
 
@@ -166,8 +178,12 @@ def read_columns(package_dir: Path, resource: dict, names: list[str]) -> dict:
     table = pacsv.read_csv(
         package_dir / resource["path"],
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(include_columns=names, column_types={n: pa.string() for n in names},
-                                             strings_can_be_null=True, quoted_strings_can_be_null=True),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=names,
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
     )
     return {name: table.column(name) for name in names}
 
@@ -184,17 +200,24 @@ def latest_changelog_entry(text: str) -> str:
     if not starts:
         return ""
     end = starts[1] if len(starts) > 1 else len(lines)
-    return "\n".join(lines[starts[0]:end]).strip() + "\n"
+    return "\n".join(lines[starts[0] : end]).strip() + "\n"
 
 
 def _about(descriptor: dict) -> str:
     licences = ", ".join(_licence(lic) for lic in descriptor.get("licenses", []))
-    facts = [["Name", code(descriptor["name"])], ["Version", inline_text(descriptor["version"])],
-             ["Created", inline_text(descriptor["created"])], ["Identifier", code(descriptor["id"])],
-             ["Licence", licences], ["Keywords", ", ".join(inline_text(k) for k in descriptor.get("keywords", []))]]
-    return (f"# {inline_text(descriptor['title'])}: datasheet\n\n"
-            "Generated from the package and its Table Schemas by `pipeline publish`; do not edit.\n\n"
-            f"{inline_text(descriptor['description'])}\n\n" + table(["", ""], facts))
+    facts = [
+        ["Name", code(descriptor["name"])],
+        ["Version", inline_text(descriptor["version"])],
+        ["Created", inline_text(descriptor["created"])],
+        ["Identifier", code(descriptor["id"])],
+        ["Licence", licences],
+        ["Keywords", ", ".join(inline_text(k) for k in descriptor.get("keywords", []))],
+    ]
+    return (
+        f"# {inline_text(descriptor['title'])}: datasheet\n\n"
+        "Generated from the package and its Table Schemas by `pipeline publish`; do not edit.\n\n"
+        f"{inline_text(descriptor['description'])}\n\n" + table(["", ""], facts)
+    )
 
 
 def _licence(licence: dict) -> str:
@@ -205,23 +228,46 @@ def _licence(licence: dict) -> str:
 
 
 def _what(descriptor: dict, counts: dict[str, int]) -> str:
-    text = ("\n## What the data is\n\n"
-            "Hand annotations of news articles about the 2020 Nagorno-Karabakh war, as tables. "
-            "Each row of events, statements and casualty reports rests on at least one row of `evidence`: "
-            "a span of an article given by Unicode code-point offsets (start inclusive, end exclusive) "
-            "with the exact words. The articles are the publishers' copyright and are not shipped; "
-            "`sources.text_sha256` lets anyone holding a copy check that the offsets refer to the same text.\n\n")
-    body = [[code(r["name"]), inline_text(r.get("title", "")), counts[r["name"]], code(r["path"]),
-             code(r["parquet"]["path"])] for r in descriptor["resources"]]
-    text += "### Tables and row counts\n\n" + table(["table", "title", "rows", "CSV", "Parquet"], body)
+    text = (
+        "\n## What the data is\n\n"
+        "Hand annotations of news articles about the 2020 Nagorno-Karabakh war, as tables. "
+        "Each row of events, statements and casualty reports rests on at least one row of `evidence`: "
+        "a span of an article given by Unicode code-point offsets (start inclusive, end exclusive) "
+        "with the exact words. The articles are the publishers' copyright and are not shipped; "
+        "`sources.text_sha256` lets anyone holding a copy check that the offsets refer to the same text.\n\n"
+    )
+    body = [
+        [
+            code(r["name"]),
+            inline_text(r.get("title", "")),
+            counts[r["name"]],
+            code(r["path"]),
+            code(r["parquet"]["path"]),
+        ]
+        for r in descriptor["resources"]
+    ]
+    text += "### Tables and row counts\n\n" + table(
+        ["table", "title", "rows", "CSV", "Parquet"], body
+    )
     return text
 
 
 def _sources(rows: dict[str, list[dict]], dates: list[list]) -> str:
-    body = [[inline_text(s["source_id"]), inline_text(s["publisher"]), inline_text(s["title"]), s["published_date"],
-             inline_text(s["published_date_basis"]), url(s.get("url")), s["text_chars"]]
-            for s in sorted(rows.get("sources", []), key=lambda s: s["source_id"])]
-    text = "\n## Sources\n\n" + table(["source_id", "publisher", "title", "published", "date basis", "url", "characters"], body)
+    body = [
+        [
+            inline_text(s["source_id"]),
+            inline_text(s["publisher"]),
+            inline_text(s["title"]),
+            s["published_date"],
+            inline_text(s["published_date_basis"]),
+            url(s.get("url")),
+            s["text_chars"],
+        ]
+        for s in sorted(rows.get("sources", []), key=lambda s: s["source_id"])
+    ]
+    text = "\n## Sources\n\n" + table(
+        ["source_id", "publisher", "title", "published", "date basis", "url", "characters"], body
+    )
     text += "\n## Coverage dates\n\n"
     if dates:
         overall = [min(d[1] for d in dates), max(d[2] for d in dates)]
@@ -236,32 +282,58 @@ def _dictionary(descriptor: dict) -> str:
     text = "\n## Data dictionary\n\nEvery field of every table, as declared in its Table Schema.\n"
     for resource in descriptor["resources"]:
         schema = resource["schema"]
-        text += f"\n### {code(resource['name'])}\n\n{inline_text(resource.get('description', ''))}\n\n"
+        text += (
+            f"\n### {code(resource['name'])}\n\n{inline_text(resource.get('description', ''))}\n\n"
+        )
         text += f"- primary key: {code(', '.join(schema.get('primaryKey', [])))}\n"
         for fk in schema.get("foreignKeys", []):
             ref = fk["reference"]
-            text += (f"- foreign key: {code(', '.join(fk['fields']))} -> "
-                     f"{code((ref.get('resource') or resource['name']) + '.' + ', '.join(ref['fields']))}\n")
-        body = [[code(f["name"]), inline_text(f["type"]), "yes" if f.get("constraints", {}).get("required") else "no",
-                 inline_text(f.get("description", "")), _constraints(f), code_values(f)] for f in schema["fields"]]
-        text += "\n" + table(["field", "type", "required", "description", "constraints", "values"], body)
+            text += (
+                f"- foreign key: {code(', '.join(fk['fields']))} -> "
+                f"{code((ref.get('resource') or resource['name']) + '.' + ', '.join(ref['fields']))}\n"
+            )
+        body = [
+            [
+                code(f["name"]),
+                inline_text(f["type"]),
+                "yes" if f.get("constraints", {}).get("required") else "no",
+                inline_text(f.get("description", "")),
+                _constraints(f),
+                code_values(f),
+            ]
+            for f in schema["fields"]
+        ]
+        text += "\n" + table(
+            ["field", "type", "required", "description", "constraints", "values"], body
+        )
         if resource["name"] == "events":
-            hierarchy = [[inline_text(t), ", ".join(code(s) for s in subs)]
-                         for t, subs in schemas.sub_event_types().items()]
+            hierarchy = [
+                [inline_text(t), ", ".join(code(s) for s in subs)]
+                for t, subs in schemas.sub_event_types().items()
+            ]
             text += "\nACLED event types and the sub event types that belong to each:\n\n"
             text += table(["event_type", "sub_event_type"], hierarchy)
     return text
 
 
 def _conventions(rows: dict[str, list[dict]]) -> str:
-    body = [[inline_text(c["term"]), inline_text(c["phrase"]), c["low"],
-             c["high"] if c["high"] is not None else "no upper bound", inline_text(c["basis"])]
-            for c in sorted(rows.get("count_conventions", []), key=lambda c: c["term"])]
-    return ("\n## Casualty count conventions\n\n"
-            "Vague words in casualty claims are read as ranges through these conventions; every ranged figure in "
-            "`casualty_reports` names its term in a `*_convention` column. Claims are never merged: each is its own "
-            "row, attributed to its claimant, and running totals are flagged `is_cumulative`.\n\n"
-            + (table(["term", "phrase", "low", "high", "basis"], body) if body else "No conventions.\n"))
+    body = [
+        [
+            inline_text(c["term"]),
+            inline_text(c["phrase"]),
+            c["low"],
+            c["high"] if c["high"] is not None else "no upper bound",
+            inline_text(c["basis"]),
+        ]
+        for c in sorted(rows.get("count_conventions", []), key=lambda c: c["term"])
+    ]
+    return (
+        "\n## Casualty count conventions\n\n"
+        "Vague words in casualty claims are read as ranges through these conventions; every ranged figure in "
+        "`casualty_reports` names its term in a `*_convention` column. Claims are never merged: each is its own "
+        "row, attributed to its claimant, and running totals are flagged `is_cumulative`.\n\n"
+        + (table(["term", "phrase", "low", "high", "basis"], body) if body else "No conventions.\n")
+    )
 
 
 def _citation(descriptor: dict) -> str:
@@ -270,12 +342,14 @@ def _citation(descriptor: dict) -> str:
     year = inline_text(descriptor["created"][:4])
     title, name = inline_text(descriptor["title"]), code(descriptor["name"])
     version = inline_text(descriptor["version"])
-    return ("\n## Licence and citation\n\n"
-            f"The tables are released under {inline_text(licence.get('title') or licence.get('name', ''))} "
-            f"({code(licence.get('name', ''))}). The evidence excerpts are short quotations of the articles, "
-            "whose copyright stays with their publishers.\n\nCite as:\n\n"
-            f"> {authors} ({year}). *{title}* ({name}), version {version}, "
-            f"created {inline_text(descriptor['created'])}. {inline_text(descriptor['id'])}\n")
+    return (
+        "\n## Licence and citation\n\n"
+        f"The tables are released under {inline_text(licence.get('title') or licence.get('name', ''))} "
+        f"({code(licence.get('name', ''))}). The evidence excerpts are short quotations of the articles, "
+        "whose copyright stays with their publishers.\n\nCite as:\n\n"
+        f"> {authors} ({year}). *{title}* ({name}), version {version}, "
+        f"created {inline_text(descriptor['created'])}. {inline_text(descriptor['id'])}\n"
+    )
 
 
 def _loading() -> str:
@@ -323,43 +397,68 @@ def free_text_columns(descriptor: dict) -> list[tuple[str, list[str]]]:
     for resource in descriptor["resources"]:
         schema = resource["schema"]
         linked = {name for fk in schema.get("foreignKeys", []) for name in fk["fields"]}
-        names = [f["name"] for f in schema["fields"] if f["type"] == "string" and f["name"] not in linked
-                 and not {"pattern", "enum"} & set(f.get("constraints", {})) and not f.get("categories")]
+        names = [
+            f["name"]
+            for f in schema["fields"]
+            if f["type"] == "string"
+            and f["name"] not in linked
+            and not {"pattern", "enum"} & set(f.get("constraints", {}))
+            and not f.get("categories")
+        ]
         if names:
             found.append((resource["name"], names))
     return found
 
 
 def _spreadsheets(descriptor: dict) -> str:
-    columns = "".join(f"- {code(table)}: {', '.join(code(n) for n in names)}\n"
-                      for table, names in free_text_columns(descriptor))
-    return ("\n## Opening the CSV in a spreadsheet\n\n"
-            "The CSV files keep the text of the annotations exactly as written, so a cell of a free-text column "
-            "may begin with `=`, `+`, `-`, `@`, a tab or a carriage return. Excel, LibreOffice Calc and Google Sheets "
-            "take such a cell for a formula when the file is opened directly (CSV or formula injection): it can "
-            "show a computed value instead of the text, and a crafted formula can fetch addresses or run commands. "
-            "The free-text columns (strings no pattern, code list or foreign key constrains) are:\n\n"
-            f"{columns}\n"
-            "To read them safely, load the Parquet files or the CSV with a data library (pandas, polars, R, DuckDB), "
-            "which never evaluates formulas; or import the CSV into the spreadsheet as text rather than opening it: "
-            "LibreOffice's Text Import dialog with the column type set to Text, Excel's Data > From Text/CSV with the "
-            "columns set to Text before loading, Google Sheets' File > Import with \"Convert text to numbers, dates, "
-            "and formulas\" unticked. Do not let a spreadsheet save the CSV back over the package.\n")
+    columns = "".join(
+        f"- {code(table)}: {', '.join(code(n) for n in names)}\n"
+        for table, names in free_text_columns(descriptor)
+    )
+    return (
+        "\n## Opening the CSV in a spreadsheet\n\n"
+        "The CSV files keep the text of the annotations exactly as written, so a cell of a free-text column "
+        "may begin with `=`, `+`, `-`, `@`, a tab or a carriage return. Excel, LibreOffice Calc and Google Sheets "
+        "take such a cell for a formula when the file is opened directly (CSV or formula injection): it can "
+        "show a computed value instead of the text, and a crafted formula can fetch addresses or run commands. "
+        "The free-text columns (strings no pattern, code list or foreign key constrains) are:\n\n"
+        f"{columns}\n"
+        "To read them safely, load the Parquet files or the CSV with a data library (pandas, polars, R, DuckDB), "
+        "which never evaluates formulas; or import the CSV into the spreadsheet as text rather than opening it: "
+        "LibreOffice's Text Import dialog with the column type set to Text, Excel's Data > From Text/CSV with the "
+        "columns set to Text before loading, Google Sheets' File > Import with \"Convert text to numbers, dates, "
+        'and formulas" unticked. Do not let a spreadsheet save the CSV back over the package.\n'
+    )
 
 
 def render_datasheet(package_dir: Path) -> str:
     """The datasheet of the package in `package_dir`, as Markdown."""
     descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
     # Only the small tables are read whole; the others give their row count and date range.
-    rows = {r["name"]: read_rows(package_dir, r) for r in descriptor["resources"]
-            if r["name"] in ("sources", "count_conventions")}
-    counts = {r["name"]: len(rows[r["name"]]) if r["name"] in rows else row_count(package_dir, r)
-              for r in descriptor["resources"]}
+    rows = {
+        r["name"]: read_rows(package_dir, r)
+        for r in descriptor["resources"]
+        if r["name"] in ("sources", "count_conventions")
+    }
+    counts = {
+        r["name"]: len(rows[r["name"]]) if r["name"] in rows else row_count(package_dir, r)
+        for r in descriptor["resources"]
+    }
     changelog = package_dir / "CHANGELOG.md"
-    latest = latest_changelog_entry(changelog.read_text(encoding="utf-8")) if changelog.is_file() else ""
-    parts = [_about(descriptor), _what(descriptor, counts), _sources(rows, coverage_dates(package_dir, descriptor)),
-             _dictionary(descriptor),
-             _conventions(rows), _citation(descriptor), _loading(), _spreadsheets(descriptor),
-             "\n## Latest changes\n\n" + ("#" + latest if latest else "No changelog.\n")
-             + "\nEvery version is listed in `CHANGELOG.md`.\n"]
+    latest = (
+        latest_changelog_entry(changelog.read_text(encoding="utf-8")) if changelog.is_file() else ""
+    )
+    parts = [
+        _about(descriptor),
+        _what(descriptor, counts),
+        _sources(rows, coverage_dates(package_dir, descriptor)),
+        _dictionary(descriptor),
+        _conventions(rows),
+        _citation(descriptor),
+        _loading(),
+        _spreadsheets(descriptor),
+        "\n## Latest changes\n\n"
+        + ("#" + latest if latest else "No changelog.\n")
+        + "\nEvery version is listed in `CHANGELOG.md`.\n",
+    ]
     return "".join(parts)

@@ -29,7 +29,15 @@ IDENTITY_PACKAGE = {"name", "id"}
 # Resource properties: sizes and hashes follow the rows, compared on their own.
 VOLATILE_RESOURCE = {"bytes", "hash", "schema", "parquet", "name"}
 STRUCTURAL_RESOURCE = {"path", "format", "mediatype", "encoding", "dialect", "type", "profile"}
-DESCRIPTIVE = {"title", "description", "example", "categories", "categoriesOrdered", "rdfType", "$schema"}
+DESCRIPTIVE = {
+    "title",
+    "description",
+    "example",
+    "categories",
+    "categoriesOrdered",
+    "rdfType",
+    "$schema",
+}
 # Constraints where a larger value accepts more (maximum...) or fewer (minimum...) values.
 LARGER_IS_LOOSER = {"maximum", "exclusiveMaximum", "maxLength"}
 LARGER_IS_TIGHTER = {"minimum", "exclusiveMinimum", "minLength"}
@@ -56,7 +64,9 @@ class TableRows:
     key: list[str]
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    changed: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # id -> (field, old, new)
+    changed: dict[str, list[tuple[str, str, str]]] = field(
+        default_factory=dict
+    )  # id -> (field, old, new)
 
     @property
     def level(self) -> str | None:
@@ -95,12 +105,17 @@ def show(value) -> str:
 
 # ---- schemas ----
 
+
 def diff_constraint(name: str, key: str, old, new) -> Change:
     where = f"field {name}: constraint {key}"
     if key in FLAGS:
         tighter = bool(new) and not bool(old)
-        return Change("major" if tighter else "minor", "", f"{where} {show(bool(old))} -> {show(bool(new))} "
-                                                            f"({'tightened' if tighter else 'loosened'})")
+        return Change(
+            "major" if tighter else "minor",
+            "",
+            f"{where} {show(bool(old))} -> {show(bool(new))} "
+            f"({'tightened' if tighter else 'loosened'})",
+        )
     if old is None:
         return Change("major", "", f"{where} added: {show(new)} (tightened)")
     if new is None:
@@ -118,7 +133,9 @@ def diff_constraint(name: str, key: str, old, new) -> Change:
     else:
         tighter = True  # a changed pattern or unknown constraint: cannot tell, assume tighter
     label = "tightened" if tighter else "loosened"
-    return Change("major" if tighter else "minor", "", f"{where} {show(old)} -> {show(new)} ({label})")
+    return Change(
+        "major" if tighter else "minor", "", f"{where} {show(old)} -> {show(new)} ({label})"
+    )
 
 
 def diff_field(old: dict, new: dict) -> list[Change]:
@@ -128,14 +145,24 @@ def diff_field(old: dict, new: dict) -> list[Change]:
         if old.get(key) == new.get(key):
             continue
         if key == "type":
-            changes.append(Change("major", "", f"field {name}: retyped {old.get(key)} -> {new.get(key)}"))
+            changes.append(
+                Change("major", "", f"field {name}: retyped {old.get(key)} -> {new.get(key)}")
+            )
         elif key in DESCRIPTIVE:
             changes.append(Change("patch", "", f"field {name}: {key} changed"))
         else:
-            changes.append(Change("major", "", f"field {name}: {key} {show(old.get(key))} -> {show(new.get(key))}"))
+            changes.append(
+                Change(
+                    "major", "", f"field {name}: {key} {show(old.get(key))} -> {show(new.get(key))}"
+                )
+            )
     old_c, new_c = old.get("constraints", {}), new.get("constraints", {})
     for key in sorted(set(old_c) | set(new_c)):
-        same = bool(old_c.get(key)) == bool(new_c.get(key)) if key in FLAGS else old_c.get(key) == new_c.get(key)
+        same = (
+            bool(old_c.get(key)) == bool(new_c.get(key))
+            if key in FLAGS
+            else old_c.get(key) == new_c.get(key)
+        )
         if not same:
             changes.append(diff_constraint(name, key, old_c.get(key), new_c.get(key)))
     return changes
@@ -160,24 +187,40 @@ def diff_schema(old: dict, new: dict) -> list[Change]:
     kept_old = [n for n in old_names if n in new_fields]
     kept_new = [n for n in new_names if n in old_fields]
     if kept_old != kept_new:
-        changes.append(Change("major", "", f"fields reordered: {', '.join(kept_old)} -> {', '.join(kept_new)}"))
+        changes.append(
+            Change("major", "", f"fields reordered: {', '.join(kept_old)} -> {', '.join(kept_new)}")
+        )
     for name in kept_new:
         changes += diff_field(old_fields[name], new_fields[name])
     if old.get("primaryKey") != new.get("primaryKey"):
-        changes.append(Change("major", "", f"primary key {show(old.get('primaryKey'))} -> "
-                                           f"{show(new.get('primaryKey'))}"))
+        changes.append(
+            Change(
+                "major",
+                "",
+                f"primary key {show(old.get('primaryKey'))} -> {show(new.get('primaryKey'))}",
+            )
+        )
     old_fks = {show(fk) for fk in old.get("foreignKeys", [])}
     new_fks = {show(fk) for fk in new.get("foreignKeys", [])}
-    changes += [Change("major", "", f"foreign key added: {fk} (tightened)") for fk in sorted(new_fks - old_fks)]
-    changes += [Change("minor", "", f"foreign key removed: {fk} (loosened)") for fk in sorted(old_fks - new_fks)]
+    changes += [
+        Change("major", "", f"foreign key added: {fk} (tightened)")
+        for fk in sorted(new_fks - old_fks)
+    ]
+    changes += [
+        Change("minor", "", f"foreign key removed: {fk} (loosened)")
+        for fk in sorted(old_fks - new_fks)
+    ]
     for key in sorted((set(old) | set(new)) - {"fields", "primaryKey", "foreignKeys"}):
         if old.get(key) != new.get(key):
             level = "patch" if key in DESCRIPTIVE else "major"
-            changes.append(Change(level, "", f"schema {key} {show(old.get(key))} -> {show(new.get(key))}"))
+            changes.append(
+                Change(level, "", f"schema {key} {show(old.get(key))} -> {show(new.get(key))}")
+            )
     return changes
 
 
 # ---- rows ----
+
 
 def read_rows(folder: Path, resource: dict, label: str) -> tuple[list[str], list[dict]]:
     """Header and rows of a CSV resource of the package `label` (in `folder`), read only from inside it."""
@@ -187,20 +230,32 @@ def read_rows(folder: Path, resource: dict, label: str) -> tuple[list[str], list
         raise PackageError(f"{label}: resource {resource['name']}: {exc}") from None
     path = folder / resource["path"]
     try:
-        with io.TextIOWrapper(binary, encoding=resource.get("encoding", "utf-8"), newline="") as handle:
+        with io.TextIOWrapper(
+            binary, encoding=resource.get("encoding", "utf-8"), newline=""
+        ) as handle:
             rows = csv.DictReader(handle)
             return list(rows.fieldnames or []), list(rows)
     except (OSError, UnicodeDecodeError, LookupError, csv.Error) as exc:
-        raise PackageError(f"{path}: cannot read the rows of resource {resource.get('name')} ({exc})") from None
+        raise PackageError(
+            f"{path}: cannot read the rows of resource {resource.get('name')} ({exc})"
+        ) from None
     finally:
         binary.close()
 
 
-def diff_rows(old_dir: Path, old_res: dict, new_dir: Path, new_res: dict,
-              labels: tuple[str, str] = ("old", "new")) -> TableRows | None:
+def diff_rows(
+    old_dir: Path,
+    old_res: dict,
+    new_dir: Path,
+    new_res: dict,
+    labels: tuple[str, str] = ("old", "new"),
+) -> TableRows | None:
     old_header, old_rows = read_rows(old_dir, old_res, labels[0])
     new_header, new_rows = read_rows(new_dir, new_res, labels[1])
-    for key in (new_res.get("schema", {}).get("primaryKey"), old_res.get("schema", {}).get("primaryKey")):
+    for key in (
+        new_res.get("schema", {}).get("primaryKey"),
+        old_res.get("schema", {}).get("primaryKey"),
+    ):
         if key and all(k in old_header and k in new_header for k in key):
             break
     else:
@@ -221,14 +276,19 @@ def diff_rows(old_dir: Path, old_res: dict, new_dir: Path, new_res: dict,
 
 # ---- packages ----
 
+
 def read_descriptor(folder: Path) -> dict:
     """The descriptor of the package in `folder` (read by reader.read_descriptor: bounded, confined),
     refused unless its resources are a list of objects, each with a name."""
     descriptor = reader.read_descriptor(folder)
     path = folder / DESCRIPTOR
     resources = descriptor.get("resources", [])
-    if not isinstance(resources, list) or not all(isinstance(r, dict) and r.get("name") for r in resources):
-        raise PackageError(f"{path}: not a data package descriptor (needs a list of named resources)")
+    if not isinstance(resources, list) or not all(
+        isinstance(r, dict) and r.get("name") for r in resources
+    ):
+        raise PackageError(
+            f"{path}: not a data package descriptor (needs a list of named resources)"
+        )
     return descriptor
 
 
@@ -238,7 +298,11 @@ def diff_resource(old_dir: Path, old: dict, new_dir: Path, new: dict, result: Pa
     for key in sorted((set(old) | set(new)) - VOLATILE_RESOURCE):
         if old.get(key) != new.get(key):
             level = "major" if key in STRUCTURAL_RESOURCE else "patch"
-            message = f"{key} changed" if level == "patch" else f"{key} {show(old.get(key))} -> {show(new.get(key))}"
+            message = (
+                f"{key} changed"
+                if level == "patch"
+                else f"{key} {show(old.get(key))} -> {show(new.get(key))}"
+            )
             changes.append(Change(level, "", message))
     old_twin = {k: v for k, v in (old.get("parquet") or {}).items() if k not in {"bytes", "hash"}}
     new_twin = {k: v for k, v in (new.get("parquet") or {}).items() if k not in {"bytes", "hash"}}
@@ -254,23 +318,48 @@ def diff_resource(old_dir: Path, old: dict, new_dir: Path, new: dict, result: Pa
             result.changes.append(Change("patch", name, "file changed, rows the same"))
 
 
-def diff_packages(old: Path, new: Path, old_label: str | None = None, new_label: str | None = None) -> PackageDiff:
+def diff_packages(
+    old: Path, new: Path, old_label: str | None = None, new_label: str | None = None
+) -> PackageDiff:
     """Every difference between the packages in folders `old` and `new`."""
     before, after = read_descriptor(old), read_descriptor(new)
-    result = PackageDiff(old_label or str(old), new_label or str(new), before.get("version"), after.get("version"))
+    result = PackageDiff(
+        old_label or str(old), new_label or str(new), before.get("version"), after.get("version")
+    )
     for key in sorted((set(before) | set(after)) - VOLATILE_PACKAGE):
         if before.get(key) != after.get(key):
             level = "major" if key in IDENTITY_PACKAGE else "patch"
-            result.changes.append(Change(level, "package", f"{key} {show(before.get(key))} -> {show(after.get(key))}"
-                                         if level == "major" else f"{key} changed"))
+            result.changes.append(
+                Change(
+                    level,
+                    "package",
+                    f"{key} {show(before.get(key))} -> {show(after.get(key))}"
+                    if level == "major"
+                    else f"{key} changed",
+                )
+            )
     old_res = {r.get("name"): r for r in before.get("resources", [])}
     new_res = {r.get("name"): r for r in after.get("resources", [])}
     removed = [n for n in old_res if n not in new_res]
     added = [n for n in new_res if n not in old_res]
     for name in list(removed):
-        fields = [(f.get("name"), f.get("type")) for f in old_res[name].get("schema", {}).get("fields", [])]
-        twin = next((a for a in added if fields and fields == [
-            (f.get("name"), f.get("type")) for f in new_res[a].get("schema", {}).get("fields", [])]), None)
+        fields = [
+            (f.get("name"), f.get("type"))
+            for f in old_res[name].get("schema", {}).get("fields", [])
+        ]
+        twin = next(
+            (
+                a
+                for a in added
+                if fields
+                and fields
+                == [
+                    (f.get("name"), f.get("type"))
+                    for f in new_res[a].get("schema", {}).get("fields", [])
+                ]
+            ),
+            None,
+        )
         if twin is not None:
             result.changes.append(Change("major", "package", f"resource {name} renamed to {twin}"))
             removed.remove(name)
@@ -280,8 +369,13 @@ def diff_packages(old: Path, new: Path, old_label: str | None = None, new_label:
     kept_old = [n for n in old_res if n in new_res]
     kept_new = [n for n in new_res if n in old_res]
     if kept_old != kept_new:
-        result.changes.append(Change("major", "package", f"resources reordered: {', '.join(kept_old)} -> "
-                                                         f"{', '.join(kept_new)}"))
+        result.changes.append(
+            Change(
+                "major",
+                "package",
+                f"resources reordered: {', '.join(kept_old)} -> {', '.join(kept_new)}",
+            )
+        )
     for name in kept_new:
         diff_resource(old, old_res[name], new, new_res[name], result)
     return result
@@ -293,10 +387,13 @@ def diff_specs(old: str, new: str) -> PackageDiff:
         try:
             return diff_packages(old_dir, new_dir, old, new)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise PackageError(f"{old} or {new}: malformed descriptor ({type(exc).__name__}: {exc})") from None
+            raise PackageError(
+                f"{old} or {new}: malformed descriptor ({type(exc).__name__}: {exc})"
+            ) from None
 
 
 # ---- reports ----
+
 
 def to_dict(result: PackageDiff) -> dict:
     return {
@@ -304,18 +401,29 @@ def to_dict(result: PackageDiff) -> dict:
         "new": {"package": result.new, "version": result.new_version},
         "identical": result.identical,
         "bump": result.bump,
-        "changes": [{"level": c.level, "where": c.where, "message": c.message} for c in result.changes],
+        "changes": [
+            {"level": c.level, "where": c.where, "message": c.message} for c in result.changes
+        ],
         "tables": {
-            t.table: {"key": t.key, "added": t.added, "removed": t.removed,
-                      "changed": {ident: {f: {"old": o, "new": n} for f, o, n in fields}
-                                  for ident, fields in t.changed.items()}}
+            t.table: {
+                "key": t.key,
+                "added": t.added,
+                "removed": t.removed,
+                "changed": {
+                    ident: {f: {"old": o, "new": n} for f, o, n in fields}
+                    for ident, fields in t.changed.items()
+                },
+            }
             for t in result.tables
         },
     }
 
 
 def render_text(result: PackageDiff) -> str:
-    lines = [f"--- {result.old} (version {result.old_version})", f"+++ {result.new} (version {result.new_version})"]
+    lines = [
+        f"--- {result.old} (version {result.old_version})",
+        f"+++ {result.new} (version {result.new_version})",
+    ]
     if result.identical:
         return "\n".join(lines + ["no differences"]) + "\n"
     if result.changes:
@@ -324,10 +432,14 @@ def render_text(result: PackageDiff) -> str:
     if result.tables:
         lines.append("rows:")
     for t in result.tables:
-        lines.append(f"  {t.table}: {len(t.added)} added, {len(t.removed)} removed, {len(t.changed)} changed")
+        lines.append(
+            f"  {t.table}: {len(t.added)} added, {len(t.removed)} removed, {len(t.changed)} changed"
+        )
         lines += [f"    + {ident}" for ident in t.added]
         lines += [f"    - {ident}" for ident in t.removed]
         for ident, fields in t.changed.items():
-            lines.append(f"    ~ {ident}: " + "; ".join(f"{f}: {show(o)} -> {show(n)}" for f, o, n in fields))
+            lines.append(
+                f"    ~ {ident}: " + "; ".join(f"{f}: {show(o)} -> {show(n)}" for f, o, n in fields)
+            )
     lines.append(f"required bump: {result.bump}")
     return "\n".join(lines) + "\n"

@@ -24,17 +24,18 @@ import collections
 import contextlib
 import json
 import os
+import shutil
 import signal
 import stat
-import shutil
 import subprocess
 import tarfile
 import tempfile
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 DESCRIPTOR = "datapackage.json"
 DEFAULT_FOLDER = "datapackage"
@@ -82,7 +83,9 @@ def _depth(value) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, level = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
         if children is None:
             continue
         deepest = max(deepest, level)
@@ -97,14 +100,22 @@ def read_descriptor(folder: Path) -> dict:
     with open_member(folder, DESCRIPTOR) as handle:
         raw = handle.read(MAX_DESCRIPTOR_BYTES + 1)
     if len(raw) > MAX_DESCRIPTOR_BYTES:
-        raise PackageError(f"{path}: over the {MAX_DESCRIPTOR_BYTES // 2**20} MiB limit for a descriptor")
+        raise PackageError(
+            f"{path}: over the {MAX_DESCRIPTOR_BYTES // 2**20} MiB limit for a descriptor"
+        )
     try:
         descriptor = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise PackageError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+        raise PackageError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise PackageError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    except RecursionError:  # json's C decoder counts its recursion and raises this, it does not crash
+        raise PackageError(
+            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except (
+        RecursionError
+    ):  # json's C decoder counts its recursion and raises this, it does not crash
         raise PackageError(f"{path}: nested deeper than {MAX_DESCRIPTOR_DEPTH} levels") from None
     if not isinstance(descriptor, dict):
         raise PackageError(f"{path}: not a JSON object but {type(descriptor).__name__}")
@@ -168,8 +179,16 @@ MAX_CENTRAL_DIRECTORY_BYTES = MAX_MEMBERS * 1024  # an entry is 46 bytes plus it
 CHUNK = 1 << 20
 
 # What zipfile raises on a damaged or hostile archive (lying sizes end in "Bad CRC-32" or EOFError).
-ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, RuntimeError,
-              NotImplementedError, zlib.error)
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    RuntimeError,
+    NotImplementedError,
+    zlib.error,
+)
 
 
 def _size(count: int) -> str:
@@ -199,14 +218,18 @@ def _write_member(into: Path, name: str, source, limit: int, label: str) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle = open(target, "xb")  # x: never over a member unpacked before
     except (FileExistsError, NotADirectoryError, IsADirectoryError):
-        raise PackageError(f"{label}: member {name} clashes with another member (listed twice, or a file "
-                           "where a folder is needed)") from None
+        raise PackageError(
+            f"{label}: member {name} clashes with another member (listed twice, or a file "
+            "where a folder is needed)"
+        ) from None
     copied = 0
     with handle:
         while chunk := source.read(min(CHUNK, limit - copied + 1)):
             copied += len(chunk)
             if copied > limit:
-                raise PackageError(f"{label}: member {name} holds more than it declares (limit {limit} bytes)")
+                raise PackageError(
+                    f"{label}: member {name} holds more than it declares (limit {limit} bytes)"
+                )
             handle.write(chunk)
     return copied
 
@@ -242,8 +265,9 @@ def _zip_problem(infos: list[zipfile.ZipInfo]) -> str | None:
     if twice:
         return f"member {twice[0]} is listed twice"
     for info in infos:
-        problem = (_member_problem(info.filename, info.external_attr >> 16 & 0o170000, info.file_size)
-                   or _ratio_problem(f"member {info.filename}", info.file_size, info.compress_size))
+        problem = _member_problem(
+            info.filename, info.external_attr >> 16 & 0o170000, info.file_size
+        ) or _ratio_problem(f"member {info.filename}", info.file_size, info.compress_size)
         if problem:
             return problem
     total, packed = sum(i.file_size for i in infos), sum(i.compress_size for i in infos)
@@ -269,7 +293,9 @@ def _unzip(path: Path, into: Path) -> Path:
                     (into / info.filename).mkdir(parents=True, exist_ok=True)
                     continue
                 with archive.open(info) as source:
-                    budget -= _write_member(into, info.filename, source, min(info.file_size, budget), str(path))
+                    budget -= _write_member(
+                        into, info.filename, source, min(info.file_size, budget), str(path)
+                    )
     except ZIP_ERRORS as exc:
         raise PackageError(f"{path}: not a readable zip ({exc})") from None
     return _package_root(into, str(path))
@@ -287,14 +313,18 @@ def _package_root(folder: Path, spec: str) -> Path:
 
 def _revision(spec: str) -> tuple[str, str]:
     """The revision and folder of `git:REV[:folder]`, checked so that git can read neither as an option."""
-    rev, _, folder = spec[len("git:"):].partition(":")
+    rev, _, folder = spec[len("git:") :].partition(":")
     folder = folder.strip("/") or DEFAULT_FOLDER
     if not rev:
         raise PackageError(f"{spec}: give a revision, e.g. git:HEAD")
     if rev.startswith("-"):
-        raise PackageError(f"{spec}: a revision cannot start with '-' (give a commit, branch or tag, e.g. git:HEAD)")
+        raise PackageError(
+            f"{spec}: a revision cannot start with '-' (give a commit, branch or tag, e.g. git:HEAD)"
+        )
     if any(char.isspace() or unicodedata.category(char) == "Cc" for char in rev):
-        raise PackageError(f"{spec}: a revision holds no spaces or control characters (e.g. git:HEAD)")
+        raise PackageError(
+            f"{spec}: a revision holds no spaces or control characters (e.g. git:HEAD)"
+        )
     reason = unsafe_reason(folder)
     if reason is not None or any(unicodedata.category(char) == "Cc" for char in folder):
         raise PackageError(f"{spec}: folder {folder!r} {reason or 'holds a control character'}")
@@ -319,23 +349,31 @@ def _untar(stream, into: Path, spec: str) -> None:
             if count > MAX_MEMBERS:
                 problem = f"holds more than {MAX_MEMBERS} members (limit {MAX_MEMBERS})"
             elif problem is None and used + member.size > MAX_TOTAL_BYTES:
-                problem = (f"{_size(used + member.size)} uncompressed in all by member {member.name} "
-                           f"(limit {_size(MAX_TOTAL_BYTES)})")
+                problem = (
+                    f"{_size(used + member.size)} uncompressed in all by member {member.name} "
+                    f"(limit {_size(MAX_TOTAL_BYTES)})"
+                )
             if problem:
                 raise PackageError(f"{spec}: {problem}")
             if member.isdir():
                 (into / member.name).mkdir(parents=True, exist_ok=True)
             else:
-                used += _write_member(into, member.name, archive.extractfile(member), member.size, spec)
+                used += _write_member(
+                    into, member.name, archive.extractfile(member), member.size, spec
+                )
 
 
 def _git_archive(spec: str, into: Path) -> Path:
     """Unpack the package committed at `git:REV` (folder datapackage/) or `git:REV:folder`."""
     rev, folder = _revision(spec)
     command = ["git", "archive", "--format=tar", "--end-of-options", f"{rev}:{folder}"]
-    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: git cannot block on a full stderr
+    with (
+        tempfile.TemporaryFile() as errors
+    ):  # a file, not a pipe: git cannot block on a full stderr
         try:
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
+            )
         except OSError as exc:
             raise PackageError(f"{spec}: cannot run git ({exc})") from None
         with process:
@@ -351,7 +389,10 @@ def _git_archive(spec: str, into: Path) -> Path:
         errors.seek(0)
         reason = errors.read(4096).decode("utf-8", "replace").strip().splitlines()
     if returncode not in (0, -signal.SIGKILL) or (problem is not None and reason):
-        raise PackageError(f"{spec}: no package {folder}/ at revision {rev}" + (f" ({reason[0]})" if reason else ""))
+        raise PackageError(
+            f"{spec}: no package {folder}/ at revision {rev}"
+            + (f" ({reason[0]})" if reason else "")
+        )
     if problem is not None:
         raise PackageError(f"{spec}: not a readable archive ({problem})")
     if not (into / DESCRIPTOR).is_file():
@@ -384,6 +425,8 @@ def open_package(spec: str | Path) -> Iterator[Path]:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     elif path.exists():
-        raise PackageError(f"{path}: not a package (expected a folder, a {DESCRIPTOR} or a release zip)")
+        raise PackageError(
+            f"{path}: not a package (expected a folder, a {DESCRIPTOR} or a release zip)"
+        )
     else:
         raise PackageError(f"{path}: no such file or folder")

@@ -13,17 +13,19 @@ import os
 import re
 from pathlib import Path
 
+from pipeline.contract.problems import Problem
+from pipeline.package import reader
 from pipeline.package.atomic import Refused
 from pipeline.package.diff import LEVELS, diff_packages, higher
-from pipeline.package import reader
 from pipeline.package.reader import PackageError
-from pipeline.contract.problems import Problem
 
 FIRST_VERSION = "0.1.0"
 FIRST_PUBLIC_VERSION = "1.0.0"
 DESCRIPTOR = "datapackage.json"
 SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
-CREATED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")  # as publish writes it
+CREATED = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
+)  # as publish writes it
 RESTORE = "restore the published folder from version control or a release, or move it away to publish afresh"
 
 
@@ -45,11 +47,18 @@ def read_descriptor(folder: Path) -> dict | None:
         descriptor = reader.read_descriptor(folder)  # the one reader: bounded, no links, no devices
     except PackageError as exc:
         raise Refused(f"{exc} ({RESTORE})") from None
-    for key, pattern, example in (("version", SEMVER, "1.0.0"), ("created", CREATED, "2020-10-01T00:00:00Z")):
+    for key, pattern, example in (
+        ("version", SEMVER, "1.0.0"),
+        ("created", CREATED, "2020-10-01T00:00:00Z"),
+    ):
         value = descriptor.get(key)
         if not isinstance(value, str) or not pattern.fullmatch(value):
-            raise _refuse(path, f"{json.dumps(value)} is not a {key} publish writes (like {example})", key,
-                          f"set it to the {key} of the last publication, e.g. from CHANGELOG.md, or {RESTORE}")
+            raise _refuse(
+                path,
+                f"{json.dumps(value)} is not a {key} publish writes (like {example})",
+                key,
+                f"set it to the {key} of the last publication, e.g. from CHANGELOG.md, or {RESTORE}",
+            )
     return descriptor
 
 
@@ -66,14 +75,18 @@ def bump(version: str, level: str) -> str:
     return f"{major}.{minor}.{patch + 1}"
 
 
-def diff_published(old: Path, new: Path, old_label: str | None = None, new_label: str | None = None):
+def diff_published(
+    old: Path, new: Path, old_label: str | None = None, new_label: str | None = None
+):
     """diff_packages from the published package `old`; Refused (located) when its files cannot be read."""
     try:
         return diff_packages(old, new, old_label, new_label)
     except PackageError as exc:
         raise Refused(f"{exc} ({RESTORE})") from None
     except (LookupError, TypeError, AttributeError, ValueError, RecursionError) as exc:
-        raise _refuse(old / DESCRIPTOR, f"malformed descriptor ({type(exc).__name__}: {exc})") from None
+        raise _refuse(
+            old / DESCRIPTOR, f"malformed descriptor ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def required_bump(old: Path, new: Path) -> str | None:
@@ -92,8 +105,10 @@ def chosen_bump(required: str | None, requested: str | None) -> str | None:
         return required
     check_level(requested)
     if higher(requested, required) != requested:
-        raise BumpError(f"--bump {requested} is lower than the {required} bump the changes require; "
-                        f"use --bump {required} or higher, or leave --bump out")
+        raise BumpError(
+            f"--bump {requested} is lower than the {required} bump the changes require; "
+            f"use --bump {required} or higher, or leave --bump out"
+        )
     return requested
 
 
@@ -107,8 +122,15 @@ def _ids(ids: list[str]) -> str:
     return ", ".join(f"`{ident}`" for ident in ids)
 
 
-def changelog_entry(old: Path | None, new: Path, version: str, level: str | None, created: str,
-                    required: str | None = None, rewritten: list[str] | None = None) -> str:
+def changelog_entry(
+    old: Path | None,
+    new: Path,
+    version: str,
+    level: str | None,
+    created: str,
+    required: str | None = None,
+    rewritten: list[str] | None = None,
+) -> str:
     """The CHANGELOG.md section for `version`: the bump and, per table, the rows added, removed and corrected;
     with no such change, the files that `rewritten` names as written anew (a new datasheet, say)."""
     day = created[:10]
@@ -118,7 +140,9 @@ def changelog_entry(old: Path | None, new: Path, version: str, level: str | None
     required = required if required is not None else changes.bump
     headline = f"{level.capitalize()} release."
     if required != level:
-        headline += f" Raised with --bump {level}; the changes alone need {required or 'no new version'}."
+        headline += (
+            f" Raised with --bump {level}; the changes alone need {required or 'no new version'}."
+        )
     lines = []
     for table in changes.tables:
         if table.added:
@@ -126,9 +150,14 @@ def changelog_entry(old: Path | None, new: Path, version: str, level: str | None
         if table.removed:
             lines.append(f"- {table.table}: removed {_ids(table.removed)}")
         for ident, fields in table.changed.items():
-            lines.append(f"- {table.table}: corrected `{ident}` ({', '.join(f for f, _, _ in fields)})")
+            lines.append(
+                f"- {table.table}: corrected `{ident}` ({', '.join(f for f, _, _ in fields)})"
+            )
     lines += [f"- {change.where}: {change.message}" for change in changes.changes]
     if not lines:
         files = ", ".join(f"`{name}`" for name in rewritten or [])
-        lines.append("- no change to the data or its description" + (f"; written anew: {files}" if files else ""))
+        lines.append(
+            "- no change to the data or its description"
+            + (f"; written anew: {files}" if files else "")
+        )
     return f"## {version} ({day})\n\n{headline}\n\n" + "\n".join(lines) + "\n"

@@ -63,34 +63,63 @@ def write_csv(handle, table: str, rows: list[dict]) -> None:
     # repr() of floats, as csv_cell does: only booleans need converting.
     flags = [index for index, f in enumerate(fields) if f["type"] == "boolean"]
     if flags:
-        cells = [tuple(csv_cell(value) if index in flags else value for index, value in enumerate(row)) for row in cells]
+        cells = [
+            tuple(csv_cell(value) if index in flags else value for index, value in enumerate(row))
+            for row in cells
+        ]
     writer.writerows(cells)
 
 
 def arrow_schema(table: str, package_name: str, version: str):
     import pyarrow as pa
 
-    types = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "date": pa.date32(),
-             "boolean": pa.bool_()}
+    types = {
+        "string": pa.string(),
+        "integer": pa.int64(),
+        "number": pa.float64(),
+        "date": pa.date32(),
+        "boolean": pa.bool_(),
+    }
     arrow_fields = [
-        pa.field(f["name"], types[f["type"]], nullable=not schemas.required(f),
-                 metadata={"description": f.get("description", "")})
+        pa.field(
+            f["name"],
+            types[f["type"]],
+            nullable=not schemas.required(f),
+            metadata={"description": f.get("description", "")},
+        )
         for f in schemas.fields(table)
     ]
-    return pa.schema(arrow_fields, metadata={"datapackage.name": package_name, "datapackage.version": version,
-                                             "datapackage.resource": table})
+    return pa.schema(
+        arrow_fields,
+        metadata={
+            "datapackage.name": package_name,
+            "datapackage.version": version,
+            "datapackage.resource": table,
+        },
+    )
 
 
-def write_parquet(path: Path, table: str, rows: list[dict], package_name: str, version: str) -> None:
+def write_parquet(
+    path: Path, table: str, rows: list[dict], package_name: str, version: str
+) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = arrow_schema(table, package_name, version)
-    columns = dict(zip(schema.names, map(list, zip(*_cells(rows, schema.names))))) if rows else \
-        {name: [] for name in schema.names}
+    columns = (
+        dict(zip(schema.names, map(list, zip(*_cells(rows, schema.names)))))
+        if rows
+        else {name: [] for name in schema.names}
+    )
     arrow_table = pa.Table.from_pydict(columns, schema=schema)
-    pq.write_table(arrow_table, path, compression="zstd", use_dictionary=schemas.code_list_columns(table),
-                   write_statistics=True, store_schema=True)
+    pq.write_table(
+        arrow_table,
+        path,
+        compression="zstd",
+        use_dictionary=schemas.code_list_columns(table),
+        write_statistics=True,
+        store_schema=True,
+    )
 
 
 def file_facts(path: Path) -> tuple[int, str]:
@@ -122,23 +151,46 @@ def _resource(out: Path, table: str) -> dict:
     csv_size, csv_hash = file_facts(out / csv_path)
     parquet_size, parquet_hash = file_facts(out / parquet_path)
     return {
-        "name": table, "type": "table", "path": csv_path, "format": "csv", "mediatype": "text/csv",
-        "encoding": "utf-8", "title": raw["title"], "description": raw["description"].strip(),
-        "bytes": csv_size, "hash": csv_hash,
-        "parquet": {"path": parquet_path, "format": "parquet", "mediatype": "application/vnd.apache.parquet",
-                    "bytes": parquet_size, "hash": parquet_hash},
+        "name": table,
+        "type": "table",
+        "path": csv_path,
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "title": raw["title"],
+        "description": raw["description"].strip(),
+        "bytes": csv_size,
+        "hash": csv_hash,
+        "parquet": {
+            "path": parquet_path,
+            "format": "parquet",
+            "mediatype": "application/vnd.apache.parquet",
+            "bytes": parquet_size,
+            "hash": parquet_hash,
+        },
         "schema": resource_schema(table),
     }
 
 
 def descriptor(out: Path, version: str, created: str, sources: list[dict]) -> dict:
     meta = package_metadata()
-    package = {"$schema": PROFILE, "name": meta["name"], "id": meta["id"], "version": version, "created": created,
-               "title": meta["title"], "description": meta["description"].strip(), "licenses": meta["licenses"],
-               "contributors": meta["contributors"], "keywords": meta["keywords"]}
+    package = {
+        "$schema": PROFILE,
+        "name": meta["name"],
+        "id": meta["id"],
+        "version": version,
+        "created": created,
+        "title": meta["title"],
+        "description": meta["description"].strip(),
+        "licenses": meta["licenses"],
+        "contributors": meta["contributors"],
+        "keywords": meta["keywords"],
+    }
     package["sources"] = [
-        {"title": f"{row['publisher']}: {row['title']} ({row['published_date'].isoformat()})",
-         **({"path": row["url"]} if row.get("url") else {})}
+        {
+            "title": f"{row['publisher']}: {row['title']} ({row['published_date'].isoformat()})",
+            **({"path": row["url"]} if row.get("url") else {}),
+        }
         for row in sources
     ]
     package["resources"] = [_resource(out, table) for table in schemas.TABLES]
@@ -156,4 +208,6 @@ def write_package(out: Path, rows: dict[str, list[dict]], version: str, created:
             write_csv(handle, table, ordered[table])
         write_parquet(data / f"{table}.parquet", table, ordered[table], name, version)
     package = descriptor(out, version, created, ordered["sources"])
-    (out / "datapackage.json").write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "datapackage.json").write_text(
+        json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )

@@ -26,22 +26,27 @@ its few constant arrays and reads its masks through raw buffers (`_array`, `_mas
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.validate import scope
-from pipeline.validate.run import Task, label_errors, make_error
+from pipeline.validate.errors import Task, make_error
 
 TRUE_VALUES = ["true", "True", "TRUE", "1"]
 FALSE_VALUES = ["false", "False", "FALSE", "0"]
-ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "date": pa.date32(),
-               "boolean": pa.bool_()}
+ARROW_TYPES = {
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "date": pa.date32(),
+    "boolean": pa.bool_(),
+}
 INTEGER_RE = r"^\s*[+-]?\d+\s*$"
 NUMBER_RE = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(?i:nan|inf|infinity)\s*$"
 URI_RE = r"^[a-zA-Z][a-zA-Z0-9+.-]*:"  # rfc3986's scheme, as its URI parsing regex takes it
@@ -62,9 +67,12 @@ MAX_HEADER_CHARS = 64 * 1024
 SAMPLE_ROWS = 100
 SAMPLE_CHARS = 1 << 20
 CSV_FIELD_LIMIT = 2147483646  # frictionless's
-SLICED_ROWS = 1000  # rows with the wrong number of cells put back between slices of a column; more, by a copy
+SLICED_ROWS = (
+    1000  # rows with the wrong number of cells put back between slices of a column; more, by a copy
+)
 
 # ---- Arrow values without pandas (see the module note) ----
+
 
 def _array(values: list, type: pa.DataType) -> pa.Array:
     """Python strings, booleans or numbers (or None) as an Arrow array of `type`."""
@@ -74,12 +82,18 @@ def _array(values: list, type: pa.DataType) -> pa.Array:
     if all(isinstance(value, str) for value in values):
         data = [value.encode("utf-8") for value in values]
         offsets = np.cumsum([0, *map(len, data)], dtype=np.int32)
-        array = pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+        array = pa.Array.from_buffers(
+            pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
+        )
     elif all(isinstance(value, bool) for value in values):
         return _bools(np.array(values, dtype=bool)).cast(type)
     else:
-        numbers = np.array(values, dtype=np.float64 if any(isinstance(v, float) for v in values) else np.int64)
-        array = pa.Array.from_buffers(pa.from_numpy_dtype(numbers.dtype), len(numbers), [None, pa.py_buffer(numbers)])
+        numbers = np.array(
+            values, dtype=np.float64 if any(isinstance(v, float) for v in values) else np.int64
+        )
+        array = pa.Array.from_buffers(
+            pa.from_numpy_dtype(numbers.dtype), len(numbers), [None, pa.py_buffer(numbers)]
+        )
     return array if array.type == type else array.cast(type)
 
 
@@ -88,7 +102,9 @@ def _scalar(value, type: pa.DataType) -> pa.Scalar:
 
 
 def _bools(mask: np.ndarray) -> pa.Array:
-    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(np.packbits(mask, bitorder="little"))])
+    return pa.Array.from_buffers(
+        pa.bool_(), len(mask), [None, pa.py_buffer(np.packbits(mask, bitorder="little"))]
+    )
 
 
 def _int64s(values: np.ndarray) -> pa.Array:
@@ -102,7 +118,9 @@ def _mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if array.null_count:
         array = pc.fill_null(array, FALSE)
     bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
-    return np.unpackbits(bits, bitorder="little", count=array.offset + len(array))[array.offset:].astype(bool)
+    return np.unpackbits(bits, bitorder="little", count=array.offset + len(array))[
+        array.offset :
+    ].astype(bool)
 
 
 def _whole(array: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -112,11 +130,16 @@ def _whole(array: pa.Array | pa.ChunkedArray) -> pa.Array:
 def _codes(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Each value's position among the distinct values of `array` (null: -1), as NumPy."""
     encoded = pc.dictionary_encode(array)  # one dictionary for all the chunks
-    indices = (pa.chunked_array([chunk.indices for chunk in encoded.chunks], pa.int32()).combine_chunks()
-               if isinstance(encoded, pa.ChunkedArray) else encoded.indices)
+    indices = (
+        pa.chunked_array([chunk.indices for chunk in encoded.chunks], pa.int32()).combine_chunks()
+        if isinstance(encoded, pa.ChunkedArray)
+        else encoded.indices
+    )
     if indices.null_count:
         indices = pc.fill_null(indices, _scalar(-1, indices.type))
-    return np.frombuffer(indices.buffers()[1], dtype=np.int32, count=indices.offset + len(indices))[indices.offset:]
+    return np.frombuffer(indices.buffers()[1], dtype=np.int32, count=indices.offset + len(indices))[
+        indices.offset :
+    ]
 
 
 FALSE = _scalar(False, pa.bool_())
@@ -125,6 +148,7 @@ NULL_TEXT = _scalar(None, pa.string())
 
 
 # ---- typing text columns ----
+
 
 def _empty(text: pa.Array) -> pa.Array:
     """Cells holding "" (CSV text is read with empty cells as nulls already)."""
@@ -147,10 +171,14 @@ def _integers(text: pa.Array) -> pa.Array:
     except pa.ArrowInvalid:  # the slow path, only for a column that needs it
         digits = pc.utf8_length(pc.replace_substring_regex(text, r"^-?0*", ""))
         fits = pc.fill_null(pc.less_equal(digits, _scalar(76, digits.type)), FALSE)
-        return pc.cast(pc.if_else(fits, text, NULL_TEXT), pa.decimal256(76, 0))  # Arrow would wrap a wider value
+        return pc.cast(
+            pc.if_else(fits, text, NULL_TEXT), pa.decimal256(76, 0)
+        )  # Arrow would wrap a wider value
 
 
-def parse_column(text: pa.ChunkedArray, spec: dict, empty_is_missing: bool = True) -> tuple[pa.Array, np.ndarray]:
+def parse_column(
+    text: pa.ChunkedArray, spec: dict, empty_is_missing: bool = True
+) -> tuple[pa.Array, np.ndarray]:
     """The column typed as `spec` says (null where missing or untypable) and a mask of type errors. A null cell
     is missing, and so is "" unless `empty_is_missing` is False (a CSV's schema may say it is a value)."""
     kind, fmt = spec.get("type", "any"), spec.get("format", "default")
@@ -162,25 +190,40 @@ def parse_column(text: pa.ChunkedArray, spec: dict, empty_is_missing: bool = Tru
         ok = pc.and_(present, pc.match_substring_regex(text, INTEGER_RE))
         clean = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
         typed = _integers(pc.if_else(ok, clean, NULL_TEXT))
-        ok = pc.and_(ok, pc.is_valid(typed)) if typed.null_count else ok  # too wide for any Arrow type
+        ok = (
+            pc.and_(ok, pc.is_valid(typed)) if typed.null_count else ok
+        )  # too wide for any Arrow type
     elif kind == "number":
         ok = pc.and_(present, pc.match_substring_regex(text, NUMBER_RE))
         typed = pc.cast(pc.if_else(ok, pc.utf8_trim_whitespace(text), NULL_TEXT), pa.float64())
     elif kind == "boolean":
         trues, falses = spec.get("trueValues", TRUE_VALUES), spec.get("falseValues", FALSE_VALUES)
-        is_true, is_false = pc.is_in(text, _array(trues, pa.string())), pc.is_in(text, _array(falses, pa.string()))
+        is_true, is_false = (
+            pc.is_in(text, _array(trues, pa.string())),
+            pc.is_in(text, _array(falses, pa.string())),
+        )
         ok = pc.or_(is_true, is_false)
         typed = pc.if_else(ok, is_true, _scalar(None, pa.bool_()))
-    elif kind == "date" and fmt == "default" and (dates := _cast_or_none(text, pa.date32())) is not None:
+    elif (
+        kind == "date"
+        and fmt == "default"
+        and (dates := _cast_or_none(text, pa.date32())) is not None
+    ):
         # Arrow takes only yyyy-mm-dd with a real month and day, all of which frictionless takes too.
         ok, typed = present, dates
     elif kind == "date" and fmt == "default":
-        parts = pc.extract_regex(text, r"^(?P<y>\d{4})-(?P<m>1[0-2]|0[1-9]|[1-9])-(?P<d>3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$")
+        parts = pc.extract_regex(
+            text,
+            r"^(?P<y>\d{4})-(?P<m>1[0-2]|0[1-9]|[1-9])-(?P<d>3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$",
+        )
         shaped = pc.is_valid(parts)
-        stamp = pc.strptime(pc.if_else(shaped, text, NULL_TEXT), format="%Y-%m-%d", unit="s",
-                            error_is_null=True)
+        stamp = pc.strptime(
+            pc.if_else(shaped, text, NULL_TEXT), format="%Y-%m-%d", unit="s", error_is_null=True
+        )
         day = pc.cast(pc.utf8_trim_whitespace(pc.struct_field(parts, "d")), pa.int64())
-        ok = pc.fill_null(pc.equal(pc.day(stamp), day), FALSE)  # 2020-02-30 would roll over to March
+        ok = pc.fill_null(
+            pc.equal(pc.day(stamp), day), FALSE
+        )  # 2020-02-30 would roll over to March
         typed = pc.if_else(ok, pc.cast(stamp, pa.date32()), null)
     elif kind == "string" and fmt == "uri":
         # frictionless passes a URI when rfc3986, requiring a scheme, validates it: exactly
@@ -195,6 +238,7 @@ def parse_column(text: pa.ChunkedArray, spec: dict, empty_is_missing: bool = Tru
 
 
 # ---- checks on a typed table ----
+
 
 @dataclass
 class Table:
@@ -224,13 +268,22 @@ def _indices(mask) -> np.ndarray:
 
 
 # The constraints frictionless checks on each type (its fields' `supported_constraints`); others it does not check.
-CONSTRAINTS = {"string": ["required", "minLength", "maxLength", "pattern", "enum"], "boolean": ["required", "enum"],
-               "any": ["required", "enum"],
-               **{kind: ["required", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum"]
-                  for kind in ("integer", "number", "date")}}
+CONSTRAINTS = {
+    "string": ["required", "minLength", "maxLength", "pattern", "enum"],
+    "boolean": ["required", "enum"],
+    "any": ["required", "enum"],
+    **{
+        kind: ["required", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum"]
+        for kind in ("integer", "number", "date")
+    },
+}
 # The cell passes a bound when it compares so with it (NaN passes none, as in frictionless).
-BOUNDS = {"minimum": pc.greater_equal, "maximum": pc.less_equal, "exclusiveMinimum": pc.greater,
-          "exclusiveMaximum": pc.less}
+BOUNDS = {
+    "minimum": pc.greater_equal,
+    "maximum": pc.less_equal,
+    "exclusiveMinimum": pc.greater,
+    "exclusiveMaximum": pc.less,
+}
 
 
 def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
@@ -244,16 +297,26 @@ def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[di
         where = {"fieldName": name, "fieldNumber": number}
         kind = spec.get("type", "any")
         checked = CONSTRAINTS.get(kind, ["required"])
-        failures = [(c, _constraint_failing(table.columns[name], spec, c, masks[name]))
-                    for c in checked if c in constraints]
+        failures = [
+            (c, _constraint_failing(table.columns[name], spec, c, masks[name]))
+            for c in checked
+            if c in constraints
+        ]
         yield from _category_errors(table, spec, where)
         for constraint, failing in failures:
-            if isinstance(failing, dict):  # a constraint whose value cannot be read: no cell is checked against it
+            if isinstance(
+                failing, dict
+            ):  # a constraint whose value cannot be read: no cell is checked against it
                 yield failing | where
                 continue
             for index in _indices(failing):
-                yield make_error("constraint-error", f'constraint "{constraint}" is "{constraints[constraint]}"',
-                                 rowNumber=_row(table, index), cell=_cell(table, name, index), **where)
+                yield make_error(
+                    "constraint-error",
+                    f'constraint "{constraint}" is "{constraints[constraint]}"',
+                    rowNumber=_row(table, index),
+                    cell=_cell(table, name, index),
+                    **where,
+                )
 
 
 def _constraint_failing(typed: pa.Array, spec: dict, constraint: str, type_errors: np.ndarray):
@@ -261,20 +324,31 @@ def _constraint_failing(typed: pa.Array, spec: dict, constraint: str, type_error
     field-error of a bound that is not a value of the field's type."""
     value = spec["constraints"][constraint]
     if constraint == "required":
-        return pc.and_(pc.is_null(typed), _bools(~type_errors)) if value else _bools(np.zeros(len(typed), bool))
+        return (
+            pc.and_(pc.is_null(typed), _bools(~type_errors))
+            if value
+            else _bools(np.zeros(len(typed), bool))
+        )
     if constraint in ("minLength", "maxLength"):
         if not isinstance(value, int) or isinstance(value, bool):
             return _bools(np.zeros(len(typed), bool))  # the descriptor check reports it
         compare = pc.less if constraint == "minLength" else pc.greater
-        return compare(pc.utf8_length(typed), _scalar(max(min(value, 1 << 62), -1), pa.int64()))  # no length beyond
+        return compare(
+            pc.utf8_length(typed), _scalar(max(min(value, 1 << 62), -1), pa.int64())
+        )  # no length beyond
     if constraint == "pattern":
         return _pattern_failing(typed, value)
     if constraint == "enum":
-        return pc.and_(pc.is_valid(typed), pc.invert(pc.is_in(typed, value_set=constraint_values(value, spec))))
+        return pc.and_(
+            pc.is_valid(typed), pc.invert(pc.is_in(typed, value_set=constraint_values(value, spec)))
+        )
     bound = constraint_values([value], spec)
     if bound.null_count:
-        return make_error("field-error", f'constraint "{constraint}" is "{value}", which cannot be read as a value '
-                          f'of type "{spec.get("type")}" (write the bound as one)')
+        return make_error(
+            "field-error",
+            f'constraint "{constraint}" is "{value}", which cannot be read as a value '
+            f'of type "{spec.get("type")}" (write the bound as one)',
+        )
     return pc.invert(BOUNDS[constraint](typed, bound[0]))
 
 
@@ -290,10 +364,15 @@ def _pattern_failing(typed: pa.Array, pattern: object):
     try:
         compiled = re.compile(f"^{pattern}$")
     except re.error as exc:
-        return make_error("field-error", f'constraint "pattern" is "{pattern}", which is not a regular expression: '
-                          f"{exc} (write it as Python's re reads it)")
+        return make_error(
+            "field-error",
+            f'constraint "pattern" is "{pattern}", which is not a regular expression: '
+            f"{exc} (write it as Python's re reads it)",
+        )
     try:
-        failing = pc.fill_null(pc.invert(pc.match_substring_regex(typed, "^(?:^" + pattern + "$)")), FALSE)
+        failing = pc.fill_null(
+            pc.invert(pc.match_substring_regex(typed, "^(?:^" + pattern + "$)")), FALSE
+        )
     except pa.ArrowInvalid:
         failing = pc.is_valid(typed)
     doubtful = pc.unique(pc.drop_null(pc.filter(typed, failing))).to_pylist()
@@ -311,11 +390,17 @@ def constraint_values(values: list, spec: dict) -> pa.Array:
     parts = []
     for value in values:
         if isinstance(value, str):
-            parts.append(_whole(parse_column(_array([value], pa.string()), spec)[0]).cast(arrow_type))
+            parts.append(
+                _whole(parse_column(_array([value], pa.string()), spec)[0]).cast(arrow_type)
+            )
             continue
         if kind == "boolean" and isinstance(value, bool):
             read = value
-        elif kind in ("integer", "number") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        elif (
+            kind in ("integer", "number")
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+        ):
             read = value if kind == "number" or float(value).is_integer() else None
         else:
             read = None  # JSON holds no dates; other values are never read as a cell's type
@@ -327,16 +412,29 @@ def constraint_values(values: list, spec: dict) -> pa.Array:
 
 
 def _category_errors(table: Table, spec: dict, where: dict) -> Iterator[dict]:
-    categories, constraints, typed = spec.get("categories"), spec.get("constraints", {}), table.columns[spec["name"]]
+    categories, constraints, typed = (
+        spec.get("categories"),
+        spec.get("constraints", {}),
+        table.columns[spec["name"]],
+    )
     if categories is None or spec.get("type") not in ("string", "integer"):
         return
     values = [c["value"] if isinstance(c, dict) else c for c in categories]
     outside = pc.invert(pc.is_in(typed, value_set=_array(values, typed.type)))
-    if "enum" in constraints and isinstance(constraints["enum"], list):  # a value the enum refused is reported once
-        outside = pc.and_(outside, pc.is_in(typed, value_set=constraint_values(constraints["enum"], spec)))
+    if "enum" in constraints and isinstance(
+        constraints["enum"], list
+    ):  # a value the enum refused is reported once
+        outside = pc.and_(
+            outside, pc.is_in(typed, value_set=constraint_values(constraints["enum"], spec))
+        )
     for index in _indices(pc.and_(outside, pc.is_valid(typed))):
-        yield make_error("category-error", f'categories are "{values}"', rowNumber=_row(table, index),
-                         cell=_cell(table, spec["name"], index), **where)
+        yield make_error(
+            "category-error",
+            f'categories are "{values}"',
+            rowNumber=_row(table, index),
+            cell=_cell(table, spec["name"], index),
+            **where,
+        )
 
 
 def type_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
@@ -346,15 +444,25 @@ def type_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
             continue
         note = f'type is "{spec.get("type", "any")}/{spec.get("format", "default")}"'
         for index in np.flatnonzero(mask):
-            yield make_error("type-error", note, rowNumber=_row(table, index), cell=_cell(table, spec["name"], index),
-                             fieldName=spec["name"], fieldNumber=number)
+            yield make_error(
+                "type-error",
+                note,
+                rowNumber=_row(table, index),
+                cell=_cell(table, spec["name"], index),
+                fieldName=spec["name"],
+                fieldNumber=number,
+            )
 
 
 def span_errors(table: Table) -> Iterator[dict]:
     """Spans that cannot be spans of a text: start after end, or start below 0 (unless the field's own
     "minimum" already refuses it, so that each fault is reported once, as frictionless reports it)."""
     for resource, start_name, end_name in SPANS:
-        if table.name != resource or start_name not in table.columns or end_name not in table.columns:
+        if (
+            table.name != resource
+            or start_name not in table.columns
+            or end_name not in table.columns
+        ):
             continue
         numbers = {spec["name"]: number for number, spec in enumerate(table.fields, start=1)}
         start, end = table.columns[start_name], table.columns[end_name]
@@ -363,14 +471,25 @@ def span_errors(table: Table) -> Iterator[dict]:
         minimum = table.fields[numbers[start_name] - 1].get("constraints", {}).get("minimum")
         if not (isinstance(minimum, int) and minimum >= 0):
             for index in _indices(pc.less(start, _scalar(0, start.type))):
-                yield make_error("span-error", f'start "{_cell(table, start_name, index)}" is negative (offsets count '
-                                 "code points from 0)", rowNumber=_row(table, index), cell=_cell(table, start_name, index),
-                                 fieldName=start_name, fieldNumber=numbers[start_name])
+                yield make_error(
+                    "span-error",
+                    f'start "{_cell(table, start_name, index)}" is negative (offsets count '
+                    "code points from 0)",
+                    rowNumber=_row(table, index),
+                    cell=_cell(table, start_name, index),
+                    fieldName=start_name,
+                    fieldNumber=numbers[start_name],
+                )
         for index in _indices(pc.greater(start, end)):
-            yield make_error("span-error", f'start "{_cell(table, start_name, index)}" is after end '
-                             f'"{_cell(table, end_name, index)}" (a span ends at or after its start)',
-                             rowNumber=_row(table, index), cell=_cell(table, end_name, index),
-                             fieldName=end_name, fieldNumber=numbers[end_name])
+            yield make_error(
+                "span-error",
+                f'start "{_cell(table, start_name, index)}" is after end '
+                f'"{_cell(table, end_name, index)}" (a span ends at or after its start)',
+                rowNumber=_row(table, index),
+                cell=_cell(table, end_name, index),
+                fieldName=end_name,
+                fieldNumber=numbers[end_name],
+            )
 
 
 def _sorted_distinct(column: pa.Array) -> bool:
@@ -379,7 +498,9 @@ def _sorted_distinct(column: pa.Array) -> bool:
     Published tables are sorted by primary key, so their key columns take this path
     instead of hashing every value.
     """
-    return len(column) < 2 or (column.null_count == 0 and pc.all(pc.greater(column[1:], column[:-1])).as_py())
+    return len(column) < 2 or (
+        column.null_count == 0 and pc.all(pc.greater(column[1:], column[:-1])).as_py()
+    )
 
 
 def repeats(arrays: list[pa.Array], skip: np.ndarray) -> list[tuple[int, int]]:
@@ -418,9 +539,14 @@ def unique_field_errors(table: Table) -> Iterator[dict]:
         if spec.get("constraints", {}).get("unique") and name in table.columns:
             column = table.columns[name]
             for index, previous in repeats([column], _nulls([column], every=True)):
-                yield make_error("unique-error", f"the same as in the row at position {_row(table, previous)}",
-                                 rowNumber=_row(table, index), cell=_cell(table, name, index),
-                                 fieldName=name, fieldNumber=number)
+                yield make_error(
+                    "unique-error",
+                    f"the same as in the row at position {_row(table, previous)}",
+                    rowNumber=_row(table, index),
+                    cell=_cell(table, name, index),
+                    fieldName=name,
+                    fieldNumber=number,
+                )
 
 
 def primary_key_errors(table: Table, primary_key: list[str]) -> Iterator[dict]:
@@ -429,10 +555,17 @@ def primary_key_errors(table: Table, primary_key: list[str]) -> Iterator[dict]:
     arrays = [table.columns[name] for name in primary_key]
     nulls = _nulls(arrays, every=True)
     for index in np.flatnonzero(nulls):
-        yield make_error("primary-key", 'cells composing the primary keys are all "None"', rowNumber=_row(table, index))
+        yield make_error(
+            "primary-key",
+            'cells composing the primary keys are all "None"',
+            rowNumber=_row(table, index),
+        )
     for index, previous in repeats(arrays, nulls):
-        yield make_error("primary-key", f"the same as in the row at position {_row(table, previous)}",
-                         rowNumber=_row(table, index))
+        yield make_error(
+            "primary-key",
+            f"the same as in the row at position {_row(table, previous)}",
+            rowNumber=_row(table, index),
+        )
 
 
 def unique_key_errors(table: Table, key: list[str]) -> Iterator[dict]:
@@ -440,8 +573,13 @@ def unique_key_errors(table: Table, key: list[str]) -> Iterator[dict]:
         return
     arrays = [table.columns[name] for name in key]
     for index, previous in repeats(arrays, _nulls(arrays, every=False)):
-        yield make_error("unique-key-error", f"the same as in the row at position {_row(table, previous)}",
-                         rowNumber=_row(table, index), fieldName=", ".join(key), fieldNames=list(key))
+        yield make_error(
+            "unique-key-error",
+            f"the same as in the row at position {_row(table, previous)}",
+            rowNumber=_row(table, index),
+            fieldName=", ".join(key),
+            fieldNames=list(key),
+        )
 
 
 def primary_key_of(schema: dict) -> list[str]:
@@ -450,12 +588,23 @@ def primary_key_of(schema: dict) -> list[str]:
     return pk if isinstance(pk, list) and all(isinstance(name, str) for name in pk) else []
 
 
-def _fk_error(table: Table, index: int, names: list[str], reference: str, ref_names: list[str]) -> dict:
+def _fk_error(
+    table: Table, index: int, names: list[str], reference: str, ref_names: list[str]
+) -> dict:
     cells = [table.columns[name][index].as_py() for name in names]
-    note = (f'for "{", ".join(names)}": values "{", ".join(str(c) for c in cells)}" not found in the lookup table '
-            f'"{reference}" as "{", ".join(ref_names)}"')
-    return make_error("foreign-key", note, rowNumber=_row(table, index), fieldNames=names,  # as frictionless: no fieldName
-                      fieldCells=[str(c) for c in cells], referenceName=reference, referenceFieldNames=ref_names)
+    note = (
+        f'for "{", ".join(names)}": values "{", ".join(str(c) for c in cells)}" not found in the lookup table '
+        f'"{reference}" as "{", ".join(ref_names)}"'
+    )
+    return make_error(
+        "foreign-key",
+        note,
+        rowNumber=_row(table, index),
+        fieldNames=names,  # as frictionless: no fieldName
+        fieldCells=[str(c) for c in cells],
+        referenceName=reference,
+        referenceFieldNames=ref_names,
+    )
 
 
 def _foreign_keys(schema: dict) -> list[tuple[list, str, list]]:
@@ -467,9 +616,14 @@ def _foreign_keys(schema: dict) -> list[tuple[list, str, list]]:
         if not isinstance(ref, dict) or "fields" not in fk or "fields" not in ref:
             continue
         names, ref_names = ([x] if isinstance(x, str) else x for x in (fk["fields"], ref["fields"]))
-        if isinstance(names, list) and isinstance(ref_names, list) and names and ref_names \
-                and all(isinstance(name, str) for name in names + ref_names) \
-                and isinstance(ref.get("resource", ""), str):
+        if (
+            isinstance(names, list)
+            and isinstance(ref_names, list)
+            and names
+            and ref_names
+            and all(isinstance(name, str) for name in names + ref_names)
+            and isinstance(ref.get("resource", ""), str)
+        ):
             keys.append((names, ref.get("resource", ""), ref_names))
     return keys
 
@@ -483,15 +637,25 @@ def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> 
         target = tables.get(reference or table.name)
         if target is None or not all(name in table.columns for name in names):
             continue  # a field outside the schema: the descriptor check reports it, frictionless skips the key
-        if len(names) == 1 and len(ref_names) == 1 and ref_names[0] in target.columns \
-                and table.columns[names[0]].type == target.columns[ref_names[0]].type:
+        if (
+            len(names) == 1
+            and len(ref_names) == 1
+            and ref_names[0] in target.columns
+            and table.columns[names[0]].type == target.columns[ref_names[0]].type
+        ):
             values = table.columns[names[0]]
             known = _whole(pc.drop_null(target.columns[ref_names[0]]))
-            missing = _mask(pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known))))
+            missing = _mask(
+                pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known)))
+            )
         else:
             missing = _missing_keys(table, names, target, ref_names)
-        missing = missing | _nans([table.columns[name] for name in names])  # NaN equals nothing, as in Python
-        yield from (_fk_error(table, i, names, reference, ref_names) for i in np.flatnonzero(missing))
+        missing = missing | _nans(
+            [table.columns[name] for name in names]
+        )  # NaN equals nothing, as in Python
+        yield from (
+            _fk_error(table, i, names, reference, ref_names) for i in np.flatnonzero(missing)
+        )
     for resource, table_column, id_column in POLYMORPHIC_KEYS:
         if table.name == resource and table_column in table.columns and id_column in table.columns:
             yield from _record_errors(table, table_column, id_column, tables)
@@ -506,7 +670,9 @@ def _nans(arrays: list[pa.Array]) -> np.ndarray:
     return found
 
 
-def _missing_keys(table: Table, names: list[str], target: Table, ref_names: list[str]) -> np.ndarray:
+def _missing_keys(
+    table: Table, names: list[str], target: Table, ref_names: list[str]
+) -> np.ndarray:
     """Rows of `table` whose cells in `names` are not all null and match no row of `target` in `ref_names`.
 
     Each field pair is coded in one Arrow dictionary over both columns (null: 0), the codes combine to one
@@ -520,15 +686,26 @@ def _missing_keys(table: Table, names: list[str], target: Table, ref_names: list
         codes, ref_codes = _pair_codes(table.columns[name], target.columns.get(ref_name), ref_rows)
         width = int(max(codes.max(initial=0), ref_codes.max(initial=0))) + 1
         if span * width >= 1 << 62:  # renumber what is combined so far, to stay within int64
-            both = np.unique(np.concatenate([[0], combined, ref_combined]), return_inverse=True)[1].astype(np.int64)
-            combined, ref_combined = both[1:rows + 1], both[rows + 1:]  # 0 (all null so far) stays 0
+            both = np.unique(np.concatenate([[0], combined, ref_combined]), return_inverse=True)[
+                1
+            ].astype(np.int64)
+            combined, ref_combined = (
+                both[1 : rows + 1],
+                both[rows + 1 :],
+            )  # 0 (all null so far) stays 0
             span = int(both.max(initial=0)) + 1
-        combined, ref_combined, span = combined * width + codes, ref_combined * width + ref_codes, span * width
+        combined, ref_combined, span = (
+            combined * width + codes,
+            ref_combined * width + ref_codes,
+            span * width,
+        )
     # all-null rows are 0: skipped in the table, and never a key of the target
     return (combined != 0) & ~np.isin(combined, ref_combined[ref_combined != 0])
 
 
-def _pair_codes(column: pa.Array, ref_column: pa.Array | None, ref_rows: int) -> tuple[np.ndarray, np.ndarray]:
+def _pair_codes(
+    column: pa.Array, ref_column: pa.Array | None, ref_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Codes of two columns' values, equal where the values are (null: 0 on both sides). Values of types that
     Python would not find equal get codes apart: a string never equals a number or a date, while integers,
     numbers and booleans compare as numbers (True == 1 in frictionless's tuples, as in Python)."""
@@ -537,13 +714,15 @@ def _pair_codes(column: pa.Array, ref_column: pa.Array | None, ref_rows: int) ->
     if column.type != ref_column.type and _numeric(column.type) and _numeric(ref_column.type):
         # integers beyond int64 are read as decimals: compare integers exactly, anything else as floats
         whole = [t for t in (column.type, ref_column.type) if pa.types.is_decimal(t)]
-        integral = all(t == pa.int64() or pa.types.is_decimal(t) for t in (column.type, ref_column.type))
+        integral = all(
+            t == pa.int64() or pa.types.is_decimal(t) for t in (column.type, ref_column.type)
+        )
         common = whole[0] if whole and integral else pa.float64()
         column, ref_column = pc.cast(column, common), pc.cast(ref_column, common)
     if column.type == ref_column.type:
         both = pa.chunked_array([*_chunks(column), *_chunks(ref_column)], column.type)
         codes = _codes(both).astype(np.int64) + 1
-        return codes[:len(column)], codes[len(column):]
+        return codes[: len(column)], codes[len(column) :]
     codes, ref_codes = _codes(column).astype(np.int64) + 1, _codes(ref_column).astype(np.int64) + 1
     return codes, np.where(ref_codes > 0, ref_codes + int(codes.max(initial=0)), 0)
 
@@ -556,7 +735,9 @@ def _chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
     return array.chunks if isinstance(array, pa.ChunkedArray) else [array]
 
 
-def _record_errors(table: Table, table_column: str, id_column: str, tables: dict[str, Table]) -> Iterator[dict]:
+def _record_errors(
+    table: Table, table_column: str, id_column: str, tables: dict[str, Table]
+) -> Iterator[dict]:
     """Rows whose id is not a primary key of the table named beside it (evidence -> its record)."""
     kinds, ids = table.columns[table_column], table.columns[id_column]
     missing = np.zeros(len(ids), dtype=bool)
@@ -589,8 +770,11 @@ def missing_values(schema: dict, spec: dict | None = None) -> list[str]:
     """The cells that mean "missing" in a field: its own `missingValues`, else the schema's, else [""]; each a
     string or (Table Schema v2) an object with a string "value". Values of another shape are the descriptor
     check's to report."""
-    declared = spec["missingValues"] if isinstance(spec, dict) and "missingValues" in spec \
+    declared = (
+        spec["missingValues"]
+        if isinstance(spec, dict) and "missingValues" in spec
         else schema.get("missingValues", [""])
+    )
     if not isinstance(declared, list):
         return [""]
     values = [item.get("value") if isinstance(item, dict) else item for item in declared]
@@ -646,7 +830,9 @@ def _header_row(sample: list[list[str]]) -> int:
         return 1
     width = round(sum(widths) / len(widths))
     drift = max(round(width * 0.1), 1)
-    return next((number for number, cells in enumerate(widths, start=1) if abs(cells - width) <= drift), 1)
+    return next(
+        (number for number, cells in enumerate(widths, start=1) if abs(cells - width) <= drift), 1
+    )
 
 
 def read_header(path: Path, fields: list[dict]) -> tuple[list[str], int, dict | None]:
@@ -666,22 +852,45 @@ def read_header(path: Path, fields: list[dict]) -> tuple[list[str], int, dict | 
         return [], 1, make_error("source-error", f"the header cannot be read as CSV: {exc}")
     hint = f"write the header as the schema's {len(fields)} field names"
     if over:
-        return [], 1, make_error("source-error", f"the header is over {MAX_HEADER_CHARS} characters; its rows are "
-                                 f"not read ({hint})")
-    if not sample or sample == [[]]:  # frictionless: no line, or one empty line ("\n\n" is a blank row)
+        return (
+            [],
+            1,
+            make_error(
+                "source-error",
+                f"the header is over {MAX_HEADER_CHARS} characters; its rows are not read ({hint})",
+            ),
+        )
+    if not sample or sample == [
+        []
+    ]:  # frictionless: no line, or one empty line ("\n\n" is a blank row)
         return [], 1, make_error("source-error", EMPTY_SOURCE)
     row = _header_row(sample)
     labels = [label.strip() for label in sample[row - 1]]
     if len(labels) > header_limit(fields):
-        return [], row, make_error("source-error", f"the header has {len(labels)} labels for {len(fields)} fields, "
-                                   f"over the limit of {header_limit(fields)}; its rows are not read ({hint})")
+        return (
+            [],
+            row,
+            make_error(
+                "source-error",
+                f"the header has {len(labels)} labels for {len(fields)} fields, "
+                f"over the limit of {header_limit(fields)}; its rows are not read ({hint})",
+            ),
+        )
     if any("\udc80" <= char <= "\udcff" for label in labels for char in label):
-        return [], row, make_error("encoding-error", "the header is not UTF-8; its rows are not read "
-                                   "(save the file as UTF-8)")
+        return (
+            [],
+            row,
+            make_error(
+                "encoding-error",
+                "the header is not UTF-8; its rows are not read (save the file as UTF-8)",
+            ),
+        )
     return labels, row, None
 
 
-def _read_text(path: Path, width: int, nulls: list[str], threads: bool) -> tuple[pa.Table, list[tuple]] | None:
+def _read_text(
+    path: Path, width: int, nulls: list[str], threads: bool
+) -> tuple[pa.Table, list[tuple]] | None:
     """Every cell as text in columns "0", "1", ..., header included (null: a cell in `nulls`), and (row number,
     text) of each row with other than `width` cells; None when such a row turns up in a read over threads, which
     does not number rows (the caller reads again in one thread). Empty lines are rows of their own, as
@@ -704,11 +913,18 @@ def _read_text(path: Path, width: int, nulls: list[str], threads: bool) -> tuple
     try:
         text = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=threads, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid,
-                                             ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=nulls,
-                                                 strings_can_be_null=True, quoted_strings_can_be_null=True),
+            read_options=pacsv.ReadOptions(
+                column_names=names, use_threads=threads, block_size=1 << 24
+            ),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=invalid, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                null_values=nulls,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
         )
     except pa.ArrowInvalid:
         if unnumbered:
@@ -733,8 +949,15 @@ def _texts(values: list) -> pa.Array:
     data = [b"" if value is None else value.encode("utf-8", "surrogatepass") for value in values]
     valid = np.array([value is not None for value in values], dtype=bool)
     offsets = np.cumsum([0, *map(len, data)], dtype=np.int32)
-    return pa.Array.from_buffers(pa.string(), len(data), [pa.py_buffer(np.packbits(valid, bitorder="little")),
-                                                          pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+    return pa.Array.from_buffers(
+        pa.string(),
+        len(data),
+        [
+            pa.py_buffer(np.packbits(valid, bitorder="little")),
+            pa.py_buffer(offsets),
+            pa.py_buffer(b"".join(data)),
+        ],
+    )
 
 
 def _placed(column: pa.ChunkedArray, extra: pa.Array, bad_at: np.ndarray) -> pa.ChunkedArray:
@@ -756,7 +979,9 @@ def _placed(column: pa.ChunkedArray, extra: pa.Array, bad_at: np.ndarray) -> pa.
     return pa.chunked_array([*pieces, *column.slice(start).chunks], pa.string())
 
 
-def _with_bad_rows(text: pa.Table, bad_rows: list[tuple], nulls: list[str], first: int) -> list[pa.ChunkedArray]:
+def _with_bad_rows(
+    text: pa.Table, bad_rows: list[tuple], nulls: list[str], first: int
+) -> list[pa.ChunkedArray]:
     """The columns of `text` with the rows Arrow set aside put back in their places, each cut or padded (with
     missing cells) to the table's width: a row with the wrong number of cells still gets every other check.
     `first` is the number of the first row of `text`."""
@@ -767,20 +992,30 @@ def _with_bad_rows(text: pa.Table, bad_rows: list[tuple], nulls: list[str], firs
     missing = set(nulls)
     placed = []
     for position, column in enumerate(columns):
-        cells = [cells[position] if position < len(cells) and cells[position] not in missing else None
-                 for _, cells in bad_rows]
+        cells = [
+            cells[position] if position < len(cells) and cells[position] not in missing else None
+            for _, cells in bad_rows
+        ]
         placed.append(_placed(column, _texts(cells), bad_at))
     return placed
 
 
-def _all_null(columns: list[pa.ChunkedArray], rows: int, empty_too: list[bool] | None = None) -> np.ndarray:
+def _all_null(
+    columns: list[pa.ChunkedArray], rows: int, empty_too: list[bool] | None = None
+) -> np.ndarray:
     """A mask of the rows where every column is null (or, where `empty_too` says so, "")."""
     empty_too = empty_too or [False] * len(columns)
     every = None
     for column, empty in zip(columns, empty_too):
         if column.null_count == 0 and not empty:
-            return np.zeros(rows, dtype=bool)  # the common case, known without a pass over the cells
-        gone = pc.or_(pc.is_null(column), pc.fill_null(pc.equal(column, EMPTY), FALSE)) if empty else pc.is_null(column)
+            return np.zeros(
+                rows, dtype=bool
+            )  # the common case, known without a pass over the cells
+        gone = (
+            pc.or_(pc.is_null(column), pc.fill_null(pc.equal(column, EMPTY), FALSE))
+            if empty
+            else pc.is_null(column)
+        )
         every = gone if every is None else pc.and_(every, gone)
     return _mask(every) if every is not None else np.zeros(rows, dtype=bool)
 
@@ -803,7 +1038,9 @@ def _empty_lines(path: Path, numbers: np.ndarray) -> np.ndarray:
     return np.isin(numbers, list(found))
 
 
-def _blank_rows(path: Path, columns: list[pa.ChunkedArray], own: list[list[str]], numbers: np.ndarray):
+def _blank_rows(
+    path: Path, columns: list[pa.ChunkedArray], own: list[list[str]], numbers: np.ndarray
+):
     """A mask of the blank rows (every cell missing, or an empty line), and the columns with the cells of empty
     lines null. Only a schema where "" is not a missing value needs the empty lines found by row number."""
     rows = len(numbers)
@@ -820,7 +1057,9 @@ def _blank_rows(path: Path, columns: list[pa.ChunkedArray], own: list[list[str]]
     return blank | lines, [pc.if_else(emptied, NULL_TEXT, column) for column in columns]
 
 
-def _cell_count_errors(bad_rows: list[tuple], names: list[str], blank: set[int], room: int) -> tuple[list[dict], int]:
+def _cell_count_errors(
+    bad_rows: list[tuple], names: list[str], blank: set[int], room: int
+) -> tuple[list[dict], int]:
     """The first `room` extra-cell and missing-cell errors, and how many more there are (counted, not built);
     a blank row has only its blank-row error, as in frictionless."""
     rows = [(number, cells) for number, cells in bad_rows if number not in blank]
@@ -828,11 +1067,23 @@ def _cell_count_errors(bad_rows: list[tuple], names: list[str], blank: set[int],
     def errors():
         for number, cells in rows:
             for position in range(len(names) + 1, len(cells) + 1):
-                yield make_error("extra-cell", "", rowNumber=number, fieldName="", fieldNumber=position,
-                                 cell=cells[position - 1])
+                yield make_error(
+                    "extra-cell",
+                    "",
+                    rowNumber=number,
+                    fieldName="",
+                    fieldNumber=position,
+                    cell=cells[position - 1],
+                )
             for position in range(len(cells) + 1, len(names) + 1):
-                yield make_error("missing-cell", "", rowNumber=number, fieldName=names[position - 1],
-                                 fieldNumber=position, cell="")
+                yield make_error(
+                    "missing-cell",
+                    "",
+                    rowNumber=number,
+                    fieldName=names[position - 1],
+                    fieldNumber=position,
+                    cell="",
+                )
 
     listed = list(islice(errors(), max(room, 0)))
     return listed, sum(abs(len(cells) - len(names)) for _, cells in rows) - len(listed)
@@ -844,8 +1095,8 @@ def _expected_names(labels: list[str], fields: list[dict]) -> list[str]:
     (made unique with 2, 3, ...). A file with no header row is read by the fields."""
     if not labels:
         return [f["name"] for f in fields]
-    names = [f["name"] for f in fields[:len(labels)]]
-    for label in labels[len(fields):]:
+    names = [f["name"] for f in fields[: len(labels)]]
+    for label in labels[len(fields) :]:
         name, suffix = label, 2
         while name in names:
             name, suffix = f"{label}{suffix}", suffix + 1
@@ -868,9 +1119,13 @@ def _not_utf8(path: Path) -> str | None:
             pending = len(decoder.getstate()[0])  # bytes of a character begun in the chunk before
             try:
                 decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:  # its position counted from the file's start, not the chunk's
-                return (f"'utf-8' codec can't decode byte 0x{exc.object[exc.start]:02x} in position "
-                        f"{read - pending + exc.start}: {exc.reason}")
+            except (
+                UnicodeDecodeError
+            ) as exc:  # its position counted from the file's start, not the chunk's
+                return (
+                    f"'utf-8' codec can't decode byte 0x{exc.object[exc.start]:02x} in position "
+                    f"{read - pending + exc.start}: {exc.reason}"
+                )
             read += len(chunk)
     return None
 
@@ -887,8 +1142,9 @@ def _unreadable(path: Path, exc: pa.ArrowInvalid) -> dict:
 def _quiet_row_decoding(unraisable) -> None:
     """pyarrow cannot hand a row that is not UTF-8 to the handler of rows with the wrong number of cells, and
     prints the decoding error as one it could not raise; the read then fails, and `_unreadable` says why."""
-    if isinstance(unraisable.exc_value, UnicodeDecodeError) and \
-            getattr(unraisable.object, "__qualname__", "").startswith("_read_text."):
+    if isinstance(unraisable.exc_value, UnicodeDecodeError) and getattr(
+        unraisable.object, "__qualname__", ""
+    ).startswith("_read_text."):
         return
     _PREVIOUS_HOOK(unraisable)
 
@@ -900,7 +1156,62 @@ sys.unraisablehook = _quiet_row_decoding
 def _rows_after(text: pa.Table, bad_rows: list[tuple], header: int) -> tuple[pa.Table, list[tuple]]:
     """The rows after the header row (`text` holds every row from the first, less the bad ones)."""
     before = [row for row in bad_rows if row[0] <= header]
-    return text.slice(header - len(before)), bad_rows[len(before):]
+    return text.slice(header - len(before)), bad_rows[len(before) :]
+
+
+def label_errors(labels: list[str], fields: list[dict], row: int = 1) -> list[dict]:
+    """The errors of the header (in row `row`), as frictionless finds them when labels and fields pair by
+    position: a label past the fields is extra, a field past the labels is missing, and a label beside a field
+    is blank, a repeat of an earlier label, or a name other than the field's."""
+    errors = []
+    names = [f["name"] for f in fields]
+    for number, name in enumerate(names, start=1):
+        if number > len(labels):
+            errors.append(
+                make_error(
+                    "missing-label",
+                    "",
+                    fieldName=name,
+                    fieldNumber=number,
+                    label="",
+                    rowNumbers=[row],
+                )
+            )
+            continue
+        label, where = (
+            labels[number - 1],
+            {"fieldName": name, "fieldNumber": number, "rowNumbers": [row]},
+        )
+        earlier = [
+            str(position)
+            for position, seen in enumerate(labels[: number - 1], start=1)
+            if seen == label
+        ]
+        if not label:
+            errors.append(make_error("blank-label", "", label="", **where))
+        elif earlier:
+            errors.append(
+                make_error(
+                    "duplicate-label", f'at position "{", ".join(earlier)}"', label=label, **where
+                )
+            )
+        elif label != name:
+            errors.append(make_error("incorrect-label", "", label=label, **where))
+    for number in range(len(names) + 1, len(labels) + 1):
+        errors.append(
+            make_error(
+                "extra-label",
+                "",
+                label=labels[number - 1],
+                fieldName="",
+                fieldNumber=number,
+                rowNumbers=[row],
+            )
+        )
+    return errors
+
+
+# ---- the package ----
 
 
 def _no_columns(task: Task, header: int, rows: int) -> tuple[Table, dict]:
@@ -918,12 +1229,16 @@ def _no_rows(task: Task, fields: list[dict]) -> tuple[Table, dict]:
     typed, masks, raw = {}, {}, {}
     for spec in fields:
         column = pa.chunked_array([], pa.string())
-        typed[spec["name"]], masks[spec["name"]] = parse_column(column, spec, empty_is_missing=False)
+        typed[spec["name"]], masks[spec["name"]] = parse_column(
+            column, spec, empty_is_missing=False
+        )
         raw[spec["name"]] = column
     return Table(task.name, "csv", fields, typed, raw, np.zeros(0, dtype=np.int64)), masks
 
 
-def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = None) -> tuple[Table, dict] | None:
+def read_csv(
+    path: Path, fields: list[dict], task: Task, schema: dict | None = None
+) -> tuple[Table, dict] | None:
     """The CSV as text columns (header checked separately), typed; type-error masks beside it. Missing values
     are the schema's (`missingValues`), never Arrow's own list of null words."""
     schema = schema or {}
@@ -933,36 +1248,55 @@ def read_csv(path: Path, fields: list[dict], task: Task, schema: dict | None = N
         return _no_rows(task, fields) if refused["note"] == EMPTY_SOURCE else None
     task.add(label_errors(labels, fields, header) if labels else [])
     names = _expected_names(labels, fields)
-    read_fields = fields[:len(names)]
+    read_fields = fields[: len(names)]
     own = [missing_values(schema, spec) for spec in read_fields]
     own += [missing_values(schema)] * (len(names) - len(read_fields))  # columns of extra labels
-    shared = own[0] if own and all(values == own[0] for values in own) else []  # else each column its own, below
+    shared = (
+        own[0] if own and all(values == own[0] for values in own) else []
+    )  # else each column its own, below
     try:
         # Arrow numbers the rows it skips only when it reads in one thread: so it does when a row is skipped.
-        text, bad_rows = _read_text(path, max(len(names), 1), shared, threads=True) or \
-            _read_text(path, max(len(names), 1), shared, threads=False)
+        text, bad_rows = _read_text(path, max(len(names), 1), shared, threads=True) or _read_text(
+            path, max(len(names), 1), shared, threads=False
+        )
     except pa.ArrowInvalid as exc:
         task.add([_unreadable(path, exc)])
         return None
-    text, bad_rows = _rows_after(text, sorted((number, _split(row)) for number, row in bad_rows), header)
+    text, bad_rows = _rows_after(
+        text, sorted((number, _split(row)) for number, row in bad_rows), header
+    )
     if not names:  # no fields and no labels: frictionless finds every row blank, as no cell is read
         return _no_columns(task, header, text.num_rows + len(bad_rows))
     columns = _with_bad_rows(text, bad_rows, shared, header + 1)
     if not shared:
-        columns = [pc.if_else(pc.is_in(column, value_set=_array(values, pa.string())), NULL_TEXT, column)
-                   if values else column for column, values in zip(columns, own)]
+        columns = [
+            pc.if_else(pc.is_in(column, value_set=_array(values, pa.string())), NULL_TEXT, column)
+            if values
+            else column
+            for column, values in zip(columns, own)
+        ]
     rows = text.num_rows + len(bad_rows)
-    numbers = np.arange(header + 1, header + 1 + rows, dtype=np.int64)  # physical rows: blank and short rows count
+    numbers = np.arange(
+        header + 1, header + 1 + rows, dtype=np.int64
+    )  # physical rows: blank and short rows count
     blank_mask, columns = _blank_rows(path, columns, own, numbers)
     blank = numbers[blank_mask]
-    task.add_counted(*_cell_count_errors(bad_rows, names, set(blank.tolist()), task.limit - len(task.errors)))
+    task.add_counted(
+        *_cell_count_errors(bad_rows, names, set(blank.tolist()), task.limit - len(task.errors))
+    )
     task.add(_blank_row_errors(blank))
     typed, masks, raw = {}, {}, {}
-    for spec, column in zip(read_fields, columns):  # left in its chunks: copying them whole costs time and memory
-        typed[spec["name"]], masks[spec["name"]] = parse_column(column, spec, empty_is_missing=False)
+    for spec, column in zip(
+        read_fields, columns
+    ):  # left in its chunks: copying them whole costs time and memory
+        typed[spec["name"]], masks[spec["name"]] = parse_column(
+            column, spec, empty_is_missing=False
+        )
         raw[spec["name"]] = column
     task.rows = rows
-    return Table(task.name, "csv", fields, typed, raw, numbers, blank_rows=frozenset(blank.tolist())), masks
+    return Table(
+        task.name, "csv", fields, typed, raw, numbers, blank_rows=frozenset(blank.tolist())
+    ), masks
 
 
 def _same_type(actual: pa.DataType, wanted: pa.DataType) -> bool:
@@ -977,15 +1311,24 @@ def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dic
     import pyarrow.parquet as pq
 
     try:
-        with pq.ParquetFile(path) as parquet:  # pq.read_table would load pyarrow.dataset, which imports pandas
+        with pq.ParquetFile(
+            path
+        ) as parquet:  # pq.read_table would load pyarrow.dataset, which imports pandas
             width = len(parquet.schema_arrow.names)
             data = parquet.read() if width <= header_limit(fields) else None
     except (pa.ArrowInvalid, OSError) as exc:
         task.add([make_error("source-error", str(exc).splitlines()[0])])
         return None
     if data is None:
-        task.add([make_error("source-error", f"the file has {width} columns for {len(fields)} fields, over the limit "
-                             f"of {header_limit(fields)}; its rows are not read (write the schema's fields)")])
+        task.add(
+            [
+                make_error(
+                    "source-error",
+                    f"the file has {width} columns for {len(fields)} fields, over the limit "
+                    f"of {header_limit(fields)}; its rows are not read (write the schema's fields)",
+                )
+            ]
+        )
         return None
     task.add(label_errors(data.column_names, fields))
     columns, masks, raw = {}, {}, {}
@@ -997,11 +1340,23 @@ def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dic
         if pa.types.is_dictionary(column.type):
             column = column.dictionary_decode()
         wanted = ARROW_TYPES.get(spec.get("type"), pa.string())
-        as_text = pc.fill_null(pc.cast(column, pa.string()) if not pa.types.is_boolean(column.type) else
-                               pc.if_else(column, _scalar("true", pa.string()), _scalar("false", pa.string())), EMPTY)
+        as_text = pc.fill_null(
+            pc.cast(column, pa.string())
+            if not pa.types.is_boolean(column.type)
+            else pc.if_else(column, _scalar("true", pa.string()), _scalar("false", pa.string())),
+            EMPTY,
+        )
         if not _same_type(column.type, wanted):
-            task.add([make_error("parquet-type-error", f'expected {wanted} for "{spec.get("type")}", '
-                                 f"found {column.type}", fieldName=name, fieldNumber=number)])
+            task.add(
+                [
+                    make_error(
+                        "parquet-type-error",
+                        f'expected {wanted} for "{spec.get("type")}", found {column.type}',
+                        fieldName=name,
+                        fieldNumber=number,
+                    )
+                ]
+            )
             columns[name], masks[name] = parse_column(as_text, spec)
         else:
             column = column.cast(wanted)
@@ -1013,15 +1368,20 @@ def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dic
                 columns[name], masks[name] = column, np.zeros(len(column), dtype=bool)
         raw[name] = as_text
     task.rows = data.num_rows
-    return Table(task.name, "parquet", fields, columns, raw, np.arange(data.num_rows, dtype=np.int64) + 2), masks
+    return Table(
+        task.name, "parquet", fields, columns, raw, np.arange(data.num_rows, dtype=np.int64) + 2
+    ), masks
 
 
 def twin_errors(csv_table: Table, parquet_table: Table) -> Iterator[dict]:
     """Rows of the Parquet twin that differ from the CSV's (both typed by the schema)."""
     a_rows, b_rows = len(csv_table.row_numbers), len(parquet_table.row_numbers)
     if a_rows != b_rows:
-        yield make_error("twin-mismatch", f"the CSV has {a_rows} rows and the Parquet file {b_rows}",
-                         rowNumber=min(a_rows, b_rows) + 2)
+        yield make_error(
+            "twin-mismatch",
+            f"the CSV has {a_rows} rows and the Parquet file {b_rows}",
+            rowNumber=min(a_rows, b_rows) + 2,
+        )
         return
     for number, spec in enumerate(csv_table.fields, start=1):
         name = spec["name"]
@@ -1034,24 +1394,44 @@ def twin_errors(csv_table: Table, parquet_table: Table) -> Iterator[dict]:
         both_null = pc.and_(pc.is_null(a), pc.is_null(b))
         differ = _indices(pc.invert(pc.or_(same, both_null)))
         for index in differ[:TWIN_DIFFS_SHOWN]:
-            yield make_error("twin-mismatch", f'CSV has "{_cell(csv_table, name, index)}", Parquet has '
-                             f'"{_cell(parquet_table, name, index)}"', rowNumber=_row(csv_table, index),
-                             cell=_cell(parquet_table, name, index), fieldName=name, fieldNumber=number)
+            yield make_error(
+                "twin-mismatch",
+                f'CSV has "{_cell(csv_table, name, index)}", Parquet has '
+                f'"{_cell(parquet_table, name, index)}"',
+                rowNumber=_row(csv_table, index),
+                cell=_cell(parquet_table, name, index),
+                fieldName=name,
+                fieldNumber=number,
+            )
         if len(differ) > TWIN_DIFFS_SHOWN:
-            yield make_error("twin-mismatch", f"{len(differ) - TWIN_DIFFS_SHOWN} more rows differ in this field",
-                             rowNumber=_row(csv_table, differ[TWIN_DIFFS_SHOWN]), fieldName=name, fieldNumber=number)
+            yield make_error(
+                "twin-mismatch",
+                f"{len(differ) - TWIN_DIFFS_SHOWN} more rows differ in this field",
+                rowNumber=_row(csv_table, differ[TWIN_DIFFS_SHOWN]),
+                fieldName=name,
+                fieldNumber=number,
+            )
 
 
 def _off_blank_rows(errors: Iterator[dict], table: Table) -> Iterator[dict]:
     """The errors outside blank rows: frictionless reports a blank row as that alone."""
-    return (error for error in errors if error.get("rowNumber") not in table.blank_rows) if table.blank_rows \
+    return (
+        (error for error in errors if error.get("rowNumber") not in table.blank_rows)
+        if table.blank_rows
         else errors
+    )
 
 
 def check_file(path: Path, task: Task, schema: dict) -> Table | None:
     """Read one file of a resource and check every cell's type and constraints."""
-    fields = [scope.readable(f) for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f]
-    read = read_csv(path, fields, task, schema) if task.format == "csv" else read_parquet(path, fields, task)
+    fields = [
+        scope.readable(f) for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f
+    ]
+    read = (
+        read_csv(path, fields, task, schema)
+        if task.format == "csv"
+        else read_parquet(path, fields, task)
+    )
     if read is None:
         return None
     table, masks = read

@@ -27,11 +27,44 @@ PROFILES_FILE = Path(__file__).with_name("frictionless_profiles.json")
 PACKAGE_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 SCHEMA_PROFILE = "https://datapackage.org/profiles/2.0/tableschema.json"
 FIELD_TYPES = ["string", "integer", "number", "boolean", "date"]
-PACKAGE_KEYS = {"$schema", "name", "id", "version", "created", "title", "description", "homepage", "licenses",
-                "contributors", "keywords", "sources", "resources"}
-RESOURCE_KEYS = {"name", "type", "path", "format", "mediatype", "encoding", "title", "description", "bytes", "hash",
-                 "schema", "parquet"}
-SCHEMA_KEYS = {"$schema", "title", "description", "fields", "primaryKey", "foreignKeys", "uniqueKeys"}
+PACKAGE_KEYS = {
+    "$schema",
+    "name",
+    "id",
+    "version",
+    "created",
+    "title",
+    "description",
+    "homepage",
+    "licenses",
+    "contributors",
+    "keywords",
+    "sources",
+    "resources",
+}
+RESOURCE_KEYS = {
+    "name",
+    "type",
+    "path",
+    "format",
+    "mediatype",
+    "encoding",
+    "title",
+    "description",
+    "bytes",
+    "hash",
+    "schema",
+    "parquet",
+}
+SCHEMA_KEYS = {
+    "$schema",
+    "title",
+    "description",
+    "fields",
+    "primaryKey",
+    "foreignKeys",
+    "uniqueKeys",
+}
 FIELD_KEYS = {"name", "type", "title", "description", "format", "constraints", "categories"}
 CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?")
 
@@ -45,14 +78,19 @@ def certainly_valid(descriptor: object) -> bool:
 
 
 def _package_ok(package) -> bool:
-    if not _object_ok(package, PACKAGE_KEYS, "package") or package.get("$schema") != PACKAGE_PROFILE:
+    if (
+        not _object_ok(package, PACKAGE_KEYS, "package")
+        or package.get("$schema") != PACKAGE_PROFILE
+    ):
         return False
     created = package.get("created")
     if created is not None and not (CREATED.fullmatch(created) and datetime.fromisoformat(created)):
         return False
     if any(not (item.get("path") or item.get("name")) for item in package.get("licenses", [])):
         return False
-    if any("email" in item for name in ("contributors", "sources") for item in package.get(name, [])):
+    if any(
+        "email" in item for name in ("contributors", "sources") for item in package.get(name, [])
+    ):
         return False
     resources = package["resources"]
     names = [resource.get("name") for resource in resources]
@@ -72,35 +110,53 @@ def _resource_ok(resource, resource_names: list) -> bool:
 
 
 def _schema_ok(schema, resource_names: list) -> bool:
-    if isinstance(schema.get("foreignKeys"), list):  # a key to its own resource may leave "resource" out (v2)
+    if isinstance(
+        schema.get("foreignKeys"), list
+    ):  # a key to its own resource may leave "resource" out (v2)
         schema = {**schema, "foreignKeys": [_with_resource(key) for key in schema["foreignKeys"]]}
-    if not _object_ok(schema, SCHEMA_KEYS, "schema") or schema.get("$schema", SCHEMA_PROFILE) != SCHEMA_PROFILE:
+    if (
+        not _object_ok(schema, SCHEMA_KEYS, "schema")
+        or schema.get("$schema", SCHEMA_PROFILE) != SCHEMA_PROFILE
+    ):
         return False
     fields = schema["fields"]
-    if not all(isinstance(field, dict) and field.get("type") in FIELD_TYPES and _field_ok(field) for field in fields):
+    if not all(
+        isinstance(field, dict) and field.get("type") in FIELD_TYPES and _field_ok(field)
+        for field in fields
+    ):
         return False
     names = [field["name"] for field in fields]
     if len(names) != len(set(names)) or not set(schema.get("primaryKey", [])) <= set(names):
         return False
     for key in schema.get("foreignKeys", []):
         reference = key["reference"]
-        if not (isinstance(key.get("fields"), list) and set(key["fields"]) <= set(names)
-                and len(key["fields"]) == len(reference["fields"])
-                and reference["resource"] in ["", *resource_names]):
+        if not (
+            isinstance(key.get("fields"), list)
+            and set(key["fields"]) <= set(names)
+            and len(key["fields"]) == len(reference["fields"])
+            and reference["resource"] in ["", *resource_names]
+        ):
             return False
     return True
 
 
 def _with_resource(key):
-    if isinstance(key, dict) and isinstance(key.get("reference"), dict) and "resource" not in key["reference"]:
+    if (
+        isinstance(key, dict)
+        and isinstance(key.get("reference"), dict)
+        and "resource" not in key["reference"]
+    ):
         return {**key, "reference": {**key["reference"], "resource": ""}}
     return key
 
 
 def _field_ok(field) -> bool:
     allowed = {*_profiles()["constraints"][field["type"]], "unique"}
-    return (_object_ok(field, FIELD_KEYS, field["type"]) and isinstance(field.get("constraints", {}), dict)
-            and set(field.get("constraints", {})) <= allowed)
+    return (
+        _object_ok(field, FIELD_KEYS, field["type"])
+        and isinstance(field.get("constraints", {}), dict)
+        and set(field.get("constraints", {})) <= allowed
+    )
 
 
 def _object_ok(value, keys: set[str], profile: str) -> bool:
@@ -117,9 +173,16 @@ def _object_ok(value, keys: set[str], profile: str) -> bool:
 
 def safe_path(path: str) -> bool:
     """frictionless's helpers.is_safe_path, and no ".." step at all."""
-    return not (os.path.isabs(path) or ".." in Path(path).parts or ".." + os.path.sep in path or path.startswith("~")
-                or os.path.expandvars(path) != path or re.match(r"%.+%", path) or re.match(r"\$.+", path)
-                or urlparse(path).scheme == "file")
+    return not (
+        os.path.isabs(path)
+        or ".." in Path(path).parts
+        or ".." + os.path.sep in path
+        or path.startswith("~")
+        or os.path.expandvars(path) != path
+        or re.match(r"%.+%", path)
+        or re.match(r"\$.+", path)
+        or urlparse(path).scheme == "file"
+    )
 
 
 @cache
@@ -140,12 +203,20 @@ def frictionless_profiles() -> dict:
     """The JSON Schema profiles and supported constraints of the installed frictionless."""
     import frictionless
 
-    classes = {"package": frictionless.Package, "resource": frictionless.Resource, "schema": frictionless.Schema}
+    classes = {
+        "package": frictionless.Package,
+        "resource": frictionless.Resource,
+        "schema": frictionless.Schema,
+    }
     classes.update({kind: frictionless.system.select_field_class(kind) for kind in FIELD_TYPES})
-    return {"frictionless": frictionless.__version__,
-            "profiles": {name: cls.metadata_ensure_profile() for name, cls in classes.items()},
-            "constraints": {kind: list(classes[kind].supported_constraints) for kind in FIELD_TYPES}}
+    return {
+        "frictionless": frictionless.__version__,
+        "profiles": {name: cls.metadata_ensure_profile() for name, cls in classes.items()},
+        "constraints": {kind: list(classes[kind].supported_constraints) for kind in FIELD_TYPES},
+    }
 
 
 if __name__ == "__main__":
-    PROFILES_FILE.write_text(json.dumps(frictionless_profiles(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    PROFILES_FILE.write_text(
+        json.dumps(frictionless_profiles(), indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )

@@ -29,171 +29,25 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator
 
+from pipeline.contract.problems import Problem
+from pipeline.package.reader import (
+    PackageError,
+    member_path,
+    open_package,
+    read_descriptor,
+    unsafe_reason,
+)
 from pipeline.validate import scope
-from pipeline.package.reader import PackageError, member_path, open_package, read_descriptor, unsafe_reason
+from pipeline.validate.errors import MAX_ERRORS, TEMPLATES, Report, Task, first, make_error
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 DATA = "data"  # the package's folder of tables: every file in it must be described
-MAX_ERRORS = 1000  # listed per file (and for the package itself); the rest are counted
-TITLES = {
-    "type-error": "Type Error", "constraint-error": "Constraint Error", "unique-error": "Unique Error",
-    "primary-key": "PrimaryKey Error", "foreign-key": "ForeignKey Error", "hash-count": "Hash Count Error",
-    "byte-count": "Byte Count Error", "missing-label": "Missing Label", "incorrect-label": "Incorrect Label",
-    "extra-label": "Extra Label", "extra-cell": "Extra Cell", "missing-cell": "Missing Cell",
-    "blank-label": "Blank Label", "duplicate-label": "Duplicate Label", "blank-row": "Blank Row",
-    "package-error": "Package Error", "resource-error": "Resource Error", "scheme-error": "Scheme Error",
-    "encoding-error": "Encoding Error", "source-error": "Source Error", "category-error": "Category Error",
-    "unique-key-error": "Unique Key Error", "twin-mismatch": "Parquet Twin Mismatch",
-    "parquet-type-error": "Parquet Type Error", "span-error": "Span Error", "undeclared-file": "Undeclared File",
-    "unsupported-feature": "Unsupported Feature", "field-error": "Field Error",
-}
-TEMPLATES = {
-    "type-error": 'Type error in the cell "{cell}" in row "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}": {note}',
-    "constraint-error": 'The cell "{cell}" in row at position "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}" does not conform to a constraint: {note}',
-    "unique-error": 'Row at position "{rowNumber}" has unique constraint violation in field "{fieldName}" at position "{fieldNumber}": {note}',
-    "primary-key": 'Row at position "{rowNumber}" violates the primary key: {note}',
-    "foreign-key": 'Row at position "{rowNumber}" violates the foreign key: {note}',
-    "hash-count": "The data source does not match the expected hash count: {note}",
-    "byte-count": "The data source does not match the expected byte count: {note}",
-    "missing-label": 'There is a missing label in the header\'s field "{fieldName}" at position "{fieldNumber}"',
-    "incorrect-label": 'Label "{label}" in field {fieldName} at position "{fieldNumber}" does not match the field name in the schema',
-    "extra-label": 'There is an extra label "{label}" in header at position "{fieldNumber}"',
-    "blank-label": 'Label in the header in field at position "{fieldNumber}" is blank',
-    "duplicate-label": 'Label "{label}" in the header at position "{fieldNumber}" is duplicated to a label: {note}',
-    "blank-row": 'Row at position "{rowNumber}" is completely blank',
-    "extra-cell": 'Row at position "{rowNumber}" has an extra value in field at position "{fieldNumber}"',
-    "missing-cell": 'Row at position "{rowNumber}" has a missing cell in field "{fieldName}" at position "{fieldNumber}"',
-    "package-error": "The data package has an error: {note}",
-    "resource-error": "The data resource has an error: {note}",
-    "scheme-error": "The data source could not be successfully loaded: {note}",
-    "encoding-error": "The data source could not be successfully decoded: {note}",
-    "source-error": "The data source has not supported or has inconsistent contents: {note}",
-    "category-error": 'The cell "{cell}" in row at position "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}" is not one of the field\'s categories: {note}',
-    "unique-key-error": 'Row at position "{rowNumber}" repeats the unique key "{fieldName}": {note}',
-    "twin-mismatch": 'The Parquet twin differs from the CSV in row at position "{rowNumber}" and field "{fieldName}": {note}',
-    "parquet-type-error": 'Field "{fieldName}" at position "{fieldNumber}" of the Parquet twin has the wrong type: {note}',
-    "span-error": ('Row at position "{rowNumber}" holds an impossible span in field "{fieldName}" '
-                   'at position "{fieldNumber}": {note}'),
-    "undeclared-file": 'File "{path}" is in the package but not in its descriptor: {note}',
-    "unsupported-feature": "The resource uses a feature this validator does not check: {note}",
-    "field-error": 'Field is not valid: {note}',
-}
-
-
-def make_error(kind: str, note: str = "", **where) -> dict:
-    error = {"type": kind, "title": TITLES.get(kind, kind), "note": note}
-    error.update({key: value for key, value in where.items() if value is not None})
-    error["message"] = TEMPLATES[kind].format_map({"note": note, "rowNumber": "", "fieldName": "", "fieldNumber": "",
-                                                   "cell": "", "label": "", "path": "", **where})
-    return error
-
-
-def first(errors: Iterable[dict], room: int) -> tuple[list[dict], int]:
-    """The first `room` errors, and how many more there are: those are counted, never kept, so that
-    memory stays bounded whatever the file holds."""
-    rest = iter(errors)
-    listed = list(islice(rest, max(room, 0)))
-    return listed, sum(1 for _ in rest)
-
-
-@dataclass
-class Listing:
-    """Errors listed up to `limit`, the rest counted (in `not_listed`)."""
-
-    errors: list[dict] = field(default_factory=list)
-    limit: int = MAX_ERRORS
-    not_listed: int = 0
-
-    def add(self, errors: Iterable[dict]) -> None:
-        listed, more = first(errors, self.limit - len(self.errors))
-        self.errors += listed
-        self.not_listed += more
-
-    def add_counted(self, listed: list[dict], more: int) -> None:
-        """Errors a check listed (up to the room it was given) and counted beyond it."""
-        self.add(listed)
-        self.not_listed += more
-
-    def finish(self) -> None:
-        """The errors in row order, and no more than `limit` of them."""
-        self.errors.sort(key=lambda e: (e.get("rowNumber") or 0, e.get("fieldNumber") or 0))
-        self.not_listed += max(0, len(self.errors) - self.limit)
-        del self.errors[self.limit:]
-
-    @property
-    def count(self) -> int:
-        return len(self.errors) + self.not_listed
-
-    def stats(self) -> dict:
-        return {"errors": self.count, "notListed": self.not_listed}
-
-    def warnings(self) -> list[str]:
-        return [f"reached error limit: {self.limit}"] if self.not_listed else []  # frictionless's words
-
-    def more_line(self, label: str) -> list[str]:
-        return [f"{label}: ... and {self.not_listed} more (at most {self.limit} are listed per file; "
-                "raise --max-errors to list more)"] if self.not_listed else []
-
-
-@dataclass
-class Task(Listing):
-    name: str = ""
-    place: str = ""
-    format: str = "csv"
-    rows: int = 0
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "type": "table", "valid": not self.count, "place": self.place, "format": self.format,
-                "stats": {**self.stats(), "rows": self.rows}, "truncated": bool(self.not_listed),
-                "warnings": self.warnings(), "errors": self.errors}
-
-
-@dataclass
-class Report(Listing):
-    """The package's own errors (the Listing) and one task per file."""
-
-    tasks: list[Task] = field(default_factory=list)
-    unreadable: bool = False
-
-    @property
-    def valid(self) -> bool:
-        return not self.count and not any(t.count for t in self.tasks)
-
-    @property
-    def exit_code(self) -> int:
-        return 2 if self.unreadable else (0 if self.valid else 1)
-
-    @property
-    def total(self) -> int:
-        return self.count + sum(t.count for t in self.tasks)
-
-    def to_dict(self) -> dict:
-        not_listed = self.not_listed + sum(t.not_listed for t in self.tasks)
-        return {"valid": self.valid, "stats": {"tasks": len(self.tasks), "errors": self.total, "notListed": not_listed},
-                "truncated": bool(not_listed), "warnings": self.warnings(), "errors": self.errors,
-                "tasks": [t.to_dict() for t in self.tasks]}
-
-    def lines(self) -> list[str]:
-        """One line per error: resource:row:field: type: message; a line "... and N more" where some are not listed."""
-        out = [f"package:-:-: {e['type']}: {e['message']}" for e in self.errors] + self.more_line("package")
-        for task in self.tasks:
-            label = task.name if task.format == "csv" else f"{task.name}[parquet]"
-            out += [f"{label}:{e.get('rowNumber', '-')}:{_field_of(e)}: {e['type']}: {e['message']}" for e in task.errors]
-            out += task.more_line(label)
-        return out
-
-
-def _field_of(error: dict) -> str:
-    return error.get("fieldName") or ",".join(error.get("fieldNames", [])) or "-"
-
-
 # ---- opening a package ----
+
 
 def validate_path(spec: Path, parquet: bool = True, max_errors: int = MAX_ERRORS) -> Report:
     """Validate the package at `spec` (a folder, its datapackage.json, a release zip or git:REV);
@@ -241,11 +95,23 @@ def undeclared_files(folder: Path, declared: set[str]) -> Iterator[dict]:
             if entry.is_dir(follow_symlinks=False):
                 continue
             if path not in declared:
-                kind = ("a symbolic link" if entry.is_symlink() else "a file" if entry.is_file(follow_symlinks=False)
-                        else "a special file (device, FIFO or socket)")
-                yield make_error("undeclared-file", f"{kind} no resource names (remove it, or describe it in "
-                                 "datapackage.json)", path=path)
-        stack += [f"{relative}/{entry.name}" for entry in reversed(entries) if entry.is_dir(follow_symlinks=False)]
+                kind = (
+                    "a symbolic link"
+                    if entry.is_symlink()
+                    else "a file"
+                    if entry.is_file(follow_symlinks=False)
+                    else "a special file (device, FIFO or socket)"
+                )
+                yield make_error(
+                    "undeclared-file",
+                    f"{kind} no resource names (remove it, or describe it in datapackage.json)",
+                    path=path,
+                )
+        stack += [
+            f"{relative}/{entry.name}"
+            for entry in reversed(entries)
+            if entry.is_dir(follow_symlinks=False)
+        ]
 
 
 def declared_paths(descriptor: dict) -> set[str]:
@@ -259,6 +125,7 @@ def declared_paths(descriptor: dict) -> set[str]:
 
 
 # ---- reading files ----
+
 
 def file_facts(path: Path, algorithm: str | None = None) -> tuple[int, str]:
     """Size of the file at `path` and its digest by `algorithm` ("" when none is asked for), both taken from
@@ -283,38 +150,15 @@ def integrity_errors(described: dict, size: int, digest: str) -> list[dict]:
     if "hash" in described:
         algorithm, expected = scope.hash_algorithm(described["hash"])
         if algorithm in scope.HASHES and expected != digest:
-            errors.append(make_error("hash-count", f'expected is "{expected}" and actual is "{digest}"'))
+            errors.append(
+                make_error("hash-count", f'expected is "{expected}" and actual is "{digest}"')
+            )
     if "bytes" in described and described["bytes"] != size:
-        errors.append(make_error("byte-count", f'expected is "{described["bytes"]}" and actual is "{size}"'))
+        errors.append(
+            make_error("byte-count", f'expected is "{described["bytes"]}" and actual is "{size}"')
+        )
     return errors
 
-
-def label_errors(labels: list[str], fields: list[dict], row: int = 1) -> list[dict]:
-    """The errors of the header (in row `row`), as frictionless finds them when labels and fields pair by
-    position: a label past the fields is extra, a field past the labels is missing, and a label beside a field
-    is blank, a repeat of an earlier label, or a name other than the field's."""
-    errors = []
-    names = [f["name"] for f in fields]
-    for number, name in enumerate(names, start=1):
-        if number > len(labels):
-            errors.append(make_error("missing-label", "", fieldName=name, fieldNumber=number, label="",
-                                     rowNumbers=[row]))
-            continue
-        label, where = labels[number - 1], {"fieldName": name, "fieldNumber": number, "rowNumbers": [row]}
-        earlier = [str(position) for position, seen in enumerate(labels[:number - 1], start=1) if seen == label]
-        if not label:
-            errors.append(make_error("blank-label", "", label="", **where))
-        elif earlier:
-            errors.append(make_error("duplicate-label", f'at position "{", ".join(earlier)}"', label=label, **where))
-        elif label != name:
-            errors.append(make_error("incorrect-label", "", label=label, **where))
-    for number in range(len(names) + 1, len(labels) + 1):
-        errors.append(make_error("extra-label", "", label=labels[number - 1], fieldName="", fieldNumber=number,
-                                 rowNumbers=[row]))
-    return errors
-
-
-# ---- the package ----
 
 def descriptor_errors(descriptor: dict) -> list[dict]:
     """The descriptor's errors: frictionless's, found by frictionless unless
@@ -324,19 +168,36 @@ def descriptor_errors(descriptor: dict) -> list[dict]:
 
     errors = []
     if descriptor.get("$schema") != PROFILE:
-        errors.append(make_error("package-error", f'"$schema" must be "{PROFILE}" (Data Package v2), '
-                                 f'found {descriptor.get("$schema")!r}'))
+        errors.append(
+            make_error(
+                "package-error",
+                f'"$schema" must be "{PROFILE}" (Data Package v2), '
+                f"found {descriptor.get('$schema')!r}",
+            )
+        )
     if not certainly_valid(descriptor):
         import frictionless
 
         try:
-            found = [(error.type, error.note) for error in frictionless.Package.validate_descriptor(descriptor).errors]
-        except Exception as exc:  # frictionless fails outright on some shapes, e.g. a field that is not an object
-            found = [("package-error", f"frictionless cannot read the descriptor ({type(exc).__name__}: {exc})")]
+            found = [
+                (error.type, error.note)
+                for error in frictionless.Package.validate_descriptor(descriptor).errors
+            ]
+        except (
+            Exception
+        ) as exc:  # frictionless fails outright on some shapes, e.g. a field that is not an object
+            found = [
+                (
+                    "package-error",
+                    f"frictionless cannot read the descriptor ({type(exc).__name__}: {exc})",
+                )
+            ]
         for kind, note in found:
             errors.append(make_error(kind if kind in TEMPLATES else "package-error", note))
     for resource in _dicts(descriptor.get("resources")):
-        path = resource["parquet"].get("path") if isinstance(resource.get("parquet"), dict) else None
+        path = (
+            resource["parquet"].get("path") if isinstance(resource.get("parquet"), dict) else None
+        )
         if isinstance(path, str) and not safe_path(path):
             errors.append(make_error("resource-error", f'path "{path}" is not safe'))
     return errors
@@ -347,8 +208,12 @@ def resource_errors(resource: dict, resource_names: list) -> Iterator[dict]:
     "unsupported-feature" error, and each foreign key to a resource the package does not have (frictionless's
     resource-error; frictionless then reports nothing else of the resource, this validator still does)."""
     for part, feature, spec, number in scope.problems(resource):
-        yield make_error("unsupported-feature", scope.note(part, feature), fieldName=spec and spec.get("name"),
-                         fieldNumber=number)
+        yield make_error(
+            "unsupported-feature",
+            scope.note(part, feature),
+            fieldName=spec and spec.get("name"),
+            fieldNumber=number,
+        )
     twin = resource.get("parquet") if isinstance(resource.get("parquet"), dict) else {}
     hashing = next(feature for feature in scope.SCOPE if feature.key == "hash")
     for part in hashing.refuses(twin["hash"], twin) if "hash" in twin else []:
@@ -358,8 +223,11 @@ def resource_errors(resource: dict, resource_names: list) -> Iterator[dict]:
         reference = key.get("reference") if isinstance(key.get("reference"), dict) else {}
         target = reference.get("resource", "")
         if target and target != resource.get("name") and target not in resource_names:
-            yield make_error("resource-error", f'failed to handle a foreign key for resource "{resource.get("name")}" '
-                             f'as resource "{target}" does not exist')
+            yield make_error(
+                "resource-error",
+                f'failed to handle a foreign key for resource "{resource.get("name")}" '
+                f'as resource "{target}" does not exist',
+            )
 
 
 def _check_file(path: Path | None, task: Task, described: dict, schema: dict, facts: Future | None):
@@ -371,7 +239,9 @@ def _check_file(path: Path | None, task: Task, described: dict, schema: dict, fa
     try:
         size, digest = facts.result()
     except OSError as exc:  # e.g. a file nobody may read
-        task.add([make_error("scheme-error", f'[Errno {exc.errno}] {exc.strerror}: "{task.place}"')])
+        task.add(
+            [make_error("scheme-error", f'[Errno {exc.errno}] {exc.strerror}: "{task.place}"')]
+        )
         return None
     task.add(integrity_errors(described, size, digest))
     if task.format == "csv" and scope.stops_rows(described):
@@ -384,7 +254,9 @@ def validate_folder(folder: Path, parquet: bool = True, max_errors: int = MAX_ER
     errors are listed per file and for the package; the rest are counted."""
     from concurrent.futures import ThreadPoolExecutor
 
-    descriptor = read_descriptor(folder)  # bounded in size and depth; PackageError: the package is unreadable
+    descriptor = read_descriptor(
+        folder
+    )  # bounded in size and depth; PackageError: the package is unreadable
     report = Report(limit=max_errors)
     jobs = _jobs(folder, descriptor, parquet, report)
     by_format: dict[str, dict] = {"csv": {}, "parquet": {}}
@@ -393,19 +265,27 @@ def validate_folder(folder: Path, parquet: bool = True, max_errors: int = MAX_ER
         # (while Arrow is being imported), then checked side by side, the largest first;
         # then the checks across rows and files, each its own job.
         order = sorted(jobs, key=lambda job: -_size(job[1]))
-        facts = {id(task): pool.submit(file_facts, path, hash_of(described)) if path is not None else None
-                 for task, path, described, _ in order}
+        facts = {
+            id(task): pool.submit(file_facts, path, hash_of(described))
+            if path is not None
+            else None
+            for task, path, described, _ in order
+        }
         described_errors = pool.submit(descriptor_errors, descriptor)
         from pipeline.validate import columns  # noqa: F401 - imported here, while the files are hashed
 
-        checked = pool.map(lambda job: _check_file(job[1], job[0], job[2], job[3], facts[id(job[0])]), order)
+        checked = pool.map(
+            lambda job: _check_file(job[1], job[0], job[2], job[3], facts[id(job[0])]), order
+        )
         for (task, _, _, _), table in zip(order, checked):
             if table is not None:
                 by_format[task.format][task.name] = table
         checks = _cross_checks(jobs, by_format)
         costly_first = sorted(range(len(checks)), key=lambda i: -len(checks[i][1].row_numbers))
         rooms = [checks[i][0].limit - len(checks[i][0].errors) for i in range(len(checks))]
-        found = dict(zip(costly_first, pool.map(lambda i: first(checks[i][2](), rooms[i]), costly_first)))
+        found = dict(
+            zip(costly_first, pool.map(lambda i: first(checks[i][2](), rooms[i]), costly_first))
+        )
         for i, (task, _, _) in enumerate(checks):
             task.add_counted(*found[i])
         report.add(described_errors.result())
@@ -422,19 +302,34 @@ def _jobs(folder: Path, descriptor: dict, parquet: bool, report: Report) -> list
     jobs = []
     names = [resource.get("name") for resource in _dicts(descriptor.get("resources"))]
     for resource in _dicts(descriptor.get("resources")):
-        if not isinstance(resource.get("schema"), dict):  # frictionless would fetch it, or guess one from the rows
-            report.add([make_error("resource-error", f'resource "{resource.get("name")}" has no inline schema; its '
-                                   "files are not read (describe its fields in datapackage.json: a schema by path or "
-                                   "URL is not read)")])
+        if not isinstance(
+            resource.get("schema"), dict
+        ):  # frictionless would fetch it, or guess one from the rows
+            report.add(
+                [
+                    make_error(
+                        "resource-error",
+                        f'resource "{resource.get("name")}" has no inline schema; its '
+                        "files are not read (describe its fields in datapackage.json: a schema by path or "
+                        "URL is not read)",
+                    )
+                ]
+            )
             continue
         twins = [("csv", resource)]
         if parquet and isinstance(resource.get("parquet"), dict):
             twins.append(("parquet", resource["parquet"]))
         for fmt, described in twins:
             place = described.get("path")
-            task = Task(name=str(resource.get("name", "")), place=place if isinstance(place, str) else "", format=fmt,
-                        limit=report.limit)
-            inline = fmt == "csv" and "data" in resource and place is None  # refused by resource_errors
+            task = Task(
+                name=str(resource.get("name", "")),
+                place=place if isinstance(place, str) else "",
+                format=fmt,
+                limit=report.limit,
+            )
+            inline = (
+                fmt == "csv" and "data" in resource and place is None
+            )  # refused by resource_errors
             path, error = (None, None) if inline else resolve(folder, place)
             task.add([error] if error else [])
             task.add(resource_errors(resource, names) if fmt == "csv" else [])
@@ -453,15 +348,38 @@ def _cross_checks(jobs: list[tuple], by_format: dict[str, dict]) -> list[tuple]:
         if table is None:
             continue
         checks.append((task, table, lambda table=table: columns.unique_field_errors(table)))
-        checks.append((task, table, lambda table=table, schema=schema:
-                       columns.primary_key_errors(table, columns.primary_key_of(schema))))
-        checks += [(task, table, lambda table=table, key=key: columns.unique_key_errors(table, key))
-                   for key in _lists_of_names(schema.get("uniqueKeys"))]
-        checks.append((task, table, lambda table=table, schema=schema, task=task:
-                       columns.foreign_key_errors(table, schema, by_format[task.format])))
+        checks.append(
+            (
+                task,
+                table,
+                lambda table=table, schema=schema: columns.primary_key_errors(
+                    table, columns.primary_key_of(schema)
+                ),
+            )
+        )
+        checks += [
+            (task, table, lambda table=table, key=key: columns.unique_key_errors(table, key))
+            for key in _lists_of_names(schema.get("uniqueKeys"))
+        ]
+        checks.append(
+            (
+                task,
+                table,
+                lambda table=table, schema=schema, task=task: columns.foreign_key_errors(
+                    table, schema, by_format[task.format]
+                ),
+            )
+        )
         if task.format == "parquet" and task.name in by_format["csv"]:
-            checks.append((task, table, lambda table=table, task=task:
-                           columns.twin_errors(by_format["csv"][task.name], table)))
+            checks.append(
+                (
+                    task,
+                    table,
+                    lambda table=table, task=task: columns.twin_errors(
+                        by_format["csv"][task.name], table
+                    ),
+                )
+            )
     return checks
 
 
@@ -470,8 +388,15 @@ def _dicts(value) -> list[dict]:
 
 
 def _lists_of_names(value) -> list[list[str]]:
-    return [item for item in value if isinstance(item, list) and item and all(isinstance(n, str) for n in item)] \
-        if isinstance(value, list) else []
+    return (
+        [
+            item
+            for item in value
+            if isinstance(item, list) and item and all(isinstance(n, str) for n in item)
+        ]
+        if isinstance(value, list)
+        else []
+    )
 
 
 def _size(path: Path | None) -> int:
@@ -495,3 +420,24 @@ def _threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
         return 2
+
+
+def verify_package(folder: Path) -> list[Problem]:
+    """Validate the written package (pipeline validate) before it goes live; problems mean it must not."""
+    report = validate_folder(folder)
+    problems = [
+        Problem(str(folder / "datapackage.json"), None, f"{e['type']}: {e['message']}")
+        for e in report.errors
+    ]
+    for task in report.tasks:
+        for e in task.errors:
+            problems.append(
+                Problem(
+                    str(folder / task.place),
+                    e.get("rowNumber"),
+                    f"{e['type']}: {e['message']}",
+                    task.name,
+                    e.get("fieldName") or ",".join(e.get("fieldNames", [])) or None,
+                )
+            )
+    return problems

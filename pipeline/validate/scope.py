@@ -12,25 +12,51 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Callable, Iterator
 
 SUPPORTED_TYPES = ["string", "integer", "number", "boolean", "date", "any"]
 STRING_FORMATS = ["default", "uri"]
 # The default CSV dialect (frictionless 5.21); a property at its default is harmless. Labels are compared case
 # by case (frictionless reads "headerCase", not v2's "caseSensitiveHeader": only its true says what is done).
-DIALECT_DEFAULTS = {"header": True, "headerRows": [1], "headerJoin": " ", "headerCase": True,
-                    "caseSensitiveHeader": True, "commentRows": [], "skipBlankRows": False, "delimiter": ",",
-                    "quoteChar": '"', "doubleQuote": True, "skipInitialSpace": False}
+DIALECT_DEFAULTS = {
+    "header": True,
+    "headerRows": [1],
+    "headerJoin": " ",
+    "headerCase": True,
+    "caseSensitiveHeader": True,
+    "commentRows": [],
+    "skipBlankRows": False,
+    "delimiter": ",",
+    "quoteChar": '"',
+    "doubleQuote": True,
+    "skipInitialSpace": False,
+}
 DIALECT_METADATA = {"$schema", "name", "title", "description", "csvddfVersion"}
-LINE_TERMINATORS = ["\r\n", "\n", "\r"]  # any of them is read as a row's end, as frictionless reads them
+LINE_TERMINATORS = [
+    "\r\n",
+    "\n",
+    "\r",
+]  # any of them is read as a row's end, as frictionless reads them
 UTF8 = ["utf-8", "utf-8-sig"]  # codec names as Python's codecs.lookup spells them
 COMPRESSED = [".zip", ".gz", ".bz2", ".xz"]  # frictionless decompresses a path ending so
 # Hash algorithms checked: frictionless's two, then the fixed-length ones every hashlib has (frictionless skips
 # those with a warning; a wrong digest is a fault all the same).
-HASHES = ["md5", "sha256", "sha1", "sha224", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384", "sha3_512",
-          "blake2b", "blake2s"]
+HASHES = [
+    "md5",
+    "sha256",
+    "sha1",
+    "sha224",
+    "sha384",
+    "sha512",
+    "sha3_224",
+    "sha3_256",
+    "sha3_384",
+    "sha3_512",
+    "blake2b",
+    "blake2s",
+]
 
 
 @dataclass(frozen=True)
@@ -113,32 +139,91 @@ def _field_format(value: object, field: dict) -> list[str]:
 
 
 SCOPE = [
-    Feature("resource", "dialect", "the default CSV dialect (comma, double quote, one header row); any "
-            "`lineTerminator`", "any other property value: its rows are not read", _dialect, stops_rows=True),
-    Feature("resource", "encoding", "`utf-8` (any spelling) and `utf-8-sig`", "any other: its rows are not read",
-            _encoding, stops_rows=True),
+    Feature(
+        "resource",
+        "dialect",
+        "the default CSV dialect (comma, double quote, one header row); any `lineTerminator`",
+        "any other property value: its rows are not read",
+        _dialect,
+        stops_rows=True,
+    ),
+    Feature(
+        "resource",
+        "encoding",
+        "`utf-8` (any spelling) and `utf-8-sig`",
+        "any other: its rows are not read",
+        _encoding,
+        stops_rows=True,
+    ),
     Feature("resource", "compression", "-", "any: its rows are not read", _always, stops_rows=True),
-    Feature("resource", "format", "`csv`", "any other: its rows are not read", _format, stops_rows=True),
-    Feature("resource", "path", "one `.csv` file", "several files, a compressed file, another extension "
-            "without `format`: its rows are not read", _path, stops_rows=True),
-    Feature("resource", "hash", "md5 (no prefix, or `md5:`), `sha256:`; also " + ", ".join(HASHES[2:]),
-            "any other algorithm: the hash is not checked", _hash),
-    Feature("resource", "type", "`table`", "any other: its rows are not read", _unless("table"), stops_rows=True),
+    Feature(
+        "resource", "format", "`csv`", "any other: its rows are not read", _format, stops_rows=True
+    ),
+    Feature(
+        "resource",
+        "path",
+        "one `.csv` file",
+        "several files, a compressed file, another extension "
+        "without `format`: its rows are not read",
+        _path,
+        stops_rows=True,
+    ),
+    Feature(
+        "resource",
+        "hash",
+        "md5 (no prefix, or `md5:`), `sha256:`; also " + ", ".join(HASHES[2:]),
+        "any other algorithm: the hash is not checked",
+        _hash,
+    ),
+    Feature(
+        "resource",
+        "type",
+        "`table`",
+        "any other: its rows are not read",
+        _unless("table"),
+        stops_rows=True,
+    ),
     Feature("resource", "data", "-", "inline data", _always, stops_rows=True),
-    Feature("resource", "scheme", "`file`", "any other: its rows are not read", _unless("file"), stops_rows=True),
+    Feature(
+        "resource",
+        "scheme",
+        "`file`",
+        "any other: its rows are not read",
+        _unless("file"),
+        stops_rows=True,
+    ),
     Feature("resource", "innerpath", "-", "any: its rows are not read", _always, stops_rows=True),
     Feature("schema", "fieldsMatch", '`"exact"`', "any other", _unless("exact")),
-    Feature("schema", "trueValues", "-", "any (frictionless ignores it: set `trueValues` on each boolean field)",
-            _always),
-    Feature("schema", "falseValues", "-", "any (frictionless ignores it: set `falseValues` on each boolean field)",
-            _always),
-    Feature("field", "type", ", ".join(f"`{kind}`" for kind in SUPPORTED_TYPES), "datetime, time, year, yearmonth, "
-            "duration, geopoint, geojson, object, array, list: the field is read as text",
-            lambda value, field: [] if value in SUPPORTED_TYPES else [_show(value)]),
-    Feature("field", "format", "string: `default`, `uri`; date: `default`; ignored for the other types, as "
-            "frictionless ignores it",
-            "string: email, uuid, binary, wkt; date: any pattern or `any`: the field is read as text",
-            _field_format),
+    Feature(
+        "schema",
+        "trueValues",
+        "-",
+        "any (frictionless ignores it: set `trueValues` on each boolean field)",
+        _always,
+    ),
+    Feature(
+        "schema",
+        "falseValues",
+        "-",
+        "any (frictionless ignores it: set `falseValues` on each boolean field)",
+        _always,
+    ),
+    Feature(
+        "field",
+        "type",
+        ", ".join(f"`{kind}`" for kind in SUPPORTED_TYPES),
+        "datetime, time, year, yearmonth, "
+        "duration, geopoint, geojson, object, array, list: the field is read as text",
+        lambda value, field: [] if value in SUPPORTED_TYPES else [_show(value)],
+    ),
+    Feature(
+        "field",
+        "format",
+        "string: `default`, `uri`; date: `default`; ignored for the other types, as "
+        "frictionless ignores it",
+        "string: email, uuid, binary, wkt; date: any pattern or `any`: the field is read as text",
+        _field_format,
+    ),
     Feature("field", "bareNumber", "`true`", "`false`: the field is read as text", _unless(True)),
     Feature("field", "groupChar", '`""`', "any other: the field is read as text", _unless("")),
     Feature("field", "decimalChar", '`"."`', "any other: the field is read as text", _unless(".")),
@@ -150,15 +235,27 @@ def problems(resource: dict) -> Iterator[tuple[str, Feature, dict | None, int | 
     schema = resource.get("schema") if isinstance(resource.get("schema"), dict) else {}
     fields = schema.get("fields") if isinstance(schema.get("fields"), list) else []
     for feature in SCOPE:
-        owner = resource if feature.where == "resource" else schema if feature.where == "schema" else None
+        owner = (
+            resource
+            if feature.where == "resource"
+            else schema
+            if feature.where == "schema"
+            else None
+        )
         if owner is not None and feature.key in owner:
             prefix = "" if owner is resource else "schema."
-            yield from ((prefix + _named(feature.key, part), feature, None, None)
-                        for part in feature.refuses(owner[feature.key], owner))
+            yield from (
+                (prefix + _named(feature.key, part), feature, None, None)
+                for part in feature.refuses(owner[feature.key], owner)
+            )
     for number, field in enumerate(fields, start=1):
-        for feature in (f for f in SCOPE if f.where == "field" and isinstance(field, dict) and f.key in field):
-            yield from ((_named(feature.key, part), feature, field, number)
-                        for part in feature.refuses(field[feature.key], field))
+        for feature in (
+            f for f in SCOPE if f.where == "field" and isinstance(field, dict) and f.key in field
+        ):
+            yield from (
+                (_named(feature.key, part), feature, field, number)
+                for part in feature.refuses(field[feature.key], field)
+            )
 
 
 def _named(key: str, part: str) -> str:
@@ -167,9 +264,18 @@ def _named(key: str, part: str) -> str:
 
 def note(part: str, feature: Feature) -> str:
     """The message of one refused feature: what, whether the rows are read, and what is supported instead."""
-    unread = ("; its rows are not read" if feature.stops_rows else
-              "; the field is read as text" if feature.where == "field" else "")
-    instead = "remove it" if feature.supported == "-" else "supported: " + feature.supported.replace("`", "")
+    unread = (
+        "; its rows are not read"
+        if feature.stops_rows
+        else "; the field is read as text"
+        if feature.where == "field"
+        else ""
+    )
+    instead = (
+        "remove it"
+        if feature.supported == "-"
+        else "supported: " + feature.supported.replace("`", "")
+    )
     return f"{part} is not supported{unread} ({instead})"
 
 
@@ -181,8 +287,11 @@ def stops_rows(resource: dict) -> bool:
 def read_as_text(field: dict) -> bool:
     """True when a property of the field is refused: its cells are read as text, and only "required" and
     "unique" are checked on them (its type errors and other constraints would be guesses)."""
-    return any(feature.refuses(field[feature.key], field) for feature in SCOPE
-               if feature.where == "field" and feature.key in field)
+    return any(
+        feature.refuses(field[feature.key], field)
+        for feature in SCOPE
+        if feature.where == "field" and feature.key in field
+    )
 
 
 def readable(field: dict) -> dict:

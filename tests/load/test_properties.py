@@ -18,12 +18,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from conftest import BASE_SEEDS
 from pipeline.cli import app
 from pipeline.contract.problems import InputError
 from pipeline.load.sourcetext import normalise, read_text
 from pipeline.load.spans import Unresolved, find_all, fold, resolve
 from pipeline.load.yamlfile import load_yaml
+
+from conftest import BASE_SEEDS
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -31,8 +32,24 @@ FEW = settings(max_examples=100, deadline=None, suppress_health_check=[HealthChe
 # Characters that matter to spans: plain letters, spaces, typographic variants that fold,
 # astral characters (one code point, two UTF-16 units), combining marks and line ends.
 SPAN_CHARS = st.one_of(
-    st.sampled_from(list("ab AB.,\n") + ["\u2019", "'", "\u201c", "\u201d", '"', "\u2013", "-", "\u00a0", "\u202f",
-                                        "\U0001F600", "\U0001D400", "\u0301", "\t"]),
+    st.sampled_from(
+        list("ab AB.,\n")
+        + [
+            "\u2019",
+            "'",
+            "\u201c",
+            "\u201d",
+            '"',
+            "\u2013",
+            "-",
+            "\u00a0",
+            "\u202f",
+            "\U0001f600",
+            "\U0001d400",
+            "\u0301",
+            "\t",
+        ]
+    ),
     st.characters(codec="utf-8"),
 )
 SPAN_TEXT = st.text(SPAN_CHARS, max_size=80)
@@ -48,13 +65,17 @@ def _check_resolved(text: str, quote: str, **options) -> tuple[int, int] | None:
     assert fold(text[start:end]) == fold(quote)
     if options.get("prefix") is not None:
         prefix = fold(options["prefix"])
-        assert fold(text)[start - len(prefix):start] == prefix
+        assert fold(text)[start - len(prefix) : start] == prefix
     return start, end
 
 
 @SETTINGS
-@given(text=SPAN_TEXT, quote=SPAN_TEXT,
-       occurrence=st.none() | st.integers(1, 4), prefix=st.none() | st.text(SPAN_CHARS, min_size=1, max_size=5))
+@given(
+    text=SPAN_TEXT,
+    quote=SPAN_TEXT,
+    occurrence=st.none() | st.integers(1, 4),
+    prefix=st.none() | st.text(SPAN_CHARS, min_size=1, max_size=5),
+)
 def test_any_quote_resolves_exactly_or_is_unresolved(text, quote, occurrence, prefix):
     _check_resolved(text, quote, occurrence=occurrence, prefix=prefix)
 
@@ -75,16 +96,40 @@ def test_a_quote_taken_from_the_text_resolves_to_a_span_of_it(data, text):
         # Only ambiguity or an occurrence past the count may leave a quote from the text unresolved.
         assert occurrence > count if occurrence is not None else count > 1
     else:
-        assert text[found[0]:found[1]] == text[found[0]:found[0] + len(quote)]
+        assert text[found[0] : found[1]] == text[found[0] : found[0] + len(quote)]
 
 
 # ---- readers never raise anything but InputError ----
 
-YAML_ALPHABET = st.sampled_from(list("-:[]{}&*!|>'\"#%@`,?~ \n\t\r.0123456789abcxyz") +
-                                ["!!python/object/apply:os.system", "!!timestamp", "!!int", "!!binary", "&a", "*a",
-                                 "<<", "---", "...", "\ufeff", "\x00", "\x07", "\u2028", "\U0001F600", "9" * 30,
-                                 "2020-02-30", "NO", "yes", ".nan", ".inf", "1e400"])
-YAMLISH = st.lists(YAML_ALPHABET, max_size=60).map(lambda parts: "".join(parts).encode("utf-8", "surrogatepass"))
+YAML_ALPHABET = st.sampled_from(
+    list("-:[]{}&*!|>'\"#%@`,?~ \n\t\r.0123456789abcxyz")
+    + [
+        "!!python/object/apply:os.system",
+        "!!timestamp",
+        "!!int",
+        "!!binary",
+        "&a",
+        "*a",
+        "<<",
+        "---",
+        "...",
+        "\ufeff",
+        "\x00",
+        "\x07",
+        "\u2028",
+        "\U0001f600",
+        "9" * 30,
+        "2020-02-30",
+        "NO",
+        "yes",
+        ".nan",
+        ".inf",
+        "1e400",
+    ]
+)
+YAMLISH = st.lists(YAML_ALPHABET, max_size=60).map(
+    lambda parts: "".join(parts).encode("utf-8", "surrogatepass")
+)
 ANY_BYTES = st.one_of(st.binary(max_size=400), YAMLISH)
 
 
@@ -108,8 +153,13 @@ def test_load_yaml_raises_only_input_error(raw, scratch):
 
 TEXTISH = st.one_of(
     st.binary(max_size=300),
-    st.lists(st.one_of(st.characters(codec="utf-8"), st.sampled_from(["\r\n", "\r", "\ufeff", "e\u0301", "\u212b"])),
-             max_size=100).map(lambda parts: "".join(parts).encode("utf-8")),
+    st.lists(
+        st.one_of(
+            st.characters(codec="utf-8"),
+            st.sampled_from(["\r\n", "\r", "\ufeff", "e\u0301", "\u212b"]),
+        ),
+        max_size=100,
+    ).map(lambda parts: "".join(parts).encode("utf-8")),
 )
 
 
@@ -122,7 +172,11 @@ def test_normalise_and_read_text_raise_only_input_error(raw, scratch):
         assert refused.problems
         text = None
     if text is not None:
-        assert unicodedata.is_normalized("NFC", text) and "\r" not in text and not text.startswith("\ufeff")
+        assert (
+            unicodedata.is_normalized("NFC", text)
+            and "\r" not in text
+            and not text.startswith("\ufeff")
+        )
         # What ingest stores, check reads back unchanged.
         stored = scratch / "stored.txt"
         stored.write_text(text, encoding="utf-8", newline="")
@@ -156,7 +210,9 @@ def mutated_annotations(draw) -> bytes:
             lines[at], lines[other] = lines[other], lines[at]
         elif action == "garble" and lines[at]:
             column = draw(st.integers(0, len(lines[at]) - 1))
-            lines[at] = lines[at][:column] + draw(YAMLISH | st.binary(max_size=4)) + lines[at][column + 1:]
+            lines[at] = (
+                lines[at][:column] + draw(YAMLISH | st.binary(max_size=4)) + lines[at][column + 1 :]
+            )
         elif action == "insert":
             lines.insert(at, draw(YAMLISH))
     return b"\n".join(lines)
@@ -175,7 +231,9 @@ def test_check_on_any_annotation_bytes_exits_0_or_1(raw, seeds):
     (seeds / "wire-2020-09-30" / "annotations.yaml").write_bytes(raw)
     result = CliRunner().invoke(app, ["check", "--seeds", str(seeds)])
     assert result.exit_code in (0, 1), result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
     assert "Traceback" not in result.output
     assert "error: unexpected" not in result.output, result.output
     if result.exit_code == 1:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import FIXTURES, assemble_case
 from pipeline.cli import app
+
+from conftest import FIXTURES, assemble_case
 
 VALID = sorted(p for p in (FIXTURES / "valid").iterdir() if p.is_dir())
 INVALID = sorted(p for p in (FIXTURES / "invalid").iterdir() if p.is_dir())
@@ -25,7 +26,11 @@ def test_valid_fixture_passes(case: Path):
 @pytest.mark.parametrize("case", INVALID, ids=[p.name for p in INVALID])
 def test_invalid_fixture_reports_exact_problems(case: Path, tmp_path: Path):
     seeds = assemble_case(case, tmp_path)
-    expected = [line for line in (case / "expected.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+    expected = [
+        line
+        for line in (case / "expected.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     result = runner.invoke(app, ["check", "--seeds", str(seeds)])
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output

@@ -10,25 +10,40 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ROOT
 from pipeline.contract import schemas
 from pipeline.publish import build_package, same_tree
+
+from conftest import ROOT
 
 PACKAGE = ROOT / "datapackage"
 DESCRIPTOR = json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8"))
 RESOURCES = {r["name"]: r for r in DESCRIPTOR["resources"]}
-INTEGER_COLUMNS = {t: [f["name"] for f in schemas.fields(t) if f["type"] == "integer"] for t in schemas.TABLES}
-DATE_COLUMNS = {t: [f["name"] for f in schemas.fields(t) if f["type"] == "date"] for t in schemas.TABLES}
+INTEGER_COLUMNS = {
+    t: [f["name"] for f in schemas.fields(t) if f["type"] == "integer"] for t in schemas.TABLES
+}
+DATE_COLUMNS = {
+    t: [f["name"] for f in schemas.fields(t) if f["type"] == "date"] for t in schemas.TABLES
+}
 
 
 def test_committed_package_is_what_publish_builds(tmp_path: Path):
     build_package(ROOT / "seeds", tmp_path / "fresh", PACKAGE)
-    assert same_tree(PACKAGE, tmp_path / "fresh"), "datapackage/ is stale: run make publish and commit it"
+    assert same_tree(PACKAGE, tmp_path / "fresh"), (
+        "datapackage/ is stale: run make publish and commit it"
+    )
 
 
 def test_frictionless_validate_passes():
-    result = subprocess.run([str(Path(sys.executable).parent / "frictionless"), "validate", "--json",
-                             str(PACKAGE / "datapackage.json")], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "frictionless"),
+            "validate",
+            "--json",
+            str(PACKAGE / "datapackage.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     report = json.loads(result.stdout)
     assert report["valid"], json.dumps(report["tasks"], indent=1)[:3000]
     assert result.returncode == 0
@@ -36,8 +51,18 @@ def test_frictionless_validate_passes():
 
 def test_descriptor_is_data_package_v2():
     assert DESCRIPTOR["$schema"] == "https://datapackage.org/profiles/2.0/datapackage.json"
-    for key in ("name", "id", "version", "created", "title", "description", "licenses", "sources", "contributors",
-                "keywords"):
+    for key in (
+        "name",
+        "id",
+        "version",
+        "created",
+        "title",
+        "description",
+        "licenses",
+        "sources",
+        "contributors",
+        "keywords",
+    ):
         assert DESCRIPTOR[key], key
     assert list(RESOURCES) == schemas.TABLES
 
@@ -56,9 +81,19 @@ def test_parquet_equals_csv_with_schema_types(table: str):
     metadata = parquet.schema.metadata
     assert metadata[b"datapackage.version"].decode() == DESCRIPTOR["version"]
     from_parquet = parquet.to_pandas(types_mapper=pd.ArrowDtype)
-    dtype = {f["name"]: {"integer": "int64[pyarrow]", "number": "double[pyarrow]", "boolean": "bool[pyarrow]",
-                         "date": "date32[pyarrow]", "string": "string[pyarrow]"}[f["type"]] for f in schemas.fields(table)}
-    from_csv = pd.read_csv(PACKAGE / resource["path"], dtype=str, keep_default_na=False, na_values=[""])
+    dtype = {
+        f["name"]: {
+            "integer": "int64[pyarrow]",
+            "number": "double[pyarrow]",
+            "boolean": "bool[pyarrow]",
+            "date": "date32[pyarrow]",
+            "string": "string[pyarrow]",
+        }[f["type"]]
+        for f in schemas.fields(table)
+    }
+    from_csv = pd.read_csv(
+        PACKAGE / resource["path"], dtype=str, keep_default_na=False, na_values=[""]
+    )
     from_csv = from_csv.replace({"true": "True", "false": "False"})
     for name, kind in dtype.items():
         if kind == "date32[pyarrow]":
@@ -73,12 +108,17 @@ def test_parquet_equals_csv_with_schema_types(table: str):
 def test_every_evidence_span_is_its_source_text():
     import csv
 
-    texts = {p.parent.name: (p.parent / "text.txt").read_text(encoding="utf-8") for p in (ROOT / "seeds").glob("*/source.yaml")}
+    texts = {
+        p.parent.name: (p.parent / "text.txt").read_text(encoding="utf-8")
+        for p in (ROOT / "seeds").glob("*/source.yaml")
+    }
     with open(PACKAGE / "data" / "evidence.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert rows
     for row in rows:
-        assert texts[row["source_id"]][int(row["start"]):int(row["end"])] == row["exact"], row["evidence_id"]
+        assert texts[row["source_id"]][int(row["start"]) : int(row["end"])] == row["exact"], row[
+            "evidence_id"
+        ]
 
 
 def test_every_event_statement_and_claim_has_evidence():

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import BASE_SEEDS, ROOT
 from pipeline.cli import app
 from pipeline.package.datasheet import read_package
 from pipeline.publish import build_package
 from pipeline.report.site import build_report, highlighted_text, segments
+
+from conftest import BASE_SEEDS, ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
 CORPORA = {"minimal": BASE_SEEDS}
@@ -132,8 +133,10 @@ def test_charts_have_a_mark_per_row(built):
         assert f'href="table-casualty_reports.html#row-{claim["report_id"]}"' in html
     for place in rows["places"]:
         if place["latitude"] is not None:
-            assert f'table-places.html#row-{place["place_id"]}' in html
-    assert "http" not in re.sub(r'xmlns="http://www.w3.org/2000/svg"', "", html).replace("https://creativecommons", "")
+            assert f"table-places.html#row-{place['place_id']}" in html
+    assert "http" not in re.sub(r'xmlns="http://www.w3.org/2000/svg"', "", html).replace(
+        "https://creativecommons", ""
+    )
 
 
 def test_pages_are_self_contained(built):
@@ -154,16 +157,20 @@ def test_report_is_deterministic(built, tmp_path: Path):
 
 
 def test_overlapping_spans_split_at_every_boundary():
-    spans = [{"evidence_id": "a", "start": 0, "end": 5, "record_table": "events", "record_id": "e"},
-             {"evidence_id": "b", "start": 3, "end": 8, "record_table": "actors", "record_id": "x"},
-             {"evidence_id": "c", "start": 3, "end": 5, "record_table": "places", "record_id": "p"}]
+    spans = [
+        {"evidence_id": "a", "start": 0, "end": 5, "record_table": "events", "record_id": "e"},
+        {"evidence_id": "b", "start": 3, "end": 8, "record_table": "actors", "record_id": "x"},
+        {"evidence_id": "c", "start": 3, "end": 5, "record_table": "places", "record_id": "p"},
+    ]
     got = [(a, b, [s["evidence_id"] for s in active]) for a, b, active in segments(10, spans)]
     assert got == [(0, 3, ["a"]), (3, 5, ["a", "b", "c"]), (5, 8, ["b"]), (8, 10, [])]
 
 
 def test_text_is_escaped():
     text = 'x <script>alert("1")</script> & y'
-    spans = [{"evidence_id": "s", "start": 2, "end": 10, "record_table": "events", "record_id": "e<1>"}]
+    spans = [
+        {"evidence_id": "s", "start": 2, "end": 10, "record_table": "events", "record_id": "e<1>"}
+    ]
     html = highlighted_text(text, spans)
     assert "<script>" not in html and "&lt;script&gt;" in html and "&amp; y" in html
     assert 'href="table-events.html#row-e&lt;1&gt;"' in html
@@ -186,7 +193,9 @@ def test_a_changed_text_is_flagged(tmp_path: Path):
 def test_a_damaged_package_is_flagged(tmp_path: Path):
     build_package(BASE_SEEDS, tmp_path / "package", None)
     places = tmp_path / "package" / "data" / "places.csv"
-    places.write_text(places.read_text(encoding="utf-8").replace("Terter", "Tartar"), encoding="utf-8")
+    places.write_text(
+        places.read_text(encoding="utf-8").replace("Terter", "Tartar"), encoding="utf-8"
+    )
     build_report(tmp_path / "package", BASE_SEEDS, tmp_path / "report")
     checks = (tmp_path / "report" / "checks.html").read_text(encoding="utf-8")
     assert "verify_package" in checks and 'class="bad">' in checks and "places" in checks
@@ -194,11 +203,26 @@ def test_a_damaged_package_is_flagged(tmp_path: Path):
 
 def test_cli_report(tmp_path: Path):
     build_package(BASE_SEEDS, tmp_path / "package", None)
-    result = CliRunner().invoke(app, ["report", "--package", str(tmp_path / "package"), "--seeds", str(BASE_SEEDS),
-                                      "--out", str(tmp_path / "report")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--package",
+            str(tmp_path / "package"),
+            "--seeds",
+            str(BASE_SEEDS),
+            "--out",
+            str(tmp_path / "report"),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    assert result.output == f"wrote 12 pages to {tmp_path / 'report'}; open {tmp_path / 'report' / 'index.html'}\n"
-    missing = CliRunner().invoke(app, ["report", "--package", str(tmp_path / "nothing"), "--out", str(tmp_path / "r2")])
+    assert (
+        result.output
+        == f"wrote 12 pages to {tmp_path / 'report'}; open {tmp_path / 'report' / 'index.html'}\n"
+    )
+    missing = CliRunner().invoke(
+        app, ["report", "--package", str(tmp_path / "nothing"), "--out", str(tmp_path / "r2")]
+    )
     assert missing.exit_code == 2  # no package to read at all
 
 
@@ -210,6 +234,7 @@ def test_checks_page_lists_validation_and_coverage(built):
 
 
 # ---- in a real browser ----
+
 
 def chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
@@ -223,9 +248,22 @@ def run_chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedPr
     binary = chromium()
     if binary is None:
         pytest.skip("chromium is not installed (CI installs Debian's chromium package)")
-    command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-               f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *extra, url]
+    command = [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *extra,
+        url,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
@@ -241,8 +279,12 @@ def test_pages_render_in_chromium(built, tmp_path: Path, name: str):
     source_id = rows["sources"][0]["source_id"]
     first = sorted(e["evidence_id"] for e in rows["evidence"] if e["source_id"] == source_id)
     first_ev = first[0] if first else None
-    file = {"source": f"source-{source_id}.html", "charts": "charts.html", "table-events": "table-events.html",
-            "checks": "checks.html"}[name]
+    file = {
+        "source": f"source-{source_id}.html",
+        "charts": "charts.html",
+        "table-events": "table-events.html",
+        "checks": "checks.html",
+    }[name]
     url = (report / file).as_uri() + (f"#ev-{first_ev}" if name == "source" and first_ev else "")
     dumped = run_chromium(url, tmp_path / "profile", "--dump-dom")
     assert dumped.returncode == 0, dumped.stderr[-2000:]
@@ -264,7 +306,12 @@ def test_pages_render_in_chromium(built, tmp_path: Path, name: str):
     shot = ARTIFACTS / f"report-{corpus}-{name}.png"
     shot.unlink(missing_ok=True)
     # Without the #fragment: headless Chromium captures a scrolled page with a blank band.
-    taken = run_chromium((report / file).as_uri(), tmp_path / "profile", f"--screenshot={shot}", "--window-size=1400,2000")
+    taken = run_chromium(
+        (report / file).as_uri(),
+        tmp_path / "profile",
+        f"--screenshot={shot}",
+        "--window-size=1400,2000",
+    )
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert console_messages(taken.stderr) == []
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_SEEDS
 from pipeline.contract import schemas
 from pipeline.package.datasheet import latest_changelog_entry, render_datasheet
 from pipeline.publish import build_package, same_tree
+
+from conftest import BASE_SEEDS
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,9 @@ def test_every_field_of_every_schema_is_listed(package: Path, table: str):
     sheet = render_datasheet(package)
     section = sheet.split(f"\n### `{table}`\n", 1)[1].split("\n### ", 1)[0]
     for field in schemas.fields(table):
-        line = next((ln for ln in section.splitlines() if ln.startswith(f"| `{field['name']}` |")), None)
+        line = next(
+            (ln for ln in section.splitlines() if ln.startswith(f"| `{field['name']}` |")), None
+        )
         assert line is not None, f"{table}.{field['name']}"
         assert f"| {field['type']} | {'yes' if schemas.required(field) else 'no'} |" in line
         assert " ".join(field["description"].split()).replace("|", "\\|") in line
@@ -41,13 +44,21 @@ def test_every_field_of_every_schema_is_listed(package: Path, table: str):
 def test_datasheet_has_sources_counts_conventions_citation_and_changes(package: Path):
     sheet = render_datasheet(package)
     descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
-    assert "| wire-2020-09-30 | Wire | Clashes near Terter | 2020-09-30 | Fixture; the date is given. |" in sheet
+    assert (
+        "| wire-2020-09-30 | Wire | Clashes near Terter | 2020-09-30 | Fixture; the date is given. |"
+        in sheet
+    )
     assert "| `evidence` | Evidence | 7 |" in sheet and "| `actors` | Actors | 2 |" in sheet
     assert "The records span 2020-09-30 to 2020-09-30." in sheet
     assert "| dozens | dozens | 12 | 99 |" in sheet
     assert f"version {descriptor['version']}, created {descriptor['created']}" in sheet
     assert "CC-BY-4.0" in sheet
-    for snippet in ("pd.read_parquet", "pl.read_parquet", "from 'data/events.parquet'", "read_parquet(\"data/events"):
+    for snippet in (
+        "pd.read_parquet",
+        "pl.read_parquet",
+        "from 'data/events.parquet'",
+        'read_parquet("data/events',
+    ):
         assert snippet in sheet
     assert "### 0.1.0 (" in sheet and "First publication of the package." in sheet
 
@@ -63,9 +74,12 @@ def test_datasheet_follows_a_new_release(package: Path, tmp_path: Path):
     seeds = tmp_path / "seeds"
     shutil.copytree(BASE_SEEDS, seeds)
     path = seeds / "wire-2020-09-30" / "annotations.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("summary: Armenia denied the report.",
-                                                             "summary: Armenia denied the Azerbaijani report."),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "summary: Armenia denied the report.", "summary: Armenia denied the Azerbaijani report."
+        ),
+        encoding="utf-8",
+    )
     result = build_package(seeds, tmp_path / "next", package)
     assert result.changed
     sheet = (tmp_path / "next" / "README.md").read_text(encoding="utf-8")

@@ -21,22 +21,31 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import commit_package, git, tree
-from pipeline.package import reader
 from pipeline.cli import app
+from pipeline.package import reader
 from pipeline.release import members
+
+from conftest import commit_package, git, tree
 
 runner = CliRunner()
 SECRET = "SECRET-7f3a9c"
-LINK_REFUSED = "is or passes through a symbolic link; only regular files inside the package are read"
-NAME_HINT = "lowercase letters, digits, '-', '.' and '_', starting with a letter or digit; it names the zip"
+LINK_REFUSED = (
+    "is or passes through a symbolic link; only regular files inside the package are read"
+)
+NAME_HINT = (
+    "lowercase letters, digits, '-', '.' and '_', starting with a letter or digit; it names the zip"
+)
 
 
 def assert_refused(result, code: int) -> None:
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
-    assert "unexpected" not in result.output, result.output  # the last-resort guard did not have to step in
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    assert "unexpected" not in result.output, (
+        result.output
+    )  # the last-resort guard did not have to step in
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), result.exception
     assert SECRET not in result.output
 
 
@@ -83,7 +92,10 @@ def make_hostile(kind: str, package: Path, outside: Path) -> tuple[str, Path | N
         return f"path 'file://{secret}' is a URL; only files inside the package are read", None
     if kind == "http-url":
         set_events_path(package, "http://127.0.0.1:9/secret.csv")
-        return "path 'http://127.0.0.1:9/secret.csv' is a URL; only files inside the package are read", None
+        return (
+            "path 'http://127.0.0.1:9/secret.csv' is a URL; only files inside the package are read",
+            None,
+        )
     if kind == "fifo":
         events.unlink()
         return f"{events}: not a regular file (a folder, device or FIFO)", events
@@ -93,7 +105,16 @@ def make_hostile(kind: str, package: Path, outside: Path) -> tuple[str, Path | N
     raise AssertionError(kind)
 
 
-KINDS = ["absolute", "dotdot", "symlink", "symlink-folder", "file-url", "http-url", "fifo", "dev-zero"]
+KINDS = [
+    "absolute",
+    "dotdot",
+    "symlink",
+    "symlink-folder",
+    "file-url",
+    "http-url",
+    "fifo",
+    "dev-zero",
+]
 
 
 def run_reader(reader: str, package: Path, published: Path, out: Path):
@@ -105,13 +126,17 @@ def run_reader(reader: str, package: Path, published: Path, out: Path):
 def expected_output(reader: str, package: Path, message: str) -> tuple[int, str]:
     if reader == "diff":
         return 2, f"error: {package}: resource events: {message}\n"
-    return 1, f"{package}/datapackage.json: resources/events: path: {message}\n1 problem(s) found.\n"
+    return (
+        1,
+        f"{package}/datapackage.json: resources/events: path: {message}\n1 problem(s) found.\n",
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("reader", ["diff", "release"])
-def test_reader_never_opens_a_path_leaving_the_package(reader: str, kind: str, world, tmp_path: Path,
-                                                       published_minimal: Path):
+def test_reader_never_opens_a_path_leaving_the_package(
+    reader: str, kind: str, world, tmp_path: Path, published_minimal: Path
+):
     package, outside = world
     message, fifo = make_hostile(kind, package, outside)
     before = (tree(tmp_path), tree(published_minimal))
@@ -129,6 +154,7 @@ def test_reader_never_opens_a_path_leaving_the_package(reader: str, kind: str, w
 
 # ---- release: the zip's name comes only from a checked name and version ----
 
+
 def set_property(package: Path, key: str, value) -> None:
     descriptor_path = package / "datapackage.json"
     descriptor = json.loads(descriptor_path.read_text())
@@ -136,20 +162,29 @@ def set_property(package: Path, key: str, value) -> None:
     descriptor_path.write_text(json.dumps(descriptor, indent=2))
 
 
-@pytest.mark.parametrize("key, value, message, hint", [
-    ("name", "./../../x", "'./../../x' is not a valid package name", NAME_HINT),
-    ("name", "../x", "'../x' is not a valid package name", NAME_HINT),
-    ("name", "a/b", "'a/b' is not a valid package name", NAME_HINT),
-    ("name", ".hidden", "'.hidden' is not a valid package name", NAME_HINT),
-    ("name", "Karabakh", "'Karabakh' is not a valid package name", NAME_HINT),
-    ("name", "", "'' is not a valid package name", NAME_HINT),
-    ("name", None, "missing; a release needs a package name", NAME_HINT),
-    ("version", "1.0.0/../../../x", "'1.0.0/../../../x' is not a valid version", "a semantic version such as 1.0.0"),
-    ("version", 1, "1 is not a valid version", "a semantic version such as 1.0.0"),
-    ("version", "1.0", "'1.0' is not a valid version", "a semantic version such as 1.0.0"),
-])
-def test_release_refuses_a_name_or_version_unfit_for_a_file_name(key: str, value, message: str, hint: str,
-                                                                  world, tmp_path: Path):
+@pytest.mark.parametrize(
+    "key, value, message, hint",
+    [
+        ("name", "./../../x", "'./../../x' is not a valid package name", NAME_HINT),
+        ("name", "../x", "'../x' is not a valid package name", NAME_HINT),
+        ("name", "a/b", "'a/b' is not a valid package name", NAME_HINT),
+        ("name", ".hidden", "'.hidden' is not a valid package name", NAME_HINT),
+        ("name", "Karabakh", "'Karabakh' is not a valid package name", NAME_HINT),
+        ("name", "", "'' is not a valid package name", NAME_HINT),
+        ("name", None, "missing; a release needs a package name", NAME_HINT),
+        (
+            "version",
+            "1.0.0/../../../x",
+            "'1.0.0/../../../x' is not a valid version",
+            "a semantic version such as 1.0.0",
+        ),
+        ("version", 1, "1 is not a valid version", "a semantic version such as 1.0.0"),
+        ("version", "1.0", "'1.0' is not a valid version", "a semantic version such as 1.0.0"),
+    ],
+)
+def test_release_refuses_a_name_or_version_unfit_for_a_file_name(
+    key: str, value, message: str, hint: str, world, tmp_path: Path
+):
     package, _ = world
     set_property(package, key, value)
     if value is None:
@@ -160,7 +195,10 @@ def test_release_refuses_a_name_or_version_unfit_for_a_file_name(key: str, value
     before = tree(tmp_path)
     result = runner.invoke(app, ["release", "--package", str(package), "--out", str(out)])
     assert_refused(result, 1)
-    assert result.output == f"{package}/datapackage.json: {key}: {message} ({hint})\n1 problem(s) found.\n"
+    assert (
+        result.output
+        == f"{package}/datapackage.json: {key}: {message} ({hint})\n1 problem(s) found.\n"
+    )
     assert tree(tmp_path) == before
 
 
@@ -185,11 +223,15 @@ def test_release_zips_only_declared_files_never_a_link(world, tmp_path: Path):
     (package / "README.md").unlink()
     (package / "README.md").symlink_to(outside / "secret.csv")
     before = tree(tmp_path)
-    result = runner.invoke(app, ["release", "--package", str(package), "--out", str(tmp_path / "dist")])
+    result = runner.invoke(
+        app, ["release", "--package", str(package), "--out", str(tmp_path / "dist")]
+    )
     assert_refused(result, 1)
-    assert result.output == (f"{package}/README.md: not a regular file (a symbolic link, folder, device or FIFO); "
-                             "only regular files inside the package are zipped (replace it with the file itself "
-                             "or remove it)\n1 problem(s) found.\n")
+    assert result.output == (
+        f"{package}/README.md: not a regular file (a symbolic link, folder, device or FIFO); "
+        "only regular files inside the package are zipped (replace it with the file itself "
+        "or remove it)\n1 problem(s) found.\n"
+    )
     assert tree(tmp_path) == before
 
 
@@ -198,7 +240,9 @@ def test_release_members_are_the_declared_files(world):
     (package / "README.md").unlink()
     (package / "data" / "notes.txt").write_text("draft\n")
     descriptor = json.loads((package / "datapackage.json").read_text())
-    declared = {r["path"] for r in descriptor["resources"]} | {r["parquet"]["path"] for r in descriptor["resources"]}
+    declared = {r["path"] for r in descriptor["resources"]} | {
+        r["parquet"]["path"] for r in descriptor["resources"]
+    }
     assert members(package, descriptor) == sorted(declared | {"CHANGELOG.md", "datapackage.json"})
 
 
@@ -214,12 +258,15 @@ def test_release_never_writes_through_a_link_planted_in_out(world, tmp_path: Pat
     result = runner.invoke(app, ["release", "--package", str(package), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert tree(outside) == before
-    assert not (out / f"{name}.sha256").is_symlink() and (out / f"{name}.sha256").read_text().endswith(f"  {name}\n")
+    assert not (out / f"{name}.sha256").is_symlink() and (
+        out / f"{name}.sha256"
+    ).read_text().endswith(f"  {name}\n")
 
 
 @pytest.mark.parametrize("reader, code", [("diff", 2), ("release", 1)])
-def test_a_deeply_nested_descriptor_is_refused(reader: str, code: int, world, tmp_path: Path,
-                                               published_minimal: Path):
+def test_a_deeply_nested_descriptor_is_refused(
+    reader: str, code: int, world, tmp_path: Path, published_minimal: Path
+):
     package, _ = world
     (package / "datapackage.json").write_text("[" * 100_000 + "]" * 100_000)
     before = tree(tmp_path)
@@ -230,6 +277,7 @@ def test_a_deeply_nested_descriptor_is_refused(reader: str, code: int, world, tm
 
 
 # ---- archives: limits read from the central directory, then enforced while unpacking ----
+
 
 def zip_of(path: Path, package: Path, extra: list[tuple[zipfile.ZipInfo, bytes]]) -> Path:
     """A zip of the package's descriptor and events table plus the `extra` members."""
@@ -254,45 +302,66 @@ def hostile_zip(case: str, folder: Path, package: Path) -> tuple[Path, str]:
     if case == "bomb":  # 20 MiB of zeros deflate to ~20 kB
         zip_of(path, package, [(member("data/zeros.csv"), bytes(20 * 2**20))])
         with zipfile.ZipFile(path) as archive:  # the ratio is zlib's: about 1030
-            ratio = archive.getinfo("data/zeros.csv").file_size // archive.getinfo("data/zeros.csv").compress_size
+            ratio = (
+                archive.getinfo("data/zeros.csv").file_size
+                // archive.getinfo("data/zeros.csv").compress_size
+            )
         assert ratio > 1000
         return path, f"member data/zeros.csv expands {ratio} times when unpacked (limit 100)"
     if case == "many-members":
-        return zip_of(path, package, [(member(f"data/m{i}.csv"), b"") for i in range(1000)]), \
-            "holds 1002 members (limit 1000)"
+        return zip_of(
+            path, package, [(member(f"data/m{i}.csv"), b"") for i in range(1000)]
+        ), "holds 1002 members (limit 1000)"
     if case == "symlink-member":
-        return zip_of(path, package, [(member("data/places.csv", stat.S_IFLNK | 0o777), b"/etc/passwd")]), \
-            "member data/places.csv is a symbolic link (only regular files and folders are unpacked)"
+        return zip_of(
+            path, package, [(member("data/places.csv", stat.S_IFLNK | 0o777), b"/etc/passwd")]
+        ), "member data/places.csv is a symbolic link (only regular files and folders are unpacked)"
     if case == "device-member":
-        return zip_of(path, package, [(member("data/places.csv", stat.S_IFCHR | 0o644), b"")]), \
-            "member data/places.csv is a link, device or FIFO (only regular files and folders are unpacked)"
+        return (
+            zip_of(path, package, [(member("data/places.csv", stat.S_IFCHR | 0o644), b"")]),
+            "member data/places.csv is a link, device or FIFO (only regular files and folders are unpacked)",
+        )
     if case == "listed-twice":
-        return zip_of(path, package, [(member("data/./events.csv"), b"event_id\n")]), \
-            "member data/events.csv is listed twice"
+        return zip_of(
+            path, package, [(member("data/./events.csv"), b"event_id\n")]
+        ), "member data/events.csv is listed twice"
     if case == "absolute-member":
-        return zip_of(path, package, [(member("/tmp/x.csv"), b"x")]), \
-            "unsafe path in archive: '/tmp/x.csv' is absolute; only files inside the package are read"
+        return (
+            zip_of(path, package, [(member("/tmp/x.csv"), b"x")]),
+            "unsafe path in archive: '/tmp/x.csv' is absolute; only files inside the package are read",
+        )
     if case == "dotdot-member":
-        return zip_of(path, package, [(member("data/../../x.csv"), b"x")]), \
-            "unsafe path in archive: 'data/../../x.csv' leaves the package folder (..)"
+        return zip_of(
+            path, package, [(member("data/../../x.csv"), b"x")]
+        ), "unsafe path in archive: 'data/../../x.csv' leaves the package folder (..)"
     raise AssertionError(case)
 
 
-ZIP_CASES = ["bomb", "many-members", "symlink-member", "device-member", "listed-twice", "absolute-member",
-             "dotdot-member"]
+ZIP_CASES = [
+    "bomb",
+    "many-members",
+    "symlink-member",
+    "device-member",
+    "listed-twice",
+    "absolute-member",
+    "dotdot-member",
+]
 
 
 def refuse_writes(monkeypatch) -> None:
     """Make any member written to disk fail the test: these zips must be refused before unpacking."""
+
     def written(*args, **kwargs):
         raise AssertionError("a member was unpacked")
+
     monkeypatch.setattr(reader, "_write_member", written)
 
 
 @pytest.mark.parametrize("case", ZIP_CASES)
 @pytest.mark.parametrize("reader", ["diff", "validate"])
-def test_a_hostile_zip_is_refused_before_anything_is_unpacked(reader: str, case: str, world, tmp_path: Path,
-                                                              monkeypatch):
+def test_a_hostile_zip_is_refused_before_anything_is_unpacked(
+    reader: str, case: str, world, tmp_path: Path, monkeypatch
+):
     package, _ = world
     archive, message = hostile_zip(case, tmp_path, package)
     refuse_writes(monkeypatch)
@@ -305,7 +374,11 @@ def test_a_hostile_zip_is_refused_before_anything_is_unpacked(reader: str, case:
         result = runner.invoke(app, ["validate", str(archive)])
         assert_refused(result, 2)
         lines = result.output.splitlines()
-        assert len(lines) == 2 and lines[0].endswith(f": {archive}: {message}") and lines[1] == "1 error(s) found."
+        assert (
+            len(lines) == 2
+            and lines[0].endswith(f": {archive}: {message}")
+            and lines[1] == "1 error(s) found."
+        )
     assert tree(tmp_path) == before
 
 
@@ -314,16 +387,25 @@ def lying_zip(path: Path, package: Path) -> Path:
     zip_of(path, package, [(member("data/zeros.csv"), bytes(20 * 2**20))])
     data = bytearray(path.read_bytes())
     entry = data.rfind(b"PK\x01\x02")  # the last central directory entry: data/zeros.csv
-    data[entry + 24:entry + 28] = (10).to_bytes(4, "little")  # its uncompressed size
+    data[entry + 24 : entry + 28] = (10).to_bytes(4, "little")  # its uncompressed size
     path.write_bytes(bytes(data))
     return path
 
 
-@pytest.mark.parametrize("case, message", [
-    ("lying-size", "not a readable zip (Bad CRC-32 for file 'data/zeros.csv')"),  # the copy stopped at byte 10
-    ("file-over-folder", "member data clashes with another member (listed twice, or a file where a folder "
-                         "is needed)"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        (
+            "lying-size",
+            "not a readable zip (Bad CRC-32 for file 'data/zeros.csv')",
+        ),  # the copy stopped at byte 10
+        (
+            "file-over-folder",
+            "member data clashes with another member (listed twice, or a file where a folder "
+            "is needed)",
+        ),
+    ],
+)
 def test_a_zip_is_checked_again_while_unpacking(case: str, message: str, world, tmp_path: Path):
     package, _ = world
     if case == "lying-size":
@@ -344,8 +426,10 @@ def test_zip_size_limits(world, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(reader, "MAX_MEMBER_BYTES", 100_000)
     result = runner.invoke(app, ["diff", str(archive), str(package)])
     assert_refused(result, 2)
-    assert result.output == (f"error: {archive}: member data/big.csv is 100001 bytes uncompressed "
-                             "(limit 100000 bytes per member)\n")
+    assert result.output == (
+        f"error: {archive}: member data/big.csv is 100001 bytes uncompressed "
+        "(limit 100000 bytes per member)\n"
+    )
     monkeypatch.setattr(reader, "MAX_MEMBER_BYTES", 2 * 2**30)
     monkeypatch.setattr(reader, "MAX_TOTAL_BYTES", 120_000)
     with zipfile.ZipFile(archive) as opened:
@@ -353,13 +437,18 @@ def test_zip_size_limits(world, tmp_path: Path, monkeypatch):
     assert 120_000 < total < 2**20
     result = runner.invoke(app, ["diff", str(archive), str(package)])
     assert_refused(result, 2)
-    assert result.output == f"error: {archive}: {total} bytes uncompressed in all (limit 120000 bytes)\n"
+    assert (
+        result.output
+        == f"error: {archive}: {total} bytes uncompressed in all (limit 120000 bytes)\n"
+    )
 
 
 def test_zip_central_directory_size_is_read_from_the_end_record(world, tmp_path: Path, monkeypatch):
     package, _ = world
     archive = zip_of(tmp_path / "names.zip", package, [(member("data/" + "n" * 200 + ".csv"), b"")])
-    size = int.from_bytes(archive.read_bytes()[-22:][12:16], "little")  # the end record: central directory size
+    size = int.from_bytes(
+        archive.read_bytes()[-22:][12:16], "little"
+    )  # the end record: central directory size
     assert 200 < size < 1000
     refuse_writes(monkeypatch)
     monkeypatch.setattr(reader, "MAX_CENTRAL_DIRECTORY_BYTES", 200)
@@ -371,7 +460,6 @@ def test_zip_central_directory_size_is_read_from_the_end_record(world, tmp_path:
 # ---- git revisions: never an option, and their archives under the same limits ----
 
 
-
 @pytest.fixture
 def repo(tmp_path: Path, published_minimal: Path, monkeypatch) -> Path:
     """A repository with the package committed as datapackage/, as the working folder."""
@@ -380,15 +468,26 @@ def repo(tmp_path: Path, published_minimal: Path, monkeypatch) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("git:--output=x", "a revision cannot start with '-' (give a commit, branch or tag, e.g. git:HEAD)"),
-    ("git:--remote=../elsewhere", "a revision cannot start with '-' (give a commit, branch or tag, e.g. git:HEAD)"),
-    ("git:HEAD --output=x", "a revision holds no spaces or control characters (e.g. git:HEAD)"),
-    ("git:HEAD\n", "a revision holds no spaces or control characters (e.g. git:HEAD)"),
-    ("git:HEAD:../outside", "folder '../outside' leaves the package folder (..)"),
-    ("git:HEAD:~root", "folder '~root' is absolute; only files inside the package are read"),
-])
-def test_a_git_revision_never_reaches_git_as_an_option(spec: str, message: str, repo: Path, tmp_path: Path):
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (
+            "git:--output=x",
+            "a revision cannot start with '-' (give a commit, branch or tag, e.g. git:HEAD)",
+        ),
+        (
+            "git:--remote=../elsewhere",
+            "a revision cannot start with '-' (give a commit, branch or tag, e.g. git:HEAD)",
+        ),
+        ("git:HEAD --output=x", "a revision holds no spaces or control characters (e.g. git:HEAD)"),
+        ("git:HEAD\n", "a revision holds no spaces or control characters (e.g. git:HEAD)"),
+        ("git:HEAD:../outside", "folder '../outside' leaves the package folder (..)"),
+        ("git:HEAD:~root", "folder '~root' is absolute; only files inside the package are read"),
+    ],
+)
+def test_a_git_revision_never_reaches_git_as_an_option(
+    spec: str, message: str, repo: Path, tmp_path: Path
+):
     before = tree(tmp_path)
     result = runner.invoke(app, ["diff", spec, "datapackage"])
     assert_refused(result, 2)
@@ -407,8 +506,10 @@ def test_a_link_committed_in_the_package_is_refused(repo: Path, tmp_path: Path):
     before = tree(tmp_path)
     result = runner.invoke(app, ["diff", "git:HEAD", "git:HEAD~1"])
     assert_refused(result, 2)
-    assert result.output == ("error: git:HEAD: member data/places.csv is a symbolic link "
-                             "(only regular files and folders are unpacked)\n")
+    assert result.output == (
+        "error: git:HEAD: member data/places.csv is a symbolic link "
+        "(only regular files and folders are unpacked)\n"
+    )
     assert tree(tmp_path) == before
 
 
@@ -416,11 +517,20 @@ def test_git_archives_are_held_to_the_archive_limits(repo: Path, tmp_path: Path,
     readme = (repo / "datapackage" / "README.md").stat().st_size
     changelog = (repo / "datapackage" / "CHANGELOG.md").stat().st_size
     assert changelog < 1000 < readme < 2**20  # git archive sends CHANGELOG.md, then README.md
-    refuse = [("MAX_MEMBERS", 2, "holds more than 2 members (limit 2)"),
-              ("MAX_MEMBER_BYTES", 1000, f"member README.md is {readme} bytes uncompressed "
-                                         "(limit 1000 bytes per member)"),
-              ("MAX_TOTAL_BYTES", readme, f"{readme + changelog} bytes uncompressed in all by member README.md "
-                                          f"(limit {readme} bytes)")]
+    refuse = [
+        ("MAX_MEMBERS", 2, "holds more than 2 members (limit 2)"),
+        (
+            "MAX_MEMBER_BYTES",
+            1000,
+            f"member README.md is {readme} bytes uncompressed (limit 1000 bytes per member)",
+        ),
+        (
+            "MAX_TOTAL_BYTES",
+            readme,
+            f"{readme + changelog} bytes uncompressed in all by member README.md "
+            f"(limit {readme} bytes)",
+        ),
+    ]
     before = tree(tmp_path)
     for limit, value, message in refuse:
         with monkeypatch.context() as patched:

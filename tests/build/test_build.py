@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
+
+from bench.synth import write_corpus
+from pipeline.build import parallel as reading
+from pipeline.check.run import check_seeds
 
 from conftest import BASE_SEEDS
-from pipeline.build import parallel as reading
-from bench.synth import write_corpus
-from pipeline.check.run import check_seeds
-from pipeline.cli import app
 
 
 @pytest.fixture(scope="module")

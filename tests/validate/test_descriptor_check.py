@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import frictionless
 import pytest
@@ -13,21 +12,93 @@ from hypothesis import strategies as st
 
 from pipeline.validate.descriptor import PROFILES_FILE, certainly_valid, frictionless_profiles
 
-DESCRIPTOR = json.loads((Path(__file__).parents[1] / "datapackage" / "datapackage.json").read_text(encoding="utf-8"))
-VALUES = [None, True, False, 0, -1, 7, 1.5, "", "x", "X Y", "Capital", "a/b", "../x", "/etc/passwd", "~x", "$HOME",
-          "%PATH%", "file:///etc/passwd", "http://example.org/x", "a:b", "2020-01-01", "2020-13-01",
-          "2026-11-22T02:12:23Z", "2026-11-22T02:12", "fmt:%Y", "sha256:00", "md5:00", "integer", "string", "date",
-          "table", "tabular-data-resource", [], ["x"], [1], ["actor_id"], {}, {"name": "x"}, {"path": "x"},
-          {"email": "not an email"}, {"resource": "", "fields": ["x"]}]
-KEYS = ["name", "path", "data", "type", "format", "email", "profile", "missingValues", "required", "example",
-        "dialect", "extrapaths", "constraints", "primaryKey", "foreignKeys", "fields", "bytes", "hash", "created",
-        "exclusiveMinimum", "minimum", "maxLength", "unique", "pattern", "enum", "resource", "$schema", "licenses"]
+from conftest import ROOT
+
+DESCRIPTOR = json.loads((ROOT / "datapackage" / "datapackage.json").read_text(encoding="utf-8"))
+VALUES = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    7,
+    1.5,
+    "",
+    "x",
+    "X Y",
+    "Capital",
+    "a/b",
+    "../x",
+    "/etc/passwd",
+    "~x",
+    "$HOME",
+    "%PATH%",
+    "file:///etc/passwd",
+    "http://example.org/x",
+    "a:b",
+    "2020-01-01",
+    "2020-13-01",
+    "2026-11-22T02:12:23Z",
+    "2026-11-22T02:12",
+    "fmt:%Y",
+    "sha256:00",
+    "md5:00",
+    "integer",
+    "string",
+    "date",
+    "table",
+    "tabular-data-resource",
+    [],
+    ["x"],
+    [1],
+    ["actor_id"],
+    {},
+    {"name": "x"},
+    {"path": "x"},
+    {"email": "not an email"},
+    {"resource": "", "fields": ["x"]},
+]
+KEYS = [
+    "name",
+    "path",
+    "data",
+    "type",
+    "format",
+    "email",
+    "profile",
+    "missingValues",
+    "required",
+    "example",
+    "dialect",
+    "extrapaths",
+    "constraints",
+    "primaryKey",
+    "foreignKeys",
+    "fields",
+    "bytes",
+    "hash",
+    "created",
+    "exclusiveMinimum",
+    "minimum",
+    "maxLength",
+    "unique",
+    "pattern",
+    "enum",
+    "resource",
+    "$schema",
+    "licenses",
+]
 
 
 def frictionless_errors(descriptor) -> list[str]:
     try:
-        return [error.note for error in frictionless.Package.validate_descriptor(copy.deepcopy(descriptor)).errors]
-    except Exception as exc:  # frictionless fails on some shapes (a field that is not an object): not valid either
+        return [
+            error.note
+            for error in frictionless.Package.validate_descriptor(copy.deepcopy(descriptor)).errors
+        ]
+    except (
+        Exception
+    ) as exc:  # frictionless fails on some shapes (a field that is not an object): not valid either
         return [f"{type(exc).__name__}: {exc}"]
 
 
@@ -63,7 +134,9 @@ def mutated(draw, times=st.integers(1, 3)):
 
 def test_profiles_copy_matches_the_installed_frictionless():
     """Regenerate with `python -m pipeline.validate.descriptor` after upgrading frictionless."""
-    assert json.loads(PROFILES_FILE.read_text(encoding="utf-8")) == json.loads(json.dumps(frictionless_profiles()))
+    assert json.loads(PROFILES_FILE.read_text(encoding="utf-8")) == json.loads(
+        json.dumps(frictionless_profiles())
+    )
 
 
 def test_published_descriptor_is_certainly_valid():
@@ -82,18 +155,27 @@ def _resource(name: str, descriptor: dict) -> dict:
     return next(r for r in descriptor["resources"] if r["name"] == name)
 
 
-@pytest.mark.parametrize("change", [
-    lambda d: d["resources"].append(copy.deepcopy(d["resources"][0])),  # resource names repeat
-    lambda d: _resource("events", d)["schema"]["primaryKey"].__setitem__(0, "no_such_field"),
-    lambda d: _resource("events", d)["schema"]["fields"][0]["constraints"].__setitem__("maxLength", 3)
-    if _resource("events", d)["schema"]["fields"][0]["type"] != "string" else
-    _resource("events", d)["schema"]["fields"][0]["constraints"].__setitem__("minimum", 3),
-    lambda d: _resource("actors", d).__setitem__("bytes", "many"),
-    lambda d: _resource("actors", d).__setitem__("path", "../outside.csv"),
-    lambda d: _resource("statements", d)["schema"]["foreignKeys"][0]["reference"]["fields"].append("extra"),
-    lambda d: d.__setitem__("created", "yesterday"),
-    lambda d: d.__setitem__("licenses", [{"title": "no name or path"}]),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["resources"].append(copy.deepcopy(d["resources"][0])),  # resource names repeat
+        lambda d: _resource("events", d)["schema"]["primaryKey"].__setitem__(0, "no_such_field"),
+        lambda d: (
+            _resource("events", d)["schema"]["fields"][0]["constraints"].__setitem__("maxLength", 3)
+            if _resource("events", d)["schema"]["fields"][0]["type"] != "string"
+            else _resource("events", d)["schema"]["fields"][0]["constraints"].__setitem__(
+                "minimum", 3
+            )
+        ),
+        lambda d: _resource("actors", d).__setitem__("bytes", "many"),
+        lambda d: _resource("actors", d).__setitem__("path", "../outside.csv"),
+        lambda d: _resource("statements", d)["schema"]["foreignKeys"][0]["reference"][
+            "fields"
+        ].append("extra"),
+        lambda d: d.__setitem__("created", "yesterday"),
+        lambda d: d.__setitem__("licenses", [{"title": "no name or path"}]),
+    ],
+)
 def test_descriptor_errors_frictionless_finds_are_not_certainly_valid(change):
     descriptor = copy.deepcopy(DESCRIPTOR)
     change(descriptor)

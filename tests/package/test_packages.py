@@ -22,28 +22,43 @@ def package(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("relpath, message", [
-    ("/etc/passwd", "path '/etc/passwd' is absolute; only files inside the package are read"),
-    ("~/x.csv", "path '~/x.csv' is absolute; only files inside the package are read"),
-    ("../secret.txt", "path '../secret.txt' leaves the package folder (..)"),
-    ("data/../../secret.txt", "path 'data/../../secret.txt' leaves the package folder (..)"),
-    ("file:///etc/passwd", "path 'file:///etc/passwd' is a URL; only files inside the package are read"),
-    ("https://example.org/a.csv", "path 'https://example.org/a.csv' is a URL; only files inside the package are read"),
-    ("", "path '' is not a non-empty string"),
-    (7, "path 7 is not a non-empty string"),
-    ("data/a\x00.csv", "path 'data/a\\x00.csv' holds a NUL character"),
-    ("{p}/data/link.csv", "{p}/data/link.csv: is or passes through a symbolic link; "
-                          "only regular files inside the package are read"),
-    ("{p}/linked-folder/a.csv", "{p}/linked-folder/a.csv: is or passes through a symbolic link; "
-                                "only regular files inside the package are read"),
-    ("{p}/data/fifo.csv", "{p}/data/fifo.csv: not a regular file (a folder, device or FIFO)"),
-    ("{p}/data", "{p}/data: not a regular file (a folder, device or FIFO)"),
-    ("{p}/data/missing.csv", "{p}/data/missing.csv: no such file"),
-    ("{p}/data/a.csv/x", "{p}/data/a.csv/x: no such file"),
-])
+@pytest.mark.parametrize(
+    "relpath, message",
+    [
+        ("/etc/passwd", "path '/etc/passwd' is absolute; only files inside the package are read"),
+        ("~/x.csv", "path '~/x.csv' is absolute; only files inside the package are read"),
+        ("../secret.txt", "path '../secret.txt' leaves the package folder (..)"),
+        ("data/../../secret.txt", "path 'data/../../secret.txt' leaves the package folder (..)"),
+        (
+            "file:///etc/passwd",
+            "path 'file:///etc/passwd' is a URL; only files inside the package are read",
+        ),
+        (
+            "https://example.org/a.csv",
+            "path 'https://example.org/a.csv' is a URL; only files inside the package are read",
+        ),
+        ("", "path '' is not a non-empty string"),
+        (7, "path 7 is not a non-empty string"),
+        ("data/a\x00.csv", "path 'data/a\\x00.csv' holds a NUL character"),
+        (
+            "{p}/data/link.csv",
+            "{p}/data/link.csv: is or passes through a symbolic link; "
+            "only regular files inside the package are read",
+        ),
+        (
+            "{p}/linked-folder/a.csv",
+            "{p}/linked-folder/a.csv: is or passes through a symbolic link; "
+            "only regular files inside the package are read",
+        ),
+        ("{p}/data/fifo.csv", "{p}/data/fifo.csv: not a regular file (a folder, device or FIFO)"),
+        ("{p}/data", "{p}/data: not a regular file (a folder, device or FIFO)"),
+        ("{p}/data/missing.csv", "{p}/data/missing.csv: no such file"),
+        ("{p}/data/a.csv/x", "{p}/data/a.csv/x: no such file"),
+    ],
+)
 def test_member_path_refuses_what_leaves_the_package(package: Path, relpath, message: str):
     if isinstance(relpath, str) and relpath.startswith("{p}/"):
-        relpath = relpath[len("{p}/"):]
+        relpath = relpath[len("{p}/") :]
     with pytest.raises(PackageError) as raised:
         member_path(package, relpath)
     assert str(raised.value) == message.replace("{p}", str(package))
@@ -53,13 +68,19 @@ def test_member_path_gives_a_regular_file_inside(package: Path):
     assert member_path(package, "data/a.csv") == package / "data" / "a.csv"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[" * 100_000 + "]" * 100_000, "nested deeper than 32 levels"),
-    ('{"a": ' * 33 + "1" + "}" * 33, "nested deeper than 32 levels"),
-    ("{", "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2"),
-    ("[1, 2]", "not a JSON object but list"),
-    ("\udcff", "not UTF-8 text (byte 0xff at offset 0)"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested deeper than 32 levels"),
+        ('{"a": ' * 33 + "1" + "}" * 33, "nested deeper than 32 levels"),
+        (
+            "{",
+            "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2",
+        ),
+        ("[1, 2]", "not a JSON object but list"),
+        ("\udcff", "not UTF-8 text (byte 0xff at offset 0)"),
+    ],
+)
 def test_read_descriptor_refuses_malformed(package: Path, text: str, message: str):
     path = package / "datapackage.json"
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
@@ -87,24 +108,34 @@ def test_open_member_reads_a_regular_file_inside(package: Path):
         assert handle.read() == b"id\n1\n"
 
 
-@pytest.mark.parametrize("relpath, message", [
-    ("data/fifo.csv", "{p}/data/fifo.csv: not a regular file (a folder, device or FIFO)"),
-    ("data/link.csv", "{p}/data/link.csv: is or passes through a symbolic link; "
-                      "only regular files inside the package are read"),
-    ("../secret.txt", "path '../secret.txt' leaves the package folder (..)"),
-])
+@pytest.mark.parametrize(
+    "relpath, message",
+    [
+        ("data/fifo.csv", "{p}/data/fifo.csv: not a regular file (a folder, device or FIFO)"),
+        (
+            "data/link.csv",
+            "{p}/data/link.csv: is or passes through a symbolic link; "
+            "only regular files inside the package are read",
+        ),
+        ("../secret.txt", "path '../secret.txt' leaves the package folder (..)"),
+    ],
+)
 def test_open_member_refuses_without_blocking(package: Path, relpath: str, message: str):
     with pytest.raises(PackageError) as raised:
         open_member(package, relpath)
     assert str(raised.value) == message.replace("{p}", str(package))
 
 
-@pytest.mark.parametrize("swapped, message", [
-    ("fifo", "{p}/data/a.csv: not a regular file (a folder, device or FIFO)"),
-    ("link", "{p}/data/a.csv: cannot read (Too many levels of symbolic links)"),
-])
-def test_open_member_refuses_a_file_swapped_after_the_check(swapped: str, message: str, package: Path,
-                                                            monkeypatch):
+@pytest.mark.parametrize(
+    "swapped, message",
+    [
+        ("fifo", "{p}/data/a.csv: not a regular file (a folder, device or FIFO)"),
+        ("link", "{p}/data/a.csv: cannot read (Too many levels of symbolic links)"),
+    ],
+)
+def test_open_member_refuses_a_file_swapped_after_the_check(
+    swapped: str, message: str, package: Path, monkeypatch
+):
     """The file checked by member_path may be replaced before it is opened; the open itself refuses."""
     import pipeline.package.reader as packages
 

@@ -1,6 +1,6 @@
 """`pipeline validate` held to frictionless on hand-written packages, one folder per case.
 
-Each folder of tests/conformance/ is a small Data Package (datapackage.json, whose description
+Each folder of tests/validate/conformance/ is a small Data Package (datapackage.json, whose description
 says what the case holds, and its files under data/) and its `expected.json`:
 
 - `errors`: exactly what `pipeline validate --no-parquet --json` reports, one [type, resource,
@@ -25,8 +25,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import tree
 from pipeline.cli import app
+
+from conftest import tree
 
 CASES = Path(__file__).resolve().parent / "conformance"
 NAMES = sorted(path.name for path in CASES.iterdir() if path.is_dir())
@@ -46,7 +47,9 @@ def findings(report: dict) -> list[tuple]:
     """(type, resource, row, field) of every error of a report in frictionless's JSON shape, sorted."""
     found = [(e["type"], None, e.get("rowNumber"), field_of(e)) for e in report["errors"]]
     for task in report["tasks"]:
-        found += [(e["type"], task["name"], e.get("rowNumber"), field_of(e)) for e in task["errors"]]
+        found += [
+            (e["type"], task["name"], e.get("rowNumber"), field_of(e)) for e in task["errors"]
+        ]
     return sorted(found, key=repr)
 
 
@@ -63,7 +66,9 @@ def test_every_case_is_complete():
         assert set(case) <= {"about", "supported", "errors", "extra", "frictionless"}, name
         assert isinstance(case["supported"], bool) and case["about"], name
         if case["supported"]:
-            assert listed(case["errors"]) == listed(case["frictionless"] + case.get("extra", [])), name
+            assert listed(case["errors"]) == listed(case["frictionless"] + case.get("extra", [])), (
+                name
+            )
         else:
             assert listed(case["errors"]) != listed(case["frictionless"]), name
 
@@ -87,4 +92,6 @@ def test_frictionless_reports_exactly_its_recorded_errors(name: str):
     import frictionless
 
     report = frictionless.validate(str(CASES / name / "datapackage.json"))
-    assert findings(report.to_dict()) == listed(expected(name)["frictionless"]), expected(name)["about"]
+    assert findings(report.to_dict()) == listed(expected(name)["frictionless"]), expected(name)[
+        "about"
+    ]

@@ -21,7 +21,11 @@ def test_synth_corpus_passes_check_and_planted_errors_are_found(tmp_path):
 
 
 def files_of(folder):
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_synth_is_deterministic(tmp_path):
@@ -29,8 +33,10 @@ def test_synth_is_deterministic(tmp_path):
         write_corpus(tmp_path / name, 2, seed=3)
     written = files_of(tmp_path / "a")
     assert sorted(written) == ["count_conventions.yaml"] + sorted(
-        f"{folder}/{name}" for folder in {f.split("/")[0] for f in written if "/" in f}
-        for name in ("annotations.yaml", "source.yaml", "text.txt"))
+        f"{folder}/{name}"
+        for folder in {f.split("/")[0] for f in written if "/" in f}
+        for name in ("annotations.yaml", "source.yaml", "text.txt")
+    )
     assert len(written) == 1 + 2 * 3
     assert written == files_of(tmp_path / "b")
     write_corpus(tmp_path / "c", 2, seed=4)
