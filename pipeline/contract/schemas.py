@@ -38,6 +38,15 @@ MIN_EVIDENCE_CHARS = 4
 # the end of the text; Python's re lets $ match before a final newline, so the check matches
 # ids whole (fullmatch) and refuses line breaks in every one-line value (structure.py).
 ID_PATTERN = "^[a-z0-9][a-z0-9-]*$"
+# The Arrow type of each Table Schema type, by its pyarrow alias (pyarrow.type_for_alias): the
+# column types of the Parquet files, and of the frames pandas and polars read from them.
+ARROW_TYPE_NAMES = {
+    "string": "string",
+    "integer": "int64",
+    "number": "double",
+    "boolean": "bool",
+    "date": "date32",
+}
 
 
 @functools.cache
