@@ -1,15 +1,17 @@
-"""The `pipeline` command: each subcommand parses its options and calls one library function.
+"""The `pipeline` command: each subcommand parses its options, calls one library function and
+prints what it returns.
 
-Exit codes: 0 success, 1 invalid input (every problem printed, file:line first),
-2 usage error, 130 interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM). Heavy
-libraries are imported inside commands to keep start-up fast.
+Every command ends the same way (`exit_policy`): 0 success; 1 invalid input, every problem
+printed, file:line first; 2 usage error, or a package that cannot be read; 130 interrupted
+(SIGINT, Ctrl-C); 143 terminated (SIGTERM). Any other exception is a fault: one line, exit 1.
+Heavy libraries are imported inside commands to keep start-up fast.
 
-Interrupts are handled here once, for every command: SIGINT raises KeyboardInterrupt and
-SIGTERM raises Terminated (a SystemExit with code 143) in the main thread, so `finally`
-blocks on the way out release locks and remove temporary folders; the command then
-prints one line ("interrupted", "terminated") and exits. Later signals are ignored, so
-that clean-up runs to its end; SIGKILL still ends it. A signal arriving where its exception
-could be lost (an extension module initialising, a __del__) is raised a moment later.
+Interrupts are handled there too: SIGINT raises KeyboardInterrupt and SIGTERM raises Terminated
+(a SystemExit with code 143) in the main thread, so `finally` blocks on the way out release
+locks and remove temporary folders; the command then prints one line ("interrupted",
+"terminated") and exits. Later signals are ignored, so that clean-up runs to its end; SIGKILL
+still ends it. A signal arriving where its exception could be lost (an extension module
+initialising, a __del__) is raised a moment later.
 """
 
 from __future__ import annotations
@@ -19,47 +21,61 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.machinery import ExtensionFileLoader
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import typer
 import typer.core
 
-from pipeline.contract.problems import printable, printable_lines
+from pipeline.contract.problems import InputError, Problem, printable, printable_lines
+from pipeline.validate.errors import MAX_ERRORS
+
+if TYPE_CHECKING:  # the stages are imported by the commands that use them
+    from pipeline.check.coverage import Sentence
+    from pipeline.publish import Published
 
 _EXTENSION_INIT = {
     ExtensionFileLoader.create_module.__code__,
     ExtensionFileLoader.exec_module.__code__,
 }
-STOPS = {
+STOPS: dict[int, tuple[str, int]] = {
     signal.SIGINT: ("interrupted", 130),
     signal.SIGTERM: ("terminated", 143),
 }  # line printed, exit code
+# A package that cannot be read exits 2, as `validate` and `diff` say; `release` exits 1, as for the
+# other faults of the package it is asked to zip.
+PACKAGE_ERROR_EXITS = {"release": 1}
 
 
 class Terminated(SystemExit):
-    """SIGTERM as an exception: exit status 143 (128 + 15), as a shell reports a process ended by SIGTERM."""
+    """SIGTERM as an exception: exit status 143 (128 + 15), as a shell reports a process ended by
+    SIGTERM."""
 
     def __init__(self) -> None:
         super().__init__(128 + signal.SIGTERM)
 
 
 class _Stop:
-    """The signal stopping the command (None until one comes); whether its exception waits to be raised."""
+    """The signal stopping the command (None until one comes); whether its exception waits to be
+    raised."""
 
     signum: int | None = None
     deferred = False
 
 
-def _stop(signum, frame) -> None:
-    """Signal handler: the first SIGINT or SIGTERM raises KeyboardInterrupt or Terminated; later ones are ignored."""
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """Signal handler: the first SIGINT or SIGTERM raises KeyboardInterrupt or Terminated; later
+    ones are ignored."""
     if _Stop.signum is not None and not _Stop.deferred:
         return
     _Stop.signum = _Stop.signum or signum
     _Stop.deferred = _fragile(frame)
-    if (
-        _Stop.deferred
-    ):  # the same signal again in a moment, to the main thread (Python runs handlers there)
+    if _Stop.deferred:
+        # the same signal again in a moment, to the main thread (Python runs handlers there)
         retry = threading.Timer(
             0.02, signal.pthread_kill, (threading.main_thread().ident, _Stop.signum)
         )
@@ -69,10 +85,10 @@ def _stop(signum, frame) -> None:
     raise KeyboardInterrupt if _Stop.signum == signal.SIGINT else Terminated()
 
 
-def _fragile(frame) -> bool:
-    """Whether an exception raised at `frame` could be lost: while an extension module initialises, its C code may
-    turn the exception into an ImportError (measured: pandas' do) that a fallback then swallows; in __del__
-    Python prints it and goes on."""
+def _fragile(frame: FrameType | None) -> bool:
+    """Whether an exception raised at `frame` could be lost: while an extension module
+    initialises, its C code may turn the exception into an ImportError (measured: pandas' do) that
+    a fallback then swallows; in __del__ Python prints it and goes on."""
     while frame is not None:
         if frame.f_code in _EXTENSION_INIT or frame.f_code.co_name == "__del__":
             return True
@@ -89,47 +105,84 @@ def _stopped(signum: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-class _Guarded(typer.core.TyperGroup):
-    """Last resort: a fault no command turned into problems prints one line, not a traceback, and exits 1.
+@contextmanager
+def exit_policy(ctx: typer.Context) -> Iterator[None]:
+    """How every command ends: its message and exit code, whatever stopped it.
 
-    A stopped command, once every `finally` block the signal's exception passed through has
-    run, prints one line too, even if code on the way turned that exception into another.
+    An error a library function raises on purpose prints its message and exits with its code
+    (`_explained`); a fault no command foresaw prints one line, not a traceback, and exits 1. A
+    stopped command, once every `finally` block the signal's exception passed through has run,
+    prints one line too, even if code on the way turned that exception into another, or
+    swallowed it and ran on.
     """
-
-    def invoke(self, ctx):
-        try:
-            if (
-                os.environ.get("PIPELINE_TEST_PAUSE_AT") == "started"
-            ):  # tests: a signal sent now lands in the command
-                os.kill(os.getpid(), signal.SIGSTOP)
-            result = super().invoke(ctx)
-        except KeyboardInterrupt:
-            raise _stopped(signal.SIGINT) from None
-        except Terminated:
-            raise _stopped(signal.SIGTERM) from None
-        except (typer.Exit, typer.Abort, typer.TyperException):
-            if _Stop.signum is not None:
-                raise _stopped(_Stop.signum) from None
+    try:
+        with _explained(ctx):
+            yield
+    except KeyboardInterrupt:
+        raise _stopped(signal.SIGINT) from None
+    except Terminated:
+        raise _stopped(signal.SIGTERM) from None
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        if _Stop.signum is not None:
+            raise _stopped(_Stop.signum) from None
+        raise
+    except Exception as exc:
+        if _Stop.signum is not None:
+            raise _stopped(_Stop.signum) from None
+        if os.environ.get("PIPELINE_DEBUG"):
             raise
-        except Exception as exc:
-            if _Stop.signum is not None:
-                raise _stopped(_Stop.signum) from None
-            if os.environ.get("PIPELINE_DEBUG"):
-                raise
-            detail = " ".join(str(exc).split())[:300] or "no details"
-            typer.echo(
-                printable(
-                    f"error: unexpected {type(exc).__name__}: {detail} "
-                    "(set PIPELINE_DEBUG=1 for the traceback)"
-                ),
-                err=True,
-            )
-            raise typer.Exit(1) from None
-        if (
-            _Stop.signum is not None
-        ):  # the signal's exception was swallowed on the way and the command ran on
-            raise _stopped(_Stop.signum)
-        return result
+        detail = " ".join(str(exc).split())[:300] or "no details"
+        say(
+            f"error: unexpected {type(exc).__name__}: {detail} "
+            "(set PIPELINE_DEBUG=1 for the traceback)"
+        )
+        raise typer.Exit(1) from None
+    if _Stop.signum is not None:
+        raise _stopped(_Stop.signum)
+
+
+@contextmanager
+def _explained(ctx: typer.Context) -> Iterator[None]:
+    """The errors library functions raise on purpose, as their message and exit code: problems
+    with the input (1, or 2 when there is no package to read at all), a bump lower than the
+    changes require (2), a publish refused (its own code), a package that cannot be read (2, or
+    per command in PACKAGE_ERROR_EXITS)."""
+    try:
+        yield
+    except InputError as exc:
+        show_problems(exc.problems)
+        unreadable = _raised(exc, "pipeline.report.site", "UnreadablePackage")
+        raise typer.Exit(2 if unreadable else 1) from None
+    except Exception as exc:
+        if _raised(exc, "pipeline.package.versions", "BumpError"):
+            say(f"error: {exc}")
+            raise typer.Exit(2) from None
+        if _raised(exc, "pipeline.package.atomic", "Refused"):
+            say(str(exc))
+            raise typer.Exit(getattr(exc, "code", 2)) from None
+        if _raised(exc, "pipeline.package.reader", "PackageError"):
+            say(f"error: {exc}")
+            code = PACKAGE_ERROR_EXITS.get(ctx.invoked_subcommand or "", 2)
+            raise typer.Exit(code) from None
+        raise
+
+
+def _raised(exc: Exception, module: str, name: str) -> bool:
+    """Whether `exc` is a `module`.`name`, asked without importing the module (commands import
+    their stages lazily): a module no command has imported raised nothing."""
+    kind = getattr(sys.modules.get(module), name, None)
+    return isinstance(kind, type) and isinstance(exc, kind)
+
+
+class _Guarded(typer.core.TyperGroup):
+    """Every command runs under `exit_policy`."""
+
+    def invoke(self, ctx) -> Any:  # ctx untyped: Typer does not export its click's Context
+        with exit_policy(ctx):
+            if os.environ.get("PIPELINE_TEST_PAUSE_AT") == "started":
+                # tests: a signal sent now lands in the command
+                os.kill(os.getpid(), signal.SIGSTOP)
+            return super().invoke(ctx)
 
 
 app = typer.Typer(
@@ -140,21 +193,34 @@ app = typer.Typer(
     help="Hand-annotated news articles -> validated tables -> versioned data package.",
 )
 
+PACKAGE = Path("datapackage")
 SEEDS = typer.Option(Path("seeds"), "--seeds", help="Folder of sources and annotations.")
-OUT = typer.Option(Path("datapackage"), "--out", help="Folder of the published package.")
+OUT = typer.Option(PACKAGE, "--out", help="Folder of the published package.")
+AS_JSON = typer.Option(False, "--json", help="Machine-readable output.")
 
 
-def fail(problems, as_json: bool = False, code: int = 1) -> None:
-    """Print problems and exit `code` (1): for people with data's control characters escaped, as JSON exactly."""
+def say(line: str) -> None:
+    """One line for people on stderr, with control characters from the data escaped."""
+    typer.echo(printable(line), err=True)
+
+
+def show_problems(problems: list[Problem]) -> None:
+    """Every problem, one a line, then how many, on stderr."""
+    for problem in problems:
+        say(str(problem))
+    typer.echo(f"{len(problems)} problem(s) found.", err=True)
+
+
+def fail(problems: list[Problem], as_json: bool = False) -> None:
+    """Print problems and exit 1: for people with data's control characters escaped, as JSON
+    exactly."""
     if as_json:
         typer.echo(
             json.dumps({"valid": False, "problems": [p.to_dict() for p in problems]}, indent=2)
         )
     else:
-        for problem in problems:
-            typer.echo(printable(str(problem)), err=True)
-        typer.echo(f"{len(problems)} problem(s) found.", err=True)
-    raise typer.Exit(code)
+        show_problems(problems)
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -164,9 +230,7 @@ def ingest(
     title: str | None = typer.Option(
         None, "--title", help="Headline; defaults to the first line of the text."
     ),
-    published: str | None = typer.Option(
-        None, "--published", help="Publication date, yyyy-mm-dd."
-    ),
+    published: str | None = typer.Option(None, "--published", help="Publication date, yyyy-mm-dd."),
     basis: str | None = typer.Option(
         None, "--basis", help="How the publication date was established."
     ),
@@ -178,23 +242,19 @@ def ingest(
     seeds: Path = SEEDS,
 ) -> None:
     """Add an article to seeds/: normalised text, metadata and an empty annotation file."""
-    from pipeline.contract.problems import InputError
     from pipeline.load.ingest import ingest as run
 
-    try:
-        done = run(
-            file,
-            seeds,
-            publisher=publisher,
-            title=title,
-            published=published,
-            published_basis=basis,
-            source_id=source_id,
-            language=language,
-            url=url,
-        )
-    except InputError as exc:
-        fail(exc.problems)
+    done = run(
+        file,
+        seeds,
+        publisher=publisher,
+        title=title,
+        published=published,
+        published_basis=basis,
+        source_id=source_id,
+        language=language,
+        url=url,
+    )
     for change in done.changes:
         typer.echo(printable(f"normalised: {change}"))
     typer.echo(
@@ -208,12 +268,11 @@ def ingest(
     )
 
 
-@app.command()
-def check(
-    seeds: Path = SEEDS,
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-) -> None:
-    """Validate seeds/: structure, evidence, schemas, keys and domain rules; report every problem."""
+@app.command(
+    help="Validate seeds/: structure, evidence, schemas, keys and domain rules; report every "
+    "problem."
+)
+def check(seeds: Path = SEEDS, as_json: bool = AS_JSON) -> None:
     from pipeline.check.run import check_seeds
 
     checked = check_seeds(seeds)
@@ -226,7 +285,14 @@ def check(
         typer.echo("ok: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
 
 
-@app.command()
+@app.command(
+    help="Check seeds/, build every table and publish the package atomically into datapackage/.\n"
+    "\n"
+    "Exit 0: published or unchanged.\n"
+    "Exit 1: invalid seeds, or the lock still held by another publish after --wait.\n"
+    "Exit 2: usage error, an --out that is not a package publish wrote, or an unreadable "
+    "published package."
+)
 def publish(
     seeds: Path = SEEDS,
     out: Path = OUT,
@@ -247,58 +313,40 @@ def publish(
         help="Seconds to wait for another publish of the same folder to finish (default 120).",
     ),
 ) -> None:
-    """Check seeds/, build every table and publish the package atomically into datapackage/.
-
-    Exit 0: published or unchanged.
-    Exit 1: invalid seeds, or the lock still held by another publish after --wait.
-    Exit 2: usage error, an --out that is not a package publish wrote, or an unreadable published package.
-    """
-    from pipeline.contract.problems import InputError
-    from pipeline.package.atomic import Refused
-    from pipeline.package.versions import BumpError
     from pipeline.publish import publish as run
 
-    try:
-        result = run(
-            seeds,
-            out,
-            bump=bump,
-            dry=dry_run,
-            wait=wait,
-            notify=lambda note: typer.echo(note, err=True),
-        )
-    except InputError as exc:
-        fail(exc.problems)
-    except BumpError as exc:
-        typer.echo(printable(f"error: {exc}"), err=True)
-        raise typer.Exit(2)
-    except Refused as exc:
-        typer.echo(printable(str(exc)), err=True)
-        raise typer.Exit(exc.code)
+    result = run(
+        seeds,
+        out,
+        bump=bump,
+        dry=dry_run,
+        wait=wait,
+        notify=lambda note: typer.echo(note, err=True),
+    )
     if dry_run:
-        typer.echo(printable_lines(result.report), nl=False)
-        level = f" ({result.level} release)" if result.level else ""
-        typer.echo(
-            f"dry run: would publish {out} version {result.version}{level}; nothing written"
-            if result.changed
-            else f"dry run: {out} would stay at version {result.version}; nothing written"
-        )
-    elif result.changed:
-        typer.echo(
-            f"published {out} version {result.version}"
-            + (f" ({result.level} release)" if result.level else "")
-        )
-    else:
-        typer.echo(f"unchanged: {out} stays at version {result.version}")
+        typer.echo(printable_lines(result.report or ""), nl=False)
+    typer.echo(_published_line(result, out, dry_run))
     for warning in result.warnings:
-        typer.echo(printable(f"warning: {warning}"), err=True)
+        say(f"warning: {warning}")
+
+
+def _published_line(result: Published, out: Path, dry_run: bool) -> str:
+    """What publish did, or would do: the version, and the kind of release when it changed."""
+    level = f" ({result.level} release)" if result.level else ""
+    if dry_run and result.changed:
+        return f"dry run: would publish {out} version {result.version}{level}; nothing written"
+    if dry_run:
+        return f"dry run: {out} would stay at version {result.version}; nothing written"
+    if result.changed:
+        return f"published {out} version {result.version}{level}"
+    return f"unchanged: {out} stays at version {result.version}"
 
 
 @app.command()
 def coverage(
     seeds: Path = SEEDS,
     show_all: bool = typer.Option(False, "--all", help="Also list excluded sentences."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """List, per source, the sentences no evidence touches; exit 1 if any is unexplained."""
     from pipeline.check.coverage import classify
@@ -306,27 +354,31 @@ def coverage(
 
     checked = check_seeds(seeds)
     for problem in checked.problems:  # else a file that cannot be read would just look unannotated
-        typer.echo(printable(str(problem)), err=True)
+        say(str(problem))
     sentences = classify(checked.corpus, checked.tables.rows["evidence"], checked.exclusions)
-    uncovered = [s for s in sentences if s.status == "uncovered"]
     if as_json:
         # ASCII JSON: every character kept exactly, as an escape where a terminal would act on it.
         typer.echo(json.dumps([s.__dict__ for s in sentences if s.status != "covered"], indent=2))
     else:
-        for s in sentences:
-            if s.status == "uncovered" or (show_all and s.status == "excluded"):
-                label = "UNCOVERED" if s.status == "uncovered" else f"excluded ({s.reason})"
-                typer.echo(printable(f"{s.source_id}:{s.line}: {label}: {s.text}"))
-        by_status = {
-            status: sum(1 for s in sentences if s.status == status)
-            for status in ("covered", "excluded", "uncovered")
-        }
-        typer.echo(
-            f"{len(sentences)} sentences: {by_status['covered']} covered, {by_status['excluded']} excluded "
-            f"with a reason, {by_status['uncovered']} unexplained"
-        )
-    if uncovered or checked.problems:
+        _show_sentences(sentences, show_all)
+    if checked.problems or any(s.status == "uncovered" for s in sentences):
         raise typer.Exit(1)
+
+
+def _show_sentences(sentences: list[Sentence], show_all: bool) -> None:
+    """The uncovered sentences (and the excluded ones, with `show_all`), then how many of each."""
+    for s in sentences:
+        if s.status == "uncovered" or (show_all and s.status == "excluded"):
+            label = "UNCOVERED" if s.status == "uncovered" else f"excluded ({s.reason})"
+            typer.echo(printable(f"{s.source_id}:{s.line}: {label}: {s.text}"))
+    count = {
+        status: sum(1 for s in sentences if s.status == status)
+        for status in ("covered", "excluded", "uncovered")
+    }
+    typer.echo(
+        f"{len(sentences)} sentences: {count['covered']} covered, {count['excluded']} excluded "
+        f"with a reason, {count['uncovered']} unexplained"
+    )
 
 
 @app.command("annotation-schema")
@@ -338,36 +390,33 @@ def annotation_schema(
 
     path = schemas.SCHEMAS_DIR / "annotation.schema.json"
     wanted = json.dumps(schemas.annotation_json_schema(), indent=2, ensure_ascii=False) + "\n"
-    if check_only:
-        if not path.is_file() or path.read_text(encoding="utf-8") != wanted:
-            typer.echo(f"{path} is out of date; run 'pipeline annotation-schema'", err=True)
-            raise typer.Exit(1)
+    if not check_only:
+        path.write_text(wanted, encoding="utf-8")
+        typer.echo(f"wrote {path}")
+    elif path.is_file() and path.read_text(encoding="utf-8") == wanted:
         typer.echo(f"{path} is up to date")
-        return
-    path.write_text(wanted, encoding="utf-8")
-    typer.echo(f"wrote {path}")
+    else:
+        typer.echo(f"{path} is out of date; run 'pipeline annotation-schema'", err=True)
+        raise typer.Exit(1)
 
 
 # -- commands: versions (diff, release) --
 
 
-@app.command()
+@app.command(
+    help="Compare two packages: schema changes, rows added, removed and changed, the bump; exit 1 "
+    "if they differ."
+)
 def diff(
     old: str = typer.Argument(
         ..., help="Old package: folder, datapackage.json, release zip or git:REV."
     ),
     new: str = typer.Argument(..., help="New package, in the same forms."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    as_json: bool = AS_JSON,
 ) -> None:
-    """Compare two packages: schema changes, rows added, removed and changed, the bump; exit 1 if they differ."""
     from pipeline.package.diff import diff_specs, render_text, to_dict
-    from pipeline.package.reader import PackageError
 
-    try:
-        result = diff_specs(old, new)
-    except PackageError as exc:
-        typer.echo(printable(f"error: {exc}"), err=True)
-        raise typer.Exit(2)
+    result = diff_specs(old, new)
     if as_json:
         typer.echo(json.dumps(to_dict(result), indent=2, ensure_ascii=False))
     else:
@@ -377,23 +426,13 @@ def diff(
 
 @app.command()
 def release(
-    package: Path = typer.Option(
-        Path("datapackage"), "--package", help="Folder of the published package."
-    ),
+    package: Path = typer.Option(PACKAGE, "--package", help="Folder of the published package."),
     out: Path = typer.Option(Path("dist"), "--out", help="Folder for the zip and its .sha256."),
 ) -> None:
     """Zip the package reproducibly as dist/<name>-<version>.zip, with its sha256 beside it."""
-    from pipeline.contract.problems import InputError
-    from pipeline.package.reader import PackageError
     from pipeline.release import build_release
 
-    try:
-        done = build_release(package, out)
-    except InputError as exc:
-        fail(exc.problems)
-    except PackageError as exc:
-        typer.echo(printable(f"error: {exc}"), err=True)
-        raise typer.Exit(1)
+    done = build_release(package, out)
     typer.echo(f"wrote {done.archive} and {done.checksum} (sha256 {done.sha256})")
 
 
@@ -403,15 +442,15 @@ def release(
 @app.command()
 def validate(
     path: Path = typer.Argument(
-        Path("datapackage"), help="Package folder, its datapackage.json, or a release zip."
+        PACKAGE, help="Package folder, its datapackage.json, or a release zip."
     ),
     as_json: bool = typer.Option(
         False, "--json", help="Machine-readable output (frictionless's report shape)."
     ),
     max_errors: int = typer.Option(
-        1000,
+        MAX_ERRORS,
         "--max-errors",
-        min=0,  # pipeline.validate.errors.MAX_ERRORS
+        min=0,
         help="Errors to list per file (and for the package); the rest are counted.",
     ),
     parquet: bool = typer.Option(
@@ -428,7 +467,7 @@ def validate(
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         for line in report.lines():
-            typer.echo(printable(line), err=True)
+            say(line)
         typer.echo(
             f"{report.total} error(s) found." if report.total else f"valid: {path}",
             err=bool(report.total),
@@ -439,42 +478,34 @@ def validate(
 # -- commands: report (report) --
 
 
-@app.command()
+@app.command(
+    help="Build the review report: a static HTML site of the package (texts, tables, charts, "
+    "checks).\n"
+    "\n"
+    "Exit 1 when the package is malformed (every problem printed, nothing written), 2 when it "
+    "cannot be read at all."
+)
 def report(
-    package: Path = typer.Option(
-        Path("datapackage"), "--package", help="Folder of the published package."
-    ),
+    package: Path = typer.Option(PACKAGE, "--package", help="Folder of the published package."),
     seeds: Path = SEEDS,
     out: Path = typer.Option(Path("report"), "--out", help="Folder to write the HTML report into."),
 ) -> None:
-    """Build the review report: a static HTML site of the package (texts, tables, charts, checks).
+    from pipeline.report.site import build_report
 
-    Exit 1 when the package is malformed (every problem printed, nothing written), 2 when it cannot be read at all.
-    """
-    from pipeline.contract.problems import InputError
-    from pipeline.report.site import UnreadablePackage, build_report
-
-    try:
-        pages = build_report(package, seeds, out)
-    except (
-        UnreadablePackage
-    ) as exc:  # no package to read at all: exit 2, as `pipeline validate` does
-        fail(exc.problems, code=2)
-    except InputError as exc:
-        fail(exc.problems)
+    pages = build_report(package, seeds, out)
     typer.echo(f"wrote {len(pages)} pages to {out}; open {out / 'index.html'}")
 
 
 def main() -> None:  # pragma: no cover - console script entry
     """The `pipeline` command, with SIGINT and SIGTERM turned into exceptions (see _stop)."""
     for signum in STOPS:
-        if (
-            signal.getsignal(signum) is not signal.SIG_IGN
-        ):  # started with the signal ignored (nohup, `&`): keep it so
+        # started with the signal ignored (nohup, `&`): keep it so
+        if signal.getsignal(signum) is not signal.SIG_IGN:
             signal.signal(signum, _stop)
     try:
         app()
-    finally:  # the command has ended and says how: a signal now would only break Python's own exit
+    finally:
+        # the command has ended and says how: a signal now would only break Python's own exit
         for signum in STOPS:
             signal.signal(signum, signal.SIG_IGN)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -133,3 +134,126 @@ def test_ingest_refuses_binary_and_directories(tmp_path: Path):
 def test_annotation_schema_is_up_to_date():
     result = runner.invoke(app, ["annotation-schema", "--check"])
     assert result.exit_code == 0, result.output
+
+
+# ---- one exit-code policy: what each error a library function raises prints, and its code ----
+
+
+def _input_error():
+    from pipeline.contract.problems import InputError, Problem
+
+    return InputError([Problem("a.txt", 3, "bad\x1b", "events/e-1", "summary", "fix it")])
+
+
+def _unreadable():
+    from pipeline.contract.problems import Problem
+    from pipeline.report.site import UnreadablePackage
+
+    return UnreadablePackage([Problem("pkg/datapackage.json", None, "no such file")])
+
+
+def _bump_error():
+    from pipeline.package.versions import BumpError
+
+    return BumpError("--bump must be major, minor or patch, not 'huge'")
+
+
+def _refused(code):
+    from pipeline.package.atomic import Refused
+
+    return lambda: Refused("out: the lock is held by pid 7", code)
+
+
+def _package_error():
+    from pipeline.package.reader import PackageError
+
+    return PackageError("old: no datapackage.json")
+
+
+PROBLEM_LINES = "a.txt:3: events/e-1: summary: bad\\x1b (fix it)\n1 problem(s) found.\n"
+POLICY = {
+    "ingest, invalid input": (
+        "pipeline.load.ingest.ingest",
+        ["ingest", "a.txt", "--publisher", "Wire"],
+        _input_error,
+        1,
+        PROBLEM_LINES,
+    ),
+    "release, invalid package": (
+        "pipeline.release.build_release",
+        ["release"],
+        _input_error,
+        1,
+        PROBLEM_LINES,
+    ),
+    "report, malformed package": (
+        "pipeline.report.site.build_report",
+        ["report"],
+        _input_error,
+        1,
+        PROBLEM_LINES,
+    ),
+    "report, no package to read": (
+        "pipeline.report.site.build_report",
+        ["report"],
+        _unreadable,
+        2,
+        "pkg/datapackage.json: no such file\n1 problem(s) found.\n",
+    ),
+    "publish, invalid seeds": (
+        "pipeline.publish.publish",
+        ["publish"],
+        _input_error,
+        1,
+        PROBLEM_LINES,
+    ),
+    "publish, bump refused": (
+        "pipeline.publish.publish",
+        ["publish"],
+        _bump_error,
+        2,
+        "error: --bump must be major, minor or patch, not 'huge'\n",
+    ),
+    "publish, refused with exit 2": (
+        "pipeline.publish.publish",
+        ["publish"],
+        _refused(2),
+        2,
+        "out: the lock is held by pid 7\n",
+    ),
+    "publish, refused with exit 1": (
+        "pipeline.publish.publish",
+        ["publish"],
+        _refused(1),
+        1,
+        "out: the lock is held by pid 7\n",
+    ),
+    "diff, unreadable package": (
+        "pipeline.package.diff.diff_specs",
+        ["diff", "old", "new"],
+        _package_error,
+        2,
+        "error: old: no datapackage.json\n",
+    ),
+    "release, unreadable package": (
+        "pipeline.release.build_release",
+        ["release"],
+        _package_error,
+        1,
+        "error: old: no datapackage.json\n",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "function, args, error, code, output", list(POLICY.values()), ids=list(POLICY)
+)
+def test_every_command_ends_by_one_exit_policy(function, args, error, code, output, monkeypatch):
+    raised = error()
+
+    def fails(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(function, fails)
+    result = runner.invoke(app, args)
+    assert (result.exit_code, result.output) == (code, output)

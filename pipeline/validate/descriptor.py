@@ -83,20 +83,26 @@ def _package_ok(package) -> bool:
         or package.get("$schema") != PACKAGE_PROFILE
     ):
         return False
+    resources = package["resources"]
+    names = [resource.get("name") for resource in resources]
+    return (
+        _metadata_ok(package)
+        and len(names) == len(set(names))
+        and all(_resource_ok(resource, names) for resource in resources)
+    )
+
+
+def _metadata_ok(package: dict) -> bool:
+    """The package's rules beyond its profile: a real `created` time, a path or name for each
+    licence, and no `email`, which frictionless checks in contributors and sources."""
     created = package.get("created")
     if created is not None and not (CREATED.fullmatch(created) and datetime.fromisoformat(created)):
         return False
     if any(not (item.get("path") or item.get("name")) for item in package.get("licenses", [])):
         return False
-    if any(
+    return not any(
         "email" in item for name in ("contributors", "sources") for item in package.get(name, [])
-    ):
-        return False
-    resources = package["resources"]
-    names = [resource.get("name") for resource in resources]
-    if len(names) != len(set(names)):
-        return False
-    return all(_resource_ok(resource, names) for resource in resources)
+    )
 
 
 def _resource_ok(resource, resource_names: list) -> bool:
@@ -110,9 +116,8 @@ def _resource_ok(resource, resource_names: list) -> bool:
 
 
 def _schema_ok(schema, resource_names: list) -> bool:
-    if isinstance(
-        schema.get("foreignKeys"), list
-    ):  # a key to its own resource may leave "resource" out (v2)
+    if isinstance(schema.get("foreignKeys"), list):
+        # a key to its own resource may leave "resource" out (v2)
         schema = {**schema, "foreignKeys": [_with_resource(key) for key in schema["foreignKeys"]]}
     if (
         not _object_ok(schema, SCHEMA_KEYS, "schema")
@@ -120,24 +125,27 @@ def _schema_ok(schema, resource_names: list) -> bool:
     ):
         return False
     fields = schema["fields"]
-    if not all(
-        isinstance(field, dict) and field.get("type") in FIELD_TYPES and _field_ok(field)
-        for field in fields
-    ):
+    if not all(_field_ok(field) for field in fields):
         return False
     names = [field["name"] for field in fields]
-    if len(names) != len(set(names)) or not set(schema.get("primaryKey", [])) <= set(names):
-        return False
-    for key in schema.get("foreignKeys", []):
-        reference = key["reference"]
-        if not (
-            isinstance(key.get("fields"), list)
-            and set(key["fields"]) <= set(names)
-            and len(key["fields"]) == len(reference["fields"])
-            and reference["resource"] in ["", *resource_names]
-        ):
-            return False
-    return True
+    return (
+        len(names) == len(set(names))
+        and set(schema.get("primaryKey", [])) <= set(names)
+        and all(
+            _foreign_key_ok(key, names, resource_names) for key in schema.get("foreignKeys", [])
+        )
+    )
+
+
+def _foreign_key_ok(key, field_names: list, resource_names: list) -> bool:
+    """Its fields are the schema's, as many as those it references, in a resource of the package."""
+    reference = key["reference"]
+    return (
+        isinstance(key.get("fields"), list)
+        and set(key["fields"]) <= set(field_names)
+        and len(key["fields"]) == len(reference["fields"])
+        and reference["resource"] in ["", *resource_names]
+    )
 
 
 def _with_resource(key):
@@ -151,6 +159,9 @@ def _with_resource(key):
 
 
 def _field_ok(field) -> bool:
+    """A field of a known type, with only the properties and constraints its profile allows."""
+    if not isinstance(field, dict) or field.get("type") not in FIELD_TYPES:
+        return False
     allowed = {*_profiles()["constraints"][field["type"]], "unique"}
     return (
         _object_ok(field, FIELD_KEYS, field["type"])
@@ -203,16 +214,18 @@ def frictionless_profiles() -> dict:
     """The JSON Schema profiles and supported constraints of the installed frictionless."""
     import frictionless
 
-    classes = {
+    documents: dict[str, type[frictionless.Metadata]] = {
         "package": frictionless.Package,
         "resource": frictionless.Resource,
         "schema": frictionless.Schema,
     }
-    classes.update({kind: frictionless.system.select_field_class(kind) for kind in FIELD_TYPES})
+    fields = {kind: frictionless.system.select_field_class(kind) for kind in FIELD_TYPES}
     return {
         "frictionless": frictionless.__version__,
-        "profiles": {name: cls.metadata_ensure_profile() for name, cls in classes.items()},
-        "constraints": {kind: list(classes[kind].supported_constraints) for kind in FIELD_TYPES},
+        "profiles": {
+            name: cls.metadata_ensure_profile() for name, cls in {**documents, **fields}.items()
+        },
+        "constraints": {kind: list(cls.supported_constraints) for kind, cls in fields.items()},
     }
 
 

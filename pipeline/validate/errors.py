@@ -1,4 +1,5 @@
-"""The validator's error vocabulary: frictionless's error types, titles and messages, and bounded listings.
+"""The validator's error vocabulary: frictionless's error types, titles and messages, and bounded
+listings.
 
 A leaf module: every part of the validator reports through `make_error` and collects into a
 `Task` (one file) or a `Report` (the package), which list at most `limit` errors and count the rest.
@@ -42,30 +43,62 @@ TITLES = {
     "field-error": "Field Error",
 }
 TEMPLATES = {
-    "type-error": 'Type error in the cell "{cell}" in row "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}": {note}',
-    "constraint-error": 'The cell "{cell}" in row at position "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}" does not conform to a constraint: {note}',
-    "unique-error": 'Row at position "{rowNumber}" has unique constraint violation in field "{fieldName}" at position "{fieldNumber}": {note}',
+    "type-error": (
+        'Type error in the cell "{cell}" in row "{rowNumber}" and field "{fieldName}" at '
+        'position "{fieldNumber}": {note}'
+    ),
+    "constraint-error": (
+        'The cell "{cell}" in row at position "{rowNumber}" and field "{fieldName}" at '
+        'position "{fieldNumber}" does not conform to a constraint: {note}'
+    ),
+    "unique-error": (
+        'Row at position "{rowNumber}" has unique constraint violation in field "{fieldName}" '
+        'at position "{fieldNumber}": {note}'
+    ),
     "primary-key": 'Row at position "{rowNumber}" violates the primary key: {note}',
     "foreign-key": 'Row at position "{rowNumber}" violates the foreign key: {note}',
     "hash-count": "The data source does not match the expected hash count: {note}",
     "byte-count": "The data source does not match the expected byte count: {note}",
-    "missing-label": 'There is a missing label in the header\'s field "{fieldName}" at position "{fieldNumber}"',
-    "incorrect-label": 'Label "{label}" in field {fieldName} at position "{fieldNumber}" does not match the field name in the schema',
+    "missing-label": (
+        'There is a missing label in the header\'s field "{fieldName}" at position "{fieldNumber}"'
+    ),
+    "incorrect-label": (
+        'Label "{label}" in field {fieldName} at position "{fieldNumber}" does not match the '
+        "field name in the schema"
+    ),
     "extra-label": 'There is an extra label "{label}" in header at position "{fieldNumber}"',
     "blank-label": 'Label in the header in field at position "{fieldNumber}" is blank',
-    "duplicate-label": 'Label "{label}" in the header at position "{fieldNumber}" is duplicated to a label: {note}',
+    "duplicate-label": (
+        'Label "{label}" in the header at position "{fieldNumber}" is duplicated to a label: {note}'
+    ),
     "blank-row": 'Row at position "{rowNumber}" is completely blank',
-    "extra-cell": 'Row at position "{rowNumber}" has an extra value in field at position "{fieldNumber}"',
-    "missing-cell": 'Row at position "{rowNumber}" has a missing cell in field "{fieldName}" at position "{fieldNumber}"',
+    "extra-cell": (
+        'Row at position "{rowNumber}" has an extra value in field at position "{fieldNumber}"'
+    ),
+    "missing-cell": (
+        'Row at position "{rowNumber}" has a missing cell in field "{fieldName}" at position '
+        '"{fieldNumber}"'
+    ),
     "package-error": "The data package has an error: {note}",
     "resource-error": "The data resource has an error: {note}",
     "scheme-error": "The data source could not be successfully loaded: {note}",
     "encoding-error": "The data source could not be successfully decoded: {note}",
     "source-error": "The data source has not supported or has inconsistent contents: {note}",
-    "category-error": 'The cell "{cell}" in row at position "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}" is not one of the field\'s categories: {note}',
-    "unique-key-error": 'Row at position "{rowNumber}" repeats the unique key "{fieldName}": {note}',
-    "twin-mismatch": 'The Parquet twin differs from the CSV in row at position "{rowNumber}" and field "{fieldName}": {note}',
-    "parquet-type-error": 'Field "{fieldName}" at position "{fieldNumber}" of the Parquet twin has the wrong type: {note}',
+    "category-error": (
+        'The cell "{cell}" in row at position "{rowNumber}" and field "{fieldName}" at '
+        'position "{fieldNumber}" is not one of the field\'s categories: {note}'
+    ),
+    "unique-key-error": (
+        'Row at position "{rowNumber}" repeats the unique key "{fieldName}": {note}'
+    ),
+    "twin-mismatch": (
+        'The Parquet twin differs from the CSV in row at position "{rowNumber}" and field '
+        '"{fieldName}": {note}'
+    ),
+    "parquet-type-error": (
+        'Field "{fieldName}" at position "{fieldNumber}" of the Parquet twin has the wrong '
+        "type: {note}"
+    ),
     "span-error": (
         'Row at position "{rowNumber}" holds an impossible span in field "{fieldName}" '
         'at position "{fieldNumber}": {note}'
@@ -134,19 +167,16 @@ class Listing:
         return {"errors": self.count, "notListed": self.not_listed}
 
     def warnings(self) -> list[str]:
-        return (
-            [f"reached error limit: {self.limit}"] if self.not_listed else []
-        )  # frictionless's words
+        # frictionless's words
+        return [f"reached error limit: {self.limit}"] if self.not_listed else []
 
     def more_line(self, label: str) -> list[str]:
-        return (
-            [
-                f"{label}: ... and {self.not_listed} more (at most {self.limit} are listed per file; "
-                "raise --max-errors to list more)"
-            ]
-            if self.not_listed
-            else []
-        )
+        if not self.not_listed:
+            return []
+        return [
+            f"{label}: ... and {self.not_listed} more (at most {self.limit} are listed per "
+            "file; raise --max-errors to list more)"
+        ]
 
 
 @dataclass
@@ -201,7 +231,8 @@ class Report(Listing):
         }
 
     def lines(self) -> list[str]:
-        """One line per error: resource:row:field: type: message; a line "... and N more" where some are not listed."""
+        """One line per error: resource:row:field: type: message; a line "... and N more" where
+        some are not listed."""
         out = [f"package:-:-: {e['type']}: {e['message']}" for e in self.errors] + self.more_line(
             "package"
         )

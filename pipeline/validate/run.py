@@ -29,9 +29,11 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, NamedTuple
 
 from pipeline.contract.problems import Problem
 from pipeline.package.reader import (
@@ -43,6 +45,9 @@ from pipeline.package.reader import (
 )
 from pipeline.validate import scope
 from pipeline.validate.errors import MAX_ERRORS, TEMPLATES, Report, Task, first, make_error
+
+if TYPE_CHECKING:  # Arrow is imported only once the files are being hashed
+    from pipeline.validate.columns import Table
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 DATA = "data"  # the package's folder of tables: every file in it must be described
@@ -60,9 +65,11 @@ def validate_path(spec: Path, parquet: bool = True, max_errors: int = MAX_ERRORS
 
 
 def resolve(folder: Path, place: object) -> tuple[Path | None, dict | None]:
-    """The file a resource names, or None and the error saying why it is not read (it is never opened).
+    """The file a resource names, or None and the error saying why it is not read (it is never
+    opened).
 
-    frictionless's words where it has the case: an unsafe path is a resource-error, a missing file a scheme-error."""
+    frictionless's words where it has the case: an unsafe path is a resource-error, a missing file
+    a scheme-error."""
     reason = unsafe_reason(place)
     if reason is not None:
         return None, make_error("resource-error", f'path "{place}" is not safe: it {reason}')
@@ -77,8 +84,8 @@ def resolve(folder: Path, place: object) -> tuple[Path | None, dict | None]:
 
 
 def undeclared_files(folder: Path, declared: set[str]) -> Iterator[dict]:
-    """An error for each file under data/ (links and special files included, never followed) that no
-    resource names; folders are walked with a stack of their own, however deep they go."""
+    """An error for each file under data/ (links and special files included, never followed) that
+    no resource names; folders are walked with a stack of their own, however deep they go."""
     if not stat.S_ISDIR(_lstat_mode(folder / DATA)):
         return  # no data/ folder, or a link: each resource naming a file in it says so
     stack = [DATA]
@@ -95,16 +102,10 @@ def undeclared_files(folder: Path, declared: set[str]) -> Iterator[dict]:
             if entry.is_dir(follow_symlinks=False):
                 continue
             if path not in declared:
-                kind = (
-                    "a symbolic link"
-                    if entry.is_symlink()
-                    else "a file"
-                    if entry.is_file(follow_symlinks=False)
-                    else "a special file (device, FIFO or socket)"
-                )
                 yield make_error(
                     "undeclared-file",
-                    f"{kind} no resource names (remove it, or describe it in datapackage.json)",
+                    f"{_kind(entry)} no resource names (remove it, or describe it in "
+                    "datapackage.json)",
                     path=path,
                 )
         stack += [
@@ -114,8 +115,18 @@ def undeclared_files(folder: Path, declared: set[str]) -> Iterator[dict]:
         ]
 
 
+def _kind(entry: os.DirEntry) -> str:
+    """What a folder entry is, in the words of an undeclared-file error; links are not followed."""
+    if entry.is_symlink():
+        return "a symbolic link"
+    if entry.is_file(follow_symlinks=False):
+        return "a file"
+    return "a special file (device, FIFO or socket)"
+
+
 def declared_paths(descriptor: dict) -> set[str]:
-    """The paths the resources and their Parquet twins name, written the one way a folder walk finds them."""
+    """The paths the resources and their Parquet twins name, written the one way a folder walk
+    finds them."""
     found = set()
     for resource in _dicts(descriptor.get("resources")):
         for described in _dicts([resource, resource.get("parquet")]):
@@ -144,8 +155,9 @@ def hash_of(described: dict) -> str | None:
 
 
 def integrity_errors(described: dict, size: int, digest: str) -> list[dict]:
-    """Hash and byte count against the file's `size` and its `digest` by the algorithm the hash names (md5
-    without a prefix); an algorithm outside scope.HASHES is an unsupported-feature error of `resource_errors`."""
+    """Hash and byte count against the file's `size` and its `digest` by the algorithm the hash
+    names (md5 without a prefix); an algorithm outside scope.HASHES is an unsupported-feature error
+    of `resource_errors`."""
     errors = []
     if "hash" in described:
         algorithm, expected = scope.hash_algorithm(described["hash"])
@@ -161,10 +173,11 @@ def integrity_errors(described: dict, size: int, digest: str) -> list[dict]:
 
 
 def descriptor_errors(descriptor: dict) -> list[dict]:
-    """The descriptor's errors: frictionless's, found by frictionless unless
-    `certainly_valid` shows it would find none, and an unsafe path of any Parquet twin (by frictionless's rule,
-    which it does not apply there since it does not know the `parquet` property)."""
-    from pipeline.validate.descriptor import certainly_valid, safe_path
+    """The descriptor's errors: a profile other than Data Package v2; frictionless's own, found by
+    frictionless unless `certainly_valid` shows it would find none; and an unsafe path of any
+    Parquet twin (by frictionless's rule, which it does not apply there since it does not know the
+    `parquet` property)."""
+    from pipeline.validate.descriptor import certainly_valid
 
     errors = []
     if descriptor.get("$schema") != PROFILE:
@@ -176,37 +189,57 @@ def descriptor_errors(descriptor: dict) -> list[dict]:
             )
         )
     if not certainly_valid(descriptor):
-        import frictionless
+        errors += _frictionless_errors(descriptor)
+    return errors + _parquet_path_errors(descriptor)
 
-        try:
-            found = [
-                (error.type, error.note)
-                for error in frictionless.Package.validate_descriptor(descriptor).errors
-            ]
-        except (
-            Exception
-        ) as exc:  # frictionless fails outright on some shapes, e.g. a field that is not an object
-            found = [
-                (
-                    "package-error",
-                    f"frictionless cannot read the descriptor ({type(exc).__name__}: {exc})",
-                )
-            ]
-        for kind, note in found:
-            errors.append(make_error(kind if kind in TEMPLATES else "package-error", note))
+
+def _frictionless_errors(descriptor: dict) -> list[dict]:
+    """frictionless's errors of the descriptor, each of a type this vocabulary has (else a
+    package-error)."""
+    import frictionless
+
+    try:
+        found = [
+            (error.type, error.note)
+            for error in frictionless.Package.validate_descriptor(descriptor).errors
+        ]
+    except Exception as exc:
+        # frictionless fails outright on some shapes, e.g. a field that is not an object
+        found = [
+            (
+                "package-error",
+                f"frictionless cannot read the descriptor ({type(exc).__name__}: {exc})",
+            )
+        ]
+    return [
+        make_error(kind if kind in TEMPLATES else "package-error", note) for kind, note in found
+    ]
+
+
+def _parquet_path_errors(descriptor: dict) -> list[dict]:
+    """A resource-error for each Parquet twin whose path frictionless would call unsafe."""
+    from pipeline.validate.descriptor import safe_path
+
+    errors = []
     for resource in _dicts(descriptor.get("resources")):
-        path = (
-            resource["parquet"].get("path") if isinstance(resource.get("parquet"), dict) else None
-        )
+        path = _dict(resource.get("parquet")).get("path")
         if isinstance(path, str) and not safe_path(path):
             errors.append(make_error("resource-error", f'path "{path}" is not safe'))
     return errors
 
 
 def resource_errors(resource: dict, resource_names: list) -> Iterator[dict]:
-    """A resource's features this validator does not check (pipeline.validate.scope), each a located
-    "unsupported-feature" error, and each foreign key to a resource the package does not have (frictionless's
-    resource-error; frictionless then reports nothing else of the resource, this validator still does)."""
+    """A resource's features this validator does not check (pipeline.validate.scope), each a
+    located "unsupported-feature" error, and each foreign key to a resource the package does not
+    have (frictionless's resource-error; frictionless then reports nothing else of the resource,
+    this validator still does)."""
+    yield from _unsupported_errors(resource)
+    yield from _missing_resource_errors(resource, resource_names)
+
+
+def _unsupported_errors(resource: dict) -> Iterator[dict]:
+    """An unsupported-feature error for each refused feature of the resource and its fields, then
+    for a refused hash algorithm of its Parquet twin."""
     for part, feature, spec, number in scope.problems(resource):
         yield make_error(
             "unsupported-feature",
@@ -214,14 +247,17 @@ def resource_errors(resource: dict, resource_names: list) -> Iterator[dict]:
             fieldName=spec and spec.get("name"),
             fieldNumber=number,
         )
-    twin = resource.get("parquet") if isinstance(resource.get("parquet"), dict) else {}
+    twin = _dict(resource.get("parquet"))
     hashing = next(feature for feature in scope.SCOPE if feature.key == "hash")
     for part in hashing.refuses(twin["hash"], twin) if "hash" in twin else []:
         yield make_error("unsupported-feature", scope.note(f"parquet.hash {part}", hashing))
-    schema = resource.get("schema") if isinstance(resource.get("schema"), dict) else {}
-    for key in _dicts(schema.get("foreignKeys")):
-        reference = key.get("reference") if isinstance(key.get("reference"), dict) else {}
-        target = reference.get("resource", "")
+
+
+def _missing_resource_errors(resource: dict, resource_names: list) -> Iterator[dict]:
+    """A resource-error for each foreign key to a resource the package does not have, in
+    frictionless's words."""
+    for key in _dicts(_dict(resource.get("schema")).get("foreignKeys")):
+        target = _dict(key.get("reference")).get("resource", "")
         if target and target != resource.get("name") and target not in resource_names:
             yield make_error(
                 "resource-error",
@@ -230,11 +266,67 @@ def resource_errors(resource: dict, resource_names: list) -> Iterator[dict]:
             )
 
 
-def _check_file(path: Path | None, task: Task, described: dict, schema: dict, facts: Future | None):
-    """One file of a resource: its bytes and hash, then its rows (pipeline.validate.columns); None when it is not read."""
+class Job(NamedTuple):
+    """One file to check: the task its errors go to, its path (None when it is not read), what the
+    descriptor says of it (the resource, or its `parquet` property) and the resource's schema."""
+
+    task: Task
+    path: Path | None
+    described: dict
+    schema: dict
+
+
+class CrossCheck(NamedTuple):
+    """A check across the rows of a file, or across files: the task its errors go to, the table
+    whose rows it reads (its size tells the cost) and the check, giving its errors in order."""
+
+    task: Task
+    table: Table
+    run: Callable[[], Iterator[dict]]
+
+
+def validate_folder(folder: Path, parquet: bool = True, max_errors: int = MAX_ERRORS) -> Report:
+    """Validate the package in `folder`; `parquet=False` leaves the Parquet twins unread. At most
+    `max_errors` errors are listed per file and for the package; the rest are counted."""
+    # bounded in size and depth; PackageError: the package is unreadable
+    descriptor = read_descriptor(folder)
+    report = Report(limit=max_errors)
+    jobs = _jobs(folder, descriptor, parquet, report)
+    with ThreadPoolExecutor(max_workers=_threads()) as pool:
+        # hashlib and Arrow work without holding Python's lock: the files are hashed first
+        # (while Arrow is being imported), then checked side by side, the largest first;
+        # then the checks across rows and files, each its own job.
+        order = sorted(jobs, key=lambda job: -_size(job.path))
+        facts = {
+            id(job.task): pool.submit(file_facts, job.path, hash_of(job.described))
+            if job.path is not None
+            else None
+            for job in order
+        }
+        described_errors = pool.submit(descriptor_errors, descriptor)
+        # Arrow is imported now, while the files are hashed
+        from pipeline.validate import columns  # noqa: F401
+
+        checked = pool.map(lambda job: _check_file(job, facts[id(job.task)]), order)
+        by_format: dict[str, dict[str, Table]] = {"csv": {}, "parquet": {}}
+        for job, table in zip(order, checked, strict=True):
+            if table is not None:
+                by_format[job.task.format][job.task.name] = table
+        _run_cross_checks(pool, _cross_checks(jobs, by_format))
+        report.add(described_errors.result())
+    report.add(undeclared_files(folder, declared_paths(descriptor)))
+    for listing in (report, *report.tasks):
+        listing.finish()
+    return report
+
+
+def _check_file(job: Job, facts: Future | None) -> Table | None:
+    """One file of a resource: its bytes and hash, then its rows (pipeline.validate.columns); None
+    when it is not read."""
     from pipeline.validate import columns
 
-    if path is None or facts is None:
+    task = job.task
+    if job.path is None or facts is None:
         return None
     try:
         size, digest = facts.result()
@@ -243,144 +335,109 @@ def _check_file(path: Path | None, task: Task, described: dict, schema: dict, fa
             [make_error("scheme-error", f'[Errno {exc.errno}] {exc.strerror}: "{task.place}"')]
         )
         return None
-    task.add(integrity_errors(described, size, digest))
-    if task.format == "csv" and scope.stops_rows(described):
+    task.add(integrity_errors(job.described, size, digest))
+    if task.format == "csv" and scope.stops_rows(job.described):
         return None  # its unsupported-feature errors say why
-    return columns.check_file(path, task, schema)
+    return columns.check_file(job.path, task, job.schema)
 
 
-def validate_folder(folder: Path, parquet: bool = True, max_errors: int = MAX_ERRORS) -> Report:
-    """Validate the package in `folder`; `parquet=False` leaves the Parquet twins unread. At most `max_errors`
-    errors are listed per file and for the package; the rest are counted."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    descriptor = read_descriptor(
-        folder
-    )  # bounded in size and depth; PackageError: the package is unreadable
-    report = Report(limit=max_errors)
-    jobs = _jobs(folder, descriptor, parquet, report)
-    by_format: dict[str, dict] = {"csv": {}, "parquet": {}}
-    with ThreadPoolExecutor(max_workers=_threads()) as pool:
-        # hashlib and Arrow work without holding Python's lock: the files are hashed first
-        # (while Arrow is being imported), then checked side by side, the largest first;
-        # then the checks across rows and files, each its own job.
-        order = sorted(jobs, key=lambda job: -_size(job[1]))
-        facts = {
-            id(task): pool.submit(file_facts, path, hash_of(described))
-            if path is not None
-            else None
-            for task, path, described, _ in order
-        }
-        described_errors = pool.submit(descriptor_errors, descriptor)
-        from pipeline.validate import columns  # noqa: F401 - imported here, while the files are hashed
-
-        checked = pool.map(
-            lambda job: _check_file(job[1], job[0], job[2], job[3], facts[id(job[0])]), order
+def _run_cross_checks(pool: ThreadPoolExecutor, checks: list[CrossCheck]) -> None:
+    """Run the checks side by side, the costliest first, each listing no more errors than its task
+    has room for; their errors go to their tasks in the order of `checks`."""
+    costly_first = sorted(range(len(checks)), key=lambda i: -len(checks[i].table.row_numbers))
+    rooms = [check.task.limit - len(check.task.errors) for check in checks]
+    found = dict(
+        zip(
+            costly_first,
+            pool.map(lambda i: first(checks[i].run(), rooms[i]), costly_first),
+            strict=True,
         )
-        for (task, _, _, _), table in zip(order, checked):
-            if table is not None:
-                by_format[task.format][task.name] = table
-        checks = _cross_checks(jobs, by_format)
-        costly_first = sorted(range(len(checks)), key=lambda i: -len(checks[i][1].row_numbers))
-        rooms = [checks[i][0].limit - len(checks[i][0].errors) for i in range(len(checks))]
-        found = dict(
-            zip(costly_first, pool.map(lambda i: first(checks[i][2](), rooms[i]), costly_first))
-        )
-        for i, (task, _, _) in enumerate(checks):
-            task.add_counted(*found[i])
-        report.add(described_errors.result())
-    report.add(undeclared_files(folder, declared_paths(descriptor)))
-    for listing in (report, *report.tasks):
-        listing.finish()
-    return report
+    )
+    for i, check in enumerate(checks):
+        check.task.add_counted(*found[i])
 
 
-def _jobs(folder: Path, descriptor: dict, parquet: bool, report: Report) -> list[tuple]:
-    """(task, file or None, described, schema) per file to check; a task whose file is not read holds the reason."""
-    # Resources, keys and paths of the wrong shape are the descriptor check's to report; the rows are checked
-    # as far as the rest allows.
+def _jobs(folder: Path, descriptor: dict, parquet: bool, report: Report) -> list[Job]:
+    """A job per file to check; a task whose file is not read holds the reason."""
+    # Resources, keys and paths of the wrong shape are the descriptor check's to report; the rows
+    # are checked as far as the rest allows.
     jobs = []
-    names = [resource.get("name") for resource in _dicts(descriptor.get("resources"))]
-    for resource in _dicts(descriptor.get("resources")):
-        if not isinstance(
-            resource.get("schema"), dict
-        ):  # frictionless would fetch it, or guess one from the rows
-            report.add(
-                [
-                    make_error(
-                        "resource-error",
-                        f'resource "{resource.get("name")}" has no inline schema; its '
-                        "files are not read (describe its fields in datapackage.json: a schema by path or "
-                        "URL is not read)",
-                    )
-                ]
-            )
+    resources = _dicts(descriptor.get("resources"))
+    names = [resource.get("name") for resource in resources]
+    for resource in resources:
+        if not isinstance(resource.get("schema"), dict):
+            # frictionless would fetch it, or guess one from the rows
+            report.add([_no_inline_schema(resource)])
             continue
         twins = [("csv", resource)]
         if parquet and isinstance(resource.get("parquet"), dict):
             twins.append(("parquet", resource["parquet"]))
         for fmt, described in twins:
-            place = described.get("path")
-            task = Task(
-                name=str(resource.get("name", "")),
-                place=place if isinstance(place, str) else "",
-                format=fmt,
-                limit=report.limit,
-            )
-            inline = (
-                fmt == "csv" and "data" in resource and place is None
-            )  # refused by resource_errors
-            path, error = (None, None) if inline else resolve(folder, place)
-            task.add([error] if error else [])
-            task.add(resource_errors(resource, names) if fmt == "csv" else [])
-            report.tasks.append(task)
-            jobs.append((task, path, described, resource["schema"]))
+            job = _job(folder, resource, fmt, described, names, report.limit)
+            report.tasks.append(job.task)
+            jobs.append(job)
     return jobs
 
 
-def _cross_checks(jobs: list[tuple], by_format: dict[str, dict]) -> list[tuple]:
-    """(task, table, check) for the checks across rows and files, in the order their errors are listed."""
+def _no_inline_schema(resource: dict) -> dict:
+    return make_error(
+        "resource-error",
+        f'resource "{resource.get("name")}" has no inline schema; its '
+        "files are not read (describe its fields in datapackage.json: a schema by path or "
+        "URL is not read)",
+    )
+
+
+def _job(
+    folder: Path, resource: dict, fmt: str, described: dict, resource_names: list, limit: int
+) -> Job:
+    """The job of one file of `resource` (the CSV, or the Parquet twin `described`), its task
+    holding the errors found before the file is read."""
+    place = described.get("path")
+    task = Task(
+        name=str(resource.get("name", "")),
+        place=place if isinstance(place, str) else "",
+        format=fmt,
+        limit=limit,
+    )
+    inline = fmt == "csv" and "data" in resource and place is None  # refused by resource_errors
+    path, error = (None, None) if inline else resolve(folder, place)
+    task.add([error] if error else [])
+    task.add(resource_errors(resource, resource_names) if fmt == "csv" else [])
+    return Job(task, path, described, resource["schema"])
+
+
+def _cross_checks(jobs: list[Job], by_format: dict[str, dict[str, Table]]) -> list[CrossCheck]:
+    """The checks across rows and files, in the order their errors are listed."""
     from pipeline.validate import columns
 
     checks = []
-    for task, _, _, schema in jobs:
-        table = by_format[task.format].get(task.name)
+    for job in jobs:
+        task, schema = job.task, job.schema
+        tables = by_format[task.format]
+        table = tables.get(task.name)
         if table is None:
             continue
-        checks.append((task, table, lambda table=table: columns.unique_field_errors(table)))
+        checks.append(CrossCheck(task, table, partial(columns.unique_field_errors, table)))
+        primary_key = columns.primary_key_of(schema)
         checks.append(
-            (
-                task,
-                table,
-                lambda table=table, schema=schema: columns.primary_key_errors(
-                    table, columns.primary_key_of(schema)
-                ),
-            )
+            CrossCheck(task, table, partial(columns.primary_key_errors, table, primary_key))
         )
         checks += [
-            (task, table, lambda table=table, key=key: columns.unique_key_errors(table, key))
+            CrossCheck(task, table, partial(columns.unique_key_errors, table, key))
             for key in _lists_of_names(schema.get("uniqueKeys"))
         ]
         checks.append(
-            (
-                task,
-                table,
-                lambda table=table, schema=schema, task=task: columns.foreign_key_errors(
-                    table, schema, by_format[task.format]
-                ),
-            )
+            CrossCheck(task, table, partial(columns.foreign_key_errors, table, schema, tables))
         )
         if task.format == "parquet" and task.name in by_format["csv"]:
-            checks.append(
-                (
-                    task,
-                    table,
-                    lambda table=table, task=task: columns.twin_errors(
-                        by_format["csv"][task.name], table
-                    ),
-                )
-            )
+            twin = by_format["csv"][task.name]
+            checks.append(CrossCheck(task, table, partial(columns.twin_errors, twin, table)))
     return checks
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _dicts(value) -> list[dict]:
@@ -415,15 +472,14 @@ def _lstat_mode(path: Path) -> int:
 
 def _threads() -> int:
     try:
-        import os
-
         return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
+    except AttributeError:  # no sched_getaffinity outside Linux
         return 2
 
 
 def verify_package(folder: Path) -> list[Problem]:
-    """Validate the written package (pipeline validate) before it goes live; problems mean it must not."""
+    """Validate the written package (pipeline validate) before it goes live; problems mean it must
+    not."""
     report = validate_folder(folder)
     problems = [
         Problem(str(folder / "datapackage.json"), None, f"{e['type']}: {e['message']}")

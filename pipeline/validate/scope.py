@@ -18,8 +18,9 @@ from pathlib import PurePosixPath
 
 SUPPORTED_TYPES = ["string", "integer", "number", "boolean", "date", "any"]
 STRING_FORMATS = ["default", "uri"]
-# The default CSV dialect (frictionless 5.21); a property at its default is harmless. Labels are compared case
-# by case (frictionless reads "headerCase", not v2's "caseSensitiveHeader": only its true says what is done).
+# The default CSV dialect (frictionless 5.21); a property at its default is harmless. Labels are
+# compared case by case (frictionless reads "headerCase", not v2's "caseSensitiveHeader": only its
+# true says what is done).
 DIALECT_DEFAULTS = {
     "header": True,
     "headerRows": [1],
@@ -34,15 +35,12 @@ DIALECT_DEFAULTS = {
     "skipInitialSpace": False,
 }
 DIALECT_METADATA = {"$schema", "name", "title", "description", "csvddfVersion"}
-LINE_TERMINATORS = [
-    "\r\n",
-    "\n",
-    "\r",
-]  # any of them is read as a row's end, as frictionless reads them
+# Any of them is read as a row's end, as frictionless reads them.
+LINE_TERMINATORS = ["\r\n", "\n", "\r"]
 UTF8 = ["utf-8", "utf-8-sig"]  # codec names as Python's codecs.lookup spells them
 COMPRESSED = [".zip", ".gz", ".bz2", ".xz"]  # frictionless decompresses a path ending so
-# Hash algorithms checked: frictionless's two, then the fixed-length ones every hashlib has (frictionless skips
-# those with a warning; a wrong digest is a fault all the same).
+# Hash algorithms checked: frictionless's two, then the fixed-length ones every hashlib has
+# (frictionless skips those with a warning; a wrong digest is a fault all the same).
 HASHES = [
     "md5",
     "sha256",
@@ -61,8 +59,9 @@ HASHES = [
 
 @dataclass(frozen=True)
 class Feature:
-    """A descriptor property, where it is ("resource", "schema" or "field"), what of it is checked and what is
-    refused (the README's words), and a test giving, for a value, the refused parts (empty: supported)."""
+    """A descriptor property, where it is ("resource", "schema" or "field"), what of it is checked
+    and what is refused (the README's words), and a test giving, for a value, the refused parts
+    (empty: supported)."""
 
     where: str
     key: str
@@ -113,8 +112,8 @@ def _path(value: object, resource: dict) -> list[str]:
 
 
 def hash_algorithm(value: object) -> tuple[str, str]:
-    """The algorithm and hex digest of a `hash`, split at the first colon as frictionless splits it; no prefix
-    means md5 (the spec's default)."""
+    """The algorithm and hex digest of a `hash`, split at the first colon as frictionless splits
+    it; no prefix means md5 (the spec's default)."""
     algorithm, colon, digest = str(value).partition(":")
     return (algorithm, digest) if colon else ("md5", str(value))
 
@@ -231,31 +230,36 @@ SCOPE = [
 
 
 def problems(resource: dict) -> Iterator[tuple[str, Feature, dict | None, int | None]]:
-    """(what is refused, its feature, its field and the field's number, if any) for each refused feature."""
-    schema = resource.get("schema") if isinstance(resource.get("schema"), dict) else {}
-    fields = schema.get("fields") if isinstance(schema.get("fields"), list) else []
+    """(what is refused, its feature, its field and the field's number, if any) for each refused
+    feature: the resource's and its schema's first, then each field's."""
+    schema = _dict(resource.get("schema"))
     for feature in SCOPE:
-        owner = (
-            resource
-            if feature.where == "resource"
-            else schema
-            if feature.where == "schema"
-            else None
-        )
+        owner = {"resource": resource, "schema": schema}.get(feature.where)
         if owner is not None and feature.key in owner:
             prefix = "" if owner is resource else "schema."
             yield from (
                 (prefix + _named(feature.key, part), feature, None, None)
                 for part in feature.refuses(owner[feature.key], owner)
             )
-    for number, field in enumerate(fields, start=1):
-        for feature in (
-            f for f in SCOPE if f.where == "field" and isinstance(field, dict) and f.key in field
-        ):
+    fields = schema.get("fields")
+    for number, field in enumerate(fields if isinstance(fields, list) else [], start=1):
+        yield from ((part, feature, field, number) for part, feature in _field_problems(field))
+
+
+def _field_problems(field: object) -> Iterator[tuple[str, Feature]]:
+    """(what is refused, its feature) for each refused property of one field."""
+    if not isinstance(field, dict):
+        return
+    for feature in SCOPE:
+        if feature.where == "field" and feature.key in field:
             yield from (
-                (_named(feature.key, part), feature, field, number)
+                (_named(feature.key, part), feature)
                 for part in feature.refuses(field[feature.key], field)
             )
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _named(key: str, part: str) -> str:
@@ -263,7 +267,8 @@ def _named(key: str, part: str) -> str:
 
 
 def note(part: str, feature: Feature) -> str:
-    """The message of one refused feature: what, whether the rows are read, and what is supported instead."""
+    """The message of one refused feature: what, whether the rows are read, and what is supported
+    instead."""
     unread = (
         "; its rows are not read"
         if feature.stops_rows
@@ -280,13 +285,15 @@ def note(part: str, feature: Feature) -> str:
 
 
 def stops_rows(resource: dict) -> bool:
-    """True when a refused feature makes the resource's file unreadable as this validator reads CSV."""
+    """True when a refused feature makes the resource's file unreadable as this validator reads
+    CSV."""
     return any(feature.stops_rows for _, feature, _, _ in problems(resource))
 
 
 def read_as_text(field: dict) -> bool:
-    """True when a property of the field is refused: its cells are read as text, and only "required" and
-    "unique" are checked on them (its type errors and other constraints would be guesses)."""
+    """True when a property of the field is refused: its cells are read as text, and only
+    "required" and "unique" are checked on them (its type errors and other constraints would be
+    guesses)."""
     return any(
         feature.refuses(field[feature.key], field)
         for feature in SCOPE
@@ -298,7 +305,7 @@ def readable(field: dict) -> dict:
     """The field as this validator reads it: unchanged, or as text when `read_as_text`."""
     if not read_as_text(field):
         return field
-    constraints = field.get("constraints") if isinstance(field.get("constraints"), dict) else {}
+    constraints = _dict(field.get("constraints"))
     kept = {key: constraints[key] for key in ("required", "unique") if key in constraints}
     return {"name": field["name"], "type": "any", **({"constraints": kept} if kept else {})}
 

@@ -366,7 +366,7 @@ def test_repeats_match_a_row_by_row_search(rows):
     import numpy as np
     import pyarrow as pa
 
-    texts, numbers, skipped = zip(*rows) if rows else ((), (), ())
+    texts, numbers, skipped = zip(*rows, strict=True) if rows else ((), (), ())
     expected, last = [], {}
     for index, (text, number, skip) in enumerate(rows):
         if skip:
