@@ -27,16 +27,17 @@ from pathlib import Path
 from pipeline.build.collector import existing_objects_frozen
 from pipeline.check.run import check_seeds
 from pipeline.contract.problems import InputError, Problem
-from pipeline.package import atomic, versions
+from pipeline.package import atomic, versions, writer
 from pipeline.package.atomic import Refused
-from pipeline.package.writer import write_package
+from pipeline.package.diff import PackageDiff
+from pipeline.package.reader import DESCRIPTOR
 from pipeline.validate.run import verify_package
 
 CHANGELOG = "CHANGELOG.md"
 DATASHEET = "README.md"
 CHANGELOG_HEADER = "# Changelog\n\nEvery published version of the package, newest first.\n"
 DATA = "data"
-TOP_FILES = {versions.DESCRIPTOR, DATASHEET, CHANGELOG}  # with DATA: all publish writes at the top
+TOP_FILES = {DESCRIPTOR, DATASHEET, CHANGELOG}  # with DATA: all publish writes at the top
 DATA_FILE = re.compile(r"[a-z0-9_]+\.(csv|parquet)")
 NOT_OURS = "publish replaces the whole folder: pass --out a new or empty folder, or a package folder publish wrote"
 
@@ -47,6 +48,7 @@ class Published:
     changed: bool
     level: str | None  # major / minor / patch, None for the first publication or no change
     report: str | None = None  # what a dry run would change
+    changes: PackageDiff | None = None  # the diff from the published package, when it was needed
     warnings: list[str] = field(
         default_factory=list
     )  # what could not be cleaned up (the result stands)
@@ -104,42 +106,76 @@ def build_package(
 def _write_versioned(
     rows: dict[str, list[dict]], out: Path, previous: Path | None, bump: str | None
 ) -> Published:
-    old = versions.read_descriptor(previous) if previous is not None else None
-    history = (
-        _history(previous) if old is not None else ""
-    )  # first: the datasheet reads the copy below
-    if old is not None:
-        write_package(out, rows, old["version"], old["created"])
+    old = versions.read_published(previous) if previous is not None else None
+    ordered = writer.ordered_rows(rows)
+    writer.write_tables(out, ordered)  # the CSV files: the same bytes whatever the version
+    if previous is None or old is None:
+        version = versions.first_version(bump)
+        created = created_timestamp()
+        entry = versions.changelog_entry(None, version, None, created)
+        _complete(out, ordered, version, created, _with_entry("", entry))
+        return Published(version, changed=True, level=None)
+    history = _history(previous)  # first: the datasheet reads the copy below
+    rewritten = _differing_tables(previous, out)
+    if rewritten:
+        # The diff reads the new CSV files and a descriptor without the Parquet twins, which it
+        # compares without their bytes and hash: the twins are written once, with the new version.
+        changes = versions.diff_published(previous, out, after=_descriptor(out, old, ordered))
+    else:
+        # The tables are as published: the whole package may be, byte for byte.
         if (previous / CHANGELOG).is_file():
             shutil.copyfile(previous / CHANGELOG, out / CHANGELOG)
-        write_datasheet(out)
+        _complete(out, ordered, old["version"], old["created"], None)
         rewritten = differing_files(previous, out)
-        same = not rewritten
-        if same and bump is None:
+        if not rewritten and bump is None:
             return Published(old["version"], changed=False, level=None)
-        # Bytes that differ with the same content (a new Parquet writer, say) still need a new version.
-        required = None if same else versions.required_bump(previous, out) or "patch"
-        level = versions.chosen_bump(required, bump)
-        version = versions.bump(old["version"], level)
-    else:
-        required, level, version, rewritten = None, None, versions.first_version(bump), []
+        changes = versions.diff_published(previous, out)
+    # Bytes that differ with the same content (a new Parquet writer, say) still need a new version.
+    required = (changes.bump or "patch") if rewritten else None
+    level = versions.chosen_bump(required, bump)
+    version = versions.bump(old["version"], level)
     created = created_timestamp()
-    if out.exists():
-        shutil.rmtree(out)
-    write_package(out, rows, version, created)
-    entry = versions.changelog_entry(
-        previous if old is not None else None, out, version, level, created, required, rewritten
-    )
+    entry = versions.changelog_entry(changes, version, level, created, required, rewritten)
+    _complete(out, ordered, version, created, _with_entry(history, entry))
+    changes.new_version = version
+    return Published(version, changed=True, level=level, changes=changes)
+
+
+def _descriptor(out: Path, old: dict, ordered: dict[str, list[dict]]) -> dict:
+    """The descriptor of the tables written in `out`, Parquet twins not yet written."""
+    return writer.descriptor(out, old["version"], old["created"], ordered["sources"], twins=False)
+
+
+def _differing_tables(previous: Path, out: Path) -> list[str]:
+    """The CSV files written in `out` that the published package does not hold as they are."""
+    written = sorted(p.relative_to(out).as_posix() for p in (out / DATA).glob("*.csv"))
+    return [
+        name
+        for name in written
+        if not (previous / name).is_file()
+        or not filecmp.cmp(previous / name, out / name, shallow=False)
+    ]
+
+
+def _complete(
+    out: Path, ordered: dict[str, list[dict]], version: str, created: str, changelog: str | None
+) -> None:
+    """Everything beside the CSV files: Parquet twins, descriptor, changelog (unless None), datasheet."""
+    writer.write_twins(out, ordered, version)
+    writer.write_descriptor(out, version, created, ordered)
+    if changelog is not None:
+        (out / CHANGELOG).write_text(changelog, encoding="utf-8")
+    write_datasheet(out)  # last: it reads the package and its changelog
+
+
+def _with_entry(history: str, entry: str) -> str:
+    """The changelog: its header, the new entry, then the published entries."""
     body = (
         history[len(CHANGELOG_HEADER) :].lstrip("\n")
         if history.startswith(CHANGELOG_HEADER)
         else history
     )
-    (out / CHANGELOG).write_text(
-        CHANGELOG_HEADER + "\n" + entry + ("\n" + body if body else ""), encoding="utf-8"
-    )
-    write_datasheet(out)
-    return Published(version, changed=True, level=level)
+    return CHANGELOG_HEADER + "\n" + entry + ("\n" + body if body else "")
 
 
 def _history(previous: Path) -> str:
@@ -217,9 +253,9 @@ def dry_run(seeds: Path, target: Path, bump: str | None = None) -> Published:
         if previous is None:
             result.report = f"no package published in {target} yet\n"
         else:
-            result.report = render_text(
-                versions.diff_published(previous, out, str(target), f"build of {seeds}")
-            )
+            changes = result.changes or versions.diff_published(previous, out)
+            changes.old, changes.new = str(target), f"build of {seeds}"
+            result.report = render_text(changes)
     return result
 
 
@@ -261,12 +297,12 @@ def _recognise(target: Path, seeds: Path) -> Path | None:
             f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
         )
         raise _refuse(target, f"not a package publish wrote: it holds {shown}")
-    if versions.DESCRIPTOR not in found:
-        raise _refuse(target, f"not a package publish wrote: it holds no {versions.DESCRIPTOR}")
-    descriptor = versions.read_descriptor(target)
+    if DESCRIPTOR not in found:
+        raise _refuse(target, f"not a package publish wrote: it holds no {DESCRIPTOR}")
+    descriptor = versions.read_published(target)
     if not _our_shape(descriptor):
         raise _refuse(
-            target / versions.DESCRIPTOR,
+            target / DESCRIPTOR,
             "resources: not a package publish wrote "
             "(each of its resources is data/<name>.csv with a parquet twin data/<name>.parquet)",
         )

@@ -26,7 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pipeline.contract.problems import InputError, Problem
-from pipeline.package.reader import DESCRIPTOR, PackageError, member_path, open_member
+from pipeline.package.reader import (
+    DESCRIPTOR,
+    PackageError,
+    member_path,
+    open_member,
+    read_descriptor_with_resources,
+)
 
 EXTRA_FILES = ("CHANGELOG.md", "README.md")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -177,12 +183,11 @@ def _write_beside(out: Path, filename: str, write) -> None:
 
 def build_release(package: Path, out: Path) -> Release:
     """Write `out/<name>-<version>.zip` and its `.sha256` for the package in folder `package`."""
-    from pipeline.package.diff import read_descriptor
     from pipeline.validate.run import verify_package
 
     if not os.path.lexists(package / DESCRIPTOR):
         raise PackageError(f"{package}: no {DESCRIPTOR}; run 'pipeline publish' first")
-    descriptor = read_descriptor(package)
+    descriptor = read_descriptor_with_resources(package)
     problems = name_problems(package / DESCRIPTOR, descriptor)
     if problems:
         raise InputError(problems)

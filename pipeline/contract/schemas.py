@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.contract.fieldtypes import FIELD_TYPES
+
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 # Order of the tables in the package: referenced tables before those that refer to them.
@@ -38,6 +40,15 @@ MIN_EVIDENCE_CHARS = 4
 # the end of the text; Python's re lets $ match before a final newline, so the check matches
 # ids whole (fullmatch) and refuses line breaks in every one-line value (structure.py).
 ID_PATTERN = "^[a-z0-9][a-z0-9-]*$"
+# Each dated table's span of possible dates: its first and last column (UCDP's earliest and latest).
+DATE_SPANS = {
+    "events": ("date_start", "date_end"),
+    "statements": ("date", "date_latest"),
+    "casualty_reports": ("period_start", "period_end"),
+}
+# The Data Package v2 profiles a published descriptor and its Table Schemas name in "$schema".
+PACKAGE_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
+SCHEMA_PROFILE = "https://datapackage.org/profiles/2.0/tableschema.json"
 
 
 @functools.cache
@@ -74,7 +85,7 @@ def table_schema(table: str) -> dict:
     published = {
         key: value for key, value in schema.items() if not key.startswith("x-") and key != "name"
     }
-    published["$schema"] = "https://datapackage.org/profiles/2.0/tableschema.json"
+    published["$schema"] = SCHEMA_PROFILE
     return published
 
 
@@ -119,21 +130,12 @@ def required(field: dict) -> bool:
 
 # ---- the annotation file format, derived ----
 
-_JSON_TYPES = {
-    "string": "string",
-    "integer": "integer",
-    "number": "number",
-    "boolean": "boolean",
-    "date": "string",
-}
-
 
 def _json_property(field: dict) -> dict:
-    prop: dict = {"type": _JSON_TYPES[field["type"]], "description": field.get("description", "")}
+    typed = FIELD_TYPES[field["type"]].json_schema
+    prop: dict = {"type": typed["type"], "description": field.get("description", "")}
+    prop.update(typed)  # after the description, where format and pattern have always stood
     constraints = field.get("constraints", {})
-    if field["type"] == "date":
-        prop["format"] = "date"
-        prop["pattern"] = r"^\d{4}-\d{2}-\d{2}$"
     if "enum" in constraints:
         prop["enum"] = constraints["enum"]
     for key, json_key in (

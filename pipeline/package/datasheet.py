@@ -5,56 +5,19 @@
 the event type hierarchy in schemas/, so rebuilding an unchanged package gives the
 same bytes. Every value it prints from the package goes through `inline_text`, `code`
 or `url` (and `table_cell` in a table), so the rendered page shows the data's own
-characters and no tag, link or layout can come out of them. `read_rows` reads a
-published CSV table typed by its schema.
+characters and no tag, link or layout can come out of them. The package is read
+through pipeline.package.reader, as every package is.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
 import re
 from pathlib import Path
 
 from pipeline.contract import schemas
-
-DATED_COLUMNS = {
-    "events": ("date_start", "date_end"),
-    "statements": ("date", "date_latest"),
-    "casualty_reports": ("period_start", "period_end"),
-}
-
-
-def _typed(value: str, kind: str):
-    if value == "":
-        return None
-    if kind == "integer":
-        return int(value)
-    if kind == "number":
-        return float(value)
-    if kind == "boolean":
-        return value == "true"
-    if kind == "date":
-        return dt.date.fromisoformat(value)
-    return value
-
-
-def read_rows(package_dir: Path, resource: dict) -> list[dict]:
-    """The rows of one CSV resource, each value converted to its schema type (empty -> None)."""
-    kinds = {f["name"]: f["type"] for f in resource["schema"]["fields"]}
-    with open(package_dir / resource["path"], encoding="utf-8", newline="") as handle:
-        return [
-            {name: _typed(value, kinds.get(name, "string")) for name, value in row.items()}
-            for row in csv.DictReader(handle)
-        ]
-
-
-def read_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
-    """The descriptor and the typed rows of every table of the package in `package_dir`."""
-    descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
-    rows = {r["name"]: read_rows(package_dir, r) for r in descriptor["resources"]}
-    return descriptor, rows
+from pipeline.contract.fieldtypes import to_csv
+from pipeline.package.reader import read_columns, read_descriptor, read_typed_rows
 
 
 # Markdown escaping is written by hand: markdown-it-py and mistune render Markdown but write none, and a
@@ -72,12 +35,7 @@ _SAFE_URL = re.compile(r"^https?://[^\s<>()\\`]+$")
 
 def _plain(value) -> str:
     """A value written as in the CSV files, on one line."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = value.isoformat() if isinstance(value, dt.date) else str(value)
-    return " ".join(text.split())
+    return " ".join(to_csv(value).split())
 
 
 def inline_text(value) -> str:
@@ -155,9 +113,9 @@ def coverage_dates(package_dir: Path, descriptor: dict) -> list[list]:
 
     result = []
     for resource in descriptor["resources"]:
-        if resource["name"] not in DATED_COLUMNS:
+        if resource["name"] not in schemas.DATE_SPANS:
             continue
-        first, last = DATED_COLUMNS[resource["name"]]
+        first, last = schemas.DATE_SPANS[resource["name"]]
         columns = read_columns(package_dir, resource, [first, last])
         dated = pc.is_valid(columns[first])
         starts = pc.filter(columns[first], dated)
@@ -168,24 +126,6 @@ def coverage_dates(package_dir: Path, descriptor: dict) -> list[list]:
                 [resource["name"], dt.date.fromisoformat(earliest), dt.date.fromisoformat(latest)]
             )
     return result
-
-
-def read_columns(package_dir: Path, resource: dict, names: list[str]) -> dict:
-    """Some columns of one CSV resource as Arrow text arrays, empty cells null: no row is held as a dict."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    table = pacsv.read_csv(
-        package_dir / resource["path"],
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            include_columns=names,
-            column_types={n: pa.string() for n in names},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        ),
-    )
-    return {name: table.column(name) for name in names}
 
 
 def row_count(package_dir: Path, resource: dict) -> int:
@@ -433,10 +373,10 @@ def _spreadsheets(descriptor: dict) -> str:
 
 def render_datasheet(package_dir: Path) -> str:
     """The datasheet of the package in `package_dir`, as Markdown."""
-    descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor = read_descriptor(package_dir)
     # Only the small tables are read whole; the others give their row count and date range.
     rows = {
-        r["name"]: read_rows(package_dir, r)
+        r["name"]: read_typed_rows(package_dir, r)
         for r in descriptor["resources"]
         if r["name"] in ("sources", "count_conventions")
     }

@@ -7,7 +7,10 @@ that is not a readable package raises PackageError with a message fit for the us
 Every reader of a package goes through `read_descriptor` (bounded in size and
 depth) and `member_path` or `open_member` (a path the descriptor names, confined to
 the package folder: no absolute paths, `..`, URLs, symbolic links, devices or
-FIFOs), so no command opens a file outside the package it was given.
+FIFOs), so no command opens a file outside the package it was given. The rows of a
+CSV resource are read here too: as the text of its cells (`read_text_rows`), typed
+by its schema (`read_typed_rows`, `read_package`), or a few columns with Arrow
+(`read_columns`).
 
 Archives (release zips, and the tar that `git archive` streams for `git:REV`) are
 held to the limits below: member count, size per member and in all, compression
@@ -22,6 +25,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import csv
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -36,6 +42,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
+
+from pipeline.contract.fieldtypes import from_csv
 
 DESCRIPTOR = "datapackage.json"
 DEFAULT_FOLDER = "datapackage"
@@ -122,6 +130,89 @@ def read_descriptor(folder: Path) -> dict:
     if _depth(descriptor) > MAX_DESCRIPTOR_DEPTH:
         raise PackageError(f"{path}: nested deeper than {MAX_DESCRIPTOR_DEPTH} levels")
     return descriptor
+
+
+def read_descriptor_with_resources(folder: Path) -> dict:
+    """`read_descriptor(folder)`, refused unless its resources are a list of objects, each with a name."""
+    descriptor = read_descriptor(folder)
+    resources = descriptor.get("resources", [])
+    if not isinstance(resources, list) or not all(
+        isinstance(r, dict) and r.get("name") for r in resources
+    ):
+        raise PackageError(
+            f"{folder / DESCRIPTOR}: not a data package descriptor (needs a list of named resources)"
+        )
+    return descriptor
+
+
+def read_text_rows(folder: Path, resource: dict, label: str) -> tuple[list[str], list[dict]]:
+    """Header and rows (the text of each cell) of a CSV resource of the package `label` (in `folder`),
+    read only from inside it."""
+    try:
+        binary = open_member(folder, resource.get("path"))
+    except PackageError as exc:
+        raise PackageError(f"{label}: resource {resource['name']}: {exc}") from None
+    path = folder / resource["path"]
+    try:
+        with io.TextIOWrapper(
+            binary, encoding=resource.get("encoding", "utf-8"), newline=""
+        ) as handle:
+            rows = csv.DictReader(handle)
+            return list(rows.fieldnames or []), list(rows)
+    except (OSError, UnicodeDecodeError, LookupError, csv.Error) as exc:
+        raise PackageError(
+            f"{path}: cannot read the rows of resource {resource.get('name')} ({exc})"
+        ) from None
+    finally:
+        binary.close()
+
+
+def read_typed_rows(folder: Path, resource: dict) -> list[dict]:
+    """The rows of one CSV resource, each value converted to its schema type (empty -> None)."""
+    kinds = {f["name"]: f["type"] for f in resource["schema"]["fields"]}
+    _, rows = read_text_rows(folder, resource, str(folder))
+    return [
+        {name: from_csv(kinds.get(name, "string"), value) for name, value in row.items()}
+        for row in rows
+    ]
+
+
+def read_package(folder: Path) -> tuple[dict, dict[str, list[dict]]]:
+    """The descriptor and the typed rows of every table of the package in `folder`."""
+    descriptor = read_descriptor_with_resources(folder)
+    rows = {r["name"]: read_typed_rows(folder, r) for r in descriptor["resources"]}
+    return descriptor, rows
+
+
+def read_columns(folder: Path, resource: dict, names: list[str]) -> dict:
+    """Some columns of one CSV resource as Arrow text arrays, empty cells null: no row is held as a
+    dict."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with open_member(folder, resource["path"]) as handle:
+        table = pacsv.read_csv(
+            handle,
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=names,
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    return {name: table.column(name) for name in names}
+
+
+def file_facts(path: Path, algorithm: str | None = None) -> tuple[int, str]:
+    """Size of the file at `path` and its hex digest by the hashlib `algorithm` ("" when none is asked
+    for), both taken from the one open file, read once and only when there is a digest to compute."""
+    with open(path, "rb") as handle:
+        digest = hashlib.new(algorithm) if algorithm is not None else None
+        if digest is not None:
+            for chunk in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(chunk)
+        return os.fstat(handle.fileno()).st_size, digest.hexdigest() if digest is not None else ""
 
 
 def unsafe_reason(relpath: object) -> str | None:

@@ -26,7 +26,6 @@ check finds, in row order) and counts the rest.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Iterator
@@ -34,6 +33,8 @@ from concurrent.futures import Future
 from pathlib import Path, PurePosixPath
 
 from pipeline.contract.problems import Problem
+from pipeline.contract.schemas import PACKAGE_PROFILE as PROFILE
+from pipeline.package import reader
 from pipeline.package.reader import (
     PackageError,
     member_path,
@@ -44,7 +45,6 @@ from pipeline.package.reader import (
 from pipeline.validate import scope
 from pipeline.validate.errors import MAX_ERRORS, TEMPLATES, Report, Task, first, make_error
 
-PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 DATA = "data"  # the package's folder of tables: every file in it must be described
 # ---- opening a package ----
 
@@ -128,14 +128,8 @@ def declared_paths(descriptor: dict) -> set[str]:
 
 
 def file_facts(path: Path, algorithm: str | None = None) -> tuple[int, str]:
-    """Size of the file at `path` and its digest by `algorithm` ("" when none is asked for), both taken from
-    the one open file, read once and only when there is a digest to compute."""
-    with open(path, "rb") as handle:
-        digest = hashlib.new(algorithm) if algorithm in scope.HASHES else None
-        if digest is not None:
-            for chunk in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(chunk)
-        return os.fstat(handle.fileno()).st_size, digest.hexdigest() if digest is not None else ""
+    """reader.file_facts, with a digest only by an algorithm the validator checks (scope.HASHES)."""
+    return reader.file_facts(path, algorithm if algorithm in scope.HASHES else None)
 
 
 def hash_of(described: dict) -> str | None:
