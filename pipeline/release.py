@@ -27,6 +27,8 @@ from pathlib import Path, PurePosixPath
 
 from pipeline.contract.problems import InputError, Problem
 from pipeline.package.reader import (
+    CHANGELOG,
+    DATASHEET,
     DESCRIPTOR,
     PackageError,
     member_path,
@@ -34,10 +36,11 @@ from pipeline.package.reader import (
     read_descriptor_with_resources,
 )
 
-EXTRA_FILES = ("CHANGELOG.md", "README.md")
+EXTRA_FILES = (CHANGELOG, DATASHEET)
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-# The Data Package name rule (lowercase letters, digits, '-', '.', '_'), which frictionless checks as
-# ^([-a-z0-9._/])+$: that also lets '/', '..' and a leading dot through, so a name could leave --out.
+# The Data Package name rule (lowercase letters, digits, '-', '.', '_'), which frictionless checks
+# as ^([-a-z0-9._/])+$: that also lets '/', '..' and a leading dot through, so a name could leave
+# --out.
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 NAME_HINT = (
     "lowercase letters, digits, '-', '.' and '_', starting with a letter or digit; it names the zip"
@@ -116,7 +119,7 @@ def members(package: Path, descriptor: dict) -> list[str]:
                     )
                 )
             else:
-                names.add(PurePosixPath(relpath).as_posix())
+                names.add(PurePosixPath(str(relpath)).as_posix())
     for name in EXTRA_FILES:
         if not os.path.lexists(package / name):
             continue
@@ -139,9 +142,7 @@ def members(package: Path, descriptor: dict) -> list[str]:
 
 def zip_time(created: str | None) -> tuple[int, int, int, int, int, int]:
     try:
-        moment = dt.datetime.fromisoformat(str(created).replace("Z", "+00:00")).astimezone(
-            dt.UTC
-        )
+        moment = dt.datetime.fromisoformat(str(created).replace("Z", "+00:00")).astimezone(dt.UTC)
     except ValueError:
         return ZIP_EPOCH
     stamp = (
@@ -156,7 +157,8 @@ def zip_time(created: str | None) -> tuple[int, int, int, int, int, int]:
 
 
 def write_zip(handle, package: Path, names: list[str], stamp: tuple) -> None:
-    """The zip of `names` (checked members of `package`) written to the open binary file `handle`."""
+    """The zip of `names` (checked members of `package`) written to the open binary file
+    `handle`."""
     with zipfile.ZipFile(handle, "w") as archive:
         for name in names:
             info = zipfile.ZipInfo(name, date_time=stamp)

@@ -18,7 +18,8 @@ from typing import Any
 
 
 class BadValue(Exception):
-    """A value that is not of its field's type: what is wrong and, when there is one, how to fix it."""
+    """A value that is not of its field's type: what is wrong and, when there is one, how to fix
+    it."""
 
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
@@ -119,7 +120,8 @@ def field_type(name: str) -> FieldType:
 
 
 def from_yaml(kind: str, value: object) -> Any:
-    """A value read from YAML as the Python value of type `kind`; null and "" are None (left out)."""
+    """A value read from YAML as the Python value of type `kind`; null and "" are None (left
+    out)."""
     if value is None or value == "":
         return None
     return field_type(kind).from_yaml(value)
@@ -144,8 +146,8 @@ def to_csv(value: object) -> str:
 
 
 def arrow_type(name: str | None) -> Any:
-    """The Arrow type of Table Schema type `name`. A field without a type is a string (Table Schema's
-    default), and a type outside the table is read as text, as the validator reads it."""
+    """The Arrow type of Table Schema type `name`. A field without a type is a string (Table
+    Schema's default), and a type outside the table is read as text, as the validator reads it."""
     import pyarrow as pa
 
     kind = FIELD_TYPES.get(name or "string")

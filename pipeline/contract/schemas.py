@@ -188,28 +188,39 @@ def annotation_json_schema() -> dict:
                     "source_id": {
                         "type": "string",
                         "pattern": ID_PATTERN,
-                        "description": "The source holding the quote when it is not this file's source.",
+                        "description": (
+                            "The source holding the quote when it is not this file's source."
+                        ),
                     },
                     "occurrence": {
                         "type": "integer",
                         "minimum": 1,
-                        "description": "Which occurrence of the quote is meant (1 = first), when it occurs more than once.",
+                        "description": (
+                            "Which occurrence of the quote is meant (1 = first), when it occurs "
+                            "more than once."
+                        ),
                     },
                     "prefix": {
                         "type": "string",
                         "minLength": 1,
-                        "description": "Words just before the quote that pick out the right occurrence.",
+                        "description": (
+                            "Words just before the quote that pick out the right occurrence."
+                        ),
                     },
                     "weekdays_refer_elsewhere": {
                         "type": "string",
                         "minLength": 1,
-                        "description": "Why weekdays named in this span are not the record's own dates.",
+                        "description": (
+                            "Why weekdays named in this span are not the record's own dates."
+                        ),
                     },
                     "short_quote_suffices": {
                         "type": "string",
                         "minLength": 1,
-                        "description": f"Why a quote of fewer than {MIN_EVIDENCE_CHARS} letters or digits "
-                        "is enough to identify the passage.",
+                        "description": (
+                            f"Why a quote of fewer than {MIN_EVIDENCE_CHARS} letters or digits "
+                            "is enough to identify the passage."
+                        ),
                     },
                 },
                 "required": ["quote"],
@@ -221,7 +232,10 @@ def annotation_json_schema() -> dict:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "annotation.schema.json",
         "title": "Annotations of one source",
-        "description": "Hand annotations of one source text. Generated from the Table Schemas in schemas/; do not edit.",
+        "description": (
+            "Hand annotations of one source text. Generated from the Table Schemas in schemas/; "
+            "do not edit."
+        ),
         "type": "object",
         "properties": {
             "source_id": {
@@ -239,7 +253,9 @@ def annotation_json_schema() -> dict:
             },
             "uncovered": {
                 "type": "array",
-                "description": "Sentences deliberately left without evidence, each with the reason.",
+                "description": (
+                    "Sentences deliberately left without evidence, each with the reason."
+                ),
                 "items": {
                     "type": "object",
                     "properties": {

@@ -13,6 +13,7 @@ error naming the package and the resource, and the file is never opened.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,8 +88,9 @@ class PackageDiff:
     @property
     def bump(self) -> str | None:
         """The bump the differences need; None when the packages hold the same content."""
-        level = None
-        for item in [*self.changes, *self.tables]:
+        level: str | None = None
+        items: list[Change | TableRows] = [*self.changes, *self.tables]
+        for item in items:
             level = higher(level, item.level)
         return level
 
@@ -167,10 +169,14 @@ def diff_field(old: dict, new: dict) -> list[Change]:
 
 
 def _renamed(
-    removed: list[str], added: list[str], twin_of, what: str, where: str
+    removed: list[str],
+    added: list[str],
+    twin_of: Callable[[str], str | None],
+    what: str,
+    where: str,
 ) -> list[Change]:
-    """Each removed name whose twin (`twin_of(name)`, or None) was added, reported as renamed and taken
-    out of both lists."""
+    """Each removed name whose twin (`twin_of(name)`, or None) was added, reported as renamed and
+    taken out of both lists."""
     changes = []
     for name in list(removed):
         twin = twin_of(name)
@@ -181,7 +187,13 @@ def _renamed(
     return changes
 
 
-def _membership(old_names: list[str], new_names: list[str], twin_of, what: str, where: str):
+def _membership(
+    old_names: list[str],
+    new_names: list[str],
+    twin_of: Callable[[str, list[str]], str | None],
+    what: str,
+    where: str,
+) -> list[Change]:
     """Changes in which names there are and in their order: renamed, removed, added (major; an added
     resource is minor), reordered."""
     removed = [n for n in old_names if n not in new_names]

@@ -25,7 +25,10 @@ SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 CREATED = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
 )  # as publish writes it
-RESTORE = "restore the published folder from version control or a release, or move it away to publish afresh"
+RESTORE = (
+    "restore the published folder from version control or a release, or move it away to publish "
+    "afresh"
+)
 
 
 class BumpError(ValueError):
@@ -37,9 +40,9 @@ def _refuse(path: Path, message: str, field: str | None = None, hint: str = REST
 
 
 def read_published(folder: Path) -> dict | None:
-    """The published descriptor of `folder`, None if it has none; Refused (located) if publish cannot
-    build on it: not a regular file, too big, unreadable, not UTF-8, not JSON, not an object, no x.y.z
-    version or created time."""
+    """The published descriptor of `folder`, None if it has none; Refused (located) if publish
+    cannot build on it: not a regular file, too big, unreadable, not UTF-8, not JSON, not an object,
+    no x.y.z version or created time."""
     path = folder / DESCRIPTOR
     if not os.path.lexists(path):
         return None
@@ -57,13 +60,15 @@ def read_published(folder: Path) -> dict | None:
                 path,
                 f"{json.dumps(value)} is not a {key} publish writes (like {example})",
                 key,
-                f"set it to the {key} of the last publication, e.g. from CHANGELOG.md, or {RESTORE}",
+                f"set it to the {key} of the last publication, e.g. from CHANGELOG.md, or "
+                f"{RESTORE}",
             )
     return descriptor
 
 
 def bump(version: str, level: str) -> str:
-    """`version` (x.y.z) raised by `level`; Refused for anything else, which publish cannot raise."""
+    """`version` (x.y.z) raised by `level`; Refused for anything else, which publish cannot
+    raise."""
     match = SEMVER.fullmatch(version)
     if match is None:
         raise Refused(f"version {version!r} is not x.y.z")
@@ -103,7 +108,8 @@ def check_level(requested: str | None) -> None:
 
 
 def chosen_bump(required: str | None, requested: str | None) -> str | None:
-    """`requested` if it is at least `required`, else BumpError; `required` when nothing is requested."""
+    """`requested` if it is at least `required`, else BumpError; `required` when nothing is
+    requested."""
     if requested is None:
         return required
     check_level(requested)
@@ -134,8 +140,8 @@ def changelog_entry(
     rewritten: list[str] | None = None,
 ) -> str:
     """The CHANGELOG.md section for `version`: the bump and, per table, the rows added, removed and
-    corrected (`changes`, the diff from the published package; None for a first publication); with no
-    such change, the files that `rewritten` names as written anew (a new datasheet, say)."""
+    corrected (`changes`, the diff from the published package; None for a first publication); with
+    no such change, the files that `rewritten` names as written anew (a new datasheet, say)."""
     day = created[:10]
     if changes is None or level is None:
         return f"## {version} ({day})\n\nFirst publication of the package.\n"
@@ -149,7 +155,8 @@ def changelog_entry(
 
 
 def _change_lines(changes: PackageDiff, rewritten: list[str] | None) -> str:
-    """Per table the ids added, removed and corrected, then the other changes; or that there are none."""
+    """Per table the ids added, removed and corrected, then the other changes; or that there are
+    none."""
     lines = []
     for table in changes.tables:
         if table.added:

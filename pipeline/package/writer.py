@@ -16,7 +16,7 @@ import yaml
 
 from pipeline.contract import schemas
 from pipeline.contract.fieldtypes import FIELD_TYPES, arrow_type, to_csv
-from pipeline.package.reader import file_facts
+from pipeline.package.reader import DESCRIPTOR, file_facts
 
 
 def package_metadata() -> dict:
@@ -35,7 +35,8 @@ def csv_cell(value) -> str:
 
 
 def _cells(rows: list[dict], names: list[str]) -> list[tuple]:
-    """Each row's values in the order of `names`; taken in C, unless a row lacks one (None there)."""
+    """Each row's values in the order of `names`; taken in C, unless a row lacks one (None
+    there)."""
     getter = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     try:
         return list(map(getter, rows))
@@ -98,7 +99,9 @@ def write_parquet(
 
     schema = arrow_schema(table, package_name, version)
     columns = (
-        dict(zip(schema.names, map(list, zip(*_cells(rows, schema.names)))))
+        dict(
+            zip(schema.names, map(list, zip(*_cells(rows, schema.names), strict=True)), strict=True)
+        )
         if rows
         else {name: [] for name in schema.names}
     )
@@ -139,7 +142,11 @@ def _resource(out: Path, table: str, twins: bool) -> dict:
     raw = schemas.raw_schema(table)
     csv_path, parquet_path = f"data/{table}.csv", f"data/{table}.parquet"
     csv_size, csv_hash = _sha256_facts(out / csv_path)
-    twin = {"path": parquet_path, "format": "parquet", "mediatype": "application/vnd.apache.parquet"}
+    twin: dict[str, object] = {
+        "path": parquet_path,
+        "format": "parquet",
+        "mediatype": "application/vnd.apache.parquet",
+    }
     if twins:
         twin["bytes"], twin["hash"] = _sha256_facts(out / parquet_path)
     return {
@@ -161,7 +168,8 @@ def _resource(out: Path, table: str, twins: bool) -> dict:
 def descriptor(
     out: Path, version: str, created: str, sources: list[dict], twins: bool = True
 ) -> dict:
-    """The descriptor of the package in `out` (the Parquet twins' bytes and hash only when `twins`)."""
+    """The descriptor of the package in `out` (the Parquet twins' bytes and hash only when
+    `twins`)."""
     meta = package_metadata()
     package = {
         "$schema": schemas.PACKAGE_PROFILE,
@@ -210,7 +218,7 @@ def write_twins(out: Path, ordered: dict[str, list[dict]], version: str) -> None
 def write_descriptor(out: Path, version: str, created: str, ordered: dict[str, list[dict]]) -> None:
     """datapackage.json of the package whose files are in `out`."""
     package = descriptor(out, version, created, ordered["sources"])
-    (out / "datapackage.json").write_text(
+    (out / DESCRIPTOR).write_text(
         json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
 
