@@ -89,10 +89,13 @@ class FieldType:
     arrow: str  # the pyarrow factory of its Parquet column's type
 
 
-# In the order a value's type is looked up by its Python type: a bool is also an int.
 FIELD_TYPES = {
     field_type.name: field_type
     for field_type in (
+        FieldType("string", {"type": "string"}, str, _text, str, str, "string"),
+        FieldType("integer", {"type": "integer"}, int, _integer, str, int, "int64"),
+        # str() of a float is its shortest repr, which reads back as the same float.
+        FieldType("number", {"type": "number"}, float, _number, str, float, "float64"),
         FieldType("boolean", {"type": "boolean"}, bool, _boolean, _boolean_text, _is_true, "bool_"),
         FieldType(
             "date",
@@ -103,12 +106,10 @@ FIELD_TYPES = {
             dt.date.fromisoformat,
             "date32",
         ),
-        # str() of a float is its shortest repr, which reads back as the same float.
-        FieldType("number", {"type": "number"}, float, _number, str, float, "float64"),
-        FieldType("integer", {"type": "integer"}, int, _integer, str, int, "int64"),
-        FieldType("string", {"type": "string"}, str, _text, str, str, "string"),
     )
 }
+# Looked up by a value's exact type first: a bool is also an int, but True is written "true".
+_BY_PYTHON_TYPE = {field_type.python: field_type for field_type in FIELD_TYPES.values()}
 
 
 def field_type(name: str) -> FieldType:
@@ -139,7 +140,10 @@ def to_csv(value: object) -> str:
     """A typed value as the text of its CSV cell, by its Python type; None is the empty cell."""
     if value is None:
         return ""
-    for kind in FIELD_TYPES.values():
+    exact = _BY_PYTHON_TYPE.get(type(value))
+    if exact is not None:
+        return exact.to_csv(value)
+    for kind in FIELD_TYPES.values():  # a subclass: a datetime is written as a date
         if isinstance(value, kind.python):
             return kind.to_csv(value)
     return str(value)

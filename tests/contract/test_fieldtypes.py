@@ -110,8 +110,13 @@ def test_empty_cells_are_none_and_unknown_types_stay_text(kind: str, text: str, 
     assert from_csv(kind, text) == value
 
 
-def test_to_csv_writes_none_as_the_empty_cell():
-    assert to_csv(None) == ""
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(None, ""), (dt.datetime(2020, 9, 30, 8, 15), "2020-09-30T08:15:00"), (True, "true")],
+    ids=["none", "datetime", "bool-not-int"],
+)
+def test_to_csv_by_python_type(value, text: str):
+    assert to_csv(value) == text
 
 
 @pytest.mark.parametrize(
