@@ -5,6 +5,14 @@ published package leaves every byte of it alone, version and date included. The
 version bump is derived from the diff with the published package; `bump` may raise
 it, never lower it. A dry run builds in the system's temporary folder and reports.
 
+The CSV files do not depend on the version, so they are written first. When they are
+the published ones, the rest is written as published and compared byte for byte; an
+unchanged build stops there. Otherwise the diff with the published package, computed
+once, gives both the bump and the changelog entry, and the Parquet twins, descriptor,
+changelog and datasheet are written once, with the new version (twice only when the
+tables are as published but other bytes differ, or --bump asks for a new version of
+an unchanged package).
+
 Publish replaces the whole target folder, so it writes only into a folder it
 recognises as its own (check_target): absent, empty, or holding nothing but what
 publish writes (datapackage.json, README.md, CHANGELOG.md, data/<table>.csv and
@@ -27,18 +35,20 @@ from pathlib import Path
 from pipeline.build.collector import existing_objects_frozen
 from pipeline.check.run import check_seeds
 from pipeline.contract.problems import InputError, Problem
-from pipeline.package import atomic, versions
+from pipeline.package import atomic, versions, writer
 from pipeline.package.atomic import Refused
-from pipeline.package.writer import write_package
+from pipeline.package.diff import PackageDiff
+from pipeline.package.reader import CHANGELOG, DATASHEET, DESCRIPTOR
 from pipeline.validate.run import verify_package
 
-CHANGELOG = "CHANGELOG.md"
-DATASHEET = "README.md"
 CHANGELOG_HEADER = "# Changelog\n\nEvery published version of the package, newest first.\n"
 DATA = "data"
-TOP_FILES = {versions.DESCRIPTOR, DATASHEET, CHANGELOG}  # with DATA: all publish writes at the top
+TOP_FILES = {DESCRIPTOR, DATASHEET, CHANGELOG}  # with DATA: all publish writes at the top
 DATA_FILE = re.compile(r"[a-z0-9_]+\.(csv|parquet)")
-NOT_OURS = "publish replaces the whole folder: pass --out a new or empty folder, or a package folder publish wrote"
+NOT_OURS = (
+    "publish replaces the whole folder: pass --out a new or empty folder, or a package folder "
+    "publish wrote"
+)
 
 
 @dataclass
@@ -47,6 +57,7 @@ class Published:
     changed: bool
     level: str | None  # major / minor / patch, None for the first publication or no change
     report: str | None = None  # what a dry run would change
+    changes: PackageDiff | None = None  # the diff from the published package, when it was needed
     warnings: list[str] = field(
         default_factory=list
     )  # what could not be cleaned up (the result stands)
@@ -55,16 +66,13 @@ class Published:
 def created_timestamp() -> str:
     """SOURCE_DATE_EPOCH when set (reproducible builds), else the current time, in UTC."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = (
-        dt.datetime.fromtimestamp(int(epoch), dt.UTC)
-        if epoch
-        else dt.datetime.now(dt.UTC)
-    )
+    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def differing_files(a: Path, b: Path) -> list[str]:
-    """Paths, relative and sorted, of the files that are in only one of the folders or differ in bytes."""
+    """Paths, relative and sorted, of the files that are in only one of the folders or differ in
+    bytes."""
     files_a = {p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file()}
     files_b = {p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file()}
     return sorted(
@@ -78,7 +86,8 @@ def same_tree(a: Path, b: Path) -> bool:
 
 
 def write_datasheet(out: Path) -> None:
-    """README.md of the package, rendered from its own files (so an unchanged build gives the same bytes)."""
+    """README.md of the package, rendered from its own files (so an unchanged build gives the same
+    bytes)."""
     from pipeline.package.datasheet import render_datasheet
 
     (out / DATASHEET).write_text(render_datasheet(out), encoding="utf-8")
@@ -104,46 +113,83 @@ def build_package(
 def _write_versioned(
     rows: dict[str, list[dict]], out: Path, previous: Path | None, bump: str | None
 ) -> Published:
-    old = versions.read_descriptor(previous) if previous is not None else None
-    history = (
-        _history(previous) if old is not None else ""
-    )  # first: the datasheet reads the copy below
-    if old is not None:
-        write_package(out, rows, old["version"], old["created"])
+    old = versions.read_published(previous) if previous is not None else None
+    history = _history(previous) if previous and old else ""  # before the copy the datasheet reads
+    ordered = writer.ordered_rows(rows)
+    writer.write_tables(out, ordered)  # the CSV files: the same bytes whatever the version
+    if previous is None or old is None:
+        version = versions.first_version(bump)
+        created = created_timestamp()
+        entry = versions.changelog_entry(None, version, None, created)
+        _complete(out, ordered, version, created, _with_entry(history, entry))
+        return Published(version, changed=True, level=None)
+    rewritten = _differing_tables(previous, out)
+    if rewritten:
+        # The diff reads the new CSV files and a descriptor without the Parquet twins, which it
+        # compares without their bytes and hash: the twins are written once, with the new version.
+        changes = versions.diff_published(previous, out, after=_descriptor(out, old, ordered))
+    else:
+        # The tables are as published: the whole package may be, byte for byte.
         if (previous / CHANGELOG).is_file():
             shutil.copyfile(previous / CHANGELOG, out / CHANGELOG)
-        write_datasheet(out)
+        _complete(out, ordered, old["version"], old["created"], None)
         rewritten = differing_files(previous, out)
-        same = not rewritten
-        if same and bump is None:
+        if not rewritten and bump is None:
             return Published(old["version"], changed=False, level=None)
-        # Bytes that differ with the same content (a new Parquet writer, say) still need a new version.
-        required = None if same else versions.required_bump(previous, out) or "patch"
-        level = versions.chosen_bump(required, bump)
-        version = versions.bump(old["version"], level)
-    else:
-        required, level, version, rewritten = None, None, versions.first_version(bump), []
+        changes = versions.diff_published(previous, out)
+    # Bytes that differ with the same content (a new Parquet writer, say) still need a new version.
+    required = (changes.bump or "patch") if rewritten else None
+    level = versions.chosen_bump(required, bump)
+    assert level is not None  # files differ (a required bump) or a bump was asked for
+    version = versions.bump(old["version"], level)
     created = created_timestamp()
-    if out.exists():
-        shutil.rmtree(out)
-    write_package(out, rows, version, created)
-    entry = versions.changelog_entry(
-        previous if old is not None else None, out, version, level, created, required, rewritten
-    )
+    entry = versions.changelog_entry(changes, version, level, created, required, rewritten)
+    _complete(out, ordered, version, created, _with_entry(history, entry))
+    changes.new_version = version  # it was taken before the new version was written
+    return Published(version, changed=True, level=level, changes=changes)
+
+
+def _descriptor(out: Path, old: dict, ordered: dict[str, list[dict]]) -> dict:
+    """The descriptor of the tables written in `out`, Parquet twins not yet written."""
+    return writer.descriptor(out, old["version"], old["created"], ordered["sources"], twins=False)
+
+
+def _differing_tables(previous: Path, out: Path) -> list[str]:
+    """The CSV files written in `out` that the published package does not hold as they are."""
+    written = sorted(p.relative_to(out).as_posix() for p in (out / DATA).glob("*.csv"))
+    return [
+        name
+        for name in written
+        if not (previous / name).is_file()
+        or not filecmp.cmp(previous / name, out / name, shallow=False)
+    ]
+
+
+def _complete(
+    out: Path, ordered: dict[str, list[dict]], version: str, created: str, changelog: str | None
+) -> None:
+    """Everything beside the CSV files: Parquet twins, descriptor, changelog (unless None),
+    datasheet."""
+    writer.write_twins(out, ordered, version)
+    writer.write_descriptor(out, version, created, ordered)
+    if changelog is not None:
+        (out / CHANGELOG).write_text(changelog, encoding="utf-8")
+    write_datasheet(out)  # last: it reads the package and its changelog
+
+
+def _with_entry(history: str, entry: str) -> str:
+    """The changelog: its header, the new entry, then the published entries."""
     body = (
         history[len(CHANGELOG_HEADER) :].lstrip("\n")
         if history.startswith(CHANGELOG_HEADER)
         else history
     )
-    (out / CHANGELOG).write_text(
-        CHANGELOG_HEADER + "\n" + entry + ("\n" + body if body else ""), encoding="utf-8"
-    )
-    write_datasheet(out)
-    return Published(version, changed=True, level=level)
+    return CHANGELOG_HEADER + "\n" + entry + ("\n" + body if body else "")
 
 
 def _history(previous: Path) -> str:
-    """The published CHANGELOG.md, "" if there is none; Refused (located) if it is not UTF-8 text."""
+    """The published CHANGELOG.md, "" if there is none; Refused (located) if it is not UTF-8
+    text."""
     path = previous / CHANGELOG
     if not path.is_file():
         return ""
@@ -207,7 +253,8 @@ def _publish_locked(seeds: Path, target: Path, bump: str | None) -> Published:
 
 
 def dry_run(seeds: Path, target: Path, bump: str | None = None) -> Published:
-    """What `publish` would do: build in the system's temporary folder, diff, report; write nothing here."""
+    """What `publish` would do: build in the system's temporary folder, diff, report; write nothing
+    here."""
     from pipeline.package.diff import render_text
 
     previous = check_target(target, seeds)
@@ -217,9 +264,9 @@ def dry_run(seeds: Path, target: Path, bump: str | None = None) -> Published:
         if previous is None:
             result.report = f"no package published in {target} yet\n"
         else:
-            result.report = render_text(
-                versions.diff_published(previous, out, str(target), f"build of {seeds}")
-            )
+            changes = result.changes or versions.diff_published(previous, out)
+            changes.old, changes.new = str(target), f"build of {seeds}"
+            result.report = render_text(changes)
     return result
 
 
@@ -231,7 +278,8 @@ def _refuse(path: Path, message: str, hint: str = NOT_OURS) -> Refused:
 
 
 def check_target(target: Path, seeds: Path) -> Path | None:
-    """The published package in `target` to build on, or None (absent or empty folder); Refused otherwise."""
+    """The published package in `target` to build on, or None (absent or empty folder); Refused
+    otherwise."""
     try:
         return _recognise(target, seeds)
     except OSError as exc:  # a folder on the way that cannot be listed or looked into
@@ -261,12 +309,12 @@ def _recognise(target: Path, seeds: Path) -> Path | None:
             f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
         )
         raise _refuse(target, f"not a package publish wrote: it holds {shown}")
-    if versions.DESCRIPTOR not in found:
-        raise _refuse(target, f"not a package publish wrote: it holds no {versions.DESCRIPTOR}")
-    descriptor = versions.read_descriptor(target)
-    if not _our_shape(descriptor):
+    if DESCRIPTOR not in found:
+        raise _refuse(target, f"not a package publish wrote: it holds no {DESCRIPTOR}")
+    descriptor = versions.read_published(target)
+    if descriptor is None or not _our_shape(descriptor):
         raise _refuse(
-            target / versions.DESCRIPTOR,
+            target / DESCRIPTOR,
             "resources: not a package publish wrote "
             "(each of its resources is data/<name>.csv with a parquet twin data/<name>.parquet)",
         )
@@ -274,7 +322,8 @@ def _recognise(target: Path, seeds: Path) -> Path | None:
 
 
 def _check_place(target: Path, seeds: Path) -> None:
-    """Refuse a target that is no folder of its own: '.', '..', the root, the seeds or a folder above them."""
+    """Refuse a target that is no folder of its own: '.', '..', the root, the seeds or a folder
+    above them."""
     try:
         place = target.resolve()
     except (OSError, RuntimeError) as exc:  # a loop of symbolic links
@@ -313,7 +362,8 @@ def _check_place(target: Path, seeds: Path) -> None:
 
 
 def _strangers(target: Path, found: list[str]) -> list[str]:
-    """What `target` holds that publish does not write: other names, links, special files, nested folders."""
+    """What `target` holds that publish does not write: other names, links, special files, nested
+    folders."""
     strangers = [
         _shown(target / name, name)
         for name in found
@@ -344,7 +394,8 @@ def _shown(path: Path, name: str) -> str:
 
 
 def _our_shape(descriptor: dict) -> bool:
-    """Resources as publish writes them: data/<name>.csv in UTF-8, each with its Parquet twin described beside it.
+    """Resources as publish writes them: data/<name>.csv in UTF-8, each with its Parquet twin
+    described beside it.
 
     The names are those of the files the layout allows, so no path read later leaves the folder.
     """

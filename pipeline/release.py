@@ -26,12 +26,21 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pipeline.contract.problems import InputError, Problem
-from pipeline.package.reader import DESCRIPTOR, PackageError, member_path, open_member
+from pipeline.package.reader import (
+    CHANGELOG,
+    DATASHEET,
+    DESCRIPTOR,
+    PackageError,
+    member_path,
+    open_member,
+    read_descriptor_with_resources,
+)
 
-EXTRA_FILES = ("CHANGELOG.md", "README.md")
+EXTRA_FILES = (CHANGELOG, DATASHEET)
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-# The Data Package name rule (lowercase letters, digits, '-', '.', '_'), which frictionless checks as
-# ^([-a-z0-9._/])+$: that also lets '/', '..' and a leading dot through, so a name could leave --out.
+# The Data Package name rule (lowercase letters, digits, '-', '.', '_'), which frictionless checks
+# as ^([-a-z0-9._/])+$: that also lets '/', '..' and a leading dot through, so a name could leave
+# --out.
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 NAME_HINT = (
     "lowercase letters, digits, '-', '.' and '_', starting with a letter or digit; it names the zip"
@@ -110,7 +119,7 @@ def members(package: Path, descriptor: dict) -> list[str]:
                     )
                 )
             else:
-                names.add(PurePosixPath(relpath).as_posix())
+                names.add(PurePosixPath(str(relpath)).as_posix())
     for name in EXTRA_FILES:
         if not os.path.lexists(package / name):
             continue
@@ -133,9 +142,7 @@ def members(package: Path, descriptor: dict) -> list[str]:
 
 def zip_time(created: str | None) -> tuple[int, int, int, int, int, int]:
     try:
-        moment = dt.datetime.fromisoformat(str(created).replace("Z", "+00:00")).astimezone(
-            dt.UTC
-        )
+        moment = dt.datetime.fromisoformat(str(created).replace("Z", "+00:00")).astimezone(dt.UTC)
     except ValueError:
         return ZIP_EPOCH
     stamp = (
@@ -150,7 +157,8 @@ def zip_time(created: str | None) -> tuple[int, int, int, int, int, int]:
 
 
 def write_zip(handle, package: Path, names: list[str], stamp: tuple) -> None:
-    """The zip of `names` (checked members of `package`) written to the open binary file `handle`."""
+    """The zip of `names` (checked members of `package`) written to the open binary file
+    `handle`."""
     with zipfile.ZipFile(handle, "w") as archive:
         for name in names:
             info = zipfile.ZipInfo(name, date_time=stamp)
@@ -177,12 +185,11 @@ def _write_beside(out: Path, filename: str, write) -> None:
 
 def build_release(package: Path, out: Path) -> Release:
     """Write `out/<name>-<version>.zip` and its `.sha256` for the package in folder `package`."""
-    from pipeline.package.diff import read_descriptor
     from pipeline.validate.run import verify_package
 
     if not os.path.lexists(package / DESCRIPTOR):
         raise PackageError(f"{package}: no {DESCRIPTOR}; run 'pipeline publish' first")
-    descriptor = read_descriptor(package)
+    descriptor = read_descriptor_with_resources(package)
     problems = name_problems(package / DESCRIPTOR, descriptor)
     if problems:
         raise InputError(problems)

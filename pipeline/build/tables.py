@@ -8,12 +8,11 @@ Values that cannot be typed become empty and a Problem; nothing stops the build.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from pipeline.contract import schemas
+from pipeline.contract.fieldtypes import BadValue, from_yaml
 from pipeline.contract.problems import Problem
 from pipeline.load.seeds import Corpus, Record
 from pipeline.load.spans import Unresolved, resolve, usable_occurrence
@@ -88,54 +87,6 @@ class Tables:
         self.short_exempt |= other.short_exempt
 
 
-class _Bad(Exception):
-    def __init__(self, message: str, hint: str | None = None):
-        self.message, self.hint = message, hint
-
-
-def parse_date(value) -> dt.date:
-    if not isinstance(value, str):
-        raise _Bad(f"expected a date, got {value!r}", "write dates as yyyy-mm-dd")
-    try:
-        if len(value) != 10:
-            raise ValueError("not yyyy-mm-dd")
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise _Bad(
-            f"{value!r} is not a valid date ({exc})", "write a real calendar date as yyyy-mm-dd"
-        ) from None
-
-
-def typed(field_def: dict, value):
-    """The value as the schema's type, or _Bad."""
-    if value is None or value == "":
-        return None
-    kind = field_def["type"]
-    if kind == "string":
-        if not isinstance(value, str):
-            raise _Bad(f"expected text, got {value!r}", "quote the value")
-        return value
-    if kind == "date":
-        return parse_date(value)
-    if kind == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _Bad(f"expected an integer, got {value!r}")
-        return value
-    if kind == "number":
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-        ):
-            raise _Bad(f"expected a finite number, got {value!r}")
-        return float(value)
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            raise _Bad(f"expected true or false, got {value!r}")
-        return value
-    raise _Bad(f"unsupported field type {kind}")
-
-
 def _typed_row(
     table: str,
     values: dict,
@@ -152,8 +103,8 @@ def _typed_row(
         if name in skip:
             continue
         try:
-            row[name] = typed(field_def, values.get(name))
-        except _Bad as fault:
+            row[name] = from_yaml(field_def["type"], values.get(name))
+        except BadValue as fault:
             problems.append(
                 Problem(
                     origin.file,

@@ -19,6 +19,7 @@ import re
 from pipeline.build.tables import Origin, Tables
 from pipeline.contract import schemas
 from pipeline.contract.problems import Problem
+from pipeline.contract.schemas import DATE_SPANS
 from pipeline.load.spans import fold
 
 # The most people one count may claim unless its note writes the figure and says why: about the
@@ -29,12 +30,6 @@ _SEPARATOR_RE = re.compile(r"(?<=\d)[,._' \u00a0\u2009\u202f](?=\d)")
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 WEEKDAY_RE = re.compile(r"\b(" + "|".join(WEEKDAYS) + r")\b")
 COUNT_GROUPS = ["killed", "injured", "displaced", "casualties"]
-# Each dated table's span of possible dates.
-DATE_SPANS = {
-    "events": ("date_start", "date_end"),
-    "statements": ("date", "date_latest"),
-    "casualty_reports": ("period_start", "period_end"),
-}
 
 
 def _problem(origin: Origin, field: str | None, message: str, hint: str | None = None) -> Problem:

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipeline.contract import schemas
+from pipeline.contract.fieldtypes import arrow_type
 
 # The column checks, in the order they run, by the Table Schema constraint each one enforces.
 CHECKED_CONSTRAINTS = ["enum", "pattern", "minimum", "maximum", "minLength", "maxLength"]
@@ -107,10 +108,7 @@ def _arrow_fields(table_schema: dict) -> list:
     """The columns of the table's Parquet file: name and Arrow type."""
     import pyarrow as pa
 
-    return [
-        pa.field(field["name"], pa.type_for_alias(schemas.ARROW_TYPE_NAMES[field["type"]]))
-        for field in table_schema["fields"]
-    ]
+    return [pa.field(field["name"], arrow_type(field["type"])) for field in table_schema["fields"]]
 
 
 def _primary_key(table_schema: dict) -> list[str]:

@@ -18,7 +18,8 @@ _HIDDEN = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
 def printable(text: str) -> str:
-    """`text` for a terminal: each character of the kinds above as its Python escape (\\x1b, \\u202e, \\n)."""
+    """`text` for a terminal: each character of the kinds above as its Python escape (\\x1b,
+    \\u202e, \\n)."""
     if text.isprintable():  # the usual case, decided in C
         return text
     return "".join(
@@ -30,7 +31,8 @@ def printable(text: str) -> str:
 
 
 def printable_lines(text: str) -> str:
-    """`text` of several lines for a terminal: each line through `printable`, the line breaks kept."""
+    """`text` of several lines for a terminal: each line through `printable`, the line breaks
+    kept."""
     return "".join(printable(line) + "\n" for line in text.splitlines())
 
 

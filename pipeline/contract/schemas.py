@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.contract.fieldtypes import FIELD_TYPES
+
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 # Order of the tables in the package: referenced tables before those that refer to them.
@@ -38,15 +40,15 @@ MIN_EVIDENCE_CHARS = 4
 # the end of the text; Python's re lets $ match before a final newline, so the check matches
 # ids whole (fullmatch) and refuses line breaks in every one-line value (structure.py).
 ID_PATTERN = "^[a-z0-9][a-z0-9-]*$"
-# The Arrow type of each Table Schema type, by its pyarrow alias (pyarrow.type_for_alias): the
-# column types of the Parquet files, and of the frames pandas and polars read from them.
-ARROW_TYPE_NAMES = {
-    "string": "string",
-    "integer": "int64",
-    "number": "double",
-    "boolean": "bool",
-    "date": "date32",
+# Each dated table's span of possible dates: its first and last column (UCDP's earliest and latest).
+DATE_SPANS = {
+    "events": ("date_start", "date_end"),
+    "statements": ("date", "date_latest"),
+    "casualty_reports": ("period_start", "period_end"),
 }
+# The Data Package v2 profiles a published descriptor and its Table Schemas name in "$schema".
+PACKAGE_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
+SCHEMA_PROFILE = "https://datapackage.org/profiles/2.0/tableschema.json"
 
 
 @functools.cache
@@ -83,7 +85,7 @@ def table_schema(table: str) -> dict:
     published = {
         key: value for key, value in schema.items() if not key.startswith("x-") and key != "name"
     }
-    published["$schema"] = "https://datapackage.org/profiles/2.0/tableschema.json"
+    published["$schema"] = SCHEMA_PROFILE
     return published
 
 
@@ -128,21 +130,12 @@ def required(field: dict) -> bool:
 
 # ---- the annotation file format, derived ----
 
-_JSON_TYPES = {
-    "string": "string",
-    "integer": "integer",
-    "number": "number",
-    "boolean": "boolean",
-    "date": "string",
-}
-
 
 def _json_property(field: dict) -> dict:
-    prop: dict = {"type": _JSON_TYPES[field["type"]], "description": field.get("description", "")}
+    typed = FIELD_TYPES[field["type"]].json_schema
+    prop: dict = {"type": typed["type"], "description": field.get("description", "")}
+    prop.update(typed)  # after the description, where format and pattern have always stood
     constraints = field.get("constraints", {})
-    if field["type"] == "date":
-        prop["format"] = "date"
-        prop["pattern"] = r"^\d{4}-\d{2}-\d{2}$"
     if "enum" in constraints:
         prop["enum"] = constraints["enum"]
     for key, json_key in (
@@ -195,28 +188,39 @@ def annotation_json_schema() -> dict:
                     "source_id": {
                         "type": "string",
                         "pattern": ID_PATTERN,
-                        "description": "The source holding the quote when it is not this file's source.",
+                        "description": (
+                            "The source holding the quote when it is not this file's source."
+                        ),
                     },
                     "occurrence": {
                         "type": "integer",
                         "minimum": 1,
-                        "description": "Which occurrence of the quote is meant (1 = first), when it occurs more than once.",
+                        "description": (
+                            "Which occurrence of the quote is meant (1 = first), when it occurs "
+                            "more than once."
+                        ),
                     },
                     "prefix": {
                         "type": "string",
                         "minLength": 1,
-                        "description": "Words just before the quote that pick out the right occurrence.",
+                        "description": (
+                            "Words just before the quote that pick out the right occurrence."
+                        ),
                     },
                     "weekdays_refer_elsewhere": {
                         "type": "string",
                         "minLength": 1,
-                        "description": "Why weekdays named in this span are not the record's own dates.",
+                        "description": (
+                            "Why weekdays named in this span are not the record's own dates."
+                        ),
                     },
                     "short_quote_suffices": {
                         "type": "string",
                         "minLength": 1,
-                        "description": f"Why a quote of fewer than {MIN_EVIDENCE_CHARS} letters or digits "
-                        "is enough to identify the passage.",
+                        "description": (
+                            f"Why a quote of fewer than {MIN_EVIDENCE_CHARS} letters or digits "
+                            "is enough to identify the passage."
+                        ),
                     },
                 },
                 "required": ["quote"],
@@ -228,7 +232,10 @@ def annotation_json_schema() -> dict:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "annotation.schema.json",
         "title": "Annotations of one source",
-        "description": "Hand annotations of one source text. Generated from the Table Schemas in schemas/; do not edit.",
+        "description": (
+            "Hand annotations of one source text. Generated from the Table Schemas in schemas/; "
+            "do not edit."
+        ),
         "type": "object",
         "properties": {
             "source_id": {
@@ -246,7 +253,9 @@ def annotation_json_schema() -> dict:
             },
             "uncovered": {
                 "type": "array",
-                "description": "Sentences deliberately left without evidence, each with the reason.",
+                "description": (
+                    "Sentences deliberately left without evidence, each with the reason."
+                ),
                 "items": {
                     "type": "object",
                     "properties": {

@@ -38,10 +38,12 @@ from pathlib import Path
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
-DEFAULT_WAIT = 120.0  # seconds: a 10,000-document publish takes about 40 s; a stopped one must not block forever
+# Seconds: a 10,000-document publish takes about 40 s; a stopped one must not block forever.
+DEFAULT_WAIT = 120.0
 MARKER = ".pipeline-publish"
 PACKAGE = "package"  # the new package, inside a staging folder
-PARKED = "parked"  # the old package, inside a staging folder, between the two renames of the fallback swap
+# The old package, inside a staging folder, between the two renames of the fallback swap.
+PARKED = "parked"
 LOCK_HEADER = "pipeline publish lock"
 _POLL = 0.2  # seconds between two tries of a busy lock
 _SMALL = 4096  # bytes read of a marker or a lock file: both are one or three short lines
@@ -59,7 +61,8 @@ class Refused(Exception):
 
 
 def pause_point(step: str) -> None:
-    """PIPELINE_TEST_PAUSE_AT=<step> stops the run here (SIGSTOP) so crash tests can kill it at that step."""
+    """PIPELINE_TEST_PAUSE_AT=<step> stops the run here (SIGSTOP) so crash tests can kill it at that
+    step."""
     if os.environ.get("PIPELINE_TEST_PAUSE_AT") == step:
         os.kill(os.getpid(), signal.SIGSTOP)
 
@@ -72,7 +75,8 @@ def _staging_name(target: Path) -> re.Pattern:
 
 
 def _marker_text(target: Path) -> bytes:
-    return f"made by pipeline publish for {target.name}; the next publish removes this folder\n".encode()
+    text = f"made by pipeline publish for {target.name}; the next publish removes this folder\n"
+    return text.encode()
 
 
 def _is_marked(folder: Path, target: Path) -> bool:
@@ -87,7 +91,8 @@ def _is_marked(folder: Path, target: Path) -> bool:
 
 
 def leftovers(target: Path) -> list[Path]:
-    """Staging folders of earlier runs: named as publish names them, real folders, and marked or empty."""
+    """Staging folders of earlier runs: named as publish names them, real folders, and marked or
+    empty."""
     pattern = _staging_name(target)
     found = []
     for name in os.listdir(target.parent):
@@ -129,13 +134,13 @@ def staging(target: Path) -> Iterator[Path]:
 
 
 def discard(folder: Path, target: Path) -> list[str]:
-    """Remove a staging folder, marker last; a warning for what could not be removed (it stays marked)."""
+    """Remove a staging folder, marker last; a warning for what could not be removed (it stays
+    marked)."""
     parked = folder / PARKED
     if parked.is_dir() and not os.path.lexists(target):
         os.rename(parked, target)  # a run stopped between the two renames of the fallback swap
-    errors: list[
-        tuple[str, OSError]
-    ] = []  # (path, error): rmtree's errors may name the file relative to its folder
+    # (path, error): rmtree's errors may name the file relative to its folder
+    errors: list[tuple[str, BaseException]] = []
     for child in sorted(folder.iterdir()):
         if child.name != MARKER:
             _remove(child, errors)
@@ -147,14 +152,15 @@ def discard(folder: Path, target: Path) -> list[str]:
             errors.append((str(exc.filename), exc))
     if not errors:
         return []
-    path, exc = errors[0]
+    path, failure = errors[0]
     return [
-        f"{folder}: could not remove this temporary folder: {path}: {exc.strerror} "
+        f"{folder}: could not remove this temporary folder: {path}: "
+        f"{getattr(failure, 'strerror', None)} "
         f"(it stays marked; the next publish removes it once that is fixed)"
     ]
 
 
-def _remove(path: Path, errors: list[tuple[str, OSError]]) -> None:
+def _remove(path: Path, errors: list[tuple[str, BaseException]]) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, onerror=lambda _func, failed, info: errors.append((failed, info[1])))
         return
@@ -165,7 +171,8 @@ def _remove(path: Path, errors: list[tuple[str, OSError]]) -> None:
 
 
 def recover(target: Path) -> list[str]:
-    """Clear the staging folders of killed runs (restoring a parked package); warnings for what stays."""
+    """Clear the staging folders of killed runs (restoring a parked package); warnings for what
+    stays."""
     warnings = []
     for folder in leftovers(target):
         warnings += discard(folder, target)
@@ -206,7 +213,8 @@ def swap_in(folder: Path, target: Path) -> list[str]:
     elif _exchange(new, target):
         pause_point("exchanged")  # `new` now holds the old package
     else:
-        # Fallback without renameat2: park the old package, move the new one in; discard() undoes a stop between.
+        # Fallback without renameat2: park the old package, move the new one in; discard() undoes a
+        # stop between.
         os.rename(target, folder / PARKED)
         pause_point("parked")
         os.rename(new, target)
@@ -224,7 +232,8 @@ def lock_path(target: Path) -> Path:
 def publish_lock(
     target: Path, wait: float = DEFAULT_WAIT, notify: Callable[[str], None] | None = None
 ):
-    """Hold the lock of `target`, waiting up to `wait` seconds for another run; the lock file is removed on exit.
+    """Hold the lock of `target`, waiting up to `wait` seconds for another run; the lock file is
+    removed on exit.
 
     `notify` hears, once, that the run waits and for whom. Refused (exit 1) when the wait runs out.
     """
@@ -233,7 +242,8 @@ def publish_lock(
     try:
         yield
     finally:
-        # Unlink while still holding it: a run waiting on this file then finds it gone and opens a new one.
+        # Unlink while still holding it: a run waiting on this file then finds it gone and opens a
+        # new one.
         with contextlib.suppress(OSError):
             if os.path.samestat(os.fstat(handle), os.lstat(path)):
                 os.unlink(path)
@@ -253,13 +263,15 @@ def _acquire(path: Path, target: Path, wait: float, notify: Callable[[str], None
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Refused(
-                    f"{target}: another publish holds the lock ({holder}); gave up after {wait:g} s "
+                    f"{target}: another publish holds the lock ({holder}); gave up after {wait:g} "
+                    "s "
                     f"(let it finish or end it, then publish again; --wait SECONDS waits longer)",
                     1,
                 ) from None
             if notify is not None and not told:
                 notify(
-                    f"waiting up to {wait:g} s for the lock on {target}, held by another publish ({holder})"
+                    f"waiting up to {wait:g} s for the lock on {target}, held by another publish "
+                    f"({holder})"
                 )
                 told = True
             time.sleep(min(_POLL, left))
@@ -274,7 +286,8 @@ def _acquire(path: Path, target: Path, wait: float, notify: Callable[[str], None
 
 
 def _open_lock(path: Path) -> int:
-    """The lock file, created if absent; Refused if the name is taken by anything publish did not write."""
+    """The lock file, created if absent; Refused if the name is taken by anything publish did not
+    write."""
     try:
         handle = os.open(
             path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o644
@@ -305,9 +318,7 @@ def _still_there(handle: int, path: Path) -> bool:
 
 
 def _write_record(handle: int) -> None:
-    since = (
-        dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    )
+    since = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     os.ftruncate(handle, 0)
     os.pwrite(handle, f"{LOCK_HEADER}\npid {os.getpid()}\nsince {since}\n".encode(), 0)
 
@@ -325,7 +336,8 @@ def _holder(handle: int) -> str:
 
 
 def _state(pid: int) -> list[str]:
-    """'stopped' for a stopped process; 'ended' when the pid runs no more (processes it forked hold the lock)."""
+    """'stopped' for a stopped process; 'ended' when the pid runs no more (processes it forked hold
+    the lock)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
             state = handle.read().rpartition(")")[2].split()[:1]

@@ -5,61 +5,24 @@
 the event type hierarchy in schemas/, so rebuilding an unchanged package gives the
 same bytes. Every value it prints from the package goes through `inline_text`, `code`
 or `url` (and `table_cell` in a table), so the rendered page shows the data's own
-characters and no tag, link or layout can come out of them. `read_rows` reads a
-published CSV table typed by its schema.
+characters and no tag, link or layout can come out of them. The package is read
+through pipeline.package.reader, as every package is.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
 import re
 from pathlib import Path
 
 from pipeline.contract import schemas
+from pipeline.contract.fieldtypes import to_csv
+from pipeline.package.reader import CHANGELOG, read_columns, read_descriptor, read_typed_rows
 
-DATED_COLUMNS = {
-    "events": ("date_start", "date_end"),
-    "statements": ("date", "date_latest"),
-    "casualty_reports": ("period_start", "period_end"),
-}
-
-
-def _typed(value: str, kind: str):
-    if value == "":
-        return None
-    if kind == "integer":
-        return int(value)
-    if kind == "number":
-        return float(value)
-    if kind == "boolean":
-        return value == "true"
-    if kind == "date":
-        return dt.date.fromisoformat(value)
-    return value
-
-
-def read_rows(package_dir: Path, resource: dict) -> list[dict]:
-    """The rows of one CSV resource, each value converted to its schema type (empty -> None)."""
-    kinds = {f["name"]: f["type"] for f in resource["schema"]["fields"]}
-    with open(package_dir / resource["path"], encoding="utf-8", newline="") as handle:
-        return [
-            {name: _typed(value, kinds.get(name, "string")) for name, value in row.items()}
-            for row in csv.DictReader(handle)
-        ]
-
-
-def read_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
-    """The descriptor and the typed rows of every table of the package in `package_dir`."""
-    descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
-    rows = {r["name"]: read_rows(package_dir, r) for r in descriptor["resources"]}
-    return descriptor, rows
-
-
-# Markdown escaping is written by hand: markdown-it-py and mistune render Markdown but write none, and a
-# general "escape every punctuation mark" would rewrite plain sentences (their brackets, hyphens, dots) for
-# nothing. Only what can start markup is escaped, so text without markup keeps its bytes.
+# Markdown escaping is written by hand: markdown-it-py and mistune render Markdown but write none,
+# and a general "escape every punctuation mark" would rewrite plain sentences (their brackets,
+# hyphens, dots) for nothing. Only what can start markup is escaped, so text without markup keeps
+# its bytes.
 _MARKUP = re.compile(
     r"\\(?=[!-/:-@\[-`{-~]|$)"  # a backslash that would escape the next character
     r"|[`*~<>\[\]&]"  # code, emphasis, strikethrough, HTML and autolinks, links, entities
@@ -72,17 +35,13 @@ _SAFE_URL = re.compile(r"^https?://[^\s<>()\\`]+$")
 
 def _plain(value) -> str:
     """A value written as in the CSV files, on one line."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = value.isoformat() if isinstance(value, dt.date) else str(value)
-    return " ".join(text.split())
+    return " ".join(to_csv(value).split())
 
 
 def inline_text(value) -> str:
-    """A value as Markdown text that renders as exactly its characters: no tag, link, code span, emphasis or
-    heading can come out of the data, and a newline cannot end the paragraph or table row it stands in."""
+    """A value as Markdown text that renders as exactly its characters: no tag, link, code span,
+    emphasis or heading can come out of the data, and a newline cannot end the paragraph or table
+    row it stands in."""
     text = _MARKUP.sub(lambda m: "\\" + m.group(0), _plain(value))
     start = _BLOCK_START.match(text)
     if start:
@@ -92,7 +51,8 @@ def inline_text(value) -> str:
 
 
 def code(value) -> str:
-    """A value as a Markdown code span (no markup inside one), fenced by more backticks than it holds."""
+    """A value as a Markdown code span (no markup inside one), fenced by more backticks than it
+    holds."""
     text = _plain(value)
     if not text:
         return ""
@@ -102,14 +62,15 @@ def code(value) -> str:
 
 
 def url(value) -> str:
-    """A web address as an autolink; anything else (javascript:, data:, a relative path) as plain text."""
+    """A web address as an autolink; anything else (javascript:, data:, a relative path) as plain
+    text."""
     text = _plain(value)
     return f"<{text}>" if _SAFE_URL.match(text) else inline_text(text)
 
 
 def table_cell(markdown: str) -> str:
-    """Inline Markdown made fit for a table cell: GFM splits cells at every `|`, even inside a code span,
-    and removes the backslash of `\\|` before reading the cell, so every `|` is escaped."""
+    """Inline Markdown made fit for a table cell: GFM splits cells at every `|`, even inside a code
+    span, and removes the backslash of `\\|` before reading the cell, so every `|` is escaped."""
     return markdown.replace("|", "\\|")
 
 
@@ -119,7 +80,8 @@ def cell(value) -> str:
 
 
 def table(header: list[str], rows: list[list]) -> str:
-    """A Markdown table; `rows` hold inline Markdown (from inline_text, code, url) or plain numbers and dates."""
+    """A Markdown table; `rows` hold inline Markdown (from inline_text, code, url) or plain numbers
+    and dates."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += [
         "| " + " | ".join(table_cell(v) if isinstance(v, str) else cell(v) for v in row) + " |"
@@ -150,14 +112,15 @@ def _constraints(field: dict) -> str:
 
 
 def coverage_dates(package_dir: Path, descriptor: dict) -> list[list]:
-    """Per dated table: earliest and latest date its rows span (a missing end counts as its start)."""
+    """Per dated table: earliest and latest date its rows span (a missing end counts as its
+    start)."""
     import pyarrow.compute as pc
 
     result = []
     for resource in descriptor["resources"]:
-        if resource["name"] not in DATED_COLUMNS:
+        if resource["name"] not in schemas.DATE_SPANS:
             continue
-        first, last = DATED_COLUMNS[resource["name"]]
+        first, last = schemas.DATE_SPANS[resource["name"]]
         columns = read_columns(package_dir, resource, [first, last])
         dated = pc.is_valid(columns[first])
         starts = pc.filter(columns[first], dated)
@@ -168,24 +131,6 @@ def coverage_dates(package_dir: Path, descriptor: dict) -> list[list]:
                 [resource["name"], dt.date.fromisoformat(earliest), dt.date.fromisoformat(latest)]
             )
     return result
-
-
-def read_columns(package_dir: Path, resource: dict, names: list[str]) -> dict:
-    """Some columns of one CSV resource as Arrow text arrays, empty cells null: no row is held as a dict."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    table = pacsv.read_csv(
-        package_dir / resource["path"],
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            include_columns=names,
-            column_types={n: pa.string() for n in names},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        ),
-    )
-    return {name: table.column(name) for name in names}
 
 
 def row_count(package_dir: Path, resource: dict) -> int:
@@ -230,11 +175,12 @@ def _licence(licence: dict) -> str:
 def _what(descriptor: dict, counts: dict[str, int]) -> str:
     text = (
         "\n## What the data is\n\n"
-        "Hand annotations of news articles about the 2020 Nagorno-Karabakh war, as tables. "
-        "Each row of events, statements and casualty reports rests on at least one row of `evidence`: "
-        "a span of an article given by Unicode code-point offsets (start inclusive, end exclusive) "
+        "Hand annotations of news articles about the 2020 Nagorno-Karabakh war, as tables. Each "
+        "row of events, statements and casualty reports rests on at least one row of `evidence`: a "
+        "span of an article given by Unicode code-point offsets (start inclusive, end exclusive) "
         "with the exact words. The articles are the publishers' copyright and are not shipped; "
-        "`sources.text_sha256` lets anyone holding a copy check that the offsets refer to the same text.\n\n"
+        "`sources.text_sha256` lets anyone holding a copy check that the offsets refer to the same "
+        "text.\n\n"
     )
     body = [
         [
@@ -288,10 +234,8 @@ def _dictionary(descriptor: dict) -> str:
         text += f"- primary key: {code(', '.join(schema.get('primaryKey', [])))}\n"
         for fk in schema.get("foreignKeys", []):
             ref = fk["reference"]
-            text += (
-                f"- foreign key: {code(', '.join(fk['fields']))} -> "
-                f"{code((ref.get('resource') or resource['name']) + '.' + ', '.join(ref['fields']))}\n"
-            )
+            target = (ref.get("resource") or resource["name"]) + "." + ", ".join(ref["fields"])
+            text += f"- foreign key: {code(', '.join(fk['fields']))} -> {code(target)}\n"
         body = [
             [
                 code(f["name"]),
@@ -329,9 +273,10 @@ def _conventions(rows: dict[str, list[dict]]) -> str:
     ]
     return (
         "\n## Casualty count conventions\n\n"
-        "Vague words in casualty claims are read as ranges through these conventions; every ranged figure in "
-        "`casualty_reports` names its term in a `*_convention` column. Claims are never merged: each is its own "
-        "row, attributed to its claimant, and running totals are flagged `is_cumulative`.\n\n"
+        "Vague words in casualty claims are read as ranges through these conventions; every ranged "
+        "figure in `casualty_reports` names its term in a `*_convention` column. Claims are never "
+        "merged: each is its own row, attributed to its claimant, and running totals are flagged "
+        "`is_cumulative`.\n\n"
         + (table(["term", "phrase", "low", "high", "basis"], body) if body else "No conventions.\n")
     )
 
@@ -344,9 +289,10 @@ def _citation(descriptor: dict) -> str:
     version = inline_text(descriptor["version"])
     return (
         "\n## Licence and citation\n\n"
-        f"The tables are released under {inline_text(licence.get('title') or licence.get('name', ''))} "
-        f"({code(licence.get('name', ''))}). The evidence excerpts are short quotations of the articles, "
-        "whose copyright stays with their publishers.\n\nCite as:\n\n"
+        "The tables are released under "
+        f"{inline_text(licence.get('title') or licence.get('name', ''))} "
+        f"({code(licence.get('name', ''))}). The evidence excerpts are short quotations of the "
+        "articles, whose copyright stays with their publishers.\n\nCite as:\n\n"
         f"> {authors} ({year}). *{title}* ({name}), version {version}, "
         f"created {inline_text(descriptor['created'])}. {inline_text(descriptor['id'])}\n"
     )
@@ -392,7 +338,8 @@ in Parquet and (through the descriptor) in CSV alike.
 
 
 def free_text_columns(descriptor: dict) -> list[tuple[str, list[str]]]:
-    """Per table, its string columns that no pattern, code list or foreign key constrains: any text can stand there."""
+    """Per table, its string columns that no pattern, code list or foreign key constrains: any text
+    can stand there."""
     found = []
     for resource in descriptor["resources"]:
         schema = resource["schema"]
@@ -417,26 +364,28 @@ def _spreadsheets(descriptor: dict) -> str:
     )
     return (
         "\n## Opening the CSV in a spreadsheet\n\n"
-        "The CSV files keep the text of the annotations exactly as written, so a cell of a free-text column "
-        "may begin with `=`, `+`, `-`, `@`, a tab or a carriage return. Excel, LibreOffice Calc and Google Sheets "
-        "take such a cell for a formula when the file is opened directly (CSV or formula injection): it can "
-        "show a computed value instead of the text, and a crafted formula can fetch addresses or run commands. "
-        "The free-text columns (strings no pattern, code list or foreign key constrains) are:\n\n"
+        "The CSV files keep the text of the annotations exactly as written, so a cell of a "
+        "free-text column may begin with `=`, `+`, `-`, `@`, a tab or a carriage return. Excel, "
+        "LibreOffice Calc and Google Sheets take such a cell for a formula when the file is opened "
+        "directly (CSV or formula injection): it can show a computed value instead of the text, "
+        "and a crafted formula can fetch addresses or run commands. The free-text columns (strings "
+        "no pattern, code list or foreign key constrains) are:\n\n"
         f"{columns}\n"
-        "To read them safely, load the Parquet files or the CSV with a data library (pandas, polars, R, DuckDB), "
-        "which never evaluates formulas; or import the CSV into the spreadsheet as text rather than opening it: "
-        "LibreOffice's Text Import dialog with the column type set to Text, Excel's Data > From Text/CSV with the "
-        "columns set to Text before loading, Google Sheets' File > Import with \"Convert text to numbers, dates, "
+        "To read them safely, load the Parquet files or the CSV with a data library (pandas, "
+        "polars, R, DuckDB), which never evaluates formulas; or import the CSV into the "
+        "spreadsheet as text rather than opening it: LibreOffice's Text Import dialog with the "
+        "column type set to Text, Excel's Data > From Text/CSV with the columns set to Text before "
+        "loading, Google Sheets' File > Import with \"Convert text to numbers, dates, "
         'and formulas" unticked. Do not let a spreadsheet save the CSV back over the package.\n'
     )
 
 
 def render_datasheet(package_dir: Path) -> str:
     """The datasheet of the package in `package_dir`, as Markdown."""
-    descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor = read_descriptor(package_dir)
     # Only the small tables are read whole; the others give their row count and date range.
     rows = {
-        r["name"]: read_rows(package_dir, r)
+        r["name"]: read_typed_rows(package_dir, r)
         for r in descriptor["resources"]
         if r["name"] in ("sources", "count_conventions")
     }
@@ -444,7 +393,7 @@ def render_datasheet(package_dir: Path) -> str:
         r["name"]: len(rows[r["name"]]) if r["name"] in rows else row_count(package_dir, r)
         for r in descriptor["resources"]
     }
-    changelog = package_dir / "CHANGELOG.md"
+    changelog = package_dir / CHANGELOG
     latest = (
         latest_changelog_entry(changelog.read_text(encoding="utf-8")) if changelog.is_file() else ""
     )

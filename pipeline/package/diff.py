@@ -12,14 +12,13 @@ error naming the package and the resource, and the file is never opened.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.package import reader
-from pipeline.package.reader import DESCRIPTOR, PackageError, open_package
+from pipeline.package.reader import PackageError, open_package
 
 LEVELS = ("patch", "minor", "major")
 
@@ -89,8 +88,9 @@ class PackageDiff:
     @property
     def bump(self) -> str | None:
         """The bump the differences need; None when the packages hold the same content."""
-        level = None
-        for item in [*self.changes, *self.tables]:
+        level: str | None = None
+        items: list[Change | TableRows] = [*self.changes, *self.tables]
+        for item in items:
             level = higher(level, item.level)
         return level
 
@@ -168,30 +168,54 @@ def diff_field(old: dict, new: dict) -> list[Change]:
     return changes
 
 
-def diff_schema(old: dict, new: dict) -> list[Change]:
-    old_fields = {f["name"]: f for f in old.get("fields", [])}
-    new_fields = {f["name"]: f for f in new.get("fields", [])}
-    old_names, new_names = list(old_fields), list(new_fields)
-    removed = [n for n in old_names if n not in new_fields]
-    added = [n for n in new_names if n not in old_fields]
+def _renamed(
+    removed: list[str],
+    added: list[str],
+    twin_of: Callable[[str], str | None],
+    what: str,
+    where: str,
+) -> list[Change]:
+    """Each removed name whose twin (`twin_of(name)`, or None) was added, reported as renamed and
+    taken out of both lists."""
     changes = []
     for name in list(removed):
-        position = old_names.index(name)
-        twin = new_names[position] if position < len(new_names) else None
-        if twin in added and new_fields[twin].get("type") == old_fields[name].get("type"):
-            changes.append(Change("major", "", f"field {name} renamed to {twin}"))
+        twin = twin_of(name)
+        if twin is not None:
+            changes.append(Change("major", where, f"{what} {name} renamed to {twin}"))
             removed.remove(name)
             added.remove(twin)
-    changes += [Change("major", "", f"field {name} removed") for name in removed]
-    changes += [Change("major", "", f"field {name} added") for name in added]
-    kept_old = [n for n in old_names if n in new_fields]
-    kept_new = [n for n in new_names if n in old_fields]
+    return changes
+
+
+def _membership(
+    old_names: list[str],
+    new_names: list[str],
+    twin_of: Callable[[str, list[str]], str | None],
+    what: str,
+    where: str,
+) -> list[Change]:
+    """Changes in which names there are and in their order: renamed, removed, added (major; an added
+    resource is minor), reordered."""
+    removed = [n for n in old_names if n not in new_names]
+    added = [n for n in new_names if n not in old_names]
+    changes = _renamed(removed, added, lambda name: twin_of(name, added), what, where)
+    changes += [Change("major", where, f"{what} {name} removed") for name in removed]
+    level = "minor" if what == "resource" else "major"
+    changes += [Change(level, where, f"{what} {name} added") for name in added]
+    kept_old = [n for n in old_names if n in new_names]
+    kept_new = [n for n in new_names if n in old_names]
     if kept_old != kept_new:
         changes.append(
-            Change("major", "", f"fields reordered: {', '.join(kept_old)} -> {', '.join(kept_new)}")
+            Change(
+                "major", where, f"{what}s reordered: {', '.join(kept_old)} -> {', '.join(kept_new)}"
+            )
         )
-    for name in kept_new:
-        changes += diff_field(old_fields[name], new_fields[name])
+    return changes
+
+
+def _key_changes(old: dict, new: dict) -> list[Change]:
+    """The primary key and the foreign keys of two schemas compared."""
+    changes = []
     if old.get("primaryKey") != new.get("primaryKey"):
         changes.append(
             Change(
@@ -210,6 +234,25 @@ def diff_schema(old: dict, new: dict) -> list[Change]:
         Change("minor", "", f"foreign key removed: {fk} (loosened)")
         for fk in sorted(old_fks - new_fks)
     ]
+    return changes
+
+
+def diff_schema(old: dict, new: dict) -> list[Change]:
+    old_fields = {f["name"]: f for f in old.get("fields", [])}
+    new_fields = {f["name"]: f for f in new.get("fields", [])}
+    old_names, new_names = list(old_fields), list(new_fields)
+
+    def twin_of(name: str, added: list[str]) -> str | None:
+        """The field added at the removed field's place, if it has the same type."""
+        position = old_names.index(name)
+        twin = new_names[position] if position < len(new_names) else None
+        same_type = twin in added and new_fields[twin].get("type") == old_fields[name].get("type")
+        return twin if same_type else None
+
+    changes = _membership(old_names, new_names, twin_of, "field", "")
+    for name in [n for n in new_names if n in old_fields]:
+        changes += diff_field(old_fields[name], new_fields[name])
+    changes += _key_changes(old, new)
     for key in sorted((set(old) | set(new)) - {"fields", "primaryKey", "foreignKeys"}):
         if old.get(key) != new.get(key):
             level = "patch" if key in DESCRIPTIVE else "major"
@@ -222,25 +265,15 @@ def diff_schema(old: dict, new: dict) -> list[Change]:
 # ---- rows ----
 
 
-def read_rows(folder: Path, resource: dict, label: str) -> tuple[list[str], list[dict]]:
-    """Header and rows of a CSV resource of the package `label` (in `folder`), read only from inside it."""
-    try:
-        binary = reader.open_member(folder, resource.get("path"))
-    except PackageError as exc:
-        raise PackageError(f"{label}: resource {resource['name']}: {exc}") from None
-    path = folder / resource["path"]
-    try:
-        with io.TextIOWrapper(
-            binary, encoding=resource.get("encoding", "utf-8"), newline=""
-        ) as handle:
-            rows = csv.DictReader(handle)
-            return list(rows.fieldnames or []), list(rows)
-    except (OSError, UnicodeDecodeError, LookupError, csv.Error) as exc:
-        raise PackageError(
-            f"{path}: cannot read the rows of resource {resource.get('name')} ({exc})"
-        ) from None
-    finally:
-        binary.close()
+def _shared_key(old_res: dict, new_res: dict, old_header: list, new_header: list) -> list | None:
+    """The primary key both headers hold: the new schema's, else the old one's; None if neither."""
+    for key in (
+        new_res.get("schema", {}).get("primaryKey"),
+        old_res.get("schema", {}).get("primaryKey"),
+    ):
+        if key and all(k in old_header and k in new_header for k in key):
+            return key
+    return None
 
 
 def diff_rows(
@@ -250,15 +283,10 @@ def diff_rows(
     new_res: dict,
     labels: tuple[str, str] = ("old", "new"),
 ) -> TableRows | None:
-    old_header, old_rows = read_rows(old_dir, old_res, labels[0])
-    new_header, new_rows = read_rows(new_dir, new_res, labels[1])
-    for key in (
-        new_res.get("schema", {}).get("primaryKey"),
-        old_res.get("schema", {}).get("primaryKey"),
-    ):
-        if key and all(k in old_header and k in new_header for k in key):
-            break
-    else:
+    old_header, old_rows = reader.read_text_rows(old_dir, old_res, labels[0])
+    new_header, new_rows = reader.read_text_rows(new_dir, new_res, labels[1])
+    key = _shared_key(old_res, new_res, old_header, new_header)
+    if key is None:
         return None
     before = {",".join(row[k] for k in key): row for row in old_rows}
     after = {",".join(row[k] for k in key): row for row in new_rows}
@@ -277,23 +305,8 @@ def diff_rows(
 # ---- packages ----
 
 
-def read_descriptor(folder: Path) -> dict:
-    """The descriptor of the package in `folder` (read by reader.read_descriptor: bounded, confined),
-    refused unless its resources are a list of objects, each with a name."""
-    descriptor = reader.read_descriptor(folder)
-    path = folder / DESCRIPTOR
-    resources = descriptor.get("resources", [])
-    if not isinstance(resources, list) or not all(
-        isinstance(r, dict) and r.get("name") for r in resources
-    ):
-        raise PackageError(
-            f"{path}: not a data package descriptor (needs a list of named resources)"
-        )
-    return descriptor
-
-
-def diff_resource(old_dir: Path, old: dict, new_dir: Path, new: dict, result: PackageDiff) -> None:
-    name = new["name"]
+def _resource_property_changes(old: dict, new: dict) -> list[Change]:
+    """The resource's own properties and its Parquet twin's (sizes and hashes aside) compared."""
     changes = []
     for key in sorted((set(old) | set(new)) - VOLATILE_RESOURCE):
         if old.get(key) != new.get(key):
@@ -308,77 +321,70 @@ def diff_resource(old_dir: Path, old: dict, new_dir: Path, new: dict, result: Pa
     new_twin = {k: v for k, v in (new.get("parquet") or {}).items() if k not in {"bytes", "hash"}}
     if old_twin != new_twin:
         changes.append(Change("major", "", f"parquet {show(old_twin)} -> {show(new_twin)}"))
+    return changes
+
+
+def diff_resource(old_dir: Path, old: dict, new_dir: Path, new: dict, result: PackageDiff) -> None:
+    name = new["name"]
+    changes = _resource_property_changes(old, new)
     changes += diff_schema(old.get("schema", {}), new.get("schema", {}))
     result.changes += [Change(c.level, name, c.message) for c in changes]
-    if old.get("format", "csv") == "csv" and new.get("format", "csv") == "csv":
-        rows = diff_rows(old_dir, old, new_dir, new, (result.old, result.new))
-        if rows is not None:
-            result.tables.append(rows)
-        elif old.get("hash") != new.get("hash") and not changes:
-            result.changes.append(Change("patch", name, "file changed, rows the same"))
+    if old.get("format", "csv") != "csv" or new.get("format", "csv") != "csv":
+        return
+    rows = diff_rows(old_dir, old, new_dir, new, (result.old, result.new))
+    if rows is not None:
+        result.tables.append(rows)
+    elif old.get("hash") != new.get("hash") and not changes:
+        result.changes.append(Change("patch", name, "file changed, rows the same"))
+
+
+def _package_property_changes(before: dict, after: dict) -> list[Change]:
+    changes = []
+    for key in sorted((set(before) | set(after)) - VOLATILE_PACKAGE):
+        if before.get(key) != after.get(key):
+            level = "major" if key in IDENTITY_PACKAGE else "patch"
+            message = (
+                f"{key} {show(before.get(key))} -> {show(after.get(key))}"
+                if level == "major"
+                else f"{key} changed"
+            )
+            changes.append(Change(level, "package", message))
+    return changes
+
+
+def _columns(resource: dict) -> list[tuple]:
+    """(name, type) of each field of a resource: a resource with the same ones was renamed."""
+    return [(f.get("name"), f.get("type")) for f in resource.get("schema", {}).get("fields", [])]
+
+
+def diff_descriptors(
+    old: Path, before: dict, new: Path, after: dict, labels: tuple[str, str]
+) -> PackageDiff:
+    """Every difference between the package `before` (descriptor) in folder `old` and `after` in
+    `new`; `labels` name them."""
+    result = PackageDiff(*labels, before.get("version"), after.get("version"))
+    result.changes += _package_property_changes(before, after)
+    old_res = {r.get("name"): r for r in before.get("resources", [])}
+    new_res = {r.get("name"): r for r in after.get("resources", [])}
+
+    def twin_of(name: str, added: list[str]) -> str | None:
+        """The first added resource with the removed one's fields, if it has any."""
+        fields = _columns(old_res[name])
+        return next((a for a in added if fields and fields == _columns(new_res[a])), None)
+
+    result.changes += _membership(list(old_res), list(new_res), twin_of, "resource", "package")
+    for name in [n for n in new_res if n in old_res]:
+        diff_resource(old, old_res[name], new, new_res[name], result)
+    return result
 
 
 def diff_packages(
     old: Path, new: Path, old_label: str | None = None, new_label: str | None = None
 ) -> PackageDiff:
     """Every difference between the packages in folders `old` and `new`."""
-    before, after = read_descriptor(old), read_descriptor(new)
-    result = PackageDiff(
-        old_label or str(old), new_label or str(new), before.get("version"), after.get("version")
-    )
-    for key in sorted((set(before) | set(after)) - VOLATILE_PACKAGE):
-        if before.get(key) != after.get(key):
-            level = "major" if key in IDENTITY_PACKAGE else "patch"
-            result.changes.append(
-                Change(
-                    level,
-                    "package",
-                    f"{key} {show(before.get(key))} -> {show(after.get(key))}"
-                    if level == "major"
-                    else f"{key} changed",
-                )
-            )
-    old_res = {r.get("name"): r for r in before.get("resources", [])}
-    new_res = {r.get("name"): r for r in after.get("resources", [])}
-    removed = [n for n in old_res if n not in new_res]
-    added = [n for n in new_res if n not in old_res]
-    for name in list(removed):
-        fields = [
-            (f.get("name"), f.get("type"))
-            for f in old_res[name].get("schema", {}).get("fields", [])
-        ]
-        twin = next(
-            (
-                a
-                for a in added
-                if fields
-                and fields
-                == [
-                    (f.get("name"), f.get("type"))
-                    for f in new_res[a].get("schema", {}).get("fields", [])
-                ]
-            ),
-            None,
-        )
-        if twin is not None:
-            result.changes.append(Change("major", "package", f"resource {name} renamed to {twin}"))
-            removed.remove(name)
-            added.remove(twin)
-    result.changes += [Change("major", "package", f"resource {name} removed") for name in removed]
-    result.changes += [Change("minor", "package", f"resource {name} added") for name in added]
-    kept_old = [n for n in old_res if n in new_res]
-    kept_new = [n for n in new_res if n in old_res]
-    if kept_old != kept_new:
-        result.changes.append(
-            Change(
-                "major",
-                "package",
-                f"resources reordered: {', '.join(kept_old)} -> {', '.join(kept_new)}",
-            )
-        )
-    for name in kept_new:
-        diff_resource(old, old_res[name], new, new_res[name], result)
-    return result
+    before = reader.read_descriptor_with_resources(old)
+    after = reader.read_descriptor_with_resources(new)
+    return diff_descriptors(old, before, new, after, (old_label or str(old), new_label or str(new)))
 
 
 def diff_specs(old: str, new: str) -> PackageDiff:

@@ -1,27 +1,31 @@
-"""Open a published package wherever it lives: a folder, its datapackage.json, a release zip, a git revision.
+"""Open a published package wherever it lives: a folder, its datapackage.json, a release zip, a git
+revision.
 
-`open_package(spec)` yields a folder holding `datapackage.json`; zips and git
-revisions are unpacked into a temporary folder that is removed afterwards. Anything
-that is not a readable package raises PackageError with a message fit for the user.
+`open_package(spec)` yields a folder holding `datapackage.json`; zips and git revisions are unpacked
+into a temporary folder that is removed afterwards. Anything that is not a readable package raises
+PackageError with a message fit for the user.
 
-Every reader of a package goes through `read_descriptor` (bounded in size and
-depth) and `member_path` or `open_member` (a path the descriptor names, confined to
-the package folder: no absolute paths, `..`, URLs, symbolic links, devices or
-FIFOs), so no command opens a file outside the package it was given.
+Every reader of a package goes through `read_descriptor` (bounded in size and depth) and
+`member_path` or `open_member` (a path the descriptor names, confined to the package folder: no
+absolute paths, `..`, URLs, symbolic links, devices or FIFOs), so no command opens a file outside
+the package it was given. The rows of a CSV resource are read here too: as the text of its cells
+(`read_text_rows`), typed by its schema (`read_typed_rows`, `read_package`), or a few columns with
+Arrow (`read_columns`).
 
-Archives (release zips, and the tar that `git archive` streams for `git:REV`) are
-held to the limits below: member count, size per member and in all, compression
-ratio (zips), member types (regular files and folders only) and paths. A zip is
-checked from its end record and central directory before anything is written; every
-member is then copied with a byte counter, so a size that lies stops the copy at its
-limit. Revisions are checked and passed after `--end-of-options`, so git never
-reads one as an option.
-"""
+Archives (release zips, and the tar that `git archive` streams for `git:REV`) are held to the limits
+below: member count, size per member and in all, compression ratio (zips), member types (regular
+files and folders only) and paths. A zip is checked from its end record and central directory before
+anything is written; every member is then copied with a byte counter, so a size that lies stops the
+copy at its limit. Revisions are checked and passed after `--end-of-options`, so git never reads one
+as an option."""
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import csv
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -37,7 +41,11 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from pipeline.contract.fieldtypes import from_csv
+
 DESCRIPTOR = "datapackage.json"
+CHANGELOG = "CHANGELOG.md"  # beside the descriptor: every version, newest first
+DATASHEET = "README.md"  # beside the descriptor: the package described for people
 DEFAULT_FOLDER = "datapackage"
 
 
@@ -46,9 +54,9 @@ MAX_DESCRIPTOR_DEPTH = 32  # the published descriptor nests 7 levels
 
 
 class PackageError(Exception):
-    """A package that cannot be found or read; the message says which and why. `reason`, when set, is the
-    why alone (for a member: "no such file", "is or passes through a symbolic link; ..."), for callers that
-    name the file their own way."""
+    """A package that cannot be found or read; the message says which and why. `reason`, when set,
+    is the why alone (for a member: "no such file", "is or passes through a symbolic link; ..."),
+    for callers that name the file their own way."""
 
     def __init__(self, message: str, reason: str | None = None):
         super().__init__(message)
@@ -65,8 +73,9 @@ def _member_error(path: Path, reason: str) -> PackageError:
 
 
 def open_member(folder: Path, relpath: object) -> BinaryIO:
-    """`member_path(folder, relpath)` opened for reading in binary; a file swapped since it was checked
-    for a link, FIFO or device is refused too (O_NOFOLLOW, and O_NONBLOCK so that a FIFO cannot block)."""
+    """`member_path(folder, relpath)` opened for reading in binary; a file swapped since it was
+    checked for a link, FIFO or device is refused too (O_NOFOLLOW, and O_NONBLOCK so that a FIFO
+    cannot block)."""
     path = member_path(folder, relpath)
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -95,7 +104,8 @@ def _depth(value) -> int:
 
 def read_descriptor(folder: Path) -> dict:
     """`folder`/datapackage.json as a dict; PackageError when it is missing, not a regular file,
-    over MAX_DESCRIPTOR_BYTES, not JSON, nested deeper than MAX_DESCRIPTOR_DEPTH or not an object."""
+    over MAX_DESCRIPTOR_BYTES, not JSON, nested deeper than MAX_DESCRIPTOR_DEPTH or not an
+    object."""
     path = folder / DESCRIPTOR
     with open_member(folder, DESCRIPTOR) as handle:
         raw = handle.read(MAX_DESCRIPTOR_BYTES + 1)
@@ -122,6 +132,92 @@ def read_descriptor(folder: Path) -> dict:
     if _depth(descriptor) > MAX_DESCRIPTOR_DEPTH:
         raise PackageError(f"{path}: nested deeper than {MAX_DESCRIPTOR_DEPTH} levels")
     return descriptor
+
+
+def read_descriptor_with_resources(folder: Path) -> dict:
+    """`read_descriptor(folder)`, refused unless its resources are a list of objects, each with a
+    name."""
+    descriptor = read_descriptor(folder)
+    resources = descriptor.get("resources", [])
+    if not isinstance(resources, list) or not all(
+        isinstance(r, dict) and r.get("name") for r in resources
+    ):
+        raise PackageError(
+            f"{folder / DESCRIPTOR}: not a data package descriptor (needs a list of named "
+            "resources)"
+        )
+    return descriptor
+
+
+def read_text_rows(folder: Path, resource: dict, label: str) -> tuple[list[str], list[dict]]:
+    """Header and rows (the text of each cell) of a CSV resource of the package `label` (in
+    `folder`), read only from inside it."""
+    try:
+        binary = open_member(folder, resource.get("path"))
+    except PackageError as exc:
+        raise PackageError(f"{label}: resource {resource['name']}: {exc}") from None
+    path = folder / resource["path"]
+    try:
+        with io.TextIOWrapper(
+            binary, encoding=resource.get("encoding", "utf-8"), newline=""
+        ) as handle:
+            rows = csv.DictReader(handle)
+            return list(rows.fieldnames or []), list(rows)
+    except (OSError, UnicodeDecodeError, LookupError, csv.Error) as exc:
+        raise PackageError(
+            f"{path}: cannot read the rows of resource {resource.get('name')} ({exc})"
+        ) from None
+    finally:
+        binary.close()
+
+
+def read_typed_rows(folder: Path, resource: dict) -> list[dict]:
+    """The rows of one CSV resource, each value converted to its schema type (empty -> None)."""
+    kinds = {f["name"]: f["type"] for f in resource["schema"]["fields"]}
+    _, rows = read_text_rows(folder, resource, str(folder))
+    return [
+        {name: from_csv(kinds.get(name, "string"), value) for name, value in row.items()}
+        for row in rows
+    ]
+
+
+def read_package(folder: Path) -> tuple[dict, dict[str, list[dict]]]:
+    """The descriptor and the typed rows of every table of the package in `folder`."""
+    descriptor = read_descriptor_with_resources(folder)
+    rows = {r["name"]: read_typed_rows(folder, r) for r in descriptor["resources"]}
+    return descriptor, rows
+
+
+def read_columns(folder: Path, resource: dict, names: list[str]) -> dict:
+    """Some columns of one CSV resource as Arrow text arrays, empty cells null: no row is held as a
+    dict."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with open_member(folder, resource["path"]) as handle:
+        table = pacsv.read_csv(
+            handle,
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=names,
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    return {name: table.column(name) for name in names}
+
+
+def file_facts(path: Path, algorithm: str | None = None) -> tuple[int, str]:
+    """Size of the file at `path` and its hex digest by the hashlib `algorithm` ("" when none is
+    asked for), both taken from the one open file, read once and only when there is a digest to
+    compute."""
+    with open(path, "rb") as handle:
+        digest = hashlib.new(algorithm) if algorithm is not None else None
+        if digest is not None:
+            for chunk in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(chunk)
+        return os.fstat(handle.fileno()).st_size, digest.hexdigest() if digest is not None else ""
 
 
 def unsafe_reason(relpath: object) -> str | None:
@@ -169,7 +265,8 @@ def member_path(folder: Path, relpath: object) -> Path:
 
 # Limits on an archive (a release zip or the tar `git archive` streams), checked before anything is
 # written and again while unpacking. The largest package measured, the benchmark's ~1M rows, is ~20
-# files and ~500 MB; its CSV files deflate 3-15 times, Parquet about once; zeros deflate ~1000 times.
+# files and ~500 MB; its CSV files deflate 3-15 times, Parquet about once; zeros deflate ~1000
+# times.
 MAX_MEMBERS = 1000
 MAX_MEMBER_BYTES = 2 * 2**30
 MAX_TOTAL_BYTES = 4 * 2**30
@@ -198,7 +295,8 @@ def _size(count: int) -> str:
 
 
 def _member_problem(name: str, kind: int, size: int) -> str | None:
-    """Why the member `name` (file type bits `kind`, 0 when unknown) of `size` bytes is not unpacked."""
+    """Why the member `name` (file type bits `kind`, 0 when unknown) of `size` bytes is not
+    unpacked."""
     reason = unsafe_reason(name.rstrip("/") or name)
     if reason is not None:
         return f"unsafe path in archive: {name!r} {reason}"
@@ -206,13 +304,14 @@ def _member_problem(name: str, kind: int, size: int) -> str | None:
         what = "a symbolic link" if stat.S_ISLNK(kind) else "a link, device or FIFO"
         return f"member {name} is {what} (only regular files and folders are unpacked)"
     if size > MAX_MEMBER_BYTES:
-        return f"member {name} is {_size(size)} uncompressed (limit {_size(MAX_MEMBER_BYTES)} per member)"
+        limit = _size(MAX_MEMBER_BYTES)
+        return f"member {name} is {_size(size)} uncompressed (limit {limit} per member)"
     return None
 
 
 def _write_member(into: Path, name: str, source, limit: int, label: str) -> int:
-    """Unpack the regular file `name` (already checked safe) under `into`, copying at most `limit` bytes
-    from `source`, since the sizes an archive declares may lie; returns the bytes written."""
+    """Unpack the regular file `name` (already checked safe) under `into`, copying at most `limit`
+    bytes from `source`, since the sizes an archive declares may lie; returns the bytes written."""
     target = into / name
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -235,14 +334,16 @@ def _write_member(into: Path, name: str, source, limit: int, label: str) -> int:
 
 
 def _zip_directory_problem(path: Path) -> str | None:
-    """Member count and central directory size from the zip's end record, before parsing any entry."""
+    """Member count and central directory size from the zip's end record, before parsing any
+    entry."""
     with open(path, "rb") as handle:
-        # zipfile reads the end record (zip64 too) only privately; parsing a huge central directory is
-        # what this check avoids: ZipFile() takes 0.4 s and 100k objects for 100k entries.
-        end = zipfile._EndRecData(handle)  # noqa: SLF001
+        # zipfile reads the end record (zip64 too) only privately; parsing a huge central directory
+        # is what this check avoids: ZipFile() takes 0.4 s and 100k objects for 100k entries.
+        end = zipfile._EndRecData(handle)  # type: ignore[attr-defined]  # private, not in typeshed
     if end is None:
         return None  # ZipFile itself reports the archive as unreadable
-    entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # noqa: SLF001
+    entries = end[zipfile._ECD_ENTRIES_TOTAL]  # type: ignore[attr-defined]  # private, as above
+    size = end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]  # private, as above
     if entries > MAX_MEMBERS:
         return f"holds {entries} members (limit {MAX_MEMBERS})"
     if size > MAX_CENTRAL_DIRECTORY_BYTES:
@@ -312,14 +413,16 @@ def _package_root(folder: Path, spec: str) -> Path:
 
 
 def _revision(spec: str) -> tuple[str, str]:
-    """The revision and folder of `git:REV[:folder]`, checked so that git can read neither as an option."""
+    """The revision and folder of `git:REV[:folder]`, checked so that git can read neither as an
+    option."""
     rev, _, folder = spec[len("git:") :].partition(":")
     folder = folder.strip("/") or DEFAULT_FOLDER
     if not rev:
         raise PackageError(f"{spec}: give a revision, e.g. git:HEAD")
     if rev.startswith("-"):
         raise PackageError(
-            f"{spec}: a revision cannot start with '-' (give a commit, branch or tag, e.g. git:HEAD)"
+            f"{spec}: a revision cannot start with '-' (give a commit, branch or tag, e.g. "
+            "git:HEAD)"
         )
     if any(char.isspace() or unicodedata.category(char) == "Cc" for char in rev):
         raise PackageError(
@@ -376,6 +479,7 @@ def _git_archive(spec: str, into: Path) -> Path:
             )
         except OSError as exc:
             raise PackageError(f"{spec}: cannot run git ({exc})") from None
+        problem: tarfile.TarError | OSError | None
         with process:
             try:
                 _untar(process.stdout, into, spec)
@@ -384,7 +488,8 @@ def _git_archive(spec: str, into: Path) -> Path:
             else:
                 problem = None
             finally:
-                process.kill()  # stops git early when a limit was hit; harmless once it has finished
+                # Stops git early when a limit was hit; harmless once it has finished.
+                process.kill()
             returncode = process.wait()
         errors.seek(0)
         reason = errors.read(4096).decode("utf-8", "replace").strip().splitlines()

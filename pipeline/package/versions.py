@@ -2,8 +2,8 @@
 
 The bump a change needs is derived from the difference between the published
 package and the new build (the Frictionless "Data Package Version" recipe, see
-pipeline/diff.py); `--bump` may raise it, never lower it. The changelog entry lists,
-per table, the rows added, removed and corrected, by id.
+pipeline/package/diff.py); `--bump` may raise it, never lower it. The changelog entry
+lists, per table, the rows added, removed and corrected, by id, from that same diff.
 """
 
 from __future__ import annotations
@@ -16,17 +16,19 @@ from pathlib import Path
 from pipeline.contract.problems import Problem
 from pipeline.package import reader
 from pipeline.package.atomic import Refused
-from pipeline.package.diff import LEVELS, diff_packages, higher
-from pipeline.package.reader import PackageError
+from pipeline.package.diff import LEVELS, PackageDiff, diff_descriptors, diff_packages, higher
+from pipeline.package.reader import DESCRIPTOR, PackageError
 
 FIRST_VERSION = "0.1.0"
 FIRST_PUBLIC_VERSION = "1.0.0"
-DESCRIPTOR = "datapackage.json"
 SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 CREATED = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
 )  # as publish writes it
-RESTORE = "restore the published folder from version control or a release, or move it away to publish afresh"
+RESTORE = (
+    "restore the published folder from version control or a release, or move it away to publish "
+    "afresh"
+)
 
 
 class BumpError(ValueError):
@@ -37,9 +39,10 @@ def _refuse(path: Path, message: str, field: str | None = None, hint: str = REST
     return Refused(str(Problem(str(path), None, message, field=field, hint=hint)))
 
 
-def read_descriptor(folder: Path) -> dict | None:
-    """The published descriptor of `folder`, None if it has none; Refused (located) if publish cannot build on it:
-    not a regular file, too big, unreadable, not UTF-8, not JSON, not an object, no x.y.z version or created time."""
+def read_published(folder: Path) -> dict | None:
+    """The published descriptor of `folder`, None if it has none; Refused (located) if publish
+    cannot build on it: not a regular file, too big, unreadable, not UTF-8, not JSON, not an object,
+    no x.y.z version or created time."""
     path = folder / DESCRIPTOR
     if not os.path.lexists(path):
         return None
@@ -57,13 +60,15 @@ def read_descriptor(folder: Path) -> dict | None:
                 path,
                 f"{json.dumps(value)} is not a {key} publish writes (like {example})",
                 key,
-                f"set it to the {key} of the last publication, e.g. from CHANGELOG.md, or {RESTORE}",
+                f"set it to the {key} of the last publication, e.g. from CHANGELOG.md, or "
+                f"{RESTORE}",
             )
     return descriptor
 
 
 def bump(version: str, level: str) -> str:
-    """`version` (x.y.z) raised by `level`; Refused for anything else, which publish cannot raise."""
+    """`version` (x.y.z) raised by `level`; Refused for anything else, which publish cannot
+    raise."""
     match = SEMVER.fullmatch(version)
     if match is None:
         raise Refused(f"version {version!r} is not x.y.z")
@@ -75,12 +80,14 @@ def bump(version: str, level: str) -> str:
     return f"{major}.{minor}.{patch + 1}"
 
 
-def diff_published(
-    old: Path, new: Path, old_label: str | None = None, new_label: str | None = None
-):
-    """diff_packages from the published package `old`; Refused (located) when its files cannot be read."""
+def diff_published(old: Path, new: Path, after: dict | None = None) -> PackageDiff:
+    """diff_packages from the published package `old` (to the package in `new`, described by `after`
+    when given); Refused (located) when its files cannot be read."""
     try:
-        return diff_packages(old, new, old_label, new_label)
+        if after is None:
+            return diff_packages(old, new)
+        before = reader.read_descriptor_with_resources(old)
+        return diff_descriptors(old, before, new, after, (str(old), str(new)))
     except PackageError as exc:
         raise Refused(f"{exc} ({RESTORE})") from None
     except (LookupError, TypeError, AttributeError, ValueError, RecursionError) as exc:
@@ -90,7 +97,8 @@ def diff_published(
 
 
 def required_bump(old: Path, new: Path) -> str | None:
-    """The bump the change from package `old` to `new` needs: major, minor or patch; None if nothing changed."""
+    """The bump the change from package `old` to `new` needs: major, minor or patch; None if nothing
+    changed."""
     return diff_published(old, new).bump
 
 
@@ -100,7 +108,8 @@ def check_level(requested: str | None) -> None:
 
 
 def chosen_bump(required: str | None, requested: str | None) -> str | None:
-    """`requested` if it is at least `required`, else BumpError; `required` when nothing is requested."""
+    """`requested` if it is at least `required`, else BumpError; `required` when nothing is
+    requested."""
     if requested is None:
         return required
     check_level(requested)
@@ -123,26 +132,31 @@ def _ids(ids: list[str]) -> str:
 
 
 def changelog_entry(
-    old: Path | None,
-    new: Path,
+    changes: PackageDiff | None,
     version: str,
     level: str | None,
     created: str,
     required: str | None = None,
     rewritten: list[str] | None = None,
 ) -> str:
-    """The CHANGELOG.md section for `version`: the bump and, per table, the rows added, removed and corrected;
-    with no such change, the files that `rewritten` names as written anew (a new datasheet, say)."""
+    """The CHANGELOG.md section for `version`: the bump and, per table, the rows added, removed and
+    corrected (`changes`, the diff from the published package; None for a first publication); with
+    no such change, the files that `rewritten` names as written anew (a new datasheet, say)."""
     day = created[:10]
-    if old is None:
+    if changes is None or level is None:
         return f"## {version} ({day})\n\nFirst publication of the package.\n"
-    changes = diff_published(old, new)
     required = required if required is not None else changes.bump
     headline = f"{level.capitalize()} release."
     if required != level:
         headline += (
             f" Raised with --bump {level}; the changes alone need {required or 'no new version'}."
         )
+    return f"## {version} ({day})\n\n{headline}\n\n" + _change_lines(changes, rewritten) + "\n"
+
+
+def _change_lines(changes: PackageDiff, rewritten: list[str] | None) -> str:
+    """Per table the ids added, removed and corrected, then the other changes; or that there are
+    none."""
     lines = []
     for table in changes.tables:
         if table.added:
@@ -160,4 +174,4 @@ def changelog_entry(
             "- no change to the data or its description"
             + (f"; written anew: {files}" if files else "")
         )
-    return f"## {version} ({day})\n\n{headline}\n\n" + "\n".join(lines) + "\n"
+    return "\n".join(lines)

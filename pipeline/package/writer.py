@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import datetime as dt
-import hashlib
 import json
 import operator
 from pathlib import Path
@@ -17,8 +15,8 @@ from pathlib import Path
 import yaml
 
 from pipeline.contract import schemas
-
-PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
+from pipeline.contract.fieldtypes import FIELD_TYPES, arrow_type, to_csv
+from pipeline.package.reader import DESCRIPTOR, file_facts
 
 
 def package_metadata() -> dict:
@@ -32,19 +30,13 @@ def sorted_rows(table: str, rows: list[dict]) -> list[dict]:
 
 
 def csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    """A typed value as the text of its CSV cell (fieldtypes.to_csv)."""
+    return to_csv(value)
 
 
 def _cells(rows: list[dict], names: list[str]) -> list[tuple]:
-    """Each row's values in the order of `names`; taken in C, unless a row lacks one (None there)."""
+    """Each row's values in the order of `names`; taken in C, unless a row lacks one (None
+    there)."""
     getter = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     try:
         return list(map(getter, rows))
@@ -53,18 +45,25 @@ def _cells(rows: list[dict], names: list[str]) -> list[tuple]:
 
 
 def write_csv(handle, table: str, rows: list[dict]) -> None:
-    """The rows as CSV into the text `handle`, each cell as csv_cell writes it."""
+    """The rows as CSV into the text `handle`, each cell as its field type writes it."""
     writer = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     fields = schemas.fields(table)
     names = [f["name"] for f in fields]
     writer.writerow(names)
     cells = _cells(rows, names)
-    # The csv module already writes None as "", str() of text, integers and dates and
-    # repr() of floats, as csv_cell does: only booleans need converting.
-    flags = [index for index, f in enumerate(fields) if f["type"] == "boolean"]
-    if flags:
+    # The csv module already writes None as "" and str() of any other value: only the
+    # columns of a type that writes itself otherwise (booleans) are converted here.
+    converted = {
+        index: FIELD_TYPES[f["type"]].to_csv
+        for index, f in enumerate(fields)
+        if FIELD_TYPES[f["type"]].to_csv is not str
+    }
+    if converted:
         cells = [
-            tuple(csv_cell(value) if index in flags else value for index, value in enumerate(row))
+            tuple(
+                converted[index](value) if index in converted and value is not None else value
+                for index, value in enumerate(row)
+            )
             for row in cells
         ]
     writer.writerows(cells)
@@ -73,17 +72,10 @@ def write_csv(handle, table: str, rows: list[dict]) -> None:
 def arrow_schema(table: str, package_name: str, version: str):
     import pyarrow as pa
 
-    types = {
-        "string": pa.string(),
-        "integer": pa.int64(),
-        "number": pa.float64(),
-        "date": pa.date32(),
-        "boolean": pa.bool_(),
-    }
     arrow_fields = [
         pa.field(
             f["name"],
-            types[f["type"]],
+            arrow_type(f["type"]),
             nullable=not schemas.required(f),
             metadata={"description": f.get("description", "")},
         )
@@ -107,7 +99,9 @@ def write_parquet(
 
     schema = arrow_schema(table, package_name, version)
     columns = (
-        dict(zip(schema.names, map(list, zip(*_cells(rows, schema.names)))))
+        dict(
+            zip(schema.names, map(list, zip(*_cells(rows, schema.names), strict=True)), strict=True)
+        )
         if rows
         else {name: [] for name in schema.names}
     )
@@ -122,12 +116,10 @@ def write_parquet(
     )
 
 
-def file_facts(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return path.stat().st_size, "sha256:" + digest.hexdigest()
+def _sha256_facts(path: Path) -> tuple[int, str]:
+    """Size and `hash` of a written file, as a resource states them."""
+    size, digest = file_facts(path, "sha256")
+    return size, "sha256:" + digest
 
 
 def resource_schema(table: str) -> dict:
@@ -138,8 +130,9 @@ def resource_schema(table: str) -> dict:
     return schema
 
 
-def _resource(out: Path, table: str) -> dict:
-    """The CSV resource, with its Parquet twin described under "parquet".
+def _resource(out: Path, table: str, twins: bool) -> dict:
+    """The CSV resource, with its Parquet twin described under "parquet" (its bytes and hash only
+    when `twins`: the Parquet file is written).
 
     frictionless-py 5.21 cannot check bytes or hash on Parquet and reads nullable
     integers as floats, so Parquet files declared as resources could never pass
@@ -148,8 +141,14 @@ def _resource(out: Path, table: str) -> dict:
     """
     raw = schemas.raw_schema(table)
     csv_path, parquet_path = f"data/{table}.csv", f"data/{table}.parquet"
-    csv_size, csv_hash = file_facts(out / csv_path)
-    parquet_size, parquet_hash = file_facts(out / parquet_path)
+    csv_size, csv_hash = _sha256_facts(out / csv_path)
+    twin: dict[str, object] = {
+        "path": parquet_path,
+        "format": "parquet",
+        "mediatype": "application/vnd.apache.parquet",
+    }
+    if twins:
+        twin["bytes"], twin["hash"] = _sha256_facts(out / parquet_path)
     return {
         "name": table,
         "type": "table",
@@ -161,21 +160,19 @@ def _resource(out: Path, table: str) -> dict:
         "description": raw["description"].strip(),
         "bytes": csv_size,
         "hash": csv_hash,
-        "parquet": {
-            "path": parquet_path,
-            "format": "parquet",
-            "mediatype": "application/vnd.apache.parquet",
-            "bytes": parquet_size,
-            "hash": parquet_hash,
-        },
+        "parquet": twin,
         "schema": resource_schema(table),
     }
 
 
-def descriptor(out: Path, version: str, created: str, sources: list[dict]) -> dict:
+def descriptor(
+    out: Path, version: str, created: str, sources: list[dict], twins: bool = True
+) -> dict:
+    """The descriptor of the package in `out` (the Parquet twins' bytes and hash only when
+    `twins`)."""
     meta = package_metadata()
     package = {
-        "$schema": PROFILE,
+        "$schema": schemas.PACKAGE_PROFILE,
         "name": meta["name"],
         "id": meta["id"],
         "version": version,
@@ -193,21 +190,42 @@ def descriptor(out: Path, version: str, created: str, sources: list[dict]) -> di
         }
         for row in sources
     ]
-    package["resources"] = [_resource(out, table) for table in schemas.TABLES]
+    package["resources"] = [_resource(out, table, twins) for table in schemas.TABLES]
     return package
+
+
+def ordered_rows(rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The rows of every table, sorted by primary key as the package holds them."""
+    return {table: sorted_rows(table, rows[table]) for table in schemas.TABLES}
+
+
+def write_tables(out: Path, ordered: dict[str, list[dict]]) -> None:
+    """The CSV file of every table into `out`/data; they do not depend on the version."""
+    data = out / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for table in schemas.TABLES:
+        with open(data / f"{table}.csv", "w", encoding="utf-8", newline="") as handle:
+            write_csv(handle, table, ordered[table])
+
+
+def write_twins(out: Path, ordered: dict[str, list[dict]], version: str) -> None:
+    """The Parquet twin of every table into `out`/data (its metadata names the version)."""
+    name = package_metadata()["name"]
+    for table in schemas.TABLES:
+        write_parquet(out / "data" / f"{table}.parquet", table, ordered[table], name, version)
+
+
+def write_descriptor(out: Path, version: str, created: str, ordered: dict[str, list[dict]]) -> None:
+    """datapackage.json of the package whose files are in `out`."""
+    package = descriptor(out, version, created, ordered["sources"])
+    (out / DESCRIPTOR).write_text(
+        json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def write_package(out: Path, rows: dict[str, list[dict]], version: str, created: str) -> None:
     """Write the package into the empty or absent folder `out`."""
-    data = out / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    name = package_metadata()["name"]
-    ordered = {table: sorted_rows(table, rows[table]) for table in schemas.TABLES}
-    for table in schemas.TABLES:
-        with open(data / f"{table}.csv", "w", encoding="utf-8", newline="") as handle:
-            write_csv(handle, table, ordered[table])
-        write_parquet(data / f"{table}.parquet", table, ordered[table], name, version)
-    package = descriptor(out, version, created, ordered["sources"])
-    (out / "datapackage.json").write_text(
-        json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    ordered = ordered_rows(rows)
+    write_tables(out, ordered)
+    write_twins(out, ordered, version)
+    write_descriptor(out, version, created, ordered)

@@ -23,10 +23,11 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urlparse
 
+from pipeline.contract import fieldtypes
+from pipeline.contract.schemas import PACKAGE_PROFILE, SCHEMA_PROFILE
+
 PROFILES_FILE = Path(__file__).with_name("frictionless_profiles.json")
-PACKAGE_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
-SCHEMA_PROFILE = "https://datapackage.org/profiles/2.0/tableschema.json"
-FIELD_TYPES = ["string", "integer", "number", "boolean", "date"]
+FIELD_TYPES = list(fieldtypes.FIELD_TYPES)
 PACKAGE_KEYS = {
     "$schema",
     "name",

@@ -26,7 +26,6 @@ check finds, in row order) and counts the rest.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -36,6 +35,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple
 
 from pipeline.contract.problems import Problem
+from pipeline.contract.schemas import PACKAGE_PROFILE as PROFILE
+from pipeline.package import reader
 from pipeline.package.reader import (
     PackageError,
     member_path,
@@ -49,7 +50,6 @@ from pipeline.validate.errors import MAX_ERRORS, TEMPLATES, Report, Task, first,
 if TYPE_CHECKING:  # Arrow is imported only once the files are being hashed
     from pipeline.validate.columns import Table
 
-PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 DATA = "data"  # the package's folder of tables: every file in it must be described
 # ---- opening a package ----
 
@@ -139,14 +139,8 @@ def declared_paths(descriptor: dict) -> set[str]:
 
 
 def file_facts(path: Path, algorithm: str | None = None) -> tuple[int, str]:
-    """Size of the file at `path` and its digest by `algorithm` ("" when none is asked for), both taken from
-    the one open file, read once and only when there is a digest to compute."""
-    with open(path, "rb") as handle:
-        digest = hashlib.new(algorithm) if algorithm in scope.HASHES else None
-        if digest is not None:
-            for chunk in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(chunk)
-        return os.fstat(handle.fileno()).st_size, digest.hexdigest() if digest is not None else ""
+    """reader.file_facts, with a digest only by an algorithm the validator checks (scope.HASHES)."""
+    return reader.file_facts(path, algorithm if algorithm in scope.HASHES else None)
 
 
 def hash_of(described: dict) -> str | None:

@@ -141,7 +141,9 @@ def test_analysis_tools_read_dates_as_dates_and_integers_as_integers(table: str)
 
     path = str(PACKAGE / "data" / f"{table}.parquet")
     relation = duckdb.sql(f"select * from '{path}'")
-    duck_types = {column: str(kind) for column, kind in zip(relation.columns, relation.types)}
+    duck_types = {
+        column: str(kind) for column, kind in zip(relation.columns, relation.types, strict=True)
+    }
     polars_schema = pl.read_parquet(path).schema
     frame = pd.read_parquet(path, dtype_backend="pyarrow")
     for name in DATE_COLUMNS[table]:

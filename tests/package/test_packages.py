@@ -1,13 +1,25 @@
-"""The one reader of a package: descriptors bounded in size and depth, member paths confined to the package."""
+"""The one reader of a package: descriptors bounded in size and depth, member paths confined to the package,
+rows read as text or typed by their schema."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from pipeline.package.reader import PackageError, member_path, open_member, read_descriptor
+from pipeline.package.reader import (
+    PackageError,
+    file_facts,
+    member_path,
+    open_member,
+    read_descriptor,
+    read_descriptor_with_resources,
+    read_package,
+    read_text_rows,
+)
 
 
 @pytest.fixture
@@ -154,3 +166,87 @@ def test_open_member_refuses_a_file_swapped_after_the_check(
     with pytest.raises(PackageError) as raised:
         open_member(package, "data/a.csv")
     assert str(raised.value) == message.replace("{p}", str(package))
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [{}, [1], [{"path": "data/a.csv"}], [{"name": ""}], "data/a.csv"],
+    ids=["object", "number", "no-name", "empty-name", "text"],
+)
+def test_read_descriptor_with_resources_refuses_resources_that_are_not_named_objects(
+    package: Path, resources
+):
+    path = package / "datapackage.json"
+    path.write_text(json.dumps({"resources": resources}))
+    with pytest.raises(PackageError) as raised:
+        read_descriptor_with_resources(package)
+    assert str(raised.value) == (
+        f"{path}: not a data package descriptor (needs a list of named resources)"
+    )
+
+
+TYPED = {
+    "name": "t",
+    "path": "data/t.csv",
+    "schema": {
+        "fields": [
+            {"name": "s", "type": "string"},
+            {"name": "i", "type": "integer"},
+            {"name": "n", "type": "number"},
+            {"name": "b", "type": "boolean"},
+            {"name": "d", "type": "date"},
+        ]
+    },
+}
+
+
+def test_read_package_types_every_cell_by_its_schema(package: Path):
+    (package / "data" / "t.csv").write_text('s,i,n,b,d\n"a,b",-3,1.5,true,2020-09-30\n,,,false,\n')
+    (package / "datapackage.json").write_text(json.dumps({"resources": [TYPED]}))
+    assert read_package(package) == (
+        {"resources": [TYPED]},
+        {
+            "t": [
+                {"s": "a,b", "i": -3, "n": 1.5, "b": True, "d": dt.date(2020, 9, 30)},
+                {"s": None, "i": None, "n": None, "b": False, "d": None},
+            ]
+        },
+    )
+
+
+def test_read_text_rows_gives_the_header_and_the_text_of_each_cell(package: Path):
+    assert read_text_rows(package, {"name": "a", "path": "data/a.csv"}, "old") == (
+        ["id"],
+        [{"id": "1"}],
+    )
+
+
+@pytest.mark.parametrize(
+    "relpath, message",
+    [
+        ("../secret.txt", "old: resource a: path '../secret.txt' leaves the package folder (..)"),
+        (
+            "data/link.csv",
+            "old: resource a: {p}/data/link.csv: is or passes through a symbolic link; "
+            "only regular files inside the package are read",
+        ),
+    ],
+)
+def test_read_text_rows_refuses_a_path_leaving_the_package(
+    package: Path, relpath: str, message: str
+):
+    with pytest.raises(PackageError) as raised:
+        read_text_rows(package, {"name": "a", "path": relpath}, "old")
+    assert str(raised.value) == message.replace("{p}", str(package))
+
+
+@pytest.mark.parametrize(
+    "algorithm, digest",
+    [
+        (None, ""),
+        ("md5", "bc9280dfc1d4e67233f138f5bbbf0951"),
+        ("sha256", "7cde7fb64fd82bd152710cf238e017b9ab46c0592483edc067ba4f6c75fac108"),
+    ],
+)
+def test_file_facts_gives_the_size_and_the_digest_asked_for(package: Path, algorithm, digest):
+    assert file_facts(package / "data" / "a.csv", algorithm) == (5, digest)

@@ -288,7 +288,8 @@ def test_changelog_lists_ids(package: Path):
     edit_rows(other, "actors", add_actor)
     edit_rows(other, "places", correct_place)
     edit_rows(other, "statements", lambda h, rows: (h, rows[1:]))
-    entry = versions.changelog_entry(package, other, "1.0.0", "major", "2020-10-01T00:00:00Z")
+    changes = versions.diff_published(package, other)
+    entry = versions.changelog_entry(changes, "1.0.0", "major", "2020-10-01T00:00:00Z")
     assert entry == (
         "## 1.0.0 (2020-10-01)\n\nMajor release.\n\n"
         "- actors: added `osce`\n"
@@ -360,7 +361,7 @@ def test_bump_override_raises_the_level(package: Path, minimal_seeds: Path):
 def test_bump_major_promotes_an_unchanged_package_to_1_0_0(package: Path, minimal_seeds: Path):
     result = publish_cli(minimal_seeds, package, "--bump", "major")
     assert result.output == f"published {package} version 1.0.0 (major release)\n"
-    assert versions.read_descriptor(package)["version"] == "1.0.0"
+    assert versions.read_published(package)["version"] == "1.0.0"
 
 
 def test_first_publish_is_0_1_0_or_1_0_0_with_bump_major(minimal_seeds: Path, tmp_path: Path):

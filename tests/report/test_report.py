@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.package.datasheet import read_package
+from pipeline.package.reader import read_package
 from pipeline.publish import build_package
 from pipeline.report.site import build_report, highlighted_text, segments
 

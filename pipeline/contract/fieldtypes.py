@@ -1,0 +1,158 @@
+"""The Table Schema field types the project uses, each declared once, in FIELD_TYPES.
+
+A row of the table says, for one type, everything the stages need to know about it:
+the JSON Schema an annotator's value gets in the annotation file format, how a value
+read from YAML is checked and typed (a refused value raises BadValue with the message
+and hint the annotator sees), how a typed value is written to a CSV cell and read back
+from one, and the Arrow type of its Parquet column. pyarrow is imported only when an
+Arrow type is asked for, so `check` and `publish` do not load it through this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+class BadValue(Exception):
+    """A value that is not of its field's type: what is wrong and, when there is one, how to fix
+    it."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise BadValue(f"expected text, got {value!r}", "quote the value")
+    return value
+
+
+def _integer(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadValue(f"expected an integer, got {value!r}")
+    return value
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadValue(f"expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise BadValue(f"expected true or false, got {value!r}")
+    return value
+
+
+def _date(value: object) -> dt.date:
+    """A yyyy-mm-dd text as a date: YAML 1.2 reads dates as text, so they are typed here."""
+    if not isinstance(value, str):
+        raise BadValue(f"expected a date, got {value!r}", "write dates as yyyy-mm-dd")
+    try:
+        if len(value) != 10:
+            raise ValueError("not yyyy-mm-dd")
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadValue(
+            f"{value!r} is not a valid date ({exc})", "write a real calendar date as yyyy-mm-dd"
+        ) from None
+
+
+def _boolean_text(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _date_text(value: dt.date) -> str:
+    return value.isoformat()
+
+
+def _is_true(text: str) -> bool:
+    return text == "true"
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """One Table Schema type: its JSON Schema, its Python type, and its readers and writers."""
+
+    name: str
+    json_schema: dict[str, str]  # what an annotator may write, as JSON Schema keywords
+    python: type  # the type of a typed value
+    from_yaml: Callable[[Any], Any]  # a YAML value (not null or "") typed, or BadValue
+    to_csv: Callable[[Any], str]  # a typed value (not None) as the text of its CSV cell
+    from_csv: Callable[[str], Any]  # the text of a non-empty CSV cell typed
+    arrow: str  # the pyarrow factory of its Parquet column's type
+
+
+FIELD_TYPES = {
+    field_type.name: field_type
+    for field_type in (
+        FieldType("string", {"type": "string"}, str, _text, str, str, "string"),
+        FieldType("integer", {"type": "integer"}, int, _integer, str, int, "int64"),
+        # str() of a float is its shortest repr, which reads back as the same float.
+        FieldType("number", {"type": "number"}, float, _number, str, float, "float64"),
+        FieldType("boolean", {"type": "boolean"}, bool, _boolean, _boolean_text, _is_true, "bool_"),
+        FieldType(
+            "date",
+            {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+            dt.date,
+            _date,
+            _date_text,
+            dt.date.fromisoformat,
+            "date32",
+        ),
+    )
+}
+# Looked up by a value's exact type first: a bool is also an int, but True is written "true".
+_BY_PYTHON_TYPE = {field_type.python: field_type for field_type in FIELD_TYPES.values()}
+
+
+def field_type(name: str) -> FieldType:
+    """The row of type `name`; BadValue when the project does not use that type."""
+    try:
+        return FIELD_TYPES[name]
+    except KeyError:
+        raise BadValue(f"unsupported field type {name}") from None
+
+
+def from_yaml(kind: str, value: object) -> Any:
+    """A value read from YAML as the Python value of type `kind`; null and "" are None (left
+    out)."""
+    if value is None or value == "":
+        return None
+    return field_type(kind).from_yaml(value)
+
+
+def from_csv(kind: str, text: str) -> Any:
+    """The text of a CSV cell as the value of type `kind` (empty is None); a type outside the table
+    stays text."""
+    if text == "":
+        return None
+    return FIELD_TYPES[kind].from_csv(text) if kind in FIELD_TYPES else text
+
+
+def to_csv(value: object) -> str:
+    """A typed value as the text of its CSV cell, by its Python type; None is the empty cell."""
+    if value is None:
+        return ""
+    exact = _BY_PYTHON_TYPE.get(type(value))
+    if exact is not None:
+        return exact.to_csv(value)
+    for kind in FIELD_TYPES.values():  # a subclass: a datetime is written as a date
+        if isinstance(value, kind.python):
+            return kind.to_csv(value)
+    return str(value)
+
+
+def arrow_type(name: str | None) -> Any:
+    """The Arrow type of Table Schema type `name`. A field without a type is a string (Table
+    Schema's default), and a type outside the table is read as text, as the validator reads it."""
+    import pyarrow as pa
+
+    kind = FIELD_TYPES.get(name or "string")
+    return getattr(pa, kind.arrow if kind else "string")()
