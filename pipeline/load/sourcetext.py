@@ -77,12 +77,14 @@ def value_fault(value: str, multiline: bool) -> tuple[str, str] | None:
     return f"contains {describe_character(char)} at character {offset + 1}{_and_more(count)}", char
 
 
-def too_large(shown: str, size: int) -> Problem:
-    """The problem with a text file larger than MAX_TEXT_BYTES."""
+def too_large(shown: str, size: int | None = None) -> Problem:
+    """The problem with a text file larger than MAX_TEXT_BYTES: `size` bytes, or None when it grew
+    past the limit while it was read."""
+    measured = f"{size / 1e6:.1f} MB" if size is not None else f"over {MAX_TEXT_BYTES >> 20} MB"
     return Problem(
         shown,
         None,
-        f"file is {size / 1e6:.1f} MB; an article is far smaller",
+        f"file is {measured}; an article is far smaller",
         hint="check that this is the article text",
     )
 
