@@ -375,7 +375,7 @@ def test_table_constraints_match_the_whole_value():
     with pytest.raises(pandera.errors.SchemaErrors) as refused:
         pandera_schema("actors").validate(pd.DataFrame([row], dtype=object), lazy=True)
     failed = refused.value.failure_cases
-    assert sorted(zip(failed["column"], failed["check"], failed["failure_case"])) == [
+    assert sorted(zip(failed["column"], failed["check"], failed["failure_case"], strict=True)) == [
         ("actor_id", "pattern", "armenia\n"),
         ("country", "pattern", "ARM\n"),
     ]
