@@ -207,7 +207,8 @@ def _located(node: MappingNode) -> Located:
 def _located_list(node: SequenceNode, items: LocatedList) -> LocatedList:
     """`items`, the values of `node`'s children, with the lines of `node` and of each child."""
     items.line = _line(node)
-    items.item_lines = [_line(child) for child in node.value]
+    # Lines taken inline rather than by _line(): this runs for every item of every file.
+    items.item_lines = [child.start_mark.line + 1 for child in node.value]
     return items
 
 
@@ -549,7 +550,7 @@ def _build_mapping(node: MappingNode, loader: BaseConstructor, depth: int) -> Lo
         key = key_node.value
         if key_node.tag != _STR or not isinstance(key, str) or key in mapping:
             raise ValueError("left to the constructor for its message")
-        key_lines[key] = _line(key_node)
+        key_lines[key] = key_node.start_mark.line + 1  # inline: this runs for every key
         mapping[key] = _build(value_node, loader, depth + 1)
     return mapping
 
