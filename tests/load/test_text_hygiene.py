@@ -3,9 +3,9 @@
 The fixture folders under tests/fixtures/invalid hold the annotation cases (control
 characters, bidirectional controls, lone surrogates, line breaks, reference circles,
 occurrences below 1, short evidence, implausible counts). Here: `pipeline ingest` given
-such options, a named pipe, a device or an article over the size limit; how problems and coverage lines show data on a
-terminal and in --json; ids with a trailing newline in every kind of id field; and the
-opt-outs, which pass only with their reason.
+such options, a named pipe, a device or an article over the size limit; how problems and
+coverage lines show data on a terminal and in --json; ids with a trailing newline in every
+kind of id field; and the opt-outs, which pass only with their reason.
 """
 
 from __future__ import annotations
