@@ -1,1 +1,2 @@
-"""seeds/ -> corpus: YAML that remembers lines, source texts, evidence spans, file structure, ingest."""
+"""seeds/ -> corpus: YAML that remembers lines, source texts, evidence spans, file structure,
+ingest."""

@@ -21,17 +21,16 @@ import yaml
 
 from pipeline.contract import schemas
 from pipeline.contract.problems import InputError, Problem
-from pipeline.load.seeds import ID_RE
+from pipeline.load.seeds import ANNOTATION_FILE, ID_RE, SOURCE_FILE, TEXT_FILE
 from pipeline.load.sourcetext import (
+    MAX_TEXT_BYTES,
     character_hint,
-    describe_character,
-    forbidden_character,
     normalise,
     sha256_text,
+    too_large,
+    value_fault,
 )
 from pipeline.load.structure import MULTILINE_FIELDS
-
-MAX_TEXT_BYTES = 20 * 1024 * 1024
 
 
 @dataclass
@@ -48,8 +47,8 @@ def default_id(path: Path) -> str:
 
 def _existing_hashes(seeds: Path) -> dict[str, str]:
     hashes = {}
-    for meta in seeds.glob("*/source.yaml"):
-        text = meta.parent / "text.txt"
+    for meta in seeds.glob(f"*/{SOURCE_FILE}"):
+        text = meta.parent / TEXT_FILE
         if text.is_file():
             hashes[sha256_text(text.read_text(encoding="utf-8", errors="replace"))] = (
                 meta.parent.name
@@ -70,24 +69,16 @@ OPTION_FIELDS = {
 
 
 def _refuse_forbidden_characters(shown: str, options: dict[str, str | None]) -> None:
-    """Refuse options holding a character their field of source.yaml may not hold, each a problem."""
+    """Refuse options holding a character their field of source.yaml may not hold, each a
+    problem."""
     problems = []
     for option, value in options.items():
         field = OPTION_FIELDS[option]
-        found = None if value is None else forbidden_character(value, field in MULTILINE_FIELDS)
-        if found is not None:
-            offset, char, count = found
-            more = f", and {count - 1} more" if count > 1 else ""
-            problems.append(
-                Problem(
-                    shown,
-                    None,
-                    f"--{option} contains {describe_character(char)} "
-                    f"at character {offset + 1}{more}",
-                    field=field,
-                    hint=character_hint(char),
-                )
-            )
+        fault = None if value is None else value_fault(value, field in MULTILINE_FIELDS)
+        if fault is not None:
+            message, char = fault
+            hint = character_hint(char)
+            problems.append(Problem(shown, None, f"--{option} {message}", field=field, hint=hint))
     if problems:
         raise InputError(problems)
 
@@ -139,31 +130,13 @@ def read_article(file: Path, shown: str) -> bytes:
         facts = os.fstat(opened.fileno())
         _regular(facts.st_mode, shown)
         if facts.st_size > MAX_TEXT_BYTES:
-            raise InputError(
-                [
-                    Problem(
-                        shown,
-                        None,
-                        f"file is {facts.st_size / 1e6:.1f} MB; an article is far smaller",
-                        hint="check that this is the article text",
-                    )
-                ]
-            )
+            raise InputError([too_large(shown, facts.st_size)])
         try:
             raw = opened.read(MAX_TEXT_BYTES + 1)
         except OSError as exc:
             raise InputError([Problem(shown, None, f"cannot read file: {exc.strerror}")]) from None
     if len(raw) > MAX_TEXT_BYTES:  # it grew after it was measured
-        raise InputError(
-            [
-                Problem(
-                    shown,
-                    None,
-                    "file is over 20 MB; an article is far smaller",
-                    hint="check that this is the article text",
-                )
-            ]
-        )
+        raise InputError([too_large(shown)])
     return raw
 
 
@@ -219,6 +192,7 @@ def ingest(
     language: str = "en",
     url: str | None = None,
 ) -> Ingested:
+    """Store `file` as a new source in `seeds`, after every check; InputError if one fails."""
     shown = str(file)
     _refuse_forbidden_characters(
         shown,
@@ -239,6 +213,26 @@ def ingest(
     source_id = source_id or default_id(file)
     _refuse_bad_id_or_date(shown, source_id, published)
     folder = seeds / source_id
+    _refuse_taken(folder, source_id)
+    digest = sha256_text(text)
+    _refuse_duplicate(seeds, digest, shown)
+    first_line = next((line.strip() for line in text.split("\n") if line.strip()), "")
+    meta = {
+        "source_id": source_id,
+        "title": title or first_line,
+        "publisher": publisher,
+        "published_date": published,
+        "published_date_basis": published_basis
+        or ("date line of the source" if published else None),
+        "language": language,
+        "url": url,
+        "text_file": TEXT_FILE,
+    }
+    _write_source(folder, source_id, text, meta)
+    return Ingested(source_id, folder, changes, digest)
+
+
+def _refuse_taken(folder: Path, source_id: str) -> None:
     if folder.exists():
         raise InputError(
             [
@@ -251,24 +245,18 @@ def ingest(
                 )
             ]
         )
-    digest = sha256_text(text)
+
+
+def _refuse_duplicate(seeds: Path, digest: str, shown: str) -> None:
+    """Refuse a text already in `seeds` under another id."""
     duplicate = _existing_hashes(seeds).get(digest) if seeds.is_dir() else None
     if duplicate:
-        raise InputError(
-            [Problem(shown, None, f"this text is already ingested as {duplicate!r} (same sha256)")]
-        )
-    first_line = next((line.strip() for line in text.split("\n") if line.strip()), "")
-    meta = {
-        "source_id": source_id,
-        "title": title or first_line,
-        "publisher": publisher,
-        "published_date": published,
-        "published_date_basis": published_basis
-        or ("date line of the source" if published else None),
-        "language": language,
-        "url": url,
-        "text_file": "text.txt",
-    }
+        message = f"this text is already ingested as {duplicate!r} (same sha256)"
+        raise InputError([Problem(shown, None, message)])
+
+
+def _write_source(folder: Path, source_id: str, text: str, meta: dict[str, str | None]) -> None:
+    """Write the source's folder: its text, metadata and an empty annotation file; all or none."""
     header = "# Source metadata. published_date_basis says how the date was established.\n"
     try:
         folder.mkdir(parents=True)
@@ -277,15 +265,14 @@ def ingest(
             [Problem(str(folder), None, f"cannot create the source folder: {exc.strerror}")]
         ) from None
     try:
-        (folder / "text.txt").write_text(text, encoding="utf-8", newline="\n")
-        (folder / "source.yaml").write_text(
+        (folder / TEXT_FILE).write_text(text, encoding="utf-8", newline="\n")
+        (folder / SOURCE_FILE).write_text(
             header + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100),
             encoding="utf-8",
         )
-        (folder / "annotations.yaml").write_text(annotation_template(source_id), encoding="utf-8")
+        (folder / ANNOTATION_FILE).write_text(annotation_template(source_id), encoding="utf-8")
     except OSError as exc:
         shutil.rmtree(folder, ignore_errors=True)  # no half-ingested source is left behind
         raise InputError(
             [Problem(str(folder), None, f"cannot write the source: {exc.strerror}")]
         ) from None
-    return Ingested(source_id, folder, changes, digest)

@@ -26,6 +26,12 @@ from pipeline.load.structure import character_problems, structure_problems
 from pipeline.load.yamlfile import Located, load_yaml
 
 ID_RE = re.compile(schemas.ID_PATTERN)
+# The files of seeds/: one of count conventions, and three in each source's folder.
+CONVENTIONS_FILE = "count_conventions.yaml"
+SOURCE_FILE = "source.yaml"
+TEXT_FILE = "text.txt"  # the name `ingest` gives a text; source.yaml's text_file names it
+ANNOTATION_FILE = "annotations.yaml"
+_TEXT_FILE_HINT = f"name a regular file inside the folder, e.g. {TEXT_FILE}"
 
 
 @dataclass
@@ -125,7 +131,7 @@ def _load(path: Path, shown: str, problems: list[Problem], empty_hint: str):
 
 
 def _load_conventions(corpus: Corpus) -> None:
-    path = corpus.root / "count_conventions.yaml"
+    path = corpus.root / CONVENTIONS_FILE
     shown = shown_path(corpus.root, path)
     if not path.exists():
         return
@@ -140,13 +146,7 @@ def _load_conventions(corpus: Corpus) -> None:
     if not isinstance(data, Located):
         corpus.problems.append(Problem(shown, 1, "expected a mapping with 'count_conventions'"))
         return
-
-    def label(path):
-        if len(path) >= 2 and path[0] == "count_conventions":
-            item = data["count_conventions"][path[1]]
-            return f"count_conventions/{item.get('term')}" if isinstance(item, dict) else None
-        return None
-
+    label = functools.partial(_convention_label, data)
     corpus.problems.extend(
         structure_problems(data, schemas.conventions_json_schema(), shown, label)
     )
@@ -156,21 +156,38 @@ def _load_conventions(corpus: Corpus) -> None:
             corpus.conventions.append((item, shown))
 
 
+def _convention_label(data: Located, path: list) -> str | None:
+    """The count convention a path into count_conventions.yaml points into."""
+    if len(path) >= 2 and path[0] == "count_conventions":
+        item = data["count_conventions"][path[1]]
+        return f"count_conventions/{item.get('term')}" if isinstance(item, dict) else None
+    return None
+
+
+def _source_label(folder: Path) -> str:
+    return f"sources/{folder.name}"
+
+
+def _folder_mismatch(source_id, folder: Path) -> str:
+    return f"source_id {source_id!r} does not match its folder {folder.name!r}"
+
+
 def _load_source(corpus: Corpus, folder: Path) -> Source | None:
     """The source in `folder` (metadata and text), or None with the reasons in corpus.problems."""
     meta = _load_metadata(corpus, folder)
     if meta is None:
         return None
-    shown = shown_path(corpus.root, folder / "source.yaml")
+    shown = shown_path(corpus.root, folder / SOURCE_FILE)
     source = _with_text(corpus, folder, meta, shown)
     # After the text file's own checks, which name a NUL in text_file more precisely.
-    corpus.problems.extend(character_problems(meta, shown, lambda path: f"sources/{folder.name}"))
+    record = _source_label(folder)
+    corpus.problems.extend(character_problems(meta, shown, lambda path: record))
     return source
 
 
 def _load_metadata(corpus: Corpus, folder: Path) -> Located | None:
     """The metadata mapping of the source in `folder`, checked against its schema, or None."""
-    meta_path = folder / "source.yaml"
+    meta_path = folder / SOURCE_FILE
     shown = shown_path(corpus.root, meta_path)
     problems = corpus.problems
     if not ID_RE.fullmatch(folder.name):
@@ -214,49 +231,50 @@ def _load_metadata(corpus: Corpus, folder: Path) -> Located | None:
     if not isinstance(meta, Located):
         problems.append(Problem(shown, 1, "expected a mapping of source metadata"))
         return None
-    problems.extend(
-        structure_problems(
-            meta, schemas.source_json_schema(), shown, lambda path: f"sources/{folder.name}"
-        )
-    )
+    record = _source_label(folder)
+    schema = schemas.source_json_schema()
+    problems.extend(structure_problems(meta, schema, shown, lambda path: record))
     return meta
 
 
 def _with_text(corpus: Corpus, folder: Path, meta: Located, shown: str) -> Source | None:
     """The source of `meta` with its text, or None when its id or text file is wrong."""
     problems = corpus.problems
+    record = _source_label(folder)
     if meta.get("source_id") != folder.name:
+        line = meta.key_lines.get("source_id", meta.line)
+        message = _folder_mismatch(meta.get("source_id"), folder)
         problems.append(
-            Problem(
-                shown,
-                meta.key_lines.get("source_id", meta.line),
-                f"source_id {meta.get('source_id')!r} does not match its folder {folder.name!r}",
-                f"sources/{folder.name}",
-                "source_id",
-                "rename one so they agree",
-            )
+            Problem(shown, line, message, record, "source_id", "rename one so they agree")
         )
         return None
     text_name = meta.get("text_file")
     if not isinstance(text_name, str):
         return None
+    if "\0" not in text_name and suspect(text_name):
+        return None  # a control character or line break: reported by the character check
+    fault = _text_file_fault(folder, text_name)
+    if fault is not None:
+        message, hint = fault
+        line = meta.key_lines["text_file"]
+        problems.append(Problem(shown, line, message, record, "text_file", hint))
+        return None
     text_path = folder / text_name
     text_shown = shown_path(corpus.root, text_path)
-    text_line = meta.key_lines["text_file"]
-    if "\0" in text_name:
-        problems.append(
-            Problem(
-                shown,
-                text_line,
-                f"text_file {text_name!r} contains a NUL character",
-                f"sources/{folder.name}",
-                "text_file",
-                "name a regular file inside the folder, e.g. text.txt",
-            )
-        )
+    try:
+        text = read_text(text_path, text_shown)
+    except InputError as exc:
+        problems.extend(exc.problems)
         return None
-    if suspect(text_name):
-        return None  # a control character or line break: reported by the character check
+    return Source(folder.name, meta, text, shown, text_shown)
+
+
+def _text_file_fault(folder: Path, text_name: str) -> tuple[str, str | None] | None:
+    """What keeps `text_name` from naming a text file in `folder`, as (message, hint); None if
+    nothing does."""
+    if "\0" in text_name:
+        return f"text_file {text_name!r} contains a NUL character", _TEXT_FILE_HINT
+    text_path = folder / text_name
     try:
         escapes = (
             Path(text_name).is_absolute()
@@ -266,68 +284,23 @@ def _with_text(corpus: Corpus, folder: Path, meta: Located, shown: str) -> Sourc
         )
         found = text_path.is_file()
     except OSError as exc:
-        problems.append(
-            Problem(
-                shown,
-                text_line,
-                f"text_file {text_name[:60]!r}{'...' if len(text_name) > 60 else ''} "
-                f"cannot be opened: {exc.strerror}",
-                f"sources/{folder.name}",
-                "text_file",
-                "name a regular file inside the folder, e.g. text.txt",
-            )
-        )
-        return None
+        shown_name = f"{text_name[:60]!r}{'...' if len(text_name) > 60 else ''}"
+        return f"text_file {shown_name} cannot be opened: {exc.strerror}", _TEXT_FILE_HINT
     if escapes:
-        problems.append(
-            Problem(
-                shown,
-                text_line,
-                f"text_file {text_name!r} leaves the source folder",
-                f"sources/{folder.name}",
-                "text_file",
-                "name a regular file inside the folder, e.g. text.txt",
-            )
-        )
-        return None
+        return f"text_file {text_name!r} leaves the source folder", _TEXT_FILE_HINT
     if not found:
-        problems.append(
-            Problem(
-                shown,
-                text_line,
-                f"text file {text_name!r} not found",
-                f"sources/{folder.name}",
-                "text_file",
-            )
-        )
-        return None
-    try:
-        text = read_text(text_path, text_shown)
-    except InputError as exc:
-        problems.extend(exc.problems)
-        return None
-    return Source(folder.name, meta, text, shown, text_shown)
+        return f"text file {text_name!r} not found", None
+    return None
 
 
 def _load_annotations(corpus: Corpus, folder: Path) -> None:
-    path = folder / "annotations.yaml"
+    """Add the records and exclusions of `folder`'s annotation file to `corpus`, and its faults."""
+    path = folder / ANNOTATION_FILE
     shown = shown_path(corpus.root, path)
-    if not path.exists():
-        corpus.problems.append(
-            Problem(
-                shown,
-                None,
-                "missing annotation file",
-                hint="'pipeline ingest' creates an empty one; restore it",
-            )
-        )
-        return
-    if path.is_symlink() or not _inside(corpus.root, path):
-        corpus.problems.append(
-            Problem(
-                shown, None, "annotation file is a link leaving seeds/", hint="use a regular file"
-            )
-        )
+    fault = _annotation_file_fault(corpus.root, path)
+    if fault is not None:
+        message, hint = fault
+        corpus.problems.append(Problem(shown, None, message, hint=hint))
         return
     data = _load(
         path,
@@ -347,38 +320,46 @@ def _load_annotations(corpus: Corpus, folder: Path) -> None:
             )
         )
         return
-
-    def label(path):
-        if len(path) >= 2 and path[0] in schemas.ANNOTATED:
-            items = data.get(path[0])
-            if (
-                isinstance(items, list)
-                and path[1] < len(items)
-                and isinstance(items[path[1]], dict)
-            ):
-                return f"{path[0]}/{items[path[1]].get(schemas.primary_key(path[0]))}"
-        return None
-
+    label = functools.partial(_annotation_label, data)
     corpus.problems.extend(structure_problems(data, schemas.annotation_json_schema(), shown, label))
     corpus.problems.extend(character_problems(data, shown, label))
     source_id = data.get("source_id")
     if source_id != folder.name:
-        corpus.problems.append(
-            Problem(
-                shown,
-                data.key_lines.get("source_id", data.line),
-                f"source_id {source_id!r} does not match its folder {folder.name!r}",
-                field="source_id",
-                hint=f"write source_id: {folder.name}",
-            )
-        )
+        line = data.key_lines.get("source_id", data.line)
+        message = _folder_mismatch(source_id, folder)
+        hint = f"write source_id: {folder.name}"
+        corpus.problems.append(Problem(shown, line, message, field="source_id", hint=hint))
+    _collect(corpus, data, shown, folder.name)
+
+
+def _annotation_file_fault(root: Path, path: Path) -> tuple[str, str] | None:
+    """What keeps `path` from being read as an annotation file, as (message, hint); None if
+    nothing does."""
+    if not path.exists():
+        return "missing annotation file", "'pipeline ingest' creates an empty one; restore it"
+    if path.is_symlink() or not _inside(root, path):
+        return "annotation file is a link leaving seeds/", "use a regular file"
+    return None
+
+
+def _annotation_label(data: Located, path: list) -> str | None:
+    """The record ("events/<id>") a path into an annotation file points into."""
+    if len(path) >= 2 and path[0] in schemas.ANNOTATED:
+        items = data.get(path[0])
+        if isinstance(items, list) and path[1] < len(items) and isinstance(items[path[1]], dict):
+            return f"{path[0]}/{items[path[1]].get(schemas.primary_key(path[0]))}"
+    return None
+
+
+def _collect(corpus: Corpus, data: Located, shown: str, source_id: str) -> None:
+    """Add the records and exclusions an annotation file holds (mappings only) to `corpus`."""
     for table in schemas.ANNOTATED:
         for item in data.get(table) or []:
             if isinstance(item, Located):
-                corpus.records.append(Record(table, item, shown, folder.name))
+                corpus.records.append(Record(table, item, shown, source_id))
     for item in data.get("uncovered") or []:
         if isinstance(item, Located):
-            corpus.exclusions.append(Exclusion(folder.name, item, shown))
+            corpus.exclusions.append(Exclusion(source_id, item, shown))
 
 
 def source_folders(root: Path) -> list[Path]:
@@ -391,7 +372,8 @@ def source_folders(root: Path) -> list[Path]:
 
 
 def load_sources(root: Path, runs_of: int = 200, mapper=map) -> Corpus:
-    """Read the count conventions and every source (metadata and text) under `root`, not the annotations.
+    """Read the count conventions and every source (metadata and text) under `root`, not the
+    annotations.
 
     Source folders are read in runs of `runs_of` folders, through `mapper` (map, or a
     process pool's imap, which must keep the order). The folders whose annotations

@@ -1,4 +1,5 @@
-"""Source texts as the pipeline stores them: UTF-8, NFC, \\n line ends, no BOM, no control characters.
+"""Source texts as the pipeline stores them: UTF-8, NFC, \\n line ends, no BOM, no control
+characters.
 
 `normalise` turns raw bytes into that form and says what it changed (used by
 ingest); `read_text` reads a stored text and refuses one that is not in that form
@@ -18,11 +19,18 @@ import unicodedata
 from pathlib import Path
 
 from pipeline.contract.problems import InputError, Problem
+from pipeline.load.spans import line_of
 
-MAX_TEXT_BYTES = 20 * 1024 * 1024
-REINGEST = "re-ingest the original with 'pipeline ingest', which stores UTF-8, NFC and \\n line ends, then re-check"
+MAX_TEXT_BYTES = 20 * 1024 * 1024  # an article is far smaller
+REINGEST = (
+    "re-ingest the original with 'pipeline ingest', which stores UTF-8, NFC and \\n line ends, "
+    "then re-check"
+)
 CONTROL_HINT = "remove it from the original, then ingest it with 'pipeline ingest'"
-CONVERT = "convert the original to UTF-8 (e.g. iconv -f latin1 -t utf-8), then re-ingest it with 'pipeline ingest'"
+CONVERT = (
+    "convert the original to UTF-8 (e.g. iconv -f latin1 -t utf-8), "
+    "then re-ingest it with 'pipeline ingest'"
+)
 
 
 # Refused in every text: C0 and C1 control characters and DEL; lone surrogates (a Python
@@ -54,6 +62,33 @@ def forbidden_character(text: str, multiline: bool) -> tuple[int, str, int] | No
     return found.start(), found.group(), len(pattern.findall(text, found.start()))
 
 
+def _and_more(count: int) -> str:
+    """What follows the first of `count` forbidden characters in a message."""
+    return f", and {count - 1} more" if count > 1 else ""
+
+
+def value_fault(value: str, multiline: bool) -> tuple[str, str] | None:
+    """('contains U+001B (ESC, a control character) at character 3, and 1 more', the character)
+    for a value holding a character it may not hold; None for a value that holds none."""
+    found = forbidden_character(value, multiline)
+    if found is None:
+        return None
+    offset, char, count = found
+    return f"contains {describe_character(char)} at character {offset + 1}{_and_more(count)}", char
+
+
+def too_large(shown: str, size: int | None = None) -> Problem:
+    """The problem with a text file larger than MAX_TEXT_BYTES: `size` bytes, or None when it grew
+    past the limit while it was read."""
+    measured = f"{size / 1e6:.1f} MB" if size is not None else f"over {MAX_TEXT_BYTES >> 20} MB"
+    return Problem(
+        shown,
+        None,
+        f"file is {measured}; an article is far smaller",
+        hint="check that this is the article text",
+    )
+
+
 def describe_character(char: str) -> str:
     """'U+001B (ESC, a control character)': the code point, and what it is."""
     code = ord(char)
@@ -73,7 +108,8 @@ def describe_character(char: str) -> str:
 
 
 def character_hint(char: str, in_yaml: bool = False) -> str:
-    """How to get rid of a forbidden character (`in_yaml`: one a YAML file holds, perhaps as an escape)."""
+    """How to get rid of a forbidden character (`in_yaml`: one a YAML file holds, perhaps as an
+    escape)."""
     if char in "\t\n\u2028\u2029":
         return (
             "write this value as one line without tabs; "
@@ -96,12 +132,11 @@ def _control_problem(text: str, shown: str) -> Problem | None:
     if found is None:
         return None
     offset, char, count = found
-    line_start = text.rfind("\n", 0, offset) + 1
-    more = f", and {count - 1} more" if count > 1 else ""
+    column = offset - text.rfind("\n", 0, offset)
     return Problem(
         shown,
-        text.count("\n", 0, offset) + 1,
-        f"character {describe_character(char)} at column {offset - line_start + 1}{more}",
+        line_of(text, offset),
+        f"character {describe_character(char)} at column {column}{_and_more(count)}",
         hint=CONTROL_HINT,
     )
 
@@ -174,7 +209,7 @@ def _stored_form_faults(text: str) -> tuple[int, list[str]]:
         lines.append(1)
     if "\r" in text:
         faults.append(f"has {text.count(chr(13))} CR or CRLF line end(s)")
-        lines.append(text.count("\n", 0, text.index("\r")) + 1)
+        lines.append(line_of(text, text.index("\r")))
     bad = next(
         (
             number
@@ -201,16 +236,7 @@ def read_text(path: Path, shown: str) -> str:
     try:
         size = path.stat().st_size
         if size > MAX_TEXT_BYTES:
-            raise InputError(
-                [
-                    Problem(
-                        shown,
-                        None,
-                        f"file is {size / 1e6:.1f} MB; an article is far smaller",
-                        hint="check that this is the article text",
-                    )
-                ]
-            )
+            raise InputError([too_large(shown, size)])
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(

@@ -38,9 +38,8 @@ _FOLD = str.maketrans(
 
 def fold(text: str) -> str:
     """Typographic variants mapped to their plain forms, length preserved."""
-    if (
-        text.isascii()
-    ):  # every variant is outside ASCII; isascii() is O(1), translate() goes char by char
+    # Every variant is outside ASCII; isascii() is O(1), translate() goes char by char.
+    if text.isascii():
         return text
     return text.translate(_FOLD)
 
@@ -70,11 +69,13 @@ def nearest_passage(text: str, quote: str) -> str:
 
 
 def line_of(text: str, offset: int) -> int:
+    """The 1-based line of `text` that code point `offset` is on."""
     return text.count("\n", 0, offset) + 1
 
 
 def usable_occurrence(value) -> bool:
-    """An occurrence number a quote can be resolved with: an integer from 1 (true/false are not numbers here)."""
+    """An occurrence number a quote can be resolved with: an integer from 1 (true/false are not
+    numbers here)."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
@@ -90,46 +91,56 @@ def resolve(
 
     Raises Unresolved with a message and a hint when the quote is missing or ambiguous.
     """
+    _refuse_untrimmed(quote)
+    haystack = folded_text if folded_text is not None else fold(text)
+    starts = find_all(haystack, fold(quote))
+    if prefix is not None:
+        starts = _after_prefix(haystack, starts, prefix)
+    if not starts:
+        near = nearest_passage(text, quote)
+        hint = f"nearest text is {near!r}" if near else "the quote shares nothing with the text"
+        raise Unresolved(f"quote not found in the source: {quote!r}", hint)
+    start = _chosen(text, starts, occurrence)
+    return start, start + len(quote)
+
+
+def _refuse_untrimmed(quote: str) -> None:
+    """A quote is words of the text: not empty, no whitespace around it."""
     if not quote.strip():
         raise Unresolved("quote is empty", "quote the exact words of the source")
     if quote != quote.strip():
         raise Unresolved(
             "quote starts or ends with whitespace", "trim the quote to the words themselves"
         )
-    haystack = folded_text if folded_text is not None else fold(text)
-    needle = fold(quote)
-    starts = find_all(haystack, needle)
-    if prefix is not None:
-        folded_prefix = fold(prefix)
-        starts = [
-            s for s in starts if haystack[max(0, s - len(folded_prefix)) : s] == folded_prefix
-        ]
-        if not starts:
-            raise Unresolved(
-                f"quote not found after prefix {prefix!r}",
-                "the prefix must be the words immediately before the quote",
-            )
-    if not starts:
-        near = nearest_passage(text, quote)
-        hint = f"nearest text is {near!r}" if near else "the quote shares nothing with the text"
-        raise Unresolved(f"quote not found in the source: {quote!r}", hint)
-    if occurrence is not None:
-        if occurrence < 1:  # starts[-1] would silently pick the last one
-            raise Unresolved(
-                f"occurrence {occurrence} is not a position", "count occurrences from 1"
-            )
-        if occurrence > len(starts):
-            raise Unresolved(
-                f"occurrence {occurrence} asked but the quote occurs {len(starts)} time(s)",
-                "use an occurrence between 1 and the count",
-            )
-        start = starts[occurrence - 1]
-    elif len(starts) > 1:
-        lines = ", ".join(str(line_of(text, s)) for s in starts)
+
+
+def _after_prefix(haystack: str, starts: list[int], prefix: str) -> list[int]:
+    """The starts that `prefix` comes just before; Unresolved if there are none."""
+    folded_prefix = fold(prefix)
+    kept = [s for s in starts if haystack[max(0, s - len(folded_prefix)) : s] == folded_prefix]
+    if not kept:
         raise Unresolved(
-            f"quote occurs {len(starts)} times in the source (text lines {lines})",
-            "add 'occurrence: N' or a 'prefix' to say which one",
+            f"quote not found after prefix {prefix!r}",
+            "the prefix must be the words immediately before the quote",
         )
-    else:
-        start = starts[0]
-    return start, start + len(quote)
+    return kept
+
+
+def _chosen(text: str, starts: list[int], occurrence: int | None) -> int:
+    """The start the occurrence number picks, or the only one; Unresolved otherwise."""
+    if occurrence is None:
+        if len(starts) > 1:
+            lines = ", ".join(str(line_of(text, s)) for s in starts)
+            raise Unresolved(
+                f"quote occurs {len(starts)} times in the source (text lines {lines})",
+                "add 'occurrence: N' or a 'prefix' to say which one",
+            )
+        return starts[0]
+    if occurrence < 1:  # starts[-1] would silently pick the last one
+        raise Unresolved(f"occurrence {occurrence} is not a position", "count occurrences from 1")
+    if occurrence > len(starts):
+        raise Unresolved(
+            f"occurrence {occurrence} asked but the quote occurs {len(starts)} time(s)",
+            "use an occurrence between 1 and the count",
+        )
+    return starts[occurrence - 1]

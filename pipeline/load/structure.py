@@ -1,9 +1,9 @@
 """Layer 1: the shape of annotation and metadata files, checked against JSON Schemas.
 
 A compiled fastjsonschema validator passes clean documents quickly; a document it
-rejects goes to jsonschema, which finds every fault, and this module turns each into a Problem with the file,
-the line of the offending key or value, the record id and the field, and a hint
-(e.g. the field name an unknown key was probably meant to be).
+rejects goes to jsonschema, which finds every fault, and this module turns each into a
+Problem with the file, the line of the offending key or value, the record id and the
+field, and a hint (e.g. the field name an unknown key was probably meant to be).
 
 `character_problems` checks what no JSON Schema says: each text value holds only
 characters a text may hold (no control characters, lone surrogates or bidirectional
@@ -17,15 +17,10 @@ import functools
 import json
 
 import fastjsonschema
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # it ships no type information
 
 from pipeline.contract.problems import Problem
-from pipeline.load.sourcetext import (
-    character_hint,
-    describe_character,
-    forbidden_character,
-    suspect,
-)
+from pipeline.load.sourcetext import character_hint, suspect, value_fault
 from pipeline.load.yamlfile import Located, LocatedList
 
 _TYPE_NAMES = {
@@ -43,7 +38,8 @@ _COMPILED: dict[int, tuple] = {}
 
 
 def validators(schema: dict):
-    """(quick pass/fail check, full error finder) for one schema, compiled once per schema object."""
+    """(quick pass/fail check, full error finder) for one schema, compiled once per schema
+    object."""
     if id(schema) not in _COMPILED:
         _COMPILED[id(schema)] = (schema, *_validators(json.dumps(schema, sort_keys=True)))
     return _COMPILED[id(schema)][1:]
@@ -123,91 +119,122 @@ def structure_problems(document, schema: dict, shown: str, record_label) -> list
         return []
     except fastjsonschema.JsonSchemaException:
         pass
+    return [
+        problem
+        for top in validator.iter_errors(document)
+        for error in _leaf_errors(top)
+        for problem in _error_problems(error, document, shown, record_label)
+    ]
+
+
+def _error_problems(error, document, shown: str, record_label) -> list[Problem]:
+    """The Problems one schema error makes: one per unknown key, or one for the error."""
+    path = list(error.absolute_path)
+    record = record_label(path)
+    line = _line_at(document, path)
+    if error.validator == "additionalProperties":
+        return _unknown_fields(error, shown, line, record)
+    if error.validator == "required":
+        missing = error.message.split("'")[1]
+        message = f"missing required field '{missing}'"
+        return [Problem(shown, line, message, record, missing, _SCHEMAS_HINT)]
+    field = next((str(step) for step in reversed(path) if isinstance(step, str)), None)
+    message, hint = _explained(error, field)
+    return [Problem(shown, line, message, record, field, hint)]
+
+
+_SCHEMAS_HINT = "add it; see schemas/ for what it holds"
+
+
+def _unknown_fields(error, shown: str, line: int | None, record: str | None) -> list[Problem]:
+    """A Problem for each key the schema does not name, at its own line, with the closest name."""
+    value = error.instance
+    allowed = list(error.schema.get("properties", {}))
     problems = []
-    for top in validator.iter_errors(document):
-        for error in _leaf_errors(top):
-            path = list(error.absolute_path)
-            record = record_label(path)
-            field = next((str(step) for step in reversed(path) if isinstance(step, str)), None)
-            line = _line_at(document, path)
-            value = error.instance
-            hint = None
-            if error.validator == "additionalProperties":
-                allowed = list(error.schema.get("properties", {}))
-                for key in sorted(set(value) - set(allowed)):
-                    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                    hint = (
-                        f"did you mean '{close[0]}'?"
-                        if close
-                        else "allowed fields: " + ", ".join(allowed)
-                    )
-                    key_line = (
-                        value.key_lines.get(key, line) if isinstance(value, Located) else line
-                    )
-                    problems.append(
-                        Problem(shown, key_line, f"unknown field '{key}'", record, key, hint)
-                    )
-                continue
-            if error.validator == "required":
-                missing = error.message.split("'")[1]
-                problems.append(
-                    Problem(
-                        shown,
-                        line,
-                        f"missing required field '{missing}'",
-                        record,
-                        missing,
-                        "add it; see schemas/ for what it holds",
-                    )
-                )
-                continue
-            type_branches = [
-                sub.validator_value
-                for sub in error.context or ()
-                if sub.validator == "type" and not sub.path
-            ]
-            if error.validator == "type" and value is None:
-                message, hint = (
-                    "required value is missing",
-                    "fill it in; see schemas/ for what it holds",
-                )
-            elif error.validator == "type" or (
-                error.validator == "anyOf"
-                and type_branches
-                and len(type_branches) == len(error.context)
-            ):
-                wanted = error.validator_value if error.validator == "type" else type_branches
-                message = f"expected {_wanted(wanted)}, got {_describe(value)}"
-                wanted = [wanted] if isinstance(wanted, str) else wanted
-                if "string" in wanted and isinstance(value, (int, float)):
-                    hint = "quote the value to make it text"
-                elif "boolean" in wanted and isinstance(value, str):
-                    hint = "write true or false; yes/no/on/off are read as text"
-            elif error.validator == "enum":
-                allowed = [str(v) for v in error.validator_value]
-                close = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.5)
-                message = f"{value!r} is not an allowed value"
-                hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
-            elif error.validator == "pattern":
-                message = f"{value!r} does not match the pattern {error.validator_value}"
-                if error.validator_value.startswith("^[a-z0-9]"):
-                    hint = "ids are lowercase letters, digits and hyphens"
-                elif "\\d{4}" in error.validator_value:
-                    hint = "write dates as yyyy-mm-dd"
-            elif error.validator == "minItems":
-                message = "needs at least one item"
-                if field == "evidence":
-                    hint = "every record rests on at least one quote from a source"
-            elif error.validator in ("minimum", "maximum", "minLength"):
-                message = f"{value!r} is out of range ({error.validator} {error.validator_value})"
-            elif error.validator == "oneOf":
-                message = (
-                    f"expected a quote (text) or a mapping with 'quote', got {_describe(value)}"
-                )
-            else:
-                message = error.message
-            problems.append(Problem(shown, line, message, record, field, hint))
+    for key in sorted(set(value) - set(allowed)):
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else "allowed fields: " + ", ".join(allowed)
+        key_line = value.key_lines.get(key, line) if isinstance(value, Located) else line
+        problems.append(Problem(shown, key_line, f"unknown field '{key}'", record, key, hint))
     return problems
+
+
+def _explained(error, field: str | None) -> tuple[str, str | None]:
+    """The message and hint for an error about one value."""
+    if error.validator == "type" and error.instance is None:
+        return "required value is missing", "fill it in; see schemas/ for what it holds"
+    wanted = _wanted_types(error)
+    if wanted is not None:
+        return _type_mismatch(wanted, error.instance)
+    explain = _EXPLAIN.get(error.validator)
+    return explain(error, field) if explain else (error.message, None)
+
+
+def _wanted_types(error) -> list[str] | None:
+    """The types a value should have had, when that is all the error says; None otherwise."""
+    if error.validator == "type":
+        wanted = error.validator_value
+        return [wanted] if isinstance(wanted, str) else wanted
+    if error.validator != "anyOf":
+        return None
+    type_branches = [
+        sub.validator_value
+        for sub in error.context or ()
+        if sub.validator == "type" and not sub.path
+    ]
+    return type_branches if type_branches and len(type_branches) == len(error.context) else None
+
+
+def _type_mismatch(wanted: list[str], value) -> tuple[str, str | None]:
+    message = f"expected {_wanted(wanted)}, got {_describe(value)}"
+    if "string" in wanted and isinstance(value, (int, float)):
+        return message, "quote the value to make it text"
+    if "boolean" in wanted and isinstance(value, str):
+        return message, "write true or false; yes/no/on/off are read as text"
+    return message, None
+
+
+def _not_allowed(error, field: str | None) -> tuple[str, str | None]:
+    allowed = [str(v) for v in error.validator_value]
+    close = difflib.get_close_matches(str(error.instance), allowed, n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
+    return f"{error.instance!r} is not an allowed value", hint
+
+
+def _no_match(error, field: str | None) -> tuple[str, str | None]:
+    pattern = error.validator_value
+    hint = None
+    if pattern.startswith("^[a-z0-9]"):
+        hint = "ids are lowercase letters, digits and hyphens"
+    elif "\\d{4}" in pattern:
+        hint = "write dates as yyyy-mm-dd"
+    return f"{error.instance!r} does not match the pattern {pattern}", hint
+
+
+def _too_few(error, field: str | None) -> tuple[str, str | None]:
+    hint = "every record rests on at least one quote from a source" if field == "evidence" else None
+    return "needs at least one item", hint
+
+
+def _out_of_range(error, field: str | None) -> tuple[str, str | None]:
+    return f"{error.instance!r} is out of range ({error.validator} {error.validator_value})", None
+
+
+def _not_evidence(error, field: str | None) -> tuple[str, str | None]:
+    got = _describe(error.instance)
+    return f"expected a quote (text) or a mapping with 'quote', got {got}", None
+
+
+# How each kind of schema error reads; any other kind keeps jsonschema's own message.
+_EXPLAIN = {
+    "enum": _not_allowed,
+    "pattern": _no_match,
+    "minItems": _too_few,
+    "minimum": _out_of_range,
+    "maximum": _out_of_range,
+    "minLength": _out_of_range,
+    "oneOf": _not_evidence,
+}
 
 
 # Free text, which may span lines (tab and newline allowed); every other text value (ids,
@@ -230,7 +257,8 @@ MULTILINE_FIELDS = frozenset(
 
 
 def _suspects(node, path: tuple, line: int | None, found: list) -> None:
-    """Add (path, line, text) of each text value under `node` that a one-line field could not hold to `found`.
+    """Add to `found` (path, line, text) of each text value under `node` that a one-line field
+    could not hold.
 
     Keys are left out (the schema names unknown ones). A plain recursion that builds a path
     only for a suspect, since it visits every value of every file: measured on 1,000 synthetic
@@ -261,22 +289,13 @@ def character_problems(document, shown: str, record_label) -> list[Problem]:
     `record_label(path)` names the record a path points into, as for structure_problems.
     """
     problems = []
-    found: list = []
-    _suspects(document, (), getattr(document, "line", None), found)
-    for path, line, text in found:
+    suspects: list[tuple[tuple, int | None, str]] = []
+    _suspects(document, (), getattr(document, "line", None), suspects)
+    for path, line, text in suspects:
         field = next((step for step in reversed(path) if isinstance(step, str)), None)
-        found = forbidden_character(text, field in MULTILINE_FIELDS)
-        if found is not None:
-            offset, char, count = found
-            more = f", and {count - 1} more" if count > 1 else ""
-            problems.append(
-                Problem(
-                    shown,
-                    line,
-                    f"contains {describe_character(char)} at character {offset + 1}{more}",
-                    record_label(path),
-                    field,
-                    character_hint(char, in_yaml=True),
-                )
-            )
+        fault = value_fault(text, field in MULTILINE_FIELDS)
+        if fault is not None:
+            message, char = fault
+            hint = character_hint(char, in_yaml=True)
+            problems.append(Problem(shown, line, message, record_label(path), field, hint))
     return problems

@@ -3,9 +3,9 @@
 The fixture folders under tests/fixtures/invalid hold the annotation cases (control
 characters, bidirectional controls, lone surrogates, line breaks, reference circles,
 occurrences below 1, short evidence, implausible counts). Here: `pipeline ingest` given
-such options, a named pipe or a device; how problems and coverage lines show data on a
-terminal and in --json; ids with a trailing newline in every kind of id field; and the
-opt-outs, which pass only with their reason.
+such options, a named pipe, a device or an article over the size limit; how problems and
+coverage lines show data on a terminal and in --json; ids with a trailing newline in every
+kind of id field; and the opt-outs, which pass only with their reason.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.contract import schemas
 from pipeline.contract.problems import printable
+from pipeline.load.sourcetext import too_large
 
 from conftest import BASE_SEEDS, FIXTURES, tree
 
@@ -214,6 +215,17 @@ def test_ingest_refuses_an_article_holding_control_characters(content, expected:
     assert tree(article.parent) == before
 
 
+@pytest.mark.parametrize(
+    "size, expected",
+    [
+        (26_400_000, "a.txt: file is 26.4 MB; an article is far smaller"),
+        (None, "a.txt: file is over 20 MB; an article is far smaller"),  # it grew while read
+    ],
+)
+def test_an_article_over_the_size_limit_says_its_size_or_the_limit(size, expected: str):
+    assert str(too_large("a.txt", size)) == f"{expected} (check that this is the article text)"
+
+
 # ---- terminal output escapes what the data holds; --json keeps it ----
 
 
@@ -375,7 +387,7 @@ def test_table_constraints_match_the_whole_value():
     with pytest.raises(pandera.errors.SchemaErrors) as refused:
         pandera_schema("actors").validate(pd.DataFrame([row], dtype=object), lazy=True)
     failed = refused.value.failure_cases
-    assert sorted(zip(failed["column"], failed["check"], failed["failure_case"])) == [
+    assert sorted(zip(failed["column"], failed["check"], failed["failure_case"], strict=True)) == [
         ("actor_id", "pattern", "armenia\n"),
         ("country", "pattern", "ARM\n"),
     ]
