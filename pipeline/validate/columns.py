@@ -35,18 +35,31 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.contract.constraints import (
+    ARROW_TYPES,
+    EMPTY,
+    FALSE,
+    NULL_TEXT,
+    Violation,
+    arrow_array,
+    arrow_scalar,
+    as_mask,
+    bools,
+    field_violations,
+    foreign_key_violations,
+    int64s,
+    primary_key_violations,
+    record_violations,
+    texts,
+    unique_key_violations,
+    unique_violations,
+    whole,
+)
 from pipeline.validate import scope
 from pipeline.validate.errors import Task, make_error
 
 TRUE_VALUES = ["true", "True", "TRUE", "1"]
 FALSE_VALUES = ["false", "False", "FALSE", "0"]
-ARROW_TYPES = {
-    "string": pa.string(),
-    "integer": pa.int64(),
-    "number": pa.float64(),
-    "date": pa.date32(),
-    "boolean": pa.bool_(),
-}
 INTEGER_RE = r"^\s*[+-]?\d+\s*$"
 NUMBER_RE = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(?i:nan|inf|infinity)\s*$"
 URI_RE = r"^[a-zA-Z][a-zA-Z0-9+.-]*:"  # rfc3986's scheme, as its URI parsing regex takes it
@@ -71,82 +84,6 @@ SLICED_ROWS = (
     1000  # rows with the wrong number of cells put back between slices of a column; more, by a copy
 )
 
-# ---- Arrow values without pandas (see the module note) ----
-
-
-def _array(values: list, type: pa.DataType) -> pa.Array:
-    """Python strings, booleans or numbers (or None) as an Arrow array of `type`."""
-    if None in values:
-        present = [value for value in values if value is not None]
-        return pa.concat_arrays([_array(present, type), pa.nulls(len(values) - len(present), type)])
-    if all(isinstance(value, str) for value in values):
-        data = [value.encode("utf-8") for value in values]
-        offsets = np.cumsum([0, *map(len, data)], dtype=np.int32)
-        array = pa.Array.from_buffers(
-            pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
-        )
-    elif all(isinstance(value, bool) for value in values):
-        return _bools(np.array(values, dtype=bool)).cast(type)
-    else:
-        numbers = np.array(
-            values, dtype=np.float64 if any(isinstance(v, float) for v in values) else np.int64
-        )
-        array = pa.Array.from_buffers(
-            pa.from_numpy_dtype(numbers.dtype), len(numbers), [None, pa.py_buffer(numbers)]
-        )
-    return array if array.type == type else array.cast(type)
-
-
-def _scalar(value, type: pa.DataType) -> pa.Scalar:
-    return pa.nulls(1, type)[0] if value is None else _array([value], type)[0]
-
-
-def _bools(mask: np.ndarray) -> pa.Array:
-    return pa.Array.from_buffers(
-        pa.bool_(), len(mask), [None, pa.py_buffer(np.packbits(mask, bitorder="little"))]
-    )
-
-
-def _int64s(values: np.ndarray) -> pa.Array:
-    numbers = np.ascontiguousarray(values, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(numbers), [None, pa.py_buffer(numbers)])
-
-
-def _mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A boolean Arrow array as NumPy, null read as False."""
-    array = _whole(array)
-    if array.null_count:
-        array = pc.fill_null(array, FALSE)
-    bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
-    return np.unpackbits(bits, bitorder="little", count=array.offset + len(array))[
-        array.offset :
-    ].astype(bool)
-
-
-def _whole(array: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
-def _codes(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Each value's position among the distinct values of `array` (null: -1), as NumPy."""
-    encoded = pc.dictionary_encode(array)  # one dictionary for all the chunks
-    indices = (
-        pa.chunked_array([chunk.indices for chunk in encoded.chunks], pa.int32()).combine_chunks()
-        if isinstance(encoded, pa.ChunkedArray)
-        else encoded.indices
-    )
-    if indices.null_count:
-        indices = pc.fill_null(indices, _scalar(-1, indices.type))
-    return np.frombuffer(indices.buffers()[1], dtype=np.int32, count=indices.offset + len(indices))[
-        indices.offset :
-    ]
-
-
-FALSE = _scalar(False, pa.bool_())
-EMPTY = _scalar("", pa.string())
-NULL_TEXT = _scalar(None, pa.string())
-
-
 # ---- typing text columns ----
 
 
@@ -170,7 +107,7 @@ def _integers(text: pa.Array) -> pa.Array:
         return pc.cast(text, pa.int64())
     except pa.ArrowInvalid:  # the slow path, only for a column that needs it
         digits = pc.utf8_length(pc.replace_substring_regex(text, r"^-?0*", ""))
-        fits = pc.fill_null(pc.less_equal(digits, _scalar(76, digits.type)), FALSE)
+        fits = pc.fill_null(pc.less_equal(digits, arrow_scalar(76, digits.type)), FALSE)
         return pc.cast(
             pc.if_else(fits, text, NULL_TEXT), pa.decimal256(76, 0)
         )  # Arrow would wrap a wider value
@@ -199,11 +136,11 @@ def parse_column(
     elif kind == "boolean":
         trues, falses = spec.get("trueValues", TRUE_VALUES), spec.get("falseValues", FALSE_VALUES)
         is_true, is_false = (
-            pc.is_in(text, _array(trues, pa.string())),
-            pc.is_in(text, _array(falses, pa.string())),
+            pc.is_in(text, arrow_array(trues, pa.string())),
+            pc.is_in(text, arrow_array(falses, pa.string())),
         )
         ok = pc.or_(is_true, is_false)
-        typed = pc.if_else(ok, is_true, _scalar(None, pa.bool_()))
+        typed = pc.if_else(ok, is_true, arrow_scalar(None, pa.bool_()))
     elif (
         kind == "date"
         and fmt == "default"
@@ -233,7 +170,7 @@ def parse_column(
     else:  # string and anything frictionless reads as text
         ok = present
         typed = pc.if_else(present, text, null) if any_empty else text
-    errors = _mask(pc.and_(present, pc.invert(ok)))
+    errors = as_mask(pc.and_(present, pc.invert(ok)))
     return typed, errors
 
 
@@ -264,122 +201,48 @@ def _row(table: Table, index: int) -> int:
 
 
 def _indices(mask) -> np.ndarray:
-    return np.flatnonzero(mask if isinstance(mask, np.ndarray) else _mask(mask))
-
-
-# The constraints frictionless checks on each type (its fields' `supported_constraints`); others it does not check.
-CONSTRAINTS = {
-    "string": ["required", "minLength", "maxLength", "pattern", "enum"],
-    "boolean": ["required", "enum"],
-    "any": ["required", "enum"],
-    **{
-        kind: ["required", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum"]
-        for kind in ("integer", "number", "date")
-    },
-}
-# The cell passes a bound when it compares so with it (NaN passes none, as in frictionless).
-BOUNDS = {
-    "minimum": pc.greater_equal,
-    "maximum": pc.less_equal,
-    "exclusiveMinimum": pc.greater,
-    "exclusiveMaximum": pc.less,
-}
+    return np.flatnonzero(mask if isinstance(mask, np.ndarray) else as_mask(mask))
 
 
 def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
-    """Constraint and category errors, for the constraints frictionless checks on the field's type. Empty cells
-    and cells with a type error are not checked further, as frictionless does."""
+    """Constraint and category errors, for the constraints frictionless checks on the field's type.
+    Empty cells and cells with a type error are not checked further, as frictionless does."""
     for number, spec in enumerate(table.fields, start=1):
         name = spec["name"]
         if name not in table.columns:
             continue
-        constraints = spec.get("constraints", {})
         where = {"fieldName": name, "fieldNumber": number}
-        kind = spec.get("type", "any")
-        checked = CONSTRAINTS.get(kind, ["required"])
-        failures = [
-            (c, _constraint_failing(table.columns[name], spec, c, masks[name]))
-            for c in checked
-            if c in constraints
-        ]
         yield from _category_errors(table, spec, where)
-        for constraint, failing in failures:
-            if isinstance(
-                failing, dict
-            ):  # a constraint whose value cannot be read: no cell is checked against it
-                yield failing | where
-                continue
-            for index in _indices(failing):
-                yield make_error(
-                    "constraint-error",
-                    f'constraint "{constraint}" is "{constraints[constraint]}"',
-                    rowNumber=_row(table, index),
-                    cell=_cell(table, name, index),
-                    **where,
-                )
+        facts = field_violations(table.columns[name], spec, masks[name], read=constraint_values)
+        for fact in facts:
+            yield _constraint_error(table, spec, fact, where)
 
 
-def _constraint_failing(typed: pa.Array, spec: dict, constraint: str, type_errors: np.ndarray):
-    """Where the column fails `constraint` (empty and untypable cells never do, except for "required"), or the
-    field-error of a bound that is not a value of the field's type."""
-    value = spec["constraints"][constraint]
-    if constraint == "required":
-        return (
-            pc.and_(pc.is_null(typed), _bools(~type_errors))
-            if value
-            else _bools(np.zeros(len(typed), bool))
-        )
-    if constraint in ("minLength", "maxLength"):
-        if not isinstance(value, int) or isinstance(value, bool):
-            return _bools(np.zeros(len(typed), bool))  # the descriptor check reports it
-        compare = pc.less if constraint == "minLength" else pc.greater
-        return compare(
-            pc.utf8_length(typed), _scalar(max(min(value, 1 << 62), -1), pa.int64())
-        )  # no length beyond
-    if constraint == "pattern":
-        return _pattern_failing(typed, value)
-    if constraint == "enum":
-        return pc.and_(
-            pc.is_valid(typed), pc.invert(pc.is_in(typed, value_set=constraint_values(value, spec)))
-        )
-    bound = constraint_values([value], spec)
-    if bound.null_count:
+def _constraint_error(table: Table, spec: dict, fact: Violation, where: dict) -> dict:
+    """A cell breaking a constraint, or (no row) a constraint whose value cannot be read, so that no
+    cell is checked against it."""
+    constraint, value = fact.kind, spec["constraints"][fact.kind]
+    if fact.row is not None:
         return make_error(
+            "constraint-error",
+            f'constraint "{constraint}" is "{value}"',
+            rowNumber=_row(table, fact.row),
+            cell=_cell(table, spec["name"], fact.row),
+            **where,
+        )
+    if constraint == "pattern":
+        unreadable = make_error(
+            "field-error",
+            f'constraint "pattern" is "{value}", which is not a regular expression: '
+            f"{fact.detail} (write it as Python's re reads it)",
+        )
+    else:
+        unreadable = make_error(
             "field-error",
             f'constraint "{constraint}" is "{value}", which cannot be read as a value '
             f'of type "{spec.get("type")}" (write the bound as one)',
         )
-    return pc.invert(BOUNDS[constraint](typed, bound[0]))
-
-
-def _pattern_failing(typed: pa.Array, pattern: object):
-    """Cells the pattern does not match as frictionless matches it: re.match(f"^{pattern}$", cell), so a
-    top-level "|" splits the anchors. Arrow's RE2 matches first; its \\d, \\w and \\s are ASCII where Python's
-    are Unicode, and it lacks look-arounds and back references, so Python's re decides the values RE2 fails
-    (distinct, and normally none) or, when RE2 cannot read the pattern, every distinct value."""
-    import re
-
-    if not isinstance(pattern, str):
-        return _bools(np.zeros(len(typed), bool))  # the descriptor check reports it
-    try:
-        compiled = re.compile(f"^{pattern}$")
-    except re.error as exc:
-        return make_error(
-            "field-error",
-            f'constraint "pattern" is "{pattern}", which is not a regular expression: '
-            f"{exc} (write it as Python's re reads it)",
-        )
-    try:
-        failing = pc.fill_null(
-            pc.invert(pc.match_substring_regex(typed, "^(?:^" + pattern + "$)")), FALSE
-        )
-    except pa.ArrowInvalid:
-        failing = pc.is_valid(typed)
-    doubtful = pc.unique(pc.drop_null(pc.filter(typed, failing))).to_pylist()
-    matched = [value for value in doubtful if compiled.match(value)]
-    if not matched:
-        return failing
-    return pc.and_(failing, pc.invert(pc.is_in(typed, value_set=_array(matched, pa.string()))))
+    return unreadable | where
 
 
 def constraint_values(values: list, spec: dict) -> pa.Array:
@@ -391,7 +254,7 @@ def constraint_values(values: list, spec: dict) -> pa.Array:
     for value in values:
         if isinstance(value, str):
             parts.append(
-                _whole(parse_column(_array([value], pa.string()), spec)[0]).cast(arrow_type)
+                whole(parse_column(arrow_array([value], pa.string()), spec)[0]).cast(arrow_type)
             )
             continue
         if kind == "boolean" and isinstance(value, bool):
@@ -405,7 +268,7 @@ def constraint_values(values: list, spec: dict) -> pa.Array:
         else:
             read = None  # JSON holds no dates; other values are never read as a cell's type
         try:
-            parts.append(_array([read], arrow_type))
+            parts.append(arrow_array([read], arrow_type))
         except (pa.ArrowInvalid, OverflowError):  # beyond int64: no cell of the column can equal it
             parts.append(pa.nulls(1, arrow_type))
     return pa.concat_arrays(parts) if parts else pa.nulls(0, arrow_type)
@@ -420,7 +283,7 @@ def _category_errors(table: Table, spec: dict, where: dict) -> Iterator[dict]:
     if categories is None or spec.get("type") not in ("string", "integer"):
         return
     values = [c["value"] if isinstance(c, dict) else c for c in categories]
-    outside = pc.invert(pc.is_in(typed, value_set=_array(values, typed.type)))
+    outside = pc.invert(pc.is_in(typed, value_set=arrow_array(values, typed.type)))
     if "enum" in constraints and isinstance(
         constraints["enum"], list
     ):  # a value the enum refused is reported once
@@ -470,7 +333,7 @@ def span_errors(table: Table) -> Iterator[dict]:
             continue  # typed otherwise by a changed schema: its type errors say enough
         minimum = table.fields[numbers[start_name] - 1].get("constraints", {}).get("minimum")
         if not (isinstance(minimum, int) and minimum >= 0):
-            for index in _indices(pc.less(start, _scalar(0, start.type))):
+            for index in _indices(pc.less(start, arrow_scalar(0, start.type))):
                 yield make_error(
                     "span-error",
                     f'start "{_cell(table, start_name, index)}" is negative (offsets count '
@@ -492,58 +355,16 @@ def span_errors(table: Table) -> Iterator[dict]:
             )
 
 
-def _sorted_distinct(column: pa.Array) -> bool:
-    """True when every value is above the one before: no repeats, found in one pass.
-
-    Published tables are sorted by primary key, so their key columns take this path
-    instead of hashing every value.
-    """
-    return len(column) < 2 or (
-        column.null_count == 0 and pc.all(pc.greater(column[1:], column[:-1])).as_py()
-    )
-
-
-def repeats(arrays: list[pa.Array], skip: np.ndarray) -> list[tuple[int, int]]:
-    """(row index, index of the previous row with the same values) for every repeat; rows in `skip` ignored,
-    and rows holding a NaN, which repeats nothing (as in frictionless: Python's NaN equals no value).
-
-    Arrow codes each column's values (hashing, in C); the codes make one number per row,
-    equal exactly where the rows are, and a stable sort puts each repeat right after its
-    predecessor.
-    """
-    if len(arrays) == 1 and _sorted_distinct(arrays[0]):
-        return []
-    rows = np.flatnonzero(~(skip | _nans(arrays)))
-    combined, span = np.zeros(len(rows), dtype=np.int64), 1
-    for array in arrays:
-        codes = _codes(array)[rows].astype(np.int64) + 1  # null (-1) is a value of its own: 0
-        width = int(codes.max()) + 1 if len(codes) else 1
-        if span * width >= 1 << 62:  # renumber what is combined so far, to stay within int64
-            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64).reshape(-1)
-            span = int(combined.max()) + 1 if len(combined) else 1
-        combined, span = combined * width + codes, span * width
-    order = np.argsort(combined, kind="stable")
-    same = np.flatnonzero(combined[order][1:] == combined[order][:-1])
-    return sorted((int(rows[order[i + 1]]), int(rows[order[i]])) for i in same)
-
-
-def _nulls(arrays: list[pa.Array], every: bool) -> np.ndarray:
-    """Rows where every (or any) of the arrays is null."""
-    masks = [_mask(pc.is_null(array)) for array in arrays]
-    return np.logical_and.reduce(masks) if every else np.logical_or.reduce(masks)
-
-
 def unique_field_errors(table: Table) -> Iterator[dict]:
     for number, spec in enumerate(table.fields, start=1):
         name = spec["name"]
         if spec.get("constraints", {}).get("unique") and name in table.columns:
-            column = table.columns[name]
-            for index, previous in repeats([column], _nulls([column], every=True)):
+            for fact in unique_violations(name, table.columns[name]):
                 yield make_error(
                     "unique-error",
-                    f"the same as in the row at position {_row(table, previous)}",
-                    rowNumber=_row(table, index),
-                    cell=_cell(table, name, index),
+                    f"the same as in the row at position {_row(table, fact.detail)}",
+                    rowNumber=_row(table, fact.row),
+                    cell=_cell(table, name, fact.row),
                     fieldName=name,
                     fieldNumber=number,
                 )
@@ -553,30 +374,23 @@ def primary_key_errors(table: Table, primary_key: list[str]) -> Iterator[dict]:
     if not primary_key or not all(name in table.columns for name in primary_key):
         return
     arrays = [table.columns[name] for name in primary_key]
-    nulls = _nulls(arrays, every=True)
-    for index in np.flatnonzero(nulls):
-        yield make_error(
-            "primary-key",
-            'cells composing the primary keys are all "None"',
-            rowNumber=_row(table, index),
+    for fact in primary_key_violations(primary_key, arrays):
+        note = (
+            'cells composing the primary keys are all "None"'
+            if fact.detail is None
+            else f"the same as in the row at position {_row(table, fact.detail)}"
         )
-    for index, previous in repeats(arrays, nulls):
-        yield make_error(
-            "primary-key",
-            f"the same as in the row at position {_row(table, previous)}",
-            rowNumber=_row(table, index),
-        )
+        yield make_error("primary-key", note, rowNumber=_row(table, fact.row))
 
 
 def unique_key_errors(table: Table, key: list[str]) -> Iterator[dict]:
     if not all(name in table.columns for name in key):
         return
-    arrays = [table.columns[name] for name in key]
-    for index, previous in repeats(arrays, _nulls(arrays, every=False)):
+    for fact in unique_key_violations(key, [table.columns[name] for name in key]):
         yield make_error(
             "unique-key-error",
-            f"the same as in the row at position {_row(table, previous)}",
-            rowNumber=_row(table, index),
+            f"the same as in the row at position {_row(table, fact.detail)}",
+            rowNumber=_row(table, fact.row),
             fieldName=", ".join(key),
             fieldNames=list(key),
         )
@@ -610,153 +424,63 @@ def _fk_error(
 def _foreign_keys(schema: dict) -> list[tuple[list, str, list]]:
     """(fields, resource, reference fields) of each foreign key well-formed enough to check;
     the descriptor check reports the others."""
+    declared = schema.get("foreignKeys")
     keys = []
-    for fk in schema.get("foreignKeys") if isinstance(schema.get("foreignKeys"), list) else []:
+    for fk in declared if isinstance(declared, list) else []:
         ref = fk.get("reference") if isinstance(fk, dict) else None
         if not isinstance(ref, dict) or "fields" not in fk or "fields" not in ref:
             continue
         names, ref_names = ([x] if isinstance(x, str) else x for x in (fk["fields"], ref["fields"]))
-        if (
-            isinstance(names, list)
-            and isinstance(ref_names, list)
-            and names
-            and ref_names
-            and all(isinstance(name, str) for name in names + ref_names)
-            and isinstance(ref.get("resource", ""), str)
-        ):
+        if _names(names) and _names(ref_names) and isinstance(ref.get("resource", ""), str):
             keys.append((names, ref.get("resource", ""), ref_names))
     return keys
 
 
+def _names(value: object) -> bool:
+    """Whether `value` is a list of one or more field names."""
+    return isinstance(value, list) and bool(value) and all(isinstance(name, str) for name in value)
+
+
 def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> Iterator[dict]:
-    """Rows whose key is not a key of the referenced table, as frictionless looks them up: the row's typed
-    cells as one tuple (a null among them a value like any other), rows whose cells are all null skipped on
-    both sides, a reference field the table lacks read as null. A key to an absent resource is
+    """Rows whose key is not a key of the referenced table, as frictionless looks them up (see
+    contract.constraints.foreign_key_violations). A key to an absent resource is
     validate.resource_errors' to report."""
     for names, reference, ref_names in _foreign_keys(schema):
         target = tables.get(reference or table.name)
         if target is None or not all(name in table.columns for name in names):
-            continue  # a field outside the schema: the descriptor check reports it, frictionless skips the key
-        if (
-            len(names) == 1
-            and len(ref_names) == 1
-            and ref_names[0] in target.columns
-            and table.columns[names[0]].type == target.columns[ref_names[0]].type
-        ):
-            values = table.columns[names[0]]
-            known = _whole(pc.drop_null(target.columns[ref_names[0]]))
-            missing = _mask(
-                pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known)))
-            )
-        else:
-            missing = _missing_keys(table, names, target, ref_names)
-        missing = missing | _nans(
-            [table.columns[name] for name in names]
-        )  # NaN equals nothing, as in Python
-        yield from (
-            _fk_error(table, i, names, reference, ref_names) for i in np.flatnonzero(missing)
+            # a field outside the schema: the descriptor check reports it, frictionless skips the key
+            continue
+        facts = foreign_key_violations(
+            names,
+            [table.columns[name] for name in names],
+            [target.columns.get(name) for name in ref_names],
+            len(target.row_numbers),
         )
+        yield from (_fk_error(table, fact.row, names, reference, ref_names) for fact in facts)
     for resource, table_column, id_column in POLYMORPHIC_KEYS:
         if table.name == resource and table_column in table.columns and id_column in table.columns:
             yield from _record_errors(table, table_column, id_column, tables)
-
-
-def _nans(arrays: list[pa.Array]) -> np.ndarray:
-    """Rows with a NaN in one of the (equally long) arrays."""
-    found = np.zeros(len(arrays[0]) if arrays else 0, dtype=bool)
-    for array in arrays:
-        if pa.types.is_floating(array.type):
-            found |= _mask(pc.fill_null(pc.is_nan(array), False))
-    return found
-
-
-def _missing_keys(
-    table: Table, names: list[str], target: Table, ref_names: list[str]
-) -> np.ndarray:
-    """Rows of `table` whose cells in `names` are not all null and match no row of `target` in `ref_names`.
-
-    Each field pair is coded in one Arrow dictionary over both columns (null: 0), the codes combine to one
-    number per row (as `repeats` combines them), and NumPy looks the rows' numbers up among the target's.
-    Keys of different lengths never match, as tuples of different lengths never do."""
-    rows, ref_rows = len(table.row_numbers), len(target.row_numbers)
-    if len(names) != len(ref_names):
-        return ~_nulls([table.columns[name] for name in names], every=True)
-    combined, ref_combined, span = np.zeros(rows, np.int64), np.zeros(ref_rows, np.int64), 1
-    for name, ref_name in zip(names, ref_names):
-        codes, ref_codes = _pair_codes(table.columns[name], target.columns.get(ref_name), ref_rows)
-        width = int(max(codes.max(initial=0), ref_codes.max(initial=0))) + 1
-        if span * width >= 1 << 62:  # renumber what is combined so far, to stay within int64
-            both = np.unique(np.concatenate([[0], combined, ref_combined]), return_inverse=True)[
-                1
-            ].astype(np.int64)
-            combined, ref_combined = (
-                both[1 : rows + 1],
-                both[rows + 1 :],
-            )  # 0 (all null so far) stays 0
-            span = int(both.max(initial=0)) + 1
-        combined, ref_combined, span = (
-            combined * width + codes,
-            ref_combined * width + ref_codes,
-            span * width,
-        )
-    # all-null rows are 0: skipped in the table, and never a key of the target
-    return (combined != 0) & ~np.isin(combined, ref_combined[ref_combined != 0])
-
-
-def _pair_codes(
-    column: pa.Array, ref_column: pa.Array | None, ref_rows: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of two columns' values, equal where the values are (null: 0 on both sides). Values of types that
-    Python would not find equal get codes apart: a string never equals a number or a date, while integers,
-    numbers and booleans compare as numbers (True == 1 in frictionless's tuples, as in Python)."""
-    if ref_column is None:
-        return _codes(column).astype(np.int64) + 1, np.zeros(ref_rows, np.int64)
-    if column.type != ref_column.type and _numeric(column.type) and _numeric(ref_column.type):
-        # integers beyond int64 are read as decimals: compare integers exactly, anything else as floats
-        whole = [t for t in (column.type, ref_column.type) if pa.types.is_decimal(t)]
-        integral = all(
-            t == pa.int64() or pa.types.is_decimal(t) for t in (column.type, ref_column.type)
-        )
-        common = whole[0] if whole and integral else pa.float64()
-        column, ref_column = pc.cast(column, common), pc.cast(ref_column, common)
-    if column.type == ref_column.type:
-        both = pa.chunked_array([*_chunks(column), *_chunks(ref_column)], column.type)
-        codes = _codes(both).astype(np.int64) + 1
-        return codes[: len(column)], codes[len(column) :]
-    codes, ref_codes = _codes(column).astype(np.int64) + 1, _codes(ref_column).astype(np.int64) + 1
-    return codes, np.where(ref_codes > 0, ref_codes + int(codes.max(initial=0)), 0)
-
-
-def _numeric(kind: pa.DataType) -> bool:
-    return kind in (pa.int64(), pa.float64(), pa.bool_()) or pa.types.is_decimal(kind)
-
-
-def _chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
-    return array.chunks if isinstance(array, pa.ChunkedArray) else [array]
 
 
 def _record_errors(
     table: Table, table_column: str, id_column: str, tables: dict[str, Table]
 ) -> Iterator[dict]:
     """Rows whose id is not a primary key of the table named beside it (evidence -> its record)."""
-    kinds, ids = table.columns[table_column], table.columns[id_column]
-    missing = np.zeros(len(ids), dtype=bool)
-    keys: dict[str, str] = {}
-    for kind in pc.unique(pc.drop_null(kinds)).to_pylist():
-        rows = pc.equal(kinds, _scalar(kind, pa.string()))
-        target = tables.get(kind)
-        key = target.primary if target is not None else None
-        if key is None:
-            continue  # not a table name: the field's categories say so
-        keys[kind] = key
-        known = _whole(pc.drop_null(target.columns[key]))
-        where = np.flatnonzero(_mask(rows))
-        subset = ids.take(_int64s(where))
-        absent = pc.and_(pc.is_valid(subset), pc.invert(pc.is_in(subset, value_set=known)))
-        missing[where[_mask(absent)]] = True
-    for index in np.flatnonzero(missing):
-        kind = kinds[index].as_py()
-        error = _fk_error(table, index, [table_column, id_column], kind, [keys[kind]])
+
+    def key_column(name: str) -> pa.Array | None:
+        target = tables.get(name)
+        if target is None or target.primary is None:
+            return None  # not a table name: the field's categories say so
+        return target.columns[target.primary]
+
+    names = (table_column, id_column)
+    facts = record_violations(
+        names, table.columns[table_column], table.columns[id_column], key_column
+    )
+    for fact in facts:
+        reference = str(fact.detail)
+        key = tables[reference].primary
+        error = _fk_error(table, fact.row, list(names), reference, [str(key)])
         error["fieldName"] = id_column
         yield error
 
@@ -944,22 +668,6 @@ def _split(text: str) -> list[str]:
         return text.split(",")
 
 
-def _texts(values: list) -> pa.Array:
-    """Strings (None: null) as an Arrow string array, in order (see the module note on pandas)."""
-    data = [b"" if value is None else value.encode("utf-8", "surrogatepass") for value in values]
-    valid = np.array([value is not None for value in values], dtype=bool)
-    offsets = np.cumsum([0, *map(len, data)], dtype=np.int32)
-    return pa.Array.from_buffers(
-        pa.string(),
-        len(data),
-        [
-            pa.py_buffer(np.packbits(valid, bitorder="little")),
-            pa.py_buffer(offsets),
-            pa.py_buffer(b"".join(data)),
-        ],
-    )
-
-
 def _placed(column: pa.ChunkedArray, extra: pa.Array, bad_at: np.ndarray) -> pa.ChunkedArray:
     """`column` with the cells of `extra` inserted so that they stand at the positions `bad_at` (ascending).
 
@@ -970,7 +678,7 @@ def _placed(column: pa.ChunkedArray, extra: pa.Array, bad_at: np.ndarray) -> pa.
         order = np.empty(len(column) + len(extra), dtype=np.int64)
         order[np.setdiff1d(np.arange(len(order)), bad_at)] = np.arange(len(column))
         order[bad_at] = len(column) + np.arange(len(extra))
-        return joined.take(_int64s(order))
+        return joined.take(int64s(order))
     pieces, start = [], 0
     for inserted, at in enumerate(bad_at.tolist()):
         kept = at - inserted  # rows of `column` before this one
@@ -996,7 +704,7 @@ def _with_bad_rows(
             cells[position] if position < len(cells) and cells[position] not in missing else None
             for _, cells in bad_rows
         ]
-        placed.append(_placed(column, _texts(cells), bad_at))
+        placed.append(_placed(column, texts(cells), bad_at))
     return placed
 
 
@@ -1017,7 +725,7 @@ def _all_null(
             else pc.is_null(column)
         )
         every = gone if every is None else pc.and_(every, gone)
-    return _mask(every) if every is not None else np.zeros(rows, dtype=bool)
+    return as_mask(every) if every is not None else np.zeros(rows, dtype=bool)
 
 
 def _empty_lines(path: Path, numbers: np.ndarray) -> np.ndarray:
@@ -1053,7 +761,7 @@ def _blank_rows(
         return blank, columns
     lines = np.zeros(rows, dtype=bool)
     lines[np.flatnonzero(maybe)[_empty_lines(path, numbers[maybe])]] = True
-    emptied = _bools(lines)
+    emptied = bools(lines)
     return blank | lines, [pc.if_else(emptied, NULL_TEXT, column) for column in columns]
 
 
@@ -1270,7 +978,9 @@ def read_csv(
     columns = _with_bad_rows(text, bad_rows, shared, header + 1)
     if not shared:
         columns = [
-            pc.if_else(pc.is_in(column, value_set=_array(values, pa.string())), NULL_TEXT, column)
+            pc.if_else(
+                pc.is_in(column, value_set=arrow_array(values, pa.string())), NULL_TEXT, column
+            )
             if values
             else column
             for column, values in zip(columns, own)
@@ -1343,7 +1053,9 @@ def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dic
         as_text = pc.fill_null(
             pc.cast(column, pa.string())
             if not pa.types.is_boolean(column.type)
-            else pc.if_else(column, _scalar("true", pa.string()), _scalar("false", pa.string())),
+            else pc.if_else(
+                column, arrow_scalar("true", pa.string()), arrow_scalar("false", pa.string())
+            ),
             EMPTY,
         )
         if not _same_type(column.type, wanted):
