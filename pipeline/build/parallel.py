@@ -21,7 +21,6 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,20 +72,15 @@ def workers() -> int:
 
 
 def read_and_build(
-    seeds: Path, rules: RecordRules | None = None, while_waiting=None
+    seeds: Path, rules: RecordRules | None = None
 ) -> tuple[Corpus, Tables, list[Problem]]:
-    """The corpus (sources, exclusions), all its tables, every problem met reading them and the record rules'.
-
-    `while_waiting`, if given, runs in a thread of this process while workers read the
-    annotation files (this process mostly waits then), started only after they fork.
-    """
+    """The corpus (sources, exclusions), all its tables, every problem met reading them and the
+    record rules'."""
     with collector_paused():
-        return _read_and_build(seeds, rules, while_waiting)
+        return _read_and_build(seeds, rules)
 
 
-def _read_and_build(
-    seeds: Path, rules: RecordRules | None, while_waiting
-) -> tuple[Corpus, Tables, list[Problem]]:
+def _read_and_build(seeds: Path, rules: RecordRules | None) -> tuple[Corpus, Tables, list[Problem]]:
     global _corpus, _context, _rules
     listed = len(source_folders(seeds))
     count = min(workers(), -(-listed // FOLDERS_PER_RUN))
@@ -110,7 +104,7 @@ def _read_and_build(
     try:
         if parallel:
             validators(annotation_json_schema())  # compiled once here rather than in every worker
-            with worker_pool(count, while_waiting) as pool:
+            with worker_pool(count) as pool:
                 _gather(pool.imap(_build_run, runs), corpus, tables, problems)
         else:
             _gather(map(_build_run, runs), corpus, tables, problems)
@@ -128,20 +122,14 @@ def _gather(parts, corpus: Corpus, tables: Tables, problems: list[Problem]) -> N
 
 
 @contextlib.contextmanager
-def worker_pool(count: int, while_waiting=None):
-    """A pool of `count` forked workers, terminated and joined however the block ends.
-
-    `while_waiting`, if given, runs in a thread started with the pool and joined after it.
-    """
-    pool = helper = None
+def worker_pool(count: int):
+    """A pool of `count` forked workers, terminated and joined however the block ends."""
+    pool = None
     try:
         with signals_held():
             pool = multiprocessing.get_context("fork").Pool(
                 count, initializer=_worker_start, initargs=(os.getpid(),)
             )
-            if while_waiting is not None:
-                helper = threading.Thread(target=while_waiting, daemon=True)
-                helper.start()
         yield pool
     finally:
         with (
@@ -150,8 +138,6 @@ def worker_pool(count: int, while_waiting=None):
             if pool is not None:
                 pool.terminate()  # the results are all in, or no longer wanted
                 pool.join()
-        if helper is not None:
-            helper.join()
 
 
 @contextlib.contextmanager

@@ -1,8 +1,10 @@
 """Layers 3-5 of validation on built tables: schema constraints, integrity, domain rules.
 
-Layer 3 runs pandera schemas derived from schemas/ (required, enum, pattern matched
-whole, ranges, lengths, unique keys). Layer 4 checks primary and foreign keys, and
-that references do not go round in a circle (responses, parents). Layer 5 holds the
+Layers 3 and 4 put the built rows in Arrow columns and run the table-constraint engine
+(pipeline.contract.constraints) on them, the one `validate` runs on the published files,
+and word each fact it finds at the row's file and line: layer 3 the fields' constraints
+(required, enum, pattern matched whole, ranges, lengths) and unique keys, layer 4 primary
+and foreign keys, and that references do not go round in a circle (responses, parents). Layer 5 holds the
 rules no schema language expresses: ranges in order, sub types that belong to their
 type, dates not after the reporting source, weekdays named in the evidence that match
 the dates, ranges that follow the count conventions, counts of people below a bound,
@@ -16,8 +18,21 @@ import datetime as dt
 import difflib
 import re
 
+import numpy as np
+import pyarrow as pa
+
 from pipeline.build.tables import Origin, Tables
 from pipeline.contract import schemas
+from pipeline.contract.constraints import (
+    Unreadable,
+    Violation,
+    column_array,
+    field_violations,
+    foreign_key_violations,
+    primary_key_violations,
+    unique_key_violations,
+    unique_violations,
+)
 from pipeline.contract.problems import Problem
 from pipeline.load.spans import fold
 
@@ -42,61 +57,20 @@ def _problem(origin: Origin, field: str | None, message: str, hint: str | None =
     return Problem(origin.file, line, message, origin.record, field, hint)
 
 
-# ---- layer 3: pandera ----
+# ---- layer 3: table constraints ----
 
 
-def import_libraries() -> None:
-    """Import pandas and pandera, which take about a second, ahead of their first use."""
-    import pandera.pandas  # noqa: F401
-
-
-def pandera_schema(table: str):
-    """A pandera DataFrameSchema for `table`, derived from its Table Schema.
-
-    Values are already typed by the builder, so the schema checks constraints, not dtypes.
-    Primary keys are left to the integrity layer, which names both definitions.
-    """
-    import pandera.pandas as pa
-
-    pk = schemas.primary_key(table)
-    columns = {}
-    for field_def in schemas.fields(table):
-        constraints = field_def.get("constraints", {})
-        checks = []
-        if "enum" in constraints:
-            checks.append(pa.Check.isin(constraints["enum"], error="enum"))
-        if "pattern" in constraints:
-            # The whole value must match, as Table Schema means it: re.match would let "id\n" pass "^...$".
-            checks.append(pa.Check(_full_match(constraints["pattern"]), error="pattern"))
-        if "minimum" in constraints:
-            checks.append(pa.Check.ge(constraints["minimum"], error="minimum"))
-        if "maximum" in constraints:
-            checks.append(pa.Check.le(constraints["maximum"], error="maximum"))
-        if "minLength" in constraints:
-            checks.append(
-                pa.Check.str_length(min_value=constraints["minLength"], error="minLength")
+def arrow_columns(tables: Tables) -> dict[str, dict[str, pa.Array]]:
+    """Every column of every built table as an Arrow array typed by its schema, for the engine."""
+    return {
+        table: {
+            spec["name"]: column_array(
+                [row.get(spec["name"]) for row in tables.rows[table]], spec["type"]
             )
-        unique = bool(constraints.get("unique")) and field_def["name"] != pk
-        columns[field_def["name"]] = pa.Column(
-            None,
-            checks=checks,
-            nullable=not constraints.get("required", False),
-            unique=unique,
-            required=True,
-        )
-    unique_keys = table_unique_keys(table)
-    return pa.DataFrameSchema(columns, unique=unique_keys[0] if unique_keys else None, strict=True)
-
-
-def _full_match(pattern: str):
-    def check(values):
-        return values.str.fullmatch(pattern).fillna(False).astype(bool)
-
-    return check
-
-
-def table_unique_keys(table: str) -> list[list[str]]:
-    return schemas.table_schema(table).get("uniqueKeys", [])
+            for spec in schemas.fields(table)
+        }
+        for table in schemas.TABLES
+    }
 
 
 _CHECK_MESSAGES = {
@@ -117,105 +91,150 @@ _CHECK_MESSAGES = {
 }
 
 
-def constraint_problems(tables: Tables) -> list[Problem]:
-    import pandas as pd
-    import pandera.errors
-
+def constraint_problems(tables: Tables, columns: dict[str, dict[str, pa.Array]]) -> list[Problem]:
+    """Each cell breaking its field's constraints (required, enum, pattern matched whole, ranges,
+    lengths), each repeat in a unique field other than the primary key, and each row of a repeated
+    unique key."""
     problems = []
     for table in schemas.TABLES:
-        rows = tables.rows[table]
-        if not rows:
-            continue
-        frame = pd.DataFrame(rows, columns=schemas.field_names(table), dtype=object)
-        try:
-            pandera_schema(table).validate(frame, lazy=True)
-        except pandera.errors.SchemaErrors as errors:
-            by_name = {f["name"]: f for f in schemas.fields(table)}
-            for case in errors.failure_cases.itertuples(index=False):
-                column, check, index, value = (
-                    case.column,
-                    str(case.check),
-                    case.index,
-                    case.failure_case,
-                )
-                if index is None or (isinstance(index, float) and index != index):
-                    continue
-                origin = tables.origins[table][int(index)]
-                if (table, int(index), column) in tables.bad_cells:
-                    continue  # already reported as untypable
-                if (table, column) == ("evidence", "evidence_id"):
-                    continue  # evidence ids derive from record ids, whose own pattern check reports the fault
-                if check == "not_nullable":
-                    problems.append(
-                        _problem(
-                            origin,
-                            column,
-                            "required value is missing",
-                            "fill it in; see schemas/ for what it holds",
-                        )
-                    )
-                elif check in _CHECK_MESSAGES:
-                    message, hint = _CHECK_MESSAGES[check](by_name[column], value)
-                    problems.append(_problem(origin, column, message, hint))
-                elif check == "field_uniqueness":
-                    problems.append(_problem(origin, column, f"{value!r} is not unique"))
-                elif check == "multiple_fields_uniqueness":
-                    problems.append(
-                        _problem(
-                            origin,
-                            None,
-                            "duplicate row for the unique key "
-                            + ", ".join(table_unique_keys(table)[0]),
-                            "the same span is given twice for this record",
-                        )
-                    )
-                else:
-                    problems.append(_problem(origin, column, f"fails check {check}: {value!r}"))
+        for fact in _constraint_facts(tables, table, columns[table]):
+            problems += _constraint_problems(tables, table, fact)
     return problems
+
+
+def _constraint_facts(tables: Tables, table: str, columns: dict[str, pa.Array]):
+    """The engine's facts about `table`; cells already reported as untypable are not missing."""
+    rows = len(tables.rows[table])
+    untypable = {name: np.zeros(rows, dtype=bool) for name in columns}
+    for bad_table, index, name in tables.bad_cells:
+        if bad_table == table:
+            untypable[name][index] = True
+    pk = schemas.primary_key(table)
+    for spec in schemas.fields(table):
+        name = spec["name"]
+        yield from field_violations(columns[name], spec, untypable[name], whole_match=True)
+        if spec.get("constraints", {}).get("unique") and name != pk:
+            yield from unique_violations(name, columns[name])  # the key layer reports the key's
+    for key in schemas.table_schema(table).get("uniqueKeys", [])[:1]:
+        yield from unique_key_violations(key, [columns[name] for name in key])
+
+
+def _constraint_problems(tables: Tables, table: str, fact: Violation | Unreadable) -> list[Problem]:
+    """The problems of one fact: at its row, and for a repeat at the row it repeats too."""
+    if isinstance(fact, Unreadable):
+        return []  # a constraint of schemas/ that cannot be read: the schemas' own tests catch it
+    # a repeat is reported at both rows
+    rows = [fact.row] if fact.previous is None else [fact.previous, fact.row]
+    problems = []
+    for index in rows:
+        column = fact.fields[0]
+        if (table, index, column) in tables.bad_cells:
+            continue  # already reported as untypable
+        if (table, column) == ("evidence", "evidence_id"):
+            continue  # evidence ids derive from record ids, whose own pattern check reports the fault
+        origin = tables.origins[table][index]
+        problems.append(_constraint_problem(origin, table, fact, tables.rows[table][index]))
+    return problems
+
+
+def _constraint_problem(origin: Origin, table: str, fact: Violation, row: dict) -> Problem:
+    column = fact.fields[0]
+    value = row.get(column)
+    if fact.kind == "required":
+        return _problem(
+            origin,
+            column,
+            "required value is missing",
+            "fill it in; see schemas/ for what it holds",
+        )
+    if fact.kind in _CHECK_MESSAGES:
+        by_name = {f["name"]: f for f in schemas.fields(table)}
+        message, hint = _CHECK_MESSAGES[fact.kind](by_name[column], value)
+        return _problem(origin, column, message, hint)
+    if fact.kind == "unique":
+        return _problem(origin, column, f"{value!r} is not unique")
+    if fact.kind == "unique-key":
+        return _problem(
+            origin,
+            None,
+            "duplicate row for the unique key " + ", ".join(fact.fields),
+            "the same span is given twice for this record",
+        )
+    return _problem(origin, column, f"fails check {fact.kind}: {value!r}")
 
 
 # ---- layer 4: keys ----
 
 
-def key_problems(tables: Tables) -> list[Problem]:
+def key_problems(tables: Tables, columns: dict[str, dict[str, pa.Array]]) -> list[Problem]:
+    """Ids used twice in a table, references to ids no table defines, and circles of references."""
     problems = []
-    keys: dict[str, dict] = {}
     for table in schemas.TABLES:
-        pk = schemas.primary_key(table)
-        seen: dict = {}
-        for row, origin in zip(tables.rows[table], tables.origins[table]):
-            value = row.get(pk)
-            if value is None:
-                continue
-            if value in seen:
-                first = seen[value]
-                if table == "evidence":
-                    continue  # evidence ids derive from record ids: the record's clash is already reported
-                problems.append(
-                    _problem(
-                        origin,
-                        pk,
-                        f"id {value!r} is already used in {table} at {first.file}:{first.line}",
-                        "ids must be unique in their table across all files; rename one",
-                    )
-                )
-            else:
-                seen[value] = origin
-        keys[table] = seen
+        if (
+            table != "evidence"
+        ):  # evidence ids derive from record ids: the record's clash is reported
+            problems += _clash_problems(tables, table, columns[table])
     for table in schemas.TABLES:
-        for column, ref_table, _ref_column in schemas.foreign_keys(table):
-            for row, origin in zip(tables.rows[table], tables.origins[table]):
-                value = row.get(column)
-                if value is None or value in keys[ref_table]:
-                    continue
-                close = difflib.get_close_matches(
-                    str(value), list(keys[ref_table]), n=1, cutoff=0.6
-                )
-                hint = f"did you mean {close[0]!r}?" if close else f"define it in {ref_table} first"
-                problems.append(
-                    _problem(origin, column, f"{value!r} is not a known {ref_table} id", hint)
-                )
+        for column, ref_table, ref_column in schemas.foreign_keys(table):
+            problems += _reference_problems(
+                tables, (table, column), (ref_table, ref_column), columns
+            )
     return problems + cycle_problems(tables)
+
+
+def _clash_problems(tables: Tables, table: str, columns: dict[str, pa.Array]) -> list[Problem]:
+    """Each later row of an id, pointing at the row that used it first."""
+    pk = schemas.primary_key(table)
+    origins = tables.origins[table]
+    first: dict[int, int] = {}
+    problems = []
+    for fact in primary_key_violations([pk], [columns[pk]]):
+        if fact.previous is None:
+            continue  # no id: the required constraint reports it
+        first[fact.row] = first.get(fact.previous, fact.previous)
+        value, at = tables.rows[table][fact.row][pk], origins[first[fact.row]]
+        problems.append(
+            _problem(
+                origins[fact.row],
+                pk,
+                f"id {value!r} is already used in {table} at {at.file}:{at.line}",
+                "ids must be unique in their table across all files; rename one",
+            )
+        )
+    return problems
+
+
+def _reference_problems(
+    tables: Tables,
+    where: tuple[str, str],
+    to: tuple[str, str],
+    columns: dict[str, dict[str, pa.Array]],
+) -> list[Problem]:
+    """Each row of `where` (table, column) naming an id that `to` (table, column) does not hold."""
+    (table, column), (ref_table, ref_column) = where, to
+    ref_rows = len(tables.rows[ref_table])
+    facts = foreign_key_violations(
+        [column], [columns[table][column]], [columns[ref_table][ref_column]], ref_rows
+    )
+    problems = []
+    known: list | None = None
+    for fact in facts:
+        if known is None:
+            known = list(dict.fromkeys(row[ref_column] for row in tables.rows[ref_table]))
+        value = tables.rows[table][fact.row][column]
+        close = difflib.get_close_matches(
+            str(value), [k for k in known if k is not None], n=1, cutoff=0.6
+        )
+        hint = f"did you mean {close[0]!r}?" if close else f"define it in {ref_table} first"
+        problems.append(
+            _problem(
+                tables.origins[table][fact.row],
+                column,
+                f"{value!r} is not a known {ref_table} id",
+                hint,
+            )
+        )
+    return problems
 
 
 # References that must not come back round: a statement responds to an earlier one, an

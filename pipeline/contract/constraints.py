@@ -4,7 +4,8 @@ Given a table's columns, already typed (null where a cell is missing or could no
 it finds the rows that break a Table Schema's constraints: required, minLength, maxLength,
 pattern, enum, minimum, maximum and their exclusive forms, unique fields, primary keys,
 unique keys and foreign keys. Each finding is a `Violation`: a fact (kind, field names,
-row index, detail) that knows nothing of how it is told. `pipeline.check` words it as a
+row index, previous row) that knows nothing of how it is told, or, for a constraint whose
+value cannot be read, an `Unreadable`. `pipeline.check` words it as a
 problem at the annotation's file and line; `pipeline.validate` as frictionless's error.
 
 Everything runs column-wise in Arrow and NumPy. pyarrow imports pandas (about 0.2 s) the
@@ -55,22 +56,26 @@ _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
 class Violation(NamedTuple):
-    """One fact about a table: `kind` is the constraint broken ("required", "pattern", ...,
+    """A row breaking a constraint: `kind` is the constraint ("required", "pattern", ...,
     "unique", "primary-key", "unique-key" or "foreign-key"), `fields` the field names it is
-    about, `row` the row's index from 0, or None when the constraint itself cannot be read.
-    `detail`: for a repeat, the index of the previous row with the same values; for a primary
-    key whose every cell is null, None; for an unreadable constraint, why (or None); for a
-    record reference, the table named in the row."""
+    about, `row` the row's index from 0, and `previous`, for a repeated value or key, the index
+    of the previous row holding it (for a primary key whose every cell is null, None)."""
 
     kind: str
     fields: tuple[str, ...]
-    row: int | None
-    detail: object = None
+    row: int
+    previous: int | None = None
+
+
+class Unreadable(NamedTuple):
+    """A constraint whose value no cell can be checked against, and why, where more can be said."""
+
+    constraint: str
+    field: str
+    reason: str | None = None
 
 
 class _Unreadable(Exception):
-    """A constraint whose value no cell can be checked against."""
-
     def __init__(self, reason: str | None = None):
         self.reason = reason
 
@@ -144,7 +149,8 @@ def column_array(values: list, kind: str) -> pa.Array:
     valid = np.array([value is not None for value in values], dtype=bool)
     validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
     if kind == "boolean":
-        data = pa.py_buffer(np.packbits([bool(v) for v in values], bitorder="little"))
+        truth = np.array([bool(v) for v in values], dtype=bool)
+        data = pa.py_buffer(np.packbits(truth, bitorder="little"))
     elif kind == "date":
         days = [0 if v is None else (v - _EPOCH).days for v in values]
         data = pa.py_buffer(np.array(days, dtype=np.int32))
@@ -196,8 +202,19 @@ NULL_TEXT = arrow_scalar(None, pa.string())
 
 
 def python_values(values: list, spec: dict) -> pa.Array:
-    """Constraint values (an enum, or one bound) written as values of the field's type."""
-    return arrow_array(values, ARROW_TYPES.get(spec.get("type", "any"), pa.string()))
+    """Constraint values (an enum, or one bound) written as values of the field's type; null where
+    a value is not one."""
+    arrow_type = ARROW_TYPES.get(spec.get("type", "any"), pa.string())
+    return pa.concat_arrays(
+        [_python_value(value, arrow_type) for value in values] or [pa.nulls(0, arrow_type)]
+    )
+
+
+def _python_value(value: object, arrow_type: pa.DataType) -> pa.Array:
+    try:
+        return arrow_array([value], arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError, TypeError):
+        return pa.nulls(1, arrow_type)
 
 
 ValueReader = Callable[[list, dict], pa.Array]
@@ -209,24 +226,24 @@ def field_violations(
     untypable: np.ndarray,
     read: ValueReader = python_values,
     whole_match: bool = False,
-) -> Iterator[Violation]:
+) -> Iterator[Violation | Unreadable]:
     """The field's constraint violations, constraint by constraint, for the constraints its type
     supports. Missing cells and cells in `untypable` (a mask) are not checked further, except by
     "required", which a missing cell alone breaks. `read` reads an enum or a bound as the field's
     values. A pattern matches as frictionless matches it, re.match(f"^{pattern}$"), or with
     `whole_match` the whole value (re.fullmatch): Python's $ also matches before a final newline."""
     constraints = spec.get("constraints", {})
-    fields = (spec["name"],)
+    name = spec["name"]
     for constraint in CONSTRAINTS.get(spec.get("type", "any"), ["required"]):
         if constraint not in constraints:
             continue
         try:
             failing = _failing(column, spec, constraint, untypable, read, whole_match)
         except _Unreadable as unreadable:
-            yield Violation(constraint, fields, None, unreadable.reason)
+            yield Unreadable(constraint, name, unreadable.reason)
             continue
         for index in _indices(failing):
-            yield Violation(constraint, fields, int(index))
+            yield Violation(constraint, (name,), int(index))
 
 
 def _failing(
@@ -354,7 +371,7 @@ def unique_violations(name: str, column: pa.Array) -> Iterator[Violation]:
 
 
 def primary_key_violations(names: list[str], arrays: list[pa.Array]) -> Iterator[Violation]:
-    """Rows whose every key cell is null (detail None), then each repeat of a key."""
+    """Rows whose every key cell is null (`previous` None), then each repeat of a key."""
     missing = nulls(arrays, every=True)
     for index in np.flatnonzero(missing):
         yield Violation("primary-key", tuple(names), int(index))
@@ -467,7 +484,7 @@ def record_violations(
 ) -> Iterator[Violation]:
     """Rows whose id (column `names[1]`) is not a key of the table named beside it (`names[0]`):
     evidence -> its record. `keys(table)` gives that table's key column, or None when the name
-    is not a table's (the field's categories say so). The detail is the table named."""
+    is not a table's (the field's categories say so)."""
     missing = np.zeros(len(ids), dtype=bool)
     for table in pc.unique(pc.drop_null(tables)).to_pylist():
         known = keys(table)
@@ -480,4 +497,4 @@ def record_violations(
         )
         missing[where[as_mask(absent)]] = True
     for index in np.flatnonzero(missing):
-        yield Violation("foreign-key", names, int(index), tables[index].as_py())
+        yield Violation("foreign-key", names, int(index))

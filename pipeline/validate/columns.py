@@ -40,6 +40,7 @@ from pipeline.contract.constraints import (
     EMPTY,
     FALSE,
     NULL_TEXT,
+    Unreadable,
     Violation,
     arrow_array,
     arrow_scalar,
@@ -218,11 +219,11 @@ def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[di
             yield _constraint_error(table, spec, fact, where)
 
 
-def _constraint_error(table: Table, spec: dict, fact: Violation, where: dict) -> dict:
-    """A cell breaking a constraint, or (no row) a constraint whose value cannot be read, so that no
-    cell is checked against it."""
-    constraint, value = fact.kind, spec["constraints"][fact.kind]
-    if fact.row is not None:
+def _constraint_error(table: Table, spec: dict, fact: Violation | Unreadable, where: dict) -> dict:
+    """A cell breaking a constraint, or a constraint whose value cannot be read, so that no cell is
+    checked against it."""
+    if isinstance(fact, Violation):
+        constraint, value = fact.kind, spec["constraints"][fact.kind]
         return make_error(
             "constraint-error",
             f'constraint "{constraint}" is "{value}"',
@@ -230,11 +231,12 @@ def _constraint_error(table: Table, spec: dict, fact: Violation, where: dict) ->
             cell=_cell(table, spec["name"], fact.row),
             **where,
         )
+    constraint, value = fact.constraint, spec["constraints"][fact.constraint]
     if constraint == "pattern":
         unreadable = make_error(
             "field-error",
             f'constraint "pattern" is "{value}", which is not a regular expression: '
-            f"{fact.detail} (write it as Python's re reads it)",
+            f"{fact.reason} (write it as Python's re reads it)",
         )
     else:
         unreadable = make_error(
@@ -362,7 +364,7 @@ def unique_field_errors(table: Table) -> Iterator[dict]:
             for fact in unique_violations(name, table.columns[name]):
                 yield make_error(
                     "unique-error",
-                    f"the same as in the row at position {_row(table, fact.detail)}",
+                    f"the same as in the row at position {_row(table, fact.previous)}",
                     rowNumber=_row(table, fact.row),
                     cell=_cell(table, name, fact.row),
                     fieldName=name,
@@ -375,11 +377,10 @@ def primary_key_errors(table: Table, primary_key: list[str]) -> Iterator[dict]:
         return
     arrays = [table.columns[name] for name in primary_key]
     for fact in primary_key_violations(primary_key, arrays):
-        note = (
-            'cells composing the primary keys are all "None"'
-            if fact.detail is None
-            else f"the same as in the row at position {_row(table, fact.detail)}"
-        )
+        if fact.previous is None:
+            note = 'cells composing the primary keys are all "None"'
+        else:
+            note = f"the same as in the row at position {_row(table, fact.previous)}"
         yield make_error("primary-key", note, rowNumber=_row(table, fact.row))
 
 
@@ -389,7 +390,7 @@ def unique_key_errors(table: Table, key: list[str]) -> Iterator[dict]:
     for fact in unique_key_violations(key, [table.columns[name] for name in key]):
         yield make_error(
             "unique-key-error",
-            f"the same as in the row at position {_row(table, fact.detail)}",
+            f"the same as in the row at position {_row(table, fact.previous)}",
             rowNumber=_row(table, fact.row),
             fieldName=", ".join(key),
             fieldNames=list(key),
@@ -478,7 +479,7 @@ def _record_errors(
         names, table.columns[table_column], table.columns[id_column], key_column
     )
     for fact in facts:
-        reference = str(fact.detail)
+        reference = str(fact.previous)
         key = tables[reference].primary
         error = _fk_error(table, fact.row, list(names), reference, [str(key)])
         error["fieldName"] = id_column
