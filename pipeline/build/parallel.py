@@ -55,6 +55,8 @@ class RecordRules:
 
 def _build_run(folders: list[Path]) -> tuple[Tables, list, list[Problem]]:
     """Rows, exclusions and problems of the annotation files in `folders`."""
+    if _corpus is None:
+        raise RuntimeError("a run is built only after the sources are read")
     part = load_annotations(_corpus, folders)
     tables = Tables()
     problems = part.problems
@@ -156,7 +158,8 @@ def signals_held():
 
 
 def _worker_start(parent: int) -> None:
-    """First thing in each worker: leave Ctrl-C to the parent, end silently when terminated, die with the parent."""
+    """First thing in each worker: leave Ctrl-C to the parent, end silently when terminated, die
+    with the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(
         signal.SIGTERM, signal.SIG_DFL
@@ -170,7 +173,7 @@ def _worker_start(parent: int) -> None:
 
 
 def _die_with_parent() -> None:
-    """Ask the kernel to SIGKILL this process when its parent dies, even by SIGKILL (Linux; elsewhere nothing).
+    """Ask the kernel to SIGKILL this process when its parent dies, even by SIGKILL (on Linux).
 
     To the kernel the parent is the thread that forked: the main thread, or for a worker
     replacing one that died, a thread of the pool, which ends with the pool anyway.

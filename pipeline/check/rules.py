@@ -1,16 +1,14 @@
 """Layers 3-5 of validation on built tables: schema constraints, integrity, domain rules.
 
 Layers 3 and 4 put the built rows in Arrow columns and run the table-constraint engine
-(pipeline.contract.constraints) on them, the one `validate` runs on the published files,
-and word each fact it finds at the row's file and line: layer 3 the fields' constraints
-(required, enum, pattern matched whole, ranges, lengths) and unique keys, layer 4 primary
-and foreign keys, and that references do not go round in a circle (responses, parents). Layer 5 holds the
-rules no schema language expresses: ranges in order, sub types that belong to their
-type, dates not after the reporting source, weekdays named in the evidence that match
-the dates, ranges that follow the count conventions, counts of people below a bound,
-quotes and count texts found in their evidence, evidence long enough to identify a
-passage and clear of excluded page chrome.
-"""
+(pipeline.contract.constraints) on them, the one `validate` runs on the published files, and word
+each fact it finds at the row's file and line: layer 3 the fields' constraints (required, enum,
+pattern matched whole, ranges, lengths) and unique keys, layer 4 primary and foreign keys, and that
+references do not go round in a circle (responses, parents). Layer 5 holds the rules no schema
+language expresses: ranges in order, sub types that belong to their type, dates not after the
+reporting source, weekdays named in the evidence that match the dates, ranges that follow the count
+conventions, counts of people below a bound, quotes and count texts found in their evidence,
+evidence long enough to identify a passage and clear of excluded page chrome."""
 
 from __future__ import annotations
 
@@ -131,7 +129,7 @@ def _constraint_problems(tables: Tables, table: str, fact: Violation | Unreadabl
         if (table, index, column) in tables.bad_cells:
             continue  # already reported as untypable
         if (table, column) == ("evidence", "evidence_id"):
-            continue  # evidence ids derive from record ids, whose own pattern check reports the fault
+            continue  # evidence ids derive from record ids, whose own pattern check reports it
         origin = tables.origins[table][index]
         problems.append(_constraint_problem(origin, table, fact, tables.rows[table][index]))
     return problems
@@ -237,12 +235,13 @@ def _reference_problems(
     return problems
 
 
-# References that must not come back round: a statement responds to an earlier one, an
-# actor's parent is a larger body. (message, hint) of each; a record pointing at itself has its own message.
+# References that must not come back round: a statement responds to an earlier one, an actor's
+# parent is a larger body. (message, hint) of each; a record pointing at itself has its own message.
 CYCLES = {
     ("statements", "responds_to_statement_id"): (
         "statements respond to each other in a circle",
-        "a statement responds to an earlier one; correct or remove one responds_to_statement_id of the circle",
+        "a statement responds to an earlier one; "
+        "correct or remove one responds_to_statement_id of the circle",
     ),
     ("actors", "parent_actor_id"): (
         "actors are each other's parents in a circle",
@@ -252,12 +251,13 @@ CYCLES = {
 
 
 def cycle_problems(tables: Tables) -> list[Problem]:
-    """One problem per circle of references, at the member written first, listing the circle from there."""
+    """One problem per circle of references, at the member written first, listing the circle from
+    there."""
     problems = []
     for (table, column), (message, hint) in CYCLES.items():
         pk = schemas.primary_key(table)
         target, origin_of = {}, {}
-        for row, origin in zip(tables.rows[table], tables.origins[table]):
+        for row, origin in zip(tables.rows[table], tables.origins[table], strict=True):
             key = row.get(pk)
             if (
                 isinstance(key, str) and key not in origin_of
@@ -310,7 +310,7 @@ def _weekday_problems(tables: Tables, table: str, row: dict, origin: Origin) -> 
         return []
     span_days = (row[last] - row[first]).days
     problems = []
-    for evidence in tables.evidence_of.get((table, row.get(schemas.primary_key(table))), []):
+    for evidence in _evidence_of(tables, table, row):
         if evidence["evidence_id"] in tables.weekday_exempt:
             continue
         for name in sorted(set(WEEKDAY_RE.findall(evidence["exact"]))):
@@ -341,28 +341,32 @@ def _weekday_problems(tables: Tables, table: str, row: dict, origin: Origin) -> 
 
 
 def record_context(tables: Tables) -> tuple[dict, dict]:
-    """What the record rules need beyond a record and its evidence: conventions by term, publication dates."""
+    """What the record rules need beyond a record and its evidence: conventions by term, publication
+    dates."""
     conventions = {row["term"]: row for row in tables.rows["count_conventions"] if row.get("term")}
     published = {row["source_id"]: row["published_date"] for row in tables.rows["sources"]}
     return conventions, published
 
 
 def record_problems(tables: Tables, context: tuple[dict, dict]) -> list[Problem]:
-    """The layer-5 rules that look at one record and its own evidence, so they can run on any part of a corpus."""
+    """The layer-5 rules that look at one record and its own evidence, so they can run on any part
+    of a corpus."""
     conventions, published = context
     problems = _date_problems(tables, published)
     problems += _event_problems(tables)
-    for row, origin in zip(tables.rows["casualty_reports"], tables.origins["casualty_reports"]):
+    for row, origin in zip(
+        tables.rows["casualty_reports"], tables.origins["casualty_reports"], strict=True
+    ):
         problems += _count_problems(row, origin, conventions)
         problems += _within_evidence(tables, "casualty_reports", row, origin, "count_text")
-    for row, origin in zip(tables.rows["statements"], tables.origins["statements"]):
+    for row, origin in zip(tables.rows["statements"], tables.origins["statements"], strict=True):
         problems += _within_evidence(tables, "statements", row, origin, "quote")
         responds_to = row.get("responds_to_statement_id")
         if responds_to is not None and responds_to == row.get("statement_id"):
             problems.append(
                 _problem(origin, "responds_to_statement_id", "a statement cannot respond to itself")
             )
-    for row, origin in zip(tables.rows["actors"], tables.origins["actors"]):
+    for row, origin in zip(tables.rows["actors"], tables.origins["actors"], strict=True):
         if row.get("parent_actor_id") is not None and row["parent_actor_id"] == row.get("actor_id"):
             problems.append(
                 _problem(origin, "parent_actor_id", "an actor cannot be its own parent")
@@ -371,36 +375,51 @@ def record_problems(tables: Tables, context: tuple[dict, dict]) -> list[Problem]
 
 
 def _date_problems(tables: Tables, published: dict) -> list[Problem]:
-    """Date spans in order, not after the reporting source, and agreeing with the weekdays their evidence names."""
+    """Date spans in order, not after the reporting source, and agreeing with the weekdays their
+    evidence names."""
     problems = []
     for table, (first, last) in DATE_SPANS.items():
-        for row, origin in zip(tables.rows[table], tables.origins[table]):
+        for row, origin in zip(tables.rows[table], tables.origins[table], strict=True):
             problems += _ordered(row, origin, first, last, "dates")
-            record_id = row.get(schemas.primary_key(table))
-            evidence = tables.evidence_of.get((table, record_id), [])
-            if row.get(first) is not None:
-                for ev in evidence:
-                    reported = published.get(ev["source_id"])
-                    if reported is not None and row[first] > reported:
-                        problems.append(
-                            _problem(
-                                origin,
-                                first,
-                                f"{first} {row[first].isoformat()} is after source "
-                                f"{ev['source_id']} was published ({reported.isoformat()})",
-                                "a source cannot report what had not happened; check the date",
-                            )
-                        )
-                        break
+            problems += _after_source(
+                row, origin, first, _evidence_of(tables, table, row), published
+            )
             problems += _weekday_problems(tables, table, row, origin)
     return problems
+
+
+def _after_source(
+    row: dict, origin: Origin, first: str, evidence: list[dict], published: dict
+) -> list[Problem]:
+    """The first of the record's sources published before the record's first date, if any."""
+    if row.get(first) is None:
+        return []
+    for ev in evidence:
+        reported = published.get(ev["source_id"])
+        if reported is not None and row[first] > reported:
+            return [
+                _problem(
+                    origin,
+                    first,
+                    f"{first} {row[first].isoformat()} is after source "
+                    f"{ev['source_id']} was published ({reported.isoformat()})",
+                    "a source cannot report what had not happened; check the date",
+                )
+            ]
+    return []
+
+
+def _evidence_of(tables: Tables, table: str, row: dict) -> list[dict]:
+    """The evidence rows of a record (none for a record without an id)."""
+    record_id = row.get(schemas.primary_key(table))
+    return tables.evidence_of.get((table, record_id), []) if isinstance(record_id, str) else []
 
 
 def _event_problems(tables: Tables) -> list[Problem]:
     """Sub types of their own type; claims with a claimant."""
     problems = []
     sub_types = schemas.sub_event_types()
-    for row, origin in zip(tables.rows["events"], tables.origins["events"]):
+    for row, origin in zip(tables.rows["events"], tables.origins["events"], strict=True):
         event_type, sub_type = row.get("event_type"), row.get("sub_event_type")
         if (
             event_type is not None
@@ -433,7 +452,8 @@ def _event_problems(tables: Tables) -> list[Problem]:
 
 
 def _count_problems(row: dict, origin: Origin, conventions: dict) -> list[Problem]:
-    """Each count group of a casualty report: low <= high, the convention's range, a plausible size."""
+    """Each count group of a casualty report: low <= high, the convention's range, a plausible
+    size."""
     problems = []
     for group in COUNT_GROUPS:
         low, high, term = (
@@ -474,7 +494,8 @@ def _count_problems(row: dict, origin: Origin, conventions: dict) -> list[Proble
 
 
 def _states_figure(note: str | None, figure: int) -> bool:
-    """Whether `note` writes `figure`, with or without thousands separators ("12,000,000", "12 000 000")."""
+    """Whether `note` writes `figure`, with or without thousands separators ("12,000,000", "12 000
+    000")."""
     if not note:
         return False
     joined = _SEPARATOR_RE.sub("", note)
@@ -484,7 +505,7 @@ def _states_figure(note: str | None, figure: int) -> bool:
 def _short_evidence_problems(tables: Tables) -> list[Problem]:
     """Evidence too short to identify a passage, unless the annotator says why it is enough."""
     problems = []
-    for row, origin in zip(tables.rows["evidence"], tables.origins["evidence"]):
+    for row, origin in zip(tables.rows["evidence"], tables.origins["evidence"], strict=True):
         found = sum(char.isalnum() for char in row["exact"])
         if found < schemas.MIN_EVIDENCE_CHARS and row["evidence_id"] not in tables.short_exempt:
             problems.append(
@@ -492,7 +513,8 @@ def _short_evidence_problems(tables: Tables) -> list[Problem]:
                     origin.file,
                     origin.line,
                     f"evidence {row['exact']!r} has {found} letter(s) or "
-                    f"digit(s); at least {schemas.MIN_EVIDENCE_CHARS} are needed to identify a passage",
+                    f"digit(s); at least {schemas.MIN_EVIDENCE_CHARS} are needed to identify a "
+                    "passage",
                     origin.record,
                     "evidence",
                     "quote more of the sentence, or write the quote as a mapping with "
@@ -508,7 +530,7 @@ def _within_evidence(
     words = row.get(column)
     if words is None:
         return []
-    evidence = tables.evidence_of.get((table, row.get(schemas.primary_key(table))), [])
+    evidence = _evidence_of(tables, table, row)
     if evidence and not any(fold(words) in fold(ev["exact"]) for ev in evidence):
         return [
             _problem(
@@ -527,7 +549,7 @@ def chrome_problems(tables: Tables, exclusions) -> list[Problem]:
     by_source: dict[str, list] = {}
     for start, end, source_id, reason in exclusions:
         by_source.setdefault(source_id, []).append((start, end, reason))
-    for row, origin in zip(tables.rows["evidence"], tables.origins["evidence"]):
+    for row, origin in zip(tables.rows["evidence"], tables.origins["evidence"], strict=True):
         for start, end, reason in by_source.get(row["source_id"], []):
             if row["start"] < end and start < row["end"]:
                 problems.append(

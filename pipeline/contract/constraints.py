@@ -373,8 +373,8 @@ def unique_violations(name: str, column: pa.Array) -> Iterator[Violation]:
 def primary_key_violations(names: list[str], arrays: list[pa.Array]) -> Iterator[Violation]:
     """Rows whose every key cell is null (`previous` None), then each repeat of a key."""
     missing = nulls(arrays, every=True)
-    for index in np.flatnonzero(missing):
-        yield Violation("primary-key", tuple(names), int(index))
+    for row in np.flatnonzero(missing).tolist():
+        yield Violation("primary-key", tuple(names), row)
     for index, previous in repeats(arrays, missing):
         yield Violation("primary-key", tuple(names), index, previous)
 

@@ -64,20 +64,23 @@ FALSE_VALUES = ["false", "False", "FALSE", "0"]
 INTEGER_RE = r"^\s*[+-]?\d+\s*$"
 NUMBER_RE = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(?i:nan|inf|infinity)\s*$"
 URI_RE = r"^[a-zA-Z][a-zA-Z0-9+.-]*:"  # rfc3986's scheme, as its URI parsing regex takes it
-# Python's strptime("%Y-%m-%d"), which frictionless uses: 4-digit year, month and day with or without zero.
+# Python's strptime("%Y-%m-%d"), as frictionless reads dates: 4-digit year, month and day with
+# or without zero.
 DATE_RE = r"^(\d{4})-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$"
-# Columns that point at a row of the table named in another column: (resource, table column, id column).
+# Columns pointing at a row of the table another column names:
+# (resource, table column, id column).
 POLYMORPHIC_KEYS = [("evidence", "record_table", "record_id")]
 # (resource, start column, end column) of spans of a text, by offsets: 0 <= start <= end.
 SPANS = [("evidence", "start", "end")]
 TWIN_DIFFS_SHOWN = 100  # per field; further differing rows are counted in one error
-# A header may carry labels beyond the schema's fields (each an "extra-label" error), at most as many again as
-# there are fields, or SPARE_LABELS if more; a wider header is one error and its rows are not read, since each
-# of them would be an error per cell. MAX_HEADER_CHARS bounds the header read (the published ones are < 300).
+# A header may carry labels beyond the schema's fields (each an "extra-label" error), at most as
+# many again as there are fields, or SPARE_LABELS if more; a wider header is one error and its rows
+# are not read, since each of them would be an error per cell. MAX_HEADER_CHARS bounds the header
+# read (the published ones are < 300).
 SPARE_LABELS = 100
 MAX_HEADER_CHARS = 64 * 1024
-# frictionless takes as the header the first of the first SAMPLE_ROWS rows near their mean width; the sample
-# read to find it is bounded by SAMPLE_CHARS.
+# frictionless takes as the header the first of the first SAMPLE_ROWS rows near their mean width;
+# the sample read to find it is bounded by SAMPLE_CHARS.
 SAMPLE_ROWS = 100
 SAMPLE_CHARS = 1 << 20
 CSV_FIELD_LIMIT = 2147483646  # frictionless's
@@ -101,9 +104,10 @@ def _cast_or_none(text: pa.Array, to: pa.DataType) -> pa.Array | None:
 
 
 def _integers(text: pa.Array) -> pa.Array:
-    """Integer text (sign and digits only) as int64, or, where a value is beyond int64, the whole column as
-    decimal256(76, 0): frictionless reads Python integers of any size. A value of more than 76 digits, which no
-    Arrow type holds, is left null (the caller reports it as a type error: refused, never ignored)."""
+    """Integer text (sign and digits only) as int64, or, where a value is beyond int64, the whole
+    column as decimal256(76, 0): frictionless reads Python integers of any size. A value of more
+    than 76 digits, which no Arrow type holds, is left null (the caller reports it as a type error:
+    refused, never ignored)."""
     try:
         return pc.cast(text, pa.int64())
     except pa.ArrowInvalid:  # the slow path, only for a column that needs it
@@ -117,52 +121,23 @@ def _integers(text: pa.Array) -> pa.Array:
 def parse_column(
     text: pa.ChunkedArray, spec: dict, empty_is_missing: bool = True
 ) -> tuple[pa.Array, np.ndarray]:
-    """The column typed as `spec` says (null where missing or untypable) and a mask of type errors. A null cell
-    is missing, and so is "" unless `empty_is_missing` is False (a CSV's schema may say it is a value)."""
+    """The column typed as `spec` says (null where missing or untypable) and a mask of type errors.
+    A null cell is missing, and so is "" unless `empty_is_missing` is False (a CSV's schema may say
+    it is a value)."""
     kind, fmt = spec.get("type", "any"), spec.get("format", "default")
     empty = _empty(text) if empty_is_missing else None
     any_empty = empty is not None and pc.any(empty).as_py()
     present = pc.and_(pc.is_valid(text), pc.invert(empty)) if any_empty else pc.is_valid(text)
     null = pa.nulls(len(text), ARROW_TYPES.get(kind, pa.string()))
     if kind == "integer":
-        ok = pc.and_(present, pc.match_substring_regex(text, INTEGER_RE))
-        clean = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
-        typed = _integers(pc.if_else(ok, clean, NULL_TEXT))
-        ok = (
-            pc.and_(ok, pc.is_valid(typed)) if typed.null_count else ok
-        )  # too wide for any Arrow type
+        ok, typed = _parse_integers(text, present)
     elif kind == "number":
         ok = pc.and_(present, pc.match_substring_regex(text, NUMBER_RE))
         typed = pc.cast(pc.if_else(ok, pc.utf8_trim_whitespace(text), NULL_TEXT), pa.float64())
     elif kind == "boolean":
-        trues, falses = spec.get("trueValues", TRUE_VALUES), spec.get("falseValues", FALSE_VALUES)
-        is_true, is_false = (
-            pc.is_in(text, arrow_array(trues, pa.string())),
-            pc.is_in(text, arrow_array(falses, pa.string())),
-        )
-        ok = pc.or_(is_true, is_false)
-        typed = pc.if_else(ok, is_true, arrow_scalar(None, pa.bool_()))
-    elif (
-        kind == "date"
-        and fmt == "default"
-        and (dates := _cast_or_none(text, pa.date32())) is not None
-    ):
-        # Arrow takes only yyyy-mm-dd with a real month and day, all of which frictionless takes too.
-        ok, typed = present, dates
+        ok, typed = _parse_booleans(text, spec)
     elif kind == "date" and fmt == "default":
-        parts = pc.extract_regex(
-            text,
-            r"^(?P<y>\d{4})-(?P<m>1[0-2]|0[1-9]|[1-9])-(?P<d>3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$",
-        )
-        shaped = pc.is_valid(parts)
-        stamp = pc.strptime(
-            pc.if_else(shaped, text, NULL_TEXT), format="%Y-%m-%d", unit="s", error_is_null=True
-        )
-        day = pc.cast(pc.utf8_trim_whitespace(pc.struct_field(parts, "d")), pa.int64())
-        ok = pc.fill_null(
-            pc.equal(pc.day(stamp), day), FALSE
-        )  # 2020-02-30 would roll over to March
-        typed = pc.if_else(ok, pc.cast(stamp, pa.date32()), null)
+        ok, typed = _parse_dates(text, present, null)
     elif kind == "string" and fmt == "uri":
         # frictionless passes a URI when rfc3986, requiring a scheme, validates it: exactly
         # the values that open with a scheme and a colon (tests compare the two on many strings).
@@ -173,6 +148,44 @@ def parse_column(
         typed = pc.if_else(present, text, null) if any_empty else text
     errors = as_mask(pc.and_(present, pc.invert(ok)))
     return typed, errors
+
+
+def _parse_integers(text: pa.ChunkedArray, present: pa.Array) -> tuple[pa.Array, pa.Array]:
+    ok = pc.and_(present, pc.match_substring_regex(text, INTEGER_RE))
+    clean = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
+    typed = _integers(pc.if_else(ok, clean, NULL_TEXT))
+    if typed.null_count:
+        ok = pc.and_(ok, pc.is_valid(typed))  # too wide for any Arrow type
+    return ok, typed
+
+
+def _parse_booleans(text: pa.ChunkedArray, spec: dict) -> tuple[pa.Array, pa.Array]:
+    trues, falses = spec.get("trueValues", TRUE_VALUES), spec.get("falseValues", FALSE_VALUES)
+    is_true = pc.is_in(text, arrow_array(trues, pa.string()))
+    is_false = pc.is_in(text, arrow_array(falses, pa.string()))
+    ok = pc.or_(is_true, is_false)
+    return ok, pc.if_else(ok, is_true, arrow_scalar(None, pa.bool_()))
+
+
+def _parse_dates(
+    text: pa.ChunkedArray, present: pa.Array, null: pa.Array
+) -> tuple[pa.Array, pa.Array]:
+    dates = _cast_or_none(text, pa.date32())
+    if dates is not None:
+        # Arrow takes only yyyy-mm-dd with a real month and day, which frictionless takes too.
+        return present, dates
+    parts = pc.extract_regex(
+        text,
+        r"^(?P<y>\d{4})-(?P<m>1[0-2]|0[1-9]|[1-9])-(?P<d>3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$",
+    )
+    shaped = pc.is_valid(parts)
+    stamp = pc.strptime(
+        pc.if_else(shaped, text, NULL_TEXT), format="%Y-%m-%d", unit="s", error_is_null=True
+    )
+    day = pc.cast(pc.utf8_trim_whitespace(pc.struct_field(parts, "d")), pa.int64())
+    # 2020-02-30 would roll over to March
+    ok = pc.fill_null(pc.equal(pc.day(stamp), day), FALSE)
+    return ok, pc.if_else(ok, pc.cast(stamp, pa.date32()), null)
 
 
 # ---- checks on a typed table ----
@@ -248,8 +261,9 @@ def _constraint_error(table: Table, spec: dict, fact: Violation | Unreadable, wh
 
 
 def constraint_values(values: list, spec: dict) -> pa.Array:
-    """Constraint values (an enum, or one bound) as the field reads them, null where it cannot: a string as
-    a cell of the field is typed, anything else as frictionless's value readers take a Python value."""
+    """Constraint values (an enum, or one bound) as the field reads them, null where it cannot: a
+    string as a cell of the field is typed, anything else as frictionless's value readers take a
+    Python value."""
     kind = spec.get("type", "any")
     arrow_type = ARROW_TYPES.get(kind, pa.string())
     parts = []
@@ -259,6 +273,7 @@ def constraint_values(values: list, spec: dict) -> pa.Array:
                 whole(parse_column(arrow_array([value], pa.string()), spec)[0]).cast(arrow_type)
             )
             continue
+        read: bool | float | None
         if kind == "boolean" and isinstance(value, bool):
             read = value
         elif (
@@ -308,7 +323,7 @@ def type_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
         if mask is None:
             continue
         note = f'type is "{spec.get("type", "any")}/{spec.get("format", "default")}"'
-        for index in np.flatnonzero(mask):
+        for index in np.flatnonzero(mask).tolist():
             yield make_error(
                 "type-error",
                 note,
@@ -320,8 +335,9 @@ def type_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
 
 
 def span_errors(table: Table) -> Iterator[dict]:
-    """Spans that cannot be spans of a text: start after end, or start below 0 (unless the field's own
-    "minimum" already refuses it, so that each fault is reported once, as frictionless reports it)."""
+    """Spans that cannot be spans of a text: start after end, or start below 0 (unless the field's
+    own "minimum" already refuses it, so that each fault is reported once, as frictionless reports
+    it)."""
     for resource, start_name, end_name in SPANS:
         if (
             table.name != resource
@@ -364,7 +380,7 @@ def unique_field_errors(table: Table) -> Iterator[dict]:
             for fact in unique_violations(name, table.columns[name]):
                 yield make_error(
                     "unique-error",
-                    f"the same as in the row at position {_row(table, fact.previous)}",
+                    _same_as(table, fact.previous),
                     rowNumber=_row(table, fact.row),
                     cell=_cell(table, name, fact.row),
                     fieldName=name,
@@ -377,11 +393,17 @@ def primary_key_errors(table: Table, primary_key: list[str]) -> Iterator[dict]:
         return
     arrays = [table.columns[name] for name in primary_key]
     for fact in primary_key_violations(primary_key, arrays):
-        if fact.previous is None:
-            note = 'cells composing the primary keys are all "None"'
-        else:
-            note = f"the same as in the row at position {_row(table, fact.previous)}"
-        yield make_error("primary-key", note, rowNumber=_row(table, fact.row))
+        yield make_error(
+            "primary-key", _same_as(table, fact.previous), rowNumber=_row(table, fact.row)
+        )
+
+
+def _same_as(table: Table, previous: int | None) -> str:
+    """frictionless's note on a repeated value or key, or (no previous row) on a key whose every
+    cell is null."""
+    if previous is None:
+        return 'cells composing the primary keys are all "None"'
+    return f"the same as in the row at position {_row(table, previous)}"
 
 
 def unique_key_errors(table: Table, key: list[str]) -> Iterator[dict]:
@@ -390,7 +412,7 @@ def unique_key_errors(table: Table, key: list[str]) -> Iterator[dict]:
     for fact in unique_key_violations(key, [table.columns[name] for name in key]):
         yield make_error(
             "unique-key-error",
-            f"the same as in the row at position {_row(table, fact.previous)}",
+            _same_as(table, fact.previous),
             rowNumber=_row(table, fact.row),
             fieldName=", ".join(key),
             fieldNames=list(key),
@@ -408,8 +430,8 @@ def _fk_error(
 ) -> dict:
     cells = [table.columns[name][index].as_py() for name in names]
     note = (
-        f'for "{", ".join(names)}": values "{", ".join(str(c) for c in cells)}" not found in the lookup table '
-        f'"{reference}" as "{", ".join(ref_names)}"'
+        f'for "{", ".join(names)}": values "{", ".join(str(c) for c in cells)}" not found in the '
+        f'lookup table "{reference}" as "{", ".join(ref_names)}"'
     )
     return make_error(
         "foreign-key",
@@ -449,7 +471,7 @@ def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> 
     for names, reference, ref_names in _foreign_keys(schema):
         target = tables.get(reference or table.name)
         if target is None or not all(name in table.columns for name in names):
-            # a field outside the schema: the descriptor check reports it, frictionless skips the key
+            # a field outside the schema: the descriptor check reports it, frictionless skips it
             continue
         facts = foreign_key_violations(
             names,
@@ -475,11 +497,9 @@ def _record_errors(
         return target.columns[target.primary]
 
     names = (table_column, id_column)
-    facts = record_violations(
-        names, table.columns[table_column], table.columns[id_column], key_column
-    )
-    for fact in facts:
-        reference = str(fact.previous)
+    kinds = table.columns[table_column]
+    for fact in record_violations(names, kinds, table.columns[id_column], key_column):
+        reference = kinds[fact.row].as_py()
         key = tables[reference].primary
         error = _fk_error(table, fact.row, list(names), reference, [str(key)])
         error["fieldName"] = id_column
@@ -487,14 +507,15 @@ def _record_errors(
 
 
 def header_limit(fields: list[dict]) -> int:
-    """How many labels a header may carry: the fields, and as many again or SPARE_LABELS, whichever is more."""
+    """How many labels a header may carry: the fields, and as many again or SPARE_LABELS, whichever
+    is more."""
     return len(fields) + max(len(fields), SPARE_LABELS)
 
 
 def missing_values(schema: dict, spec: dict | None = None) -> list[str]:
-    """The cells that mean "missing" in a field: its own `missingValues`, else the schema's, else [""]; each a
-    string or (Table Schema v2) an object with a string "value". Values of another shape are the descriptor
-    check's to report."""
+    """The cells that mean "missing" in a field: its own `missingValues`, else the schema's, else
+    [""]; each a string or (Table Schema v2) an object with a string "value". Values of another
+    shape are the descriptor check's to report."""
     declared = (
         spec["missingValues"]
         if isinstance(spec, dict) and "missingValues" in spec
@@ -507,8 +528,9 @@ def missing_values(schema: dict, spec: dict | None = None) -> list[str]:
 
 
 def _csv():
-    """Python's csv module, taking cells as long as frictionless takes them (it raises csv's limit of 128 KiB
-    to 2 GiB on import): the module reads the header's sample and the rows Arrow sets aside."""
+    """Python's csv module, taking cells as long as frictionless takes them (it raises csv's limit
+    of 128 KiB to 2 GiB on import): the module reads the header's sample and the rows Arrow sets
+    aside."""
     import csv
 
     csv.field_size_limit(CSV_FIELD_LIMIT)
@@ -516,8 +538,9 @@ def _csv():
 
 
 def _sample(handle) -> tuple[list[list[str]], bool]:
-    """The file's first SAMPLE_ROWS rows, the first no longer than MAX_HEADER_CHARS and all of them together no
-    longer than SAMPLE_CHARS (a row cut short is left out), and whether the first row was over its limit."""
+    """The file's first SAMPLE_ROWS rows, the first no longer than MAX_HEADER_CHARS and all of them
+    together no longer than SAMPLE_CHARS (a row cut short is left out), and whether the first row
+    was over its limit."""
     csv = _csv()
 
     left, cut = [MAX_HEADER_CHARS], [False]
@@ -548,8 +571,9 @@ def _sample(handle) -> tuple[list[list[str]], bool]:
 
 
 def _header_row(sample: list[list[str]]) -> int:
-    """The row frictionless takes as the header: the first of the sample whose width is within a tenth (at
-    least 1) of the sample's mean width, else the first (so leading blank or narrow rows are passed over)."""
+    """The row frictionless takes as the header: the first of the sample whose width is within a
+    tenth (at least 1) of the sample's mean width, else the first (so leading blank or narrow rows
+    are passed over)."""
     widths = [len(cells) for cells in sample]
     if not widths:
         return 1
@@ -563,14 +587,14 @@ def _header_row(sample: list[list[str]]) -> int:
 def read_header(path: Path, fields: list[dict]) -> tuple[list[str], int, dict | None]:
     """The CSV header's labels and row number, or the one error that stops the file.
 
-    As frictionless reads them: the header is the row `_header_row` picks among the first rows, a UTF-8
-    byte-order mark is dropped, and each label is stripped of spaces. The first row is read no further than
-    MAX_HEADER_CHARS, and the sample no further than SAMPLE_CHARS."""
+    As frictionless reads them: the header is the row `_header_row` picks among the first rows, a
+    UTF-8 byte-order mark is dropped, and each label is stripped of spaces. The first row is read no
+    further than MAX_HEADER_CHARS, and the sample no further than SAMPLE_CHARS."""
     csv = _csv()
 
     try:
-        # Bytes that are not UTF-8 come through as lone surrogates, found below: the decoder reads ahead of the
-        # header, and a fault in a later row is the rows' to report.
+        # Bytes that are not UTF-8 come through as lone surrogates, found below: the decoder reads
+        # ahead of the header, and a fault in a later row is the rows' to report.
         with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
             sample, over = _sample(handle)
     except csv.Error as exc:
@@ -616,11 +640,11 @@ def read_header(path: Path, fields: list[dict]) -> tuple[list[str], int, dict | 
 def _read_text(
     path: Path, width: int, nulls: list[str], threads: bool
 ) -> tuple[pa.Table, list[tuple]] | None:
-    """Every cell as text in columns "0", "1", ..., header included (null: a cell in `nulls`), and (row number,
-    text) of each row with other than `width` cells; None when such a row turns up in a read over threads, which
-    does not number rows (the caller reads again in one thread). Empty lines are rows of their own, as
-    frictionless counts them. Rows are numbered from the file's first (Arrow's skip_rows would count the lines
-    of a quoted line break as rows)."""
+    """Every cell as text in columns "0", "1", ..., header included (null: a cell in `nulls`), and
+    (row number, text) of each row with other than `width` cells; None when such a row turns up in a
+    read over threads, which does not number rows (the caller reads again in one thread). Empty
+    lines are rows of their own, as frictionless counts them. Rows are numbered from the file's
+    first (Arrow's skip_rows would count the lines of a quoted line break as rows)."""
     import pyarrow.csv as pacsv
 
     bad_rows: list[tuple] = []
@@ -658,8 +682,17 @@ def _read_text(
     return text, bad_rows
 
 
+def _read_in_one_thread(path: Path, width: int, nulls: list[str]) -> tuple[pa.Table, list[tuple]]:
+    """`_read_text` in one thread, where Arrow numbers every row it sets aside."""
+    read = _read_text(path, width, nulls, threads=False)
+    if read is None:
+        raise pa.ArrowInvalid("Arrow set a row aside without its number")
+    return read
+
+
 def _split(text: str) -> list[str]:
-    """A row's cells, read by Python's csv module as frictionless reads them (only rows Arrow set aside)."""
+    """A row's cells, read by Python's csv module as frictionless reads them (only rows Arrow set
+    aside)."""
     import io
 
     csv = _csv()
@@ -670,10 +703,11 @@ def _split(text: str) -> list[str]:
 
 
 def _placed(column: pa.ChunkedArray, extra: pa.Array, bad_at: np.ndarray) -> pa.ChunkedArray:
-    """`column` with the cells of `extra` inserted so that they stand at the positions `bad_at` (ascending).
+    """`column` with the cells of `extra` put in so that they stand at the positions `bad_at`
+    (ascending).
 
-    A few rows go in between slices of the column, which copies nothing; many, by one `take` (a copy of the
-    column: half a second for a 120 MB file)."""
+    A few rows go in between slices of the column, which copies nothing; many, by one `take` (a copy
+    of the column: half a second for a 120 MB file)."""
     if len(bad_at) > SLICED_ROWS:
         joined = pa.chunked_array([*column.chunks, extra], pa.string())
         order = np.empty(len(column) + len(extra), dtype=np.int64)
@@ -691,9 +725,9 @@ def _placed(column: pa.ChunkedArray, extra: pa.Array, bad_at: np.ndarray) -> pa.
 def _with_bad_rows(
     text: pa.Table, bad_rows: list[tuple], nulls: list[str], first: int
 ) -> list[pa.ChunkedArray]:
-    """The columns of `text` with the rows Arrow set aside put back in their places, each cut or padded (with
-    missing cells) to the table's width: a row with the wrong number of cells still gets every other check.
-    `first` is the number of the first row of `text`."""
+    """The columns of `text` with the rows Arrow set aside put back in their places, each cut or
+    padded (with missing cells) to the table's width: a row with the wrong number of cells still
+    gets every other check. `first` is the number of the first row of `text`."""
     columns = list(text.columns)
     if not bad_rows:
         return columns
@@ -715,7 +749,7 @@ def _all_null(
     """A mask of the rows where every column is null (or, where `empty_too` says so, "")."""
     empty_too = empty_too or [False] * len(columns)
     every = None
-    for column, empty in zip(columns, empty_too):
+    for column, empty in zip(columns, empty_too, strict=True):
         if column.null_count == 0 and not empty:
             return np.zeros(
                 rows, dtype=bool
@@ -730,8 +764,9 @@ def _all_null(
 
 
 def _empty_lines(path: Path, numbers: np.ndarray) -> np.ndarray:
-    """Which of the rows `numbers` are empty lines, by Python's csv module (as frictionless reads them) up to the
-    last of them: Arrow reads an empty line as a row of empty cells, which is not blank where "" is a value."""
+    """Which of the rows `numbers` are empty lines, by Python's csv module (as frictionless reads
+    them) up to the last of them: Arrow reads an empty line as a row of empty cells, which is not
+    blank where "" is a value."""
     csv = _csv()
 
     wanted, found, last = set(numbers.tolist()), set(), int(numbers.max())
@@ -750,8 +785,9 @@ def _empty_lines(path: Path, numbers: np.ndarray) -> np.ndarray:
 def _blank_rows(
     path: Path, columns: list[pa.ChunkedArray], own: list[list[str]], numbers: np.ndarray
 ):
-    """A mask of the blank rows (every cell missing, or an empty line), and the columns with the cells of empty
-    lines null. Only a schema where "" is not a missing value needs the empty lines found by row number."""
+    """A mask of the blank rows (every cell missing, or an empty line), and the columns with the
+    cells of empty lines null. Only a schema where "" is not a missing value needs the empty lines
+    found by row number."""
     rows = len(numbers)
     blank = _all_null(columns, rows)
     empty_is_value = ["" not in values for values in own]
@@ -769,8 +805,8 @@ def _blank_rows(
 def _cell_count_errors(
     bad_rows: list[tuple], names: list[str], blank: set[int], room: int
 ) -> tuple[list[dict], int]:
-    """The first `room` extra-cell and missing-cell errors, and how many more there are (counted, not built);
-    a blank row has only its blank-row error, as in frictionless."""
+    """The first `room` extra-cell and missing-cell errors, and how many more there are (counted,
+    not built); a blank row has only its blank-row error, as in frictionless."""
     rows = [(number, cells) for number, cells in bad_rows if number not in blank]
 
     def errors():
@@ -799,9 +835,10 @@ def _cell_count_errors(
 
 
 def _expected_names(labels: list[str], fields: list[dict]) -> list[str]:
-    """The name of each column the rows should have: frictionless pairs fields and labels by position, so a
-    field past the labels is not read and a label past the fields is a column of its own, named after it
-    (made unique with 2, 3, ...). A file with no header row is read by the fields."""
+    """The name of each column the rows should have: frictionless pairs fields and labels by
+    position, so a field past the labels is not read and a label past the fields is a column of its
+    own, named after it (made unique with 2, 3, ...). A file with no header row is read by the
+    fields."""
     if not labels:
         return [f["name"] for f in fields]
     names = [f["name"] for f in fields[: len(labels)]]
@@ -819,7 +856,8 @@ def _blank_row_errors(numbers: np.ndarray) -> Iterator[dict]:
 
 
 def _not_utf8(path: Path) -> str | None:
-    """Python's words for the file's first byte that is not UTF-8 (as frictionless reports it), or None."""
+    """Python's words for the file's first byte that is not UTF-8 (as frictionless reports it), or
+    None."""
     import codecs
 
     decoder, read = codecs.getincrementaldecoder("utf-8")(), 0
@@ -840,8 +878,9 @@ def _not_utf8(path: Path) -> str | None:
 
 
 def _unreadable(path: Path, exc: pa.ArrowInvalid) -> dict:
-    """The error of a file Arrow cannot read: bytes that are not UTF-8 (also where Arrow, unable to show a row
-    with the wrong number of cells, says only that the row cannot be parsed), else Arrow's words."""
+    """The error of a file Arrow cannot read: bytes that are not UTF-8 (also where Arrow, unable to
+    show a row with the wrong number of cells, says only that the row cannot be parsed), else
+    Arrow's words."""
     reason = _not_utf8(path)
     if reason is not None:
         return make_error("encoding-error", reason)
@@ -849,8 +888,9 @@ def _unreadable(path: Path, exc: pa.ArrowInvalid) -> dict:
 
 
 def _quiet_row_decoding(unraisable) -> None:
-    """pyarrow cannot hand a row that is not UTF-8 to the handler of rows with the wrong number of cells, and
-    prints the decoding error as one it could not raise; the read then fails, and `_unreadable` says why."""
+    """pyarrow cannot hand a row that is not UTF-8 to the handler of rows with the wrong number of
+    cells, and prints the decoding error as one it could not raise; the read then fails, and
+    `_unreadable` says why."""
     if isinstance(unraisable.exc_value, UnicodeDecodeError) and getattr(
         unraisable.object, "__qualname__", ""
     ).startswith("_read_text."):
@@ -869,9 +909,10 @@ def _rows_after(text: pa.Table, bad_rows: list[tuple], header: int) -> tuple[pa.
 
 
 def label_errors(labels: list[str], fields: list[dict], row: int = 1) -> list[dict]:
-    """The errors of the header (in row `row`), as frictionless finds them when labels and fields pair by
-    position: a label past the fields is extra, a field past the labels is missing, and a label beside a field
-    is blank, a repeat of an earlier label, or a name other than the field's."""
+    """The errors of the header (in row `row`), as frictionless finds them when labels and fields
+    pair by position: a label past the fields is extra, a field past the labels is missing, and a
+    label beside a field is blank, a repeat of an earlier label, or a name other than the field's.
+    """
     errors = []
     names = [f["name"] for f in fields]
     for number, name in enumerate(names, start=1):
@@ -934,7 +975,8 @@ EMPTY_SOURCE = "the source is empty"
 
 
 def _no_rows(task: Task, fields: list[dict]) -> tuple[Table, dict]:
-    """An empty source as a table of no rows: frictionless looks foreign keys up in it and finds nothing."""
+    """An empty source as a table of no rows: frictionless looks foreign keys up in it and finds
+    nothing."""
     typed, masks, raw = {}, {}, {}
     for spec in fields:
         column = pa.chunked_array([], pa.string())
@@ -948,8 +990,8 @@ def _no_rows(task: Task, fields: list[dict]) -> tuple[Table, dict]:
 def read_csv(
     path: Path, fields: list[dict], task: Task, schema: dict | None = None
 ) -> tuple[Table, dict] | None:
-    """The CSV as text columns (header checked separately), typed; type-error masks beside it. Missing values
-    are the schema's (`missingValues`), never Arrow's own list of null words."""
+    """The CSV as text columns (header checked separately), typed; type-error masks beside it.
+    Missing values are the schema's (`missingValues`), never Arrow's own list of null words."""
     schema = schema or {}
     labels, header, refused = read_header(path, fields)
     if refused is not None:
@@ -957,57 +999,81 @@ def read_csv(
         return _no_rows(task, fields) if refused["note"] == EMPTY_SOURCE else None
     task.add(label_errors(labels, fields, header) if labels else [])
     names = _expected_names(labels, fields)
-    read_fields = fields[: len(names)]
-    own = [missing_values(schema, spec) for spec in read_fields]
-    own += [missing_values(schema)] * (len(names) - len(read_fields))  # columns of extra labels
-    shared = (
-        own[0] if own and all(values == own[0] for values in own) else []
-    )  # else each column its own, below
-    try:
-        # Arrow numbers the rows it skips only when it reads in one thread: so it does when a row is skipped.
-        text, bad_rows = _read_text(path, max(len(names), 1), shared, threads=True) or _read_text(
-            path, max(len(names), 1), shared, threads=False
-        )
-    except pa.ArrowInvalid as exc:
-        task.add([_unreadable(path, exc)])
+    own = [missing_values(schema, spec) for spec in fields[: len(names)]]
+    own += [missing_values(schema)] * (len(names) - len(own))  # columns of extra labels
+    read = _read_rows(path, names, own, header, task)
+    if read is None:
         return None
-    text, bad_rows = _rows_after(
-        text, sorted((number, _split(row)) for number, row in bad_rows), header
-    )
+    text, bad_rows = read
     if not names:  # no fields and no labels: frictionless finds every row blank, as no cell is read
         return _no_columns(task, header, text.num_rows + len(bad_rows))
-    columns = _with_bad_rows(text, bad_rows, shared, header + 1)
-    if not shared:
-        columns = [
-            pc.if_else(
-                pc.is_in(column, value_set=arrow_array(values, pa.string())), NULL_TEXT, column
-            )
-            if values
-            else column
-            for column, values in zip(columns, own)
-        ]
-    rows = text.num_rows + len(bad_rows)
-    numbers = np.arange(
-        header + 1, header + 1 + rows, dtype=np.int64
-    )  # physical rows: blank and short rows count
+    columns = _with_missing(text, bad_rows, own, header)
+    # physical rows: blank and short rows count
+    numbers = np.arange(header + 1, header + 1 + len(columns[0]), dtype=np.int64)
     blank_mask, columns = _blank_rows(path, columns, own, numbers)
     blank = numbers[blank_mask]
     task.add_counted(
         *_cell_count_errors(bad_rows, names, set(blank.tolist()), task.limit - len(task.errors))
     )
     task.add(_blank_row_errors(blank))
+    task.rows = len(numbers)
+    return _typed_table(task.name, fields, columns, numbers, frozenset(blank.tolist()))
+
+
+def _shared(own: list[list[str]]) -> list[str]:
+    """The missing values of every column, when all columns have the same; else none."""
+    return own[0] if own and all(values == own[0] for values in own) else []
+
+
+def _read_rows(
+    path: Path, names: list[str], own: list[list[str]], header: int, task: Task
+) -> tuple[pa.Table, list[tuple]] | None:
+    """The rows after the header as text, and (number, cells) of the rows Arrow set aside; None
+    (with the error added to `task`) when Arrow cannot read the file."""
+    width, shared = max(len(names), 1), _shared(own)
+    try:
+        # Arrow numbers skipped rows only when it reads in one thread: so it does once one is.
+        text, bad_rows = _read_text(path, width, shared, threads=True) or _read_in_one_thread(
+            path, width, shared
+        )
+    except pa.ArrowInvalid as exc:
+        task.add([_unreadable(path, exc)])
+        return None
+    return _rows_after(text, sorted((number, _split(row)) for number, row in bad_rows), header)
+
+
+def _with_missing(
+    text: pa.Table, bad_rows: list[tuple], own: list[list[str]], header: int
+) -> list[pa.ChunkedArray]:
+    """The columns, the rows Arrow set aside put back, with each column's missing values null."""
+    shared = _shared(own)
+    columns = _with_bad_rows(text, bad_rows, shared, header + 1)
+    if shared:
+        return columns  # Arrow read them as null already
+    return [
+        pc.if_else(pc.is_in(column, value_set=arrow_array(values, pa.string())), NULL_TEXT, column)
+        if values
+        else column
+        for column, values in zip(columns, own, strict=True)
+    ]
+
+
+def _typed_table(
+    name: str,
+    fields: list[dict],
+    columns: list[pa.ChunkedArray],
+    numbers: np.ndarray,
+    blank: frozenset,
+) -> tuple[Table, dict]:
+    """The columns typed by their fields (a column of an extra label has none), and type-error
+    masks. Each is left in its chunks: copying them whole costs time and memory."""
     typed, masks, raw = {}, {}, {}
-    for spec, column in zip(
-        read_fields, columns
-    ):  # left in its chunks: copying them whole costs time and memory
+    for spec, column in zip(fields, columns, strict=False):
         typed[spec["name"]], masks[spec["name"]] = parse_column(
             column, spec, empty_is_missing=False
         )
         raw[spec["name"]] = column
-    task.rows = rows
-    return Table(
-        task.name, "csv", fields, typed, raw, numbers, blank_rows=frozenset(blank.tolist())
-    ), masks
+    return Table(name, "csv", fields, typed, raw, numbers, blank_rows=blank), masks
 
 
 def _same_type(actual: pa.DataType, wanted: pa.DataType) -> bool:
@@ -1050,7 +1116,7 @@ def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dic
         column = data.column(name).combine_chunks()
         if pa.types.is_dictionary(column.type):
             column = column.dictionary_decode()
-        wanted = ARROW_TYPES.get(spec.get("type"), pa.string())
+        wanted = ARROW_TYPES.get(spec.get("type", "any"), pa.string())
         as_text = pc.fill_null(
             pc.cast(column, pa.string())
             if not pa.types.is_boolean(column.type)
