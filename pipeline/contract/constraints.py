@@ -299,11 +299,13 @@ def pattern_failing(typed: pa.Array, pattern: object, whole_match: bool = False)
         failing = pc.fill_null(pc.invert(pc.match_substring_regex(typed, anchored)), FALSE)
     except pa.ArrowInvalid:
         failing = pc.is_valid(typed)
-    doubtful = pc.unique(pc.drop_null(pc.filter(typed, failing))).to_pylist()
-    matched = [value for value in doubtful if matches(value)]
+    # read as bytes: text built by `texts` may hold lone surrogates, which only Python reads back
+    doubtful = pc.unique(pc.drop_null(pc.filter(typed, failing))).cast(pa.binary()).to_pylist()
+    values = (value.decode("utf-8", "surrogatepass") for value in doubtful)
+    matched = [value for value in values if matches(value)]
     if not matched:
         return failing
-    return pc.and_(failing, pc.invert(pc.is_in(typed, value_set=arrow_array(matched, pa.string()))))
+    return pc.and_(failing, pc.invert(pc.is_in(typed, value_set=texts(matched))))
 
 
 def _indices(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:

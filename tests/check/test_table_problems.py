@@ -60,6 +60,14 @@ def table_problems(tables: Tables) -> list[str]:
         ),
         (
             "actors",
+            [ACTOR | {"actor_id": "arm\ud800"}],
+            [
+                "a.yaml:10: actors/arm\ud800: actor_id: 'arm\\ud800' does not match the pattern "
+                "^[a-z0-9][a-z0-9-]*$"
+            ],
+        ),
+        (
+            "actors",
             [ACTOR | {"name": None}],
             [
                 "a.yaml:10: actors/armenia: name: required value is missing "
@@ -107,7 +115,16 @@ def table_problems(tables: Tables) -> list[str]:
             ],
         ),
     ],
-    ids=["pattern-whole-value", "required", "maximum", "minimum", "unique-key", "id-clash", "fk"],
+    ids=[
+        "pattern-whole-value",
+        "lone-surrogate",
+        "required",
+        "maximum",
+        "minimum",
+        "unique-key",
+        "id-clash",
+        "fk",
+    ],
 )
 def test_each_fact_is_one_problem_at_its_row(table, rows, expected):
     assert table_problems(built(table, rows, built("sources", SOURCES))) == expected

@@ -110,6 +110,14 @@ def test_a_top_level_alternative_splits_the_anchors_only_as_frictionless_matches
     assert found == [Violation("pattern", ("f",), row) for row in expected]
 
 
+def test_text_with_a_lone_surrogate_is_matched_by_python_as_written():
+    """The loader reports a lone surrogate and still builds its row: RE2 reads no such text."""
+    spec = {"type": "string", "constraints": {"pattern": "a."}}
+    assert facts(["a\ud800", "b\ud800", None, "ab"], spec, whole_match=True) == [
+        Violation("pattern", ("f",), 1)
+    ]
+
+
 def test_python_decides_what_re2_cannot_read():
     """A back reference is beyond RE2: Python's re matches every distinct value."""
     spec = {"type": "string", "constraints": {"pattern": r"(a)\1"}}
