@@ -2,12 +2,13 @@
 
 Every CSV column is first read as text, so a value of the wrong type is located by
 row; values are then typed and checked a column at a time with pyarrow.compute:
-types, constraints, categories, unique fields, primary, unique and foreign keys, spans
-of text (evidence offsets, 0 <= start <= end: "span-error", a check of this project's
-own), and Parquet twins holding the CSV's rows. pipeline.validate.run runs these over a
-package. Each check yields its errors one at a time, so the caller keeps the first few
-and only counts the rest; a header far wider than the schema is one error, and its
-rows are not read.
+types, categories, spans of text (evidence offsets, 0 <= start <= end: "span-error", a
+check of this project's own) and Parquet twins holding the CSV's rows here; constraints,
+unique fields, primary, unique and foreign keys by the engine `check` runs too
+(pipeline.contract.constraints), its facts worded here as frictionless's errors.
+pipeline.validate.run runs these over a package. Each check yields its errors one at a
+time, so the caller keeps the first few and only counts the rest; a header far wider
+than the schema is one error, and its rows are not read.
 
 A CSV is read as frictionless reads it: the header is the row frictionless picks
 (`_header_row`), labels pair with fields by position (a label past the fields is a
@@ -20,7 +21,8 @@ sample and the rows Arrow sets aside.
 
 pyarrow imports pandas (about 0.2 s) the first time it converts a Python or NumPy
 value, or reads an array into NumPy; the validator never needs pandas, so it builds
-its few constant arrays and reads its masks through raw buffers (`_array`, `_mask`).
+its few constant arrays and reads its masks through raw buffers (`arrow_array`,
+`as_mask`, from pipeline.contract.constraints).
 """
 
 from __future__ import annotations
