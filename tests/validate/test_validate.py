@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.publish import publish
 from pipeline.contract.constraints import repeats
+from pipeline.publish import publish
 from pipeline.validate.columns import parse_column
 from pipeline.validate.run import validate_path
 
