@@ -21,7 +21,6 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +55,8 @@ class RecordRules:
 
 def _build_run(folders: list[Path]) -> tuple[Tables, list, list[Problem]]:
     """Rows, exclusions and problems of the annotation files in `folders`."""
+    if _corpus is None:
+        raise RuntimeError("a run is built only after the sources are read")
     part = load_annotations(_corpus, folders)
     tables = Tables()
     problems = part.problems
@@ -73,20 +74,15 @@ def workers() -> int:
 
 
 def read_and_build(
-    seeds: Path, rules: RecordRules | None = None, while_waiting=None
+    seeds: Path, rules: RecordRules | None = None
 ) -> tuple[Corpus, Tables, list[Problem]]:
-    """The corpus (sources, exclusions), all its tables, every problem met reading them and the record rules'.
-
-    `while_waiting`, if given, runs in a thread of this process while workers read the
-    annotation files (this process mostly waits then), started only after they fork.
-    """
+    """The corpus (sources, exclusions), all its tables, every problem met reading them and the
+    record rules'."""
     with collector_paused():
-        return _read_and_build(seeds, rules, while_waiting)
+        return _read_and_build(seeds, rules)
 
 
-def _read_and_build(
-    seeds: Path, rules: RecordRules | None, while_waiting
-) -> tuple[Corpus, Tables, list[Problem]]:
+def _read_and_build(seeds: Path, rules: RecordRules | None) -> tuple[Corpus, Tables, list[Problem]]:
     global _corpus, _context, _rules
     listed = len(source_folders(seeds))
     count = min(workers(), -(-listed // FOLDERS_PER_RUN))
@@ -110,7 +106,7 @@ def _read_and_build(
     try:
         if parallel:
             validators(annotation_json_schema())  # compiled once here rather than in every worker
-            with worker_pool(count, while_waiting) as pool:
+            with worker_pool(count) as pool:
                 _gather(pool.imap(_build_run, runs), corpus, tables, problems)
         else:
             _gather(map(_build_run, runs), corpus, tables, problems)
@@ -128,20 +124,14 @@ def _gather(parts, corpus: Corpus, tables: Tables, problems: list[Problem]) -> N
 
 
 @contextlib.contextmanager
-def worker_pool(count: int, while_waiting=None):
-    """A pool of `count` forked workers, terminated and joined however the block ends.
-
-    `while_waiting`, if given, runs in a thread started with the pool and joined after it.
-    """
-    pool = helper = None
+def worker_pool(count: int):
+    """A pool of `count` forked workers, terminated and joined however the block ends."""
+    pool = None
     try:
         with signals_held():
             pool = multiprocessing.get_context("fork").Pool(
                 count, initializer=_worker_start, initargs=(os.getpid(),)
             )
-            if while_waiting is not None:
-                helper = threading.Thread(target=while_waiting, daemon=True)
-                helper.start()
         yield pool
     finally:
         with (
@@ -150,8 +140,6 @@ def worker_pool(count: int, while_waiting=None):
             if pool is not None:
                 pool.terminate()  # the results are all in, or no longer wanted
                 pool.join()
-        if helper is not None:
-            helper.join()
 
 
 @contextlib.contextmanager
@@ -170,7 +158,8 @@ def signals_held():
 
 
 def _worker_start(parent: int) -> None:
-    """First thing in each worker: leave Ctrl-C to the parent, end silently when terminated, die with the parent."""
+    """First thing in each worker: leave Ctrl-C to the parent, end silently when terminated, die
+    with the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(
         signal.SIGTERM, signal.SIG_DFL
@@ -184,7 +173,7 @@ def _worker_start(parent: int) -> None:
 
 
 def _die_with_parent() -> None:
-    """Ask the kernel to SIGKILL this process when its parent dies, even by SIGKILL (Linux; elsewhere nothing).
+    """Ask the kernel to SIGKILL this process when its parent dies, even by SIGKILL (on Linux).
 
     To the kernel the parent is the thread that forked: the main thread, or for a worker
     replacing one that died, a thread of the pool, which ends with the pool anyway.

@@ -14,7 +14,7 @@ from pipeline.contract.problems import Problem
 from pipeline.load.seeds import Corpus
 from pipeline.load.spans import Unresolved, line_of, resolve, usable_occurrence
 
-# A sentence ends at . ! ? (optionally followed by a closing quote) before a space and a capital or quote.
+# A sentence ends at . ! ? (and perhaps a closing quote) before a space and a capital or quote.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[A-Z\"“‘'])")
 
 

@@ -1,14 +1,14 @@
 """Layers 3-5 of validation on built tables: schema constraints, integrity, domain rules.
 
-Layer 3 runs pandera schemas derived from schemas/ (required, enum, pattern matched
-whole, ranges, lengths, unique keys). Layer 4 checks primary and foreign keys, and
-that references do not go round in a circle (responses, parents). Layer 5 holds the
-rules no schema language expresses: ranges in order, sub types that belong to their
-type, dates not after the reporting source, weekdays named in the evidence that match
-the dates, ranges that follow the count conventions, counts of people below a bound,
-quotes and count texts found in their evidence, evidence long enough to identify a
-passage and clear of excluded page chrome.
-"""
+Layers 3 and 4 put the built rows in Arrow columns and run the table-constraint engine
+(pipeline.contract.constraints) on them, the one `validate` runs on the published files, and word
+each fact it finds at the row's file and line: layer 3 the fields' constraints (required, enum,
+pattern matched whole, ranges, lengths) and unique keys, layer 4 primary and foreign keys, and that
+references do not go round in a circle (responses, parents). Layer 5 holds the rules no schema
+language expresses: ranges in order, sub types that belong to their type, dates not after the
+reporting source, weekdays named in the evidence that match the dates, ranges that follow the count
+conventions, counts of people below a bound, quotes and count texts found in their evidence,
+evidence long enough to identify a passage and clear of excluded page chrome."""
 
 from __future__ import annotations
 
@@ -16,8 +16,21 @@ import datetime as dt
 import difflib
 import re
 
+import numpy as np
+import pyarrow as pa
+
 from pipeline.build.tables import Origin, Tables
 from pipeline.contract import schemas
+from pipeline.contract.constraints import (
+    Unreadable,
+    Violation,
+    column_array,
+    field_violations,
+    foreign_key_violations,
+    primary_key_violations,
+    unique_key_violations,
+    unique_violations,
+)
 from pipeline.contract.problems import Problem
 from pipeline.contract.schemas import DATE_SPANS
 from pipeline.load.spans import fold
@@ -37,61 +50,20 @@ def _problem(origin: Origin, field: str | None, message: str, hint: str | None =
     return Problem(origin.file, line, message, origin.record, field, hint)
 
 
-# ---- layer 3: pandera ----
+# ---- layer 3: table constraints ----
 
 
-def import_libraries() -> None:
-    """Import pandas and pandera, which take about a second, ahead of their first use."""
-    import pandera.pandas  # noqa: F401
-
-
-def pandera_schema(table: str):
-    """A pandera DataFrameSchema for `table`, derived from its Table Schema.
-
-    Values are already typed by the builder, so the schema checks constraints, not dtypes.
-    Primary keys are left to the integrity layer, which names both definitions.
-    """
-    import pandera.pandas as pa
-
-    pk = schemas.primary_key(table)
-    columns = {}
-    for field_def in schemas.fields(table):
-        constraints = field_def.get("constraints", {})
-        checks = []
-        if "enum" in constraints:
-            checks.append(pa.Check.isin(constraints["enum"], error="enum"))
-        if "pattern" in constraints:
-            # The whole value must match, as Table Schema means it: re.match would let "id\n" pass "^...$".
-            checks.append(pa.Check(_full_match(constraints["pattern"]), error="pattern"))
-        if "minimum" in constraints:
-            checks.append(pa.Check.ge(constraints["minimum"], error="minimum"))
-        if "maximum" in constraints:
-            checks.append(pa.Check.le(constraints["maximum"], error="maximum"))
-        if "minLength" in constraints:
-            checks.append(
-                pa.Check.str_length(min_value=constraints["minLength"], error="minLength")
+def arrow_columns(tables: Tables) -> dict[str, dict[str, pa.Array]]:
+    """Every column of every built table as an Arrow array typed by its schema, for the engine."""
+    return {
+        table: {
+            spec["name"]: column_array(
+                [row.get(spec["name"]) for row in tables.rows[table]], spec["type"]
             )
-        unique = bool(constraints.get("unique")) and field_def["name"] != pk
-        columns[field_def["name"]] = pa.Column(
-            None,
-            checks=checks,
-            nullable=not constraints.get("required", False),
-            unique=unique,
-            required=True,
-        )
-    unique_keys = table_unique_keys(table)
-    return pa.DataFrameSchema(columns, unique=unique_keys[0] if unique_keys else None, strict=True)
-
-
-def _full_match(pattern: str):
-    def check(values):
-        return values.str.fullmatch(pattern).fillna(False).astype(bool)
-
-    return check
-
-
-def table_unique_keys(table: str) -> list[list[str]]:
-    return schemas.table_schema(table).get("uniqueKeys", [])
+            for spec in schemas.fields(table)
+        }
+        for table in schemas.TABLES
+    }
 
 
 _CHECK_MESSAGES = {
@@ -112,113 +84,159 @@ _CHECK_MESSAGES = {
 }
 
 
-def constraint_problems(tables: Tables) -> list[Problem]:
-    import pandas as pd
-    import pandera.errors
-
+def constraint_problems(tables: Tables, columns: dict[str, dict[str, pa.Array]]) -> list[Problem]:
+    """Each cell breaking its field's constraints (required, enum, pattern matched whole, ranges,
+    lengths), each repeat in a unique field other than the primary key, and each row of a repeated
+    unique key."""
     problems = []
     for table in schemas.TABLES:
-        rows = tables.rows[table]
-        if not rows:
-            continue
-        frame = pd.DataFrame(rows, columns=schemas.field_names(table), dtype=object)
-        try:
-            pandera_schema(table).validate(frame, lazy=True)
-        except pandera.errors.SchemaErrors as errors:
-            by_name = {f["name"]: f for f in schemas.fields(table)}
-            for case in errors.failure_cases.itertuples(index=False):
-                column, check, index, value = (
-                    case.column,
-                    str(case.check),
-                    case.index,
-                    case.failure_case,
-                )
-                if index is None or (isinstance(index, float) and index != index):
-                    continue
-                origin = tables.origins[table][int(index)]
-                if (table, int(index), column) in tables.bad_cells:
-                    continue  # already reported as untypable
-                if (table, column) == ("evidence", "evidence_id"):
-                    continue  # evidence ids derive from record ids, whose own pattern check reports the fault
-                if check == "not_nullable":
-                    problems.append(
-                        _problem(
-                            origin,
-                            column,
-                            "required value is missing",
-                            "fill it in; see schemas/ for what it holds",
-                        )
-                    )
-                elif check in _CHECK_MESSAGES:
-                    message, hint = _CHECK_MESSAGES[check](by_name[column], value)
-                    problems.append(_problem(origin, column, message, hint))
-                elif check == "field_uniqueness":
-                    problems.append(_problem(origin, column, f"{value!r} is not unique"))
-                elif check == "multiple_fields_uniqueness":
-                    problems.append(
-                        _problem(
-                            origin,
-                            None,
-                            "duplicate row for the unique key "
-                            + ", ".join(table_unique_keys(table)[0]),
-                            "the same span is given twice for this record",
-                        )
-                    )
-                else:
-                    problems.append(_problem(origin, column, f"fails check {check}: {value!r}"))
+        for fact in _constraint_facts(tables, table, columns[table]):
+            problems += _constraint_problems(tables, table, fact)
     return problems
+
+
+def _constraint_facts(tables: Tables, table: str, columns: dict[str, pa.Array]):
+    """The engine's facts about `table`; cells already reported as untypable are not missing."""
+    rows = len(tables.rows[table])
+    untypable = {name: np.zeros(rows, dtype=bool) for name in columns}
+    for bad_table, index, name in tables.bad_cells:
+        if bad_table == table:
+            untypable[name][index] = True
+    pk = schemas.primary_key(table)
+    for spec in schemas.fields(table):
+        name = spec["name"]
+        yield from field_violations(columns[name], spec, untypable[name], whole_match=True)
+        if spec.get("constraints", {}).get("unique") and name != pk:
+            yield from unique_violations(name, columns[name])  # the key layer reports the key's
+    for key in schemas.table_schema(table).get("uniqueKeys", [])[:1]:
+        yield from unique_key_violations(key, [columns[name] for name in key])
+
+
+def _constraint_problems(tables: Tables, table: str, fact: Violation | Unreadable) -> list[Problem]:
+    """The problems of one fact: at its row, and for a repeat at the row it repeats too."""
+    if isinstance(fact, Unreadable):
+        return []  # a constraint of schemas/ that cannot be read: the schemas' own tests catch it
+    # a repeat is reported at both rows
+    rows = [fact.row] if fact.previous is None else [fact.previous, fact.row]
+    problems = []
+    for index in rows:
+        column = fact.fields[0]
+        if (table, index, column) in tables.bad_cells:
+            continue  # already reported as untypable
+        if (table, column) == ("evidence", "evidence_id"):
+            continue  # evidence ids derive from record ids, whose own pattern check reports it
+        origin = tables.origins[table][index]
+        problems.append(_constraint_problem(origin, table, fact, tables.rows[table][index]))
+    return problems
+
+
+def _constraint_problem(origin: Origin, table: str, fact: Violation, row: dict) -> Problem:
+    column = fact.fields[0]
+    value = row.get(column)
+    if fact.kind == "required":
+        return _problem(
+            origin,
+            column,
+            "required value is missing",
+            "fill it in; see schemas/ for what it holds",
+        )
+    if fact.kind in _CHECK_MESSAGES:
+        by_name = {f["name"]: f for f in schemas.fields(table)}
+        message, hint = _CHECK_MESSAGES[fact.kind](by_name[column], value)
+        return _problem(origin, column, message, hint)
+    if fact.kind == "unique":
+        return _problem(origin, column, f"{value!r} is not unique")
+    if fact.kind == "unique-key":
+        return _problem(
+            origin,
+            None,
+            "duplicate row for the unique key " + ", ".join(fact.fields),
+            "the same span is given twice for this record",
+        )
+    return _problem(origin, column, f"fails check {fact.kind}: {value!r}")
 
 
 # ---- layer 4: keys ----
 
 
-def key_problems(tables: Tables) -> list[Problem]:
+def key_problems(tables: Tables, columns: dict[str, dict[str, pa.Array]]) -> list[Problem]:
+    """Ids used twice in a table, references to ids no table defines, and circles of references."""
     problems = []
-    keys: dict[str, dict] = {}
     for table in schemas.TABLES:
-        pk = schemas.primary_key(table)
-        seen: dict = {}
-        for row, origin in zip(tables.rows[table], tables.origins[table]):
-            value = row.get(pk)
-            if value is None:
-                continue
-            if value in seen:
-                first = seen[value]
-                if table == "evidence":
-                    continue  # evidence ids derive from record ids: the record's clash is already reported
-                problems.append(
-                    _problem(
-                        origin,
-                        pk,
-                        f"id {value!r} is already used in {table} at {first.file}:{first.line}",
-                        "ids must be unique in their table across all files; rename one",
-                    )
-                )
-            else:
-                seen[value] = origin
-        keys[table] = seen
+        if (
+            table != "evidence"
+        ):  # evidence ids derive from record ids: the record's clash is reported
+            problems += _clash_problems(tables, table, columns[table])
     for table in schemas.TABLES:
-        for column, ref_table, _ref_column in schemas.foreign_keys(table):
-            for row, origin in zip(tables.rows[table], tables.origins[table]):
-                value = row.get(column)
-                if value is None or value in keys[ref_table]:
-                    continue
-                close = difflib.get_close_matches(
-                    str(value), list(keys[ref_table]), n=1, cutoff=0.6
-                )
-                hint = f"did you mean {close[0]!r}?" if close else f"define it in {ref_table} first"
-                problems.append(
-                    _problem(origin, column, f"{value!r} is not a known {ref_table} id", hint)
-                )
+        for column, ref_table, ref_column in schemas.foreign_keys(table):
+            problems += _reference_problems(
+                tables, (table, column), (ref_table, ref_column), columns
+            )
     return problems + cycle_problems(tables)
 
 
-# References that must not come back round: a statement responds to an earlier one, an
-# actor's parent is a larger body. (message, hint) of each; a record pointing at itself has its own message.
+def _clash_problems(tables: Tables, table: str, columns: dict[str, pa.Array]) -> list[Problem]:
+    """Each later row of an id, pointing at the row that used it first."""
+    pk = schemas.primary_key(table)
+    origins = tables.origins[table]
+    first: dict[int, int] = {}
+    problems = []
+    for fact in primary_key_violations([pk], [columns[pk]]):
+        if fact.previous is None:
+            continue  # no id: the required constraint reports it
+        first[fact.row] = first.get(fact.previous, fact.previous)
+        value, at = tables.rows[table][fact.row][pk], origins[first[fact.row]]
+        problems.append(
+            _problem(
+                origins[fact.row],
+                pk,
+                f"id {value!r} is already used in {table} at {at.file}:{at.line}",
+                "ids must be unique in their table across all files; rename one",
+            )
+        )
+    return problems
+
+
+def _reference_problems(
+    tables: Tables,
+    where: tuple[str, str],
+    to: tuple[str, str],
+    columns: dict[str, dict[str, pa.Array]],
+) -> list[Problem]:
+    """Each row of `where` (table, column) naming an id that `to` (table, column) does not hold."""
+    (table, column), (ref_table, ref_column) = where, to
+    ref_rows = len(tables.rows[ref_table])
+    facts = foreign_key_violations(
+        [column], [columns[table][column]], [columns[ref_table][ref_column]], ref_rows
+    )
+    problems = []
+    known: list | None = None
+    for fact in facts:
+        if known is None:
+            known = list(dict.fromkeys(row[ref_column] for row in tables.rows[ref_table]))
+        value = tables.rows[table][fact.row][column]
+        close = difflib.get_close_matches(
+            str(value), [k for k in known if k is not None], n=1, cutoff=0.6
+        )
+        hint = f"did you mean {close[0]!r}?" if close else f"define it in {ref_table} first"
+        problems.append(
+            _problem(
+                tables.origins[table][fact.row],
+                column,
+                f"{value!r} is not a known {ref_table} id",
+                hint,
+            )
+        )
+    return problems
+
+
+# References that must not come back round: a statement responds to an earlier one, an actor's
+# parent is a larger body. (message, hint) of each; a record pointing at itself has its own message.
 CYCLES = {
     ("statements", "responds_to_statement_id"): (
         "statements respond to each other in a circle",
-        "a statement responds to an earlier one; correct or remove one responds_to_statement_id of the circle",
+        "a statement responds to an earlier one; "
+        "correct or remove one responds_to_statement_id of the circle",
     ),
     ("actors", "parent_actor_id"): (
         "actors are each other's parents in a circle",
@@ -228,12 +246,13 @@ CYCLES = {
 
 
 def cycle_problems(tables: Tables) -> list[Problem]:
-    """One problem per circle of references, at the member written first, listing the circle from there."""
+    """One problem per circle of references, at the member written first, listing the circle from
+    there."""
     problems = []
     for (table, column), (message, hint) in CYCLES.items():
         pk = schemas.primary_key(table)
         target, origin_of = {}, {}
-        for row, origin in zip(tables.rows[table], tables.origins[table]):
+        for row, origin in zip(tables.rows[table], tables.origins[table], strict=True):
             key = row.get(pk)
             if (
                 isinstance(key, str) and key not in origin_of
@@ -286,7 +305,7 @@ def _weekday_problems(tables: Tables, table: str, row: dict, origin: Origin) -> 
         return []
     span_days = (row[last] - row[first]).days
     problems = []
-    for evidence in tables.evidence_of.get((table, row.get(schemas.primary_key(table))), []):
+    for evidence in _evidence_of(tables, table, row):
         if evidence["evidence_id"] in tables.weekday_exempt:
             continue
         for name in sorted(set(WEEKDAY_RE.findall(evidence["exact"]))):
@@ -317,28 +336,32 @@ def _weekday_problems(tables: Tables, table: str, row: dict, origin: Origin) -> 
 
 
 def record_context(tables: Tables) -> tuple[dict, dict]:
-    """What the record rules need beyond a record and its evidence: conventions by term, publication dates."""
+    """What the record rules need beyond a record and its evidence: conventions by term, publication
+    dates."""
     conventions = {row["term"]: row for row in tables.rows["count_conventions"] if row.get("term")}
     published = {row["source_id"]: row["published_date"] for row in tables.rows["sources"]}
     return conventions, published
 
 
 def record_problems(tables: Tables, context: tuple[dict, dict]) -> list[Problem]:
-    """The layer-5 rules that look at one record and its own evidence, so they can run on any part of a corpus."""
+    """The layer-5 rules that look at one record and its own evidence, so they can run on any part
+    of a corpus."""
     conventions, published = context
     problems = _date_problems(tables, published)
     problems += _event_problems(tables)
-    for row, origin in zip(tables.rows["casualty_reports"], tables.origins["casualty_reports"]):
+    for row, origin in zip(
+        tables.rows["casualty_reports"], tables.origins["casualty_reports"], strict=True
+    ):
         problems += _count_problems(row, origin, conventions)
         problems += _within_evidence(tables, "casualty_reports", row, origin, "count_text")
-    for row, origin in zip(tables.rows["statements"], tables.origins["statements"]):
+    for row, origin in zip(tables.rows["statements"], tables.origins["statements"], strict=True):
         problems += _within_evidence(tables, "statements", row, origin, "quote")
         responds_to = row.get("responds_to_statement_id")
         if responds_to is not None and responds_to == row.get("statement_id"):
             problems.append(
                 _problem(origin, "responds_to_statement_id", "a statement cannot respond to itself")
             )
-    for row, origin in zip(tables.rows["actors"], tables.origins["actors"]):
+    for row, origin in zip(tables.rows["actors"], tables.origins["actors"], strict=True):
         if row.get("parent_actor_id") is not None and row["parent_actor_id"] == row.get("actor_id"):
             problems.append(
                 _problem(origin, "parent_actor_id", "an actor cannot be its own parent")
@@ -347,36 +370,51 @@ def record_problems(tables: Tables, context: tuple[dict, dict]) -> list[Problem]
 
 
 def _date_problems(tables: Tables, published: dict) -> list[Problem]:
-    """Date spans in order, not after the reporting source, and agreeing with the weekdays their evidence names."""
+    """Date spans in order, not after the reporting source, and agreeing with the weekdays their
+    evidence names."""
     problems = []
     for table, (first, last) in DATE_SPANS.items():
-        for row, origin in zip(tables.rows[table], tables.origins[table]):
+        for row, origin in zip(tables.rows[table], tables.origins[table], strict=True):
             problems += _ordered(row, origin, first, last, "dates")
-            record_id = row.get(schemas.primary_key(table))
-            evidence = tables.evidence_of.get((table, record_id), [])
-            if row.get(first) is not None:
-                for ev in evidence:
-                    reported = published.get(ev["source_id"])
-                    if reported is not None and row[first] > reported:
-                        problems.append(
-                            _problem(
-                                origin,
-                                first,
-                                f"{first} {row[first].isoformat()} is after source "
-                                f"{ev['source_id']} was published ({reported.isoformat()})",
-                                "a source cannot report what had not happened; check the date",
-                            )
-                        )
-                        break
+            problems += _after_source(
+                row, origin, first, _evidence_of(tables, table, row), published
+            )
             problems += _weekday_problems(tables, table, row, origin)
     return problems
+
+
+def _after_source(
+    row: dict, origin: Origin, first: str, evidence: list[dict], published: dict
+) -> list[Problem]:
+    """The first of the record's sources published before the record's first date, if any."""
+    if row.get(first) is None:
+        return []
+    for ev in evidence:
+        reported = published.get(ev["source_id"])
+        if reported is not None and row[first] > reported:
+            return [
+                _problem(
+                    origin,
+                    first,
+                    f"{first} {row[first].isoformat()} is after source "
+                    f"{ev['source_id']} was published ({reported.isoformat()})",
+                    "a source cannot report what had not happened; check the date",
+                )
+            ]
+    return []
+
+
+def _evidence_of(tables: Tables, table: str, row: dict) -> list[dict]:
+    """The evidence rows of a record (none for a record without an id)."""
+    record_id = row.get(schemas.primary_key(table))
+    return tables.evidence_of.get((table, record_id), []) if isinstance(record_id, str) else []
 
 
 def _event_problems(tables: Tables) -> list[Problem]:
     """Sub types of their own type; claims with a claimant."""
     problems = []
     sub_types = schemas.sub_event_types()
-    for row, origin in zip(tables.rows["events"], tables.origins["events"]):
+    for row, origin in zip(tables.rows["events"], tables.origins["events"], strict=True):
         event_type, sub_type = row.get("event_type"), row.get("sub_event_type")
         if (
             event_type is not None
@@ -409,7 +447,8 @@ def _event_problems(tables: Tables) -> list[Problem]:
 
 
 def _count_problems(row: dict, origin: Origin, conventions: dict) -> list[Problem]:
-    """Each count group of a casualty report: low <= high, the convention's range, a plausible size."""
+    """Each count group of a casualty report: low <= high, the convention's range, a plausible
+    size."""
     problems = []
     for group in COUNT_GROUPS:
         low, high, term = (
@@ -450,7 +489,8 @@ def _count_problems(row: dict, origin: Origin, conventions: dict) -> list[Proble
 
 
 def _states_figure(note: str | None, figure: int) -> bool:
-    """Whether `note` writes `figure`, with or without thousands separators ("12,000,000", "12 000 000")."""
+    """Whether `note` writes `figure`, with or without thousands separators ("12,000,000", "12 000
+    000")."""
     if not note:
         return False
     joined = _SEPARATOR_RE.sub("", note)
@@ -460,7 +500,7 @@ def _states_figure(note: str | None, figure: int) -> bool:
 def _short_evidence_problems(tables: Tables) -> list[Problem]:
     """Evidence too short to identify a passage, unless the annotator says why it is enough."""
     problems = []
-    for row, origin in zip(tables.rows["evidence"], tables.origins["evidence"]):
+    for row, origin in zip(tables.rows["evidence"], tables.origins["evidence"], strict=True):
         found = sum(char.isalnum() for char in row["exact"])
         if found < schemas.MIN_EVIDENCE_CHARS and row["evidence_id"] not in tables.short_exempt:
             problems.append(
@@ -468,7 +508,8 @@ def _short_evidence_problems(tables: Tables) -> list[Problem]:
                     origin.file,
                     origin.line,
                     f"evidence {row['exact']!r} has {found} letter(s) or "
-                    f"digit(s); at least {schemas.MIN_EVIDENCE_CHARS} are needed to identify a passage",
+                    f"digit(s); at least {schemas.MIN_EVIDENCE_CHARS} are needed to identify a "
+                    "passage",
                     origin.record,
                     "evidence",
                     "quote more of the sentence, or write the quote as a mapping with "
@@ -484,7 +525,7 @@ def _within_evidence(
     words = row.get(column)
     if words is None:
         return []
-    evidence = tables.evidence_of.get((table, row.get(schemas.primary_key(table))), [])
+    evidence = _evidence_of(tables, table, row)
     if evidence and not any(fold(words) in fold(ev["exact"]) for ev in evidence):
         return [
             _problem(
@@ -503,7 +544,7 @@ def chrome_problems(tables: Tables, exclusions) -> list[Problem]:
     by_source: dict[str, list] = {}
     for start, end, source_id, reason in exclusions:
         by_source.setdefault(source_id, []).append((start, end, reason))
-    for row, origin in zip(tables.rows["evidence"], tables.origins["evidence"]):
+    for row, origin in zip(tables.rows["evidence"], tables.origins["evidence"], strict=True):
         for start, end, reason in by_source.get(row["source_id"], []):
             if row["start"] < end and start < row["end"]:
                 problems.append(

@@ -28,14 +28,12 @@ class Checked:
 
 def check_seeds(seeds: Path) -> Checked:
     record_rules = RecordRules(rules.record_context, rules.record_problems)
-    corpus, tables, problems = read_and_build(
-        seeds, record_rules, while_waiting=rules.import_libraries
-    )
+    corpus, tables, problems = read_and_build(seeds, record_rules)
     with existing_objects_frozen():
         exclusions = coverage.resolve_exclusions(corpus, problems)
-        problems += rules.constraint_problems(tables)
-        problems += rules.key_problems(tables)
-        problems += rules.chrome_problems(
-            tables, exclusions
-        )  # the record rules ran as the rows were built
+        columns = rules.arrow_columns(tables)
+        problems += rules.constraint_problems(tables, columns)
+        problems += rules.key_problems(tables, columns)
+        # the record rules ran as the rows were built
+        problems += rules.chrome_problems(tables, exclusions)
     return Checked(corpus, tables, exclusions, unique_sorted(problems))

@@ -2,12 +2,13 @@
 
 Every CSV column is first read as text, so a value of the wrong type is located by
 row; values are then typed and checked a column at a time with pyarrow.compute:
-types, constraints, categories, unique fields, primary, unique and foreign keys, spans
-of text (evidence offsets, 0 <= start <= end: "span-error", a check of this project's
-own), and Parquet twins holding the CSV's rows. pipeline.validate.run runs these over a
-package. Each check yields its errors one at a time, so the caller keeps the first few
-and only counts the rest; a header far wider than the schema is one error, and its
-rows are not read.
+types, categories, spans of text (evidence offsets, 0 <= start <= end: "span-error", a
+check of this project's own) and Parquet twins holding the CSV's rows here; constraints,
+unique fields, primary, unique and foreign keys by the engine `check` runs too
+(pipeline.contract.constraints), its facts worded here as frictionless's errors.
+pipeline.validate.run runs these over a package. Each check yields its errors one at a
+time, so the caller keeps the first few and only counts the rest; a header far wider
+than the schema is one error, and its rows are not read.
 
 A CSV is read as frictionless reads it: the header is the row frictionless picks
 (`_header_row`), labels pair with fields by position (a label past the fields is a
@@ -20,7 +21,8 @@ sample and the rows Arrow sets aside.
 
 pyarrow imports pandas (about 0.2 s) the first time it converts a Python or NumPy
 value, or reads an array into NumPy; the validator never needs pandas, so it builds
-its few constant arrays and reads its masks through raw buffers (`_array`, `_mask`).
+its few constant arrays and reads its masks through raw buffers (`arrow_array`,
+`as_mask`, from pipeline.contract.constraints).
 """
 
 from __future__ import annotations
@@ -35,117 +37,58 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.contract.constraints import (
+    EMPTY,
+    FALSE,
+    NULL_TEXT,
+    Unreadable,
+    Violation,
+    arrow_array,
+    arrow_scalar,
+    as_mask,
+    bools,
+    field_violations,
+    foreign_key_violations,
+    int64s,
+    primary_key_violations,
+    record_violations,
+    texts,
+    unique_key_violations,
+    unique_violations,
+    whole,
+)
+from pipeline.contract.fieldtypes import arrow_type
 from pipeline.validate import scope
 from pipeline.validate.errors import Task, make_error
 
 TRUE_VALUES = ["true", "True", "TRUE", "1"]
 FALSE_VALUES = ["false", "False", "FALSE", "0"]
-ARROW_TYPES = {
-    "string": pa.string(),
-    "integer": pa.int64(),
-    "number": pa.float64(),
-    "date": pa.date32(),
-    "boolean": pa.bool_(),
-}
 INTEGER_RE = r"^\s*[+-]?\d+\s*$"
 NUMBER_RE = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(?i:nan|inf|infinity)\s*$"
 URI_RE = r"^[a-zA-Z][a-zA-Z0-9+.-]*:"  # rfc3986's scheme, as its URI parsing regex takes it
-# Python's strptime("%Y-%m-%d"), which frictionless uses: 4-digit year, month and day with or without zero.
+# Python's strptime("%Y-%m-%d"), as frictionless reads dates: 4-digit year, month and day with
+# or without zero.
 DATE_RE = r"^(\d{4})-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$"
-# Columns that point at a row of the table named in another column: (resource, table column, id column).
+# Columns pointing at a row of the table another column names:
+# (resource, table column, id column).
 POLYMORPHIC_KEYS = [("evidence", "record_table", "record_id")]
 # (resource, start column, end column) of spans of a text, by offsets: 0 <= start <= end.
 SPANS = [("evidence", "start", "end")]
 TWIN_DIFFS_SHOWN = 100  # per field; further differing rows are counted in one error
-# A header may carry labels beyond the schema's fields (each an "extra-label" error), at most as many again as
-# there are fields, or SPARE_LABELS if more; a wider header is one error and its rows are not read, since each
-# of them would be an error per cell. MAX_HEADER_CHARS bounds the header read (the published ones are < 300).
+# A header may carry labels beyond the schema's fields (each an "extra-label" error), at most as
+# many again as there are fields, or SPARE_LABELS if more; a wider header is one error and its rows
+# are not read, since each of them would be an error per cell. MAX_HEADER_CHARS bounds the header
+# read (the published ones are < 300).
 SPARE_LABELS = 100
 MAX_HEADER_CHARS = 64 * 1024
-# frictionless takes as the header the first of the first SAMPLE_ROWS rows near their mean width; the sample
-# read to find it is bounded by SAMPLE_CHARS.
+# frictionless takes as the header the first of the first SAMPLE_ROWS rows near their mean width;
+# the sample read to find it is bounded by SAMPLE_CHARS.
 SAMPLE_ROWS = 100
 SAMPLE_CHARS = 1 << 20
 CSV_FIELD_LIMIT = 2147483646  # frictionless's
 SLICED_ROWS = (
     1000  # rows with the wrong number of cells put back between slices of a column; more, by a copy
 )
-
-# ---- Arrow values without pandas (see the module note) ----
-
-
-def _array(values: list, type: pa.DataType) -> pa.Array:
-    """Python strings, booleans or numbers (or None) as an Arrow array of `type`."""
-    if None in values:
-        present = [value for value in values if value is not None]
-        return pa.concat_arrays([_array(present, type), pa.nulls(len(values) - len(present), type)])
-    if all(isinstance(value, str) for value in values):
-        data = [value.encode("utf-8") for value in values]
-        offsets = np.cumsum([0, *map(len, data)], dtype=np.int32)
-        array = pa.Array.from_buffers(
-            pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
-        )
-    elif all(isinstance(value, bool) for value in values):
-        return _bools(np.array(values, dtype=bool)).cast(type)
-    else:
-        numbers = np.array(
-            values, dtype=np.float64 if any(isinstance(v, float) for v in values) else np.int64
-        )
-        array = pa.Array.from_buffers(
-            pa.from_numpy_dtype(numbers.dtype), len(numbers), [None, pa.py_buffer(numbers)]
-        )
-    return array if array.type == type else array.cast(type)
-
-
-def _scalar(value, type: pa.DataType) -> pa.Scalar:
-    return pa.nulls(1, type)[0] if value is None else _array([value], type)[0]
-
-
-def _bools(mask: np.ndarray) -> pa.Array:
-    return pa.Array.from_buffers(
-        pa.bool_(), len(mask), [None, pa.py_buffer(np.packbits(mask, bitorder="little"))]
-    )
-
-
-def _int64s(values: np.ndarray) -> pa.Array:
-    numbers = np.ascontiguousarray(values, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(numbers), [None, pa.py_buffer(numbers)])
-
-
-def _mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A boolean Arrow array as NumPy, null read as False."""
-    array = _whole(array)
-    if array.null_count:
-        array = pc.fill_null(array, FALSE)
-    bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
-    return np.unpackbits(bits, bitorder="little", count=array.offset + len(array))[
-        array.offset :
-    ].astype(bool)
-
-
-def _whole(array: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
-def _codes(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Each value's position among the distinct values of `array` (null: -1), as NumPy."""
-    encoded = pc.dictionary_encode(array)  # one dictionary for all the chunks
-    indices = (
-        pa.chunked_array([chunk.indices for chunk in encoded.chunks], pa.int32()).combine_chunks()
-        if isinstance(encoded, pa.ChunkedArray)
-        else encoded.indices
-    )
-    if indices.null_count:
-        indices = pc.fill_null(indices, _scalar(-1, indices.type))
-    return np.frombuffer(indices.buffers()[1], dtype=np.int32, count=indices.offset + len(indices))[
-        indices.offset :
-    ]
-
-
-FALSE = _scalar(False, pa.bool_())
-EMPTY = _scalar("", pa.string())
-NULL_TEXT = _scalar(None, pa.string())
-
 
 # ---- typing text columns ----
 
@@ -163,14 +106,15 @@ def _cast_or_none(text: pa.Array, to: pa.DataType) -> pa.Array | None:
 
 
 def _integers(text: pa.Array) -> pa.Array:
-    """Integer text (sign and digits only) as int64, or, where a value is beyond int64, the whole column as
-    decimal256(76, 0): frictionless reads Python integers of any size. A value of more than 76 digits, which no
-    Arrow type holds, is left null (the caller reports it as a type error: refused, never ignored)."""
+    """Integer text (sign and digits only) as int64, or, where a value is beyond int64, the whole
+    column as decimal256(76, 0): frictionless reads Python integers of any size. A value of more
+    than 76 digits, which no Arrow type holds, is left null (the caller reports it as a type error:
+    refused, never ignored)."""
     try:
         return pc.cast(text, pa.int64())
     except pa.ArrowInvalid:  # the slow path, only for a column that needs it
         digits = pc.utf8_length(pc.replace_substring_regex(text, r"^-?0*", ""))
-        fits = pc.fill_null(pc.less_equal(digits, _scalar(76, digits.type)), FALSE)
+        fits = pc.fill_null(pc.less_equal(digits, arrow_scalar(76, digits.type)), FALSE)
         return pc.cast(
             pc.if_else(fits, text, NULL_TEXT), pa.decimal256(76, 0)
         )  # Arrow would wrap a wider value
@@ -179,52 +123,23 @@ def _integers(text: pa.Array) -> pa.Array:
 def parse_column(
     text: pa.ChunkedArray, spec: dict, empty_is_missing: bool = True
 ) -> tuple[pa.Array, np.ndarray]:
-    """The column typed as `spec` says (null where missing or untypable) and a mask of type errors. A null cell
-    is missing, and so is "" unless `empty_is_missing` is False (a CSV's schema may say it is a value)."""
+    """The column typed as `spec` says (null where missing or untypable) and a mask of type errors.
+    A null cell is missing, and so is "" unless `empty_is_missing` is False (a CSV's schema may say
+    it is a value)."""
     kind, fmt = spec.get("type", "any"), spec.get("format", "default")
     empty = _empty(text) if empty_is_missing else None
     any_empty = empty is not None and pc.any(empty).as_py()
     present = pc.and_(pc.is_valid(text), pc.invert(empty)) if any_empty else pc.is_valid(text)
-    null = pa.nulls(len(text), ARROW_TYPES.get(kind, pa.string()))
+    null = pa.nulls(len(text), arrow_type(kind))
     if kind == "integer":
-        ok = pc.and_(present, pc.match_substring_regex(text, INTEGER_RE))
-        clean = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
-        typed = _integers(pc.if_else(ok, clean, NULL_TEXT))
-        ok = (
-            pc.and_(ok, pc.is_valid(typed)) if typed.null_count else ok
-        )  # too wide for any Arrow type
+        ok, typed = _parse_integers(text, present)
     elif kind == "number":
         ok = pc.and_(present, pc.match_substring_regex(text, NUMBER_RE))
         typed = pc.cast(pc.if_else(ok, pc.utf8_trim_whitespace(text), NULL_TEXT), pa.float64())
     elif kind == "boolean":
-        trues, falses = spec.get("trueValues", TRUE_VALUES), spec.get("falseValues", FALSE_VALUES)
-        is_true, is_false = (
-            pc.is_in(text, _array(trues, pa.string())),
-            pc.is_in(text, _array(falses, pa.string())),
-        )
-        ok = pc.or_(is_true, is_false)
-        typed = pc.if_else(ok, is_true, _scalar(None, pa.bool_()))
-    elif (
-        kind == "date"
-        and fmt == "default"
-        and (dates := _cast_or_none(text, pa.date32())) is not None
-    ):
-        # Arrow takes only yyyy-mm-dd with a real month and day, all of which frictionless takes too.
-        ok, typed = present, dates
+        ok, typed = _parse_booleans(text, spec)
     elif kind == "date" and fmt == "default":
-        parts = pc.extract_regex(
-            text,
-            r"^(?P<y>\d{4})-(?P<m>1[0-2]|0[1-9]|[1-9])-(?P<d>3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$",
-        )
-        shaped = pc.is_valid(parts)
-        stamp = pc.strptime(
-            pc.if_else(shaped, text, NULL_TEXT), format="%Y-%m-%d", unit="s", error_is_null=True
-        )
-        day = pc.cast(pc.utf8_trim_whitespace(pc.struct_field(parts, "d")), pa.int64())
-        ok = pc.fill_null(
-            pc.equal(pc.day(stamp), day), FALSE
-        )  # 2020-02-30 would roll over to March
-        typed = pc.if_else(ok, pc.cast(stamp, pa.date32()), null)
+        ok, typed = _parse_dates(text, present, null)
     elif kind == "string" and fmt == "uri":
         # frictionless passes a URI when rfc3986, requiring a scheme, validates it: exactly
         # the values that open with a scheme and a colon (tests compare the two on many strings).
@@ -233,8 +148,46 @@ def parse_column(
     else:  # string and anything frictionless reads as text
         ok = present
         typed = pc.if_else(present, text, null) if any_empty else text
-    errors = _mask(pc.and_(present, pc.invert(ok)))
+    errors = as_mask(pc.and_(present, pc.invert(ok)))
     return typed, errors
+
+
+def _parse_integers(text: pa.ChunkedArray, present: pa.Array) -> tuple[pa.Array, pa.Array]:
+    ok = pc.and_(present, pc.match_substring_regex(text, INTEGER_RE))
+    clean = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
+    typed = _integers(pc.if_else(ok, clean, NULL_TEXT))
+    if typed.null_count:
+        ok = pc.and_(ok, pc.is_valid(typed))  # too wide for any Arrow type
+    return ok, typed
+
+
+def _parse_booleans(text: pa.ChunkedArray, spec: dict) -> tuple[pa.Array, pa.Array]:
+    trues, falses = spec.get("trueValues", TRUE_VALUES), spec.get("falseValues", FALSE_VALUES)
+    is_true = pc.is_in(text, arrow_array(trues, pa.string()))
+    is_false = pc.is_in(text, arrow_array(falses, pa.string()))
+    ok = pc.or_(is_true, is_false)
+    return ok, pc.if_else(ok, is_true, arrow_scalar(None, pa.bool_()))
+
+
+def _parse_dates(
+    text: pa.ChunkedArray, present: pa.Array, null: pa.Array
+) -> tuple[pa.Array, pa.Array]:
+    dates = _cast_or_none(text, pa.date32())
+    if dates is not None:
+        # Arrow takes only yyyy-mm-dd with a real month and day, which frictionless takes too.
+        return present, dates
+    parts = pc.extract_regex(
+        text,
+        r"^(?P<y>\d{4})-(?P<m>1[0-2]|0[1-9]|[1-9])-(?P<d>3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$",
+    )
+    shaped = pc.is_valid(parts)
+    stamp = pc.strptime(
+        pc.if_else(shaped, text, NULL_TEXT), format="%Y-%m-%d", unit="s", error_is_null=True
+    )
+    day = pc.cast(pc.utf8_trim_whitespace(pc.struct_field(parts, "d")), pa.int64())
+    # 2020-02-30 would roll over to March
+    ok = pc.fill_null(pc.equal(pc.day(stamp), day), FALSE)
+    return ok, pc.if_else(ok, pc.cast(stamp, pa.date32()), null)
 
 
 # ---- checks on a typed table ----
@@ -264,136 +217,65 @@ def _row(table: Table, index: int) -> int:
 
 
 def _indices(mask) -> np.ndarray:
-    return np.flatnonzero(mask if isinstance(mask, np.ndarray) else _mask(mask))
-
-
-# The constraints frictionless checks on each type (its fields' `supported_constraints`); others it does not check.
-CONSTRAINTS = {
-    "string": ["required", "minLength", "maxLength", "pattern", "enum"],
-    "boolean": ["required", "enum"],
-    "any": ["required", "enum"],
-    **{
-        kind: ["required", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum"]
-        for kind in ("integer", "number", "date")
-    },
-}
-# The cell passes a bound when it compares so with it (NaN passes none, as in frictionless).
-BOUNDS = {
-    "minimum": pc.greater_equal,
-    "maximum": pc.less_equal,
-    "exclusiveMinimum": pc.greater,
-    "exclusiveMaximum": pc.less,
-}
+    return np.flatnonzero(mask if isinstance(mask, np.ndarray) else as_mask(mask))
 
 
 def constraint_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
-    """Constraint and category errors, for the constraints frictionless checks on the field's type. Empty cells
-    and cells with a type error are not checked further, as frictionless does."""
+    """Constraint and category errors, for the constraints frictionless checks on the field's type.
+    Empty cells and cells with a type error are not checked further, as frictionless does."""
     for number, spec in enumerate(table.fields, start=1):
         name = spec["name"]
         if name not in table.columns:
             continue
-        constraints = spec.get("constraints", {})
         where = {"fieldName": name, "fieldNumber": number}
-        kind = spec.get("type", "any")
-        checked = CONSTRAINTS.get(kind, ["required"])
-        failures = [
-            (c, _constraint_failing(table.columns[name], spec, c, masks[name]))
-            for c in checked
-            if c in constraints
-        ]
         yield from _category_errors(table, spec, where)
-        for constraint, failing in failures:
-            if isinstance(
-                failing, dict
-            ):  # a constraint whose value cannot be read: no cell is checked against it
-                yield failing | where
-                continue
-            for index in _indices(failing):
-                yield make_error(
-                    "constraint-error",
-                    f'constraint "{constraint}" is "{constraints[constraint]}"',
-                    rowNumber=_row(table, index),
-                    cell=_cell(table, name, index),
-                    **where,
-                )
+        facts = field_violations(table.columns[name], spec, masks[name], read=constraint_values)
+        for fact in facts:
+            yield _constraint_error(table, spec, fact, where)
 
 
-def _constraint_failing(typed: pa.Array, spec: dict, constraint: str, type_errors: np.ndarray):
-    """Where the column fails `constraint` (empty and untypable cells never do, except for "required"), or the
-    field-error of a bound that is not a value of the field's type."""
-    value = spec["constraints"][constraint]
-    if constraint == "required":
-        return (
-            pc.and_(pc.is_null(typed), _bools(~type_errors))
-            if value
-            else _bools(np.zeros(len(typed), bool))
-        )
-    if constraint in ("minLength", "maxLength"):
-        if not isinstance(value, int) or isinstance(value, bool):
-            return _bools(np.zeros(len(typed), bool))  # the descriptor check reports it
-        compare = pc.less if constraint == "minLength" else pc.greater
-        return compare(
-            pc.utf8_length(typed), _scalar(max(min(value, 1 << 62), -1), pa.int64())
-        )  # no length beyond
-    if constraint == "pattern":
-        return _pattern_failing(typed, value)
-    if constraint == "enum":
-        return pc.and_(
-            pc.is_valid(typed), pc.invert(pc.is_in(typed, value_set=constraint_values(value, spec)))
-        )
-    bound = constraint_values([value], spec)
-    if bound.null_count:
+def _constraint_error(table: Table, spec: dict, fact: Violation | Unreadable, where: dict) -> dict:
+    """A cell breaking a constraint, or a constraint whose value cannot be read, so that no cell is
+    checked against it."""
+    if isinstance(fact, Violation):
+        constraint, value = fact.kind, spec["constraints"][fact.kind]
         return make_error(
+            "constraint-error",
+            f'constraint "{constraint}" is "{value}"',
+            rowNumber=_row(table, fact.row),
+            cell=_cell(table, spec["name"], fact.row),
+            **where,
+        )
+    constraint, value = fact.constraint, spec["constraints"][fact.constraint]
+    if constraint == "pattern":
+        unreadable = make_error(
+            "field-error",
+            f'constraint "pattern" is "{value}", which is not a regular expression: '
+            f"{fact.reason} (write it as Python's re reads it)",
+        )
+    else:
+        unreadable = make_error(
             "field-error",
             f'constraint "{constraint}" is "{value}", which cannot be read as a value '
             f'of type "{spec.get("type")}" (write the bound as one)',
         )
-    return pc.invert(BOUNDS[constraint](typed, bound[0]))
-
-
-def _pattern_failing(typed: pa.Array, pattern: object):
-    """Cells the pattern does not match as frictionless matches it: re.match(f"^{pattern}$", cell), so a
-    top-level "|" splits the anchors. Arrow's RE2 matches first; its \\d, \\w and \\s are ASCII where Python's
-    are Unicode, and it lacks look-arounds and back references, so Python's re decides the values RE2 fails
-    (distinct, and normally none) or, when RE2 cannot read the pattern, every distinct value."""
-    import re
-
-    if not isinstance(pattern, str):
-        return _bools(np.zeros(len(typed), bool))  # the descriptor check reports it
-    try:
-        compiled = re.compile(f"^{pattern}$")
-    except re.error as exc:
-        return make_error(
-            "field-error",
-            f'constraint "pattern" is "{pattern}", which is not a regular expression: '
-            f"{exc} (write it as Python's re reads it)",
-        )
-    try:
-        failing = pc.fill_null(
-            pc.invert(pc.match_substring_regex(typed, "^(?:^" + pattern + "$)")), FALSE
-        )
-    except pa.ArrowInvalid:
-        failing = pc.is_valid(typed)
-    doubtful = pc.unique(pc.drop_null(pc.filter(typed, failing))).to_pylist()
-    matched = [value for value in doubtful if compiled.match(value)]
-    if not matched:
-        return failing
-    return pc.and_(failing, pc.invert(pc.is_in(typed, value_set=_array(matched, pa.string()))))
+    return unreadable | where
 
 
 def constraint_values(values: list, spec: dict) -> pa.Array:
-    """Constraint values (an enum, or one bound) as the field reads them, null where it cannot: a string as
-    a cell of the field is typed, anything else as frictionless's value readers take a Python value."""
+    """Constraint values (an enum, or one bound) as the field reads them, null where it cannot: a
+    string as a cell of the field is typed, anything else as frictionless's value readers take a
+    Python value."""
     kind = spec.get("type", "any")
-    arrow_type = ARROW_TYPES.get(kind, pa.string())
+    wanted = arrow_type(kind)
     parts = []
     for value in values:
         if isinstance(value, str):
             parts.append(
-                _whole(parse_column(_array([value], pa.string()), spec)[0]).cast(arrow_type)
+                whole(parse_column(arrow_array([value], pa.string()), spec)[0]).cast(wanted)
             )
             continue
+        read: bool | float | None
         if kind == "boolean" and isinstance(value, bool):
             read = value
         elif (
@@ -405,10 +287,10 @@ def constraint_values(values: list, spec: dict) -> pa.Array:
         else:
             read = None  # JSON holds no dates; other values are never read as a cell's type
         try:
-            parts.append(_array([read], arrow_type))
+            parts.append(arrow_array([read], wanted))
         except (pa.ArrowInvalid, OverflowError):  # beyond int64: no cell of the column can equal it
-            parts.append(pa.nulls(1, arrow_type))
-    return pa.concat_arrays(parts) if parts else pa.nulls(0, arrow_type)
+            parts.append(pa.nulls(1, wanted))
+    return pa.concat_arrays(parts) if parts else pa.nulls(0, wanted)
 
 
 def _category_errors(table: Table, spec: dict, where: dict) -> Iterator[dict]:
@@ -420,7 +302,7 @@ def _category_errors(table: Table, spec: dict, where: dict) -> Iterator[dict]:
     if categories is None or spec.get("type") not in ("string", "integer"):
         return
     values = [c["value"] if isinstance(c, dict) else c for c in categories]
-    outside = pc.invert(pc.is_in(typed, value_set=_array(values, typed.type)))
+    outside = pc.invert(pc.is_in(typed, value_set=arrow_array(values, typed.type)))
     if "enum" in constraints and isinstance(
         constraints["enum"], list
     ):  # a value the enum refused is reported once
@@ -443,7 +325,7 @@ def type_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
         if mask is None:
             continue
         note = f'type is "{spec.get("type", "any")}/{spec.get("format", "default")}"'
-        for index in np.flatnonzero(mask):
+        for index in np.flatnonzero(mask).tolist():
             yield make_error(
                 "type-error",
                 note,
@@ -455,8 +337,9 @@ def type_errors(table: Table, masks: dict[str, np.ndarray]) -> Iterator[dict]:
 
 
 def span_errors(table: Table) -> Iterator[dict]:
-    """Spans that cannot be spans of a text: start after end, or start below 0 (unless the field's own
-    "minimum" already refuses it, so that each fault is reported once, as frictionless reports it)."""
+    """Spans that cannot be spans of a text: start after end, or start below 0 (unless the field's
+    own "minimum" already refuses it, so that each fault is reported once, as frictionless reports
+    it)."""
     for resource, start_name, end_name in SPANS:
         if (
             table.name != resource
@@ -470,7 +353,7 @@ def span_errors(table: Table) -> Iterator[dict]:
             continue  # typed otherwise by a changed schema: its type errors say enough
         minimum = table.fields[numbers[start_name] - 1].get("constraints", {}).get("minimum")
         if not (isinstance(minimum, int) and minimum >= 0):
-            for index in _indices(pc.less(start, _scalar(0, start.type))):
+            for index in _indices(pc.less(start, arrow_scalar(0, start.type))):
                 yield make_error(
                     "span-error",
                     f'start "{_cell(table, start_name, index)}" is negative (offsets count '
@@ -492,58 +375,16 @@ def span_errors(table: Table) -> Iterator[dict]:
             )
 
 
-def _sorted_distinct(column: pa.Array) -> bool:
-    """True when every value is above the one before: no repeats, found in one pass.
-
-    Published tables are sorted by primary key, so their key columns take this path
-    instead of hashing every value.
-    """
-    return len(column) < 2 or (
-        column.null_count == 0 and pc.all(pc.greater(column[1:], column[:-1])).as_py()
-    )
-
-
-def repeats(arrays: list[pa.Array], skip: np.ndarray) -> list[tuple[int, int]]:
-    """(row index, index of the previous row with the same values) for every repeat; rows in `skip` ignored,
-    and rows holding a NaN, which repeats nothing (as in frictionless: Python's NaN equals no value).
-
-    Arrow codes each column's values (hashing, in C); the codes make one number per row,
-    equal exactly where the rows are, and a stable sort puts each repeat right after its
-    predecessor.
-    """
-    if len(arrays) == 1 and _sorted_distinct(arrays[0]):
-        return []
-    rows = np.flatnonzero(~(skip | _nans(arrays)))
-    combined, span = np.zeros(len(rows), dtype=np.int64), 1
-    for array in arrays:
-        codes = _codes(array)[rows].astype(np.int64) + 1  # null (-1) is a value of its own: 0
-        width = int(codes.max()) + 1 if len(codes) else 1
-        if span * width >= 1 << 62:  # renumber what is combined so far, to stay within int64
-            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64).reshape(-1)
-            span = int(combined.max()) + 1 if len(combined) else 1
-        combined, span = combined * width + codes, span * width
-    order = np.argsort(combined, kind="stable")
-    same = np.flatnonzero(combined[order][1:] == combined[order][:-1])
-    return sorted((int(rows[order[i + 1]]), int(rows[order[i]])) for i in same)
-
-
-def _nulls(arrays: list[pa.Array], every: bool) -> np.ndarray:
-    """Rows where every (or any) of the arrays is null."""
-    masks = [_mask(pc.is_null(array)) for array in arrays]
-    return np.logical_and.reduce(masks) if every else np.logical_or.reduce(masks)
-
-
 def unique_field_errors(table: Table) -> Iterator[dict]:
     for number, spec in enumerate(table.fields, start=1):
         name = spec["name"]
         if spec.get("constraints", {}).get("unique") and name in table.columns:
-            column = table.columns[name]
-            for index, previous in repeats([column], _nulls([column], every=True)):
+            for fact in unique_violations(name, table.columns[name]):
                 yield make_error(
                     "unique-error",
-                    f"the same as in the row at position {_row(table, previous)}",
-                    rowNumber=_row(table, index),
-                    cell=_cell(table, name, index),
+                    _same_as(table, fact.previous),
+                    rowNumber=_row(table, fact.row),
+                    cell=_cell(table, name, fact.row),
                     fieldName=name,
                     fieldNumber=number,
                 )
@@ -553,30 +394,28 @@ def primary_key_errors(table: Table, primary_key: list[str]) -> Iterator[dict]:
     if not primary_key or not all(name in table.columns for name in primary_key):
         return
     arrays = [table.columns[name] for name in primary_key]
-    nulls = _nulls(arrays, every=True)
-    for index in np.flatnonzero(nulls):
+    for fact in primary_key_violations(primary_key, arrays):
         yield make_error(
-            "primary-key",
-            'cells composing the primary keys are all "None"',
-            rowNumber=_row(table, index),
+            "primary-key", _same_as(table, fact.previous), rowNumber=_row(table, fact.row)
         )
-    for index, previous in repeats(arrays, nulls):
-        yield make_error(
-            "primary-key",
-            f"the same as in the row at position {_row(table, previous)}",
-            rowNumber=_row(table, index),
-        )
+
+
+def _same_as(table: Table, previous: int | None) -> str:
+    """frictionless's note on a repeated value or key, or (no previous row) on a key whose every
+    cell is null."""
+    if previous is None:
+        return 'cells composing the primary keys are all "None"'
+    return f"the same as in the row at position {_row(table, previous)}"
 
 
 def unique_key_errors(table: Table, key: list[str]) -> Iterator[dict]:
     if not all(name in table.columns for name in key):
         return
-    arrays = [table.columns[name] for name in key]
-    for index, previous in repeats(arrays, _nulls(arrays, every=False)):
+    for fact in unique_key_violations(key, [table.columns[name] for name in key]):
         yield make_error(
             "unique-key-error",
-            f"the same as in the row at position {_row(table, previous)}",
-            rowNumber=_row(table, index),
+            _same_as(table, fact.previous),
+            rowNumber=_row(table, fact.row),
             fieldName=", ".join(key),
             fieldNames=list(key),
         )
@@ -593,8 +432,8 @@ def _fk_error(
 ) -> dict:
     cells = [table.columns[name][index].as_py() for name in names]
     note = (
-        f'for "{", ".join(names)}": values "{", ".join(str(c) for c in cells)}" not found in the lookup table '
-        f'"{reference}" as "{", ".join(ref_names)}"'
+        f'for "{", ".join(names)}": values "{", ".join(str(c) for c in cells)}" not found in the '
+        f'lookup table "{reference}" as "{", ".join(ref_names)}"'
     )
     return make_error(
         "foreign-key",
@@ -610,166 +449,75 @@ def _fk_error(
 def _foreign_keys(schema: dict) -> list[tuple[list, str, list]]:
     """(fields, resource, reference fields) of each foreign key well-formed enough to check;
     the descriptor check reports the others."""
+    declared = schema.get("foreignKeys")
     keys = []
-    for fk in schema.get("foreignKeys") if isinstance(schema.get("foreignKeys"), list) else []:
+    for fk in declared if isinstance(declared, list) else []:
         ref = fk.get("reference") if isinstance(fk, dict) else None
         if not isinstance(ref, dict) or "fields" not in fk or "fields" not in ref:
             continue
         names, ref_names = ([x] if isinstance(x, str) else x for x in (fk["fields"], ref["fields"]))
-        if (
-            isinstance(names, list)
-            and isinstance(ref_names, list)
-            and names
-            and ref_names
-            and all(isinstance(name, str) for name in names + ref_names)
-            and isinstance(ref.get("resource", ""), str)
-        ):
+        if _names(names) and _names(ref_names) and isinstance(ref.get("resource", ""), str):
             keys.append((names, ref.get("resource", ""), ref_names))
     return keys
 
 
+def _names(value: object) -> bool:
+    """Whether `value` is a list of one or more field names."""
+    return isinstance(value, list) and bool(value) and all(isinstance(name, str) for name in value)
+
+
 def foreign_key_errors(table: Table, schema: dict, tables: dict[str, Table]) -> Iterator[dict]:
-    """Rows whose key is not a key of the referenced table, as frictionless looks them up: the row's typed
-    cells as one tuple (a null among them a value like any other), rows whose cells are all null skipped on
-    both sides, a reference field the table lacks read as null. A key to an absent resource is
+    """Rows whose key is not a key of the referenced table, as frictionless looks them up (see
+    contract.constraints.foreign_key_violations). A key to an absent resource is
     validate.resource_errors' to report."""
     for names, reference, ref_names in _foreign_keys(schema):
         target = tables.get(reference or table.name)
         if target is None or not all(name in table.columns for name in names):
-            continue  # a field outside the schema: the descriptor check reports it, frictionless skips the key
-        if (
-            len(names) == 1
-            and len(ref_names) == 1
-            and ref_names[0] in target.columns
-            and table.columns[names[0]].type == target.columns[ref_names[0]].type
-        ):
-            values = table.columns[names[0]]
-            known = _whole(pc.drop_null(target.columns[ref_names[0]]))
-            missing = _mask(
-                pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known)))
-            )
-        else:
-            missing = _missing_keys(table, names, target, ref_names)
-        missing = missing | _nans(
-            [table.columns[name] for name in names]
-        )  # NaN equals nothing, as in Python
-        yield from (
-            _fk_error(table, i, names, reference, ref_names) for i in np.flatnonzero(missing)
+            # a field outside the schema: the descriptor check reports it, frictionless skips it
+            continue
+        facts = foreign_key_violations(
+            names,
+            [table.columns[name] for name in names],
+            [target.columns.get(name) for name in ref_names],
+            len(target.row_numbers),
         )
+        yield from (_fk_error(table, fact.row, names, reference, ref_names) for fact in facts)
     for resource, table_column, id_column in POLYMORPHIC_KEYS:
         if table.name == resource and table_column in table.columns and id_column in table.columns:
             yield from _record_errors(table, table_column, id_column, tables)
-
-
-def _nans(arrays: list[pa.Array]) -> np.ndarray:
-    """Rows with a NaN in one of the (equally long) arrays."""
-    found = np.zeros(len(arrays[0]) if arrays else 0, dtype=bool)
-    for array in arrays:
-        if pa.types.is_floating(array.type):
-            found |= _mask(pc.fill_null(pc.is_nan(array), False))
-    return found
-
-
-def _missing_keys(
-    table: Table, names: list[str], target: Table, ref_names: list[str]
-) -> np.ndarray:
-    """Rows of `table` whose cells in `names` are not all null and match no row of `target` in `ref_names`.
-
-    Each field pair is coded in one Arrow dictionary over both columns (null: 0), the codes combine to one
-    number per row (as `repeats` combines them), and NumPy looks the rows' numbers up among the target's.
-    Keys of different lengths never match, as tuples of different lengths never do."""
-    rows, ref_rows = len(table.row_numbers), len(target.row_numbers)
-    if len(names) != len(ref_names):
-        return ~_nulls([table.columns[name] for name in names], every=True)
-    combined, ref_combined, span = np.zeros(rows, np.int64), np.zeros(ref_rows, np.int64), 1
-    for name, ref_name in zip(names, ref_names):
-        codes, ref_codes = _pair_codes(table.columns[name], target.columns.get(ref_name), ref_rows)
-        width = int(max(codes.max(initial=0), ref_codes.max(initial=0))) + 1
-        if span * width >= 1 << 62:  # renumber what is combined so far, to stay within int64
-            both = np.unique(np.concatenate([[0], combined, ref_combined]), return_inverse=True)[
-                1
-            ].astype(np.int64)
-            combined, ref_combined = (
-                both[1 : rows + 1],
-                both[rows + 1 :],
-            )  # 0 (all null so far) stays 0
-            span = int(both.max(initial=0)) + 1
-        combined, ref_combined, span = (
-            combined * width + codes,
-            ref_combined * width + ref_codes,
-            span * width,
-        )
-    # all-null rows are 0: skipped in the table, and never a key of the target
-    return (combined != 0) & ~np.isin(combined, ref_combined[ref_combined != 0])
-
-
-def _pair_codes(
-    column: pa.Array, ref_column: pa.Array | None, ref_rows: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of two columns' values, equal where the values are (null: 0 on both sides). Values of types that
-    Python would not find equal get codes apart: a string never equals a number or a date, while integers,
-    numbers and booleans compare as numbers (True == 1 in frictionless's tuples, as in Python)."""
-    if ref_column is None:
-        return _codes(column).astype(np.int64) + 1, np.zeros(ref_rows, np.int64)
-    if column.type != ref_column.type and _numeric(column.type) and _numeric(ref_column.type):
-        # integers beyond int64 are read as decimals: compare integers exactly, anything else as floats
-        whole = [t for t in (column.type, ref_column.type) if pa.types.is_decimal(t)]
-        integral = all(
-            t == pa.int64() or pa.types.is_decimal(t) for t in (column.type, ref_column.type)
-        )
-        common = whole[0] if whole and integral else pa.float64()
-        column, ref_column = pc.cast(column, common), pc.cast(ref_column, common)
-    if column.type == ref_column.type:
-        both = pa.chunked_array([*_chunks(column), *_chunks(ref_column)], column.type)
-        codes = _codes(both).astype(np.int64) + 1
-        return codes[: len(column)], codes[len(column) :]
-    codes, ref_codes = _codes(column).astype(np.int64) + 1, _codes(ref_column).astype(np.int64) + 1
-    return codes, np.where(ref_codes > 0, ref_codes + int(codes.max(initial=0)), 0)
-
-
-def _numeric(kind: pa.DataType) -> bool:
-    return kind in (pa.int64(), pa.float64(), pa.bool_()) or pa.types.is_decimal(kind)
-
-
-def _chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
-    return array.chunks if isinstance(array, pa.ChunkedArray) else [array]
 
 
 def _record_errors(
     table: Table, table_column: str, id_column: str, tables: dict[str, Table]
 ) -> Iterator[dict]:
     """Rows whose id is not a primary key of the table named beside it (evidence -> its record)."""
-    kinds, ids = table.columns[table_column], table.columns[id_column]
-    missing = np.zeros(len(ids), dtype=bool)
-    keys: dict[str, str] = {}
-    for kind in pc.unique(pc.drop_null(kinds)).to_pylist():
-        rows = pc.equal(kinds, _scalar(kind, pa.string()))
-        target = tables.get(kind)
-        key = target.primary if target is not None else None
-        if key is None:
-            continue  # not a table name: the field's categories say so
-        keys[kind] = key
-        known = _whole(pc.drop_null(target.columns[key]))
-        where = np.flatnonzero(_mask(rows))
-        subset = ids.take(_int64s(where))
-        absent = pc.and_(pc.is_valid(subset), pc.invert(pc.is_in(subset, value_set=known)))
-        missing[where[_mask(absent)]] = True
-    for index in np.flatnonzero(missing):
-        kind = kinds[index].as_py()
-        error = _fk_error(table, index, [table_column, id_column], kind, [keys[kind]])
+
+    def key_column(name: str) -> pa.Array | None:
+        target = tables.get(name)
+        if target is None or target.primary is None:
+            return None  # not a table name: the field's categories say so
+        return target.columns[target.primary]
+
+    names = (table_column, id_column)
+    kinds = table.columns[table_column]
+    for fact in record_violations(names, kinds, table.columns[id_column], key_column):
+        reference = kinds[fact.row].as_py()
+        key = tables[reference].primary
+        error = _fk_error(table, fact.row, list(names), reference, [str(key)])
         error["fieldName"] = id_column
         yield error
 
 
 def header_limit(fields: list[dict]) -> int:
-    """How many labels a header may carry: the fields, and as many again or SPARE_LABELS, whichever is more."""
+    """How many labels a header may carry: the fields, and as many again or SPARE_LABELS, whichever
+    is more."""
     return len(fields) + max(len(fields), SPARE_LABELS)
 
 
 def missing_values(schema: dict, spec: dict | None = None) -> list[str]:
-    """The cells that mean "missing" in a field: its own `missingValues`, else the schema's, else [""]; each a
-    string or (Table Schema v2) an object with a string "value". Values of another shape are the descriptor
-    check's to report."""
+    """The cells that mean "missing" in a field: its own `missingValues`, else the schema's, else
+    [""]; each a string or (Table Schema v2) an object with a string "value". Values of another
+    shape are the descriptor check's to report."""
     declared = (
         spec["missingValues"]
         if isinstance(spec, dict) and "missingValues" in spec
@@ -782,8 +530,9 @@ def missing_values(schema: dict, spec: dict | None = None) -> list[str]:
 
 
 def _csv():
-    """Python's csv module, taking cells as long as frictionless takes them (it raises csv's limit of 128 KiB
-    to 2 GiB on import): the module reads the header's sample and the rows Arrow sets aside."""
+    """Python's csv module, taking cells as long as frictionless takes them (it raises csv's limit
+    of 128 KiB to 2 GiB on import): the module reads the header's sample and the rows Arrow sets
+    aside."""
     import csv
 
     csv.field_size_limit(CSV_FIELD_LIMIT)
@@ -791,8 +540,9 @@ def _csv():
 
 
 def _sample(handle) -> tuple[list[list[str]], bool]:
-    """The file's first SAMPLE_ROWS rows, the first no longer than MAX_HEADER_CHARS and all of them together no
-    longer than SAMPLE_CHARS (a row cut short is left out), and whether the first row was over its limit."""
+    """The file's first SAMPLE_ROWS rows, the first no longer than MAX_HEADER_CHARS and all of them
+    together no longer than SAMPLE_CHARS (a row cut short is left out), and whether the first row
+    was over its limit."""
     csv = _csv()
 
     left, cut = [MAX_HEADER_CHARS], [False]
@@ -823,8 +573,9 @@ def _sample(handle) -> tuple[list[list[str]], bool]:
 
 
 def _header_row(sample: list[list[str]]) -> int:
-    """The row frictionless takes as the header: the first of the sample whose width is within a tenth (at
-    least 1) of the sample's mean width, else the first (so leading blank or narrow rows are passed over)."""
+    """The row frictionless takes as the header: the first of the sample whose width is within a
+    tenth (at least 1) of the sample's mean width, else the first (so leading blank or narrow rows
+    are passed over)."""
     widths = [len(cells) for cells in sample]
     if not widths:
         return 1
@@ -838,14 +589,14 @@ def _header_row(sample: list[list[str]]) -> int:
 def read_header(path: Path, fields: list[dict]) -> tuple[list[str], int, dict | None]:
     """The CSV header's labels and row number, or the one error that stops the file.
 
-    As frictionless reads them: the header is the row `_header_row` picks among the first rows, a UTF-8
-    byte-order mark is dropped, and each label is stripped of spaces. The first row is read no further than
-    MAX_HEADER_CHARS, and the sample no further than SAMPLE_CHARS."""
+    As frictionless reads them: the header is the row `_header_row` picks among the first rows, a
+    UTF-8 byte-order mark is dropped, and each label is stripped of spaces. The first row is read no
+    further than MAX_HEADER_CHARS, and the sample no further than SAMPLE_CHARS."""
     csv = _csv()
 
     try:
-        # Bytes that are not UTF-8 come through as lone surrogates, found below: the decoder reads ahead of the
-        # header, and a fault in a later row is the rows' to report.
+        # Bytes that are not UTF-8 come through as lone surrogates, found below: the decoder reads
+        # ahead of the header, and a fault in a later row is the rows' to report.
         with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
             sample, over = _sample(handle)
     except csv.Error as exc:
@@ -891,11 +642,11 @@ def read_header(path: Path, fields: list[dict]) -> tuple[list[str], int, dict | 
 def _read_text(
     path: Path, width: int, nulls: list[str], threads: bool
 ) -> tuple[pa.Table, list[tuple]] | None:
-    """Every cell as text in columns "0", "1", ..., header included (null: a cell in `nulls`), and (row number,
-    text) of each row with other than `width` cells; None when such a row turns up in a read over threads, which
-    does not number rows (the caller reads again in one thread). Empty lines are rows of their own, as
-    frictionless counts them. Rows are numbered from the file's first (Arrow's skip_rows would count the lines
-    of a quoted line break as rows)."""
+    """Every cell as text in columns "0", "1", ..., header included (null: a cell in `nulls`), and
+    (row number, text) of each row with other than `width` cells; None when such a row turns up in a
+    read over threads, which does not number rows (the caller reads again in one thread). Empty
+    lines are rows of their own, as frictionless counts them. Rows are numbered from the file's
+    first (Arrow's skip_rows would count the lines of a quoted line break as rows)."""
     import pyarrow.csv as pacsv
 
     bad_rows: list[tuple] = []
@@ -933,8 +684,17 @@ def _read_text(
     return text, bad_rows
 
 
+def _read_in_one_thread(path: Path, width: int, nulls: list[str]) -> tuple[pa.Table, list[tuple]]:
+    """`_read_text` in one thread, where Arrow numbers every row it sets aside."""
+    read = _read_text(path, width, nulls, threads=False)
+    if read is None:
+        raise pa.ArrowInvalid("Arrow set a row aside without its number")
+    return read
+
+
 def _split(text: str) -> list[str]:
-    """A row's cells, read by Python's csv module as frictionless reads them (only rows Arrow set aside)."""
+    """A row's cells, read by Python's csv module as frictionless reads them (only rows Arrow set
+    aside)."""
     import io
 
     csv = _csv()
@@ -944,33 +704,18 @@ def _split(text: str) -> list[str]:
         return text.split(",")
 
 
-def _texts(values: list) -> pa.Array:
-    """Strings (None: null) as an Arrow string array, in order (see the module note on pandas)."""
-    data = [b"" if value is None else value.encode("utf-8", "surrogatepass") for value in values]
-    valid = np.array([value is not None for value in values], dtype=bool)
-    offsets = np.cumsum([0, *map(len, data)], dtype=np.int32)
-    return pa.Array.from_buffers(
-        pa.string(),
-        len(data),
-        [
-            pa.py_buffer(np.packbits(valid, bitorder="little")),
-            pa.py_buffer(offsets),
-            pa.py_buffer(b"".join(data)),
-        ],
-    )
-
-
 def _placed(column: pa.ChunkedArray, extra: pa.Array, bad_at: np.ndarray) -> pa.ChunkedArray:
-    """`column` with the cells of `extra` inserted so that they stand at the positions `bad_at` (ascending).
+    """`column` with the cells of `extra` put in so that they stand at the positions `bad_at`
+    (ascending).
 
-    A few rows go in between slices of the column, which copies nothing; many, by one `take` (a copy of the
-    column: half a second for a 120 MB file)."""
+    A few rows go in between slices of the column, which copies nothing; many, by one `take` (a copy
+    of the column: half a second for a 120 MB file)."""
     if len(bad_at) > SLICED_ROWS:
         joined = pa.chunked_array([*column.chunks, extra], pa.string())
         order = np.empty(len(column) + len(extra), dtype=np.int64)
         order[np.setdiff1d(np.arange(len(order)), bad_at)] = np.arange(len(column))
         order[bad_at] = len(column) + np.arange(len(extra))
-        return joined.take(_int64s(order))
+        return joined.take(int64s(order))
     pieces, start = [], 0
     for inserted, at in enumerate(bad_at.tolist()):
         kept = at - inserted  # rows of `column` before this one
@@ -982,9 +727,9 @@ def _placed(column: pa.ChunkedArray, extra: pa.Array, bad_at: np.ndarray) -> pa.
 def _with_bad_rows(
     text: pa.Table, bad_rows: list[tuple], nulls: list[str], first: int
 ) -> list[pa.ChunkedArray]:
-    """The columns of `text` with the rows Arrow set aside put back in their places, each cut or padded (with
-    missing cells) to the table's width: a row with the wrong number of cells still gets every other check.
-    `first` is the number of the first row of `text`."""
+    """The columns of `text` with the rows Arrow set aside put back in their places, each cut or
+    padded (with missing cells) to the table's width: a row with the wrong number of cells still
+    gets every other check. `first` is the number of the first row of `text`."""
     columns = list(text.columns)
     if not bad_rows:
         return columns
@@ -996,7 +741,7 @@ def _with_bad_rows(
             cells[position] if position < len(cells) and cells[position] not in missing else None
             for _, cells in bad_rows
         ]
-        placed.append(_placed(column, _texts(cells), bad_at))
+        placed.append(_placed(column, texts(cells), bad_at))
     return placed
 
 
@@ -1006,7 +751,7 @@ def _all_null(
     """A mask of the rows where every column is null (or, where `empty_too` says so, "")."""
     empty_too = empty_too or [False] * len(columns)
     every = None
-    for column, empty in zip(columns, empty_too):
+    for column, empty in zip(columns, empty_too, strict=True):
         if column.null_count == 0 and not empty:
             return np.zeros(
                 rows, dtype=bool
@@ -1017,12 +762,13 @@ def _all_null(
             else pc.is_null(column)
         )
         every = gone if every is None else pc.and_(every, gone)
-    return _mask(every) if every is not None else np.zeros(rows, dtype=bool)
+    return as_mask(every) if every is not None else np.zeros(rows, dtype=bool)
 
 
 def _empty_lines(path: Path, numbers: np.ndarray) -> np.ndarray:
-    """Which of the rows `numbers` are empty lines, by Python's csv module (as frictionless reads them) up to the
-    last of them: Arrow reads an empty line as a row of empty cells, which is not blank where "" is a value."""
+    """Which of the rows `numbers` are empty lines, by Python's csv module (as frictionless reads
+    them) up to the last of them: Arrow reads an empty line as a row of empty cells, which is not
+    blank where "" is a value."""
     csv = _csv()
 
     wanted, found, last = set(numbers.tolist()), set(), int(numbers.max())
@@ -1041,8 +787,9 @@ def _empty_lines(path: Path, numbers: np.ndarray) -> np.ndarray:
 def _blank_rows(
     path: Path, columns: list[pa.ChunkedArray], own: list[list[str]], numbers: np.ndarray
 ):
-    """A mask of the blank rows (every cell missing, or an empty line), and the columns with the cells of empty
-    lines null. Only a schema where "" is not a missing value needs the empty lines found by row number."""
+    """A mask of the blank rows (every cell missing, or an empty line), and the columns with the
+    cells of empty lines null. Only a schema where "" is not a missing value needs the empty lines
+    found by row number."""
     rows = len(numbers)
     blank = _all_null(columns, rows)
     empty_is_value = ["" not in values for values in own]
@@ -1053,15 +800,15 @@ def _blank_rows(
         return blank, columns
     lines = np.zeros(rows, dtype=bool)
     lines[np.flatnonzero(maybe)[_empty_lines(path, numbers[maybe])]] = True
-    emptied = _bools(lines)
+    emptied = bools(lines)
     return blank | lines, [pc.if_else(emptied, NULL_TEXT, column) for column in columns]
 
 
 def _cell_count_errors(
     bad_rows: list[tuple], names: list[str], blank: set[int], room: int
 ) -> tuple[list[dict], int]:
-    """The first `room` extra-cell and missing-cell errors, and how many more there are (counted, not built);
-    a blank row has only its blank-row error, as in frictionless."""
+    """The first `room` extra-cell and missing-cell errors, and how many more there are (counted,
+    not built); a blank row has only its blank-row error, as in frictionless."""
     rows = [(number, cells) for number, cells in bad_rows if number not in blank]
 
     def errors():
@@ -1090,9 +837,10 @@ def _cell_count_errors(
 
 
 def _expected_names(labels: list[str], fields: list[dict]) -> list[str]:
-    """The name of each column the rows should have: frictionless pairs fields and labels by position, so a
-    field past the labels is not read and a label past the fields is a column of its own, named after it
-    (made unique with 2, 3, ...). A file with no header row is read by the fields."""
+    """The name of each column the rows should have: frictionless pairs fields and labels by
+    position, so a field past the labels is not read and a label past the fields is a column of its
+    own, named after it (made unique with 2, 3, ...). A file with no header row is read by the
+    fields."""
     if not labels:
         return [f["name"] for f in fields]
     names = [f["name"] for f in fields[: len(labels)]]
@@ -1110,7 +858,8 @@ def _blank_row_errors(numbers: np.ndarray) -> Iterator[dict]:
 
 
 def _not_utf8(path: Path) -> str | None:
-    """Python's words for the file's first byte that is not UTF-8 (as frictionless reports it), or None."""
+    """Python's words for the file's first byte that is not UTF-8 (as frictionless reports it), or
+    None."""
     import codecs
 
     decoder, read = codecs.getincrementaldecoder("utf-8")(), 0
@@ -1131,8 +880,9 @@ def _not_utf8(path: Path) -> str | None:
 
 
 def _unreadable(path: Path, exc: pa.ArrowInvalid) -> dict:
-    """The error of a file Arrow cannot read: bytes that are not UTF-8 (also where Arrow, unable to show a row
-    with the wrong number of cells, says only that the row cannot be parsed), else Arrow's words."""
+    """The error of a file Arrow cannot read: bytes that are not UTF-8 (also where Arrow, unable to
+    show a row with the wrong number of cells, says only that the row cannot be parsed), else
+    Arrow's words."""
     reason = _not_utf8(path)
     if reason is not None:
         return make_error("encoding-error", reason)
@@ -1140,8 +890,9 @@ def _unreadable(path: Path, exc: pa.ArrowInvalid) -> dict:
 
 
 def _quiet_row_decoding(unraisable) -> None:
-    """pyarrow cannot hand a row that is not UTF-8 to the handler of rows with the wrong number of cells, and
-    prints the decoding error as one it could not raise; the read then fails, and `_unreadable` says why."""
+    """pyarrow cannot hand a row that is not UTF-8 to the handler of rows with the wrong number of
+    cells, and prints the decoding error as one it could not raise; the read then fails, and
+    `_unreadable` says why."""
     if isinstance(unraisable.exc_value, UnicodeDecodeError) and getattr(
         unraisable.object, "__qualname__", ""
     ).startswith("_read_text."):
@@ -1160,9 +911,10 @@ def _rows_after(text: pa.Table, bad_rows: list[tuple], header: int) -> tuple[pa.
 
 
 def label_errors(labels: list[str], fields: list[dict], row: int = 1) -> list[dict]:
-    """The errors of the header (in row `row`), as frictionless finds them when labels and fields pair by
-    position: a label past the fields is extra, a field past the labels is missing, and a label beside a field
-    is blank, a repeat of an earlier label, or a name other than the field's."""
+    """The errors of the header (in row `row`), as frictionless finds them when labels and fields
+    pair by position: a label past the fields is extra, a field past the labels is missing, and a
+    label beside a field is blank, a repeat of an earlier label, or a name other than the field's.
+    """
     errors = []
     names = [f["name"] for f in fields]
     for number, name in enumerate(names, start=1):
@@ -1225,7 +977,8 @@ EMPTY_SOURCE = "the source is empty"
 
 
 def _no_rows(task: Task, fields: list[dict]) -> tuple[Table, dict]:
-    """An empty source as a table of no rows: frictionless looks foreign keys up in it and finds nothing."""
+    """An empty source as a table of no rows: frictionless looks foreign keys up in it and finds
+    nothing."""
     typed, masks, raw = {}, {}, {}
     for spec in fields:
         column = pa.chunked_array([], pa.string())
@@ -1239,8 +992,8 @@ def _no_rows(task: Task, fields: list[dict]) -> tuple[Table, dict]:
 def read_csv(
     path: Path, fields: list[dict], task: Task, schema: dict | None = None
 ) -> tuple[Table, dict] | None:
-    """The CSV as text columns (header checked separately), typed; type-error masks beside it. Missing values
-    are the schema's (`missingValues`), never Arrow's own list of null words."""
+    """The CSV as text columns (header checked separately), typed; type-error masks beside it.
+    Missing values are the schema's (`missingValues`), never Arrow's own list of null words."""
     schema = schema or {}
     labels, header, refused = read_header(path, fields)
     if refused is not None:
@@ -1248,55 +1001,81 @@ def read_csv(
         return _no_rows(task, fields) if refused["note"] == EMPTY_SOURCE else None
     task.add(label_errors(labels, fields, header) if labels else [])
     names = _expected_names(labels, fields)
-    read_fields = fields[: len(names)]
-    own = [missing_values(schema, spec) for spec in read_fields]
-    own += [missing_values(schema)] * (len(names) - len(read_fields))  # columns of extra labels
-    shared = (
-        own[0] if own and all(values == own[0] for values in own) else []
-    )  # else each column its own, below
-    try:
-        # Arrow numbers the rows it skips only when it reads in one thread: so it does when a row is skipped.
-        text, bad_rows = _read_text(path, max(len(names), 1), shared, threads=True) or _read_text(
-            path, max(len(names), 1), shared, threads=False
-        )
-    except pa.ArrowInvalid as exc:
-        task.add([_unreadable(path, exc)])
+    own = [missing_values(schema, spec) for spec in fields[: len(names)]]
+    own += [missing_values(schema)] * (len(names) - len(own))  # columns of extra labels
+    read = _read_rows(path, names, own, header, task)
+    if read is None:
         return None
-    text, bad_rows = _rows_after(
-        text, sorted((number, _split(row)) for number, row in bad_rows), header
-    )
+    text, bad_rows = read
     if not names:  # no fields and no labels: frictionless finds every row blank, as no cell is read
         return _no_columns(task, header, text.num_rows + len(bad_rows))
-    columns = _with_bad_rows(text, bad_rows, shared, header + 1)
-    if not shared:
-        columns = [
-            pc.if_else(pc.is_in(column, value_set=_array(values, pa.string())), NULL_TEXT, column)
-            if values
-            else column
-            for column, values in zip(columns, own)
-        ]
-    rows = text.num_rows + len(bad_rows)
-    numbers = np.arange(
-        header + 1, header + 1 + rows, dtype=np.int64
-    )  # physical rows: blank and short rows count
+    columns = _with_missing(text, bad_rows, own, header)
+    # physical rows: blank and short rows count
+    numbers = np.arange(header + 1, header + 1 + len(columns[0]), dtype=np.int64)
     blank_mask, columns = _blank_rows(path, columns, own, numbers)
     blank = numbers[blank_mask]
     task.add_counted(
         *_cell_count_errors(bad_rows, names, set(blank.tolist()), task.limit - len(task.errors))
     )
     task.add(_blank_row_errors(blank))
+    task.rows = len(numbers)
+    return _typed_table(task.name, fields, columns, numbers, frozenset(blank.tolist()))
+
+
+def _shared(own: list[list[str]]) -> list[str]:
+    """The missing values of every column, when all columns have the same; else none."""
+    return own[0] if own and all(values == own[0] for values in own) else []
+
+
+def _read_rows(
+    path: Path, names: list[str], own: list[list[str]], header: int, task: Task
+) -> tuple[pa.Table, list[tuple]] | None:
+    """The rows after the header as text, and (number, cells) of the rows Arrow set aside; None
+    (with the error added to `task`) when Arrow cannot read the file."""
+    width, shared = max(len(names), 1), _shared(own)
+    try:
+        # Arrow numbers skipped rows only when it reads in one thread: so it does once one is.
+        text, bad_rows = _read_text(path, width, shared, threads=True) or _read_in_one_thread(
+            path, width, shared
+        )
+    except pa.ArrowInvalid as exc:
+        task.add([_unreadable(path, exc)])
+        return None
+    return _rows_after(text, sorted((number, _split(row)) for number, row in bad_rows), header)
+
+
+def _with_missing(
+    text: pa.Table, bad_rows: list[tuple], own: list[list[str]], header: int
+) -> list[pa.ChunkedArray]:
+    """The columns, the rows Arrow set aside put back, with each column's missing values null."""
+    shared = _shared(own)
+    columns = _with_bad_rows(text, bad_rows, shared, header + 1)
+    if shared:
+        return columns  # Arrow read them as null already
+    return [
+        pc.if_else(pc.is_in(column, value_set=arrow_array(values, pa.string())), NULL_TEXT, column)
+        if values
+        else column
+        for column, values in zip(columns, own, strict=True)
+    ]
+
+
+def _typed_table(
+    name: str,
+    fields: list[dict],
+    columns: list[pa.ChunkedArray],
+    numbers: np.ndarray,
+    blank: frozenset,
+) -> tuple[Table, dict]:
+    """The columns typed by their fields (a column of an extra label has none), and type-error
+    masks. Each is left in its chunks: copying them whole costs time and memory."""
     typed, masks, raw = {}, {}, {}
-    for spec, column in zip(
-        read_fields, columns
-    ):  # left in its chunks: copying them whole costs time and memory
+    for spec, column in zip(fields, columns, strict=False):
         typed[spec["name"]], masks[spec["name"]] = parse_column(
             column, spec, empty_is_missing=False
         )
         raw[spec["name"]] = column
-    task.rows = rows
-    return Table(
-        task.name, "csv", fields, typed, raw, numbers, blank_rows=frozenset(blank.tolist())
-    ), masks
+    return Table(name, "csv", fields, typed, raw, numbers, blank_rows=blank), masks
 
 
 def _same_type(actual: pa.DataType, wanted: pa.DataType) -> bool:
@@ -1339,11 +1118,13 @@ def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dic
         column = data.column(name).combine_chunks()
         if pa.types.is_dictionary(column.type):
             column = column.dictionary_decode()
-        wanted = ARROW_TYPES.get(spec.get("type"), pa.string())
+        wanted = arrow_type(spec.get("type", "any"))
         as_text = pc.fill_null(
             pc.cast(column, pa.string())
             if not pa.types.is_boolean(column.type)
-            else pc.if_else(column, _scalar("true", pa.string()), _scalar("false", pa.string())),
+            else pc.if_else(
+                column, arrow_scalar("true", pa.string()), arrow_scalar("false", pa.string())
+            ),
             EMPTY,
         )
         if not _same_type(column.type, wanted):

@@ -375,24 +375,6 @@ def test_annotation_schema_patterns_are_anchored_at_both_ends():
     )
 
 
-def test_table_constraints_match_the_whole_value():
-    """Python's $ also matches before a final newline; the table constraints match whole values instead."""
-    import pandas as pd
-    import pandera.errors
-
-    from pipeline.check.rules import pandera_schema
-
-    row = {name: None for name in schemas.field_names("actors")}
-    row.update(actor_id="armenia\n", name="Armenia", actor_type="state", country="ARM\n")
-    with pytest.raises(pandera.errors.SchemaErrors) as refused:
-        pandera_schema("actors").validate(pd.DataFrame([row], dtype=object), lazy=True)
-    failed = refused.value.failure_cases
-    assert sorted(zip(failed["column"], failed["check"], failed["failure_case"], strict=True)) == [
-        ("actor_id", "pattern", "armenia\n"),
-        ("country", "pattern", "ARM\n"),
-    ]
-
-
 # ---- opt-outs: they pass with their reason, and only with it ----
 
 

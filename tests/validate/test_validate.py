@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.contract.constraints import repeats
 from pipeline.publish import publish
-from pipeline.validate.columns import parse_column, repeats
+from pipeline.validate.columns import parse_column
 from pipeline.validate.run import validate_path
 
 from conftest import BASE_SEEDS
@@ -398,7 +399,8 @@ def test_repeats_match_a_row_by_row_search(rows):
 def test_constant_arrays_built_from_buffers_equal_pyarrows(values, type_name):
     import pyarrow as pa
 
-    from pipeline.validate.columns import _array, _mask
+    from pipeline.contract.constraints import arrow_array as _array
+    from pipeline.contract.constraints import as_mask as _mask
 
     kind = getattr(pa, type_name)()
     expected = (
