@@ -2,7 +2,7 @@
 
 The report is built from the package publish makes of the minimal fixture seeds and,
 when the project's own seeds carry annotations, of those too. The browser test
-saves screenshots under test-artifacts/ (gitignored).
+takes its screenshots into the test's own temporary folder.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from pipeline.report.site import build_report, highlighted_text, segments
 
 from conftest import BASE_SEEDS, ROOT
 
-ARTIFACTS = ROOT / "test-artifacts"
 CORPORA = {"minimal": BASE_SEEDS}
 if any((ROOT / "seeds").glob("*/annotations.yaml")):
     CORPORA["seeds"] = ROOT / "seeds"
@@ -301,10 +300,7 @@ def test_pages_render_in_chromium(built, tmp_path: Path, name: str):
         assert dumped.stdout.count('class="mark"') >= len(rows["events"]) + len(rows["statements"])
     if name == "table-events":
         assert all(f"row-{e['event_id']}" in dom.ids for e in rows["events"])
-    corpus = report.parent.name.rstrip("0123456789")
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / f"report-{corpus}-{name}.png"
-    shot.unlink(missing_ok=True)
+    shot = tmp_path / f"report-{name}.png"
     # Without the #fragment: headless Chromium captures a scrolled page with a blank band.
     taken = run_chromium(
         (report / file).as_uri(),
