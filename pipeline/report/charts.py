@@ -452,7 +452,8 @@ def map_regions(places: list[dict], reach: float = 6.0) -> tuple[list[dict], lis
     local = [p for p in located if (p["geo_precision"] or 9) <= 5] or located
     lat0 = sorted(p["latitude"] for p in local)[len(local) // 2]
     lon0 = sorted(p["longitude"] for p in local)[len(local) // 2]
-    near, far = [], []
+    near: list[dict] = []
+    far: list[dict] = []
     for place in located:
         close = abs(place["latitude"] - lat0) <= reach and abs(place["longitude"] - lon0) <= reach
         (near if close else far).append(place)

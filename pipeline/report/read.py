@@ -61,7 +61,8 @@ class Package:
 
 
 def load(package_dir: Path) -> Package:
-    """The package in `package_dir`, checked and read by `read_checked_package`, with its indexes."""
+    """The package in `package_dir`, read and checked by `read_checked_package`, with its
+    indexes."""
     descriptor, rows = read_checked_package(package_dir)
     package = Package(descriptor, rows)
     for resource in descriptor["resources"]:
@@ -99,9 +100,6 @@ def _short_names(rows: list[dict], key: str, column: str) -> dict[object, str]:
 
 
 # ---- reading the package: confined and checked ----
-# The report opens only regular files inside the package folder (no absolute path, `..`, URL, symbolic link,
-# device or pipe) and checks every shape it relies on before rendering, so a malformed package is a located
-# problem and nothing is written. Files are opened by pipeline.package.reader.open_member, the one confined reader.
 
 DESCRIPTOR = "datapackage.json"
 SAFE_NAME = re.compile(
@@ -114,7 +112,8 @@ REPUBLISH = "publish the package again with 'pipeline publish'"
 
 
 class UnreadablePackage(InputError):
-    """The package cannot be read at all (no folder, no descriptor, not JSON): the command exits 2."""
+    """The package cannot be read at all (no folder, no descriptor, not JSON): the command exits
+    2."""
 
 
 class Refused(Exception):
@@ -122,7 +121,8 @@ class Refused(Exception):
 
 
 def open_confined(package_dir: Path, relative: str) -> BinaryIO:
-    """`relative` opened by the one confined reader (packages.open_member); Refused with its reason."""
+    """`relative` opened by the one confined reader (reader.open_member); Refused with its
+    reason."""
     try:
         return open_member(package_dir, relative)
     except PackageError as exc:
@@ -219,6 +219,34 @@ def _names(value) -> list:
 
 def descriptor_problems(descriptor: dict, where: str) -> list[Problem]:
     """Every way the descriptor's shape differs from what the report reads."""
+    problems = _property_problems(descriptor, where)
+    resources = descriptor.get("resources")
+    if not isinstance(resources, list) or not resources:
+        return problems + [
+            Problem(
+                where, None, "missing, or not a list of tables", field="resources", hint=REPUBLISH
+            )
+        ]
+    names = [r.get("name") if isinstance(r, dict) else None for r in resources]
+    for number, resource in enumerate(resources):
+        name = names[number]
+        record = name if isinstance(name, str) and SAFE_NAME.match(name) else None
+        problems += [
+            Problem(
+                where,
+                None,
+                message,
+                record=f"resources/{record or number}",
+                field=key or None,
+                hint=REPUBLISH,
+            )
+            for key, message in _table_problems(resource, record, names)
+        ]
+    return problems
+
+
+def _property_problems(descriptor: dict, where: str) -> list[Problem]:
+    """The package's own properties the pages show: texts, and a list of licences."""
     problems = [
         Problem(where, None, f"{_kind(descriptor[key])}, not a string", field=key, hint=REPUBLISH)
         for key in ("name", "title", "description", "version", "created")
@@ -229,82 +257,34 @@ def descriptor_problems(descriptor: dict, where: str) -> list[Problem]:
         problems.append(
             Problem(where, None, "not a list of objects", field="licenses", hint=REPUBLISH)
         )
-    resources = descriptor.get("resources")
-    if not isinstance(resources, list) or not resources:
-        return problems + [
-            Problem(
-                where, None, "missing, or not a list of tables", field="resources", hint=REPUBLISH
-            )
-        ]
-    names = [r.get("name") if isinstance(r, dict) else None for r in resources]
-    for number, resource in enumerate(resources):
-        record = (
-            names[number]
-            if isinstance(names[number], str) and SAFE_NAME.match(names[number])
-            else None
-        )
-        if not isinstance(resource, dict):
-            found = [("", f"{_kind(resource)}, not an object describing a table")]
-        elif record is None:
-            found = [("name", "missing, or not a lowercase name of letters, digits, - and _")]
-        else:
-            found = _resource_problems(resource, names)
-        problems += [
-            Problem(
-                where,
-                None,
-                message,
-                record=f"resources/{record or number}",
-                field=key or None,
-                hint=REPUBLISH,
-            )
-            for key, message in found
-        ]
     return problems
+
+
+def _table_problems(resource, record: str | None, names: list) -> list[tuple[str, str]]:
+    """(property, what is wrong) for one entry of `resources`, named `record` if soundly named."""
+    if not isinstance(resource, dict):
+        return [("", f"{_kind(resource)}, not an object describing a table")]
+    if record is None:
+        return [("name", "missing, or not a lowercase name of letters, digits, - and _")]
+    return _resource_problems(resource, names)
 
 
 def _resource_problems(resource: dict, names: list) -> list[tuple[str, str]]:
     """(property, what is wrong) for one resource whose name is sound."""
-    found = []
-    if names.count(resource["name"]) > 1:
-        found.append(("name", "more than one resource has this name"))
-    if not isinstance(resource.get("path"), str):
-        found.append(("path", "missing, or not a string"))
-    parquet = resource.get("parquet", {})
-    if not isinstance(parquet, dict) or not isinstance(parquet.get("path", ""), str):
-        found.append(("parquet", "not an object with a path"))
+    found = _file_problems(resource, names)
     schema = resource.get("schema")
-    fields = schema.get("fields") if isinstance(schema, dict) else None
-    if (
-        not isinstance(fields, list)
-        or not fields
-        or not all(
-            isinstance(f, dict)
-            and isinstance(f.get("name"), str)
-            and isinstance(f.get("type", "string"), str)
-            and isinstance(f.get("constraints", {}), dict)
-            for f in fields
-        )
-    ):
+    if not isinstance(schema, dict) or not _sound_fields(schema.get("fields")):
         return found + [
             ("schema.fields", "not a list of fields, each an object with a name and a type")
         ]
+    fields = schema["fields"]
     columns = [f["name"] for f in fields]
     key = _names(schema.get("primaryKey"))
     if not isinstance(key, list) or len(key) != 1 or key[0] not in columns:
         found.append(("schema.primaryKey", "missing, or not one field of the table"))
-    for fk in (
-        schema.get("foreignKeys", []) if isinstance(schema.get("foreignKeys", []), list) else [None]
-    ):
-        ref = fk.get("reference") if isinstance(fk, dict) else None
-        local = _names(fk.get("fields")) if isinstance(fk, dict) else None
-        target = ref.get("resource") or resource["name"] if isinstance(ref, dict) else None
-        if (
-            not isinstance(local, list)
-            or len(local) != 1
-            or local[0] not in columns
-            or target not in names
-        ):
+    foreign_keys = schema.get("foreignKeys", [])
+    for fk in foreign_keys if isinstance(foreign_keys, list) else [None]:
+        if not _sound_foreign_key(fk, columns, resource["name"], names):
             found.append(
                 (
                     "schema.foreignKeys",
@@ -316,8 +296,47 @@ def _resource_problems(resource: dict, names: list) -> list[tuple[str, str]]:
     )
 
 
+def _file_problems(resource: dict, names: list) -> list[tuple[str, str]]:
+    """(property, what is wrong) for the resource's name and the paths of its files."""
+    found = []
+    if names.count(resource["name"]) > 1:
+        found.append(("name", "more than one resource has this name"))
+    if not isinstance(resource.get("path"), str):
+        found.append(("path", "missing, or not a string"))
+    parquet = resource.get("parquet", {})
+    if not isinstance(parquet, dict) or not isinstance(parquet.get("path", ""), str):
+        found.append(("parquet", "not an object with a path"))
+    return found
+
+
+def _sound_fields(fields) -> bool:
+    """Whether `fields` is a list of fields, each an object with a name, a type and constraints."""
+    return (
+        isinstance(fields, list)
+        and bool(fields)
+        and all(
+            isinstance(f, dict)
+            and isinstance(f.get("name"), str)
+            and isinstance(f.get("type", "string"), str)
+            and isinstance(f.get("constraints", {}), dict)
+            for f in fields
+        )
+    )
+
+
+def _sound_foreign_key(fk, columns: list[str], table: str, names: list) -> bool:
+    """Whether `fk` names one field of the table and a table of the package (itself by default)."""
+    if not isinstance(fk, dict):
+        return False
+    local = _names(fk.get("fields"))
+    reference = fk.get("reference")
+    target = (reference.get("resource") or table) if isinstance(reference, dict) else None
+    return isinstance(local, list) and len(local) == 1 and local[0] in columns and target in names
+
+
 def _project_field_problems(table: str, types: dict[str, str]) -> list[tuple[str, str]]:
-    """The columns of the project's own tables the report reads by name, with the types it reads them as."""
+    """The columns of the project's own tables the report reads by name, with the types it reads
+    them as."""
     if table not in schemas.TABLES:
         return []
     return [
@@ -331,7 +350,8 @@ INT64 = 2**63  # integers are 64-bit in the Parquet twins and in the charts' ari
 
 
 def _typed(text: str, kind: str):
-    """A CSV cell as its schema type (empty -> None); ValueError when it is not one the report can draw."""
+    """A CSV cell as its schema type (empty -> None); ValueError when it is not one the report can
+    draw."""
     if text == "":
         return None
     if kind == "integer":
@@ -340,10 +360,10 @@ def _typed(text: str, kind: str):
             raise ValueError("outside the 64-bit range")
         return value
     if kind == "number":
-        value = float(text)
-        if not math.isfinite(value):
+        number = float(text)
+        if not math.isfinite(number):
             raise ValueError("not finite")
-        return value
+        return number
     if kind == "boolean":
         if text not in ("true", "false"):
             raise ValueError(text)
@@ -439,7 +459,7 @@ def _typed_row(
     cells: list[str], fields: list[dict], where: str, line: int, record: str
 ) -> tuple[dict, list]:
     row, problems = {}, []
-    for text, spec in zip(cells, fields):
+    for text, spec in zip(cells, fields, strict=True):  # rows of another length are refused
         kind = spec.get("type", "string")
         try:
             row[spec["name"]] = value = _typed(text, kind)
@@ -473,7 +493,8 @@ def _typed_row(
 
 
 def _constraint_broken(value, constraints: dict) -> str | None:
-    """The constraint the charts rely on (required, minimum, maximum) that `value` breaks, if any."""
+    """The constraint the charts rely on (required, minimum, maximum) that `value` breaks, if
+    any."""
     if value is None:
         return "is empty, but required" if constraints.get("required") else None
     low, high = constraints.get("minimum"), constraints.get("maximum")
@@ -486,8 +507,8 @@ def _constraint_broken(value, constraints: dict) -> str | None:
 
 
 def _twin_problems(package_dir: Path, resource: dict) -> list[Problem]:
-    """A Parquet twin the checks page's validators would open outside the package; a missing one is theirs
-    to report."""
+    """A Parquet twin the checks page's validator would open outside the package; a missing one is
+    the validator's to report."""
     path = (resource.get("parquet") or {}).get("path")
     if path is None:
         return []
@@ -509,9 +530,9 @@ def _twin_problems(package_dir: Path, resource: dict) -> list[Problem]:
 
 
 def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
-    """The descriptor and typed rows of every table, read only from regular files inside `package_dir`;
-    UnreadablePackage when there is no descriptor to read, InputError with every problem when its shape,
-    its files or their rows are not what the report reads."""
+    """The descriptor and typed rows of every table, read only from regular files inside
+    `package_dir`; UnreadablePackage when there is no descriptor to read, InputError with every
+    problem when its shape, its files or their rows are not what the report reads."""
     descriptor = read_descriptor(package_dir)
     problems = descriptor_problems(descriptor, str(package_dir / DESCRIPTOR))
     if problems:

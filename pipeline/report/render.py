@@ -9,7 +9,7 @@ package writes them (`cell`, as in the CSV files) and numbers as the charts draw
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from importlib.resources import files
 
@@ -43,7 +43,8 @@ def environment() -> Environment:
 
 
 def static(name: str) -> Markup:
-    """A file of pipeline/report/static/, trusted as it is: the project's own stylesheet or script."""
+    """A file of pipeline/report/static/, trusted as it is: the project's own stylesheet or
+    script."""
     return Markup(files("pipeline.report").joinpath("static", name).read_text(encoding="utf-8"))
 
 
@@ -51,6 +52,11 @@ def render(template: str, **context: object) -> Iterator[str]:
     """`template` rendered with `context`, in pieces as they are made: a page of a large table is
     written without being held whole."""
     return environment().get_template(template).generate(**context)
+
+
+def macro(name: str) -> Callable[..., Markup]:
+    """A macro of macros.html, to call from Python."""
+    return getattr(environment().get_template("macros.html").module, name)
 
 
 class Navigation:
@@ -61,7 +67,7 @@ class Navigation:
     """
 
     def __init__(self, entries: list[tuple[str, str]]):
-        link = environment().get_template("macros.html").module.nav_link
+        link = macro("nav_link")
         self.links = [
             (href, link(label, href, False), link(label, href, True)) for label, href in entries
         ]

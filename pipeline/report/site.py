@@ -30,7 +30,7 @@ from pipeline.check.run import check_seeds
 from pipeline.package.writer import csv_cell
 from pipeline.report import charts
 from pipeline.report.read import ANNOTATED, Package, UnreadablePackage, load
-from pipeline.report.render import Navigation, environment, render
+from pipeline.report.render import Navigation, macro, render
 from pipeline.report.texts import UNREAD, SourceText, pieces, segments, source_texts
 from pipeline.validate.run import verify_package
 
@@ -44,7 +44,7 @@ LONG_CELL = 60  # characters (escaped) beyond which a cell is given room to wrap
 def highlighted_text(text: str, spans: list[dict]) -> str:
     """The text as HTML: every evidence span highlighted and linked, overlapping spans split at
     their boundaries."""
-    return str(environment().get_template("macros.html").module.highlighted(pieces(text, spans)))
+    return str(macro("highlighted")(pieces(text, spans)))
 
 
 # ---- pages: what each shows ----

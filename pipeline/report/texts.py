@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from pipeline.report.charts import TABLE_COLOURS, href
@@ -44,7 +45,8 @@ def source_texts(package: Package, seeds: Path | None) -> dict[str, SourceText]:
         if seeds is None or path is None or not os.path.lexists(path):
             found[sid] = SourceText(sid, None, "missing")
             continue
-        try:  # a link could lead out of seeds/ and a pipe would never end: only a regular file is read
+        # a link could lead out of seeds/ and a pipe would never end: only a regular file is read
+        try:
             with open_confined(seeds, f"{sid}/text.txt") as handle:
                 raw = handle.read()
         except Refused:
@@ -67,7 +69,7 @@ def segments(length: int, spans: list[dict]) -> list[tuple[int, int, list[dict]]
     )
     ordered = sorted(spans, key=lambda s: (s["start"], -s["end"], s["evidence_id"]))
     result = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in pairwise(cuts):
         if b > a:
             result.append((a, b, [s for s in ordered if s["start"] <= a and b <= s["end"]]))
     return result
