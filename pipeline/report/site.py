@@ -224,50 +224,55 @@ def build_report(package_dir: Path, seeds: Path | None, out: Path) -> list[Path]
     written."""
     package = load(package_dir)
     texts = source_texts(package, seeds if seeds is not None and seeds.is_dir() else None)
-    resources = package.descriptor["resources"]
-    sources = package.rows.get("sources", [])
     # The checks run before anything is written; each other page is gathered as it is written,
     # so only one page's worth of cells is held at a time.
     checks = checks_page(package_dir, seeds, texts)
-    pages: dict[str, tuple[str, str, Callable[[], dict]]] = {
-        "index.html": ("index.html", "Overview", partial(index_page, package, texts))
+    title = package.descriptor.get("title") or package.descriptor.get("name") or str(package_dir)
+    return write_pages(out, site_pages(package, texts, checks), title)
+
+
+# file name -> (template, link text, heading, what the page shows), in the navigation's order
+Pages = dict[str, tuple[str, str, str, Callable[[], dict]]]
+
+
+def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> Pages:
+    """Every page of the site, each gathered when it is written."""
+    pages: Pages = {
+        "index.html": ("index.html", "Overview", "Overview", partial(index_page, package, texts))
     }
-    for source in sources:
+    for source in package.rows.get("sources", []):
         pages[f"source-{source['source_id']}.html"] = (
             "source.html",
+            source["source_id"],
             f"Source: {source['title']}",
             partial(source_page, package, source, texts[source["source_id"]]),
         )
-    for resource in resources:
+    for resource in package.descriptor["resources"]:
         pages[f"table-{resource['name']}.html"] = (
             "table.html",
+            resource["name"],
             f"Table: {resource['name']}",
             partial(table_page, package, resource),
         )
-    pages["charts.html"] = ("charts.html", "Charts", partial(charts_page, package))
-    pages["checks.html"] = ("checks.html", "Checks", lambda: checks)
-    frame = {
-        "package_title": package.descriptor.get("title")
-        or package.descriptor.get("name")
-        or str(package_dir),
-    }
-    navigation = Navigation(
-        [("Overview", "index.html")]
-        + [(s["source_id"], f"source-{s['source_id']}.html") for s in sources]
-        + [(r["name"], f"table-{r['name']}.html") for r in resources]
-        + [("Charts", "charts.html"), ("Checks", "checks.html")]
-    )
+    pages["charts.html"] = ("charts.html", "Charts", "Charts", partial(charts_page, package))
+    pages["checks.html"] = ("checks.html", "Checks", "Checks", lambda: checks)
+    return pages
+
+
+def write_pages(out: Path, pages: Pages, package_title: str) -> list[Path]:
+    """Each page written into `out`, after removing the pages of sources and tables no longer in
+    the package."""
+    navigation = Navigation([(label, name) for name, (_, label, _, _) in pages.items()])
     out.mkdir(parents=True, exist_ok=True)
-    for pattern in ("source-*.html", "table-*.html"):  # pages no longer in the package
+    for pattern in ("source-*.html", "table-*.html"):
         for stale in sorted(out.glob(pattern)):
             if stale.name not in pages:
                 stale.unlink()
     written = []
-    for name, (template, heading, shown) in pages.items():
+    for name, (template, _, heading, shown) in pages.items():
         path = out / name
+        context = {"title": heading, "package_title": package_title, "nav": navigation.of(name)}
         with path.open("w", encoding="utf-8") as handle:
-            handle.writelines(
-                render(template, title=heading, nav=navigation.of(name), **frame, **shown())
-            )
+            handle.writelines(render(template, **context, **shown()))
         written.append(path)
     return written
