@@ -2,11 +2,12 @@
 
 The report is built from the package publish makes of the minimal fixture seeds and,
 when the project's own seeds carry annotations, of those too. The browser test
-saves screenshots under test-artifacts/ (gitignored).
+takes its screenshots into the test's own temporary folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -19,11 +20,13 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.package.reader import read_package
 from pipeline.publish import build_package
+from pipeline.report import site
+from pipeline.report.read import load
 from pipeline.report.site import build_report, highlighted_text, segments
+from pipeline.validate.run import verify_package
 
 from conftest import BASE_SEEDS, ROOT
 
-ARTIFACTS = ROOT / "test-artifacts"
 CORPORA = {"minimal": BASE_SEEDS}
 if any((ROOT / "seeds").glob("*/annotations.yaml")):
     CORPORA["seeds"] = ROOT / "seeds"
@@ -301,10 +304,7 @@ def test_pages_render_in_chromium(built, tmp_path: Path, name: str):
         assert dumped.stdout.count('class="mark"') >= len(rows["events"]) + len(rows["statements"])
     if name == "table-events":
         assert all(f"row-{e['event_id']}" in dom.ids for e in rows["events"])
-    corpus = report.parent.name.rstrip("0123456789")
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / f"report-{corpus}-{name}.png"
-    shot.unlink(missing_ok=True)
+    shot = tmp_path / f"report-{name}.png"
     # Without the #fragment: headless Chromium captures a scrolled page with a blank band.
     taken = run_chromium(
         (report / file).as_uri(),
@@ -315,3 +315,67 @@ def test_pages_render_in_chromium(built, tmp_path: Path, name: str):
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert console_messages(taken.stderr) == []
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+# ---- the package validated once, rows looked up by key ----
+
+VALIDATOR_LINE = (
+    "<p><code>pipeline.validate.run.verify_package (types, constraints, keys, CSV and Parquet "
+    "twins)</code>: {state}</p>"
+)
+
+
+def test_the_package_is_validated_once(tmp_path: Path, published_minimal: Path, monkeypatch):
+    calls = []
+
+    def counted(folder: Path):
+        calls.append(folder)
+        return verify_package(folder)
+
+    monkeypatch.setattr(site, "verify_package", counted)
+    build_report(published_minimal, BASE_SEEDS, tmp_path / "report")
+    assert calls == [published_minimal]
+    checks = (tmp_path / "report" / "checks.html").read_text(encoding="utf-8")
+    section = checks.split("<h2>Package validation</h2>\n", 1)[1].split("<h2>", 1)[0]
+    assert section == VALIDATOR_LINE.format(state='<span class="ok">passes</span>') + "\n"
+
+
+def test_the_checks_page_lists_each_validation_error(tmp_path: Path, published_minimal: Path):
+    package = tmp_path / "package"
+    shutil.copytree(published_minimal, package)
+    places = package / "data" / "places.csv"
+    expected = hashlib.sha256(places.read_bytes()).hexdigest()
+    places.write_text(
+        places.read_text(encoding="utf-8").replace("Terter", "Tartar"), encoding="utf-8"
+    )
+    actual = hashlib.sha256(places.read_bytes()).hexdigest()
+    build_report(package, BASE_SEEDS, tmp_path / "report")
+    checks = (tmp_path / "report" / "checks.html").read_text(encoding="utf-8")
+    section = checks.split("<h2>Package validation</h2>\n", 1)[1].split("<h2>", 1)[0]
+    assert section == (
+        VALIDATOR_LINE.format(state='<span class="bad">2 problem(s)</span>')
+        + f"\n<ul><li>{package}/data/places.csv: places: hash-count: The data source does not "
+        f"match the expected hash count: expected is &#34;{expected}&#34; and actual is "
+        f"&#34;{actual}&#34;</li><li>{package}/data/places.parquet:2: places: name: "
+        "twin-mismatch: The Parquet twin differs from the CSV in row at position &#34;2&#34; and "
+        "field &#34;name&#34;: CSV has &#34;Tartar&#34;, Parquet has &#34;Terter&#34;</li></ul>\n"
+    )
+
+
+NAMES = {
+    "a name": ("actors", "armenia", "Armenia"),
+    "a summary": (
+        "events",
+        "terter-shelling-2020-09-30",
+        "Shelling of Terter, blamed on Armenia, denied by Armenia.",
+    ),
+    "no such row": ("actors", "atlantis", "atlantis"),
+    "a table without names": ("evidence", "actors-armenia-1", "actors-armenia-1"),
+    "no such table": ("rumours", "armenia", "armenia"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NAMES))
+def test_a_record_is_named_by_its_name_column_or_its_id(case: str, published_minimal: Path):
+    table, record_id, expected = NAMES[case]
+    assert load(published_minimal).name_of(table, record_id) == expected

@@ -1,0 +1,79 @@
+"""The report's templates: one Jinja2 environment, autoescaping every value, strict about names.
+
+Templates live in pipeline/report/templates/, the stylesheet and script in
+pipeline/report/static/; both ship with the package. The pages inline the stylesheet
+and script, so a page needs nothing else to be viewed. Filters format values as the
+package writes them (`cell`, as in the CSV files) and numbers as the charts draw them
+(`f0`, `f1`: no or one decimal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import cache
+from importlib.resources import files
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from pipeline.package.writer import csv_cell
+from pipeline.report.charts import clip, href
+from pipeline.report.texts import colour_of
+
+
+@cache
+def environment() -> Environment:
+    """The templates' environment, made once per process."""
+    env = Environment(
+        loader=PackageLoader("pipeline.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["cell"] = csv_cell
+    env.filters["clip"] = clip
+    env.filters["f0"] = lambda value: f"{value:.0f}"
+    env.filters["f1"] = lambda value: f"{value:.1f}"
+    env.globals.update(
+        href=href, colour_of=colour_of, css=static("report.css"), script=static("report.js")
+    )
+    return env
+
+
+def static(name: str) -> Markup:
+    """A file of pipeline/report/static/, trusted as it is: the project's own stylesheet or
+    script."""
+    return Markup(files("pipeline.report").joinpath("static", name).read_text(encoding="utf-8"))
+
+
+def render(template: str, **context: object) -> Iterator[str]:
+    """`template` rendered with `context`, in pieces as they are made: a page of a large table is
+    written without being held whole."""
+    return environment().get_template(template).generate(**context)
+
+
+def macro(name: str) -> Callable[..., Markup]:
+    """A macro of macros.html, to call from Python."""
+    return getattr(environment().get_template("macros.html").module, name)
+
+
+class Navigation:
+    """The links to every page, rendered once, each both plain and marked as the current page.
+
+    Every page lists every other, so a site of n pages has n * n links: rendering each link
+    once and joining the rendered links per page keeps a 1,000-source report fast.
+    """
+
+    def __init__(self, entries: list[tuple[str, str]]):
+        link = macro("nav_link")
+        self.links = [
+            (href, link(label, href, False), link(label, href, True)) for label, href in entries
+        ]
+
+    def of(self, current: str) -> Markup:
+        """The navigation of page `current`, its own link marked."""
+        return Markup("").join(
+            marked if href == current else plain for href, plain, marked in self.links
+        )

@@ -1,0 +1,142 @@
+"""The source texts behind the report's pages, and how their evidence spans lie over them.
+
+The package ships only excerpts, so each text comes from seeds/<id>/text.txt (a regular
+file, never followed through a link) and is checked against sources.text_sha256. A text
+is cut at every span boundary into pieces; each piece knows the spans covering it, the
+stripe level of each (so a span's stripe keeps its height along the text) and the
+colours that show them. The markup itself is the templates' job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+from pipeline.report.charts import TABLE_COLOURS, href
+from pipeline.report.read import Package, Refused, open_confined
+
+UNREAD = "text in seeds/ is a link, not a regular file, or unreadable: not read"
+STRIPE_PX, STRIPE_LEVELS = 3, 5
+OTHER_COLOUR = "#718096"  # evidence of a table the charts have no colour for
+
+
+def colour_of(table: str) -> str:
+    """The colour of a table's marks, tags and highlights."""
+    return TABLE_COLOURS.get(table, OTHER_COLOUR)
+
+
+@dataclass
+class SourceText:
+    source_id: str
+    text: str | None  # None when seeds/ has no text for the source
+    status: str  # "ok", "differs", "missing", "unread"
+    sha256: str | None = None
+
+
+def source_texts(package: Package, seeds: Path | None) -> dict[str, SourceText]:
+    """Each source's text from seeds/<id>/text.txt, with its sha256 compared to the package's."""
+    found = {}
+    for source in package.rows.get("sources", []):
+        sid = source["source_id"]
+        path = seeds / sid / "text.txt" if seeds is not None else None
+        if seeds is None or path is None or not os.path.lexists(path):
+            found[sid] = SourceText(sid, None, "missing")
+            continue
+        # a link could lead out of seeds/ and a pipe would never end: only a regular file is read
+        try:
+            with open_confined(seeds, f"{sid}/text.txt") as handle:
+                raw = handle.read()
+        except Refused:
+            found[sid] = SourceText(sid, None, "unread")
+            continue
+        digest = hashlib.sha256(raw).hexdigest()
+        text = raw.decode("utf-8", errors="replace")
+        found[sid] = SourceText(
+            sid, text, "ok" if digest == source["text_sha256"] else "differs", digest
+        )
+    return found
+
+
+def segments(length: int, spans: list[dict]) -> list[tuple[int, int, list[dict]]]:
+    """The text split at every span boundary: (start, end, spans covering it, outermost first)."""
+    cuts = sorted(
+        {0, length}
+        | {min(max(s["start"], 0), length) for s in spans}
+        | {min(max(s["end"], 0), length) for s in spans}
+    )
+    ordered = sorted(spans, key=lambda s: (s["start"], -s["end"], s["evidence_id"]))
+    result = []
+    for a, b in pairwise(cuts):
+        if b > a:
+            result.append((a, b, [s for s in ordered if s["start"] <= a and b <= s["end"]]))
+    return result
+
+
+def stripe_levels(spans: list[dict]) -> dict[str, int]:
+    """A fixed stripe level per span (interval partitioning), so a span's stripe keeps its height
+    along the text."""
+    ends: list[int] = []  # end of the last span placed at each level
+    levels = {}
+    for span in sorted(spans, key=lambda s: (s["start"], -s["end"], s["evidence_id"])):
+        level = next((i for i, end in enumerate(ends) if end <= span["start"]), len(ends))
+        if level == len(ends):
+            ends.append(span["end"])
+        ends[level] = span["end"]
+        levels[span["evidence_id"]] = level
+    return levels
+
+
+def segment_style(active: list[dict], levels: dict[str, int]) -> str:
+    """CSS of a piece: the fill of the innermost span's table over the words; below them one
+    stripe per covering span, at its level."""
+    pad = STRIPE_PX * STRIPE_LEVELS
+    colour = {s["evidence_id"]: colour_of(s["record_table"]) for s in active}
+    inner = colour[active[-1]["evidence_id"]]
+    layers = []
+    for span in active:
+        fill = colour[span["evidence_id"]]
+        bottom = pad - STRIPE_PX * (min(levels[span["evidence_id"]], STRIPE_LEVELS - 1) + 1)
+        layers.append(
+            f"linear-gradient({fill},{fill}) left 0 bottom {bottom}px/100% {STRIPE_PX}px no-repeat"
+        )
+    layers.append(
+        f"linear-gradient({inner}2e,{inner}2e) left 0 top 0/100% calc(100% - {pad}px) no-repeat"
+    )
+    return f"background:{','.join(layers)};padding-bottom:{pad}px"
+
+
+@dataclass
+class Piece:
+    """A run of text between two span boundaries, with the anchors of the spans starting there."""
+
+    text: str
+    anchors: list[str]  # evidence ids of the spans that start here, for #ev-<id> links
+    link: str = ""  # the innermost span's row; empty when no span covers the piece
+    ids: str = ""  # evidence ids of the covering spans, space-separated
+    tip: str = ""  # table/id of each covering span's record
+    style: str = ""
+
+
+def pieces(text: str, spans: list[dict]) -> list[Piece]:
+    """The text cut at every span boundary, each piece with what the page shows over it."""
+    levels = stripe_levels(spans)
+    starts: dict[int, list[dict]] = {}
+    for span in spans:
+        starts.setdefault(span["start"], []).append(span)
+    found = []
+    for a, b, active in segments(len(text), spans):
+        anchors = [
+            s["evidence_id"] for s in sorted(starts.pop(a, []), key=lambda s: s["evidence_id"])
+        ]
+        piece = Piece(text[a:b], anchors)
+        if active:
+            inner = active[-1]
+            piece.link = href(inner["record_table"], inner["record_id"])
+            piece.ids = " ".join(s["evidence_id"] for s in active)
+            piece.tip = "; ".join(f"{s['record_table']}/{s['record_id']}" for s in active)
+            piece.style = segment_style(active, levels)
+        found.append(piece)
+    return found
