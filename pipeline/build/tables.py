@@ -9,7 +9,7 @@ Values that cannot be typed become empty and a Problem; nothing stops the build.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from pipeline.contract import schemas
 from pipeline.contract.fieldtypes import BadValue, from_yaml
@@ -143,7 +143,7 @@ def _evidence_rows(corpus: Corpus, record: Record, tables: Tables, problems: lis
         )
         spec = _evidence_spec(item)
         found = None if spec is None else _resolved(corpus, record, spec, line, problems)
-        if found is None:
+        if spec is None or found is None:
             continue
         source_id, source, start, end = found
         row = {
@@ -164,7 +164,8 @@ def _evidence_rows(corpus: Corpus, record: Record, tables: Tables, problems: lis
 
 
 def _evidence_spec(item) -> dict | None:
-    """An evidence item as a mapping that can be resolved, or None: the structure layer reports what is wrong."""
+    """An evidence item as a mapping that can be resolved, or None: the structure layer reports
+    what is wrong."""
     if isinstance(item, str):
         return {"quote": item}
     if not isinstance(item, dict) or not isinstance(item.get("quote"), str):
@@ -177,7 +178,8 @@ def _evidence_spec(item) -> dict | None:
 
 
 def _resolved(corpus: Corpus, record: Record, spec: dict, line: int, problems: list[Problem]):
-    """(source id, source, start, end) of an evidence item, or None with the reason added to `problems`."""
+    """(source id, source, start, end) of an evidence item, or None with the reason added to
+    `problems`."""
     source_id = spec.get("source_id", record.source_id)
     source = corpus.sources.get(source_id)
     if source is None:
@@ -235,8 +237,11 @@ def add_record_rows(corpus: Corpus, tables: Tables, problems: list[Problem]) -> 
     """A row for each annotated record of `corpus` and one for each of its evidence quotes."""
     # The parsed records are consumed: each is freed once its row is built, which keeps
     # large corpora from holding every record twice (as parsed and as a row).
-    records, corpus.records = corpus.records, []
+    # Typed as holding None: each slot is emptied as its row is built.
+    records = cast("list[Record | None]", corpus.records)
+    corpus.records = []
     for index, record in enumerate(records):
+        assert record is not None
         records[index] = None
         origin = Origin.of(record.file, record.values, record.label)
         bad: set[str] = set()

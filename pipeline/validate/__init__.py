@@ -1,1 +1,2 @@
-"""datapackage/ -> errors: the package's files checked against its descriptor, as frictionless does."""
+"""datapackage/ -> errors: the package's files checked against its descriptor, as frictionless
+does."""
