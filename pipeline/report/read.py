@@ -164,8 +164,6 @@ def read_descriptor_as_problems(package_dir: Path) -> dict:
         raise _unreadable(where, exc.lineno, message) from None
     except RecursionError:
         raise _unreadable(where, None, "JSON nested too deeply to read") from None
-    if too_deep(descriptor):
-        raise _unreadable(where, None, "JSON nested too deeply to read")
     if not isinstance(descriptor, dict):
         raise InputError(
             [
@@ -177,6 +175,8 @@ def read_descriptor_as_problems(package_dir: Path) -> dict:
                 )
             ]
         )
+    if too_deep(descriptor):
+        raise _unreadable(where, None, "JSON nested too deeply to read")
     return descriptor
 
 
