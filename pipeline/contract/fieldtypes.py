@@ -128,6 +128,9 @@ def from_yaml(kind: str, value: object) -> Any:
     return field_type(kind).from_yaml(value)
 
 
+INT64 = 2**63  # Arrow's and Parquet's integers: -INT64 <= value < INT64
+
+
 def from_csv(kind: str, text: str, strict: bool = False) -> Any:
     """The text of a CSV cell as the value of type `kind` (empty is None); a type outside the table
     stays text. With `strict`, ValueError for a value its Arrow column cannot hold or a chart
@@ -139,11 +142,8 @@ def from_csv(kind: str, text: str, strict: bool = False) -> Any:
         return text
     value = FIELD_TYPES[kind].from_csv(text)
     if strict and not _holds(kind, text, value):
-        raise ValueError(f"{text!r} is not a {kind} read strictly")
+        raise ValueError(f"{text!r} is refused by a strict reading as {kind}")
     return value
-
-
-INT64 = 2**63  # Arrow's and Parquet's integers: -INT64 <= value < INT64
 
 
 def _holds(kind: str, text: str, value: Any) -> bool:
