@@ -128,12 +128,33 @@ def from_yaml(kind: str, value: object) -> Any:
     return field_type(kind).from_yaml(value)
 
 
-def from_csv(kind: str, text: str) -> Any:
+INT64 = 2**63  # Arrow's and Parquet's integers: -INT64 <= value < INT64
+
+
+def from_csv(kind: str, text: str, strict: bool = False) -> Any:
     """The text of a CSV cell as the value of type `kind` (empty is None); a type outside the table
-    stays text."""
+    stays text. With `strict`, ValueError for a value its Arrow column cannot hold or a chart
+    cannot place: a boolean other than true or false, a number that is not finite, an integer
+    outside 64 bits."""
     if text == "":
         return None
-    return FIELD_TYPES[kind].from_csv(text) if kind in FIELD_TYPES else text
+    if kind not in FIELD_TYPES:
+        return text
+    value = FIELD_TYPES[kind].from_csv(text)
+    if strict and not _holds(kind, text, value):
+        raise ValueError(f"{text!r} is refused by a strict reading as {kind}")
+    return value
+
+
+def _holds(kind: str, text: str, value: Any) -> bool:
+    """Whether the typed `value` of a cell reading `text` is one a strict reading accepts."""
+    if kind == "integer":
+        return bool(-INT64 <= value < INT64)
+    if kind == "number":
+        return math.isfinite(value)
+    if kind == "boolean":
+        return text in ("true", "false")
+    return True
 
 
 def to_csv(value: object) -> str:

@@ -73,6 +73,11 @@ def line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+def line_of_byte(raw: bytes, offset: int) -> int:
+    """The 1-based line of `raw` that byte `offset` is on (where text fails to decode)."""
+    return raw.count(b"\n", 0, offset) + 1
+
+
 def usable_occurrence(value) -> bool:
     """An occurrence number a quote can be resolved with: an integer from 1 (true/false are not
     numbers here)."""

@@ -107,12 +107,7 @@ def read_descriptor(folder: Path) -> dict:
     over MAX_DESCRIPTOR_BYTES, not JSON, nested deeper than MAX_DESCRIPTOR_DEPTH or not an
     object."""
     path = folder / DESCRIPTOR
-    with open_member(folder, DESCRIPTOR) as handle:
-        raw = handle.read(MAX_DESCRIPTOR_BYTES + 1)
-    if len(raw) > MAX_DESCRIPTOR_BYTES:
-        raise PackageError(
-            f"{path}: over the {MAX_DESCRIPTOR_BYTES // 2**20} MiB limit for a descriptor"
-        )
+    raw = read_descriptor_bytes(folder)
     try:
         descriptor = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -129,9 +124,25 @@ def read_descriptor(folder: Path) -> dict:
         raise PackageError(f"{path}: nested deeper than {MAX_DESCRIPTOR_DEPTH} levels") from None
     if not isinstance(descriptor, dict):
         raise PackageError(f"{path}: not a JSON object but {type(descriptor).__name__}")
-    if _depth(descriptor) > MAX_DESCRIPTOR_DEPTH:
+    if too_deep(descriptor):
         raise PackageError(f"{path}: nested deeper than {MAX_DESCRIPTOR_DEPTH} levels")
     return descriptor
+
+
+def read_descriptor_bytes(folder: Path) -> bytes:
+    """The bytes of `folder`/datapackage.json, opened by `open_member`; PackageError, with its
+    `reason`, when it cannot be opened or is over MAX_DESCRIPTOR_BYTES."""
+    with open_member(folder, DESCRIPTOR) as handle:
+        raw = handle.read(MAX_DESCRIPTOR_BYTES + 1)
+    if len(raw) > MAX_DESCRIPTOR_BYTES:
+        reason = f"over the {MAX_DESCRIPTOR_BYTES // 2**20} MiB limit for a descriptor"
+        raise PackageError(f"{folder / DESCRIPTOR}: {reason}", reason)
+    return raw
+
+
+def too_deep(descriptor: object) -> bool:
+    """Whether a parsed descriptor nests deeper than MAX_DESCRIPTOR_DEPTH."""
+    return _depth(descriptor) > MAX_DESCRIPTOR_DEPTH
 
 
 def read_descriptor_with_resources(folder: Path) -> dict:

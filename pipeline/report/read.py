@@ -12,18 +12,28 @@ refer to each row, and the evidence of each record and each source.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+
+import numpy as np
 
 from pipeline.contract import schemas
+from pipeline.contract.constraints import Violation, column_array, field_violations
+from pipeline.contract.fieldtypes import INT64, from_csv
 from pipeline.contract.problems import InputError, Problem
-from pipeline.package.reader import NO_SUCH_FILE, PackageError, open_member
+from pipeline.load.spans import line_of_byte
+from pipeline.package.reader import (
+    DESCRIPTOR,
+    NO_SUCH_FILE,
+    PackageError,
+    open_member,
+    read_descriptor_bytes,
+    too_deep,
+)
 
 ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
 # Columns shown as a record's short name in links and chart labels.
@@ -101,7 +111,6 @@ def _short_names(rows: list[dict], key: str, column: str) -> dict[object, str]:
 
 # ---- reading the package: confined and checked ----
 
-DESCRIPTOR = "datapackage.json"
 SAFE_NAME = re.compile(
     r"^[a-z0-9][a-z0-9_-]{0,99}$"
 )  # resource names and source ids become file names
@@ -116,77 +125,45 @@ class UnreadablePackage(InputError):
     2."""
 
 
-class Refused(Exception):
-    """A file the report may not or cannot open; the message says why, after the file's name."""
+def _not_utf8(where: str, raw: bytes, exc: UnicodeDecodeError) -> Problem:
+    return Problem(
+        where,
+        line_of_byte(raw, exc.start),
+        f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+        hint=REPUBLISH,
+    )
 
 
-def open_confined(package_dir: Path, relative: str) -> BinaryIO:
-    """`relative` opened by the one confined reader (reader.open_member); Refused with its
-    reason."""
-    try:
-        return open_member(package_dir, relative)
-    except PackageError as exc:
-        raise Refused(exc.reason or str(exc)) from None
+def _unreadable(
+    where: str, line: int | None, message: str, hint: str = REPUBLISH
+) -> UnreadablePackage:
+    return UnreadablePackage([Problem(where, line, message, hint=hint)])
 
 
-def read_descriptor(package_dir: Path) -> dict:
-    """The descriptor as a JSON object; UnreadablePackage when there is none to read."""
+# reader.read_descriptor words each fault as one message; the report lists located problems.
+def read_descriptor_as_problems(package_dir: Path) -> dict:
+    """The descriptor as a JSON object, within reader's limits of size and depth;
+    UnreadablePackage when there is none to read."""
     where = str(package_dir / DESCRIPTOR)
     if not package_dir.is_dir():
         what = "is not a folder" if package_dir.exists() else "no such folder"
-        raise UnreadablePackage(
-            [
-                Problem(
-                    str(package_dir),
-                    None,
-                    what,
-                    hint="pass --package, the folder of a published package",
-                )
-            ]
-        )
+        hint = "pass --package, the folder of a published package"
+        raise _unreadable(str(package_dir), None, what, hint)
     try:
-        with open_confined(package_dir, DESCRIPTOR) as handle:
-            raw = handle.read()
-    except Refused as exc:
-        missing = str(exc) == NO_SUCH_FILE
-        raise UnreadablePackage(
-            [
-                Problem(
-                    where,
-                    None,
-                    f"the descriptor: {exc}",
-                    hint="run 'pipeline publish' first" if missing else REPUBLISH,
-                )
-            ]
-        ) from None
+        raw = read_descriptor_bytes(package_dir)
+    except PackageError as exc:
+        missing = exc.reason == NO_SUCH_FILE
+        hint = "run 'pipeline publish' first" if missing else REPUBLISH
+        raise _unreadable(where, None, f"the descriptor: {exc.reason or exc}", hint) from None
     try:
         descriptor = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise UnreadablePackage(
-            [
-                Problem(
-                    where,
-                    raw[: exc.start].count(b"\n") + 1,
-                    f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-                    hint=REPUBLISH,
-                )
-            ]
-        ) from None
+        raise UnreadablePackage([_not_utf8(where, raw, exc)]) from None
     except json.JSONDecodeError as exc:
-        raise UnreadablePackage(
-            [
-                Problem(
-                    where,
-                    exc.lineno,
-                    f"not valid JSON: {exc.msg} (column {exc.colno})",
-                    hint=REPUBLISH,
-                )
-            ]
-        ) from None
+        message = f"not valid JSON: {exc.msg} (column {exc.colno})"
+        raise _unreadable(where, exc.lineno, message) from None
     except RecursionError:
-        raise UnreadablePackage(
-            [Problem(where, None, "JSON nested too deeply to read", hint=REPUBLISH)]
-        ) from None
+        raise _unreadable(where, None, "JSON nested too deeply to read") from None
     if not isinstance(descriptor, dict):
         raise InputError(
             [
@@ -198,6 +175,8 @@ def read_descriptor(package_dir: Path) -> dict:
                 )
             ]
         )
+    if too_deep(descriptor):
+        raise _unreadable(where, None, "JSON nested too deeply to read")
     return descriptor
 
 
@@ -346,33 +325,6 @@ def _project_field_problems(table: str, types: dict[str, str]) -> list[tuple[str
     ]
 
 
-INT64 = 2**63  # integers are 64-bit in the Parquet twins and in the charts' arithmetic
-
-
-def _typed(text: str, kind: str):
-    """A CSV cell as its schema type (empty -> None); ValueError when it is not one the report can
-    draw."""
-    if text == "":
-        return None
-    if kind == "integer":
-        value = int(text)
-        if not -INT64 <= value < INT64:
-            raise ValueError("outside the 64-bit range")
-        return value
-    if kind == "number":
-        number = float(text)
-        if not math.isfinite(number):
-            raise ValueError("not finite")
-        return number
-    if kind == "boolean":
-        if text not in ("true", "false"):
-            raise ValueError(text)
-        return text == "true"
-    if kind == "date":
-        return dt.date.fromisoformat(text)
-    return text
-
-
 def read_table(package_dir: Path, resource: dict) -> tuple[list[dict], list[Problem]]:
     """The typed rows of one CSV resource, or the problems that stop the report reading them."""
     where = (
@@ -381,29 +333,22 @@ def read_table(package_dir: Path, resource: dict) -> tuple[list[dict], list[Prob
         else str(package_dir)
     )
     try:
-        with open_confined(package_dir, resource["path"]) as handle:
+        with open_member(package_dir, resource["path"]) as handle:
             raw = handle.read()
         text = raw.decode("utf-8")
-    except Refused as exc:
+    except PackageError as exc:
         return [], [
             Problem(
                 str(package_dir / DESCRIPTOR),
                 None,
-                f"{resource['path']!r}: {exc}",
+                f"{resource['path']!r}: {exc.reason or exc}",
                 record=f"resources/{resource['name']}",
                 field="path",
                 hint="name a regular CSV file inside the package folder",
             )
         ]
     except UnicodeDecodeError as exc:
-        return [], [
-            Problem(
-                where,
-                raw[: exc.start].count(b"\n") + 1,
-                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-                hint=REPUBLISH,
-            )
-        ]
+        return [], [_not_utf8(where, raw, exc)]
     fields = resource["schema"]["fields"]
     names = [f["name"] for f in fields]
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -420,90 +365,161 @@ def read_table(package_dir: Path, resource: dict) -> tuple[list[dict], list[Prob
     return _typed_rows(reader, resource, where)
 
 
-def _typed_rows(reader, resource: dict, where: str) -> tuple[list[dict], list[Problem]]:
-    fields = resource["schema"]["fields"]
-    key = _names(resource["schema"]["primaryKey"])[0]
-    rows, problems, line = [], [], 1
+def _csv_rows(reader, where: str) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
+    """(the line it starts on, its cells) of each row, up to the first the CSV reader cannot read,
+    which is a problem."""
+    rows, line = [], 1
     try:
         for cells in reader:
-            start, line = line + 1, reader.line_num
-            if len(cells) != len(fields):
-                problems.append(
-                    Problem(
-                        where,
-                        start,
-                        f"{len(cells)} cells; the header has {len(fields)}",
-                        hint=REPUBLISH,
-                    )
-                )
-            else:
-                row, found = _typed_row(
-                    cells, fields, where, start, f"{resource['name']}/{cells[0]}"
-                )
-                problems += found
-                rows.append(row)
-                if row[key] is None and not found:
-                    problems.append(
-                        Problem(where, start, "the primary key is empty", field=key, hint=REPUBLISH)
-                    )
-            if len(problems) >= MOST_PROBLEMS:
-                return rows, problems + [
-                    Problem(where, None, "more problems not listed (fix these first)")
-                ]
+            rows.append((line + 1, cells))
+            line = reader.line_num
     except csv.Error as exc:
-        problems.append(Problem(where, line + 1, f"not a readable CSV row: {exc}", hint=REPUBLISH))
-    return rows, problems
+        return rows, [Problem(where, line + 1, f"not a readable CSV row: {exc}", hint=REPUBLISH)]
+    return rows, []
 
 
-def _typed_row(
-    cells: list[str], fields: list[dict], where: str, line: int, record: str
-) -> tuple[dict, list]:
-    row, problems = {}, []
-    for text, spec in zip(cells, fields, strict=True):  # rows of another length are refused
-        kind = spec.get("type", "string")
+def _typed_rows(reader, resource: dict, where: str) -> tuple[list[dict], list[Problem]]:
+    """The rows typed by their schema, each row's problems in order; at most MOST_PROBLEMS."""
+    fields = resource["schema"]["fields"]
+    names = [f["name"] for f in fields]
+    key = _names(resource["schema"]["primaryKey"])[0]
+    read, unreadable = _csv_rows(reader, where)
+    whole = [cells for _, cells in read if len(cells) == len(fields)]
+    typed = [_typed_cells(cells, fields) for cells in whole]
+    broken = _broken_constraints(typed, fields)
+    rows: list[dict] = []
+    problems: list[Problem] = []
+    for start, cells in read:
+        if len(cells) != len(fields):
+            problems.append(
+                Problem(
+                    where,
+                    start,
+                    f"{len(cells)} cells; the header has {len(fields)}",
+                    hint=REPUBLISH,
+                )
+            )
+        else:
+            values, untypable = typed[len(rows)]
+            record = f"{resource['name']}/{cells[0]}"
+            found = [
+                Problem(where, start, message, record=record, field=name, hint=REPUBLISH)
+                for name, message in _cell_problems(cells, fields, untypable, broken, len(rows))
+            ]
+            rows.append(dict(zip(names, values, strict=True)))
+            problems += found
+            if rows[-1][key] is None and not found:
+                problems.append(
+                    Problem(where, start, "the primary key is empty", field=key, hint=REPUBLISH)
+                )
+        if len(problems) >= MOST_PROBLEMS:
+            return rows, problems + [
+                Problem(where, None, "more problems not listed (fix these first)")
+            ]
+    return rows, problems + unreadable
+
+
+def _typed_cells(cells: list[str], fields: list[dict]) -> tuple[list, set[int]]:
+    """The cells typed by their fields (empty -> None), and the fields whose cell the report
+    cannot read, which are None too."""
+    values, untypable = [], set()
+    for number, (text, spec) in enumerate(zip(cells, fields, strict=True)):
         try:
-            row[spec["name"]] = value = _typed(text, kind)
+            values.append(from_csv(spec.get("type", "string"), text, strict=True))
         except ValueError:
-            row[spec["name"]] = None
+            values.append(None)
+            untypable.add(number)
+    return values, untypable
+
+
+def _cell_problems(
+    cells: list[str],
+    fields: list[dict],
+    untypable: set[int],
+    broken: dict[tuple[int, int], str],
+    row: int,
+) -> list[tuple[str, str]]:
+    """(field, what is wrong) for each cell of one row that cannot be read or breaks
+    a constraint the charts rely on."""
+    found = []
+    for number, (text, spec) in enumerate(zip(cells, fields, strict=True)):
+        if number in untypable:
+            kind = spec.get("type", "string")
             what = "an integer" if kind == "integer" else f"a {kind}"
-            problems.append(
-                Problem(
-                    where,
-                    line,
-                    f"{text!r} is not {what} the report can read",
-                    record=record,
-                    field=spec["name"],
-                    hint=REPUBLISH,
-                )
-            )
+            found.append((spec["name"], f"{text!r} is not {what} the report can read"))
+        elif (row, number) in broken:
+            found.append((spec["name"], f"{text!r} {broken[row, number]}"))
+    return found
+
+
+# The constraints the charts rely on; the checks page's validator reports every other.
+BROKEN = {
+    "required": "is empty, but required",
+    "minimum": "is below the minimum {}",
+    "maximum": "is above the maximum {}",
+}
+
+
+def _charted_constraints(spec: dict) -> dict:
+    """The field's constraints the report checks: required, and a numeric bound of a numeric
+    field (a NaN bound bounds nothing)."""
+    constraints = spec.get("constraints", {})
+    checked = {"required": constraints["required"]} if "required" in constraints else {}
+    if spec.get("type", "string") in ("integer", "number"):
+        for bound in ("minimum", "maximum"):
+            value = constraints.get(bound)
+            if isinstance(value, (int, float)) and not math.isnan(value):
+                checked[bound] = value
+    return checked
+
+
+def _as_compared(kind: str, checked: dict) -> tuple[str, dict]:
+    """The type a column is compared as, and its constraints as compared: an integer column is
+    compared as numbers when a bound is not a 64-bit integer (0.5, 2**70), since Arrow compares
+    integers with nothing else, and a bound of a number column is a float (beyond floats, an
+    infinity, which compares with every finite value as the integer does)."""
+    bounds = [value for name, value in checked.items() if name != "required"]
+    if kind == "integer" and all(
+        isinstance(value, int) and -INT64 <= value < INT64 for value in bounds
+    ):
+        return kind, checked
+    if kind not in ("integer", "number"):
+        return kind, checked
+    floats = {
+        name: value if name == "required" else _as_float(value) for name, value in checked.items()
+    }
+    return "number", floats
+
+
+def _as_float(value: int | float) -> int | float:
+    if isinstance(value, bool) or isinstance(value, float):
+        return value
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _broken_constraints(
+    typed: list[tuple[list, set[int]]], fields: list[dict]
+) -> dict[tuple[int, int], str]:
+    """(row, field number) -> how the cell breaks the first charted constraint it breaks, found
+    column by column by the one engine, pipeline.contract.constraints."""
+    broken: dict[tuple[int, int], str] = {}
+    for number, spec in enumerate(fields):
+        checked = _charted_constraints(spec)
+        if not checked:
             continue
-        wrong = _constraint_broken(value, spec.get("constraints", {}))
-        if wrong:
-            problems.append(
-                Problem(
-                    where,
-                    line,
-                    f"{text!r} {wrong}",
-                    record=record,
-                    field=spec["name"],
-                    hint=REPUBLISH,
-                )
-            )
-    return row, problems
-
-
-def _constraint_broken(value, constraints: dict) -> str | None:
-    """The constraint the charts rely on (required, minimum, maximum) that `value` breaks, if
-    any."""
-    if value is None:
-        return "is empty, but required" if constraints.get("required") else None
-    low, high = constraints.get("minimum"), constraints.get("maximum")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if isinstance(low, (int, float)) and value < low:
-            return f"is below the minimum {low}"
-        if isinstance(high, (int, float)) and value > high:
-            return f"is above the maximum {high}"
-    return None
+        kind, compared = _as_compared(spec.get("type", "string"), checked)
+        column = column_array([values[number] for values, _ in typed], kind)
+        untypable = np.array([number in bad for _, bad in typed], dtype=bool)
+        for found in field_violations(
+            column, {**spec, "type": kind, "constraints": compared}, untypable
+        ):
+            if isinstance(found, Violation):
+                message = BROKEN[found.kind].format(checked.get(found.kind))
+                broken.setdefault((found.row, number), message)
+    return broken
 
 
 def _twin_problems(package_dir: Path, resource: dict) -> list[Problem]:
@@ -513,14 +529,14 @@ def _twin_problems(package_dir: Path, resource: dict) -> list[Problem]:
     if path is None:
         return []
     try:
-        open_confined(package_dir, path).close()
-    except Refused as exc:
-        if str(exc) != NO_SUCH_FILE:
+        open_member(package_dir, path).close()
+    except PackageError as exc:
+        if exc.reason != NO_SUCH_FILE:
             return [
                 Problem(
                     str(package_dir / DESCRIPTOR),
                     None,
-                    f"{path!r}: {exc}",
+                    f"{path!r}: {exc.reason or exc}",
                     record=f"resources/{resource['name']}",
                     field="parquet.path",
                     hint="name a regular Parquet file inside the package folder",
@@ -533,7 +549,7 @@ def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]
     """The descriptor and typed rows of every table, read only from regular files inside
     `package_dir`; UnreadablePackage when there is no descriptor to read, InputError with every
     problem when its shape, its files or their rows are not what the report reads."""
-    descriptor = read_descriptor(package_dir)
+    descriptor = read_descriptor_as_problems(package_dir)
     problems = descriptor_problems(descriptor, str(package_dir / DESCRIPTOR))
     if problems:
         raise InputError(problems)

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
+from pipeline.load.seeds import TEXT_FILE
+from pipeline.load.sourcetext import sha256_text
+from pipeline.package.reader import PackageError, open_member
 from pipeline.report.charts import TABLE_COLOURS, href
-from pipeline.report.read import Package, Refused, open_confined
+from pipeline.report.read import Package
 
 UNREAD = "text in seeds/ is a link, not a regular file, or unreadable: not read"
 STRIPE_PX, STRIPE_LEVELS = 3, 5
@@ -41,23 +44,31 @@ def source_texts(package: Package, seeds: Path | None) -> dict[str, SourceText]:
     found = {}
     for source in package.rows.get("sources", []):
         sid = source["source_id"]
-        path = seeds / sid / "text.txt" if seeds is not None else None
-        if seeds is None or path is None or not os.path.lexists(path):
+        relative = f"{sid}/{TEXT_FILE}"
+        if seeds is None or not os.path.lexists(seeds / relative):
             found[sid] = SourceText(sid, None, "missing")
             continue
         # a link could lead out of seeds/ and a pipe would never end: only a regular file is read
         try:
-            with open_confined(seeds, f"{sid}/text.txt") as handle:
+            with open_member(seeds, relative) as handle:
                 raw = handle.read()
-        except Refused:
+        except PackageError:
             found[sid] = SourceText(sid, None, "unread")
             continue
-        digest = hashlib.sha256(raw).hexdigest()
-        text = raw.decode("utf-8", errors="replace")
-        found[sid] = SourceText(
-            sid, text, "ok" if digest == source["text_sha256"] else "differs", digest
-        )
+        text, digest = _text_and_digest(raw)
+        status = "ok" if digest == source["text_sha256"] else "differs"
+        found[sid] = SourceText(sid, text, status, digest)
     return found
+
+
+def _text_and_digest(raw: bytes) -> tuple[str, str]:
+    """The file's text and its sha256 as the package records it (sha256_text); a file that is not
+    UTF-8 is shown with replacement characters and digested as bytes, as sha256sum would."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace"), hashlib.sha256(raw).hexdigest()
+    return text, sha256_text(text)
 
 
 def segments(length: int, spans: list[dict]) -> list[tuple[int, int, list[dict]]]:

@@ -10,6 +10,7 @@ own characters, and no tag, handler or link comes out of it.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -518,6 +519,21 @@ MALFORMED = {
         2,
         ["{pkg}/datapackage.json: JSON nested too deeply to read " + HINT],
     ),
+    "descriptor-nested-32-deep": (
+        _write("datapackage.json", b'{"a": ' * 31 + b"{}" + b"}" * 31),
+        1,
+        ["{pkg}/datapackage.json: resources: missing, or not a list of tables " + HINT],
+    ),
+    "descriptor-nested-33-deep": (
+        _write("datapackage.json", b'{"a": ' * 32 + b"{}" + b"}" * 32),
+        2,
+        ["{pkg}/datapackage.json: JSON nested too deeply to read " + HINT],
+    ),
+    "descriptor-over-16-mib": (
+        _write("datapackage.json", b"{}" + b" " * (16 * 2**20 - 1)),
+        2,
+        ["{pkg}/datapackage.json: the descriptor: over the 16 MiB limit for a descriptor " + HINT],
+    ),
     "descriptor-is-a-link": (
         lambda package, outside: _replace_with(package, "datapackage.json", "link", outside),
         2,
@@ -854,6 +870,31 @@ def test_report_draws_values_at_the_edges(name: str, tmp_path: Path, published_m
     )
     assert result.exit_code == 0, result.output
     assert snippet in (tmp_path / "report" / page).read_text(encoding="utf-8")
+
+
+def test_a_source_text_not_in_utf8_is_shown_with_the_digest_of_its_bytes(
+    tmp_path: Path, published_minimal: Path
+):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    (seeds / "wire-2020-09-30" / "text.txt").write_bytes(b"Terter caf\xe9\n")
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "--package",
+            str(published_minimal),
+            "--seeds",
+            str(seeds),
+            "--out",
+            str(tmp_path / "report"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "report" / "source-wire-2020-09-30.html").read_text(encoding="utf-8")
+    digest = hashlib.sha256(b"Terter caf\xe9\n").hexdigest()
+    assert f"differs from sources.text_sha256</span> (seeds text {digest})" in page
+    assert "Terter caf\ufffd" in page
 
 
 def test_report_does_not_follow_a_linked_source_text(tmp_path: Path, published_minimal: Path):
