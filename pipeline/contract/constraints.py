@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.contract.fieldtypes import arrow_type
+from pipeline.contract.fieldtypes import INT64, arrow_type
 
 # The constraints checked on each type (frictionless's `supported_constraints` of its fields);
 # a constraint a type does not support is not checked on it.
@@ -46,7 +46,6 @@ BOUNDS = {
     "exclusiveMaximum": pc.less,
 }
 _EPOCH = dt.date(1970, 1, 1)
-_INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
 class Violation(NamedTuple):
@@ -149,7 +148,7 @@ def column_array(values: list, kind: str) -> pa.Array:
         days = [0 if v is None else (v - _EPOCH).days for v in values]
         data = pa.py_buffer(np.array(days, dtype=np.int32))
     elif kind == "integer":
-        low, high = _INT64
+        low, high = -INT64, INT64 - 1
         held = [0 if v is None else min(max(v, low), high) for v in values]
         data = pa.py_buffer(np.array(held, dtype=np.int64))
     else:

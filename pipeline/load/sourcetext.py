@@ -19,7 +19,7 @@ import unicodedata
 from pathlib import Path
 
 from pipeline.contract.problems import InputError, Problem
-from pipeline.load.spans import line_of
+from pipeline.load.spans import line_of, line_of_byte
 
 MAX_TEXT_BYTES = 20 * 1024 * 1024  # an article is far smaller
 REINGEST = (
@@ -158,7 +158,7 @@ def normalise(raw: bytes, shown: str) -> tuple[str, list[str]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        line = line_of_byte(raw, exc.start)
         raise InputError(
             [
                 Problem(

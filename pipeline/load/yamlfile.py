@@ -32,11 +32,11 @@ from yaml.constructor import BaseConstructor, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver, Resolver
 
+from pipeline.contract.fieldtypes import INT64
 from pipeline.contract.problems import InputError, Problem
-from pipeline.load.spans import line_of
+from pipeline.load.spans import line_of, line_of_byte
 
 MAX_BYTES = 10 * 1024 * 1024
-INT64 = 2**63
 # Annotation records nest 5 levels (file > table > record > evidence list > evidence item);
 # the other seed files 2. Ten times that is margin, not a use.
 MAX_DEPTH = 50
@@ -676,7 +676,7 @@ def _decoded(raw: bytes, shown: str) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        line = line_of_byte(raw, exc.start)
         message = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
         raise InputError([Problem(shown, line, message, hint="save the file as UTF-8")]) from None
     return text[1:] if text.startswith("\ufeff") else text
