@@ -1,9 +1,10 @@
 """Hostile input: every command refuses it with located problems, never a traceback, and writes nothing.
 
-The folders of tests/fixtures/invalid are checked line by line by test_fixtures.py; here
-the same cases also go through `publish` (which must leave a published package alone),
-and the cases a git fixture cannot hold are built at run time: symbolic links, a 100 MB
-annotation file, files nobody may read, and the inputs of `pipeline ingest`.
+Each folder of tests/fixtures/invalid goes through `check`, which must report exactly its
+problems, and through `publish`, which must refuse it with the same problems and leave a
+published package alone. The cases a git fixture cannot hold are built at run time:
+symbolic links, a 100 MB annotation file, files nobody may read, and the inputs of
+`pipeline ingest`.
 """
 
 from __future__ import annotations
@@ -53,10 +54,11 @@ def assert_refused(result, code: int = 1) -> None:
 
 
 @pytest.mark.parametrize("case", INVALID, ids=[p.name for p in INVALID])
-def test_invalid_case_changes_nothing_anywhere(case: Path, tmp_path: Path, published_minimal: Path):
+def test_invalid_case_is_reported_exactly_and_changes_nothing(
+    case: Path, tmp_path: Path, published_copy: Path
+):
     seeds = assemble_case(case, tmp_path)
-    out = tmp_path / "datapackage"
-    shutil.copytree(published_minimal, out)
+    out = published_copy
     before = (tree(seeds), tree(out))
     expected = [
         line
@@ -64,9 +66,13 @@ def test_invalid_case_changes_nothing_anywhere(case: Path, tmp_path: Path, publi
         if line.strip()
     ]
 
-    checked = runner.invoke(app, ["check", "--json", "--seeds", str(seeds)])
+    checked = runner.invoke(app, ["check", "--seeds", str(seeds)])
     assert_refused(checked)
-    report = json.loads(checked.stdout)
+    assert checked.output.splitlines() == [*expected, f"{len(expected)} problem(s) found."]
+
+    as_json = runner.invoke(app, ["check", "--json", "--seeds", str(seeds)])
+    assert_refused(as_json)
+    report = json.loads(as_json.stdout)
     assert report["valid"] is False and len(report["problems"]) == len(expected)
 
     result = runner.invoke(app, ["publish", "--seeds", str(seeds), "--out", str(out)])
@@ -224,11 +230,9 @@ def test_huge_file_fails_fast_in_little_memory(
 
 
 @pytest.fixture
-def ingest_world(tmp_path: Path, minimal_seeds: Path, published_minimal: Path):
+def ingest_world(minimal_seeds: Path, published_copy: Path):
     """seeds/ with one source, a published package beside it, and their hashes before the command."""
-    out = tmp_path / "datapackage"
-    shutil.copytree(published_minimal, out)
-    return minimal_seeds, out, (tree(minimal_seeds), tree(out))
+    return minimal_seeds, published_copy, (tree(minimal_seeds), tree(published_copy))
 
 
 def _ingest(path: Path, seeds: Path, *extra: str):
