@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -20,7 +19,15 @@ from pipeline.package.diff import diff_packages
 from pipeline.package.reader import PackageError, open_package
 from pipeline.release import build_release
 
-from conftest import PUBLISHED_EPOCH, ROOT, commit_package, copy_package, edit_descriptor, tree
+from conftest import (
+    PUBLISHED_EPOCH,
+    ROOT,
+    commit_package,
+    copy_package,
+    edit_descriptor,
+    installed,
+    tree,
+)
 
 runner = CliRunner()
 EPOCH = PUBLISHED_EPOCH  # 2020-09-30T00:00:00Z
@@ -424,7 +431,7 @@ def test_dry_run_of_unchanged_inputs(package: Path, minimal_seeds: Path):
 
 
 def test_publish_is_byte_identical_across_environments(minimal_seeds: Path, tmp_path: Path):
-    pipeline = Path(sys.executable).parent / "pipeline"
+    pipeline = installed("pipeline")
     outs = []
     for name, tz, lang, seed in (
         ("a", "UTC", "C.UTF-8", "0"),
