@@ -8,10 +8,10 @@ SEEDS ?= seeds
 OUT ?= datapackage
 
 .DEFAULT_GOAL := help
-.PHONY: help install check publish test coverage validate schema lock clean
+.PHONY: help install check publish lint test coverage validate schema lock clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,12 @@ coverage: $(STAMP) ## List sentences of each source that no evidence covers
 validate: $(STAMP) ## Validate the published package with frictionless
 	$(BIN)/frictionless validate $(OUT)/datapackage.json
 
-test: $(STAMP) ## Run the test suite
+lint: $(STAMP) ## Lint, check the formatting and the types (ruff, mypy)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint ## Lint, then run the test suite
 	$(BIN)/python -m pytest
 
 schema: $(STAMP) ## Regenerate schemas/annotation.schema.json from the table schemas
@@ -62,7 +67,7 @@ conformance: $(STAMP) ## Hold pipeline validate to frictionless: the conformance
 	DIFFERENTIAL_EXAMPLES=2000 $(BIN)/python -m pytest tests/validate/test_conformance.py tests/validate/test_differential.py
 
 bench: $(STAMP) ## Benchmark check, publish and validate on synthetic corpora; writes bench/RESULTS.md
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 
 # -- targets: report --
@@ -71,4 +76,4 @@ report: $(STAMP) ## Build the HTML review report of the package into report/
 	$(BIN)/pipeline report --package $(OUT) --seeds $(SEEDS) --out report
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info

@@ -58,8 +58,8 @@ def _rows(folder: Path, resource: str) -> int:
 
 
 def plant_package_errors(folder: Path) -> list[dict]:
-    """Plant the errors into the package in `folder`; returns them (resource, format, row, field, kinds found as)."""
-
+    """Plant the errors into the package in `folder`; returns each one's resource, format, row,
+    field and the error types that count as finding it."""
     import pyarrow.parquet as pq
 
     descriptor_path = folder / "datapackage.json"

@@ -1,7 +1,8 @@
 """Benchmark of the pipeline on synthetic corpora; writes bench/RESULTS.md.
 
 Steps (each result is kept in bench/work/results.json, so steps can be rerun alone):
-  corpus      python bench/synth.py --docs 1000 / 10000 / 12000 into bench/work/seeds-{1k,10k,validate}
+  corpus      python bench/synth.py --docs 1000 / 10000 / 12000
+              into bench/work/seeds-{1k,10k,validate}
   check       pipeline check on the 1k and 10k corpora (wall time, peak memory)
   publish     pipeline publish on the 1k and 10k corpora into bench/work/package-{1k,10k}
   validate    the 12k package (about 1,000,000 rows) with planted errors (bench/plant.py):
@@ -11,7 +12,7 @@ Steps (each result is kept in bench/work/results.json, so steps can be rerun alo
   speed       a fixed pure-Python workload (run between steps: the machine's speed meanwhile)
   report      bench/RESULTS.md from the results
 
-    .venv/bin/python bench/run.py [STEP ...]      # no step: all of them, speed before each timed step
+    .venv/bin/python -m bench.run [STEP ...]    # no step: all of them, speed before each timed one
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
-BIN = ROOT / ".venv" / "bin"
+BIN = Path(sys.executable).parent  # the commands of the environment running the benchmark
 RESULTS = WORK / "results.json"
 SIZES = {"1k": 1000, "10k": 10000}
 RUNS = {"1k": 3, "10k": 3}
@@ -64,7 +65,8 @@ def _tree(root: int) -> list[int]:
 
 
 def _pss_mb(pids: list[int]) -> float:
-    """Proportional set size of `pids` together: pages a forked worker shares with its parent count once."""
+    """Proportional set size of `pids` together: pages a forked worker shares with its parent
+    count once."""
     total = 0
     for pid in pids:
         try:
@@ -76,8 +78,9 @@ def _pss_mb(pids: list[int]) -> float:
 
 
 def timed(command: list[str], env: dict | None = None, sample_tree: bool = False) -> dict:
-    """Wall time of one run of `command` and peak memory of its largest process (/usr/bin/time -v); with
-    `sample_tree`, also of all of its processes together (their summed PSS, sampled every 0.1 s)."""
+    """Wall time of one run of `command` and peak memory of its largest process
+    (/usr/bin/time -v); with `sample_tree`, also of all of its processes together (their summed
+    PSS, sampled every 0.1 s)."""
     started = time.perf_counter()
     process = subprocess.Popen(
         ["/usr/bin/time", "-v", *command],
@@ -115,10 +118,10 @@ def timed(command: list[str], env: dict | None = None, sample_tree: bool = False
 
 
 def repeat(command: list[str], runs: int, before=None, tree_memory: bool = False) -> dict:
-    """`runs` timed runs; with `tree_memory`, one more run, not timed, for the peak of all the command's
-    processes together. Sampling takes CPU time from the command measured (walking /proc and every process's
-    memory map ten times a second): `pipeline validate`, which keeps both cores busy, measured 2.00 s with
-    the sampler and 1.77 s without (medians of 8, run by turns)."""
+    """`runs` timed runs; with `tree_memory`, one more run, not timed, for the peak of all the
+    command's processes together. Sampling takes CPU time from the command measured (walking /proc
+    and every process's memory map ten times a second): `pipeline validate`, which keeps both cores
+    busy, measured 2.00 s with the sampler and 1.77 s without (medians of 8, run by turns)."""
     samples = []
     for _ in range(runs):
         if before:
@@ -133,16 +136,18 @@ def repeat(command: list[str], runs: int, before=None, tree_memory: bool = False
 
 
 def by_turns(commands: list[tuple[list[str], int]]) -> list[dict]:
-    """Each command run its number of times, taking turns (one untimed run of each first), so that all of
-    them meet the machine in the same states."""
+    """Each command run its number of times, taking turns (one untimed run of each first), so
+    that all of them meet the machine in the same states."""
     samples: list[list[dict]] = [[] for _ in commands]
     for command, _ in commands:
         timed(command)
     for turn in range(max(runs for _, runs in commands)):
-        for (command, runs), taken in zip(commands, samples):
+        for (command, runs), taken in zip(commands, samples, strict=True):
             if turn < runs:
                 taken.append(timed(command))
-    return [summary(command, taken, None) for (command, _), taken in zip(commands, samples)]
+    return [
+        summary(command, taken, None) for (command, _), taken in zip(commands, samples, strict=True)
+    ]
 
 
 def summary(command: list[str], samples: list[dict], tree_peak: float | None) -> dict:
@@ -213,8 +218,7 @@ def step_publish(results: dict) -> None:
 
 
 def step_validate(results: dict) -> None:
-    sys.path.insert(0, str(ROOT / "bench"))
-    import plant
+    from bench import plant
 
     clean = WORK / "package-validate"
     shutil.rmtree(clean, ignore_errors=True)
@@ -244,8 +248,9 @@ def step_validate(results: dict) -> None:
         rel(planted_dir / "datapackage.json"),
     ]
     # Side by side in one run: each validator in turn, so that both meet the same machine.
-    # The package was just written: its pages go to disk first, lest the write-back slow whichever command
-    # runs then. Ours take about 2 s and vary more from run to run (system time): 9 runs each, by turns.
+    # The package was just written: its pages go to disk first, lest the write-back slow
+    # whichever command runs then. Ours take about 2 s and vary more from run to run (system
+    # time): 9 runs each, by turns.
     os.sync()
     ours_csv, ours_full, theirs = by_turns([(csv_cmd, 9), (full_cmd, 9), (theirs_cmd, 3)])
     csv_report = json.loads(
@@ -273,11 +278,15 @@ def step_validate(results: dict) -> None:
     }
 
 
-SPEED_PROBE = "import time; t = time.perf_counter(); sum(i * i for i in range(10_000_000)); print(time.perf_counter() - t)"
+SPEED_PROBE = (
+    "import time; t = time.perf_counter(); sum(i * i for i in range(10_000_000)); "
+    "print(time.perf_counter() - t)"
+)
 
 
 def step_speed(results: dict) -> None:
-    """A fixed pure-Python workload, timed before and after the other steps: how fast the machine was meanwhile."""
+    """A fixed pure-Python workload, timed before and after the other steps: how fast the
+    machine was meanwhile."""
     samples = [
         float(
             subprocess.run(
@@ -308,132 +317,178 @@ def _peak(entry: dict) -> float:
     return max(entry["peak_mb"] or 0, entry.get("tree_peak_mb") or 0)
 
 
-def step_report(results: dict) -> None:
-    lines = [
+def _command(entry: dict) -> str:
+    """The command of `entry` as a reader of the project would type it."""
+    return entry["command"].replace(str(BIN) + "/", ".venv/bin/")
+
+
+def _heading() -> list[str]:
+    return [
         "# Benchmark results",
         "",
         f"Measured by `make bench` (bench/run.py) on {platform.node() or 'this machine'}: "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}.",
-        "Wall time is measured around each command. Peak memory is the biggest process's peak resident set "
-        "(`/usr/bin/time -v`) in the timed runs; for check and publish, which read annotation files in worker "
-        "processes, it is the larger of that and the peak of all their processes together (summed proportional "
-        "set size, sampled every 0.1 s) in one more run, not timed, since the sampling takes CPU time from the "
-        "command. Each figure is the median of the runs it names, all taken in one `make bench` run.",
+        "Wall time is measured around each command. Peak memory is the biggest process's peak "
+        "resident set (`/usr/bin/time -v`) in the timed runs; for check and publish, which read "
+        "annotation files in worker processes, it is the larger of that and the peak of all their "
+        "processes together (summed proportional set size, sampled every 0.1 s) in one more run, "
+        "not timed, since the sampling takes CPU time from the command. Each figure is the median "
+        "of the runs it names, all taken in one `make bench` run.",
         "",
     ]
-    corpus = results.get("corpus", {})
-    if corpus:
-        lines += [
-            "## Synthetic corpora",
-            "",
-            "| corpus | command output | synth time |",
-            "|---|---|---|",
-        ]
-        for label, entry in corpus.items():
-            lines.append(f"| {label} | {entry['output']} | {entry['seconds']:.1f} s |")
-        lines.append("")
-    for step, target in (
-        ("check", None),
-        ("publish", "10k within 60 s and 2 GB; 10k/1k time ratio <= 12"),
-    ):
-        entries = results.get(step, {})
-        if not entries:
-            continue
-        lines += [f"## pipeline {step}", "", "| corpus | command | result |", "|---|---|---|"]
-        for label, entry in entries.items():
-            lines.append(
-                f"| {label} | `{entry['command'].replace(str(BIN) + '/', '.venv/bin/')}` | {_fmt(entry)} |"
-            )
-        if "1k" in entries and "10k" in entries:
-            ratio = entries["10k"]["median_s"] / entries["1k"]["median_s"]
-            lines += ["", f"10k/1k time ratio: **{ratio:.1f}**."]
-        if target and "10k" in entries:
-            e = entries["10k"]
-            ratio = e["median_s"] / entries["1k"]["median_s"] if "1k" in entries else 0
-            ok = e["median_s"] <= 60 and _peak(e) <= 2048 and ratio <= 12
-            lines.append(
-                f"Target ({target}): {'met' if ok else 'NOT met'} "
-                f"({e['median_s']:.0f} s, {_peak(e):.0f} MB, ratio {ratio:.1f})."
-            )
-        lines.append("")
-    validate = results.get("validate")
-    if validate:
-        ours_csv, ours, theirs = (
-            validate["pipeline_csv"],
-            validate["pipeline"],
-            validate["frictionless"],
+
+
+def _corpus_section(corpus: dict) -> list[str]:
+    if not corpus:
+        return []
+    lines = [
+        "## Synthetic corpora",
+        "",
+        "| corpus | command output | synth time |",
+        "|---|---|---|",
+    ]
+    for label, entry in corpus.items():
+        lines.append(f"| {label} | {entry['output']} | {entry['seconds']:.1f} s |")
+    return lines + [""]
+
+
+def _timing_section(step: str, entries: dict, target: str | None) -> list[str]:
+    """The table of one command on the corpora, their time ratio and, if given, the target."""
+    if not entries:
+        return []
+    lines = [f"## pipeline {step}", "", "| corpus | command | result |", "|---|---|---|"]
+    for label, entry in entries.items():
+        lines.append(f"| {label} | `{_command(entry)}` | {_fmt(entry)} |")
+    if "1k" in entries and "10k" in entries:
+        ratio = entries["10k"]["median_s"] / entries["1k"]["median_s"]
+        lines += ["", f"10k/1k time ratio: **{ratio:.1f}**."]
+    if target and "10k" in entries:
+        e = entries["10k"]
+        ratio = e["median_s"] / entries["1k"]["median_s"] if "1k" in entries else 0
+        ok = e["median_s"] <= 60 and _peak(e) <= 2048 and ratio <= 12
+        lines.append(
+            f"Target ({target}): {'met' if ok else 'NOT met'} "
+            f"({e['median_s']:.0f} s, {_peak(e):.0f} MB, ratio {ratio:.1f})."
         )
-        speed_csv = theirs["median_s"] / ours_csv["median_s"]
-        speed_full = theirs["median_s"] / ours["median_s"]
+    return lines + [""]
 
-        def row(name: str, entry: dict, errors: int) -> str:
-            return f"| {name} | `{entry['command'].replace(str(BIN) + '/', '.venv/bin/')}` | {_fmt(entry)} | {errors} |"
 
-        lines += [
-            "## pipeline validate vs frictionless validate",
-            "",
-            f"Package: published from a synthetic corpus of {validate['docs']:,} documents, then errors planted "
-            f"(bench/plant.py): {validate['rows']:,} rows in its CSV resources, the same rows again in the "
-            "Parquet twins, which only `pipeline validate` reads. The three commands took turns (after one "
-            "untimed run of each), in one run.",
-            "",
-            "| validator | command | result | errors reported |",
-            "|---|---|---|---|",
-            row("pipeline validate, CSV resources only", ours_csv, validate["errors_pipeline_csv"]),
-            row("pipeline validate, CSV and Parquet twins", ours, validate["errors_pipeline"]),
-            row("frictionless validate (CSV resources)", theirs, validate["errors_frictionless"]),
-            "",
-            f"Speed-up on the CSV resources (the same work): **{speed_csv:.1f}x**; target >= 20x: "
-            f"{'met' if speed_csv >= 20 else 'NOT met'}. With every Parquet twin read, hashed and compared as well: "
-            f"{speed_full:.1f}x.",
-            "",
-            "| planted error | resource | row | field | pipeline validate | frictionless |",
-            "|---|---|---|---|---|---|",
-        ]
-        for error, mine, theirs_found in zip(
-            validate["planted"], validate["found_pipeline"], validate["found_frictionless"]
-        ):
-            lines.append(
-                f"| {error['kind']} | {error['resource']}{' (parquet)' if error.get('format') == 'parquet' else ''} "
-                f"| {error.get('rowNumber') or '-'} | {error.get('fieldName') or '-'} "
-                f"| {'found' if mine else 'missed'} | {'found' if theirs_found else 'missed'} |"
-            )
-        csv_missed = [
-            e["kind"]
-            for e, found in zip(validate["planted"], validate["found_pipeline_csv"])
-            if not found and e.get("format") != "parquet"
-        ]
-        lines += [
-            "",
-            "With `--no-parquet`, `pipeline validate` found every planted error in the CSV resources"
-            if not csv_missed
-            else f"With `--no-parquet`, `pipeline validate` missed: {', '.join(csv_missed)}",
-            "(the errors planted in Parquet twins are out of its reach by design).",
-            "",
-        ]
-    speed = results.get("speed")
-    if speed:
-        lines += [
-            "## Machine speed",
-            "",
-            "The same pure-Python loop (`sum(i * i for i in range(10_000_000))`, median of 3) timed before "
-            f"check, publish and validate and after them: {' s, '.join(f'{x:.2f}' for x in speed)} s. The machine is a "
-            "shared virtual machine: the same work can take half as long again from one hour to the next, "
-            "which is why every comparison here is between figures of one run.",
-            "",
-        ]
-    help_ = results.get("help")
-    if help_:
-        lines += [
-            "## Start-up",
-            "",
-            f"`pipeline --help`: {help_['median_s']:.3f} s (median of {help_['runs']}); "
-            f"target 0.3 s: {'met' if help_['median_s'] <= 0.3 else 'NOT met'}.",
-            "",
-        ]
-    notes = results.get("notes")
-    if notes:
-        lines += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
+def _validate_section(validate: dict | None) -> list[str]:
+    """Both validators on the planted package: times, errors reported, planted errors found."""
+    if not validate:
+        return []
+    ours_csv, ours, theirs = (
+        validate["pipeline_csv"],
+        validate["pipeline"],
+        validate["frictionless"],
+    )
+    speed_csv = theirs["median_s"] / ours_csv["median_s"]
+    speed_full = theirs["median_s"] / ours["median_s"]
+
+    def row(name: str, entry: dict, errors: int) -> str:
+        return f"| {name} | `{_command(entry)}` | {_fmt(entry)} | {errors} |"
+
+    lines = [
+        "## pipeline validate vs frictionless validate",
+        "",
+        f"Package: published from a synthetic corpus of {validate['docs']:,} documents, then "
+        f"errors planted (bench/plant.py): {validate['rows']:,} rows in its CSV resources, the "
+        "same rows again in the Parquet twins, which only `pipeline validate` reads. The three "
+        "commands took turns (after one untimed run of each), in one run.",
+        "",
+        "| validator | command | result | errors reported |",
+        "|---|---|---|---|",
+        row("pipeline validate, CSV resources only", ours_csv, validate["errors_pipeline_csv"]),
+        row("pipeline validate, CSV and Parquet twins", ours, validate["errors_pipeline"]),
+        row("frictionless validate (CSV resources)", theirs, validate["errors_frictionless"]),
+        "",
+        f"Speed-up on the CSV resources (the same work): **{speed_csv:.1f}x**; target >= 20x: "
+        f"{'met' if speed_csv >= 20 else 'NOT met'}. With every Parquet twin read, hashed and "
+        f"compared as well: {speed_full:.1f}x.",
+        "",
+    ]
+    return lines + _planted_table(validate) + _csv_only_note(validate)
+
+
+def _planted_table(validate: dict) -> list[str]:
+    lines = [
+        "| planted error | resource | row | field | pipeline validate | frictionless |",
+        "|---|---|---|---|---|---|",
+    ]
+    for error, mine, theirs_found in zip(
+        validate["planted"],
+        validate["found_pipeline"],
+        validate["found_frictionless"],
+        strict=True,
+    ):
+        twin = " (parquet)" if error.get("format") == "parquet" else ""
+        lines.append(
+            f"| {error['kind']} | {error['resource']}{twin} "
+            f"| {error.get('rowNumber') or '-'} | {error.get('fieldName') or '-'} "
+            f"| {'found' if mine else 'missed'} | {'found' if theirs_found else 'missed'} |"
+        )
+    return lines
+
+
+def _csv_only_note(validate: dict) -> list[str]:
+    csv_missed = [
+        e["kind"]
+        for e, found in zip(validate["planted"], validate["found_pipeline_csv"], strict=True)
+        if not found and e.get("format") != "parquet"
+    ]
+    return [
+        "",
+        "With `--no-parquet`, `pipeline validate` found every planted error in the CSV resources"
+        if not csv_missed
+        else f"With `--no-parquet`, `pipeline validate` missed: {', '.join(csv_missed)}",
+        "(the errors planted in Parquet twins are out of its reach by design).",
+        "",
+    ]
+
+
+def _speed_section(speed: list[float] | None) -> list[str]:
+    if not speed:
+        return []
+    timings = " s, ".join(f"{x:.2f}" for x in speed)
+    return [
+        "## Machine speed",
+        "",
+        "The same pure-Python loop (`sum(i * i for i in range(10_000_000))`, median of 3) timed "
+        f"before check, publish and validate and after them: {timings} s. The machine is a "
+        "shared virtual machine: the same work can take half as long again from one hour to the "
+        "next, which is why every comparison here is between figures of one run.",
+        "",
+    ]
+
+
+def _help_section(help_: dict | None) -> list[str]:
+    if not help_:
+        return []
+    return [
+        "## Start-up",
+        "",
+        f"`pipeline --help`: {help_['median_s']:.3f} s (median of {help_['runs']}); "
+        f"target 0.3 s: {'met' if help_['median_s'] <= 0.3 else 'NOT met'}.",
+        "",
+    ]
+
+
+def _notes_section(notes: list[str] | None) -> list[str]:
+    return ["## Notes", ""] + [f"- {note}" for note in notes] + [""] if notes else []
+
+
+def step_report(results: dict) -> None:
+    lines = _heading() + _corpus_section(results.get("corpus", {}))
+    lines += _timing_section("check", results.get("check", {}), None)
+    lines += _timing_section(
+        "publish",
+        results.get("publish", {}),
+        "10k within 60 s and 2 GB; 10k/1k time ratio <= 12",
+    )
+    lines += _validate_section(results.get("validate"))
+    lines += _speed_section(results.get("speed"))
+    lines += _help_section(results.get("help"))
+    lines += _notes_section(results.get("notes"))
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines))
 
 

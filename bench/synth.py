@@ -18,8 +18,11 @@ import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pipeline.contract import schemas
+
+T = TypeVar("T")
 
 WAR_START = dt.date(2020, 9, 27)
 WAR_DAYS = 45
@@ -250,7 +253,7 @@ def actor_pool(size: int, rng: random.Random) -> list[Actor]:
     number = 0
     while len(pool) < size:
         first, last = FIRST[number % len(FIRST)], LAST[(number // len(FIRST)) % len(LAST)]
-        body = bodies[rng.randrange(len(bodies))]
+        employer = bodies[rng.randrange(len(bodies))]
         round_ = number // (len(FIRST) * len(LAST))
         name = f"{first} {last}" + (f" {chr(65 + round_ % 26)}." if round_ else "")
         suffix = f"-{round_}" if round_ else ""
@@ -259,9 +262,9 @@ def actor_pool(size: int, rng: random.Random) -> list[Actor]:
                 slug(f"{first} {last}") + suffix,
                 name,
                 "person",
-                body.country,
-                body.actor_id,
-                f"spokesperson of the {body.name}",
+                employer.country,
+                employer.actor_id,
+                f"spokesperson of the {employer.name}",
             )
         )
         number += 1
@@ -289,7 +292,7 @@ def place_pool(size: int, rng: random.Random) -> list[Place]:
     return pool
 
 
-def zipf_pick(rng: random.Random, pool: list, head: int) -> object:
+def zipf_pick(rng: random.Random, pool: list[T], head: int) -> T:
     """Mostly from the first `head` items (the well-known), sometimes from the long tail."""
     if rng.random() < 0.7 or len(pool) <= head:
         return pool[int(rng.random() ** 2 * min(head, len(pool)))]
@@ -298,6 +301,8 @@ def zipf_pick(rng: random.Random, pool: list, head: int) -> object:
 
 # ---- one document ----
 
+Record = dict[str, Any]
+
 
 @dataclass
 class Doc:
@@ -305,7 +310,7 @@ class Doc:
     published: dt.date
     publisher: str
     sentences: list[str] = field(default_factory=list)
-    records: dict[str, list[dict]] = field(
+    records: dict[str, list[Record]] = field(
         default_factory=lambda: {t: [] for t in schemas.ANNOTATED}
     )
 
@@ -314,11 +319,21 @@ class Doc:
         return sentence
 
 
+@dataclass
+class Cast:
+    """Who and where one document speaks of: parties fight, speakers speak."""
+
+    actors: list[Actor]
+    places: list[Place]
+    parties: list[Actor]
+    speakers: list[Actor]
+
+
 def _weekday(day: dt.date) -> str:
     return WEEKDAYS[day.weekday()]
 
 
-def _count_phrase(rng: random.Random, what: str, verb: str) -> tuple[str, dict]:
+def _count_phrase(rng: random.Random, what: str, verb: str) -> tuple[str, dict[str, Any]]:
     """Words of a count and the low/high/convention they stand for."""
     if rng.random() < 0.35:
         term, phrase, low, high, _ = rng.choice(CONVENTIONS[:4])
@@ -328,35 +343,34 @@ def _count_phrase(rng: random.Random, what: str, verb: str) -> tuple[str, dict]:
     return f"{words} {what} {'was' if n == 1 else 'were'} {verb}", {"low": n, "high": n}
 
 
-def build_doc(
-    index: int,
-    rng: random.Random,
-    actors: list[Actor],
-    places: list[Place],
-    defined: set[str],
-    statements_so_far: list[str],
-) -> Doc:
-    published = WAR_START + dt.timedelta(days=rng.randrange(WAR_DAYS))
-    publisher = PUBLISHERS[index % len(PUBLISHERS)]
-    doc = Doc(f"{slug(publisher)}-{published.isoformat()}-{index:06d}", published, publisher)
-    used_actors = list(
-        {
-            a.actor_id: a for a in (zipf_pick(rng, actors, 60) for _ in range(rng.randint(6, 10)))
-        }.values()
-    )
-    used_places = list(
-        {
-            p.place_id: p for p in (zipf_pick(rng, places, 25) for _ in range(rng.randint(4, 6)))
-        }.values()
-    )
+def _with_superiors(used: list[Actor], actors: list[Actor]) -> list[Actor]:
+    """`used` and, after them, the superiors of each (a person's ministry, then its state)."""
     by_id = {a.actor_id: a for a in actors}
-    for actor in list(used_actors):  # a person's body and state come with them
+    for actor in list(used):
         parent = by_id.get(actor.parent) if actor.parent else None
-        while parent is not None and parent not in used_actors:
-            used_actors.append(parent)
+        while parent is not None and parent not in used:
+            used.append(parent)
             parent = by_id.get(parent.parent) if parent.parent else None
-    doc.say(f"Fighting over Nagorno-Karabakh continued, {publisher} reported (report {index}).")
-    for actor in used_actors:
+    return used
+
+
+def _pick_cast(rng: random.Random, actors: list[Actor], places: list[Place]) -> Cast:
+    """A handful of actors (with the superiors of each) and places, mostly well-known ones."""
+    picked_actors = (zipf_pick(rng, actors, 60) for _ in range(rng.randint(6, 10)))
+    used_actors = list({a.actor_id: a for a in picked_actors}.values())
+    picked_places = (zipf_pick(rng, places, 25) for _ in range(rng.randint(4, 6)))
+    used_places = list({p.place_id: p for p in picked_places}.values())
+    used_actors = _with_superiors(used_actors, actors)
+    fighting = ("state", "armed_force")
+    speaking = ("person", "government_body", "state")
+    parties = [a for a in used_actors if a.actor_type in fighting] or used_actors
+    speakers = [a for a in used_actors if a.actor_type in speaking] or used_actors
+    return Cast(used_actors, used_places, parties, speakers)
+
+
+def _introduce_actors(doc: Doc, index: int, cast: Cast, defined: set[str]) -> None:
+    """A sentence per actor; the first document to name an actor defines it."""
+    for actor in cast.actors:
         intro = (
             f"{actor.name}, {actor.role}"
             if actor.role
@@ -376,7 +390,11 @@ def build_doc(
                 "evidence": [intro],
             }
             doc.records["actors"].append(record)
-    for place in used_places:
+
+
+def _introduce_places(doc: Doc, index: int, cast: Cast, defined: set[str]) -> None:
+    """A sentence per place; the first document to name a place defines it."""
+    for place in cast.places:
         quote = f"the area of {place.name}"
         doc.say(f"Residents in {quote} sheltered in basements, according to report {index}.")
         if place.place_id not in defined:
@@ -392,125 +410,161 @@ def build_doc(
                     "evidence": [quote],
                 }
             )
-    parties = [a for a in used_actors if a.actor_type in ("state", "armed_force")] or used_actors
-    speakers = [
-        a for a in used_actors if a.actor_type in ("person", "government_body", "state")
-    ] or used_actors
-    events = []
-    for n in range(rng.randint(11, 17)):
-        event_type, subs, _ = rng.choices(EVENT_MIX, weights=[m[2] for m in EVENT_MIX])[0]
-        sub = rng.choice(subs)
-        day = published - dt.timedelta(days=rng.choice([0, 0, 1, 1, 2, 3]))
-        a1, a2 = rng.sample(parties, 2) if len(parties) > 1 else (parties[0], None)
-        place = rng.choice(used_places)
-        claimant = rng.choice(speakers)
-        status = rng.choice(["claimed", "claimed", "reported", "denied", "disputed", "unverified"])
-        event_id = f"{slug(sub)[:24].strip('-')}-{doc.source_id}-{n}"
-        first = f"{a1.name} {VERBS[event_type]} {a2.name if a2 else 'positions'} near {place.name} on {_weekday(day)}"
-        doc.say(f"{first} in incident {index}-{n}, {claimant.name} said.")
-        evidence = [first]
-        if rng.random() < 0.4:
-            second = f"incident {index}-{n} lasted {rng.randint(2, 9)} hours"
-            doc.say(f"Witnesses said {second}.")
-            evidence.append(second)
-        record = {
-            "event_id": event_id,
-            "date_start": day.isoformat(),
+
+
+def _add_event(doc: Doc, rng: random.Random, index: int, n: int, cast: Cast) -> Record:
+    """Incident `n` of the document: one or two sentences and its record."""
+    event_type, subs, _ = rng.choices(EVENT_MIX, weights=[m[2] for m in EVENT_MIX])[0]
+    sub = rng.choice(subs)
+    day = doc.published - dt.timedelta(days=rng.choice([0, 0, 1, 1, 2, 3]))
+    parties = cast.parties
+    a1, a2 = rng.sample(parties, 2) if len(parties) > 1 else (parties[0], None)
+    place = rng.choice(cast.places)
+    claimant = rng.choice(cast.speakers)
+    status = rng.choice(["claimed", "claimed", "reported", "denied", "disputed", "unverified"])
+    event_id = f"{slug(sub)[:24].strip('-')}-{doc.source_id}-{n}"
+    other = a2.name if a2 else "positions"
+    first = f"{a1.name} {VERBS[event_type]} {other} near {place.name} on {_weekday(day)}"
+    doc.say(f"{first} in incident {index}-{n}, {claimant.name} said.")
+    evidence = [first]
+    if rng.random() < 0.4:
+        second = f"incident {index}-{n} lasted {rng.randint(2, 9)} hours"
+        doc.say(f"Witnesses said {second}.")
+        evidence.append(second)
+    record = {
+        "event_id": event_id,
+        "date_start": day.isoformat(),
+        "date_precision": "day",
+        "event_type": event_type,
+        "sub_event_type": sub,
+        "actor1_id": a1.actor_id,
+        "actor2_id": a2.actor_id if a2 else None,
+        "place_id": place.place_id,
+        "claim_status": status,
+        "claimant_actor_id": None if status == "reported" else claimant.actor_id,
+        "summary": f"{sub} near {place.name}.",
+        "evidence": evidence,
+    }
+    doc.records["events"].append(record)
+    return record
+
+
+def _add_statement(
+    doc: Doc,
+    rng: random.Random,
+    index: int,
+    n: int,
+    cast: Cast,
+    events: list[Record],
+    earlier: list[str],
+) -> str:
+    """Statement `n` of the document, about one of its `events` or none; a denial responds to one
+    of the `earlier` statements. Returns its id."""
+    kind, verb, words = rng.choice(SAYINGS)
+    speaker = rng.choice(cast.speakers)
+    target = rng.choice(cast.parties)
+    day = doc.published - dt.timedelta(days=rng.choice([0, 0, 1]))
+    said = f"{words}, {index}-{n}"
+    text = f"{speaker.name} {verb} {target.name} on {_weekday(day)}, saying “{said}”"
+    doc.say(text + ".")
+    about = rng.choice(events)["event_id"] if rng.random() < 0.5 else None
+    if about and next(e for e in events if e["event_id"] == about)["date_start"] > day.isoformat():
+        about = None  # a statement is never about an event after it
+    responds = rng.choice(earlier) if kind == "DENY" and earlier else None
+    statement_id = f"{slug(speaker.name)[:20].strip('-')}-{kind.lower()}-{doc.source_id}-{n}"
+    doc.records["statements"].append(
+        {
+            "statement_id": statement_id,
+            "speaker_actor_id": speaker.actor_id,
+            "target_actor_id": target.actor_id,
+            "date": day.isoformat(),
             "date_precision": "day",
-            "event_type": event_type,
-            "sub_event_type": sub,
-            "actor1_id": a1.actor_id,
-            "actor2_id": a2.actor_id if a2 else None,
-            "place_id": place.place_id,
-            "claim_status": status,
-            "claimant_actor_id": None if status == "reported" else claimant.actor_id,
-            "summary": f"{sub} near {place.name}.",
-            "evidence": evidence,
+            "channel": rng.choice(CHANNELS),
+            "statement_type": kind,
+            "quote": said if rng.random() < 0.6 else None,
+            "summary": f"{speaker.name} {verb} {target.name}.",
+            "about_event_id": about,
+            "responds_to_statement_id": responds,
+            "evidence": [text],
         }
-        doc.records["events"].append(record)
-        events.append(record)
+    )
+    return statement_id
+
+
+def _add_casualty_report(
+    doc: Doc, rng: random.Random, index: int, n: int, cast: Cast, events: list[Record]
+) -> None:
+    """Tally `n` of the document: a claim of killed (and maybe wounded) at one of its `events`."""
+    claimant = rng.choice(cast.speakers)
+    event = rng.choice(events)
+    population = rng.choice(POPULATIONS)
+    what = {"civilian": "civilians", "military": "servicemen", "mixed": "people"}[population]
+    killed_words, killed = _count_phrase(rng, what, "killed")
+    count_text = killed_words
+    injured = None
+    if rng.random() < 0.5:
+        injured_words, injured = _count_phrase(rng, "others", "wounded")
+        count_text += f" and {injured_words}"
+    cumulative = rng.random() < 0.15
+    day = dt.date.fromisoformat(event["date_start"])
+    place_name = next(p.name for p in cast.places if p.place_id == event["place_id"])
+    sentence = (
+        f"{claimant.name} said on {_weekday(day)} that {count_text} in the area of {place_name}"
+    )
+    tail = f" (tally {index}-{n}" + (
+        ", bringing the total this month higher)" if cumulative else ")"
+    )
+    doc.say(sentence + tail + ".")
+    record: Record = {
+        "report_id": f"casualties-{doc.source_id}-{n}",
+        "claimant_actor_id": claimant.actor_id,
+        "event_id": event["event_id"],
+        "place_id": event["place_id"],
+        "period_start": day.isoformat(),
+        "period_end": day.isoformat(),
+        "population": population,
+        "affiliation_actor_id": event["actor2_id"] or event["actor1_id"],
+    }
+    for group, count in (("killed", killed), ("injured", injured)):
+        if count:
+            record[f"{group}_low"], record[f"{group}_high"] = count["low"], count["high"]
+            if "convention" in count:
+                record[f"{group}_convention"] = count["convention"]
+    record.update(
+        {"count_text": count_text, "is_cumulative": cumulative, "evidence": [sentence + tail]}
+    )
+    doc.records["casualty_reports"].append(record)
+
+
+def build_doc(
+    index: int,
+    rng: random.Random,
+    actors: list[Actor],
+    places: list[Place],
+    defined: set[str],
+    statements_so_far: list[str],
+) -> Doc:
+    """Document `index`: its cast, then its incidents, statements and tallies, sentence by sentence.
+
+    `defined` holds the actors and places earlier documents define; `statements_so_far` the
+    ids of earlier statements, which a denial may respond to. Both grow with this document.
+    """
+    published = WAR_START + dt.timedelta(days=rng.randrange(WAR_DAYS))
+    publisher = PUBLISHERS[index % len(PUBLISHERS)]
+    doc = Doc(f"{slug(publisher)}-{published.isoformat()}-{index:06d}", published, publisher)
+    cast = _pick_cast(rng, actors, places)
+    doc.say(f"Fighting over Nagorno-Karabakh continued, {publisher} reported (report {index}).")
+    _introduce_actors(doc, index, cast, defined)
+    _introduce_places(doc, index, cast, defined)
+    events = [_add_event(doc, rng, index, n, cast) for n in range(rng.randint(11, 17))]
     local_statements: list[str] = []
     for n in range(rng.randint(15, 21)):
-        kind, verb, words = rng.choice(SAYINGS)
-        speaker = rng.choice(speakers)
-        target = rng.choice(parties)
-        day = published - dt.timedelta(days=rng.choice([0, 0, 1]))
-        said = f"{words}, {index}-{n}"
-        text = f"{speaker.name} {verb} {target.name} on {_weekday(day)}, saying “{said}”"
-        doc.say(text + ".")
-        about = rng.choice(events)["event_id"] if rng.random() < 0.5 else None
-        if (
-            about
-            and next(e for e in events if e["event_id"] == about)["date_start"] > day.isoformat()
-        ):
-            about = None
-        responds = None
-        if kind == "DENY" and (local_statements or statements_so_far):
-            responds = rng.choice(local_statements or statements_so_far[-50:])
-        statement_id = f"{slug(speaker.name)[:20].strip('-')}-{kind.lower()}-{doc.source_id}-{n}"
-        doc.records["statements"].append(
-            {
-                "statement_id": statement_id,
-                "speaker_actor_id": speaker.actor_id,
-                "target_actor_id": target.actor_id,
-                "date": day.isoformat(),
-                "date_precision": "day",
-                "channel": rng.choice(CHANNELS),
-                "statement_type": kind,
-                "quote": said if rng.random() < 0.6 else None,
-                "summary": f"{speaker.name} {verb} {target.name}.",
-                "about_event_id": about,
-                "responds_to_statement_id": responds,
-                "evidence": [text],
-            }
-        )
-        local_statements.append(statement_id)
+        earlier = local_statements or statements_so_far[-50:]
+        local_statements.append(_add_statement(doc, rng, index, n, cast, events, earlier))
     statements_so_far.extend(local_statements)
     for n in range(rng.randint(4, 8)):
-        claimant = rng.choice(speakers)
-        event = rng.choice(events)
-        population = rng.choice(POPULATIONS)
-        what = {"civilian": "civilians", "military": "servicemen", "mixed": "people"}[population]
-        killed_words, killed = _count_phrase(rng, what, "killed")
-        count_text = killed_words
-        injured = None
-        if rng.random() < 0.5:
-            injured_words, injured = _count_phrase(rng, "others", "wounded")
-            count_text += f" and {injured_words}"
-        cumulative = rng.random() < 0.15
-        day = dt.date.fromisoformat(event["date_start"])
-        sentence = f"{claimant.name} said on {_weekday(day)} that {count_text} in the area of {event_place(event, places)}"
-        tail = f" (tally {index}-{n}" + (
-            ", bringing the total this month higher)" if cumulative else ")"
-        )
-        doc.say(sentence + tail + ".")
-        record = {
-            "report_id": f"casualties-{doc.source_id}-{n}",
-            "claimant_actor_id": claimant.actor_id,
-            "event_id": event["event_id"],
-            "place_id": event["place_id"],
-            "period_start": day.isoformat(),
-            "period_end": day.isoformat(),
-            "population": population,
-            "affiliation_actor_id": event["actor2_id"] or event["actor1_id"],
-        }
-        for group, count in (("killed", killed), ("injured", injured)):
-            if count:
-                record[f"{group}_low"], record[f"{group}_high"] = count["low"], count["high"]
-                if "convention" in count:
-                    record[f"{group}_convention"] = count["convention"]
-        record.update(
-            {"count_text": count_text, "is_cumulative": cumulative, "evidence": [sentence + tail]}
-        )
-        doc.records["casualty_reports"].append(record)
+        _add_casualty_report(doc, rng, index, n, cast, events)
     return doc
-
-
-def event_place(event: dict, places: list[Place]) -> str:
-    return _PLACE_NAMES[event["place_id"]]
-
-
-_PLACE_NAMES: dict[str, str] = {}
 
 
 # ---- writing ----
@@ -572,8 +626,9 @@ def annotations_yaml(doc: Doc, text: str) -> tuple[str, dict]:
 
 
 def source_yaml(doc: Doc) -> str:
+    title = _scalar(f"Karabakh fighting, report from {doc.publisher}")
     return (
-        f"source_id: {doc.source_id}\ntitle: {_scalar(f'Karabakh fighting, report from {doc.publisher}')}\n"
+        f"source_id: {doc.source_id}\ntitle: {title}\n"
         f"publisher: {_scalar(doc.publisher)}\npublished_date: '{doc.published.isoformat()}'\n"
         "published_date_basis: The date line of the article.\nlanguage: en\ntext_file: text.txt\n"
     )
@@ -593,8 +648,6 @@ def generate(docs: int, seed: int = 0) -> list[Doc]:
     rng = random.Random(seed)
     actors = actor_pool(max(80, docs // 2), rng)
     places = place_pool(max(30, docs // 3), rng)
-    _PLACE_NAMES.clear()
-    _PLACE_NAMES.update({p.place_id: p.name for p in places})
     defined: set[str] = set()
     statements: list[str] = []
     return [build_doc(i, rng, actors, places, defined, statements) for i in range(docs)]

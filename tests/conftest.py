@@ -1,5 +1,6 @@
 """Shared helpers: the project root, fixture folders, seeds assembled from a base plus overrides,
-a package published from them, and a fingerprint of a folder tree."""
+one package published from them for the whole run, the installed commands, and fingerprints of
+folder trees."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,15 @@ from typer.testing import CliRunner
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BASE_SEEDS = FIXTURES / "valid" / "minimal" / "seeds"
+BIN = Path(sys.executable).parent  # the console scripts of the environment running the tests
+PUBLISHED_EPOCH = "1601424000"  # 2020-09-30T00:00:00Z, the `created` of published_minimal
+
+
+def installed(command: str) -> Path:
+    """`command` as installed beside the Python running the tests; its absence fails the tests."""
+    path = BIN / command
+    assert path.is_file(), f"{path} is missing: these tests run the installed commands"
+    return path
 
 
 def assemble_case(case: Path, workdir: Path) -> Path:
@@ -54,18 +66,35 @@ def minimal_seeds(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def published_minimal(tmp_path_factory) -> Path:
-    """A package published from the minimal seeds; copy it before changing anything."""
+def published_minimal(tmp_path_factory) -> Iterator[Path]:
+    """The package published from the minimal seeds, once for the whole run and shared by every
+    test: read it, or copy it (`published_copy`, `copy_package`) before changing anything. A test
+    that changes it anyway fails the run when it ends."""
     from pipeline.cli import app
 
     out = tmp_path_factory.mktemp("published-minimal") / "datapackage"
     result = CliRunner().invoke(
         app,
         ["publish", "--seeds", str(BASE_SEEDS), "--out", str(out)],
-        env={"SOURCE_DATE_EPOCH": "1601424000"},
+        env={"SOURCE_DATE_EPOCH": PUBLISHED_EPOCH},
     )
     assert result.exit_code == 0, result.output
-    return out
+    fingerprint = tree(out.parent, stat=True)
+    yield out
+    assert tree(out.parent, stat=True) == fingerprint, (
+        "a test changed the shared published package (copy it before changing it)"
+    )
+
+
+def copy_package(package: Path, destination: Path) -> Path:
+    """A copy of `package` at `destination` (which must not exist), free to change."""
+    return Path(shutil.copytree(package, destination, symlinks=True))
+
+
+@pytest.fixture
+def published_copy(published_minimal: Path, tmp_path: Path) -> Path:
+    """A copy of the shared published package, tmp_path/datapackage, free to change."""
+    return copy_package(published_minimal, tmp_path / "datapackage")
 
 
 def tree(folder: Path, stat: bool = False) -> dict[str, str]:
@@ -86,6 +115,14 @@ def tree(folder: Path, stat: bool = False) -> dict[str, str]:
                 facts = path.stat()
                 found[rel] += f" {facts.st_mode:o} {facts.st_mtime_ns}"
     return found
+
+
+def beside(out: Path) -> list[str]:
+    """Entries next to `out` named after it (`<name>.*`, `.<name>*`): temporary folders, parked
+    packages, lock files."""
+    return sorted(
+        p.name for p in out.parent.iterdir() if p.name.startswith((out.name + ".", "." + out.name))
+    )
 
 
 def command_env(**extra: str) -> dict[str, str]:

@@ -26,44 +26,28 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import BASE_SEEDS, FIXTURES, command_env
+from conftest import (
+    BASE_SEEDS,
+    FIXTURES,
+    PUBLISHED_EPOCH,
+    beside,
+    command_env,
+    copy_package,
+    installed,
+    tree,
+)
 
-BIN = Path(sys.executable).parent  # the console scripts of the environment running the tests
-PIPELINE = BIN / "pipeline"
-FRICTIONLESS = BIN / "frictionless"
-EPOCH = "1601510400"  # 2020-10-01T00:00:00Z: `created` is the same in every run
+PIPELINE = installed("pipeline")
+FRICTIONLESS = installed("frictionless")
+EPOCH = PUBLISHED_EPOCH  # `created` is the same in every run, and that of the shared package
 KILLS = 20
 SIGNALLED = 3  # random moments per signal
 STOPS = [(signal.SIGINT, 130, "interrupted\n"), (signal.SIGTERM, 143, "terminated\n")]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def installed():
-    for command in (PIPELINE, FRICTIONLESS):
-        assert command.is_file(), (
-            f"{command} is missing: these tests run the installed commands (make install)"
-        )
-
-
-def tree(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def beside(out: Path) -> list[str]:
-    """Entries next to the package named after it: temporary folders, parked packages, lock files."""
-    return sorted(
-        p.name for p in out.parent.iterdir() if p.name.startswith((out.name + ".", "." + out.name))
-    )
 
 
 def folders_beside(out: Path, deep: bool = False) -> list[Path]:
@@ -125,11 +109,10 @@ def finish(child: subprocess.Popen) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """Seed sets A and B, and the trees of A published and of B published over A."""
+def world(tmp_path_factory, published_minimal: Path):
+    """Seed sets A (the minimal seeds) and B, and the trees of A published (the shared package)
+    and of B published over A."""
     root = tmp_path_factory.mktemp("crash")
-    seeds_a = root / "seeds-a"
-    shutil.copytree(BASE_SEEDS, seeds_a)
     seeds_b = root / "seeds-b"
     shutil.copytree(BASE_SEEDS, seeds_b)
     second = FIXTURES / "valid" / "astral-plane" / "seeds" / "wire-2020-10-01"
@@ -141,27 +124,20 @@ def world(tmp_path_factory):
         text[:start] + "actors: []\n" + text[end:], encoding="utf-8"
     )  # the actors of A serve
 
-    old = root / "ref" / "datapackage"
-    assert run_publish(seeds_a, old).returncode == 0
-    old_copy = root / "old-package"
-    shutil.copytree(old, old_copy)
+    old = copy_package(published_minimal, root / "ref" / "datapackage")
     done = run_publish(seeds_b, old)
     assert done.returncode == 0, done.stderr
     assert "published" in done.stdout
-    tree_a, tree_b = tree(old_copy), tree(old)
+    tree_a, tree_b = tree(published_minimal), tree(old)
     assert tree_a != tree_b and tree_a.keys() == tree_b.keys()
-    for package in (
-        old_copy,
-        old,
-    ):  # every run below must end with one of these two trees: both valid
+    for package in (published_minimal, old):  # every run below ends with one of these: both valid
         validated = subprocess.run(
             [str(PIPELINE), "validate", str(package)], capture_output=True, text=True, timeout=120
         )
         assert validated.returncode == 0, validated.stderr[-2000:]
     world = {
-        "a": seeds_a,
         "b": seeds_b,
-        "old": old_copy,
+        "old": published_minimal,
         "tree_a": tree_a,
         "tree_b": tree_b,
         "root": root,
@@ -185,7 +161,7 @@ def reset(world, out: Path) -> None:
     """datapackage/ back to the old package; leftovers of a killed run stay for the next run to clear."""
     if out.exists():
         shutil.rmtree(out)
-    shutil.copytree(world["old"], out)
+    copy_package(world["old"], out)
 
 
 def test_killed_publish_leaves_old_or_new_package(world):

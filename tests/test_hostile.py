@@ -1,9 +1,10 @@
 """Hostile input: every command refuses it with located problems, never a traceback, and writes nothing.
 
-The folders of tests/fixtures/invalid are checked line by line by test_fixtures.py; here
-the same cases also go through `publish` (which must leave a published package alone),
-and the cases a git fixture cannot hold are built at run time: symbolic links, a 100 MB
-annotation file, files nobody may read, and the inputs of `pipeline ingest`.
+Each folder of tests/fixtures/invalid goes through `check`, which must report exactly its
+problems, and through `publish`, which must refuse it with the same problems and leave a
+published package alone. The cases a git fixture cannot hold are built at run time:
+symbolic links, a 100 MB annotation file, files nobody may read, and the inputs of
+`pipeline ingest`.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from pipeline.check.run import check_seeds
 from pipeline.cli import app
 from pipeline.load.spans import fold
 
-from conftest import BASE_SEEDS, FIXTURES, ROOT, assemble_case, tree
+from conftest import BASE_SEEDS, FIXTURES, ROOT, assemble_case, command_env, installed, tree
 
 runner = CliRunner()
+PIPELINE = installed("pipeline")
 INVALID = sorted(p for p in (FIXTURES / "invalid").iterdir() if p.is_dir())
 SOURCE = "wire-2020-09-30"
 ASTRAL = FIXTURES / "valid" / "astral-plane" / "seeds"
@@ -53,10 +55,11 @@ def assert_refused(result, code: int = 1) -> None:
 
 
 @pytest.mark.parametrize("case", INVALID, ids=[p.name for p in INVALID])
-def test_invalid_case_changes_nothing_anywhere(case: Path, tmp_path: Path, published_minimal: Path):
+def test_invalid_case_is_reported_exactly_and_changes_nothing(
+    case: Path, tmp_path: Path, published_copy: Path
+):
     seeds = assemble_case(case, tmp_path)
-    out = tmp_path / "datapackage"
-    shutil.copytree(published_minimal, out)
+    out = published_copy
     before = (tree(seeds), tree(out))
     expected = [
         line
@@ -64,9 +67,13 @@ def test_invalid_case_changes_nothing_anywhere(case: Path, tmp_path: Path, publi
         if line.strip()
     ]
 
-    checked = runner.invoke(app, ["check", "--json", "--seeds", str(seeds)])
+    checked = runner.invoke(app, ["check", "--seeds", str(seeds)])
     assert_refused(checked)
-    report = json.loads(checked.stdout)
+    assert checked.output.splitlines() == [*expected, f"{len(expected)} problem(s) found."]
+
+    as_json = runner.invoke(app, ["check", "--json", "--seeds", str(seeds)])
+    assert_refused(as_json)
+    report = json.loads(as_json.stdout)
     assert report["valid"] is False and len(report["problems"]) == len(expected)
 
     result = runner.invoke(app, ["publish", "--seeds", str(seeds), "--out", str(out)])
@@ -161,18 +168,34 @@ def test_symbolic_links_are_refused(how: str, minimal_seeds: Path, tmp_path: Pat
     assert (tree(minimal_seeds), tree(tmp_path / "outside")) == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def bound_by_file_modes(command: list[str]) -> list[str]:
+    """`command` run so that file modes bind it: as root (who reads any file otherwise) without the
+    capabilities that override them."""
+    if os.geteuid() != 0:
+        return command
+    dropped = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--bounding-set={dropped}", f"--inh-caps={dropped}", "--", *command]
+
+
 def test_unreadable_annotation_file(minimal_seeds: Path):
     path = minimal_seeds / SOURCE / "annotations.yaml"
     path.chmod(0)
     try:
-        result = runner.invoke(app, ["check", "--seeds", str(minimal_seeds)])
+        done = subprocess.run(
+            bound_by_file_modes([str(PIPELINE), "check", "--seeds", str(minimal_seeds)]),
+            capture_output=True,
+            text=True,
+            env=command_env(),
+            timeout=120,
+        )
     finally:
         path.chmod(0o644)
-    assert_refused(result)
-    assert problem_lines(result) == [
-        "seeds/wire-2020-09-30/annotations.yaml: cannot read file: Permission denied"
-    ]
+    assert (done.returncode, done.stdout, done.stderr) == (
+        1,
+        "",
+        "seeds/wire-2020-09-30/annotations.yaml: cannot read file: Permission denied\n"
+        "1 problem(s) found.\n",
+    )
 
 
 # ---- size: refused before reading, without the memory to hold it ----
@@ -224,11 +247,9 @@ def test_huge_file_fails_fast_in_little_memory(
 
 
 @pytest.fixture
-def ingest_world(tmp_path: Path, minimal_seeds: Path, published_minimal: Path):
+def ingest_world(minimal_seeds: Path, published_copy: Path):
     """seeds/ with one source, a published package beside it, and their hashes before the command."""
-    out = tmp_path / "datapackage"
-    shutil.copytree(published_minimal, out)
-    return minimal_seeds, out, (tree(minimal_seeds), tree(out))
+    return minimal_seeds, published_copy, (tree(minimal_seeds), tree(published_copy))
 
 
 def _ingest(path: Path, seeds: Path, *extra: str):

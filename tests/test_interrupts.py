@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,26 +29,18 @@ from typer.testing import CliRunner
 from pipeline import cli
 from pipeline.build import parallel
 
-from conftest import BASE_SEEDS, ROOT, command_env, tree
+from conftest import BASE_SEEDS, ROOT, beside, command_env, copy_package, installed, tree
 
-PIPELINE = (
-    Path(sys.executable).parent / "pipeline"
-)  # the console script of the environment running the tests
+PIPELINE = installed("pipeline")
 LARGE_DOCS = 600  # above parallel.PARALLEL_MIN_FOLDERS: read by workers
 SMALL_DELAY = 0.2  # seconds after resuming; the small commands work for about a second after that
 ENDED = {signal.SIGINT: (130, "interrupted\n"), signal.SIGTERM: (143, "terminated\n")}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def installed():
-    assert PIPELINE.is_file(), (
-        f"{PIPELINE} is missing: these tests run the installed command (make install)"
-    )
-
-
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """A corpus large enough for workers, and a package published from the small seeds, with their fingerprints."""
+def world(tmp_path_factory, published_minimal: Path):
+    """A corpus large enough for workers, and the package published from the small seeds (the
+    shared one, only read here), with their fingerprints."""
     root = tmp_path_factory.mktemp("interrupts")
     corpus = root / "corpus"
     made = subprocess.run(
@@ -67,30 +58,14 @@ def world(tmp_path_factory):
         timeout=120,
     )
     assert made.returncode == 0, made.stderr
-    package = root / "published" / "datapackage"
-    done = subprocess.run(
-        [str(PIPELINE), "publish", "--seeds", str(BASE_SEEDS), "--out", str(package)],
-        capture_output=True,
-        text=True,
-        env=command_env(),
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
     return {
         "corpus": corpus,
         "corpus_tree": tree(corpus),
-        "package": package,
-        "package_tree": tree(package),
-        "beside": beside(package),
+        "package": published_minimal,
+        "package_tree": tree(published_minimal),
+        "beside": beside(published_minimal),  # what a completed publish leaves
         "seeds_tree": tree(BASE_SEEDS),
     }
-
-
-def beside(out: Path) -> list[str]:
-    """Entries next to `out` named after it (`<name>.*`, `.<name>*`): temporary folders, backups, lock files."""
-    return sorted(
-        p.name for p in out.parent.iterdir() if p.name.startswith((out.name + ".", "." + out.name))
-    )
 
 
 # ---- processes, from /proc ----
@@ -216,8 +191,7 @@ LARGE = [
 def test_signal_while_workers_read_ends_the_command_cleanly(
     command, phase, signum, world, tmp_path, sessions
 ):
-    out = tmp_path / "datapackage"
-    shutil.copytree(world["package"], out)
+    out = copy_package(world["package"], tmp_path / "datapackage")
     args = [command, "--seeds", str(world["corpus"])] + (
         ["--out", str(out)] if command == "publish" else []
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from bench.synth import write_corpus
@@ -41,3 +42,23 @@ def test_synth_is_deterministic(tmp_path):
     assert written == files_of(tmp_path / "b")
     write_corpus(tmp_path / "c", 2, seed=4)
     assert files_of(tmp_path / "c") != written
+
+
+def test_a_seed_writes_the_bytes_it_always_wrote(tmp_path):
+    """The corpus of a seed is pinned, so that benchmarks stay comparable across versions of synth."""
+    written = write_corpus(tmp_path / "seeds", 4, seed=3, plant_errors=True)
+    digest = hashlib.sha256()
+    for name, data in files_of(tmp_path / "seeds").items():
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    assert written == {
+        "documents": 4,
+        "records": {
+            "actors": 28,
+            "places": 13,
+            "events": 58,
+            "statements": 74,
+            "casualty_reports": 18,
+        },
+        "planted": 39,
+    }
+    assert digest.hexdigest() == "28ae52f0a364407119eb3bf4de7dcdc173298084f8f94983c198febf56d07018"

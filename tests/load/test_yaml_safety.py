@@ -25,7 +25,7 @@ from pipeline.contract.problems import InputError
 from pipeline.load import yamlfile
 from pipeline.load.yamlfile import FORMS, MAX_DEPTH, Located, LocatedList, forms_table, load_yaml
 
-from conftest import BASE_SEEDS, ROOT, tree
+from conftest import BASE_SEEDS, ROOT, copy_package, installed, tree
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DEPTH = (
@@ -567,7 +567,7 @@ def test_deep_text_within_the_bound_reaches_libyaml_and_is_refused_after(scratch
 # ---- 30,000 levels through every command that reads seeds, as real processes ----
 # (in a process of their own, since what they guard against is the death of the process)
 
-PIPELINE = str(ROOT / ".venv" / "bin" / "pipeline")
+PIPELINE = str(installed("pipeline"))
 
 
 def _deep_seeds(world: Path, note: str) -> None:
@@ -580,18 +580,10 @@ def _deep_seeds(world: Path, note: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def deep_world(tmp_path_factory) -> Path:
+def deep_world(tmp_path_factory, published_minimal: Path) -> Path:
     world = tmp_path_factory.mktemp("deep")
     _deep_seeds(world, " " + "[" * 30000 + "]" * 30000 + "\n")
-    done = subprocess.run(
-        [PIPELINE, "publish", "--seeds", str(BASE_SEEDS), "--out", "datapackage"],
-        cwd=world,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "1601424000"},
-    )
-    assert done.returncode == 0, done.stderr
+    copy_package(published_minimal, world / "datapackage")
     return world
 
 

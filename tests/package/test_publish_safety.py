@@ -27,10 +27,10 @@ from pipeline import publish as publishing
 from pipeline.cli import app
 from pipeline.package import atomic
 
-from conftest import ROOT, command_env, edit_descriptor, tree
+from conftest import command_env, edit_descriptor, installed, tree
 
 runner = CliRunner()
-PIPELINE = ROOT / ".venv" / "bin" / "pipeline"
+PIPELINE = installed("pipeline")
 EPOCH = "1601424000"  # the `created` of published_minimal
 RESTORE = "restore the published folder from version control or a release, or move it away to publish afresh"
 NOT_OURS = "publish replaces the whole folder: pass --out a new or empty folder, or a package folder publish wrote"

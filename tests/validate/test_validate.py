@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,28 +18,22 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.contract.constraints import repeats
-from pipeline.publish import publish
 from pipeline.validate.columns import parse_column
 from pipeline.validate.run import validate_path
-
-from conftest import BASE_SEEDS
 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("published")
-    shutil.copytree(BASE_SEEDS, root / "seeds")
-    publish(root / "seeds", root / "datapackage")
-    return root / "datapackage"
+@pytest.fixture
+def published(published_minimal: Path) -> Path:
+    """The package published from the minimal seeds (shared: only read it)."""
+    return published_minimal
 
 
 @pytest.fixture
-def package(published: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "datapackage"
-    shutil.copytree(published, copy)
-    return copy
+def package(published_copy: Path) -> Path:
+    """A copy of it, tmp_path/datapackage, to change."""
+    return published_copy
 
 
 def edit_cell(
