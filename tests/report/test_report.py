@@ -8,6 +8,7 @@ takes its screenshots into the test's own temporary folder.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -250,6 +251,9 @@ def chromium() -> str | None:
 def run_chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
     binary = chromium()
     if binary is None:
+        # .ci/run installs chromium, so there a missing browser is a failure, never a skip.
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed, but .ci/run installs it")
         pytest.skip("chromium is not installed (CI installs Debian's chromium package)")
     command = [
         binary,
