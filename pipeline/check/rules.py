@@ -34,6 +34,7 @@ from pipeline.contract.constraints import (
 from pipeline.contract.problems import Problem
 from pipeline.contract.schemas import DATE_SPANS
 from pipeline.load.spans import fold
+from pipeline.load.structure import allowed_values, not_allowed, not_matching
 
 # The most people one count may claim unless its note writes the figure and says why: about the
 # population of Azerbaijan and three times that of Armenia, so a larger figure is a slip.
@@ -76,18 +77,22 @@ def arrow_columns(tables: Tables) -> dict[str, dict[str, pa.Array]]:
     return {table: _Columns(tables.rows[table], table) for table in schemas.TABLES}
 
 
+# How each constraint a value breaks reads: (message, hint) from the field, the value and its row.
+# Code lists and patterns read as the annotation files' structure check words them.
 _CHECK_MESSAGES = {
-    "enum": lambda f, v: (
-        f"{v!r} is not an allowed value",
-        "allowed: " + ", ".join(map(str, f["constraints"]["enum"])),
+    "enum": lambda f, v, row: not_allowed(
+        v, allowed_values(f["name"], f["constraints"]["enum"], row)
     ),
-    "pattern": lambda f, v: (
-        f"{v!r} does not match the pattern {f['constraints']['pattern']}",
+    "pattern": lambda f, v, row: not_matching(v, f["constraints"]["pattern"]),
+    "minimum": lambda f, v, row: (
+        f"{v!r} is below the minimum {f['constraints']['minimum']}",
         None,
     ),
-    "minimum": lambda f, v: (f"{v!r} is below the minimum {f['constraints']['minimum']}", None),
-    "maximum": lambda f, v: (f"{v!r} is above the maximum {f['constraints']['maximum']}", None),
-    "minLength": lambda f, v: (
+    "maximum": lambda f, v, row: (
+        f"{v!r} is above the maximum {f['constraints']['maximum']}",
+        None,
+    ),
+    "minLength": lambda f, v, row: (
         f"{v!r} is shorter than {f['constraints']['minLength']} character(s)",
         None,
     ),
@@ -156,7 +161,7 @@ def _constraint_problem(origin: Origin, table: str, fact: Violation, row: dict) 
         )
     if fact.kind in _CHECK_MESSAGES:
         by_name = {f["name"]: f for f in schemas.fields(table)}
-        message, hint = _CHECK_MESSAGES[fact.kind](by_name[column], value)
+        message, hint = _CHECK_MESSAGES[fact.kind](by_name[column], value, row)
         return _problem(origin, column, message, hint)
     if fact.kind == "unique":
         return _problem(origin, column, f"{value!r} is not unique")
@@ -314,39 +319,44 @@ def _ordered(row, origin, low, high, what) -> list[Problem]:
 
 
 def _weekday_problems(tables: Tables, table: str, row: dict, origin: Origin) -> list[Problem]:
+    """A weekday named in the record's evidence that no day of its date span falls on.
+
+    Only a span that reads, in order, is checked: a missing or untypable date, or an end
+    before the start, is reported by its own rule, and the weekday is checked once it is fixed."""
     first, last = DATE_SPANS[table]
-    if row.get(first) is None or row.get(last) is None:
+    start, end = row.get(first), row.get(last)
+    if start is None or end is None or end < start:
         return []
-    span_days = (row[last] - row[first]).days
+    # a week or more holds every weekday
+    length = min((end - start).days, 6)
+    weekdays = {(start + dt.timedelta(offset)).weekday() for offset in range(length + 1)}
     problems = []
     for evidence in _evidence_of(tables, table, row):
         if evidence["evidence_id"] in tables.weekday_exempt:
             continue
         for name in sorted(set(WEEKDAY_RE.findall(evidence["exact"]))):
-            wanted = WEEKDAYS.index(name)
-            if span_days >= 6 or any(
-                (row[first] + dt.timedelta(d)).weekday() == wanted for d in range(span_days + 1)
-            ):
-                continue
-            actual = ", ".join(
-                sorted(
-                    {
-                        WEEKDAYS[(row[first] + dt.timedelta(d)).weekday()]
-                        for d in range(span_days + 1)
-                    }
+            if WEEKDAYS.index(name) not in weekdays:
+                problems.append(
+                    _problem(
+                        origin,
+                        first,
+                        f"evidence says {name} but {_span_weekdays(start, end)}",
+                        "correct the date, or mark the span with weekdays_refer_elsewhere "
+                        "and say why",
+                    )
                 )
-            )
-            problems.append(
-                _problem(
-                    origin,
-                    first,
-                    f"evidence says {name} but {row[first].isoformat()}"
-                    + (f"..{row[last].isoformat()}" if span_days else "")
-                    + f" is a {actual}",
-                    "correct the date, or mark the span with weekdays_refer_elsewhere and say why",
-                )
-            )
     return problems
+
+
+def _span_weekdays(start: dt.date, end: dt.date) -> str:
+    """The weekdays of an ordered span in words: '2020-09-29 is a Tuesday', or for several days
+    '2020-09-26..2020-09-29 runs from Saturday to Tuesday'."""
+    if start == end:
+        return f"{start.isoformat()} is a {WEEKDAYS[start.weekday()]}"
+    return (
+        f"{start.isoformat()}..{end.isoformat()} runs from {WEEKDAYS[start.weekday()]} "
+        f"to {WEEKDAYS[end.weekday()]}"
+    )
 
 
 def record_context(tables: Tables) -> tuple[dict, dict]:

@@ -59,13 +59,24 @@ def find_all(haystack: str, needle: str) -> list[int]:
 
 
 def nearest_passage(text: str, quote: str) -> str:
-    """The passage of `text` most like `quote`, for 'did you mean' hints."""
+    """The passage of `text` most like `quote`, for 'did you mean' hints.
+
+    The longest run the two share anchors the passage, which then reaches as far either side
+    as the quote does. A quote that lacks or adds letters before that run ("tree civilians"
+    for "three civilians") would shift the passage by as many, so it is widened to whole words,
+    and trimmed like a quote."""
     matcher = difflib.SequenceMatcher(None, text, quote, autojunk=False)
     block = matcher.find_longest_match(0, len(text), 0, len(quote))
     if block.size == 0:
         return ""
+    # each end clamped on its own: a passage at the start of the text keeps the quote's end
     start = max(0, block.a - block.b)
-    return text[start : start + len(quote)]
+    end = min(len(text), block.a - block.b + len(quote))
+    while 0 < start and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    return text[start:end].strip()
 
 
 def line_of(text: str, offset: int) -> int:

@@ -19,6 +19,8 @@ import json
 import fastjsonschema
 import jsonschema  # type: ignore[import-untyped]  # it ships no type information
 
+from pipeline.contract import schemas
+from pipeline.contract.fieldtypes import FIELD_TYPES
 from pipeline.contract.problems import Problem
 from pipeline.load.sourcetext import character_hint, suspect, value_fault
 from pipeline.load.yamlfile import Located, LocatedList
@@ -139,7 +141,7 @@ def _error_problems(error, document, shown: str, record_label) -> list[Problem]:
         message = f"missing required field '{missing}'"
         return [Problem(shown, line, message, record, missing, _SCHEMAS_HINT)]
     field = next((str(step) for step in reversed(path) if isinstance(step, str)), None)
-    message, hint = _explained(error, field)
+    message, hint = _explained(error, field, document)
     return [Problem(shown, line, message, record, field, hint)]
 
 
@@ -159,8 +161,11 @@ def _unknown_fields(error, shown: str, line: int | None, record: str | None) -> 
     return problems
 
 
-def _explained(error, field: str | None) -> tuple[str, str | None]:
+def _explained(error, field: str | None, document) -> tuple[str, str | None]:
     """The message and hint for an error about one value."""
+    if error.validator == "enum":  # the code list may depend on the record (ACLED sub types)
+        record = _record_at(document, list(error.absolute_path)[:-1])
+        return not_allowed(error.instance, allowed_values(field, error.validator_value, record))
     if error.validator == "type" and error.instance is None:
         return "required value is missing", "fill it in; see schemas/ for what it holds"
     wanted = _wanted_types(error)
@@ -194,21 +199,69 @@ def _type_mismatch(wanted: list[str], value) -> tuple[str, str | None]:
     return message, None
 
 
-def _not_allowed(error, field: str | None) -> tuple[str, str | None]:
-    allowed = [str(v) for v in error.validator_value]
-    close = difflib.get_close_matches(str(error.instance), allowed, n=1, cutoff=0.5)
-    hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
-    return f"{error.instance!r} is not an allowed value", hint
+def _record_at(document, path: list):
+    """The mapping at `path` in `document`, or None."""
+    node = document
+    for step in path:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node if isinstance(node, dict) else None
+
+
+# A code list this long or shorter is listed whole in a hint; a longer one only by its closest
+# values, when some are close.
+SHORT_CODE_LIST = 8
+
+
+def allowed_values(field: str | None, allowed: list, record: dict | None) -> list:
+    """The values `field` may take in `record`: an ACLED sub type only those of the record's event
+    type, when that type is one of the code list."""
+    event_type = record.get("event_type") if record is not None else None
+    if field == "sub_event_type" and isinstance(event_type, str):
+        return schemas.sub_event_types().get(event_type, allowed)
+    return allowed
+
+
+def not_allowed(value, allowed: list) -> tuple[str, str]:
+    """The message and hint for a value outside its code list: the closest allowed values (at most
+    3) first, then the whole list when it is short."""
+    names = [str(v) for v in allowed]
+    close = difflib.get_close_matches(str(value), names, n=3, cutoff=0.5)
+    suggestion = "did you mean " + " or ".join(map(repr, close)) + "?" if close else ""
+    if len(names) <= SHORT_CODE_LIST or not close:
+        listed = "allowed: " + ", ".join(names)
+        hint = f"{suggestion} {listed}" if suggestion else listed
+    else:
+        hint = suggestion
+    return f"{value!r} is not an allowed value", hint
+
+
+# Each pattern of schemas/ in words: what a value must be, and an example (None: no example helps).
+PATTERN_WORDS: dict[str, tuple[str, str | None]] = {
+    schemas.ID_PATTERN: (
+        "an id: lowercase letters, digits and hyphens, starting with a letter or digit",
+        "terter-shelling-2020-09-30",
+    ),
+    FIELD_TYPES["date"].json_schema["pattern"]: ("a date as YYYY-MM-DD", "2020-09-27"),
+    "^[A-Z]{3}$": ("an ISO 3166-1 alpha-3 country code: three capital letters", "ARM"),
+    "^Q[1-9][0-9]*$": ("a Wikidata id: Q and a number without leading zeros", "Q227"),
+    "^[a-z]{2}$": ("an ISO 639-1 language code: two lowercase letters", "en"),
+    "^[0-9a-f]{64}$": ("a sha256 digest: 64 lowercase hexadecimal digits", None),
+}
+
+
+def not_matching(value, pattern: str) -> tuple[str, str | None]:
+    """The message and hint for a text value that does not match its pattern, in words."""
+    if pattern not in PATTERN_WORDS:
+        return f"{value!r} does not match the pattern {pattern}", None
+    what, example = PATTERN_WORDS[pattern]
+    return f"{value!r} is not {what}", f"e.g. {example}" if example else None
 
 
 def _no_match(error, field: str | None) -> tuple[str, str | None]:
-    pattern = error.validator_value
-    hint = None
-    if pattern.startswith("^[a-z0-9]"):
-        hint = "ids are lowercase letters, digits and hyphens"
-    elif "\\d{4}" in pattern:
-        hint = "write dates as yyyy-mm-dd"
-    return f"{error.instance!r} does not match the pattern {pattern}", hint
+    return not_matching(error.instance, error.validator_value)
 
 
 def _too_few(error, field: str | None) -> tuple[str, str | None]:
@@ -227,7 +280,6 @@ def _not_evidence(error, field: str | None) -> tuple[str, str | None]:
 
 # How each kind of schema error reads; any other kind keeps jsonschema's own message.
 _EXPLAIN = {
-    "enum": _not_allowed,
     "pattern": _no_match,
     "minItems": _too_few,
     "minimum": _out_of_range,

@@ -52,18 +52,20 @@ def table_problems(tables: Tables) -> list[str]:
             "actors",
             [ACTOR | {"actor_id": "armenia\n", "country": "ARM\n"}],
             [
-                "a.yaml:10: actors/armenia\n: actor_id: 'armenia\\n' does not match the pattern "
-                "^[a-z0-9][a-z0-9-]*$",
-                "a.yaml:10: actors/armenia\n: country: 'ARM\\n' does not match the pattern "
-                "^[A-Z]{3}$",
+                "a.yaml:10: actors/armenia\n: actor_id: 'armenia\\n' is not an id: lowercase "
+                "letters, digits and hyphens, starting with a letter or digit "
+                "(e.g. terter-shelling-2020-09-30)",
+                "a.yaml:10: actors/armenia\n: country: 'ARM\\n' is not an ISO 3166-1 alpha-3 "
+                "country code: three capital letters (e.g. ARM)",
             ],
         ),
         (
             "actors",
             [ACTOR | {"actor_id": "arm\ud800"}],
             [
-                "a.yaml:10: actors/arm\ud800: actor_id: 'arm\\ud800' does not match the pattern "
-                "^[a-z0-9][a-z0-9-]*$"
+                "a.yaml:10: actors/arm\ud800: actor_id: 'arm\\ud800' is not an id: lowercase "
+                "letters, digits and hyphens, starting with a letter or digit "
+                "(e.g. terter-shelling-2020-09-30)"
             ],
         ),
         (
