@@ -229,13 +229,19 @@ def not_allowed(value, allowed: list) -> tuple[str, str]:
     3) first, then the whole list when it is short."""
     names = [str(v) for v in allowed]
     close = difflib.get_close_matches(str(value), names, n=3, cutoff=0.5)
-    suggestion = "did you mean " + " or ".join(map(repr, close)) + "?" if close else ""
+    suggestion = f"did you mean {_either(close)}?" if close else ""
     if len(names) <= SHORT_CODE_LIST or not close:
         listed = "allowed: " + ", ".join(names)
         hint = f"{suggestion} {listed}" if suggestion else listed
     else:
         hint = suggestion
     return f"{value!r} is not an allowed value", hint
+
+
+def _either(values: list[str]) -> str:
+    """'a', 'a' or 'b', 'a', 'b' or 'c'."""
+    quoted = [repr(value) for value in values]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 # Each pattern of schemas/ in words: what a value must be, and an example (None: no example helps).
