@@ -440,19 +440,15 @@ def _event_problems(tables: Tables) -> list[Problem]:
     sub_types = schemas.sub_event_types()
     for row, origin in zip(tables.rows["events"], tables.origins["events"], strict=True):
         event_type, sub_type = row.get("event_type"), row.get("sub_event_type")
-        if (
-            event_type is not None
-            and sub_type is not None
-            and sub_type not in sub_types.get(event_type, [sub_type])
-        ):
-            owner = next((t for t, subs in sub_types.items() if sub_type in subs), None)
-            hint = f"{sub_type!r} belongs to {owner!r}" if owner else None
+        # a sub type of no type is outside the code list, which says so with the closest values
+        owner = next((t for t, subs in sub_types.items() if sub_type in subs), None)
+        if owner is not None and event_type in sub_types and sub_type not in sub_types[event_type]:
             problems.append(
                 _problem(
                     origin,
                     "sub_event_type",
                     f"{sub_type!r} is not a sub type of {event_type!r}",
-                    hint,
+                    f"{sub_type!r} belongs to {owner!r}",
                 )
             )
         if (
