@@ -250,8 +250,9 @@ def test_printable_escapes_what_a_terminal_would_act_on(text: str, shown: str):
 def test_check_escapes_data_for_people_and_keeps_it_in_json(minimal_seeds: Path):
     edited(minimal_seeds, ANNOTATIONS, "  - place_id: terter\n", '  - place_id: "terter\\e[2J"\n')
     expected = [
-        "seeds/wire-2020-09-30/annotations.yaml:16: places/terter\\x1b[2J: place_id: 'terter\\x1b[2J' does not "
-        "match the pattern ^[a-z0-9][a-z0-9-]*$ (ids are lowercase letters, digits and hyphens)",
+        "seeds/wire-2020-09-30/annotations.yaml:16: places/terter\\x1b[2J: place_id: 'terter\\x1b[2J' is not "
+        "an id: lowercase letters, digits and hyphens, starting with a letter or digit "
+        "(e.g. terter-shelling-2020-09-30)",
         "seeds/wire-2020-09-30/annotations.yaml:30: events/terter-shelling-2020-09-30: place_id: "
         "'terter' is not a known places id (did you mean 'terter\\x1b[2J'?)",
         "seeds/wire-2020-09-30/annotations.yaml:63: casualty_reports/terter-azerbaijan-claim: place_id: "
