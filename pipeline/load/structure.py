@@ -5,6 +5,9 @@ rejects goes to jsonschema, which finds every fault, and this module turns each 
 Problem with the file, the line of the offending key or value, the record id and the
 field, and a hint (e.g. the field name an unknown key was probably meant to be).
 
+A value outside its code list or pattern reads the same here and in the table checks
+(`not_allowed`, `not_matching`): the closest allowed values, the pattern in words.
+
 `character_problems` checks what no JSON Schema says: each text value holds only
 characters a text may hold (no control characters, lone surrogates or bidirectional
 controls; tabs and newlines only in free-text fields).

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.contract import schemas
 from pipeline.load.spans import Unresolved, resolve
-from pipeline.load.structure import structure_problems
+from pipeline.load.structure import PATTERN_WORDS, structure_problems
 
 TEXT = "Three civilians were killed in Terter, Azerbaijan said on Wednesday."
 
@@ -180,3 +180,29 @@ def test_a_sub_type_of_an_unknown_event_type_is_among_every_sub_type():
         "a.yaml: events/x: sub_event_type: 'Armed clashes' is not an allowed value "
         "(did you mean 'Armed clash'?)",
     ]
+
+
+def patterns(node) -> set[str]:
+    """Every "pattern" in a JSON Schema."""
+    if isinstance(node, dict):
+        found = {node["pattern"]} if isinstance(node.get("pattern"), str) else set()
+        return found.union(*(patterns(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(patterns(value) for value in node))
+    return set()
+
+
+def test_every_pattern_of_the_schemas_is_said_in_words():
+    written = {
+        field["constraints"]["pattern"]
+        for table in schemas.TABLES
+        for field in schemas.fields(table)
+        if "pattern" in field.get("constraints", {})
+    }
+    for schema in (
+        schemas.annotation_json_schema(),
+        schemas.source_json_schema(),
+        schemas.conventions_json_schema(),
+    ):
+        written |= patterns(schema)
+    assert written == set(PATTERN_WORDS)
