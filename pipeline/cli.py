@@ -5,7 +5,8 @@ Every command ends the same way (`exit_policy`): 0 success; 1 invalid input, eve
 printed, file:line first; 2 usage error, or a package that cannot be read; 130 interrupted
 (SIGINT, Ctrl-C); 143 terminated (SIGTERM). Any other exception is a fault: one line, exit 1.
 `pipeline --help` lists these codes (EXIT_CODES). Heavy libraries are imported inside commands to
-keep start-up fast: `--help`, `--version` and shell completion import no stage.
+keep start-up fast: `--help`, `--version` and shell completion import only what declaring the
+options needs (the problem vocabulary and the validator's error limit).
 
 Interrupts are handled there too: SIGINT raises KeyboardInterrupt and SIGTERM raises Terminated
 (a SystemExit with code 143) in the main thread, so `finally` blocks on the way out release
