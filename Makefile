@@ -6,11 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 SEEDS ?= seeds
 OUT ?= datapackage
+# Options passed through to the command: make publish ARGS=--dry-run
+ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install check publish lint test coverage validate schema lock clean
 
 help: ## List the targets
+	@echo "make TARGET [ARGS=...]   ARGS: options for check, publish, coverage, validate-fast, report, release"
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
@@ -23,13 +26,13 @@ $(STAMP): requirements.lock pyproject.toml
 install: $(STAMP) ## Create the virtualenv (reinstalls only when requirements.lock changes)
 
 check: $(STAMP) ## Validate the annotations in seeds/ (every problem, file:line)
-	$(BIN)/pipeline check --seeds $(SEEDS)
+	$(BIN)/pipeline check --seeds $(SEEDS) $(ARGS)
 
 publish: $(STAMP) ## Check, build and publish datapackage/ (atomic, versioned)
-	$(BIN)/pipeline publish --seeds $(SEEDS) --out $(OUT)
+	$(BIN)/pipeline publish --seeds $(SEEDS) --out $(OUT) $(ARGS)
 
 coverage: $(STAMP) ## List sentences of each source that no evidence covers
-	$(BIN)/pipeline coverage --seeds $(SEEDS)
+	$(BIN)/pipeline coverage --seeds $(SEEDS) $(ARGS)
 
 validate: $(STAMP) ## Validate the published package with frictionless
 	$(BIN)/frictionless validate $(OUT)/datapackage.json
@@ -56,12 +59,12 @@ DIST ?= dist
 
 .PHONY: release
 release: $(STAMP) ## Zip the published package into dist/ (reproducible) with its .sha256
-	$(BIN)/pipeline release --package $(OUT) --out $(DIST)
+	$(BIN)/pipeline release --package $(OUT) --out $(DIST) $(ARGS)
 
 # -- targets: validate --
 .PHONY: validate-fast conformance bench
 validate-fast: $(STAMP) ## Validate the published package with pipeline validate (CSV and Parquet, all checks)
-	$(BIN)/pipeline validate $(OUT)
+	$(BIN)/pipeline validate $(OUT) $(ARGS)
 
 conformance: $(STAMP) ## Hold pipeline validate to frictionless: the conformance cases and 2000 generated packages
 	DIFFERENTIAL_EXAMPLES=2000 $(BIN)/python -m pytest tests/validate/test_conformance.py tests/validate/test_differential.py
@@ -73,7 +76,7 @@ bench: $(STAMP) ## Benchmark check, publish and validate on synthetic corpora; w
 # -- targets: report --
 .PHONY: report
 report: $(STAMP) ## Build the HTML review report of the package into report/
-	$(BIN)/pipeline report --package $(OUT) --seeds $(SEEDS) --out report
+	$(BIN)/pipeline report --package $(OUT) --seeds $(SEEDS) --out report $(ARGS)
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info

@@ -4,7 +4,9 @@ prints what it returns.
 Every command ends the same way (`exit_policy`): 0 success; 1 invalid input, every problem
 printed, file:line first; 2 usage error, or a package that cannot be read; 130 interrupted
 (SIGINT, Ctrl-C); 143 terminated (SIGTERM). Any other exception is a fault: one line, exit 1.
-Heavy libraries are imported inside commands to keep start-up fast.
+`pipeline --help` lists these codes (EXIT_CODES). Heavy libraries are imported inside commands to
+keep start-up fast: `--help`, `--version` and shell completion import only what declaring the
+options needs (the problem vocabulary and the validator's error limit).
 
 Interrupts are handled there too: SIGINT raises KeyboardInterrupt and SIGTERM raises Terminated
 (a SystemExit with code 143) in the main thread, so `finally` blocks on the way out release
@@ -21,7 +23,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.machinery import ExtensionFileLoader
 from pathlib import Path
@@ -30,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 import typer.core
+from typer.core import TyperOption
+from typer.models import CommandFunctionType
 
 from pipeline.contract.problems import InputError, Problem, printable, printable_lines
 from pipeline.validate.errors import MAX_ERRORS
@@ -49,6 +53,22 @@ STOPS: dict[int, tuple[str, int]] = {
 # A package that cannot be read exits 2, as `validate` and `diff` say; `release` exits 1, as for the
 # other faults of the package it is asked to zip.
 PACKAGE_ERROR_EXITS = {"release": 1}
+# The end of `pipeline --help`: one code a line, as README's "Exit codes" says.
+EXIT_CODES = "\n".join(
+    [
+        "Exit codes:",
+        "0    ok",
+        "1    invalid input (every problem printed), or a fault no command foresaw;",
+        "     diff: the packages differ; coverage: a sentence is unexplained",
+        "2    usage error, or a package that cannot be read (release exits "
+        f"{PACKAGE_ERROR_EXITS['release']})",
+        *(
+            f"{code}  {message} ({signal.Signals(signum).name})"
+            for signum, (message, code) in STOPS.items()
+        ),
+    ]
+)
+DISTRIBUTION = "karabakh-news-events"  # the name pyproject.toml installs the package under
 
 
 class Terminated(SystemExit):
@@ -174,8 +194,18 @@ def _raised(exc: Exception, module: str, name: str) -> bool:
     return isinstance(kind, type) and isinstance(exc, kind)
 
 
+def _shown_as_flags(params: list[Any]) -> list[Any]:
+    """`params`, with each on/off option shown in help as a plain flag. Typer's rich help panel
+    labels every option with its type, `<bool>` included, although such an option takes no value
+    (its plain-text help already leaves the type out); an empty metavar leaves the label empty."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
 class _Guarded(typer.core.TyperGroup):
-    """Every command runs under `exit_policy`."""
+    """Every command runs under `exit_policy`; flags are shown as flags."""
 
     def invoke(self, ctx) -> Any:  # ctx untyped: Typer does not export its click's Context
         with exit_policy(ctx):
@@ -184,19 +214,60 @@ class _Guarded(typer.core.TyperGroup):
                 os.kill(os.getpid(), signal.SIGSTOP)
             return super().invoke(ctx)
 
+    def get_params(self, ctx) -> list[Any]:
+        return _shown_as_flags(super().get_params(ctx))
 
-app = typer.Typer(
+
+class _Command(typer.core.TyperCommand):
+    """A subcommand: flags are shown as flags."""
+
+    def get_params(self, ctx) -> list[Any]:
+        return _shown_as_flags(super().get_params(ctx))
+
+
+class _App(typer.Typer):
+    """The Typer app whose every subcommand is a `_Command`."""
+
+    def command(
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        return super().command(*args, cls=_Command, **kwargs)
+
+
+app = _App(
     cls=_Guarded,
-    add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Hand-annotated news articles -> validated tables -> versioned data package.",
+    epilog=EXIT_CODES,
 )
 
 PACKAGE = Path("datapackage")
 SEEDS = typer.Option(Path("seeds"), "--seeds", help="Folder of sources and annotations.")
 OUT = typer.Option(PACKAGE, "--out", help="Folder of the published package.")
 AS_JSON = typer.Option(False, "--json", help="Machine-readable output.")
+
+
+def _show_version(shown: bool) -> None:
+    """`--version`: print `pipeline <version>`, as installed, and exit 0."""
+    if shown:
+        from importlib.metadata import version
+
+        typer.echo(f"pipeline {version(DISTRIBUTION)}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_show_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """Options of `pipeline` itself, before the command."""
 
 
 def say(line: str) -> None:

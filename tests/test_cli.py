@@ -1,14 +1,19 @@
-"""The CLI through Typer's CliRunner: exit codes and exact messages."""
+"""The CLI through Typer's CliRunner: exit codes and exact messages; its help, version and shell
+completion."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+
+from conftest import ROOT, command_env, installed
 
 runner = CliRunner()
 
@@ -257,3 +262,212 @@ def test_every_command_ends_by_one_exit_policy(function, args, error, code, outp
     monkeypatch.setattr(function, fails)
     result = runner.invoke(app, args)
     assert (result.exit_code, result.output) == (code, output)
+
+
+# ---- the command's own options: help, version, shell completion ----
+
+# Help as an 80-column terminal shows it; rich pads each line to the width, so lines are compared
+# without their trailing spaces.
+HELP_ENV = {"COLUMNS": "80", "TERMINAL_WIDTH": None, "FORCE_COLOR": None}
+
+
+def help_lines(args: list[str]) -> list[str]:
+    result = runner.invoke(app, args, prog_name="pipeline", env=HELP_ENV)
+    assert result.exit_code == 0, result.output
+    return [line.rstrip() for line in result.output.splitlines()]
+
+
+def test_help_lists_commands_options_and_exit_codes():
+    assert help_lines(["--help"]) == [
+        "",
+        " Usage: pipeline [OPTIONS] COMMAND [ARGS]...",
+        "",
+        " Hand-annotated news articles -> validated tables -> versioned data package.",
+        "",
+        "╭─ Options ────────────────────────────────────────────────────────────────────╮",
+        "│ --version                     Print the version and exit.                    │",
+        "│ --install-completion          Install completion for the current shell.      │",
+        "│ --show-completion             Show completion for the current shell, to copy │",
+        "│                               it or customize the installation.              │",
+        "│ --help                        Show this message and exit.                    │",
+        "╰──────────────────────────────────────────────────────────────────────────────╯",
+        "╭─ Commands ───────────────────────────────────────────────────────────────────╮",
+        "│ ingest             Add an article to seeds/: normalised text, metadata and   │",
+        "│                    an empty annotation file.                                 │",
+        "│ check              Validate seeds/: structure, evidence, schemas, keys and   │",
+        "│                    domain rules; report every problem.                       │",
+        "│ publish            Check seeds/, build every table and publish the package   │",
+        "│                    atomically into datapackage/.                             │",
+        "│ coverage           List, per source, the sentences no evidence touches; exit │",
+        "│                    1 if any is unexplained.                                  │",
+        "│ annotation-schema  Regenerate schemas/annotation.schema.json from the table  │",
+        "│                    schemas.                                                  │",
+        "│ diff               Compare two packages: schema changes, rows added, removed │",
+        "│                    and changed, the bump; exit 1 if they differ.             │",
+        "│ release            Zip the package reproducibly as                           │",
+        "│                    dist/<name>-<version>.zip, with its sha256 beside it.     │",
+        "│ validate           Validate a published package: schemas, keys, categories,  │",
+        "│                    hashes, CSV and Parquet twins.                            │",
+        "│ report             Build the review report: a static HTML site of the        │",
+        "│                    package (texts, tables, charts, checks).                  │",
+        "╰──────────────────────────────────────────────────────────────────────────────╯",
+        "",
+        " Exit codes:",
+        " 0    ok",
+        " 1    invalid input (every problem printed), or a fault no command foresaw;",
+        "      diff: the packages differ; coverage: a sentence is unexplained",
+        " 2    usage error, or a package that cannot be read (release exits 1)",
+        " 130  interrupted (SIGINT)",
+        " 143  terminated (SIGTERM)",
+        "",
+        "",
+    ]
+
+
+# The first line of each option's row: an on/off option shows no type (it takes no value); the
+# others keep theirs.
+OPTION_ROWS = {
+    "check": [
+        "│ --seeds        <path>  Folder of sources and annotations. [default: seeds]   │",
+        "│ --json                 Machine-readable output.                              │",
+        "│ --help                 Show this message and exit.                           │",
+    ],
+    "publish": [
+        "│ --seeds          <path>             Folder of sources and annotations.       │",
+        "│ --out            <path>             Folder of the published package.         │",
+        "│ --dry-run                           Print the diff and the version bump;     │",
+        "│ --bump           major|minor|patch  Raise the bump the changes require       │",
+        "│ --wait           SECONDS [x>=0]     Seconds to wait for another publish of   │",
+        "│ --help                              Show this message and exit.              │",
+    ],
+    "coverage": [
+        "│ --seeds        <path>  Folder of sources and annotations. [default: seeds]   │",
+        "│ --all                  Also list excluded sentences.                         │",
+        "│ --json                 Machine-readable output.                              │",
+        "│ --help                 Show this message and exit.                           │",
+    ],
+    "annotation-schema": [
+        "│ --check          Fail if the file is out of date.                            │",
+        "│ --help           Show this message and exit.                                 │",
+    ],
+    "diff": [
+        "│ --json          Machine-readable output.                                     │",
+        "│ --help          Show this message and exit.                                  │",
+    ],
+    "validate": [
+        "│ --json                                              Machine-readable output  │",
+        "│ --max-errors                    <int range> [x>=0]  Errors to list per file  │",
+        "│ --parquet       --no-parquet                        Also check the Parquet   │",
+        "│ --help                                              Show this message and    │",
+    ],
+}
+
+
+@pytest.mark.parametrize("command, rows", list(OPTION_ROWS.items()), ids=list(OPTION_ROWS))
+def test_on_off_options_are_shown_as_flags(command, rows):
+    lines = help_lines([command, "--help"])
+    assert [line for line in lines if line.startswith("│ --")] == rows
+
+
+# The version pyproject.toml declares, which the installed distribution carries.
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+
+
+def test_version_is_the_installed_distribution():
+    result = runner.invoke(app, ["--version"])
+    assert (result.exit_code, result.output) == (0, f"pipeline {VERSION}\n")
+
+
+# Run in a fresh interpreter: what `--version` imports, beside what the CLI imports to declare
+# its options.
+AFTER_VERSION = """
+import sys
+from pipeline.cli import main
+sys.argv = ["pipeline", "--version"]
+try:
+    main()
+except SystemExit as stop:
+    print("exit", stop.code)
+print(*sorted(name for name in sys.modules if name.startswith("pipeline")))
+"""
+
+
+def test_version_imports_no_stage():
+    done = subprocess.run(
+        [installed("python"), "-c", AFTER_VERSION],
+        capture_output=True,
+        text=True,
+        env=command_env(),
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == [
+        f"pipeline {VERSION}",
+        "exit 0",
+        "pipeline pipeline.cli pipeline.contract pipeline.contract.problems pipeline.validate "
+        "pipeline.validate.errors",
+    ]
+
+
+BASH_COMPLETION = """\
+_pipeline_completion() {
+    local IFS=$'
+'
+    COMPREPLY=( $( env COMP_WORDS="${COMP_WORDS[*]}" \\
+                   COMP_CWORD=$COMP_CWORD \\
+                   _PIPELINE_COMPLETE=complete_bash $1 ) )
+    return 0
+}
+
+complete -o default -F _pipeline_completion pipeline
+"""
+
+
+def in_bash(command: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """`command` run by bash, so that Typer finds bash as the shell; `; true` keeps bash from
+    replacing itself with the command."""
+    return subprocess.run(
+        ["bash", "-c", f"{command}; true"],
+        capture_output=True,
+        text=True,
+        env=command_env(HOME=str(home)),
+        timeout=60,
+    )
+
+
+def test_show_completion_prints_the_bash_script(tmp_path: Path):
+    done = in_bash(f"{installed('pipeline')} --show-completion", tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, BASH_COMPLETION, "")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_install_completion_writes_the_script_and_sources_it(tmp_path: Path):
+    done = in_bash(f"{installed('pipeline')} --install-completion", tmp_path)
+    script = tmp_path / ".bash_completions" / "pipeline.sh"
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        f"bash completion installed in {script}\n"
+        "Completion will take effect once you restart the terminal\n",
+        "",
+    )
+    # the script printed by --show-completion, without the newline printing adds
+    assert script.read_text() + "\n" == BASH_COMPLETION
+    assert (tmp_path / ".bashrc").read_text() == f"\nsource '{script}'\n"
+
+
+COMPLETIONS = {
+    "a command": ("pipeline pu", "1", "publish\n"),
+    "an option": ("pipeline publish --d", "2", "--dry-run\n"),
+    "the flag pair": ("pipeline validate --no", "2", "--no-parquet\n"),
+}
+
+
+@pytest.mark.parametrize(
+    "words, cword, expected", list(COMPLETIONS.values()), ids=list(COMPLETIONS)
+)
+def test_completion_answers_bash(words, cword, expected):
+    env = command_env(_PIPELINE_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=cword)
+    done = subprocess.run(
+        [installed("pipeline")], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, expected, "")
