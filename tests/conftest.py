@@ -30,6 +30,31 @@ def installed(command: str) -> Path:
     return path
 
 
+def frictionless_report(descriptor: Path) -> tuple[int, dict]:
+    """The exit code and `--json` report of the installed `frictionless validate` of `descriptor`:
+    the reference."""
+    done = subprocess.run(
+        [str(installed("frictionless")), "validate", "--json", str(descriptor)],
+        capture_output=True,
+        text=True,
+    )
+    return done.returncode, json.loads(done.stdout)
+
+
+def assert_refused(result, code: int = 1, secret: str | None = None) -> None:
+    """A CliRunner result refused with `code`: a located answer, never the last-resort guard or a
+    traceback, and never `secret` (a file outside what the command was given) in its output."""
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    # the last-resort guard did not have to step in
+    assert "unexpected" not in result.output, result.output
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), result.exception
+    if secret is not None:
+        assert secret not in result.output
+
+
 def assemble_case(case: Path, workdir: Path) -> Path:
     """seeds/ for an invalid case: the minimal valid seeds with the case's files laid over them.
 

@@ -25,7 +25,16 @@ from pipeline.check.run import check_seeds
 from pipeline.cli import app
 from pipeline.load.spans import fold
 
-from conftest import BASE_SEEDS, FIXTURES, ROOT, assemble_case, command_env, installed, tree
+from conftest import (
+    BASE_SEEDS,
+    FIXTURES,
+    ROOT,
+    assemble_case,
+    assert_refused,
+    command_env,
+    installed,
+    tree,
+)
 
 runner = CliRunner()
 PIPELINE = installed("pipeline")
@@ -38,17 +47,6 @@ def problem_lines(result) -> list[str]:
     lines = result.output.splitlines()
     assert lines and lines[-1] == f"{len(lines) - 1} problem(s) found.", result.output
     return lines[:-1]
-
-
-def assert_refused(result, code: int = 1) -> None:
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    assert "unexpected" not in result.output, (
-        result.output
-    )  # the last-resort guard did not have to step in
-    assert not isinstance(result.exception, Exception) or isinstance(
-        result.exception, SystemExit
-    ), result.exception
 
 
 # ---- the fixture catalogue, through every command that reads seeds ----

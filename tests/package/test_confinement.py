@@ -25,6 +25,7 @@ from pipeline.cli import app
 from pipeline.package import reader
 from pipeline.release import members
 
+from conftest import assert_refused as shared_assert_refused
 from conftest import commit_package, git, tree
 
 runner = CliRunner()
@@ -38,15 +39,7 @@ NAME_HINT = (
 
 
 def assert_refused(result, code: int) -> None:
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    assert "unexpected" not in result.output, (
-        result.output
-    )  # the last-resort guard did not have to step in
-    assert not isinstance(result.exception, Exception) or isinstance(
-        result.exception, SystemExit
-    ), result.exception
-    assert SECRET not in result.output
+    shared_assert_refused(result, code, secret=SECRET)
 
 
 @pytest.fixture

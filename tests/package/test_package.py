@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -13,7 +11,7 @@ import pytest
 from pipeline.contract import schemas
 from pipeline.publish import build_package, same_tree
 
-from conftest import ROOT
+from conftest import ROOT, frictionless_report
 
 PACKAGE = ROOT / "datapackage"
 DESCRIPTOR = json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8"))
@@ -34,19 +32,9 @@ def test_committed_package_is_what_publish_builds(tmp_path: Path):
 
 
 def test_frictionless_validate_passes():
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "frictionless"),
-            "validate",
-            "--json",
-            str(PACKAGE / "datapackage.json"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    report = json.loads(result.stdout)
+    code, report = frictionless_report(PACKAGE / "datapackage.json")
     assert report["valid"], json.dumps(report["tasks"], indent=1)[:3000]
-    assert result.returncode == 0
+    assert code == 0
 
 
 def test_descriptor_is_data_package_v2():

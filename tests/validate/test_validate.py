@@ -21,6 +21,8 @@ from pipeline.contract.constraints import repeats
 from pipeline.validate.columns import parse_column
 from pipeline.validate.run import validate_path
 
+from conftest import frictionless_report
+
 runner = CliRunner()
 
 
@@ -85,17 +87,7 @@ def errors_of(package: Path, fmt: str = "csv", comparable: bool = False) -> set[
 
 
 def frictionless_errors(package: Path) -> set[tuple]:
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "frictionless"),
-            "validate",
-            "--json",
-            str(package / "datapackage.json"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    report = json.loads(done.stdout)
+    _, report = frictionless_report(package / "datapackage.json")
     return {
         (
             t["name"],
