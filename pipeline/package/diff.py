@@ -307,16 +307,7 @@ def diff_rows(
 
 def _resource_property_changes(old: dict, new: dict) -> list[Change]:
     """The resource's own properties and its Parquet twin's (sizes and hashes aside) compared."""
-    changes = []
-    for key in sorted((set(old) | set(new)) - VOLATILE_RESOURCE):
-        if old.get(key) != new.get(key):
-            level = "major" if key in STRUCTURAL_RESOURCE else "patch"
-            message = (
-                f"{key} changed"
-                if level == "patch"
-                else f"{key} {show(old.get(key))} -> {show(new.get(key))}"
-            )
-            changes.append(Change(level, "", message))
+    changes = _property_changes(old, new, VOLATILE_RESOURCE, STRUCTURAL_RESOURCE, "")
     old_twin = {k: v for k, v in (old.get("parquet") or {}).items() if k not in {"bytes", "hash"}}
     new_twin = {k: v for k, v in (new.get("parquet") or {}).items() if k not in {"bytes", "hash"}}
     if old_twin != new_twin:
@@ -339,16 +330,22 @@ def diff_resource(old_dir: Path, old: dict, new_dir: Path, new: dict, result: Pa
 
 
 def _package_property_changes(before: dict, after: dict) -> list[Change]:
+    return _property_changes(before, after, VOLATILE_PACKAGE, IDENTITY_PACKAGE, "package")
+
+
+def _property_changes(
+    old: dict, new: dict, ignored: set[str], major: set[str], where: str
+) -> list[Change]:
+    """Each property but the `ignored` that differs: a `major` one shown old -> new, any other a
+    patch ("changed")."""
     changes = []
-    for key in sorted((set(before) | set(after)) - VOLATILE_PACKAGE):
-        if before.get(key) != after.get(key):
-            level = "major" if key in IDENTITY_PACKAGE else "patch"
-            message = (
-                f"{key} {show(before.get(key))} -> {show(after.get(key))}"
-                if level == "major"
-                else f"{key} changed"
-            )
-            changes.append(Change(level, "package", message))
+    for key in sorted((set(old) | set(new)) - ignored):
+        if old.get(key) != new.get(key):
+            if key in major:
+                message = f"{key} {show(old.get(key))} -> {show(new.get(key))}"
+                changes.append(Change("major", where, message))
+            else:
+                changes.append(Change("patch", where, f"{key} changed"))
     return changes
 
 
