@@ -459,8 +459,7 @@ def annotation_schema(
     """Regenerate schemas/annotation.schema.json from the table schemas."""
     from pipeline.contract import schemas
 
-    path = schemas.SCHEMAS_DIR / "annotation.schema.json"
-    wanted = json.dumps(schemas.annotation_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    path, wanted = schemas.ANNOTATION_SCHEMA_FILE, schemas.annotation_json_schema_text()
     if not check_only:
         path.write_text(wanted, encoding="utf-8")
         typer.echo(f"wrote {path}")

@@ -319,7 +319,9 @@ def conventions_json_schema() -> dict:
     }
 
 
-def write_annotation_json_schema(path: Path = SCHEMAS_DIR / "annotation.schema.json") -> None:
-    path.write_text(
-        json.dumps(annotation_json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+ANNOTATION_SCHEMA_FILE = SCHEMAS_DIR / "annotation.schema.json"
+
+
+def annotation_json_schema_text() -> str:
+    """The annotation JSON Schema as schemas/annotation.schema.json holds it."""
+    return json.dumps(annotation_json_schema(), indent=2, ensure_ascii=False) + "\n"
