@@ -383,6 +383,13 @@ def publish(
         metavar="SECONDS",
         help="Seconds to wait for another publish of the same folder to finish (default 120).",
     ),
+    history_from: list[str] = typer.Option(
+        [],
+        "--history-from",
+        metavar="PACKAGE",
+        help="An earlier release (folder, zip or git:REV), oldest first, to seed the history of a "
+        "package published before its changes table was kept. Repeat for each.",
+    ),
 ) -> None:
     from pipeline.publish import publish as run
 
@@ -393,9 +400,12 @@ def publish(
         dry=dry_run,
         wait=wait,
         notify=lambda note: typer.echo(note, err=True),
+        history_from=tuple(history_from),
     )
     if dry_run:
         typer.echo(printable_lines(result.report or ""), nl=False)
+    for note in result.notes:
+        say(note)
     typer.echo(_published_line(result, out, dry_run))
     for warning in result.warnings:
         say(f"warning: {warning}")
@@ -479,19 +489,51 @@ def annotation_schema(
 )
 def diff(
     old: str = typer.Argument(
-        ..., help="Old package: folder, datapackage.json, release zip or git:REV."
+        ...,
+        help="Old package: folder, datapackage.json, release zip or git:REV; or PACKAGE@x.y.z, "
+        "a release the package records (no git needed).",
     ),
-    new: str = typer.Argument(..., help="New package, in the same forms."),
+    new: str = typer.Argument(..., help="New package: folder, datapackage.json, zip or git:REV."),
     as_json: bool = AS_JSON,
 ) -> None:
+    from pipeline.package import lineage
     from pipeline.package.diff import diff_specs, render_text, to_dict
 
-    result = diff_specs(old, new)
-    if as_json:
-        typer.echo(json.dumps(to_dict(result), indent=2, ensure_ascii=False))
+    if lineage.split_spec(old) is not None and not Path(old).exists():
+        since = lineage.diff_since(old, new)
+        shown, identical = (
+            (lineage.since_to_dict(since), lineage.render_since(since)),
+            since.identical,
+        )
     else:
-        typer.echo(printable_lines(render_text(result)), nl=False)
-    raise typer.Exit(0 if result.identical else 1)
+        result = diff_specs(old, new)
+        shown, identical = (to_dict(result), render_text(result)), result.identical
+    if as_json:
+        typer.echo(json.dumps(shown[0], indent=2, ensure_ascii=False))
+    else:
+        typer.echo(printable_lines(shown[1]), nl=False)
+    raise typer.Exit(0 if identical else 1)
+
+
+@app.command(
+    help="Print the story of one row: one line per release that added, corrected or removed it, "
+    "with the reason.\n"
+    "\n"
+    "Exit 2: an id the changes table does not hold, or a package without a changes table."
+)
+def history(
+    record_id: str = typer.Argument(..., metavar="ID", help="The row's id (primary key)."),
+    table: str | None = typer.Option(
+        None, "--table", help="The data table, when the id is in more than one."
+    ),
+    package: str = typer.Option(
+        str(PACKAGE), "--package", help="Package: folder, datapackage.json, zip or git:REV."
+    ),
+) -> None:
+    from pipeline.package.lineage import row_history
+
+    for line in row_history(package, record_id, table):
+        typer.echo(printable(line))
 
 
 @app.command()

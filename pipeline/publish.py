@@ -16,7 +16,11 @@ an unchanged package).
 Publish replaces the whole target folder, so it writes only into a folder it
 recognises as its own (check_target): absent, empty, or holding nothing but what
 publish writes (datapackage.json, README.md, CHANGELOG.md, data/<table>.csv and
-.parquet, all regular files) with a descriptor of this project's shape. Anything else
+.parquet, releases/<version>.json, all regular files) with a descriptor of this project's shape.
+
+Every data change needs the annotator's reason (seeds/changes.yaml); the reasons, the row diff
+and the published changes table make the new changes table and the record of the release
+(pipeline/package/lineage.py). Anything else
 is refused before a byte is written.
 """
 
@@ -34,17 +38,21 @@ from pathlib import Path
 
 from pipeline.build.collector import existing_objects_frozen
 from pipeline.check.run import check_seeds
-from pipeline.contract.problems import InputError, Problem
-from pipeline.package import atomic, versions, writer
+from pipeline.contract import schemas
+from pipeline.contract.problems import InputError, Problem, unique_sorted
+from pipeline.load.reasons import Reasons, load_reasons
+from pipeline.package import atomic, lineage, reader, versions, writer
 from pipeline.package.atomic import Refused
 from pipeline.package.diff import PackageDiff
-from pipeline.package.reader import CHANGELOG, DATASHEET, DESCRIPTOR
+from pipeline.package.lineage import CHANGES
+from pipeline.package.reader import CHANGELOG, DATASHEET, DESCRIPTOR, PackageError
 from pipeline.validate.run import verify_package
 
+DATA_FILE = re.compile(r"[a-z0-9_]+\.(csv|parquet)")
 CHANGELOG_HEADER = "# Changelog\n\nEvery published version of the package, newest first.\n"
 DATA = "data"
-TOP_FILES = {DESCRIPTOR, DATASHEET, CHANGELOG}  # with DATA: all publish writes at the top
-DATA_FILE = re.compile(r"[a-z0-9_]+\.(csv|parquet)")
+TOP_FILES = {DESCRIPTOR, DATASHEET, CHANGELOG}  # with the folders: all publish writes at the top
+FOLDERS = {DATA: DATA_FILE, lineage.RELEASES: lineage.RELEASE_FILE}  # and the files they hold
 NOT_OURS = (
     "publish replaces the whole folder: pass --out a new or empty folder, or a package folder "
     "publish wrote"
@@ -58,6 +66,8 @@ class Published:
     level: str | None  # major / minor / patch, None for the first publication or no change
     report: str | None = None  # what a dry run would change
     changes: PackageDiff | None = None  # the diff from the published package, when it was needed
+    notes: list[str] = field(default_factory=list)  # reasons in seeds/changes.yaml left unused
+    reasons: str = ""  # the reasons recorded, one line per changed row (shown by a dry run)
     warnings: list[str] = field(
         default_factory=list
     )  # what could not be cleaned up (the result stands)
@@ -94,35 +104,67 @@ def write_datasheet(out: Path) -> None:
 
 
 def build_package(
-    seeds: Path, out: Path, previous: Path | None, bump: str | None = None
+    seeds: Path,
+    out: Path,
+    previous: Path | None,
+    bump: str | None = None,
+    history_from: tuple[str, ...] = (),
 ) -> Published:
     """Build the package from `seeds` into the absent folder `out`, versioned against `previous`.
 
     `bump` (major, minor, patch) raises the derived bump and gives a new version even
-    when nothing changed; lower than the changes require, it raises BumpError.
+    when nothing changed; lower than the changes require, it raises BumpError. Every data change
+    needs its reason in seeds/changes.yaml (InputError otherwise). `history_from` names the earlier
+    packages of a `previous` published before its lineage was kept (lineage.seed_history).
     """
+    problems = []
+    try:
+        reasons = load_reasons(seeds)
+    except InputError as exc:
+        problems, reasons = exc.problems, Reasons()
     checked = check_seeds(seeds)
-    if checked.problems:
-        raise InputError(checked.problems)
+    if checked.problems or problems:
+        raise InputError(unique_sorted(problems + checked.problems))
     rows = checked.tables.rows
     del checked  # the loaded annotations and row origins are not needed to write: free them first
     with existing_objects_frozen():
-        return _write_versioned(rows, out, previous, bump)
+        return _write_versioned(rows, out, previous, bump, LineageInputs(reasons, history_from))
+
+
+@dataclass
+class LineageInputs:
+    """What the changes table is built from besides the diff: the reasons, and the earlier packages
+    of a package published before its lineage was kept."""
+
+    reasons: Reasons
+    history_from: tuple[str, ...] = ()
 
 
 def _write_versioned(
-    rows: dict[str, list[dict]], out: Path, previous: Path | None, bump: str | None
+    rows: dict[str, list[dict]],
+    out: Path,
+    previous: Path | None,
+    bump: str | None,
+    given: LineageInputs,
 ) -> Published:
     old = versions.read_published(previous) if previous is not None else None
     history = _history(previous) if previous and old else ""  # before the copy the datasheet reads
     ordered = writer.ordered_rows(rows)
     writer.write_tables(out, ordered)  # the CSV files: the same bytes whatever the version
     if previous is None or old is None:
+        if given.history_from:
+            raise Refused("--history-from: there is no published package to bring the history of")
         version = versions.first_version(bump)
         created = created_timestamp()
+        day = lineage.release_day(created)
+        ordered[CHANGES] = lineage.first_rows(ordered, version, day, lineage.FIRST_REASON)
         entry = versions.changelog_entry(None, version, None, created)
-        _complete(out, ordered, version, created, _with_entry(history, entry))
+        _complete(out, ordered, version, created, _with_entry(history, entry), record=True)
         return Published(version, changed=True, level=None)
+    past = _past(previous, given.history_from)
+    _put_records(out, past.records)
+    ordered[CHANGES] = past.rows
+    writer.write_tables(out, ordered, [CHANGES])  # as published, until the version is known
     rewritten = _differing_tables(previous, out)
     if rewritten:
         # The diff reads the new CSV files and a descriptor without the Parquet twins, which it
@@ -132,7 +174,7 @@ def _write_versioned(
         # The tables are as published: the whole package may be, byte for byte.
         if (previous / CHANGELOG).is_file():
             shutil.copyfile(previous / CHANGELOG, out / CHANGELOG)
-        _complete(out, ordered, old["version"], old["created"], None)
+        _complete(out, ordered, old["version"], old["created"], None, record=False)
         rewritten = differing_files(previous, out)
         if not rewritten and bump is None:
             return Published(old["version"], changed=False, level=None)
@@ -143,10 +185,70 @@ def _write_versioned(
     assert level is not None  # files differ (a required bump) or a bump was asked for
     version = versions.bump(old["version"], level)
     created = created_timestamp()
-    entry = versions.changelog_entry(changes, version, level, created, required, rewritten)
-    _complete(out, ordered, version, created, _with_entry(history, entry))
+    day = lineage.release_day(created)
+    owners = _evidence_owners(changes, previous, ordered)
+    found = lineage.match_reasons(changes, given.reasons, past.rows, version, day, owners)
+    if found.problems:
+        raise InputError(found.problems)
+    ordered[CHANGES] = lineage.sorted_changes(past.rows + found.rows)
+    entry = versions.changelog_entry(
+        changes, version, level, created, required, rewritten, found.rows, given.reasons.columns
+    )
+    _complete(out, ordered, version, created, _with_entry(history, entry), record=True)
     changes.new_version = version  # it was taken before the new version was written
-    return Published(version, changed=True, level=level, changes=changes)
+    return Published(
+        version,
+        changed=True,
+        level=level,
+        changes=changes,
+        notes=found.notes,
+        reasons=lineage.reasons_report(found),
+    )
+
+
+def _past(previous: Path, history_from: tuple[str, ...]) -> lineage.History:
+    """The changes rows and release records of the published package: its own, or, for a package
+    published before its lineage was kept, seeded from it and the `history_from` packages."""
+    try:
+        descriptor = reader.read_descriptor_with_resources(previous)
+        rows = lineage.read_changes(previous, descriptor)
+        if rows is None:
+            return lineage.seed_history(list(history_from), previous, descriptor)
+        if history_from:
+            raise Refused(
+                f"--history-from: {previous} already records its history "
+                f"(its {CHANGES} table); leave --history-from out"
+            )
+        records = {}
+        for name in lineage.release_names(previous):
+            with reader.open_member(previous, f"{lineage.RELEASES}/{name}") as handle:
+                records[name[: -len(".json")]] = handle.read()
+        return lineage.History(rows, records)
+    except PackageError as exc:
+        raise Refused(f"{exc} ({versions.RESTORE})") from None
+
+
+def _evidence_owners(
+    changes: PackageDiff, previous: Path, ordered: dict[str, list[dict]]
+) -> dict[str, tuple[str, str]]:
+    """(record table, record id) of each evidence row, published or new, when evidence rows
+    changed: their reason may be their record's."""
+    if not any(table.table == "evidence" for table in changes.tables):
+        return {}
+    descriptor = reader.read_descriptor_with_resources(previous)
+    resource = next(r for r in descriptor["resources"] if r.get("name") == "evidence")
+    _, published = reader.read_text_rows(previous, resource, str(previous))
+    return {
+        row["evidence_id"]: (row["record_table"], row["record_id"])
+        for row in [*published, *ordered["evidence"]]
+    }
+
+
+def _put_records(out: Path, records: dict[str, bytes]) -> None:
+    if records:
+        (out / lineage.RELEASES).mkdir(exist_ok=True)
+    for version, record in records.items():
+        (out / lineage.RELEASES / f"{version}.json").write_bytes(record)
 
 
 def _descriptor(out: Path, old: dict, ordered: dict[str, list[dict]]) -> dict:
@@ -166,15 +268,24 @@ def _differing_tables(previous: Path, out: Path) -> list[str]:
 
 
 def _complete(
-    out: Path, ordered: dict[str, list[dict]], version: str, created: str, changelog: str | None
+    out: Path,
+    ordered: dict[str, list[dict]],
+    version: str,
+    created: str,
+    changelog: str | None,
+    record: bool,
 ) -> None:
-    """Everything beside the CSV files: Parquet twins, descriptor, changelog (unless None),
-    datasheet."""
+    """Everything beside the data tables' CSV files: the changes table, Parquet twins, descriptor,
+    changelog (unless None), datasheet, and the record of the release when it is a new one
+    (`record`)."""
+    writer.write_tables(out, ordered, schemas.BUILT)
     writer.write_twins(out, ordered, version)
     writer.write_descriptor(out, version, created, ordered)
     if changelog is not None:
         (out / CHANGELOG).write_text(changelog, encoding="utf-8")
-    write_datasheet(out)  # last: it reads the package and its changelog
+    write_datasheet(out)  # it reads the package and its changelog
+    if record:
+        lineage.write_release_record(out)  # last: it holds the sha256 of every other file
 
 
 def _with_entry(history: str, entry: str) -> str:
@@ -210,6 +321,7 @@ def publish(
     dry: bool = False,
     wait: float | None = None,
     notify=None,
+    history_from: tuple[str, ...] = (),
 ) -> Published:
     """Check, build and atomically publish the package into `target` (or only report, when `dry`).
 
@@ -219,7 +331,7 @@ def publish(
     """
     versions.check_level(bump)
     if dry:
-        return dry_run(seeds, target, bump)
+        return dry_run(seeds, target, bump, history_from)
     check_target(target, seeds)  # before the lock, so a refused target gets no lock file beside it
     wait = atomic.DEFAULT_WAIT if wait is None else wait
     if not wait >= 0:  # also NaN, which no comparison would ever end
@@ -229,7 +341,7 @@ def publish(
         with atomic.publish_lock(target, wait, notify):
             warnings = atomic.recover(target)
             atomic.pause_point("locked")
-            result = _publish_locked(seeds, target, bump)
+            result = _publish_locked(seeds, target, bump, history_from)
     except OSError as exc:
         where = exc.filename or target
         raise Refused(
@@ -239,10 +351,12 @@ def publish(
     return result
 
 
-def _publish_locked(seeds: Path, target: Path, bump: str | None) -> Published:
+def _publish_locked(
+    seeds: Path, target: Path, bump: str | None, history_from: tuple[str, ...]
+) -> Published:
     previous = check_target(target, seeds)  # again: recovery may have put a parked package back
     with atomic.staging(target) as folder:
-        result = build_package(seeds, folder / atomic.PACKAGE, previous, bump)
+        result = build_package(seeds, folder / atomic.PACKAGE, previous, bump, history_from)
         if not result.changed:
             return result
         problems = verify_package(folder / atomic.PACKAGE)
@@ -252,7 +366,9 @@ def _publish_locked(seeds: Path, target: Path, bump: str | None) -> Published:
         return result
 
 
-def dry_run(seeds: Path, target: Path, bump: str | None = None) -> Published:
+def dry_run(
+    seeds: Path, target: Path, bump: str | None = None, history_from: tuple[str, ...] = ()
+) -> Published:
     """What `publish` would do: build in the system's temporary folder, diff, report; write nothing
     here."""
     from pipeline.package.diff import render_text
@@ -260,13 +376,13 @@ def dry_run(seeds: Path, target: Path, bump: str | None = None) -> Published:
     previous = check_target(target, seeds)
     with tempfile.TemporaryDirectory(prefix="pipeline-dry-run-") as scratch:
         out = Path(scratch) / "datapackage"
-        result = build_package(seeds, out, previous, bump)
+        result = build_package(seeds, out, previous, bump, history_from)
         if previous is None:
             result.report = f"no package published in {target} yet\n"
         else:
             changes = result.changes or versions.diff_published(previous, out)
             changes.old, changes.new = str(target), f"build of {seeds}"
-            result.report = render_text(changes)
+            result.report = render_text(changes) + result.reasons
     return result
 
 
@@ -367,16 +483,17 @@ def _strangers(target: Path, found: list[str]) -> list[str]:
     strangers = [
         _shown(target / name, name)
         for name in found
-        if name not in TOP_FILES | {DATA}
-        or not _is(target / name, stat.S_ISDIR if name == DATA else stat.S_ISREG)
+        if name not in TOP_FILES | set(FOLDERS)
+        or not _is(target / name, stat.S_ISDIR if name in FOLDERS else stat.S_ISREG)
     ]
-    data = target / DATA
-    if DATA in found and _is(data, stat.S_ISDIR):
-        strangers += [
-            _shown(data / name, f"{DATA}/{name}")
-            for name in sorted(os.listdir(data))
-            if not DATA_FILE.fullmatch(name) or not _is(data / name, stat.S_ISREG)
-        ]
+    for folder, allowed in FOLDERS.items():
+        inside = target / folder
+        if folder in found and _is(inside, stat.S_ISDIR):
+            strangers += [
+                _shown(inside / name, f"{folder}/{name}")
+                for name in sorted(os.listdir(inside))
+                if not allowed.fullmatch(name) or not _is(inside / name, stat.S_ISREG)
+            ]
     return strangers
 
 

@@ -18,7 +18,8 @@ from pipeline.contract.fieldtypes import FIELD_TYPES
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
-# Order of the tables in the package: referenced tables before those that refer to them.
+# The data tables, built from seeds/, in package order: referenced tables before those that refer
+# to them. `check`, the annotation formats and the row builder know only these.
 TABLES = [
     "sources",
     "count_conventions",
@@ -29,6 +30,10 @@ TABLES = [
     "casualty_reports",
     "evidence",
 ]
+# Tables publish builds from the package's own history, not from seeds/: after the data tables.
+BUILT = ["changes"]
+# Every table of the package, in order.
+PACKAGE_TABLES = TABLES + BUILT
 # Tables whose rows annotators write, with evidence, in the annotation files.
 ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
 # Columns that default to another column when an annotation leaves them out.
@@ -75,6 +80,8 @@ def table_schema(table: str) -> dict:
     schema = copy.deepcopy(raw_schema(table))
     hierarchy = schema.get("x-sub-event-types")
     for field in schema["fields"]:
+        if field.pop("x-categories", None) == "data tables":
+            field["categories"] = list(TABLES)
         if hierarchy and field["name"] == "event_type":
             field["categories"] = list(hierarchy)
         if hierarchy and field["name"] == "sub_event_type":
@@ -98,7 +105,12 @@ def field_names(table: str) -> list[str]:
 
 
 def primary_key(table: str) -> str:
+    """The one field of a data table's primary key."""
     return table_schema(table)["primaryKey"][0]
+
+
+def primary_key_fields(table: str) -> list[str]:
+    return list(table_schema(table)["primaryKey"])
 
 
 def derived_columns(table: str) -> list[str]:

@@ -4,7 +4,9 @@ Levels follow the Frictionless "Data Package Version" recipe (DESIGN.md section 
 major for removing, renaming, adding or reordering fields or resources, retyping,
 tightening a constraint, changing keys or deleting rows; minor for a new resource,
 added rows or a looser constraint; patch for corrected values and descriptive
-metadata. Rows are read from the CSV resources and compared, as strings, by primary key.
+metadata. Rows are read from the CSV resources and compared, as strings, by primary key; the rows
+of the tables publish builds from the package's history (schemas.BUILT: the changes table) are not
+compared, as they record the comparison itself.
 Descriptors and CSV files are read only through pipeline.package.reader, so a path that
 leaves the package (absolute, `..`, a URL, a symbolic link, a FIFO or device) is an
 error naming the package and the resource, and the file is never opened.
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.contract import schemas
 from pipeline.package import reader
 from pipeline.package.reader import PackageError, open_package
 
@@ -66,6 +69,10 @@ class TableRows:
     changed: dict[str, list[tuple[str, str, str]]] = field(
         default_factory=dict
     )  # id -> (field, old, new)
+    # Columns only the new table has, and the kept rows holding a value in them: id -> columns.
+    # They are not corrections of published values (the new column is a change of its own).
+    new_columns: list[str] = field(default_factory=list)
+    filled: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def level(self) -> str | None:
@@ -292,6 +299,7 @@ def diff_rows(
     after = {",".join(row[k] for k in key): row for row in new_rows}
     columns = [c for c in new_header if c in old_header]
     table = TableRows(new_res["name"], list(key))
+    table.new_columns = [c for c in new_header if c not in old_header]
     table.added = sorted(after.keys() - before.keys())
     table.removed = sorted(before.keys() - after.keys())
     for row_id in sorted(before.keys() & after.keys()):
@@ -299,7 +307,10 @@ def diff_rows(
         fields = [(c, old_row[c], new_row[c]) for c in columns if old_row[c] != new_row[c]]
         if fields:
             table.changed[row_id] = fields
-    return table if table.level else None
+        filled = [c for c in table.new_columns if new_row[c] != ""]
+        if filled:
+            table.filled[row_id] = filled
+    return table if table.level or table.filled or table.new_columns else None
 
 
 # ---- packages ----
@@ -315,16 +326,22 @@ def _resource_property_changes(old: dict, new: dict) -> list[Change]:
     return changes
 
 
-def diff_resource(old_dir: Path, old: dict, new_dir: Path, new: dict, result: PackageDiff) -> None:
+def diff_resource(
+    old_dir: Path, old: dict, new_dir: Path, new: dict, result: PackageDiff, rows: bool = True
+) -> None:
+    """The resource's differences into `result`: its properties and schema, and its rows unless
+    `rows` is False (then its sizes and hashes are not compared either)."""
     name = new["name"]
     changes = _resource_property_changes(old, new)
     changes += diff_schema(old.get("schema", {}), new.get("schema", {}))
     result.changes += [Change(c.level, name, c.message) for c in changes]
-    if old.get("format", "csv") != "csv" or new.get("format", "csv") != "csv":
+    if not rows or old.get("format", "csv") != "csv" or new.get("format", "csv") != "csv":
         return
-    rows = diff_rows(old_dir, old, new_dir, new, (result.old, result.new))
-    if rows is not None:
-        result.tables.append(rows)
+    if name in schemas.BUILT:
+        return  # the lineage of the rows: it grows with every release, it is not data changed
+    table = diff_rows(old_dir, old, new_dir, new, (result.old, result.new))
+    if table is not None:
+        result.tables.append(table)
     elif old.get("hash") != new.get("hash") and not changes:
         result.changes.append(Change("patch", name, "file changed, rows the same"))
 
@@ -355,10 +372,10 @@ def _columns(resource: dict) -> list[tuple]:
 
 
 def diff_descriptors(
-    old: Path, before: dict, new: Path, after: dict, labels: tuple[str, str]
+    old: Path, before: dict, new: Path, after: dict, labels: tuple[str, str], rows: bool = True
 ) -> PackageDiff:
     """Every difference between the package `before` (descriptor) in folder `old` and `after` in
-    `new`; `labels` name them."""
+    `new`; `labels` name them. With `rows` False, the descriptors alone (no file is read)."""
     result = PackageDiff(*labels, before.get("version"), after.get("version"))
     result.changes += _package_property_changes(before, after)
     old_res = {r.get("name"): r for r in before.get("resources", [])}
@@ -371,7 +388,7 @@ def diff_descriptors(
 
     result.changes += _membership(list(old_res), list(new_res), twin_of, "resource", "package")
     for name in [n for n in new_res if n in old_res]:
-        diff_resource(old, old_res[name], new, new_res[name], result)
+        diff_resource(old, old_res[name], new, new_res[name], result, rows)
     return result
 
 
@@ -438,6 +455,10 @@ def render_text(result: PackageDiff) -> str:
         lines.append(
             f"  {t.table}: {len(t.added)} added, {len(t.removed)} removed, {len(t.changed)} changed"
         )
+        if t.filled:
+            lines.append(
+                f"    {len(t.filled)} with values in new columns {', '.join(t.new_columns)}"
+            )
         lines += [f"    + {ident}" for ident in t.added]
         lines += [f"    - {ident}" for ident in t.removed]
         for ident, fields in t.changed.items():

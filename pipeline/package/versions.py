@@ -3,7 +3,8 @@
 The bump a change needs is derived from the difference between the published
 package and the new build (the Frictionless "Data Package Version" recipe, see
 pipeline/package/diff.py); `--bump` may raise it, never lower it. The changelog entry
-lists, per table, the rows added, removed and corrected, by id, from that same diff.
+lists, per table, the rows added, removed and corrected, by id, from that same diff, each with
+the annotator's reason (pipeline/package/lineage.py).
 """
 
 from __future__ import annotations
@@ -127,10 +128,6 @@ def first_version(requested: str | None) -> str:
     return FIRST_PUBLIC_VERSION if requested == "major" else FIRST_VERSION
 
 
-def _ids(ids: list[str]) -> str:
-    return ", ".join(f"`{ident}`" for ident in ids)
-
-
 def changelog_entry(
     changes: PackageDiff | None,
     version: str,
@@ -138,10 +135,14 @@ def changelog_entry(
     created: str,
     required: str | None = None,
     rewritten: list[str] | None = None,
+    lineage: list[dict] | None = None,
+    column_reasons: dict | None = None,
 ) -> str:
     """The CHANGELOG.md section for `version`: the bump and, per table, the rows added, removed and
-    corrected (`changes`, the diff from the published package; None for a first publication); with
-    no such change, the files that `rewritten` names as written anew (a new datasheet, say)."""
+    corrected (`changes`, the diff from the published package; None for a first publication), each
+    with its reason (`lineage`, the new rows of the changes table), and the new columns with theirs
+    (`column_reasons`: (table, column) -> entry); with no such change, the files that `rewritten`
+    names as written anew (a new datasheet, say)."""
     day = created[:10]
     if changes is None or level is None:
         return f"## {version} ({day})\n\nFirst publication of the package.\n"
@@ -151,21 +152,35 @@ def changelog_entry(
         headline += (
             f" Raised with --bump {level}; the changes alone need {required or 'no new version'}."
         )
-    return f"## {version} ({day})\n\n{headline}\n\n" + _change_lines(changes, rewritten) + "\n"
+    reasons = {(r["table_name"], r["record_id"]): r["reason"] for r in lineage or []}
+    body = _change_lines(changes, rewritten, reasons, column_reasons or {})
+    return f"## {version} ({day})\n\n{headline}\n\n" + body + "\n"
 
 
-def _change_lines(changes: PackageDiff, rewritten: list[str] | None) -> str:
-    """Per table the ids added, removed and corrected, then the other changes; or that there are
-    none."""
+def _because(reason: str | None) -> str:
+    return f": {' '.join(reason.split())}" if reason else ""
+
+
+def _change_lines(
+    changes: PackageDiff, rewritten: list[str] | None, reasons: dict, column_reasons: dict
+) -> str:
+    """Per table the new columns, the ids added, removed and corrected, each with its reason, then
+    the other changes; or that there are none. Rows whose only differences are values in new
+    columns are told by their column's line."""
     lines = []
     for table in changes.tables:
-        if table.added:
-            lines.append(f"- {table.table}: added {_ids(table.added)}")
-        if table.removed:
-            lines.append(f"- {table.table}: removed {_ids(table.removed)}")
+        name = table.table
+        for column in table.new_columns:
+            entry = column_reasons.get((name, column))
+            lines.append(f"- {name}: new column `{column}`{_because(entry and entry.reason)}")
+        lines += [f"- {name}: added `{i}`{_because(reasons.get((name, i)))}" for i in table.added]
+        lines += [
+            f"- {name}: removed `{i}`{_because(reasons.get((name, i)))}" for i in table.removed
+        ]
         for ident, fields in table.changed.items():
+            shown = ", ".join([f for f, _, _ in fields] + table.filled.get(ident, []))
             lines.append(
-                f"- {table.table}: corrected `{ident}` ({', '.join(f for f, _, _ in fields)})"
+                f"- {name}: corrected `{ident}` ({shown}){_because(reasons.get((name, ident)))}"
             )
     lines += [f"- {change.where}: {change.message}" for change in changes.changes]
     if not lines:

@@ -190,7 +190,7 @@ def descriptor(
         }
         for row in sources
     ]
-    package["resources"] = [_resource(out, table, twins) for table in schemas.TABLES]
+    package["resources"] = [_resource(out, table, twins) for table in schemas.PACKAGE_TABLES]
     return package
 
 
@@ -199,11 +199,14 @@ def ordered_rows(rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
     return {table: sorted_rows(table, rows[table]) for table in schemas.TABLES}
 
 
-def write_tables(out: Path, ordered: dict[str, list[dict]]) -> None:
-    """The CSV file of every table into `out`/data; they do not depend on the version."""
+def write_tables(
+    out: Path, ordered: dict[str, list[dict]], tables: list[str] | None = None
+) -> None:
+    """The CSV file of each of `tables` (the data tables: they do not depend on the version) into
+    `out`/data."""
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
-    for table in schemas.TABLES:
+    for table in schemas.TABLES if tables is None else tables:
         with open(data / f"{table}.csv", "w", encoding="utf-8", newline="") as handle:
             write_csv(handle, table, ordered[table])
 
@@ -211,7 +214,7 @@ def write_tables(out: Path, ordered: dict[str, list[dict]]) -> None:
 def write_twins(out: Path, ordered: dict[str, list[dict]], version: str) -> None:
     """The Parquet twin of every table into `out`/data (its metadata names the version)."""
     name = package_metadata()["name"]
-    for table in schemas.TABLES:
+    for table in schemas.PACKAGE_TABLES:
         write_parquet(out / "data" / f"{table}.parquet", table, ordered[table], name, version)
 
 
@@ -224,8 +227,8 @@ def write_descriptor(out: Path, version: str, created: str, ordered: dict[str, l
 
 
 def write_package(out: Path, rows: dict[str, list[dict]], version: str, created: str) -> None:
-    """Write the package into the empty or absent folder `out`."""
-    ordered = ordered_rows(rows)
-    write_tables(out, ordered)
+    """Write the package into the empty or absent folder `out` (`rows` of every package table)."""
+    ordered = {**ordered_rows(rows), **{table: rows.get(table, []) for table in schemas.BUILT}}
+    write_tables(out, ordered, schemas.PACKAGE_TABLES)
     write_twins(out, ordered, version)
     write_descriptor(out, version, created, ordered)
