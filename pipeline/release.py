@@ -2,7 +2,7 @@
 
 `dist/<name>-<version>.zip` holds datapackage.json, the files its resources name
 (each CSV and its Parquet twin, `parquet.path`), CHANGELOG.md and README.md (when
-present) at its root, and nothing else. Every member is a regular file inside the
+present) at its root, the record of every release (releases/<version>.json), and nothing else. Every member is a regular file inside the
 package, reached without symbolic links (pipeline.package.reader.member_path). The zip is
 named only from a package name and a version that pass the rules below, and nothing
 is written outside `--out`: the zip and its `.sha256` are written to temporary files
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pipeline.contract.problems import InputError, Problem
+from pipeline.package.lineage import RELEASES, release_names
 from pipeline.package.reader import (
     CHANGELOG,
     DATASHEET,
@@ -37,6 +38,14 @@ from pipeline.package.reader import (
 )
 
 EXTRA_FILES = (CHANGELOG, DATASHEET)
+
+
+def extra_files(package: Path) -> list[str]:
+    """The files beside the descriptor and the resources that go into the zip, when present: the
+    changelog, the datasheet and the release records."""
+    return [*EXTRA_FILES, *(f"{RELEASES}/{name}" for name in release_names(package))]
+
+
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # The Data Package name rule (lowercase letters, digits, '-', '.', '_'), which frictionless checks
 # as ^([-a-z0-9._/])+$: that also lets '/', '..' and a leading dot through, so a name could leave
@@ -120,7 +129,7 @@ def members(package: Path, descriptor: dict) -> list[str]:
                 )
             else:
                 names.add(PurePosixPath(str(relpath)).as_posix())
-    for name in EXTRA_FILES:
+    for name in extra_files(package):
         if not os.path.lexists(package / name):
             continue
         if stat.S_ISREG(os.lstat(package / name).st_mode):

@@ -36,6 +36,7 @@ from pipeline.contract import schemas
 from pipeline.contract.problems import Problem
 from pipeline.load.reasons import Reason, Reasons
 from pipeline.package import reader
+from pipeline.package.atomic import Refused
 from pipeline.package.diff import (
     PackageDiff,
     TableRows,
@@ -377,14 +378,15 @@ def seed_history(earlier: list[str], previous: Path, previous_descriptor: dict) 
 
 
 def _check_order(history: History, descriptor: dict, folder: Path) -> None:
+    """Refused unless the packages' versions rise, each an x.y.z."""
     held = list(history.records)
     version = descriptor.get("version")
     if not isinstance(version, str) or not RELEASE_FILE.fullmatch(f"{version}.json"):
-        raise PackageError(f"{folder}: version {version!r} is not x.y.z")
+        raise Refused(f"--history-from: {folder}: version {version!r} is not x.y.z")
     if held and version_key(version) <= version_key(held[-1]):
-        raise PackageError(
-            f"--history-from: version {version} comes after {held[-1]} "
-            "(give the earlier packages oldest first, and leave out the published one)"
+        raise Refused(
+            f"--history-from: version {version} is not later than {held[-1]}: give the earlier "
+            "releases oldest first, and leave out the published package (it is the last)"
         )
 
 
