@@ -2,7 +2,8 @@
 
 `dist/<name>-<version>.zip` holds datapackage.json, the files its resources name
 (each CSV and its Parquet twin, `parquet.path`), CHANGELOG.md and README.md (when
-present) at its root, the record of every release (releases/<version>.json), and nothing else. Every member is a regular file inside the
+present) at its root, the record of every release (releases/<version>.json), and nothing
+else. Every member is a regular file inside the
 package, reached without symbolic links (pipeline.package.reader.member_path). The zip is
 named only from a package name and a version that pass the rules below, and nothing
 is written outside `--out`: the zip and its `.sha256` are written to temporary files
