@@ -80,6 +80,9 @@ def test_datasheet_follows_a_new_release(package: Path, tmp_path: Path):
         ),
         encoding="utf-8",
     )
+    (seeds / "changes.yaml").write_text(
+        "changes:\n  - {table: statements, id: armenia-terter-denial, reason: Says whose report.}\n"
+    )
     result = build_package(seeds, tmp_path / "next", package)
     assert result.changed
     sheet = (tmp_path / "next" / "README.md").read_text(encoding="utf-8")

@@ -59,6 +59,9 @@ def correct_summary(seeds: Path) -> None:
             "summary: Armenia denied the report.", "summary: Armenia denied it."
         )
     )
+    (seeds / "changes.yaml").write_text(
+        "changes:\n  - {table: statements, id: armenia-terter-denial, reason: Shorter summary.}\n"
+    )
 
 
 def version_of(out: Path) -> str:
