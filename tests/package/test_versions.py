@@ -277,7 +277,7 @@ def test_new_resource_is_minor_removed_or_renamed_is_major(package: Path):
         "resource evidence renamed to spans"
     ]
     removed = copy_of(package, "removed")
-    edit_descriptor(removed, lambda d: d["resources"].pop())
+    edit_descriptor(removed, lambda d: d["resources"].remove(resource(d, "evidence")))
     assert [(c.level, c.message) for c in diff_packages(package, removed).changes] == [
         ("major", "resource evidence removed")
     ]
@@ -296,6 +296,17 @@ def test_changelog_lists_ids(package: Path):
         "- places: corrected `terter` (name)\n"
         "- statements: removed `armenia-terter-denial`\n"
     )
+    lineage = [
+        {"table_name": "actors", "record_id": "osce", "reason": "Named in the text."},
+        {"table_name": "places", "record_id": "terter", "reason": "The text's\n spelling."},
+    ]
+    entry = versions.changelog_entry(
+        changes, "1.0.0", "major", "2020-10-01T00:00:00Z", lineage=lineage
+    )
+    assert entry.splitlines()[4:6] == [
+        "- actors: added `osce`: Named in the text.",
+        "- places: corrected `terter` (name): The text's spelling.",
+    ]
 
 
 # ---- publish: derived bump, --bump override, --dry-run ----
@@ -305,6 +316,13 @@ def annotations(seeds: Path) -> Path:
     return seeds / "wire-2020-09-30" / "annotations.yaml"
 
 
+def give_reason(seeds: Path, table: str, ident: str, reason: str) -> None:
+    with open(seeds / "changes.yaml", "a", encoding="utf-8") as handle:
+        if handle.tell() == 0:
+            handle.write("changes:\n")
+        handle.write(f"  - table: {table}\n    id: {ident}\n    reason: {reason}\n")
+
+
 def correct_summary(seeds: Path) -> None:
     path = annotations(seeds)
     path.write_text(
@@ -312,6 +330,7 @@ def correct_summary(seeds: Path) -> None:
             "summary: Armenia denied the report.", "summary: Armenia denied it."
         )
     )
+    give_reason(seeds, "statements", "armenia-terter-denial", "Shorter summary.")
 
 
 def add_convention(seeds: Path) -> None:
@@ -320,6 +339,7 @@ def add_convention(seeds: Path) -> None:
         path.read_text() + "  - term: several\n    phrase: several\n    low: 3\n    high: 9\n"
         "    basis: Three at least, fewer than ten.\n"
     )
+    give_reason(seeds, "count_conventions", "several", "Used by a new report.")
 
 
 def publish_cli(seeds: Path, out: Path, *options: str):
@@ -333,7 +353,8 @@ def test_publish_derives_patch_and_records_it(package: Path, minimal_seeds: Path
     assert result.output == f"published {package} version 0.1.1 (patch release)\n"
     assert (package / "CHANGELOG.md").read_text() == (
         "# Changelog\n\nEvery published version of the package, newest first.\n\n"
-        "## 0.1.1 (2020-09-30)\n\nPatch release.\n\n- statements: corrected `armenia-terter-denial` (summary)\n\n"
+        "## 0.1.1 (2020-09-30)\n\nPatch release.\n\n"
+        "- statements: corrected `armenia-terter-denial` (summary): Shorter summary.\n\n"
         "## 0.1.0 (2020-09-30)\n\nFirst publication of the package.\n"
     )
 
@@ -344,7 +365,8 @@ def test_publish_added_rows_is_minor(package: Path, minimal_seeds: Path):
         publish_cli(minimal_seeds, package).output
         == f"published {package} version 0.2.0 (minor release)\n"
     )
-    assert "- count_conventions: added `several`\n" in (package / "CHANGELOG.md").read_text()
+    changelog = (package / "CHANGELOG.md").read_text()
+    assert "- count_conventions: added `several`: Used by a new report.\n" in changelog
 
 
 def test_bump_override_raises_the_level(package: Path, minimal_seeds: Path):
@@ -404,6 +426,8 @@ def test_dry_run_prints_diff_and_bump_and_writes_nothing(package: Path, minimal_
         "  statements: 0 added, 0 removed, 1 changed\n"
         '    ~ armenia-terter-denial: summary: "Armenia denied the report." -> "Armenia denied it."\n'
         "required bump: patch\n"
+        "reasons:\n"
+        "  statements/armenia-terter-denial: corrected (summary): Shorter summary.\n"
         f"dry run: would publish {package} version 0.1.1 (patch release); nothing written\n"
     )
     assert tree(package.parent) == before
@@ -482,7 +506,7 @@ def test_release_zip_is_reproducible_and_readable(package: Path, tmp_path: Path)
         names = archive.namelist()
         infos = archive.infolist()
     assert names == sorted(names) and names[:3] == ["CHANGELOG.md", "README.md", "data/actors.csv"]
-    assert "datapackage.json" in names and len(names) == 19
+    assert names[-2:] == ["datapackage.json", "releases/0.1.0.json"] and len(names) == 22
     assert {(i.date_time, i.external_attr >> 16, i.compress_type) for i in infos} == {
         ((2020, 9, 30, 0, 0, 0), 0o100644, zipfile.ZIP_DEFLATED)
     }
