@@ -177,7 +177,8 @@ def _write_versioned(
         _complete(out, ordered, old["version"], old["created"], None, record=False)
         rewritten = differing_files(previous, out)
         if not rewritten and bump is None:
-            return Published(old["version"], changed=False, level=None)
+            notes = lineage.unused_notes(given.reasons, [], past.rows, old["version"])
+            return Published(old["version"], changed=False, level=None, notes=notes)
         changes = versions.diff_published(previous, out)
     # Bytes that differ with the same content (a new Parquet writer, say) still need a new version.
     required = (changes.bump or "patch") if rewritten else None

@@ -219,13 +219,14 @@ def match_reasons(
                 result.used.append(entry)
             if text is None:
                 owner = (owners or {}).get(ident)
-                if owner not in unexplained:  # else its record's problem covers it
+                # A row's own problem, unless its record's or its new columns' problems cover it.
+                if owner not in unexplained and (ident in table.changed or kind != "corrected"):
                     problem = _missing(reasons, table.table, ident, kind, diff.old_version, owner)
                     result.problems.append(problem)
                 unexplained.add((table.table, ident))
                 continue
             result.rows.append(_row(version, day, table.table, ident, kind, fields, text))
-    result.notes = _unused(diff, reasons, result.used, history)
+    result.notes = unused_notes(reasons, result.used, history, diff.old_version)
     return result
 
 
@@ -240,8 +241,8 @@ def _column_reasons(reasons: Reasons, table: TableRows, ident: str) -> str | Non
     return " ".join(dict.fromkeys(entry.reason for entry in entries if entry is not None))
 
 
-def _unused(
-    diff: PackageDiff, reasons: Reasons, used: list[Reason], history: list[dict]
+def unused_notes(
+    reasons: Reasons, used: list[Reason], history: list[dict], since: str | None
 ) -> list[str]:
     """A note for each entry that no change used and the changes table does not already hold."""
     recorded = {(r["table_name"], r["record_id"], r["reason"]) for r in history}
@@ -257,7 +258,7 @@ def _unused(
         what = "row" if entry.id is not None else "column"
         notes.append(
             f"note: {entry.place}: {entry.label}: no change to this {what} since "
-            f"{diff.old_version}; the reason is unused"
+            f"{since}; the reason is unused"
         )
     return notes
 
