@@ -139,16 +139,23 @@ def table_page(package: Package, resource: dict) -> dict:
         "parquet": (resource.get("parquet") or {}).get("path"),
         "header": header + ["referenced by"],
         "count": len(package.rows[table]),
-        "rows": _table_rows(package, table, fields),
+        "rows": _table_rows(package, table, fields, _key_fields(resource)),
     }
 
 
-def _table_rows(package: Package, table: str, fields: list[dict]) -> Iterator[tuple]:
-    """(id, cells, evidence or None, referrers) of each row, made as the page is written."""
-    key = package.keys[table]
+def _key_fields(resource: dict) -> list[str]:
+    key = resource["schema"]["primaryKey"]  # one name or a list of names, as read.py checked it
+    return [key] if isinstance(key, str) else list(key)
+
+
+def _table_rows(
+    package: Package, table: str, fields: list[dict], key: list[str]
+) -> Iterator[tuple]:
+    """(id, cells, evidence or None, referrers) of each row, made as the page is written; the id
+    of a row whose key has several fields (the changes table's) joins them with '/'."""
     record_column = [f["name"] for f in fields].index("record_id") if table == "evidence" else -1
     for row in package.rows[table]:
-        rid = str(row[key])
+        rid = "/".join(str(row[name]) for name in key)
         cells = [_cell(package, table, f["name"], row.get(f["name"]), f["type"]) for f in fields]
         if record_column >= 0:
             cells[record_column] = Cell(
