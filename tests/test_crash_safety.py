@@ -123,13 +123,26 @@ def world(tmp_path_factory, published_minimal: Path):
     annotations.write_text(
         text[:start] + "actors: []\n" + text[end:], encoding="utf-8"
     )  # the actors of A serve
+    (seeds_b / "changes.yaml").write_text(
+        "changes:\n"
+        + "".join(
+            f"  - {{table: {table}, id: {ident}, reason: The second article.}}\n"
+            for table, ident in [
+                ("sources", "wire-2020-10-01"),
+                ("statements", "armenia-geneva-talks"),
+                ("statements", "azerbaijan-geneva-talks"),
+            ]
+        ),
+        encoding="utf-8",
+    )
 
     old = copy_package(published_minimal, root / "ref" / "datapackage")
     done = run_publish(seeds_b, old)
     assert done.returncode == 0, done.stderr
     assert "published" in done.stdout
     tree_a, tree_b = tree(published_minimal), tree(old)
-    assert tree_a != tree_b and tree_a.keys() == tree_b.keys()
+    # B adds only the record of its release
+    assert tree_a != tree_b and tree_b.keys() - tree_a.keys() == {"releases/0.2.0.json"}
     for package in (published_minimal, old):  # every run below ends with one of these: both valid
         validated = subprocess.run(
             [str(PIPELINE), "validate", str(package)], capture_output=True, text=True, timeout=120

@@ -556,3 +556,29 @@ def test_history_from_is_refused_when_it_cannot_apply(
         }[case]
     )
     assert tree(target) == before
+
+
+# ---- the changes table is built, never annotated ----
+
+
+def test_the_changes_table_is_built_not_annotated():
+    from pipeline.contract import schemas
+
+    assert schemas.PACKAGE_TABLES == [*schemas.TABLES, "changes"]
+    assert "changes" not in json.dumps(schemas.annotation_json_schema()["properties"])
+    table_name = schemas.fields("changes")[2]
+    assert (table_name["name"], table_name["constraints"]["enum"]) == (
+        "table_name",
+        schemas.TABLES,
+    )
+    assert "x-categories" not in table_name
+
+
+def test_check_reads_seeds_with_a_reasons_file(minimal_seeds: Path):
+    (minimal_seeds / "changes.yaml").write_text(REASONS, encoding="utf-8")
+    result = runner.invoke(app, ["check", "--seeds", str(minimal_seeds)])
+    assert (result.exit_code, result.output) == (
+        0,
+        "ok: 1 sources, 1 count_conventions, 2 actors, 1 places, 1 events, 2 statements, "
+        "1 casualty_reports, 7 evidence\n",
+    )
