@@ -360,7 +360,8 @@ def check(seeds: Path = SEEDS, as_json: bool = AS_JSON) -> None:
     help="Check seeds/, build every table and publish the package atomically into datapackage/.\n"
     "\n"
     "Exit 0: published or unchanged.\n"
-    "Exit 1: invalid seeds, or the lock still held by another publish after --wait.\n"
+    "Exit 1: invalid seeds, a data change without its reason in seeds/changes.yaml, or the lock "
+    "still held by another publish after --wait.\n"
     "Exit 2: usage error, an --out that is not a package publish wrote, or an unreadable "
     "published package."
 )

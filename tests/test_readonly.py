@@ -1,4 +1,4 @@
-"""Commands that only read (check, coverage, diff, validate, report) never change seeds/ or datapackage/.
+"""Commands that only read (check, coverage, diff, history, validate, report) never change seeds/ or datapackage/.
 
 Each runs in a project folder holding seeds/ and a published datapackage/, with valid
 seeds, with hostile seeds, and with a tampered package; every file is hashed before and
@@ -18,7 +18,7 @@ from pipeline.cli import app
 
 from conftest import BASE_SEEDS, FIXTURES, assemble_case, copy_package, tree
 
-READERS = ["check", "coverage", "diff", "validate", "report"]
+READERS = ["check", "coverage", "diff", "history", "validate", "report"]
 WRITERS = {
     "annotation-schema": "writes schemas/annotation.schema.json",
     "ingest": "adds a source to seeds/",

@@ -259,9 +259,12 @@ def _resource_problems(resource: dict, names: list) -> list[tuple[str, str]]:
     fields = schema["fields"]
     columns = [f["name"] for f in fields]
     key = _names(schema.get("primaryKey"))
-    # One field, or several for the changes table (version, table_name, record_id).
-    if not isinstance(key, list) or not key or not all(name in columns for name in key):
-        found.append(("schema.primaryKey", "missing, or not fields of the table"))
+    # One field; or, for a table publish builds (changes), the fields its schema declares.
+    built = resource["name"] in schemas.BUILT and key == schemas.primary_key_fields(
+        resource["name"]
+    )
+    if not isinstance(key, list) or not (len(key) == 1 or built) or key[0] not in columns:
+        found.append(("schema.primaryKey", "missing, or not one field of the table"))
     foreign_keys = schema.get("foreignKeys", [])
     for fk in foreign_keys if isinstance(foreign_keys, list) else [None]:
         if not _sound_foreign_key(fk, columns, resource["name"], names):

@@ -607,7 +607,7 @@ UNCOVERED = (
         (
             ["report", "--out", "report"],
             0,
-            "wrote 12 pages to report; open report/index.html\n",
+            "wrote 13 pages to report; open report/index.html\n",
             "",
         ),
     ],

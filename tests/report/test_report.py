@@ -222,7 +222,7 @@ def test_cli_report(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert (
         result.output
-        == f"wrote 12 pages to {tmp_path / 'report'}; open {tmp_path / 'report' / 'index.html'}\n"
+        == f"wrote 13 pages to {tmp_path / 'report'}; open {tmp_path / 'report' / 'index.html'}\n"
     )
     missing = CliRunner().invoke(
         app, ["report", "--package", str(tmp_path / "nothing"), "--out", str(tmp_path / "r2")]

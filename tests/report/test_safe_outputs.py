@@ -25,6 +25,7 @@ from test_hostile import assert_refused
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.contract import schemas
 from pipeline.package.datasheet import (
     code,
     free_text_columns,
@@ -262,7 +263,7 @@ def test_datasheet_renders_to_html_with_no_markup_from_the_data(hostile_package:
     assert [
         attrs for tag, attrs in page.tags if tag == "a"
     ] == []  # the licence and the url are javascript:
-    assert len(page.tables) == sum(line.startswith("|---") for line in sheet.splitlines()) == 14
+    assert len(page.tables) == sum(line.startswith("|---") for line in sheet.splitlines()) == 15
     for rows in page.tables:
         assert {len(row) for row in rows} == {len(rows[0])}, rows
     source = next(row for rows in page.tables for row in rows if row[0] == "wire-2020-09-30")
@@ -343,6 +344,7 @@ def test_free_text_columns_are_strings_no_pattern_code_list_or_key_constrains(
         ("statements", ["quote", "summary", "note"]),
         ("casualty_reports", ["count_text", "note"]),
         ("evidence", ["record_id", "exact"]),
+        ("changes", ["fields", "reason"]),
     ]
 
 
@@ -374,7 +376,7 @@ def test_report_pages_hold_no_markup_from_the_data(hostile_package: Path, tmp_pa
     )
     assert result.exit_code == 0, result.output
     pages = sorted(out.glob("*.html"))
-    assert len(pages) == 12
+    assert len(pages) == 13
     for path in pages:
         html = path.read_text(encoding="utf-8")
         page = Html(html)
@@ -672,16 +674,7 @@ MALFORMED = {
             f"{{pkg}}/datapackage.json: resources/{table}: {key}: 'data/{table}.{ext}': is or "
             f"passes through a symbolic link; only regular files inside the package are read (name "
             f"a regular {kind} file inside the package folder)"
-            for table in [
-                "sources",
-                "count_conventions",
-                "actors",
-                "places",
-                "events",
-                "statements",
-                "casualty_reports",
-                "evidence",
-            ]
+            for table in schemas.PACKAGE_TABLES
             for key, ext, kind in [("path", "csv", "CSV"), ("parquet.path", "parquet", "Parquet")]
         ],
     ),

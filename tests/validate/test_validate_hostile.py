@@ -27,22 +27,14 @@ from test_hostile import assert_refused
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.contract import schemas
 
 from conftest import edit_descriptor, tree
 
 runner = CliRunner()
 SECRET = "secret-token,5ecr3t-c0ntent-never-to-be-shown\n"
 SECRET_SHA256 = hashlib.sha256(SECRET.encode()).hexdigest()
-RESOURCES = [
-    "sources",
-    "count_conventions",
-    "actors",
-    "places",
-    "events",
-    "statements",
-    "casualty_reports",
-    "evidence",
-]
+RESOURCES = schemas.PACKAGE_TABLES
 NOT_SAFE = 'The data resource has an error: path "{path}" is not safe'
 LINKED = "it is or passes through a symbolic link; only regular files inside the package are read"
 
@@ -210,8 +202,9 @@ def test_linked_data_folder_leaves_every_file_unread(package: Path):
             expected.append(
                 f"{label}:-:-: resource-error: {NOT_SAFE.format(path=f'data/{name}.{ext}')}: {LINKED}"
             )
-    assert human.output.splitlines() == expected + ["16 error(s) found."]
-    assert report["stats"] == {"tasks": 16, "errors": 16, "notListed": 0}
+    tasks = 2 * len(RESOURCES)
+    assert human.output.splitlines() == expected + [f"{tasks} error(s) found."]
+    assert report["stats"] == {"tasks": tasks, "errors": tasks, "notListed": 0}
 
 
 @pytest.mark.parametrize(
@@ -310,7 +303,7 @@ def test_undeclared_files_are_listed_up_to_max_errors(package: Path):
         "3 error(s) found.",
     ]
     assert (report["stats"], report["truncated"], report["warnings"]) == (
-        {"tasks": 16, "errors": 3, "notListed": 2},
+        {"tasks": 2 * len(RESOURCES), "errors": 3, "notListed": 2},
         True,
         ["reached error limit: 1"],
     )
@@ -434,7 +427,7 @@ def test_max_errors_lists_the_first_and_counts_the_rest(
     ) == (5, 5 - listed, listed < 5, listed)
     assert evidence["warnings"] == ([f"reached error limit: {listed}"] if listed < 5 else [])
     assert (report["stats"], report["truncated"], report["valid"]) == (
-        {"tasks": 8, "errors": 5, "notListed": 5 - listed},
+        {"tasks": len(RESOURCES), "errors": 5, "notListed": 5 - listed},
         listed < 5,
         False,
     )
