@@ -54,9 +54,10 @@ def problem_lines(result) -> list[str]:
 
 @pytest.mark.parametrize("case", INVALID, ids=[p.name for p in INVALID])
 def test_invalid_case_is_reported_exactly_and_changes_nothing(
-    case: Path, tmp_path: Path, published_copy: Path
+    case: Path, tmp_path: Path, published_copy: Path, monkeypatch
 ):
     seeds = assemble_case(case, tmp_path)
+    monkeypatch.chdir(tmp_path)  # run beside seeds/, so problems name seeds/<source>/<file>
     out = published_copy
     before = (tree(seeds), tree(out))
     expected = [

@@ -9,7 +9,8 @@ from bench.synth import write_corpus
 from pipeline.check.run import check_seeds
 
 
-def test_synth_corpus_passes_check_and_planted_errors_are_found(tmp_path):
+def test_synth_corpus_passes_check_and_planted_errors_are_found(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # planted-errors.json names files from the corpus's parent
     clean = tmp_path / "clean"
     write_corpus(clean, 3, seed=7)
     assert check_seeds(clean).problems == []

@@ -414,10 +414,11 @@ SHORT = (
     ],
 )
 def test_without_its_reason_an_opt_out_is_refused(
-    old: str, new: str, expected: str, tmp_path: Path
+    old: str, new: str, expected: str, tmp_path: Path, monkeypatch
 ):
     seeds = tmp_path / "seeds"
     shutil.copytree(OPT_OUTS, seeds)
+    monkeypatch.chdir(tmp_path)  # problems name seeds/... from the current folder
     edited(seeds, ANNOTATIONS, old, new)
     assert refused_lines(runner.invoke(app, ["check", "--seeds", str(seeds)])) == [expected]
 
