@@ -413,13 +413,19 @@ def _published_line(result: Published, out: Path, dry_run: bool) -> str:
     return f"unchanged: {out} stays at version {result.version}"
 
 
-@app.command()
+@app.command(
+    help="List, per source, the sentences no evidence touches; exit 1 if any is unexplained.\n"
+    "\n"
+    "Exit 0: every sentence is covered by evidence or excluded with a reason.\n"
+    "Exit 1: a sentence is unexplained, or the seeds have a problem (printed first, as check "
+    "prints it).\n"
+    "Exit 2: usage error."
+)
 def coverage(
     seeds: Path = SEEDS,
     show_all: bool = typer.Option(False, "--all", help="Also list excluded sentences."),
     as_json: bool = AS_JSON,
 ) -> None:
-    """List, per source, the sentences no evidence touches; exit 1 if any is unexplained."""
     from pipeline.check.coverage import classify
     from pipeline.check.run import check_seeds
 
