@@ -33,6 +33,12 @@ TABLES = [
 ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
 # Columns that default to another column when an annotation leaves them out.
 DEFAULTS = {("events", "date_end"): "date_start", ("statements", "date_latest"): "date"}
+
+
+def default_note(column: str) -> str:
+    """What the annotation JSON Schema says of a column the loader fills in (from DEFAULTS)."""
+    return f"Leave it out and it takes the value of {column}."
+
 # Letters or digits a quote needs to identify a passage: a word such as "Baku" or "Wednesday"
 # (with an occurrence or prefix) does; a letter, a number or a word such as "the" does not.
 MIN_EVIDENCE_CHARS = 4
@@ -153,6 +159,9 @@ def _json_property(field: dict) -> dict:
 
 def _record_schema(table: str) -> dict:
     props = {f["name"]: _json_property(f) for f in annotated_fields(table)}
+    for (default_table, column), source_column in DEFAULTS.items():
+        if default_table == table:
+            props[column]["description"] += " " + default_note(source_column)
     needed = [
         f["name"]
         for f in annotated_fields(table)
@@ -189,7 +198,7 @@ def annotation_json_schema() -> dict:
                         "type": "string",
                         "pattern": ID_PATTERN,
                         "description": (
-                            "The source holding the quote when it is not this file's source."
+                            "The source holding the quote; leave it out for this file's source."
                         ),
                     },
                     "occurrence": {
