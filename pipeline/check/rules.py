@@ -34,7 +34,7 @@ from pipeline.contract.constraints import (
 from pipeline.contract.problems import Problem
 from pipeline.contract.schemas import DATE_SPANS
 from pipeline.load.spans import fold
-from pipeline.load.structure import allowed_values, not_allowed, not_matching
+from pipeline.load.structure import allowed_values, not_allowed, not_matching, too_short
 
 # The most people one count may claim unless its note writes the figure and says why: about the
 # population of Azerbaijan and three times that of Armenia, so a larger figure is a slip.
@@ -92,10 +92,7 @@ _CHECK_MESSAGES = {
         f"{v!r} is above the maximum {f['constraints']['maximum']}",
         None,
     ),
-    "minLength": lambda f, v, row: (
-        f"{v!r} is shorter than {f['constraints']['minLength']} character(s)",
-        None,
-    ),
+    "minLength": lambda f, v, row: too_short(v, f["constraints"]["minLength"]),
 }
 
 
@@ -466,6 +463,15 @@ def _event_problems(tables: Tables) -> list[Problem]:
     return problems
 
 
+def _span(low: int | None, high: int | None) -> str:
+    """A count range in words, an empty bound included: "12..99", "12 or more", "up to 99"."""
+    if low is not None and high is not None:
+        return f"{low}..{high}"
+    if low is not None:
+        return f"{low} or more"
+    return "not given" if high is None else f"up to {high}"
+
+
 def _count_problems(row: dict, origin: Origin, conventions: dict) -> list[Problem]:
     """Each count group of a casualty report: low <= high, the convention's range, a plausible
     size."""
@@ -484,8 +490,8 @@ def _count_problems(row: dict, origin: Origin, conventions: dict) -> list[Proble
                     _problem(
                         origin,
                         f"{group}_low",
-                        f"{group} range {low}..{high} differs from convention "
-                        f"{term!r} ({convention['low']}..{convention['high']})",
+                        f"{group} range is {_span(low, high)}, but convention {term!r} is "
+                        f"{_span(convention['low'], convention['high'])}",
                         "use the convention's range or another convention",
                     )
                 )

@@ -39,6 +39,7 @@ def default_note(column: str) -> str:
     """What the annotation JSON Schema says of a column the loader fills in (from DEFAULTS)."""
     return f"Leave it out and it takes the value of {column}."
 
+
 # Letters or digits a quote needs to identify a passage: a word such as "Baku" or "Wednesday"
 # (with an occurrence or prefix) does; a letter, a number or a word such as "the" does not.
 MIN_EVIDENCE_CHARS = 4

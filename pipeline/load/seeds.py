@@ -136,7 +136,14 @@ def _load_conventions(corpus: Corpus) -> None:
     if data is None:
         return
     if not isinstance(data, Located):
-        corpus.problems.append(Problem(shown, 1, "expected a mapping with 'count_conventions'"))
+        corpus.problems.append(
+            Problem(
+                shown,
+                1,
+                "expected a mapping with 'count_conventions'",
+                hint="start the file with 'count_conventions:' and list the conventions under it",
+            )
+        )
         return
     label = functools.partial(_convention_label, data)
     corpus.problems.extend(
@@ -221,7 +228,14 @@ def _load_metadata(corpus: Corpus, folder: Path) -> Located | None:
     if meta is None:
         return None
     if not isinstance(meta, Located):
-        problems.append(Problem(shown, 1, "expected a mapping of source metadata"))
+        problems.append(
+            Problem(
+                shown,
+                1,
+                "expected a mapping of source metadata",
+                hint="write one 'field: value' a line, as 'pipeline ingest' does",
+            )
+        )
         return None
     record = _source_label(folder)
     schema = schemas.source_json_schema()
