@@ -288,9 +288,9 @@ def cycle_problems(tables: Tables) -> list[Problem]:
 
 
 def response_problems(tables: Tables) -> list[Problem]:
-    """A response must be able to follow what it answers: not dated wholly before it, and not taken
-    from the very sentence that reports both statements at once ("accused each other"), which gives no
-    order. Runs over the whole corpus: the statement answered may be in another file."""
+    """A response must be able to follow what it answers: not dated wholly before it, and not
+    taken from the very words that report both statements at once ("accused each other"), which
+    give no order. Runs over the whole corpus: the answered statement may be in another file."""
     statements = {
         row["statement_id"]: row
         for row in tables.rows["statements"]
