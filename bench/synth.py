@@ -437,6 +437,7 @@ def _add_event(doc: Doc, rng: random.Random, index: int, n: int, cast: Cast) -> 
         "date_precision": "day",
         "event_type": event_type,
         "sub_event_type": sub,
+        "scope": "incident",
         "actor1_id": a1.actor_id,
         "actor2_id": a2.actor_id if a2 else None,
         "place_id": place.place_id,

@@ -69,7 +69,7 @@ def test_publish_refuses_invalid_seeds_and_keeps_old_package(minimal_seeds: Path
     result = runner.invoke(app, ["publish", "--seeds", str(minimal_seeds), "--out", str(out)])
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == (
-        "seeds/wire-2020-09-30/annotations.yaml:69: casualty_reports/terter-azerbaijan-claim: killed_high: "
+        "seeds/wire-2020-09-30/annotations.yaml:70: casualty_reports/terter-azerbaijan-claim: killed_high: "
         "killed_high 2 is before/below killed_low 5 (counts: killed_low must not exceed killed_high)"
     )
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

@@ -188,7 +188,7 @@ def key_problems(tables: Tables, columns: dict[str, dict[str, pa.Array]]) -> lis
             problems += _reference_problems(
                 tables, (table, column), (ref_table, ref_column), columns
             )
-    return problems + cycle_problems(tables)
+    return problems + cycle_problems(tables) + response_problems(tables)
 
 
 def _clash_problems(tables: Tables, table: str, columns: dict[str, pa.Array]) -> list[Problem]:
@@ -282,6 +282,53 @@ def cycle_problems(tables: Tables) -> list[Problem]:
                 _problem(origin_of[first], column, f"{message}: " + " -> ".join(members), hint)
             )
     return problems
+
+
+def response_problems(tables: Tables) -> list[Problem]:
+    """A response must be able to follow what it answers: not dated wholly before it, and not
+    taken from the very words that report both statements at once ("accused each other"), which
+    give no order. Runs over the whole corpus: the answered statement may be in another file."""
+    statements = {
+        row["statement_id"]: row
+        for row in tables.rows["statements"]
+        if isinstance(row.get("statement_id"), str)
+    }
+    problems = []
+    for row, origin in zip(tables.rows["statements"], tables.origins["statements"], strict=True):
+        answered = statements.get(row.get("responds_to_statement_id"))
+        if answered is None or answered is row:
+            continue
+        problems += _response_order(tables, row, answered, origin)
+    return problems
+
+
+def _response_order(tables: Tables, row: dict, answered: dict, origin: Origin) -> list[Problem]:
+    field, answered_id = "responds_to_statement_id", answered["statement_id"]
+    latest, said = row.get("date_latest") or row.get("date"), answered.get("date")
+    if latest is not None and said is not None and latest < said:
+        return [
+            _problem(
+                origin,
+                field,
+                f"the statement ends ({latest.isoformat()}) before {answered_id} was made "
+                f"({said.isoformat()}), so it cannot answer it",
+                "correct the dates, or leave responds_to_statement_id empty",
+            )
+        ]
+    own = {(ev["source_id"], ev["start"]) for ev in _evidence_of(tables, "statements", row)}
+    theirs = {(ev["source_id"], ev["start"]) for ev in _evidence_of(tables, "statements", answered)}
+    if own and own == theirs:
+        return [
+            _problem(
+                origin,
+                field,
+                f"this statement and {answered_id} rest on the same words, which report both at "
+                "once and give no order",
+                "leave responds_to_statement_id empty, or quote the words that say which answered "
+                "which",
+            )
+        ]
+    return []
 
 
 def _circles(target: dict) -> list[list]:

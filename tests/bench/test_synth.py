@@ -62,4 +62,4 @@ def test_a_seed_writes_the_bytes_it_always_wrote(tmp_path):
         },
         "planted": 39,
     }
-    assert digest.hexdigest() == "28ae52f0a364407119eb3bf4de7dcdc173298084f8f94983c198febf56d07018"
+    assert digest.hexdigest() == "26b928cbcff44e15dddcf0620a720c9e3e8e908598bcbd2d3ce15782173d6566"

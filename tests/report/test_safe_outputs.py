@@ -730,9 +730,10 @@ MALFORMED = {
         1,
         [
             "{pkg}/data/events.csv:1: the header is event_id, start_date, date_end, date_precision, "
-            "event_type, sub_event_type, actor1_id, actor2_id, place_id, claim_status, "
+            "event_type, sub_event_type, scope, actor1_id, actor2_id, place_id, claim_status, "
             "claimant_actor_id, summary, note; the schema has event_id, date_start, date_end, "
-            "date_precision, event_type, sub_event_type, actor1_id, actor2_id, place_id, claim_status, "
+            "date_precision, event_type, sub_event_type, scope, actor1_id, actor2_id, place_id, "
+            "claim_status, "
             "claimant_actor_id, summary, note " + HINT
         ],
     ),
