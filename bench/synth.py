@@ -471,7 +471,10 @@ def _add_statement(
     about = rng.choice(events)["event_id"] if rng.random() < 0.5 else None
     if about and next(e for e in events if e["event_id"] == about)["date_start"] > day.isoformat():
         about = None  # a statement is never about an event after it
-    responds = rng.choice(earlier) if kind == "DENY" and earlier else None
+    said_on = {s["statement_id"]: s["date"] for s in doc.records["statements"]}
+    answerable = [e for e in earlier if said_on.get(e, "9999") <= day.isoformat()]
+    # a denial answers a statement made before it, never a later one
+    responds = rng.choice(answerable) if kind == "DENY" and answerable else None
     statement_id = f"{slug(speaker.name)[:20].strip('-')}-{kind.lower()}-{doc.source_id}-{n}"
     doc.records["statements"].append(
         {
