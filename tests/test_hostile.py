@@ -406,7 +406,7 @@ def test_ingested_text_passes_check_after_normalising(tmp_path: Path, minimal_se
 def test_unexpected_fault_is_one_line_not_a_traceback(minimal_seeds: Path, monkeypatch):
     import pipeline.check.run
 
-    def broken(seeds):
+    def broken(seeds, progress=None):
         raise RuntimeError("disk on fire\nsecond line")
 
     monkeypatch.setattr(pipeline.check.run, "check_seeds", broken)
