@@ -35,12 +35,12 @@ import typer.core
 from typer.core import TyperOption
 from typer.models import CommandFunctionType
 
-from pipeline import progress
 from pipeline.contract.problems import InputError, Problem, printable, printable_lines
 from pipeline.validate.errors import MAX_ERRORS
 
 if TYPE_CHECKING:  # the stages are imported by the commands that use them
     from pipeline.check.coverage import Sentence
+    from pipeline.progress import Progress
     from pipeline.publish import Published
 
 _EXTENSION_INIT = {
@@ -280,14 +280,16 @@ def options(
 
 
 @contextmanager
-def progress_shown(quiet: bool) -> Iterator[progress.Progress | None]:
+def progress_shown(quiet: bool) -> Iterator[Progress | None]:
     """What the library is told to report its progress to: the terminal's progress bar, or None
     (silent) with --quiet, off a terminal, or in CI (pipeline.progress.wanted)."""
+    from pipeline.progress import Display, wanted
+
     _Stop.line_clean = False
-    if not progress.wanted(quiet):
+    if not wanted(quiet):
         yield None
         return
-    display = progress.Display()
+    display = Display()
     try:
         with display:
             yield display

@@ -42,6 +42,11 @@ def silent(what: str, done: int = 0, total: int = 0) -> None:
     """The progress of a caller who does not listen."""
 
 
+def or_silent(progress: Progress | None) -> Progress:
+    """`progress`, or `silent` when None (a Progress that happens to be falsy is still told)."""
+    return silent if progress is None else progress
+
+
 def wanted(quiet: bool = False) -> bool:
     """Whether a command shows its progress: not with --quiet; PIPELINE_PROGRESS=1 or 0 when set;
     else when stderr is a terminal and CI is not set (CI logs stay clean)."""

@@ -39,7 +39,7 @@ from pipeline.package import atomic, versions, writer
 from pipeline.package.atomic import Refused
 from pipeline.package.diff import PackageDiff
 from pipeline.package.reader import CHANGELOG, DATASHEET, DESCRIPTOR
-from pipeline.progress import Progress, silent
+from pipeline.progress import Progress, or_silent
 from pipeline.validate.run import verify_package
 
 CHANGELOG_HEADER = "# Changelog\n\nEvery published version of the package, newest first.\n"
@@ -107,7 +107,7 @@ def build_package(
     when nothing changed; lower than the changes require, it raises BumpError. `progress` hears
     the check's steps, then each file written.
     """
-    progress = progress or silent
+    progress = or_silent(progress)
     checked = check_seeds(seeds, progress)
     if checked.problems:
         raise InputError(checked.problems)
@@ -251,7 +251,7 @@ def publish(
         with atomic.publish_lock(target, wait, notify):
             warnings = atomic.recover(target)
             atomic.pause_point("locked")
-            result = _publish_locked(seeds, target, bump, progress or silent)
+            result = _publish_locked(seeds, target, bump, or_silent(progress))
     except OSError as exc:
         where = exc.filename or target
         raise Refused(

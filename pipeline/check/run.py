@@ -16,7 +16,7 @@ from pipeline.build.tables import Tables
 from pipeline.check import coverage, rules
 from pipeline.contract.problems import Problem, unique_sorted
 from pipeline.load.seeds import Corpus
-from pipeline.progress import Progress, silent
+from pipeline.progress import Progress, or_silent
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Checked:
 
 def check_seeds(seeds: Path, progress: Progress | None = None) -> Checked:
     """Every layer on `seeds`; `progress` hears the folders read, then each check across tables."""
-    progress = progress or silent
+    progress = or_silent(progress)
     record_rules = RecordRules(rules.record_context, rules.record_problems)
     corpus, tables, problems = read_and_build(seeds, record_rules, progress)
     with existing_objects_frozen():

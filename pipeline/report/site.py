@@ -28,7 +28,7 @@ from typing import NamedTuple
 from pipeline.check.coverage import classify
 from pipeline.check.run import check_seeds
 from pipeline.package.writer import csv_cell
-from pipeline.progress import Progress, silent
+from pipeline.progress import Progress, or_silent
 from pipeline.report import charts
 from pipeline.report.read import ANNOTATED, Package, UnreadablePackage, load
 from pipeline.report.render import Navigation, macro, render
@@ -231,7 +231,7 @@ def build_report(
 ) -> list[Path]:
     """Write the report site into `out` (its previous pages are replaced); return the pages
     written. `progress` hears each step: reading, checking, validating, then each page written."""
-    progress = progress or silent
+    progress = or_silent(progress)
     progress("reading the package")
     package = load(package_dir)
     texts = source_texts(package, seeds if seeds is not None and seeds.is_dir() else None)
@@ -275,7 +275,7 @@ def write_pages(
 ) -> list[Path]:
     """Each page written into `out`, after removing the pages of sources and tables no longer in
     the package."""
-    progress = progress or silent
+    progress = or_silent(progress)
     navigation = Navigation([(label, name) for name, (_, label, _, _) in pages.items()])
     out.mkdir(parents=True, exist_ok=True)
     for pattern in ("source-*.html", "table-*.html"):

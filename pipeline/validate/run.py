@@ -44,7 +44,7 @@ from pipeline.package.reader import (
     read_descriptor,
     unsafe_reason,
 )
-from pipeline.progress import Progress, silent
+from pipeline.progress import Progress, or_silent
 from pipeline.validate import scope
 from pipeline.validate.errors import MAX_ERRORS, TEMPLATES, Report, Task, first, make_error
 
@@ -294,7 +294,7 @@ def validate_folder(
     """Validate the package in `folder`; `parquet=False` leaves the Parquet twins unread. At most
     `max_errors` errors are listed per file and for the package; the rest are counted. `progress`
     hears how many files are checked, then the checks across rows and files."""
-    progress = progress or silent
+    progress = or_silent(progress)
     # bounded in size and depth; PackageError: the package is unreadable
     descriptor = read_descriptor(folder)
     report = Report(limit=max_errors)
