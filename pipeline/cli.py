@@ -252,8 +252,9 @@ QUIET = typer.Option(
     False,
     "--quiet",
     "-q",
-    help="No progress bar (shown on a terminal, after a second, unless CI is set) and no notes "
-    "such as waiting for a lock; results, warnings and problems are still printed.",
+    help="No progress bar (shown on stderr when it is a terminal and the work lasts over a second, "
+    "unless CI is set; PIPELINE_PROGRESS=1 forces it, 0 hides it) and no note that publish waits "
+    "for a lock. Results, warnings and problems are still printed.",
 )
 
 

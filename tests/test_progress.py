@@ -346,3 +346,18 @@ def test_every_command_prints_the_same_with_quiet_and_with_the_bar_forced(
             version = json.loads((out / "datapackage.json").read_text())["version"]
             expected = expected.format(out=out, v=version)
         assert (result.exit_code, result.output) == (0, expected), args
+
+
+def test_quiet_publish_leaves_out_the_note_that_it_waits_for_a_lock(published_copy):
+    """The note is not the result: --quiet drops it; the refusal that ends the wait stays."""
+    from pipeline.package import atomic
+
+    args = ["publish", "--seeds", str(BASE_SEEDS), "--out", str(published_copy), "--wait", "0.1"]
+    with atomic.publish_lock(published_copy, 0):  # held here: the command waits, then gives up
+        loud = CliRunner().invoke(app, args)
+        quiet = CliRunner().invoke(app, [*args, "--quiet"])
+    note, refusal = loud.output.split("\n", 1)
+    assert (loud.exit_code, quiet.exit_code) == (1, 1)
+    assert note.startswith(f"waiting up to 0.1 s for the lock on {published_copy}, held by ")
+    assert refusal.startswith(f"{published_copy}: another publish holds the lock (")
+    assert quiet.output == refusal
