@@ -160,4 +160,5 @@ def _bar(began: float) -> Bar:
         Elapsed(),
         console=console,
         transient=True,
+        redirect_stdout=False,  # stdout is the command's result (JSON, say): never diverted
     )
