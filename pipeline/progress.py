@@ -8,7 +8,8 @@ needs no terminal. This module imports no stage of the pipeline, so every stage 
 
 `Display` is the display: a transient rich bar on stderr, started once the work has lasted DELAY
 seconds and cleared when it ends, so a command prints the same lines with it as without it.
-`wanted()` says when a command shows it.
+`wanted()` says when a command shows it. `signals_held` keeps Ctrl-C and SIGTERM for the main
+thread while threads or workers start: the bar's threads here, the parallel reader's workers.
 """
 
 from __future__ import annotations
@@ -60,8 +61,13 @@ def wanted(quiet: bool = False) -> bool:
 
 @contextmanager
 def signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait while the block runs; threads started in it keep them blocked, so
-    the signals go to the main thread, the one Python runs handlers in."""
+    """SIGINT and SIGTERM wait (blocked in this thread) until the block ends, then arrive.
+
+    Processes and threads started inside inherit the block: a worker lifts it once its own
+    handlers are set; a thread keeps it, so the signal goes to the main thread, the one Python
+    runs handlers in, rather than waking nobody. (Here, the leaf, so that the parallel reader's
+    workers and the progress bar's threads share it.)
+    """
     before = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield

@@ -31,13 +31,12 @@ from pipeline.contract.problems import Problem
 from pipeline.contract.schemas import annotation_json_schema
 from pipeline.load.seeds import Corpus, load_annotations, load_sources, source_folders
 from pipeline.load.structure import validators
-from pipeline.progress import Progress, or_silent
+from pipeline.progress import STOP_SIGNALS, Progress, or_silent, signals_held
 
 PARALLEL_MIN_FOLDERS = (
     400  # measured: 400 documents are checked as fast (1.8 s) in one process as with workers
 )
 FOLDERS_PER_RUN = 200
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 _corpus: Corpus | None = None  # the sources, handed to forked workers
@@ -162,21 +161,6 @@ def worker_pool(count: int):
             if pool is not None:
                 pool.terminate()  # the results are all in, or no longer wanted
                 pool.join()
-
-
-@contextlib.contextmanager
-def signals_held():
-    """SIGINT and SIGTERM wait (blocked in this thread) until the block ends, then arrive.
-
-    Processes and threads started inside inherit the block: a worker lifts it once its
-    own handlers are set; a thread keeps it, so the signal goes to the main thread, the
-    one Python runs handlers in, rather than waking nobody.
-    """
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _worker_start(parent: int) -> None:
