@@ -153,13 +153,18 @@ def test_work_quicker_than_the_delay_shows_nothing(capsys, monkeypatch):
 
 def test_the_bar_is_drawn_then_erased_with_the_cursor_shown(capsys, monkeypatch):
     monkeypatch.setenv("PIPELINE_PROGRESS", "1")
+    parts: list[str] = []
+
+    def drawn() -> str:
+        parts.append(capsys.readouterr().err)
+        return "".join(parts)
+
     with progress.Display(delay=0) as display:
         display("reading annotations", 1, 2)
-        assert wait_until(lambda: "reading annotations 1/2" in capsys.readouterr().err)
-    drawn = capsys.readouterr().err
+        assert wait_until(lambda: "reading annotations 1/2" in drawn())
     assert display.cleared
-    assert drawn.endswith("\x1b[2K")  # the bar's line erased, the cursor at its start
-    assert drawn.rfind(SHOW) > drawn.rfind(HIDE)
+    assert drawn().endswith("\x1b[2K")  # the bar's line erased, the cursor at its start
+    assert drawn().rfind(SHOW) > drawn().rfind(HIDE) >= 0
 
 
 def test_the_command_line_imports_no_display_and_no_heavy_library():
