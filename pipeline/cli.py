@@ -40,6 +40,7 @@ from pipeline.validate.errors import MAX_ERRORS
 
 if TYPE_CHECKING:  # the stages are imported by the commands that use them
     from pipeline.check.coverage import Sentence
+    from pipeline.progress import Progress
     from pipeline.publish import Published
 
 _EXTENSION_INIT = {
@@ -85,6 +86,7 @@ class _Stop:
 
     signum: int | None = None
     deferred = False
+    line_clean = False  # a progress bar was erased as the command ended: the cursor starts a line
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -119,7 +121,7 @@ def _fragile(frame: FrameType | None) -> bool:
 def _stopped(signum: int) -> typer.Exit:
     """Print the one line saying how the command was stopped; return the exit to raise."""
     message, code = STOPS[signum]
-    if signum == signal.SIGINT and sys.stderr.isatty():
+    if signum == signal.SIGINT and sys.stderr.isatty() and not _Stop.line_clean:
         message = "\n" + message  # the terminal has echoed ^C on the current line
     typer.echo(message, err=True)
     return typer.Exit(code)
@@ -246,6 +248,14 @@ PACKAGE = Path("datapackage")
 SEEDS = typer.Option(Path("seeds"), "--seeds", help="Folder of sources and annotations.")
 OUT = typer.Option(PACKAGE, "--out", help="Folder of the published package.")
 AS_JSON = typer.Option(False, "--json", help="Machine-readable output.")
+QUIET = typer.Option(
+    False,
+    "--quiet",
+    "-q",
+    help="No progress bar (shown on stderr when it is a terminal and the work lasts over a second, "
+    "unless CI is set; PIPELINE_PROGRESS=1 forces it, 0 hides it) and no note that publish waits "
+    "for a lock. Results, warnings and problems are still printed.",
+)
 
 
 def _show_version(shown: bool) -> None:
@@ -268,6 +278,24 @@ def options(
     ),
 ) -> None:
     """Options of `pipeline` itself, before the command."""
+
+
+@contextmanager
+def progress_shown(quiet: bool) -> Iterator[Progress | None]:
+    """What the library is told to report its progress to: the terminal's progress bar, or None
+    (silent) with --quiet, off a terminal, or in CI (pipeline.progress.wanted)."""
+    from pipeline.progress import Display, wanted
+
+    _Stop.line_clean = False
+    if not wanted(quiet):
+        yield None
+        return
+    display = Display()
+    try:
+        with display:
+            yield display
+    finally:
+        _Stop.line_clean = display.cleared
 
 
 def say(line: str) -> None:
@@ -343,10 +371,11 @@ def ingest(
     help="Validate seeds/: structure, evidence, schemas, keys and domain rules; report every "
     "problem."
 )
-def check(seeds: Path = SEEDS, as_json: bool = AS_JSON) -> None:
+def check(seeds: Path = SEEDS, as_json: bool = AS_JSON, quiet: bool = QUIET) -> None:
     from pipeline.check.run import check_seeds
 
-    checked = check_seeds(seeds)
+    with progress_shown(quiet) as shown:
+        checked = check_seeds(seeds, shown)
     if checked.problems:
         fail(checked.problems, as_json)
     counts = {table: len(rows) for table, rows in checked.tables.rows.items()}
@@ -383,17 +412,20 @@ def publish(
         metavar="SECONDS",
         help="Seconds to wait for another publish of the same folder to finish (default 120).",
     ),
+    quiet: bool = QUIET,
 ) -> None:
     from pipeline.publish import publish as run
 
-    result = run(
-        seeds,
-        out,
-        bump=bump,
-        dry=dry_run,
-        wait=wait,
-        notify=lambda note: typer.echo(note, err=True),
-    )
+    with progress_shown(quiet) as shown:
+        result = run(
+            seeds,
+            out,
+            bump=bump,
+            dry=dry_run,
+            wait=wait,
+            notify=None if quiet else lambda note: typer.echo(note, err=True),
+            progress=shown,
+        )
     if dry_run:
         typer.echo(printable_lines(result.report or ""), nl=False)
     typer.echo(_published_line(result, out, dry_run))
@@ -534,11 +566,13 @@ def validate(
         "--parquet/--no-parquet",
         help="Also check the Parquet twins (bytes, hash, types, same rows as the CSV).",
     ),
+    quiet: bool = QUIET,
 ) -> None:
     """Validate a published package: schemas, keys, categories, hashes, CSV and Parquet twins."""
     from pipeline.validate.run import validate_path
 
-    report = validate_path(path, parquet, max_errors)
+    with progress_shown(quiet) as shown:
+        report = validate_path(path, parquet, max_errors, shown)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -565,10 +599,12 @@ def report(
     package: Path = typer.Option(PACKAGE, "--package", help="Folder of the published package."),
     seeds: Path = SEEDS,
     out: Path = typer.Option(Path("report"), "--out", help="Folder to write the HTML report into."),
+    quiet: bool = QUIET,
 ) -> None:
     from pipeline.report.site import build_report
 
-    pages = build_report(package, seeds, out)
+    with progress_shown(quiet) as shown:
+        pages = build_report(package, seeds, out, shown)
     typer.echo(f"wrote {len(pages)} pages to {out}; open {out / 'index.html'}")
 
 

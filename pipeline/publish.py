@@ -39,6 +39,7 @@ from pipeline.package import atomic, versions, writer
 from pipeline.package.atomic import Refused
 from pipeline.package.diff import PackageDiff
 from pipeline.package.reader import CHANGELOG, DATASHEET, DESCRIPTOR
+from pipeline.progress import Progress, or_silent
 from pipeline.validate.run import verify_package
 
 CHANGELOG_HEADER = "# Changelog\n\nEvery published version of the package, newest first.\n"
@@ -94,45 +95,58 @@ def write_datasheet(out: Path) -> None:
 
 
 def build_package(
-    seeds: Path, out: Path, previous: Path | None, bump: str | None = None
+    seeds: Path,
+    out: Path,
+    previous: Path | None,
+    bump: str | None = None,
+    progress: Progress | None = None,
 ) -> Published:
     """Build the package from `seeds` into the absent folder `out`, versioned against `previous`.
 
     `bump` (major, minor, patch) raises the derived bump and gives a new version even
-    when nothing changed; lower than the changes require, it raises BumpError.
+    when nothing changed; lower than the changes require, it raises BumpError. `progress` hears
+    the check's steps, then each file written.
     """
-    checked = check_seeds(seeds)
+    progress = or_silent(progress)
+    checked = check_seeds(seeds, progress)
     if checked.problems:
         raise InputError(checked.problems)
     rows = checked.tables.rows
     del checked  # the loaded annotations and row origins are not needed to write: free them first
     with existing_objects_frozen():
-        return _write_versioned(rows, out, previous, bump)
+        return _write_versioned(rows, out, previous, bump, progress)
 
 
 def _write_versioned(
-    rows: dict[str, list[dict]], out: Path, previous: Path | None, bump: str | None
+    rows: dict[str, list[dict]],
+    out: Path,
+    previous: Path | None,
+    bump: str | None,
+    progress: Progress,
 ) -> Published:
     old = versions.read_published(previous) if previous is not None else None
     history = _history(previous) if previous and old else ""  # before the copy the datasheet reads
+    progress("writing CSV")
     ordered = writer.ordered_rows(rows)
     writer.write_tables(out, ordered)  # the CSV files: the same bytes whatever the version
     if previous is None or old is None:
         version = versions.first_version(bump)
         created = created_timestamp()
         entry = versions.changelog_entry(None, version, None, created)
-        _complete(out, ordered, version, created, _with_entry(history, entry))
+        _complete(out, ordered, version, created, _with_entry(history, entry), progress)
         return Published(version, changed=True, level=None)
     rewritten = _differing_tables(previous, out)
     if rewritten:
         # The diff reads the new CSV files and a descriptor without the Parquet twins, which it
         # compares without their bytes and hash: the twins are written once, with the new version.
+        progress("comparing with the published package")
         changes = versions.diff_published(previous, out, after=_descriptor(out, old, ordered))
     else:
         # The tables are as published: the whole package may be, byte for byte.
         if (previous / CHANGELOG).is_file():
             shutil.copyfile(previous / CHANGELOG, out / CHANGELOG)
-        _complete(out, ordered, old["version"], old["created"], None)
+        _complete(out, ordered, old["version"], old["created"], None, progress)
+        progress("comparing with the published package")
         rewritten = differing_files(previous, out)
         if not rewritten and bump is None:
             return Published(old["version"], changed=False, level=None)
@@ -144,7 +158,7 @@ def _write_versioned(
     version = versions.bump(old["version"], level)
     created = created_timestamp()
     entry = versions.changelog_entry(changes, version, level, created, required, rewritten)
-    _complete(out, ordered, version, created, _with_entry(history, entry))
+    _complete(out, ordered, version, created, _with_entry(history, entry), progress)
     changes.new_version = version  # it was taken before the new version was written
     return Published(version, changed=True, level=level, changes=changes)
 
@@ -166,11 +180,18 @@ def _differing_tables(previous: Path, out: Path) -> list[str]:
 
 
 def _complete(
-    out: Path, ordered: dict[str, list[dict]], version: str, created: str, changelog: str | None
+    out: Path,
+    ordered: dict[str, list[dict]],
+    version: str,
+    created: str,
+    changelog: str | None,
+    progress: Progress,
 ) -> None:
     """Everything beside the CSV files: Parquet twins, descriptor, changelog (unless None),
     datasheet."""
+    progress("writing Parquet")
     writer.write_twins(out, ordered, version)
+    progress("writing the descriptor and datasheet")
     writer.write_descriptor(out, version, created, ordered)
     if changelog is not None:
         (out / CHANGELOG).write_text(changelog, encoding="utf-8")
@@ -210,16 +231,17 @@ def publish(
     dry: bool = False,
     wait: float | None = None,
     notify=None,
+    progress: Progress | None = None,
 ) -> Published:
     """Check, build and atomically publish the package into `target` (or only report, when `dry`).
 
     Refused (nothing written) for a target publish does not own, an unreadable published
     package, or a lock another run holds longer than `wait` seconds (atomic.DEFAULT_WAIT when
-    None); `notify` hears that the run waits.
+    None); `notify` hears that the run waits; `progress` hears each step of the work.
     """
     versions.check_level(bump)
     if dry:
-        return dry_run(seeds, target, bump)
+        return dry_run(seeds, target, bump, progress)
     check_target(target, seeds)  # before the lock, so a refused target gets no lock file beside it
     wait = atomic.DEFAULT_WAIT if wait is None else wait
     if not wait >= 0:  # also NaN, which no comparison would ever end
@@ -229,7 +251,7 @@ def publish(
         with atomic.publish_lock(target, wait, notify):
             warnings = atomic.recover(target)
             atomic.pause_point("locked")
-            result = _publish_locked(seeds, target, bump)
+            result = _publish_locked(seeds, target, bump, or_silent(progress))
     except OSError as exc:
         where = exc.filename or target
         raise Refused(
@@ -239,20 +261,23 @@ def publish(
     return result
 
 
-def _publish_locked(seeds: Path, target: Path, bump: str | None) -> Published:
+def _publish_locked(seeds: Path, target: Path, bump: str | None, progress: Progress) -> Published:
     previous = check_target(target, seeds)  # again: recovery may have put a parked package back
     with atomic.staging(target) as folder:
-        result = build_package(seeds, folder / atomic.PACKAGE, previous, bump)
+        result = build_package(seeds, folder / atomic.PACKAGE, previous, bump, progress)
         if not result.changed:
             return result
-        problems = verify_package(folder / atomic.PACKAGE)
+        problems = verify_package(folder / atomic.PACKAGE, progress)
         if problems:
             raise InputError(problems)
+        progress("swapping in")
         result.warnings = atomic.swap_in(folder, target)
         return result
 
 
-def dry_run(seeds: Path, target: Path, bump: str | None = None) -> Published:
+def dry_run(
+    seeds: Path, target: Path, bump: str | None = None, progress: Progress | None = None
+) -> Published:
     """What `publish` would do: build in the system's temporary folder, diff, report; write nothing
     here."""
     from pipeline.package.diff import render_text
@@ -260,7 +285,7 @@ def dry_run(seeds: Path, target: Path, bump: str | None = None) -> Published:
     previous = check_target(target, seeds)
     with tempfile.TemporaryDirectory(prefix="pipeline-dry-run-") as scratch:
         out = Path(scratch) / "datapackage"
-        result = build_package(seeds, out, previous, bump)
+        result = build_package(seeds, out, previous, bump, progress)
         if previous is None:
             result.report = f"no package published in {target} yet\n"
         else:

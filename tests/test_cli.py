@@ -328,17 +328,19 @@ def test_help_lists_commands_options_and_exit_codes():
 # others keep theirs.
 OPTION_ROWS = {
     "check": [
-        "│ --seeds        <path>  Folder of sources and annotations. [default: seeds]   │",
-        "│ --json                 Machine-readable output.                              │",
-        "│ --help                 Show this message and exit.                           │",
+        "│ --seeds          <path>  Folder of sources and annotations. [default: seeds] │",
+        "│ --json                   Machine-readable output.                            │",
+        "│ --quiet  -q              No progress bar (shown on stderr when it is a       │",
+        "│ --help                   Show this message and exit.                         │",
     ],
     "publish": [
-        "│ --seeds          <path>             Folder of sources and annotations.       │",
-        "│ --out            <path>             Folder of the published package.         │",
-        "│ --dry-run                           Print the diff and the version bump;     │",
-        "│ --bump           major|minor|patch  Raise the bump the changes require       │",
-        "│ --wait           SECONDS [x>=0]     Seconds to wait for another publish of   │",
-        "│ --help                              Show this message and exit.              │",
+        "│ --seeds            <path>             Folder of sources and annotations.     │",
+        "│ --out              <path>             Folder of the published package.       │",
+        "│ --dry-run                             Print the diff and the version bump;   │",
+        "│ --bump             major|minor|patch  Raise the bump the changes require     │",
+        "│ --wait             SECONDS [x>=0]     Seconds to wait for another publish of │",
+        "│ --quiet    -q                         No progress bar (shown on stderr when  │",
+        "│ --help                                Show this message and exit.            │",
     ],
     "coverage": [
         "│ --seeds        <path>  Folder of sources and annotations. [default: seeds]   │",
@@ -355,10 +357,11 @@ OPTION_ROWS = {
         "│ --help          Show this message and exit.                                  │",
     ],
     "validate": [
-        "│ --json                                              Machine-readable output  │",
-        "│ --max-errors                    <int range> [x>=0]  Errors to list per file  │",
-        "│ --parquet       --no-parquet                        Also check the Parquet   │",
-        "│ --help                                              Show this message and    │",
+        "│ --json                                                Machine-readable       │",
+        "│ --max-errors                      <int range> [x>=0]  Errors to list per     │",
+        "│ --parquet         --no-parquet                        Also check the Parquet │",
+        "│ --quiet       -q                                      No progress bar (shown │",
+        "│ --help                                                Show this message and  │",
     ],
 }
 
