@@ -58,8 +58,23 @@ lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
 DIST ?= dist
 
 .PHONY: release
-release: $(STAMP) ## Zip the published package into dist/ (reproducible) with its .sha256
+release: $(STAMP) ## Zip the published package into dist/ (reproducible) with its .sha256, its SQLite database and Datasette metadata
 	$(BIN)/pipeline release --package $(OUT) --out $(DIST) $(ARGS)
+	$(BIN)/pipeline database --package $(OUT) --out $(DIST) $(ARGS)
+
+# -- targets: explore --
+PORT ?= 8001
+# <name>-<version> of the published package, which names its database; read only when used.
+DATABASE = $(DIST)/$(shell $(PYTHON) -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["name"] + "-" + d["version"])' $(OUT)/datapackage.json)
+
+.PHONY: explore
+# The files are made by a second make, so that DATABASE is read only by this target.
+explore: $(STAMP) ## Serve the package's SQLite database with Datasette on 127.0.0.1:8001 (PORT=), built into dist/ if needed
+	$(MAKE) --no-print-directory $(DATABASE).db $(DATABASE).metadata.json
+	$(BIN)/datasette serve -i $(DATABASE).db -m $(DATABASE).metadata.json --host 127.0.0.1 --port $(PORT)
+
+$(DIST)/%.db $(DIST)/%.metadata.json: $(OUT)/datapackage.json
+	$(BIN)/pipeline database --package $(OUT) --out $(DIST)
 
 # -- targets: validate --
 .PHONY: validate-fast conformance bench
