@@ -64,8 +64,9 @@ release: $(STAMP) ## Zip the published package into dist/ (reproducible) with it
 
 # -- targets: explore --
 PORT ?= 8001
-# <name>-<version> of the published package, which names its database; read only when used.
-DATABASE = $(DIST)/$(shell $(PYTHON) -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["name"] + "-" + d["version"])' $(OUT)/datapackage.json)
+# dist/<name>-<version>, the database of the published package without .db, as `pipeline database`
+# names it; read only by the explore recipe, once the virtualenv is there.
+DATABASE = $(basename $(shell $(BIN)/python -c 'import sys, pathlib; from pipeline.package.database import database_path; print(database_path(*map(pathlib.Path, sys.argv[1:])))' $(OUT) $(DIST)))
 
 .PHONY: explore
 # The files are made by a second make, so that DATABASE is read only by this target.

@@ -1,22 +1,25 @@
 """The published package as a SQLite database to explore, with its Datasette metadata beside it.
 
 `build_database(package, out)` writes `out/<name>-<version>.db` and
-`out/<name>-<version>.metadata.json`. Every table of the package becomes a table with its columns in
-order and the SQLite type of its field type (SQLITE_TYPES: dates as ISO text, booleans as 0/1), NULL
-for an empty cell, NOT NULL for a required field, its primary key, its foreign keys (REFERENCES),
-and an index on every foreign-key column, every unique field and every unique key. Evidence has a
-full-text index of `exact` (FTS5, `evidence_fts`). SQLite keeps no comments, so three tables say
-what the rest is: `_package` (name, version, created, licence, the descriptor's sha256, and which
-command wrote the file), `_tables` (title, description, row count) and `_columns` (position, type,
-required, description, code list). The metadata file tells Datasette the same: titles,
-descriptions, licence, sources, column descriptions, units, facets on code-list columns, the
-full-text table, a default sort and the label of each table that keys point at.
+`out/<name>-<version>.metadata.json` (every `.` of the name and version as `_`: `file_stem`). Every
+table of the package becomes a table with its columns in order and the SQLite type of its field type
+(SQLITE_TYPES: dates as ISO text, booleans as 0/1), NULL for an empty cell, NOT NULL for a required
+field, its primary key, its foreign keys (REFERENCES), and an index on every foreign-key column,
+every unique field and every unique key. Evidence has a full-text index of `exact` (FTS5,
+`evidence_fts`). SQLite keeps no comments, so three tables say what the rest is: `_package` (name,
+version, created, licence, the descriptor's sha256, and which command wrote the file), `_tables`
+(title, description, row count) and `_columns` (position, type, required, description, code list).
+The metadata file tells Datasette the same: titles, descriptions, licence, sources, column
+descriptions, units, facets on code-list columns, the full-text table, a default sort and the label
+of each table that keys point at.
 
 The package is read only through `pipeline.package.reader`. Both files are written to a temporary
 file in `out` and renamed into place; an existing file is replaced only when it says this command
 wrote it (the `_package` table, the metadata's WRITTEN_BY key), otherwise Refused (exit 2) before
 anything is written. The bytes depend only on the package: tables, rows (in file order, which is
-primary-key order), indexes and metadata are written in a fixed order, with no clock.
+primary-key order), indexes and metadata are written in a fixed order, with no clock, by the same
+SQLite library (its version is in the file's header). No VACUUM: it may renumber the rowids the
+full-text index refers to, and a file written once, with nothing deleted, has no free pages.
 """
 
 from __future__ import annotations
@@ -73,9 +76,7 @@ class Database:
 def build_database(package: Path, out: Path) -> Database:
     """Write the SQLite database of the package in folder `package`, and its Datasette metadata,
     into the folder `out` (created if missing)."""
-    if not os.path.lexists(package / DESCRIPTOR):
-        raise PackageError(f"{package}: no {DESCRIPTOR}; run 'pipeline publish' first")
-    descriptor = read_descriptor_with_resources(package)
+    descriptor = read_descriptor_with_resources(find_package(package))
     stem = file_stem(package, descriptor)
     path, metadata_path = out / f"{stem}.db", out / f"{stem}.metadata.json"
     refuse_foreign_database(path)
@@ -86,22 +87,40 @@ def build_database(package: Path, out: Path) -> Database:
     metadata = datasette_metadata(descriptor, stem)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        write_beside(path, lambda temp: write_sqlite(temp, descriptor, resources, rows, digest))
+        write_beside(
+            path, lambda temp: write_sqlite(temp, package, descriptor, resources, rows, digest)
+        )
         write_beside(metadata_path, lambda temp: temp.write_text(to_json(metadata), "utf-8"))
     except OSError as exc:
         raise PackageError(f"{out}: cannot write the database ({exc.strerror or exc})") from None
     return Database(path, metadata_path, {name: len(table) for name, table in rows.items()})
 
 
+def find_package(package: Path) -> Path:
+    if not os.path.lexists(package / DESCRIPTOR):
+        raise PackageError(f"{package}: no {DESCRIPTOR}; run 'pipeline publish' first")
+    return package
+
+
+def database_path(package: Path, out: Path) -> Path:
+    """Where `build_database(package, out)` writes the database (`make explore` asks)."""
+    descriptor = read_descriptor_with_resources(find_package(package))
+    return out / f"{file_stem(package, descriptor)}.db"
+
+
 def file_stem(package: Path, descriptor: dict) -> str:
-    """`<name>-<version>`, the name of both files; PackageError unless it is a plain file name."""
+    """`<name>-<version>` with every `.` as `_` (karabakh-2020-news-events-1_0_1), the name of both
+    files and of the database in Datasette; PackageError unless it is a plain file name.
+
+    Datasette escapes a `.` in a database name in its URLs (`1~2E0~2E1`), but Datasette 0.65 links
+    a foreign key to its row with the name unescaped, a link that fails with a server error."""
     stem = f"{descriptor.get('name')}-{descriptor.get('version')}"
     if not FILE_STEM.fullmatch(stem):
         raise PackageError(
             f"{package / DESCRIPTOR}: name and version {stem!r} do not make a file name "
             "(letters, digits, '-', '.' and '_', starting with a letter or digit)"
         )
-    return stem
+    return stem.replace(".", "_")
 
 
 def refuse_foreign_database(path: Path) -> None:
@@ -205,25 +224,32 @@ def write_beside(path: Path, write: Callable[[Path], object]) -> None:
 
 
 def write_sqlite(
-    path: Path, descriptor: dict, resources: list[dict], rows: dict[str, list[dict]], digest: str
+    path: Path,
+    package: Path,
+    descriptor: dict,
+    resources: list[dict],
+    rows: dict[str, list[dict]],
+    digest: str,
 ) -> None:
-    """The database into the empty file `path`: the tables, their rows and indexes, the full-text
-    index, then `_package`, `_tables` and `_columns`; InputError when the rows break a key."""
+    """The database of the package in folder `package` into the empty file `path`: the tables,
+    their rows and indexes, the full-text index, then `_package`, `_tables` and `_columns`;
+    InputError, naming the package's files, when the rows break a key."""
+    files = {r["name"]: str(package / r["path"]) for r in resources}
     with contextlib.closing(sqlite3.connect(path)) as connection:
         db = sqlite_utils.Database(connection)
         with connection:
             for resource in resources:
-                create_table(db, path, resource, rows[resource["name"]])
+                create_table(db, files[resource["name"]], resource, rows[resource["name"]])
             for table, columns in FULL_TEXT.items():
                 if db.table(table).exists():
                     db.table(table).enable_fts(columns)
             write_about(db, descriptor, resources, rows, digest)
         broken = connection.execute("pragma foreign_key_check").fetchall()
         if broken:
-            raise InputError([broken_reference(db, path, *fault) for fault in broken[:20]])
+            raise InputError([broken_reference(db, files, *fault) for fault in broken])
 
 
-def create_table(db: sqlite_utils.Database, path: Path, resource: dict, rows: list[dict]) -> None:
+def create_table(db: sqlite_utils.Database, file: str, resource: dict, rows: list[dict]) -> None:
     """One table of the package: columns, keys, indexes and rows."""
     schema, name = resource["schema"], resource["name"]
     fields = schema["fields"]
@@ -244,7 +270,7 @@ def create_table(db: sqlite_utils.Database, path: Path, resource: dict, rows: li
     try:
         table.insert_all(rows, batch_size=1000)
     except sqlite3.IntegrityError as exc:
-        raise InputError([Problem(str(path), None, f"{exc}", name, hint=VALIDATE_HINT)]) from None
+        raise InputError([Problem(file, None, f"{exc}", name, hint=VALIDATE_HINT)]) from None
     for columns, unique in indexes(schema):
         table.create_index(columns, index_name=f"{name}_{'_'.join(columns)}", unique=unique)
 
@@ -291,16 +317,21 @@ def indexes(schema: dict) -> list[tuple[list[str], bool]]:
 
 
 def broken_reference(
-    db: sqlite_utils.Database, path: Path, table: str, rowid: int, target: str, index: int
+    db: sqlite_utils.Database,
+    files: dict[str, str],
+    table: str,
+    rowid: int,
+    target: str,
+    index: int,
 ) -> Problem:
-    """A row of `table` (by rowid) whose foreign key number `index` finds no row in `target`."""
-    keys = list(reversed(db.table(table).foreign_keys))  # the pragma numbers them from the last
-    column = keys[index].column if index < len(keys) else "?"
-    pk = db.table(table).pks[0]
+    """A row of `table` (by rowid) whose foreign key number `index` (as SQLite numbers them) finds
+    no row in `target`."""
+    keys = {key[0]: key[3] for key in db.execute(f"pragma foreign_key_list([{table}])")}
+    column, pk = keys[index], db.table(table).pks[0]
     found = db.execute(f"select [{pk}], [{column}] from [{table}] where rowid = ?", [rowid])
     record, value = found.fetchone()
     return Problem(
-        str(path),
+        files[table],
         None,
         f"{value!r} is not a {target} key",
         f"{table}/{record}",
