@@ -69,13 +69,10 @@ PORT ?= 8001
 DATABASE = $(basename $(shell $(BIN)/python -c 'import sys, pathlib; from pipeline.package.database import database_path; print(database_path(*map(pathlib.Path, sys.argv[1:])))' $(OUT) $(DIST)))
 
 .PHONY: explore
-# The files are made by a second make, so that DATABASE is read only by this target.
 explore: $(STAMP) ## Serve the package's SQLite database with Datasette on 127.0.0.1:8001 (PORT=), built into dist/ if needed
-	$(MAKE) --no-print-directory $(DATABASE).db $(DATABASE).metadata.json
+	test $(DATABASE).db -nt $(OUT)/datapackage.json -a $(DATABASE).metadata.json -nt $(OUT)/datapackage.json \
+		|| $(BIN)/pipeline database --package $(OUT) --out $(DIST)
 	$(BIN)/datasette serve -i $(DATABASE).db -m $(DATABASE).metadata.json --host 127.0.0.1 --port $(PORT)
-
-$(DIST)/%.db $(DIST)/%.metadata.json: $(OUT)/datapackage.json
-	$(BIN)/pipeline database --package $(OUT) --out $(DIST)
 
 # -- targets: validate --
 .PHONY: validate-fast conformance bench

@@ -507,8 +507,10 @@ def release(
 
 
 @app.command(
-    help="Write the package as a SQLite database, <out>/<name>-<version>.db, and its Datasette "
-    "metadata, <out>/<name>-<version>.metadata.json.\n"
+    help="Write the package as a SQLite database with its Datasette metadata, into dist/.\n"
+    "\n"
+    "The files are <out>/<name>-<version>.db and .metadata.json, dots in the name and version "
+    "written as underscores.\n"
     "\n"
     "Exit 1 when its rows break a key, 2 when it cannot be read or a file in the way was not "
     "written by this command."

@@ -97,6 +97,7 @@ def build_database(package: Path, out: Path) -> Database:
 
 
 def find_package(package: Path) -> Path:
+    """`package`, when it holds a descriptor; PackageError saying to publish first otherwise."""
     if not os.path.lexists(package / DESCRIPTOR):
         raise PackageError(f"{package}: no {DESCRIPTOR}; run 'pipeline publish' first")
     return package
