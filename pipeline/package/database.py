@@ -13,18 +13,20 @@ The metadata file tells Datasette the same: titles, descriptions, licence, sourc
 descriptions, units, facets on code-list columns, the full-text table, a default sort and the label
 of each table that keys point at.
 
-The package is read only through `pipeline.package.reader`. Both files are written to a temporary
-file in `out` and renamed into place; an existing file is replaced only when it says this command
-wrote it (the `_package` table, the metadata's WRITTEN_BY key), otherwise Refused (exit 2) before
-anything is written. The bytes depend only on the package: tables, rows (in file order, which is
-primary-key order), indexes and metadata are written in a fixed order, with no clock, by the same
-SQLite library (its version is in the file's header). No VACUUM: it may renumber the rowids the
-full-text index refers to, and a file written once, with nothing deleted, has no free pages.
+The package is read only through `pipeline.package.reader`, its cells typed by `from_csv`. Both
+files are written to a temporary file in `out` and renamed into place; an existing file is replaced
+only when it says this command wrote it (the `_package` table, the metadata's WRITTEN_BY key),
+otherwise Refused (exit 2) before anything is written. The bytes depend only on the package: tables,
+rows (in file order, which is primary-key order), indexes and metadata are written in a fixed order,
+with no clock, by the same SQLite library (its version is in the file's header). No VACUUM: it may
+renumber the rowids the full-text index refers to, and a file written once, with nothing deleted,
+has no free pages.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import os
@@ -38,6 +40,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from pipeline.contract.fieldtypes import from_csv
 from pipeline.contract.problems import InputError, Problem
 from pipeline.package.atomic import Refused
 from pipeline.package.reader import (
@@ -45,7 +48,7 @@ from pipeline.package.reader import (
     PackageError,
     read_descriptor_bytes,
     read_descriptor_with_resources,
-    read_typed_rows,
+    read_text_rows,
 )
 
 WRITER = "pipeline database"  # recorded in both files; only such files are ever replaced
@@ -58,6 +61,8 @@ FULL_TEXT = {"evidence": ["exact"]}  # table -> columns searched in Datasette
 LABEL_COLUMNS = ("name", "title", "phrase", "summary")
 # The name and version make a file name: one plain component, never a path or a hidden file.
 FILE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+VALIDATE_HINT = "run 'pipeline validate' on the package"
+VALIDATE = f"{VALIDATE_HINT} to see every fault"
 DESCRIPTIONS = {
     PACKAGE_TABLE: "Facts about the package this database was written from, one per row.",
     TABLES_TABLE: "Every table of the package: its title, description and number of rows.",
@@ -191,21 +196,37 @@ def targets(resource: dict) -> set[str]:
 
 
 def read_rows(package: Path, resource: dict) -> list[dict]:
-    """The typed rows of one resource, with dates as ISO text; PackageError for a cell its type
-    cannot hold."""
-    dates = [f["name"] for f in resource["schema"]["fields"] if f.get("type") == "date"]
-    try:
-        rows = read_typed_rows(package, resource)
-    except ValueError as exc:
+    """The rows of one resource, each cell typed by its field (dates as ISO text, empty as None);
+    PackageError for a header other than the schema's fields, a row with too few or too many cells,
+    or a cell its type cannot hold (rows numbered as records, the header being 1). The text rows are
+    read, not `read_typed_rows`, which cannot tell a missing cell from one that reads "None"."""
+    fields = resource["schema"]["fields"]
+    kinds = {f["name"]: f.get("type", "string") for f in fields}
+    file = package / str(resource.get("path"))
+    header, rows = read_text_rows(package, resource, str(package))
+    if header != list(kinds):
         raise PackageError(
-            f"{package / str(resource.get('path'))}: a cell does not read as its type ({exc}); "
-            "run 'pipeline validate' on the package"
-        ) from None
-    for row in rows:
-        for name in dates:
-            if row.get(name) is not None:
-                row[name] = row[name].isoformat()
-    return rows
+            f"{file}: header {header} is not the fields of its schema {list(kinds)}; {VALIDATE}"
+        )
+    typed = []
+    for number, row in enumerate(rows, start=2):
+        extra = row.pop(None, [])  # csv.DictReader's place for cells beyond the header
+        if extra or None in row.values():  # and its value for cells missing
+            cells = sum(v is not None for v in row.values()) + len(extra)
+            raise PackageError(
+                f"{file}: row {number} has {cells} cells, not {len(header)}; {VALIDATE}"
+            )
+        try:
+            typed.append({name: typed_cell(kinds[name], text) for name, text in row.items()})
+        except ValueError as exc:
+            raise PackageError(f"{file}: row {number}: {exc}; {VALIDATE}") from None
+    return typed
+
+
+def typed_cell(kind: str, text: str) -> object:
+    """The value SQLite stores for the text of a CSV cell: by its type, a date as its ISO text."""
+    value = from_csv(kind, text)
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def write_beside(path: Path, write: Callable[[Path], object]) -> None:
@@ -274,9 +295,6 @@ def create_table(db: sqlite_utils.Database, file: str, resource: dict, rows: lis
         raise InputError([Problem(file, None, f"{exc}", name, hint=VALIDATE_HINT)]) from None
     for columns, unique in indexes(schema):
         table.create_index(columns, index_name=f"{name}_{'_'.join(columns)}", unique=unique)
-
-
-VALIDATE_HINT = "run 'pipeline validate' on the package"
 
 
 def primary_key(schema: dict) -> str | tuple[str, ...] | None:

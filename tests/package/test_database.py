@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -553,42 +554,68 @@ def test_command_refuses_a_file_it_did_not_write(
     assert tree(out) == before
 
 
+def rewrite(package: Path, table: str, change) -> None:
+    """Replace the text of data/<table>.csv by `change(text)`."""
+    path = package / "data" / f"{table}.csv"
+    path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def actors_header(package: Path) -> str:
+    return (package / "data" / "actors.csv").read_text(encoding="utf-8").splitlines()[0]
+
+
 UNREADABLE = {
     "no package": (
-        lambda package: None,
+        lambda package: shutil.rmtree(package),
         "error: {package}: no datapackage.json; run 'pipeline publish' first\n",
     ),
     "descriptor not JSON": (
-        lambda package: (package.mkdir(), (package / "datapackage.json").write_text("{")),
+        lambda package: (package / "datapackage.json").write_text("{"),
         "error: {package}/datapackage.json: not valid JSON: Expecting property name enclosed in "
         "double quotes at line 1, column 2\n",
     ),
     "a CSV file missing": (
-        "copy",
+        lambda package: (package / "data" / "sources.csv").unlink(),
         "error: {package}: resource sources: {package}/data/sources.csv: no such file\n",
     ),
     "a name that leaves --out": (
-        "name",
+        lambda package: edit_descriptor(package, lambda d: d.update(name="../x", version="1.0.0")),
         "error: {package}/datapackage.json: name and version '../x-1.0.0' do not make a file name "
         "(letters, digits, '-', '.' and '_', starting with a letter or digit)\n",
+    ),
+    "a header that is not the schema's": (
+        lambda package: rewrite(package, "actors", lambda text: text.replace("name,", "label,", 1)),
+        "error: {package}/data/actors.csv: header ['actor_id', 'label', 'actor_type', 'country', "
+        "'parent_actor_id', 'role', 'wikidata_id', 'note'] is not the fields of its schema "
+        "['actor_id', 'name', 'actor_type', 'country', 'parent_actor_id', 'role', 'wikidata_id', "
+        "'note']; run 'pipeline validate' on the package to see every fault\n",
+    ),
+    "a row with a cell missing": (
+        lambda package: rewrite(package, "actors", lambda text: text + "x,y\n"),
+        "error: {package}/data/actors.csv: row 4 has 2 cells, not 8; run 'pipeline validate' on "
+        "the package to see every fault\n",
+    ),
+    "a row with a cell too many": (
+        lambda package: rewrite(package, "actors", lambda text: text + "x,y,z,,,,,,extra\n"),
+        "error: {package}/data/actors.csv: row 4 has 9 cells, not 8; run 'pipeline validate' on "
+        "the package to see every fault\n",
+    ),
+    "an integer that is not one": (
+        lambda package: rewrite(
+            package, "evidence", lambda text: text.replace(",161,", ",161.5,", 1)
+        ),
+        "error: {package}/data/evidence.csv: row 2: invalid literal for int() with base 10: "
+        "'161.5'; run 'pipeline validate' on the package to see every fault\n",
     ),
 }
 
 
 @pytest.mark.parametrize("damage, message", list(UNREADABLE.values()), ids=list(UNREADABLE))
-def test_command_refuses_an_unreadable_package(published_minimal, tmp_path, damage, message):
-    package = tmp_path / "datapackage"
-    if damage in ("copy", "name"):
-        package = Path(__import__("shutil").copytree(published_minimal, package))
-        if damage == "copy":
-            (package / "data" / "sources.csv").unlink()
-        else:
-            edit_descriptor(package, lambda d: d.update(name="../x", version="1.0.0"))
-    else:
-        damage(package)
-    result = run("--package", str(package), "--out", str(tmp_path / "dist"))
+def test_command_refuses_an_unreadable_package(published_copy, tmp_path, damage, message):
+    damage(published_copy)
+    result = run("--package", str(published_copy), "--out", str(tmp_path / "dist"))
     assert_refused(result, 2)
-    assert result.output == message.format(package=package)
+    assert result.output == message.format(package=published_copy)
     assert not (tmp_path / "dist").exists()
 
 
