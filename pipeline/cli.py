@@ -544,6 +544,27 @@ def release(
     typer.echo(f"wrote {done.archive} and {done.checksum} (sha256 {done.sha256})")
 
 
+@app.command(
+    help="Write the package as a SQLite database with its Datasette metadata, into dist/.\n"
+    "\n"
+    "The files are <out>/<name>-<version>.db and .metadata.json, dots in the name and version "
+    "written as underscores.\n"
+    "\n"
+    "Exit 1 when its rows break a key, 2 when it cannot be read or a file in the way was not "
+    "written by this command."
+)
+def database(
+    package: Path = typer.Option(PACKAGE, "--package", help="Folder of the published package."),
+    out: Path = typer.Option(Path("dist"), "--out", help="Folder for the database and metadata."),
+) -> None:
+    from pipeline.package.database import build_database
+
+    done = build_database(package, out)
+    rows = sum(done.rows.values())
+    typer.echo(f"wrote {done.path} ({len(done.rows)} tables, {rows} rows) and {done.metadata}")
+    typer.echo(f"explore: datasette serve -i {done.path} -m {done.metadata}")
+
+
 # -- commands: validate (validate) --
 
 

@@ -306,6 +306,8 @@ def test_help_lists_commands_options_and_exit_codes():
         "│                    and changed, the bump; exit 1 if they differ.             │",
         "│ release            Zip the package reproducibly as                           │",
         "│                    dist/<name>-<version>.zip, with its sha256 beside it.     │",
+        "│ database           Write the package as a SQLite database with its Datasette │",
+        "│                    metadata, into dist/.                                     │",
         "│ validate           Validate a published package: schemas, keys, categories,  │",
         "│                    hashes, CSV and Parquet twins.                            │",
         "│ report             Build the review report: a static HTML site of the        │",
