@@ -97,15 +97,21 @@ class FieldType:
 FIELD_TYPES = {
     field_type.name: field_type
     for field_type in (
-        FieldType(
-            "string", {"type": "string"}, str, _text, str, str, "string", "unicode", "str"
-        ),
+        FieldType("string", {"type": "string"}, str, _text, str, str, "string", "unicode", "str"),
         FieldType(
             "integer", {"type": "integer"}, int, _integer, str, int, "int64", "int64", "Int64"
         ),
         # str() of a float is its shortest repr, which reads back as the same float.
         FieldType(
-            "number", {"type": "number"}, float, _number, str, float, "float64", "float64", "float64"
+            "number",
+            {"type": "number"},
+            float,
+            _number,
+            str,
+            float,
+            "float64",
+            "float64",
+            "float64",
         ),
         FieldType(
             "boolean",

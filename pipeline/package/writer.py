@@ -15,6 +15,7 @@ import copy
 import csv
 import json
 import operator
+import shutil
 from pathlib import Path
 
 import yaml
@@ -28,6 +29,11 @@ from pipeline.contract.fieldtypes import (
     to_csv,
 )
 from pipeline.package.reader import DESCRIPTOR, file_facts
+
+# The R loader publish writes beside the descriptor: it reads every table typed from it, with
+# base R and jsonlite only (Debian has no package of R's arrow).
+R_LOADER = "load.R"
+R_LOADER_TEMPLATE = Path(__file__).parent / "templates" / R_LOADER
 
 
 def package_metadata() -> dict:
@@ -269,9 +275,16 @@ def write_descriptor(out: Path, version: str, created: str, ordered: dict[str, l
     )
 
 
+def write_r_loader(out: Path) -> None:
+    """load.R into `out`: the same bytes for every package, as it reads what the descriptor
+    says."""
+    shutil.copyfile(R_LOADER_TEMPLATE, out / R_LOADER)
+
+
 def write_package(out: Path, rows: dict[str, list[dict]], version: str, created: str) -> None:
     """Write the package into the empty or absent folder `out`."""
     ordered = ordered_rows(rows)
     write_tables(out, ordered)
     write_twins(out, ordered, version)
     write_descriptor(out, version, created, ordered)
+    write_r_loader(out)

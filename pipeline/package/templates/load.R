@@ -6,7 +6,8 @@
 #   tables <- load_package()        # a named list of data frames, one per table
 #   events <- tables$events
 #
-# `Rscript load.R [folder]` prints each table's row count and its columns' classes.
+# `Rscript load.R [folder]` prints each table's row count and its columns' classes and missing
+# cells.
 #
 # Each CSV file is read as text, then each column is typed from its field in datapackage.json:
 #   date                  -> Date
@@ -98,15 +99,19 @@ checked <- function(values, text, where, wanted) {
 }
 
 if (sys.nframe() == 0L) {
+  # One line per table (name, rows) and per column (table, column, class, missing cells, the
+  # factor's levels), tab-separated.
   arguments <- commandArgs(trailingOnly = TRUE)
   tables <- load_package(if (length(arguments) > 0) arguments[1] else ".")
   for (table in names(tables)) {
-    cat(sprintf("%s rows %d\n", table, nrow(tables[[table]])))
+    cat(table, "rows", nrow(tables[[table]]), sep = "\t")
+    cat("\n")
     for (column in names(tables[[table]])) {
       values <- tables[[table]][[column]]
-      kind <- paste(class(values), collapse = "/")
-      if (is.factor(values)) kind <- paste0(kind, " ", paste(levels(values), collapse = "|"))
-      cat(sprintf("%s %s %s\n", table, column, kind))
+      levels <- if (is.factor(values)) paste(levels(values), collapse = "|") else ""
+      cat(table, column, paste(class(values), collapse = "/"), sum(is.na(values)), levels,
+          sep = "\t")
+      cat("\n")
     }
   }
 }
