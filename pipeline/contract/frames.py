@@ -112,7 +112,7 @@ def pandas_dtypes(table: str | dict, dtype_backend: str | None = "pyarrow") -> d
 def _pandas_default_dtypes(table: str | dict) -> dict[str, Any]:
     """Column -> pandas dtype, as plain `pandas.read_parquet` reads the Parquet file: the dtype its
     "pandas" metadata names (fieldtypes.pandas_column), a code list a categorical of the list."""
-    import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs among the dependencies
+    import pandas as pd
 
     fields = _table_schema(table)["fields"]
     return {

@@ -9,6 +9,7 @@ ordered where `categoriesOrdered`) and plain text each have the type the tool gi
 from __future__ import annotations
 
 import csv
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -23,7 +26,7 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.contract import schemas
 
-from conftest import ROOT, copy_package
+from conftest import ROOT, copy_package, edit_descriptor
 
 # The published fields, each as (table, field), in package order.
 FIELDS = [(table, field) for table in schemas.TABLES for field in schemas.fields(table)]
@@ -271,3 +274,86 @@ def test_r_stops_on_a_value_that_is_not_its_type(
     loaded = run_loader(changed)
     assert (loaded.returncode, loaded.stdout) == (1, "")
     assert loaded.stderr == f"Error: {message}\nExecution halted\n"
+
+
+# ---- the validator checks the dictionaries ----
+
+
+def rewrite_twin(package: Path, codes, ordered: bool, first: str | None) -> None:
+    """The events twin with date_precision holding the same values (the first row's `first`, when
+    given) in the dictionary `codes(values)`, and the descriptor's bytes and hash of it updated."""
+    path = parquet(package, "events")
+    arrow = pq.read_table(path)
+    index = arrow.column_names.index("date_precision")
+    values = arrow.column(index).cast(pa.string()).to_pylist()
+    values[0] = first or values[0]
+    dictionary = pa.array(codes(values), pa.string())
+    positions = pc.index_in(pa.array(values, pa.string()), value_set=dictionary).cast(pa.int8())
+    array = pa.DictionaryArray.from_arrays(positions, dictionary, ordered=ordered)
+    arrow = arrow.set_column(index, arrow.schema.field(index).with_type(array.type), array)
+    pq.write_table(arrow, path, store_schema=True)
+    written = path.read_bytes()
+
+    def change(descriptor: dict) -> None:
+        twin = next(r for r in descriptor["resources"] if r["name"] == "events")["parquet"]
+        twin["bytes"], twin["hash"] = len(written), "sha256:" + hashlib.sha256(written).hexdigest()
+
+    edit_descriptor(package, change)
+
+
+PRECISIONS = ["day", "week", "month", "year"]
+DICTIONARY_ERROR = (
+    'events[parquet]:-:date_precision: parquet-type-error: Field "date_precision" at position "4"'
+    " of the Parquet twin has the wrong type: expected the dictionary ['day', 'week', 'month',"
+    " 'year'] (ordered: true) for the categories, found {found} (ordered: {ordered})"
+)
+
+
+@pytest.mark.parametrize(
+    ("codes", "ordered", "first", "errors"),
+    [
+        # The values of the rows only, in the order they come: the categories pandas would give.
+        (
+            lambda values: list(dict.fromkeys(values)),
+            True,
+            None,
+            [DICTIONARY_ERROR.format(found="['day', 'week', 'year', 'month']", ordered="true")],
+        ),
+        (
+            lambda values: PRECISIONS,
+            False,
+            None,
+            [DICTIONARY_ERROR.format(found="['day', 'week', 'month', 'year']", ordered="false")],
+        ),
+        (
+            lambda values: [*PRECISIONS, "decade"],
+            True,
+            "decade",
+            [
+                DICTIONARY_ERROR.format(
+                    found="['day', 'week', 'month', 'year', 'decade']", ordered="true"
+                ),
+                'events[parquet]:2:date_precision: constraint-error: The cell "decade" in row at'
+                ' position "2" and field "date_precision" at position "4" does not conform to a'
+                " constraint: constraint \"enum\" is \"['day', 'week', 'month', 'year']\"",
+                "events[parquet]:2:date_precision: twin-mismatch: The Parquet twin differs from"
+                ' the CSV in row at position "2" and field "date_precision": CSV has "day",'
+                ' Parquet has "decade"',
+            ],
+        ),
+    ],
+    ids=["only the values present", "not ordered", "a value outside the code list"],
+)
+def test_validate_refuses_a_dictionary_that_is_not_the_code_list(
+    package: Path, tmp_path: Path, codes, ordered: bool, first: str | None, errors: list[str]
+):
+    changed = copy_package(package, tmp_path / "changed")
+    rewrite_twin(changed, codes, ordered, first)
+    result = CliRunner().invoke(app, ["validate", str(changed)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [*errors, f"{len(errors)} error(s) found."]
+
+
+def test_validate_accepts_the_code_lists_as_published(package: Path):
+    result = CliRunner().invoke(app, ["validate", str(package)])
+    assert (result.exit_code, result.output) == (0, f"valid: {package}\n")
