@@ -357,3 +357,14 @@ def test_validate_refuses_a_dictionary_that_is_not_the_code_list(
 def test_validate_accepts_the_code_lists_as_published(package: Path):
     result = CliRunner().invoke(app, ["validate", str(package)])
     assert (result.exit_code, result.output) == (0, f"valid: {package}\n")
+
+
+def test_the_writer_refuses_a_value_outside_a_code_list(package: Path, tmp_path: Path):
+    """publish checks the code lists first; the writer still never writes such a value as missing."""
+    from pipeline.package.writer import write_parquet
+
+    rows = pq.read_table(parquet(package, "events")).to_pylist()
+    rows[0]["claim_status"] = "rumoured"
+    with pytest.raises(ValueError, match="^claim_status: a value outside its code list cannot be"):
+        write_parquet(tmp_path / "events.parquet", "events", rows, "name", "1.0.0")
+    assert not (tmp_path / "events.parquet").exists()
