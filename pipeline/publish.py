@@ -15,8 +15,8 @@ an unchanged package).
 
 Publish replaces the whole target folder, so it writes only into a folder it
 recognises as its own (check_target): absent, empty, or holding nothing but what
-publish writes (datapackage.json, README.md, CHANGELOG.md, data/<table>.csv and
-.parquet, all regular files) with a descriptor of this project's shape. Anything else
+publish writes (datapackage.json, README.md, CHANGELOG.md, load.R, data/<table>.csv
+and .parquet, all regular files) with a descriptor of this project's shape. Anything else
 is refused before a byte is written.
 """
 
@@ -44,7 +44,8 @@ from pipeline.validate.run import verify_package
 
 CHANGELOG_HEADER = "# Changelog\n\nEvery published version of the package, newest first.\n"
 DATA = "data"
-TOP_FILES = {DESCRIPTOR, DATASHEET, CHANGELOG}  # with DATA: all publish writes at the top
+# With DATA: all publish writes at the top.
+TOP_FILES = {DESCRIPTOR, DATASHEET, CHANGELOG, writer.R_LOADER}
 DATA_FILE = re.compile(r"[a-z0-9_]+\.(csv|parquet)")
 NOT_OURS = (
     "publish replaces the whole folder: pass --out a new or empty folder, or a package folder "
@@ -193,6 +194,7 @@ def _complete(
     writer.write_twins(out, ordered, version)
     progress("writing the descriptor and datasheet")
     writer.write_descriptor(out, version, created, ordered)
+    writer.write_r_loader(out)
     if changelog is not None:
         (out / CHANGELOG).write_text(changelog, encoding="utf-8")
     write_datasheet(out)  # last: it reads the package and its changelog

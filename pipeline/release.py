@@ -1,7 +1,7 @@
 """Release archives: the published package as a reproducible zip with its sha256 beside it.
 
 `dist/<name>-<version>.zip` holds datapackage.json, the files its resources name
-(each CSV and its Parquet twin, `parquet.path`), CHANGELOG.md and README.md (when
+(each CSV and its Parquet twin, `parquet.path`), CHANGELOG.md, README.md and load.R (when
 present) at its root, and nothing else. Every member is a regular file inside the
 package, reached without symbolic links (pipeline.package.reader.member_path). The zip is
 named only from a package name and a version that pass the rules below, and nothing
@@ -35,8 +35,9 @@ from pipeline.package.reader import (
     open_member,
     read_descriptor_with_resources,
 )
+from pipeline.package.writer import R_LOADER
 
-EXTRA_FILES = (CHANGELOG, DATASHEET)
+EXTRA_FILES = (CHANGELOG, DATASHEET, R_LOADER)
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # The Data Package name rule (lowercase letters, digits, '-', '.', '_'), which frictionless checks
 # as ^([-a-z0-9._/])+$: that also lets '/', '..' and a leading dot through, so a name could leave

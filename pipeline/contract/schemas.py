@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.contract.fieldtypes import FIELD_TYPES
+from pipeline.contract.fieldtypes import FIELD_TYPES, category_values
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -63,13 +63,6 @@ def raw_schema(table: str) -> dict:
     """The schema exactly as written in schemas/<table>.yaml."""
     with open(SCHEMAS_DIR / f"{table}.yaml", encoding="utf-8") as handle:
         return yaml.safe_load(handle)
-
-
-def category_values(field: dict) -> list | None:
-    categories = field.get("categories")
-    if categories is None:
-        return None
-    return [c["value"] if isinstance(c, dict) else c for c in categories]
 
 
 def sub_event_types() -> dict[str, list[str]]:

@@ -236,7 +236,9 @@ def test_release_members_are_the_declared_files(world):
     declared = {r["path"] for r in descriptor["resources"]} | {
         r["parquet"]["path"] for r in descriptor["resources"]
     }
-    assert members(package, descriptor) == sorted(declared | {"CHANGELOG.md", "datapackage.json"})
+    assert members(package, descriptor) == sorted(
+        declared | {"CHANGELOG.md", "datapackage.json", "load.R"}
+    )
 
 
 def test_release_never_writes_through_a_link_planted_in_out(world, tmp_path: Path):
