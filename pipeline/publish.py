@@ -15,9 +15,9 @@ an unchanged package).
 
 Publish replaces the whole target folder, so it writes only into a folder it
 recognises as its own (check_target): absent, empty, or holding nothing but what
-publish writes (datapackage.json, README.md, CHANGELOG.md, data/<table>.csv and
-.parquet, all regular files) with a descriptor of this project's shape. Anything else
-is refused before a byte is written.
+publish writes (datapackage.json, README.md, CHANGELOG.md, croissant.json, CITATION.cff,
+.zenodo.json, data/<table>.csv and .parquet, all regular files) with a descriptor of
+this project's shape. Anything else is refused before a byte is written.
 """
 
 from __future__ import annotations
@@ -37,13 +37,16 @@ from pipeline.check.run import check_seeds
 from pipeline.contract.problems import InputError, Problem
 from pipeline.package import atomic, versions, writer
 from pipeline.package.atomic import Refused
+from pipeline.package.citation import CITATION_FILE, ZENODO_FILE
+from pipeline.package.croissant import CROISSANT_FILE
 from pipeline.package.diff import PackageDiff
 from pipeline.package.reader import CHANGELOG, DATASHEET, DESCRIPTOR
 from pipeline.validate.run import verify_package
 
 CHANGELOG_HEADER = "# Changelog\n\nEvery published version of the package, newest first.\n"
 DATA = "data"
-TOP_FILES = {DESCRIPTOR, DATASHEET, CHANGELOG}  # with DATA: all publish writes at the top
+# With DATA: all publish writes at the top (the catalogue files are derived from the descriptor).
+TOP_FILES = {DESCRIPTOR, DATASHEET, CHANGELOG, CROISSANT_FILE, CITATION_FILE, ZENODO_FILE}
 DATA_FILE = re.compile(r"[a-z0-9_]+\.(csv|parquet)")
 NOT_OURS = (
     "publish replaces the whole folder: pass --out a new or empty folder, or a package folder "
@@ -85,12 +88,24 @@ def same_tree(a: Path, b: Path) -> bool:
     return not differing_files(a, b)
 
 
-def write_datasheet(out: Path) -> None:
-    """README.md of the package, rendered from its own files (so an unchanged build gives the same
-    bytes)."""
-    from pipeline.package.datasheet import render_datasheet
+def write_datasheet(out: Path, method: dict[str, str] | None = None) -> None:
+    """README.md of the package and its catalogue files (croissant.json, CITATION.cff,
+    .zenodo.json), rendered from its own files and the method (so an unchanged build gives the
+    same bytes)."""
+    import hashlib
 
-    (out / DATASHEET).write_text(render_datasheet(out), encoding="utf-8")
+    from pipeline.package.citation import recommended_citation, render_citation_cff, render_zenodo
+    from pipeline.package.croissant import render_croissant
+    from pipeline.package.datasheet import render_datasheet
+    from pipeline.package.reader import read_descriptor
+
+    descriptor = read_descriptor(out)
+    digest = hashlib.sha256((out / DESCRIPTOR).read_bytes()).hexdigest()
+    citation = recommended_citation(descriptor, digest)
+    (out / CROISSANT_FILE).write_text(render_croissant(descriptor, method, citation), "utf-8")
+    (out / CITATION_FILE).write_text(render_citation_cff(descriptor, digest), "utf-8")
+    (out / ZENODO_FILE).write_text(render_zenodo(descriptor, digest), "utf-8")
+    (out / DATASHEET).write_text(render_datasheet(out, method), encoding="utf-8")
 
 
 def build_package(
@@ -101,17 +116,24 @@ def build_package(
     `bump` (major, minor, patch) raises the derived bump and gives a new version even
     when nothing changed; lower than the changes require, it raises BumpError.
     """
+    from pipeline.package.datasheet import read_method
+
     checked = check_seeds(seeds)
     if checked.problems:
         raise InputError(checked.problems)
+    method = read_method(seeds)  # seeds/METHOD.md; None when absent (the datasheet says so)
     rows = checked.tables.rows
     del checked  # the loaded annotations and row origins are not needed to write: free them first
     with existing_objects_frozen():
-        return _write_versioned(rows, out, previous, bump)
+        return _write_versioned(rows, out, previous, bump, method)
 
 
 def _write_versioned(
-    rows: dict[str, list[dict]], out: Path, previous: Path | None, bump: str | None
+    rows: dict[str, list[dict]],
+    out: Path,
+    previous: Path | None,
+    bump: str | None,
+    method: dict[str, str] | None = None,
 ) -> Published:
     old = versions.read_published(previous) if previous is not None else None
     history = _history(previous) if previous and old else ""  # before the copy the datasheet reads
@@ -121,7 +143,7 @@ def _write_versioned(
         version = versions.first_version(bump)
         created = created_timestamp()
         entry = versions.changelog_entry(None, version, None, created)
-        _complete(out, ordered, version, created, _with_entry(history, entry))
+        _complete(out, ordered, version, created, _with_entry(history, entry), method)
         return Published(version, changed=True, level=None)
     rewritten = _differing_tables(previous, out)
     if rewritten:
@@ -132,7 +154,7 @@ def _write_versioned(
         # The tables are as published: the whole package may be, byte for byte.
         if (previous / CHANGELOG).is_file():
             shutil.copyfile(previous / CHANGELOG, out / CHANGELOG)
-        _complete(out, ordered, old["version"], old["created"], None)
+        _complete(out, ordered, old["version"], old["created"], None, method)
         rewritten = differing_files(previous, out)
         if not rewritten and bump is None:
             return Published(old["version"], changed=False, level=None)
@@ -144,7 +166,7 @@ def _write_versioned(
     version = versions.bump(old["version"], level)
     created = created_timestamp()
     entry = versions.changelog_entry(changes, version, level, created, required, rewritten)
-    _complete(out, ordered, version, created, _with_entry(history, entry))
+    _complete(out, ordered, version, created, _with_entry(history, entry), method)
     changes.new_version = version  # it was taken before the new version was written
     return Published(version, changed=True, level=level, changes=changes)
 
@@ -166,15 +188,20 @@ def _differing_tables(previous: Path, out: Path) -> list[str]:
 
 
 def _complete(
-    out: Path, ordered: dict[str, list[dict]], version: str, created: str, changelog: str | None
+    out: Path,
+    ordered: dict[str, list[dict]],
+    version: str,
+    created: str,
+    changelog: str | None,
+    method: dict[str, str] | None,
 ) -> None:
     """Everything beside the CSV files: Parquet twins, descriptor, changelog (unless None),
-    datasheet."""
+    datasheet and catalogue files."""
     writer.write_twins(out, ordered, version)
     writer.write_descriptor(out, version, created, ordered)
     if changelog is not None:
         (out / CHANGELOG).write_text(changelog, encoding="utf-8")
-    write_datasheet(out)  # last: it reads the package and its changelog
+    write_datasheet(out, method)  # last: it reads the package and its changelog
 
 
 def _with_entry(history: str, entry: str) -> str:

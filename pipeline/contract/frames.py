@@ -85,7 +85,7 @@ def polars_schema(table: str | dict):
 
 def pandas_dtypes(table: str | dict) -> dict[str, Any]:
     """Column -> pandas dtype, as pandas reads the Parquet file with dtype_backend="pyarrow"."""
-    import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs among the dependencies
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]  # typed only with pandas-stubs
 
     return {field.name: pd.ArrowDtype(field.type) for field in _arrow_fields(_table_schema(table))}
 
