@@ -29,7 +29,7 @@ def test_publish_writes_the_datasheet(package: Path):
 @pytest.mark.parametrize("table", schemas.TABLES)
 def test_every_field_of_every_schema_is_listed(package: Path, table: str):
     sheet = render_datasheet(package)
-    section = sheet.split(f"\n### `{table}`\n", 1)[1].split("\n### ", 1)[0]
+    section = sheet.split(f"\n#### `{table}`\n", 1)[1].split("\n#", 1)[0]
     for field in schemas.fields(table):
         line = next(
             (ln for ln in section.splitlines() if ln.startswith(f"| `{field['name']}` |")), None
@@ -51,7 +51,7 @@ def test_datasheet_has_sources_counts_conventions_citation_and_changes(package: 
     assert "| `evidence` | Evidence | 7 |" in sheet and "| `actors` | Actors | 2 |" in sheet
     assert "The records span 2020-09-30 to 2020-09-30." in sheet
     assert "| dozens | dozens | 12 | 99 |" in sheet
-    assert f"version {descriptor['version']}, created {descriptor['created']}" in sheet
+    assert f"(version {descriptor['version']}, {descriptor['created'][:10]})" in sheet
     assert "CC-BY-4.0" in sheet
     for snippet in (
         "pd.read_parquet",
@@ -60,7 +60,7 @@ def test_datasheet_has_sources_counts_conventions_citation_and_changes(package: 
         'read_parquet("data/events',
     ):
         assert snippet in sheet
-    assert "### 0.1.0 (" in sheet and "First publication of the package." in sheet
+    assert "#### 0.1.0 (" in sheet and "First publication of the package." in sheet
 
 
 def test_unchanged_publish_keeps_every_byte(package: Path, tmp_path: Path):
@@ -83,7 +83,7 @@ def test_datasheet_follows_a_new_release(package: Path, tmp_path: Path):
     result = build_package(seeds, tmp_path / "next", package)
     assert result.changed
     sheet = (tmp_path / "next" / "README.md").read_text(encoding="utf-8")
-    assert f"### {result.version} (" in sheet and f"version {result.version}," in sheet
+    assert f"#### {result.version} (" in sheet and f"(version {result.version}," in sheet
 
 
 def test_latest_changelog_entry():
