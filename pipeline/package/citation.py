@@ -122,12 +122,13 @@ def citation_cff(descriptor: dict, descriptor_sha256: str) -> dict:
 
 def render_citation_cff(descriptor: dict, descriptor_sha256: str) -> str:
     """CITATION.cff as YAML text: dumped, never formatted by hand, so no title can break it."""
-    return "# Written by pipeline publish from datapackage.json; do not edit.\n" + yaml.safe_dump(
-        citation_cff(descriptor, descriptor_sha256),
-        sort_keys=False,
-        allow_unicode=True,
-        width=100,
-    )
+    cff = citation_cff(descriptor, descriptor_sha256)
+    text = yaml.safe_dump(cff, sort_keys=False, allow_unicode=True, width=100)
+    if yaml.safe_load(text) != cff:
+        # PyYAML writes U+0085, U+2028 and U+2029 as they are, and reads them back as line breaks
+        # (found by the property test); escaped, every character survives.
+        text = yaml.safe_dump(cff, sort_keys=False, allow_unicode=False, width=100)
+    return "# Written by pipeline publish from datapackage.json; do not edit.\n" + text
 
 
 def zenodo_metadata(descriptor: dict, descriptor_sha256: str) -> dict:

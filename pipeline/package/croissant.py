@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 
+from pipeline.package.citation import homepage
+
 CROISSANT_FILE = "croissant.json"
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 # The Croissant 1.1 JSON-LD context, as mlcroissant 1.1 expects it (core/rdf.py), with the RAI
@@ -196,8 +198,8 @@ def croissant(descriptor: dict, method: dict[str, str] | None, citation: str) ->
         "keywords": list(descriptor.get("keywords", [])),
         "citeAs": citation,
     }
-    if isinstance(descriptor.get("homepage"), str):
-        described["url"] = descriptor["homepage"]
+    if homepage(descriptor):  # a web address only when the descriptor gives one: none is invented
+        described["url"] = homepage(descriptor)
     for section, prop in RAI_PROPERTIES.items():
         if method and method.get(section):
             described[prop] = method[section]

@@ -23,6 +23,7 @@ from pathlib import Path
 from pipeline.contract import schemas
 from pipeline.contract.fieldtypes import to_csv
 from pipeline.contract.problems import InputError, Problem
+from pipeline.load.spans import line_of_byte
 from pipeline.package.citation import (
     CITATION_FILE,
     ZENODO_FILE,
@@ -333,10 +334,17 @@ def read_method(seeds: Path) -> dict[str, str] | None:
     path = seeds / METHOD_FILE
     if not path.is_file():
         return None
+    raw = path.read_bytes()
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = raw.decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(str(path), None, f"not UTF-8 text ({exc.reason})")]) from None
+        problem = Problem(
+            str(path),
+            line_of_byte(raw, exc.start),
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            hint="save the file as UTF-8",
+        )
+        raise InputError([problem]) from None
     sections: dict[str, list[str]] = {}
     problems, current = [], None
     for number, line in enumerate(lines, start=1):
@@ -590,6 +598,8 @@ def render_datasheet(package_dir: Path, method: dict[str, str] | None = None) ->
         _sources(rows, coverage_dates(package_dir, descriptor)),
         _dictionary(descriptor),
         _conventions(rows),
+        "\n### Personal and sensitive information\n"
+        + _method(method, "Personal and sensitive information"),
         _collection(method),
         _labelling(method),
         _uses(method),
