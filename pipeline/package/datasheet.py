@@ -399,15 +399,41 @@ def scope_counts(package_dir: Path, descriptor: dict) -> dict[str, int]:
     return {}
 
 
-def _scope_and_sums(scopes: dict[str, int]) -> str:
+def incident_span(package_dir: Path, descriptor: dict) -> tuple[str, str] | None:
+    """Earliest start and latest end of the events whose scope is incident; None without any."""
+    for resource in descriptor["resources"]:
+        names = [f["name"] for f in resource["schema"]["fields"]]
+        if resource["name"] == "events" and {"scope", "date_start", "date_end"} <= set(names):
+            columns = read_columns(package_dir, resource, ["scope", "date_start", "date_end"])
+            spans = [
+                (start, end or start)
+                for scope, start, end in zip(
+                    columns["scope"].to_pylist(),
+                    columns["date_start"].to_pylist(),
+                    columns["date_end"].to_pylist(),
+                    strict=True,
+                )
+                if scope == "incident" and start
+            ]
+            if spans:
+                return min(s for s, _ in spans), max(e for _, e in spans)
+    return None
+
+
+def _scope_and_sums(scopes: dict[str, int], incidents: tuple[str, str] | None) -> str:
     shown = ", ".join(f"{count} {code(scope)}" for scope, count in scopes.items())
+    shown += " events" if shown else ""
+    if incidents:
+        shown += (
+            f"; the incidents' possible dates span {cell(incidents[0])} to {cell(incidents[1])}"
+        )
     return (
         "\n### Incidents, aggregates and background\n\n"
         "Each event says what it stands for in `events.scope`: `incident` (one occurrence the "
         "sources report, however vaguely dated), `aggregate` (a period of fighting as a whole, "
         "overlapping the incidents within it) or `background` (history the sources give as "
         "context, such as the 1990s war). "
-        + (f"This version holds {shown} events.\n" if shown else "\n")
+        + (f"This version holds {shown}.\n" if shown else "\n")
         + "\n**Adding up casualty figures.** Sum only `casualty_reports` rows with "
         "`is_cumulative = false` whose event has `scope = incident`, from one claimant, and "
         "never across claimants. Rows with no event are left out too: they are a claimant's "
@@ -594,7 +620,9 @@ def render_datasheet(package_dir: Path, method: dict[str, str] | None = None) ->
         _about(descriptor),
         _motivation(method),
         _what(descriptor, counts),
-        _scope_and_sums(scope_counts(package_dir, descriptor)),
+        _scope_and_sums(
+            scope_counts(package_dir, descriptor), incident_span(package_dir, descriptor)
+        ),
         _sources(rows, coverage_dates(package_dir, descriptor)),
         _dictionary(descriptor),
         _conventions(rows),

@@ -166,4 +166,7 @@ def test_the_datasheet_shows_each_source_note_and_the_scopes(project_package: Pa
         'treaty. -Soviet"); evidence keeps its words. No address for the text is known. |'
     )
     assert "The text has no date line. It reports the day's events" in reuters
-    assert "This version holds 2 `aggregate`, 1 `background`, 16 `incident` events." in sheet
+    assert (
+        "This version holds 2 `aggregate`, 1 `background`, 16 `incident` events; the incidents' "
+        "possible dates span 2020-09-01 to 2020-09-30." in sheet
+    )
