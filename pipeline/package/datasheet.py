@@ -382,9 +382,10 @@ def _method(method: dict[str, str] | None, *names: str) -> str:
     """The method sections `names`, each under its own heading, as the maintainers wrote them."""
     if method is None:
         return "\n" + NO_METHOD + "\n"
-    if len(names) == 1:  # the section is the whole chapter: no heading of its own
-        return f"\n{method[names[0]]}\n"
-    return "".join(f"\n### {name}\n\n{method[name]}\n" for name in names)
+    # The first section carries the chapter's heading; the others get their own.
+    return f"\n{method[names[0]]}\n" + "".join(
+        f"\n### {name}\n\n{method[name]}\n" for name in names[1:]
+    )
 
 
 def scope_counts(package_dir: Path, descriptor: dict) -> dict[str, int]:

@@ -281,6 +281,7 @@ def test_datasheet_renders_to_html_with_no_markup_from_the_data(hostile_package:
         basis,
         "javascript:alert(1)",
         "236",
+        "## Note <img src=x onerror=alert(6)> `x`",
     ]
     convention = next(row for rows in page.tables for row in rows if row[0] == "dozens")
     assert convention == ["dozens", "left | right", "12", "99", "# Heading | `x` [a](javascript:b)"]
