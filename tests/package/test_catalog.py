@@ -89,6 +89,8 @@ def test_publish_recognises_its_catalogue_files_and_rewrites_them(tmp_path: Path
     assert tree(out) == before
 
 
+# rdflib 7.6 warns of its own JSON-LD parser's use of ConjunctiveGraph, which mlcroissant calls.
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
 def test_croissant_is_read_by_mlcroissant_record_set_by_record_set(package: Path):
     descriptor = descriptor_of(package)
     dataset = mlc.Dataset(str(package / "croissant.json"))
@@ -332,3 +334,23 @@ def test_publish_refuses_a_bad_method_file_and_writes_nothing(
     )
     assert tree(tmp_path) == before
     assert not os.path.lexists(tmp_path / "out")
+
+
+def test_a_new_method_file_alone_is_a_patch_release(tmp_path: Path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    out = tmp_path / "out"
+    args = ["publish", "--seeds", str(seeds), "--out", str(out)]
+    first = runner.invoke(app, args, env={"SOURCE_DATE_EPOCH": PUBLISHED_EPOCH})
+    assert (first.exit_code, first.output) == (0, f"published {out} version 0.1.0\n")
+    shutil.copyfile(ROOT / "seeds" / "METHOD.md", seeds / "METHOD.md")
+    second = runner.invoke(app, args, env={"SOURCE_DATE_EPOCH": str(int(PUBLISHED_EPOCH) + 86400)})
+    assert (second.exit_code, second.output) == (
+        0,
+        f"published {out} version 0.1.1 (patch release)\n",
+    )
+    changelog = (out / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert (
+        "## 0.1.1 (2020-10-01)\n\nPatch release.\n\n- no change to the data or its description; "
+        "written anew: `README.md`, `croissant.json`\n"
+    ) in changelog
