@@ -15,9 +15,9 @@ an unchanged package).
 
 Publish replaces the whole target folder, so it writes only into a folder it
 recognises as its own (check_target): absent, empty, or holding nothing but what
-publish writes (datapackage.json, README.md, CHANGELOG.md, load.R, data/<table>.csv
-and .parquet, all regular files) with a descriptor of this project's shape. Anything else
-is refused before a byte is written.
+publish writes (datapackage.json, README.md, CHANGELOG.md, load.R, croissant.json,
+CITATION.cff, .zenodo.json, data/<table>.csv and .parquet, all regular files) with a
+descriptor of this project's shape. Anything else is refused before a byte is written.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from pipeline.check.run import check_seeds
 from pipeline.contract.problems import InputError, Problem
 from pipeline.package import atomic, versions, writer
 from pipeline.package.atomic import Refused
+from pipeline.package.citation import CITATION_FILE, ZENODO_FILE
+from pipeline.package.croissant import CROISSANT_FILE
 from pipeline.package.diff import PackageDiff
 from pipeline.package.reader import CHANGELOG, DATASHEET, DESCRIPTOR
 from pipeline.progress import Progress, or_silent
@@ -44,8 +46,16 @@ from pipeline.validate.run import verify_package
 
 CHANGELOG_HEADER = "# Changelog\n\nEvery published version of the package, newest first.\n"
 DATA = "data"
-# With DATA: all publish writes at the top.
-TOP_FILES = {DESCRIPTOR, DATASHEET, CHANGELOG, writer.R_LOADER}
+# With DATA: all publish writes at the top (the catalogue files are derived from the descriptor).
+TOP_FILES = {
+    DESCRIPTOR,
+    DATASHEET,
+    CHANGELOG,
+    writer.R_LOADER,
+    CROISSANT_FILE,
+    CITATION_FILE,
+    ZENODO_FILE,
+}
 DATA_FILE = re.compile(r"[a-z0-9_]+\.(csv|parquet)")
 NOT_OURS = (
     "publish replaces the whole folder: pass --out a new or empty folder, or a package folder "
@@ -87,12 +97,24 @@ def same_tree(a: Path, b: Path) -> bool:
     return not differing_files(a, b)
 
 
-def write_datasheet(out: Path) -> None:
-    """README.md of the package, rendered from its own files (so an unchanged build gives the same
-    bytes)."""
-    from pipeline.package.datasheet import render_datasheet
+def write_datasheet(out: Path, method: dict[str, str] | None = None) -> None:
+    """README.md of the package and its catalogue files (croissant.json, CITATION.cff,
+    .zenodo.json), rendered from its own files and the method (so an unchanged build gives the
+    same bytes)."""
+    import hashlib
 
-    (out / DATASHEET).write_text(render_datasheet(out), encoding="utf-8")
+    from pipeline.package.citation import recommended_citation, render_citation_cff, render_zenodo
+    from pipeline.package.croissant import render_croissant
+    from pipeline.package.datasheet import render_datasheet
+    from pipeline.package.reader import read_descriptor
+
+    descriptor = read_descriptor(out)
+    digest = hashlib.sha256((out / DESCRIPTOR).read_bytes()).hexdigest()
+    citation = recommended_citation(descriptor, digest)
+    (out / CROISSANT_FILE).write_text(render_croissant(descriptor, method, citation), "utf-8")
+    (out / CITATION_FILE).write_text(render_citation_cff(descriptor, digest), "utf-8")
+    (out / ZENODO_FILE).write_text(render_zenodo(descriptor, digest), "utf-8")
+    (out / DATASHEET).write_text(render_datasheet(out, method), encoding="utf-8")
 
 
 def build_package(
@@ -108,14 +130,17 @@ def build_package(
     when nothing changed; lower than the changes require, it raises BumpError. `progress` hears
     the check's steps, then each file written.
     """
+    from pipeline.package.datasheet import read_method
+
     progress = or_silent(progress)
     checked = check_seeds(seeds, progress)
     if checked.problems:
         raise InputError(checked.problems)
+    method = read_method(seeds)  # seeds/METHOD.md; None when absent (the datasheet says so)
     rows = checked.tables.rows
     del checked  # the loaded annotations and row origins are not needed to write: free them first
     with existing_objects_frozen():
-        return _write_versioned(rows, out, previous, bump, progress)
+        return _write_versioned(rows, out, previous, bump, progress, method)
 
 
 def _write_versioned(
@@ -124,6 +149,7 @@ def _write_versioned(
     previous: Path | None,
     bump: str | None,
     progress: Progress,
+    method: dict[str, str] | None = None,
 ) -> Published:
     old = versions.read_published(previous) if previous is not None else None
     history = _history(previous) if previous and old else ""  # before the copy the datasheet reads
@@ -134,7 +160,7 @@ def _write_versioned(
         version = versions.first_version(bump)
         created = created_timestamp()
         entry = versions.changelog_entry(None, version, None, created)
-        _complete(out, ordered, version, created, _with_entry(history, entry), progress)
+        _complete(out, ordered, version, created, _with_entry(history, entry), progress, method)
         return Published(version, changed=True, level=None)
     rewritten = _differing_tables(previous, out)
     if rewritten:
@@ -146,7 +172,7 @@ def _write_versioned(
         # The tables are as published: the whole package may be, byte for byte.
         if (previous / CHANGELOG).is_file():
             shutil.copyfile(previous / CHANGELOG, out / CHANGELOG)
-        _complete(out, ordered, old["version"], old["created"], None, progress)
+        _complete(out, ordered, old["version"], old["created"], None, progress, method)
         progress("comparing with the published package")
         rewritten = differing_files(previous, out)
         if not rewritten and bump is None:
@@ -159,7 +185,7 @@ def _write_versioned(
     version = versions.bump(old["version"], level)
     created = created_timestamp()
     entry = versions.changelog_entry(changes, version, level, created, required, rewritten)
-    _complete(out, ordered, version, created, _with_entry(history, entry), progress)
+    _complete(out, ordered, version, created, _with_entry(history, entry), progress, method)
     changes.new_version = version  # it was taken before the new version was written
     return Published(version, changed=True, level=level, changes=changes)
 
@@ -187,9 +213,10 @@ def _complete(
     created: str,
     changelog: str | None,
     progress: Progress,
+    method: dict[str, str] | None,
 ) -> None:
     """Everything beside the CSV files: Parquet twins, descriptor, changelog (unless None),
-    datasheet."""
+    datasheet and catalogue files."""
     progress("writing Parquet")
     writer.write_twins(out, ordered, version)
     progress("writing the descriptor and datasheet")
@@ -197,7 +224,7 @@ def _complete(
     writer.write_r_loader(out)
     if changelog is not None:
         (out / CHANGELOG).write_text(changelog, encoding="utf-8")
-    write_datasheet(out)  # last: it reads the package and its changelog
+    write_datasheet(out, method)  # last: it reads the package and its changelog
 
 
 def _with_entry(history: str, entry: str) -> str:

@@ -1,12 +1,12 @@
 """Release archives: the published package as a reproducible zip with its sha256 beside it.
 
 `dist/<name>-<version>.zip` holds datapackage.json, the files its resources name
-(each CSV and its Parquet twin, `parquet.path`), CHANGELOG.md, README.md and load.R (when
-present) at its root, and nothing else. Every member is a regular file inside the
-package, reached without symbolic links (pipeline.package.reader.member_path). The zip is
-named only from a package name and a version that pass the rules below, and nothing
-is written outside `--out`: the zip and its `.sha256` are written to temporary files
-there and renamed into place.
+(each CSV and its Parquet twin, `parquet.path`), CHANGELOG.md, README.md, load.R,
+croissant.json, CITATION.cff and .zenodo.json (when present) at its root, and nothing
+else. Every member is a regular file inside the package, reached without symbolic links
+(pipeline.package.reader.member_path). The zip is named only from a package name and a
+version that pass the rules below, and nothing is written outside `--out`: the zip and
+its `.sha256` are written to temporary files there and renamed into place.
 
 The bytes depend only on the package: members in sorted order, each dated by the
 package's `created` (1980-01-01 if earlier or absent), mode 0644, deflate level 9.
@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pipeline.contract.problems import InputError, Problem
+from pipeline.package.citation import CITATION_FILE, ZENODO_FILE
+from pipeline.package.croissant import CROISSANT_FILE
 from pipeline.package.reader import (
     CHANGELOG,
     DATASHEET,
@@ -37,7 +39,7 @@ from pipeline.package.reader import (
 )
 from pipeline.package.writer import R_LOADER
 
-EXTRA_FILES = (CHANGELOG, DATASHEET, R_LOADER)
+EXTRA_FILES = (CHANGELOG, DATASHEET, R_LOADER, CROISSANT_FILE, CITATION_FILE, ZENODO_FILE)
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # The Data Package name rule (lowercase letters, digits, '-', '.', '_'), which frictionless checks
 # as ^([-a-z0-9._/])+$: that also lets '/', '..' and a leading dot through, so a name could leave

@@ -100,7 +100,7 @@ def polars_schema(table: str | dict):
 def pandas_dtypes(table: str | dict, dtype_backend: str | None = "pyarrow") -> dict[str, Any]:
     """Column -> pandas dtype, as `pandas.read_parquet` reads the Parquet file with
     `dtype_backend` ("pyarrow", or None for its default)."""
-    import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs among the dependencies
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]  # typed only with pandas-stubs
 
     if dtype_backend is None:
         return _pandas_default_dtypes(table)

@@ -481,8 +481,15 @@ def test_release_zip_is_reproducible_and_readable(package: Path, tmp_path: Path)
     with zipfile.ZipFile(zip1) as archive:
         names = archive.namelist()
         infos = archive.infolist()
-    assert names == sorted(names) and names[:3] == ["CHANGELOG.md", "README.md", "data/actors.csv"]
-    assert "datapackage.json" in names and "load.R" in names and len(names) == 20
+    assert names == sorted(names)
+    assert names[:5] == [
+        ".zenodo.json",
+        "CHANGELOG.md",
+        "CITATION.cff",
+        "README.md",
+        "croissant.json",
+    ]
+    assert "datapackage.json" in names and "load.R" in names and len(names) == 23
     assert {(i.date_time, i.external_attr >> 16, i.compress_type) for i in infos} == {
         ((2020, 9, 30, 0, 0, 0), 0o100644, zipfile.ZIP_DEFLATED)
     }

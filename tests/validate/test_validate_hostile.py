@@ -337,7 +337,10 @@ HINT = f"write the header as the schema's {EVENTS} field names"
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (1_000_000 - EVENTS, f"the header is over 65536 characters; its rows are not read ({HINT})"),
+        (
+            1_000_000 - EVENTS,
+            f"the header is over 65536 characters; its rows are not read ({HINT})",
+        ),
         (
             101,
             f"the header has {EVENTS + 101} labels for {EVENTS} fields, over the limit of {EVENTS + 100}; "
