@@ -166,6 +166,7 @@ def test_a_csv_file_read_without_them_has_dates_as_text(data: Path, tmp_path: Pa
         ("date_start", "dtype('date32[day][pyarrow]')", "2020-09-27", "0"),
         ("date_start", "dtype('date32[day][pyarrow]')", "2020-10-01", "1"),
         ("event_type", nominal, "string[pyarrow]", None),
+        ("scope", nominal, "string[pyarrow]", None),
         ("sub_event_type", nominal, "string[pyarrow]", None),
     ]
 
