@@ -58,8 +58,21 @@ lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
 DIST ?= dist
 
 .PHONY: release
-release: $(STAMP) ## Zip the published package into dist/ (reproducible) with its .sha256
+release: $(STAMP) ## Zip the published package into dist/ (reproducible) with its .sha256, its SQLite database and Datasette metadata
 	$(BIN)/pipeline release --package $(OUT) --out $(DIST) $(ARGS)
+	$(BIN)/pipeline database --package $(OUT) --out $(DIST) $(ARGS)
+
+# -- targets: explore --
+PORT ?= 8001
+# dist/<name>-<version>, the database of the published package without .db, as `pipeline database`
+# names it; read only by the explore recipe, once the virtualenv is there.
+DATABASE = $(basename $(shell $(BIN)/python -c 'import sys, pathlib; from pipeline.package.database import database_path; print(database_path(*map(pathlib.Path, sys.argv[1:])))' $(OUT) $(DIST)))
+
+.PHONY: explore
+explore: $(STAMP) ## Serve the package's SQLite database with Datasette on 127.0.0.1:8001 (PORT=), built into dist/ if needed
+	test $(DATABASE).db -nt $(OUT)/datapackage.json -a $(DATABASE).metadata.json -nt $(OUT)/datapackage.json \
+		|| $(BIN)/pipeline database --package $(OUT) --out $(DIST)
+	$(BIN)/datasette serve -i $(DATABASE).db -m $(DATABASE).metadata.json --host 127.0.0.1 --port $(PORT)
 
 # -- targets: validate --
 .PHONY: validate-fast conformance bench

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pipeline import progress as shown
 from pipeline.contract import schemas
 
 T = TypeVar("T")
@@ -437,6 +438,7 @@ def _add_event(doc: Doc, rng: random.Random, index: int, n: int, cast: Cast) -> 
         "date_precision": "day",
         "event_type": event_type,
         "sub_event_type": sub,
+        "scope": "incident",
         "actor1_id": a1.actor_id,
         "actor2_id": a2.actor_id if a2 else None,
         "place_id": place.place_id,
@@ -470,7 +472,10 @@ def _add_statement(
     about = rng.choice(events)["event_id"] if rng.random() < 0.5 else None
     if about and next(e for e in events if e["event_id"] == about)["date_start"] > day.isoformat():
         about = None  # a statement is never about an event after it
-    responds = rng.choice(earlier) if kind == "DENY" and earlier else None
+    said_on = {s["statement_id"]: s["date"] for s in doc.records["statements"]}
+    answerable = [e for e in earlier if said_on.get(e, "9999") <= day.isoformat()]
+    # a denial answers a statement made before it, never a later one
+    responds = rng.choice(answerable) if kind == "DENY" and answerable else None
     statement_id = f"{slug(speaker.name)[:20].strip('-')}-{kind.lower()}-{doc.source_id}-{n}"
     doc.records["statements"].append(
         {
@@ -664,14 +669,24 @@ def doc_text(doc: Doc) -> str:
     return title + "\n\n" + "\n\n".join(body) + "\n"
 
 
-def write_corpus(out: Path, docs: int, seed: int = 0, plant_errors: bool = False) -> dict:
-    """Write the corpus into `out`; returns counts of documents and records (and planted errors)."""
+def write_corpus(
+    out: Path,
+    docs: int,
+    seed: int = 0,
+    plant_errors: bool = False,
+    progress: shown.Progress | None = None,
+) -> dict:
+    """Write the corpus into `out`; returns counts of documents and records (and planted errors).
+    `progress` hears the documents generated, then each one written."""
+    progress = shown.or_silent(progress)
     out.mkdir(parents=True, exist_ok=True)
     (out / "count_conventions.yaml").write_text(conventions_yaml(), encoding="utf-8")
+    progress("generating documents")
     generated = generate(docs, seed)
     planted = plant(generated, random.Random(seed + 1)) if plant_errors else []
     counts = {table: 0 for table in schemas.ANNOTATED}
-    for doc in generated:
+    for written, doc in enumerate(generated):
+        progress("writing documents", written, docs)
         folder = out / doc.source_id
         folder.mkdir(exist_ok=True)
         text = doc_text(doc)
@@ -688,6 +703,7 @@ def write_corpus(out: Path, docs: int, seed: int = 0, plant_errors: bool = False
                     (error["table"], error["record_id"], error["field"]),
                     where.get((error["table"], error["record_id"], None)),
                 )
+    progress("writing documents", docs, docs)
     if plant_errors:
         listed = [{k: e[k] for k in ("kind", "file", "line", "record", "field")} for e in planted]
         (out / "planted-errors.json").write_text(
@@ -822,7 +838,7 @@ def plant(docs: list[Doc], rng: random.Random) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """python bench/synth.py --docs N --out DIR [--seed S] [--plant-errors]"""
+    """python bench/synth.py --docs N --out DIR [--seed S] [--plant-errors] [--quiet]"""
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -838,10 +854,20 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="Plant one fault of each checked kind; list them in planted-errors.json.",
     )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="No progress bar (shown on a terminal, after a second, unless CI is set).",
+    )
     args = parser.parse_args(argv)
     if args.docs < 1:
         parser.error("--docs must be at least 1")
-    done = write_corpus(args.out, args.docs, args.seed, args.plant_errors)
+    if shown.wanted(args.quiet):
+        with shown.Display() as display:
+            done = write_corpus(args.out, args.docs, args.seed, args.plant_errors, display)
+    else:
+        done = write_corpus(args.out, args.docs, args.seed, args.plant_errors)
     records = ", ".join(f"{n} {table}" for table, n in done["records"].items())
     planted = (
         f"; {done['planted']} planted errors in {args.out / 'planted-errors.json'}"

@@ -40,6 +40,7 @@ from pipeline.validate.errors import MAX_ERRORS
 
 if TYPE_CHECKING:  # the stages are imported by the commands that use them
     from pipeline.check.coverage import Sentence
+    from pipeline.progress import Progress
     from pipeline.publish import Published
 
 _EXTENSION_INIT = {
@@ -85,6 +86,7 @@ class _Stop:
 
     signum: int | None = None
     deferred = False
+    line_clean = False  # a progress bar was erased as the command ended: the cursor starts a line
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -119,7 +121,7 @@ def _fragile(frame: FrameType | None) -> bool:
 def _stopped(signum: int) -> typer.Exit:
     """Print the one line saying how the command was stopped; return the exit to raise."""
     message, code = STOPS[signum]
-    if signum == signal.SIGINT and sys.stderr.isatty():
+    if signum == signal.SIGINT and sys.stderr.isatty() and not _Stop.line_clean:
         message = "\n" + message  # the terminal has echoed ^C on the current line
     typer.echo(message, err=True)
     return typer.Exit(code)
@@ -246,6 +248,14 @@ PACKAGE = Path("datapackage")
 SEEDS = typer.Option(Path("seeds"), "--seeds", help="Folder of sources and annotations.")
 OUT = typer.Option(PACKAGE, "--out", help="Folder of the published package.")
 AS_JSON = typer.Option(False, "--json", help="Machine-readable output.")
+QUIET = typer.Option(
+    False,
+    "--quiet",
+    "-q",
+    help="No progress bar (shown on stderr when it is a terminal and the work lasts over a second, "
+    "unless CI is set; PIPELINE_PROGRESS=1 forces it, 0 hides it) and no note that publish waits "
+    "for a lock. Results, warnings and problems are still printed.",
+)
 
 
 def _show_version(shown: bool) -> None:
@@ -268,6 +278,24 @@ def options(
     ),
 ) -> None:
     """Options of `pipeline` itself, before the command."""
+
+
+@contextmanager
+def progress_shown(quiet: bool) -> Iterator[Progress | None]:
+    """What the library is told to report its progress to: the terminal's progress bar, or None
+    (silent) with --quiet, off a terminal, or in CI (pipeline.progress.wanted)."""
+    from pipeline.progress import Display, wanted
+
+    _Stop.line_clean = False
+    if not wanted(quiet):
+        yield None
+        return
+    display = Display()
+    try:
+        with display:
+            yield display
+    finally:
+        _Stop.line_clean = display.cleared
 
 
 def say(line: str) -> None:
@@ -343,10 +371,11 @@ def ingest(
     help="Validate seeds/: structure, evidence, schemas, keys and domain rules; report every "
     "problem."
 )
-def check(seeds: Path = SEEDS, as_json: bool = AS_JSON) -> None:
+def check(seeds: Path = SEEDS, as_json: bool = AS_JSON, quiet: bool = QUIET) -> None:
     from pipeline.check.run import check_seeds
 
-    checked = check_seeds(seeds)
+    with progress_shown(quiet) as shown:
+        checked = check_seeds(seeds, shown)
     if checked.problems:
         fail(checked.problems, as_json)
     counts = {table: len(rows) for table, rows in checked.tables.rows.items()}
@@ -391,18 +420,21 @@ def publish(
         help="An earlier release (folder, zip or git:REV), oldest first, to seed the history of a "
         "package published before its changes table was kept. Repeat for each.",
     ),
+    quiet: bool = QUIET,
 ) -> None:
     from pipeline.publish import publish as run
 
-    result = run(
-        seeds,
-        out,
-        bump=bump,
-        dry=dry_run,
-        wait=wait,
-        notify=lambda note: typer.echo(note, err=True),
-        history_from=tuple(history_from),
-    )
+    with progress_shown(quiet) as shown:
+        result = run(
+            seeds,
+            out,
+            bump=bump,
+            dry=dry_run,
+            wait=wait,
+            notify=None if quiet else lambda note: typer.echo(note, err=True),
+            progress=shown,
+            history_from=tuple(history_from),
+        )
     if dry_run:
         typer.echo(printable_lines(result.report or ""), nl=False)
     for note in result.notes:
@@ -424,13 +456,19 @@ def _published_line(result: Published, out: Path, dry_run: bool) -> str:
     return f"unchanged: {out} stays at version {result.version}"
 
 
-@app.command()
+@app.command(
+    help="List, per source, the sentences no evidence touches; exit 1 if any is unexplained.\n"
+    "\n"
+    "Exit 0: every sentence is covered by evidence or excluded with a reason.\n"
+    "Exit 1: a sentence is unexplained, or the seeds have a problem (printed first, as check "
+    "prints it).\n"
+    "Exit 2: usage error."
+)
 def coverage(
     seeds: Path = SEEDS,
     show_all: bool = typer.Option(False, "--all", help="Also list excluded sentences."),
     as_json: bool = AS_JSON,
 ) -> None:
-    """List, per source, the sentences no evidence touches; exit 1 if any is unexplained."""
     from pipeline.check.coverage import classify
     from pipeline.check.run import check_seeds
 
@@ -549,6 +587,27 @@ def release(
     typer.echo(f"wrote {done.archive} and {done.checksum} (sha256 {done.sha256})")
 
 
+@app.command(
+    help="Write the package as a SQLite database with its Datasette metadata, into dist/.\n"
+    "\n"
+    "The files are <out>/<name>-<version>.db and .metadata.json, dots in the name and version "
+    "written as underscores.\n"
+    "\n"
+    "Exit 1 when its rows break a key, 2 when it cannot be read or a file in the way was not "
+    "written by this command."
+)
+def database(
+    package: Path = typer.Option(PACKAGE, "--package", help="Folder of the published package."),
+    out: Path = typer.Option(Path("dist"), "--out", help="Folder for the database and metadata."),
+) -> None:
+    from pipeline.package.database import build_database
+
+    done = build_database(package, out)
+    rows = sum(done.rows.values())
+    typer.echo(f"wrote {done.path} ({len(done.rows)} tables, {rows} rows) and {done.metadata}")
+    typer.echo(f"explore: datasette serve -i {done.path} -m {done.metadata}")
+
+
 # -- commands: validate (validate) --
 
 
@@ -571,11 +630,13 @@ def validate(
         "--parquet/--no-parquet",
         help="Also check the Parquet twins (bytes, hash, types, same rows as the CSV).",
     ),
+    quiet: bool = QUIET,
 ) -> None:
     """Validate a published package: schemas, keys, categories, hashes, CSV and Parquet twins."""
     from pipeline.validate.run import validate_path
 
-    report = validate_path(path, parquet, max_errors)
+    with progress_shown(quiet) as shown:
+        report = validate_path(path, parquet, max_errors, shown)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -602,10 +663,12 @@ def report(
     package: Path = typer.Option(PACKAGE, "--package", help="Folder of the published package."),
     seeds: Path = SEEDS,
     out: Path = typer.Option(Path("report"), "--out", help="Folder to write the HTML report into."),
+    quiet: bool = QUIET,
 ) -> None:
     from pipeline.report.site import build_report
 
-    pages = build_report(package, seeds, out)
+    with progress_shown(quiet) as shown:
+        pages = build_report(package, seeds, out, shown)
     typer.echo(f"wrote {len(pages)} pages to {out}; open {out / 'index.html'}")
 
 

@@ -15,13 +15,14 @@ an unchanged package).
 
 Publish replaces the whole target folder, so it writes only into a folder it
 recognises as its own (check_target): absent, empty, or holding nothing but what
-publish writes (datapackage.json, README.md, CHANGELOG.md, data/<table>.csv and
-.parquet, releases/<version>.json, all regular files) with a descriptor of this project's shape.
+publish writes (datapackage.json, README.md, CHANGELOG.md, load.R, croissant.json,
+CITATION.cff, .zenodo.json, data/<table>.csv and .parquet, releases/<version>.json, all
+regular files) with a descriptor of this project's shape. Anything else is refused before a
+byte is written.
 
 Every data change needs the annotator's reason (seeds/changes.yaml); the reasons, the row diff
 and the published changes table make the new changes table and the record of the release
-(pipeline/package/lineage.py). Anything else
-is refused before a byte is written.
+(pipeline/package/lineage.py).
 """
 
 from __future__ import annotations
@@ -43,15 +44,27 @@ from pipeline.contract.problems import InputError, Problem, unique_sorted
 from pipeline.load.reasons import Reasons, load_reasons
 from pipeline.package import atomic, lineage, reader, versions, writer
 from pipeline.package.atomic import Refused
+from pipeline.package.citation import CITATION_FILE, ZENODO_FILE
+from pipeline.package.croissant import CROISSANT_FILE
 from pipeline.package.diff import PackageDiff
 from pipeline.package.lineage import CHANGES
 from pipeline.package.reader import CHANGELOG, DATASHEET, DESCRIPTOR, PackageError
+from pipeline.progress import Progress, or_silent
 from pipeline.validate.run import verify_package
 
 DATA_FILE = re.compile(r"[a-z0-9_]+\.(csv|parquet)")
 CHANGELOG_HEADER = "# Changelog\n\nEvery published version of the package, newest first.\n"
 DATA = "data"
-TOP_FILES = {DESCRIPTOR, DATASHEET, CHANGELOG}  # with the folders: all publish writes at the top
+# With the folders: all publish writes at the top (the catalogue files derive from the descriptor).
+TOP_FILES = {
+    DESCRIPTOR,
+    DATASHEET,
+    CHANGELOG,
+    writer.R_LOADER,
+    CROISSANT_FILE,
+    CITATION_FILE,
+    ZENODO_FILE,
+}
 FOLDERS = {DATA: DATA_FILE, lineage.RELEASES: lineage.RELEASE_FILE}  # and the files they hold
 NOT_OURS = (
     "publish replaces the whole folder: pass --out a new or empty folder, or a package folder "
@@ -95,12 +108,24 @@ def same_tree(a: Path, b: Path) -> bool:
     return not differing_files(a, b)
 
 
-def write_datasheet(out: Path) -> None:
-    """README.md of the package, rendered from its own files (so an unchanged build gives the same
-    bytes)."""
-    from pipeline.package.datasheet import render_datasheet
+def write_datasheet(out: Path, method: dict[str, str] | None = None) -> None:
+    """README.md of the package and its catalogue files (croissant.json, CITATION.cff,
+    .zenodo.json), rendered from its own files and the method (so an unchanged build gives the
+    same bytes)."""
+    import hashlib
 
-    (out / DATASHEET).write_text(render_datasheet(out), encoding="utf-8")
+    from pipeline.package.citation import recommended_citation, render_citation_cff, render_zenodo
+    from pipeline.package.croissant import render_croissant
+    from pipeline.package.datasheet import render_datasheet
+    from pipeline.package.reader import read_descriptor
+
+    descriptor = read_descriptor(out)
+    digest = hashlib.sha256((out / DESCRIPTOR).read_bytes()).hexdigest()
+    citation = recommended_citation(descriptor, digest)
+    (out / CROISSANT_FILE).write_text(render_croissant(descriptor, method, citation), "utf-8")
+    (out / CITATION_FILE).write_text(render_citation_cff(descriptor, digest), "utf-8")
+    (out / ZENODO_FILE).write_text(render_zenodo(descriptor, digest), "utf-8")
+    (out / DATASHEET).write_text(render_datasheet(out, method), encoding="utf-8")
 
 
 def build_package(
@@ -108,6 +133,7 @@ def build_package(
     out: Path,
     previous: Path | None,
     bump: str | None = None,
+    progress: Progress | None = None,
     history_from: tuple[str, ...] = (),
 ) -> Published:
     """Build the package from `seeds` into the absent folder `out`, versioned against `previous`.
@@ -116,28 +142,35 @@ def build_package(
     when nothing changed; lower than the changes require, it raises BumpError. Every data change
     needs its reason in seeds/changes.yaml (InputError otherwise). `history_from` names the earlier
     packages of a `previous` published before its lineage was kept (lineage.seed_history).
+    `progress` hears the check's steps, then each file written.
     """
+    from pipeline.package.datasheet import read_method
+
+    progress = or_silent(progress)
     problems = []
     try:
         reasons = load_reasons(seeds)
     except InputError as exc:
         problems, reasons = exc.problems, Reasons()
-    checked = check_seeds(seeds)
+    checked = check_seeds(seeds, progress)
     if checked.problems or problems:
         raise InputError(unique_sorted(problems + checked.problems))
+    method = read_method(seeds)  # seeds/METHOD.md; None when absent (the datasheet says so)
     rows = checked.tables.rows
     del checked  # the loaded annotations and row origins are not needed to write: free them first
+    given = BuildInputs(reasons, history_from, method)
     with existing_objects_frozen():
-        return _write_versioned(rows, out, previous, bump, LineageInputs(reasons, history_from))
+        return _write_versioned(rows, out, previous, bump, given, progress)
 
 
 @dataclass
-class LineageInputs:
-    """What the changes table is built from besides the diff: the reasons, and the earlier packages
-    of a package published before its lineage was kept."""
+class BuildInputs:
+    """What the package is built from besides the rows: the reasons of its changes, the earlier
+    packages of a package published before its lineage was kept, and the method file."""
 
     reasons: Reasons
     history_from: tuple[str, ...] = ()
+    method: dict[str, str] | None = None
 
 
 def _write_versioned(
@@ -145,10 +178,12 @@ def _write_versioned(
     out: Path,
     previous: Path | None,
     bump: str | None,
-    given: LineageInputs,
+    given: BuildInputs,
+    progress: Progress,
 ) -> Published:
     old = versions.read_published(previous) if previous is not None else None
     history = _history(previous) if previous and old else ""  # before the copy the datasheet reads
+    progress("writing CSV")
     ordered = writer.ordered_rows(rows)
     writer.write_tables(out, ordered)  # the CSV files: the same bytes whatever the version
     if previous is None or old is None:
@@ -159,7 +194,7 @@ def _write_versioned(
         day = lineage.release_day(created)
         ordered[CHANGES] = lineage.first_rows(ordered, version, day, lineage.FIRST_REASON)
         entry = versions.changelog_entry(None, version, None, created)
-        _complete(out, ordered, version, created, _with_entry(history, entry), record=True)
+        _complete(out, ordered, version, created, _with_entry(history, entry), given, progress)
         return Published(version, changed=True, level=None)
     past = _past(previous, given.history_from)
     _put_records(out, past.records)
@@ -169,12 +204,14 @@ def _write_versioned(
     if rewritten:
         # The diff reads the new CSV files and a descriptor without the Parquet twins, which it
         # compares without their bytes and hash: the twins are written once, with the new version.
+        progress("comparing with the published package")
         changes = versions.diff_published(previous, out, after=_descriptor(out, old, ordered))
     else:
         # The tables are as published: the whole package may be, byte for byte.
         if (previous / CHANGELOG).is_file():
             shutil.copyfile(previous / CHANGELOG, out / CHANGELOG)
-        _complete(out, ordered, old["version"], old["created"], None, record=False)
+        _complete(out, ordered, old["version"], old["created"], None, given, progress, False)
+        progress("comparing with the published package")
         rewritten = differing_files(previous, out)
         if not rewritten and bump is None:
             notes = lineage.unused_notes(given.reasons, [], past.rows, old["version"])
@@ -195,7 +232,7 @@ def _write_versioned(
     entry = versions.changelog_entry(
         changes, version, level, created, required, rewritten, found.rows, given.reasons.columns
     )
-    _complete(out, ordered, version, created, _with_entry(history, entry), record=True)
+    _complete(out, ordered, version, created, _with_entry(history, entry), given, progress)
     changes.new_version = version  # it was taken before the new version was written
     return Published(
         version,
@@ -274,17 +311,22 @@ def _complete(
     version: str,
     created: str,
     changelog: str | None,
-    record: bool,
+    given: BuildInputs,
+    progress: Progress,
+    record: bool = True,
 ) -> None:
     """Everything beside the data tables' CSV files: the changes table, Parquet twins, descriptor,
-    changelog (unless None), datasheet, and the record of the release when it is a new one
-    (`record`)."""
+    changelog (unless None), datasheet and catalogue files, and the record of the release when it
+    is a new one (`record`)."""
     writer.write_tables(out, ordered, schemas.BUILT)
+    progress("writing Parquet")
     writer.write_twins(out, ordered, version)
+    progress("writing the descriptor and datasheet")
     writer.write_descriptor(out, version, created, ordered)
+    writer.write_r_loader(out)
     if changelog is not None:
         (out / CHANGELOG).write_text(changelog, encoding="utf-8")
-    write_datasheet(out)  # it reads the package and its changelog
+    write_datasheet(out, given.method)  # it reads the package and its changelog
     if record:
         lineage.write_release_record(out)  # last: it holds the sha256 of every other file
 
@@ -322,17 +364,18 @@ def publish(
     dry: bool = False,
     wait: float | None = None,
     notify=None,
+    progress: Progress | None = None,
     history_from: tuple[str, ...] = (),
 ) -> Published:
     """Check, build and atomically publish the package into `target` (or only report, when `dry`).
 
     Refused (nothing written) for a target publish does not own, an unreadable published
     package, or a lock another run holds longer than `wait` seconds (atomic.DEFAULT_WAIT when
-    None); `notify` hears that the run waits.
+    None); `notify` hears that the run waits; `progress` hears each step of the work.
     """
     versions.check_level(bump)
     if dry:
-        return dry_run(seeds, target, bump, history_from)
+        return dry_run(seeds, target, bump, progress, history_from)
     check_target(target, seeds)  # before the lock, so a refused target gets no lock file beside it
     wait = atomic.DEFAULT_WAIT if wait is None else wait
     if not wait >= 0:  # also NaN, which no comparison would ever end
@@ -342,7 +385,7 @@ def publish(
         with atomic.publish_lock(target, wait, notify):
             warnings = atomic.recover(target)
             atomic.pause_point("locked")
-            result = _publish_locked(seeds, target, bump, history_from)
+            result = _publish_locked(seeds, target, bump, or_silent(progress), history_from)
     except OSError as exc:
         where = exc.filename or target
         raise Refused(
@@ -353,22 +396,33 @@ def publish(
 
 
 def _publish_locked(
-    seeds: Path, target: Path, bump: str | None, history_from: tuple[str, ...]
+    seeds: Path,
+    target: Path,
+    bump: str | None,
+    progress: Progress,
+    history_from: tuple[str, ...],
 ) -> Published:
     previous = check_target(target, seeds)  # again: recovery may have put a parked package back
     with atomic.staging(target) as folder:
-        result = build_package(seeds, folder / atomic.PACKAGE, previous, bump, history_from)
+        result = build_package(
+            seeds, folder / atomic.PACKAGE, previous, bump, progress, history_from
+        )
         if not result.changed:
             return result
-        problems = verify_package(folder / atomic.PACKAGE)
+        problems = verify_package(folder / atomic.PACKAGE, progress)
         if problems:
             raise InputError(problems)
+        progress("swapping in")
         result.warnings = atomic.swap_in(folder, target)
         return result
 
 
 def dry_run(
-    seeds: Path, target: Path, bump: str | None = None, history_from: tuple[str, ...] = ()
+    seeds: Path,
+    target: Path,
+    bump: str | None = None,
+    progress: Progress | None = None,
+    history_from: tuple[str, ...] = (),
 ) -> Published:
     """What `publish` would do: build in the system's temporary folder, diff, report; write nothing
     here."""
@@ -377,7 +431,7 @@ def dry_run(
     previous = check_target(target, seeds)
     with tempfile.TemporaryDirectory(prefix="pipeline-dry-run-") as scratch:
         out = Path(scratch) / "datapackage"
-        result = build_package(seeds, out, previous, bump, history_from)
+        result = build_package(seeds, out, previous, bump, progress, history_from)
         if previous is None:
             result.report = f"no package published in {target} yet\n"
         else:

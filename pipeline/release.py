@@ -1,13 +1,13 @@
 """Release archives: the published package as a reproducible zip with its sha256 beside it.
 
 `dist/<name>-<version>.zip` holds datapackage.json, the files its resources name
-(each CSV and its Parquet twin, `parquet.path`), CHANGELOG.md and README.md (when
-present) at its root, the record of every release (releases/<version>.json), and nothing
-else. Every member is a regular file inside the
-package, reached without symbolic links (pipeline.package.reader.member_path). The zip is
-named only from a package name and a version that pass the rules below, and nothing
-is written outside `--out`: the zip and its `.sha256` are written to temporary files
-there and renamed into place.
+(each CSV and its Parquet twin, `parquet.path`), CHANGELOG.md, README.md, load.R,
+croissant.json, CITATION.cff and .zenodo.json (when present) at its root, the record of
+every release (releases/<version>.json), and nothing else. Every member is a regular file
+inside the package, reached without symbolic links (pipeline.package.reader.member_path).
+The zip is named only from a package name and a version that pass the rules below, and
+nothing is written outside `--out`: the zip and its `.sha256` are written to temporary
+files there and renamed into place.
 
 The bytes depend only on the package: members in sorted order, each dated by the
 package's `created` (1980-01-01 if earlier or absent), mode 0644, deflate level 9.
@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pipeline.contract.problems import InputError, Problem
+from pipeline.package.citation import CITATION_FILE, ZENODO_FILE
+from pipeline.package.croissant import CROISSANT_FILE
 from pipeline.package.lineage import RELEASES, release_names
 from pipeline.package.reader import (
     CHANGELOG,
@@ -37,13 +39,14 @@ from pipeline.package.reader import (
     open_member,
     read_descriptor_with_resources,
 )
+from pipeline.package.writer import R_LOADER
 
-EXTRA_FILES = (CHANGELOG, DATASHEET)
+EXTRA_FILES = (CHANGELOG, DATASHEET, R_LOADER, CROISSANT_FILE, CITATION_FILE, ZENODO_FILE)
 
 
 def extra_files(package: Path) -> list[str]:
     """The files beside the descriptor and the resources that go into the zip, when present: the
-    changelog, the datasheet and the release records."""
+    changelog, the datasheet, the R loader, the catalogue files and the release records."""
     return [*EXTRA_FILES, *(f"{RELEASES}/{name}" for name in release_names(package))]
 
 

@@ -84,9 +84,12 @@ def assemble_case(case: Path, workdir: Path) -> Path:
 
 
 @pytest.fixture
-def minimal_seeds(tmp_path: Path) -> Path:
+def minimal_seeds(tmp_path: Path, monkeypatch) -> Path:
+    """A copy of the minimal seeds, tmp_path/seeds, with the test running in tmp_path: problems
+    name their files from the current folder, so they read seeds/<source>/<file>."""
     seeds = tmp_path / "seeds"
     shutil.copytree(BASE_SEEDS, seeds)
+    monkeypatch.chdir(tmp_path)
     return seeds
 
 

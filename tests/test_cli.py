@@ -69,7 +69,7 @@ def test_publish_refuses_invalid_seeds_and_keeps_old_package(minimal_seeds: Path
     result = runner.invoke(app, ["publish", "--seeds", str(minimal_seeds), "--out", str(out)])
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == (
-        "seeds/wire-2020-09-30/annotations.yaml:69: casualty_reports/terter-azerbaijan-claim: killed_high: "
+        "seeds/wire-2020-09-30/annotations.yaml:70: casualty_reports/terter-azerbaijan-claim: killed_high: "
         "killed_high 2 is before/below killed_low 5 (counts: killed_low must not exceed killed_high)"
     )
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
@@ -308,6 +308,8 @@ def test_help_lists_commands_options_and_exit_codes():
         "│                    added, corrected or removed it, with the reason.          │",
         "│ release            Zip the package reproducibly as                           │",
         "│                    dist/<name>-<version>.zip, with its sha256 beside it.     │",
+        "│ database           Write the package as a SQLite database with its Datasette │",
+        "│                    metadata, into dist/.                                     │",
         "│ validate           Validate a published package: schemas, keys, categories,  │",
         "│                    hashes, CSV and Parquet twins.                            │",
         "│ report             Build the review report: a static HTML site of the        │",
@@ -330,18 +332,20 @@ def test_help_lists_commands_options_and_exit_codes():
 # others keep theirs.
 OPTION_ROWS = {
     "check": [
-        "│ --seeds        <path>  Folder of sources and annotations. [default: seeds]   │",
-        "│ --json                 Machine-readable output.                              │",
-        "│ --help                 Show this message and exit.                           │",
+        "│ --seeds          <path>  Folder of sources and annotations. [default: seeds] │",
+        "│ --json                   Machine-readable output.                            │",
+        "│ --quiet  -q              No progress bar (shown on stderr when it is a       │",
+        "│ --help                   Show this message and exit.                         │",
     ],
     "publish": [
-        "│ --seeds               <path>             Folder of sources and annotations.  │",
-        "│ --out                 <path>             Folder of the published package.    │",
-        "│ --dry-run                                Print the diff and the version      │",
-        "│ --bump                major|minor|patch  Raise the bump the changes require  │",
-        "│ --wait                SECONDS [x>=0]     Seconds to wait for another publish │",
-        "│ --history-from        PACKAGE            An earlier release (folder, zip or  │",
-        "│ --help                                   Show this message and exit.         │",
+        "│ --seeds                 <path>             Folder of sources and             │",
+        "│ --out                   <path>             Folder of the published package.  │",
+        "│ --dry-run                                  Print the diff and the version    │",
+        "│ --bump                  major|minor|patch  Raise the bump the changes        │",
+        "│ --wait                  SECONDS [x>=0]     Seconds to wait for another       │",
+        "│ --history-from          PACKAGE            An earlier release (folder, zip   │",
+        "│ --quiet         -q                         No progress bar (shown on stderr  │",
+        "│ --help                                     Show this message and exit.       │",
     ],
     "coverage": [
         "│ --seeds        <path>  Folder of sources and annotations. [default: seeds]   │",
@@ -358,10 +362,11 @@ OPTION_ROWS = {
         "│ --help          Show this message and exit.                                  │",
     ],
     "validate": [
-        "│ --json                                              Machine-readable output  │",
-        "│ --max-errors                    <int range> [x>=0]  Errors to list per file  │",
-        "│ --parquet       --no-parquet                        Also check the Parquet   │",
-        "│ --help                                              Show this message and    │",
+        "│ --json                                                Machine-readable       │",
+        "│ --max-errors                      <int range> [x>=0]  Errors to list per     │",
+        "│ --parquet         --no-parquet                        Also check the Parquet │",
+        "│ --quiet       -q                                      No progress bar (shown │",
+        "│ --help                                                Show this message and  │",
     ],
 }
 

@@ -54,9 +54,10 @@ def problem_lines(result) -> list[str]:
 
 @pytest.mark.parametrize("case", INVALID, ids=[p.name for p in INVALID])
 def test_invalid_case_is_reported_exactly_and_changes_nothing(
-    case: Path, tmp_path: Path, published_copy: Path
+    case: Path, tmp_path: Path, published_copy: Path, monkeypatch
 ):
     seeds = assemble_case(case, tmp_path)
+    monkeypatch.chdir(tmp_path)  # run beside seeds/, so problems name seeds/<source>/<file>
     out = published_copy
     before = (tree(seeds), tree(out))
     expected = [
@@ -406,7 +407,7 @@ def test_ingested_text_passes_check_after_normalising(tmp_path: Path, minimal_se
 def test_unexpected_fault_is_one_line_not_a_traceback(minimal_seeds: Path, monkeypatch):
     import pipeline.check.run
 
-    def broken(seeds):
+    def broken(seeds, progress=None):
         raise RuntimeError("disk on fire\nsecond line")
 
     monkeypatch.setattr(pipeline.check.run, "check_seeds", broken)
@@ -421,7 +422,7 @@ def test_unexpected_fault_is_one_line_not_a_traceback(minimal_seeds: Path, monke
 def test_unexpected_fault_through_the_console_entry(minimal_seeds: Path):
     program = (
         "import sys, pipeline.check.run\n"
-        "def broken(seeds):\n    raise KeyError('boom')\n"
+        "def broken(seeds, progress=None):\n    raise KeyError('boom')\n"
         "pipeline.check.run.check_seeds = broken\n"
         "from pipeline.cli import main\n"
         "sys.argv = ['pipeline', 'check', '--seeds', sys.argv[1]]\nmain()\n"

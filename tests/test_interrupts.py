@@ -263,7 +263,7 @@ def test_signal_while_one_process_reads_ends_the_command_cleanly(
     ids=["KeyboardInterrupt", "Terminated"],
 )
 def test_interrupt_inside_a_command_is_one_line_and_its_exit_code(raised, code, line, monkeypatch):
-    def stopped(seeds):
+    def stopped(seeds, progress=None):
         raise raised
 
     monkeypatch.setattr("pipeline.check.run.check_seeds", stopped)
@@ -290,10 +290,10 @@ def test_a_signal_whose_exception_was_lost_still_ends_the_command_as_stopped(
 
     real = run.check_seeds
 
-    def stopped(seeds):
+    def stopped(seeds, progress=None):
         monkeypatch.setattr(cli._Stop, "signum", signal.SIGTERM)  # as the handler records it
         if lost == "swallowed":
-            return real(seeds)
+            return real(seeds, progress)
         raise ImportError('PyCapsule_Import could not import module "pandas"')
 
     monkeypatch.setattr(run, "check_seeds", stopped)
@@ -386,3 +386,36 @@ def test_a_failing_worker_is_reported_on_one_line(world, monkeypatch):
         "error: unexpected RuntimeError: worker failed (set PIPELINE_DEBUG=1 for the traceback)\n",
     )
     assert multiprocessing.active_children() == []
+
+
+# ---- Ctrl-C in a terminal, while the progress bar is drawn ----
+
+
+def test_ctrl_c_under_the_progress_bar_leaves_the_terminal_clean(world, tmp_path):
+    """In a pseudo-terminal: once a frame of the bar has come, SIGINT to the process group (as
+    Ctrl-C sends it) erases the bar, shows the cursor again and prints `interrupted` on its own
+    line; the package is as it was."""
+    from test_progress import HIDE, SHOW, read_terminal, start_in_terminal
+
+    out = copy_package(world["package"], tmp_path / "datapackage")
+    child, terminal = start_in_terminal(
+        ["publish", "--seeds", str(world["corpus"]), "--out", str(out)]
+    )
+    try:
+        frame = read_terminal(terminal, child, until="reading annotations")
+        assert HIDE in frame, frame
+        os.killpg(child.pid, signal.SIGINT)
+        shown = frame + read_terminal(terminal, child)
+        code = child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    assert code == 130
+    assert "Traceback" not in shown
+    assert shown.rfind(SHOW) > shown.rfind(HIDE)
+    # the bar's line erased (\x1b[2K), then the one line
+    assert shown.endswith("\x1b[2Kinterrupted\r\n"), shown[-300:]
+    assert tree(out) == world["package_tree"]
+    assert beside(out) == world["beside"]
+    assert wait_empty(child.pid) == [], "processes of the command outlived it"

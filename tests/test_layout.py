@@ -2,6 +2,7 @@
 
     contract -> load -> build -> check -> package -> validate -> report -> publish, release -> cli
 
+pipeline/progress.py, which imports no stage, comes before them all: every stage may report its progress.
 Every import counts, those inside functions too, and modules never import each other in a circle.
 The pipeline imports nothing from the benchmark or the tests, which sit on top of it.
 """
@@ -28,7 +29,11 @@ STAGES = [
     "release",
     "cli",
 ]
-RANK = {**{stage: rank for rank, stage in enumerate(STAGES)}, "release": STAGES.index("publish")}
+RANK = {
+    **{stage: rank for rank, stage in enumerate(STAGES)},
+    "release": STAGES.index("publish"),
+    "progress": -1,  # pipeline/progress.py: a leaf before every stage, which any of them may tell
+}
 PIPELINE = ROOT / "pipeline"
 MODULES = sorted(p for p in PIPELINE.rglob("*.py"))
 
@@ -125,6 +130,12 @@ def test_an_upward_import_a_lazy_one_and_a_cycle_are_caught():
     }
     assert upward("pipeline.check.rules", graph) == ["pipeline.report.site"]
     assert upward("pipeline.load.seeds", graph) == []
+    leaf = {
+        "pipeline.progress": {"pipeline.contract.problems"},
+        "pipeline.check.run": {"pipeline.progress"},
+    }
+    assert upward("pipeline.progress", leaf) == ["pipeline.contract.problems"]
+    assert upward("pipeline.check.run", leaf) == []
     assert cycle(graph) == []
     graph["pipeline.contract.schemas"] = {"pipeline.check.rules"}
     assert cycle(graph) == [

@@ -3,6 +3,7 @@ to it, and the header of `make help`."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -54,7 +55,8 @@ RUNS = {
     ),
     "release, other folder": (
         ["release", "ARGS=--out /tmp/releases"],
-        ".venv/bin/pipeline release --package datapackage --out dist --out /tmp/releases\n",
+        ".venv/bin/pipeline release --package datapackage --out dist --out /tmp/releases\n"
+        ".venv/bin/pipeline database --package datapackage --out dist --out /tmp/releases\n",
     ),
 }
 
@@ -81,7 +83,10 @@ def test_help_says_how_to_pass_args_then_lists_the_targets():
         "  make test          Lint, then run the test suite",
         "  make schema        Regenerate schemas/annotation.schema.json from the table schemas",
         "  make lock          Re-resolve dependencies from pyproject.toml into requirements.lock",
-        "  make release       Zip the published package into dist/ (reproducible) with its .sha256",
+        "  make release       Zip the published package into dist/ (reproducible) with its .sha256, "
+        "its SQLite database and Datasette metadata",
+        "  make explore       Serve the package's SQLite database with Datasette on 127.0.0.1:8001 "
+        "(PORT=), built into dist/ if needed",
         "  make validate-fast Validate the published package with pipeline validate (CSV and "
         "Parquet, all checks)",
         "  make conformance   Hold pipeline validate to frictionless: the conformance cases and "
@@ -91,3 +96,20 @@ def test_help_says_how_to_pass_args_then_lists_the_targets():
         "  make report        Build the HTML review report of the package into report/",
         "  make clean         Remove the virtualenv and caches",
     ]
+
+
+def test_explore_builds_the_database_if_needed_then_serves_it(published_minimal, tmp_path):
+    descriptor = json.loads((published_minimal / "datapackage.json").read_text(encoding="utf-8"))
+    name = f"{descriptor['name']}-{descriptor['version']}".replace(".", "_")
+    stem = f"{tmp_path}/{name}"
+    package = f"{published_minimal}/datapackage.json"
+    done = make(
+        "-n", "STAMP=", "explore", f"OUT={published_minimal}", f"DIST={tmp_path}", "PORT=9001"
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == (
+        f"test {stem}.db -nt {package} -a {stem}.metadata.json -nt {package} \\\n"
+        f"\t|| .venv/bin/pipeline database --package {published_minimal} --out {tmp_path}\n"
+        f".venv/bin/datasette serve -i {stem}.db -m {stem}.metadata.json --host 127.0.0.1 "
+        "--port 9001\n"
+    )

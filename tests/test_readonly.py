@@ -24,6 +24,7 @@ WRITERS = {
     "ingest": "adds a source to seeds/",
     "publish": "replaces datapackage/",
     "release": "writes a zip of the package into dist/",
+    "database": "writes a SQLite database of the package and its metadata into dist/",
 }
 COMMANDS = typer.main.get_command(app).commands
 runner = CliRunner()

@@ -34,7 +34,7 @@ from pipeline.contract.constraints import (
 from pipeline.contract.problems import Problem
 from pipeline.contract.schemas import DATE_SPANS
 from pipeline.load.spans import fold
-from pipeline.load.structure import allowed_values, not_allowed, not_matching
+from pipeline.load.structure import allowed_values, not_allowed, not_matching, too_short
 
 # The most people one count may claim unless its note writes the figure and says why: about the
 # population of Azerbaijan and three times that of Armenia, so a larger figure is a slip.
@@ -92,10 +92,7 @@ _CHECK_MESSAGES = {
         f"{v!r} is above the maximum {f['constraints']['maximum']}",
         None,
     ),
-    "minLength": lambda f, v, row: (
-        f"{v!r} is shorter than {f['constraints']['minLength']} character(s)",
-        None,
-    ),
+    "minLength": lambda f, v, row: too_short(v, f["constraints"]["minLength"]),
 }
 
 
@@ -191,7 +188,7 @@ def key_problems(tables: Tables, columns: dict[str, dict[str, pa.Array]]) -> lis
             problems += _reference_problems(
                 tables, (table, column), (ref_table, ref_column), columns
             )
-    return problems + cycle_problems(tables)
+    return problems + cycle_problems(tables) + response_problems(tables)
 
 
 def _clash_problems(tables: Tables, table: str, columns: dict[str, pa.Array]) -> list[Problem]:
@@ -285,6 +282,53 @@ def cycle_problems(tables: Tables) -> list[Problem]:
                 _problem(origin_of[first], column, f"{message}: " + " -> ".join(members), hint)
             )
     return problems
+
+
+def response_problems(tables: Tables) -> list[Problem]:
+    """A response must be able to follow what it answers: not dated wholly before it, and not
+    taken from the very words that report both statements at once ("accused each other"), which
+    give no order. Runs over the whole corpus: the answered statement may be in another file."""
+    statements = {
+        row["statement_id"]: row
+        for row in tables.rows["statements"]
+        if isinstance(row.get("statement_id"), str)
+    }
+    problems = []
+    for row, origin in zip(tables.rows["statements"], tables.origins["statements"], strict=True):
+        answered = statements.get(row.get("responds_to_statement_id"))
+        if answered is None or answered is row:
+            continue
+        problems += _response_order(tables, row, answered, origin)
+    return problems
+
+
+def _response_order(tables: Tables, row: dict, answered: dict, origin: Origin) -> list[Problem]:
+    field, answered_id = "responds_to_statement_id", answered["statement_id"]
+    latest, said = row.get("date_latest") or row.get("date"), answered.get("date")
+    if latest is not None and said is not None and latest < said:
+        return [
+            _problem(
+                origin,
+                field,
+                f"the statement ends ({latest.isoformat()}) before {answered_id} was made "
+                f"({said.isoformat()}), so it cannot answer it",
+                "correct the dates, or leave responds_to_statement_id empty",
+            )
+        ]
+    own = {(ev["source_id"], ev["start"]) for ev in _evidence_of(tables, "statements", row)}
+    theirs = {(ev["source_id"], ev["start"]) for ev in _evidence_of(tables, "statements", answered)}
+    if own and own == theirs:
+        return [
+            _problem(
+                origin,
+                field,
+                f"this statement and {answered_id} rest on the same words, which report both at "
+                "once and give no order",
+                "leave responds_to_statement_id empty, or quote the words that say which answered "
+                "which",
+            )
+        ]
+    return []
 
 
 def _circles(target: dict) -> list[list]:
@@ -466,6 +510,15 @@ def _event_problems(tables: Tables) -> list[Problem]:
     return problems
 
 
+def _span(low: int | None, high: int | None) -> str:
+    """A count range in words, an empty bound included: "12..99", "12 or more", "up to 99"."""
+    if low is not None and high is not None:
+        return f"{low}..{high}"
+    if low is not None:
+        return f"{low} or more"
+    return "not given" if high is None else f"up to {high}"
+
+
 def _count_problems(row: dict, origin: Origin, conventions: dict) -> list[Problem]:
     """Each count group of a casualty report: low <= high, the convention's range, a plausible
     size."""
@@ -484,8 +537,8 @@ def _count_problems(row: dict, origin: Origin, conventions: dict) -> list[Proble
                     _problem(
                         origin,
                         f"{group}_low",
-                        f"{group} range {low}..{high} differs from convention "
-                        f"{term!r} ({convention['low']}..{convention['high']})",
+                        f"{group} range is {_span(low, high)}, but convention {term!r} is "
+                        f"{_span(convention['low'], convention['high'])}",
                         "use the convention's range or another convention",
                     )
                 )

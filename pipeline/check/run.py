@@ -16,6 +16,7 @@ from pipeline.build.tables import Tables
 from pipeline.check import coverage, rules
 from pipeline.contract.problems import Problem, unique_sorted
 from pipeline.load.seeds import Corpus
+from pipeline.progress import Progress, or_silent
 
 
 @dataclass
@@ -26,13 +27,17 @@ class Checked:
     problems: list[Problem]
 
 
-def check_seeds(seeds: Path) -> Checked:
+def check_seeds(seeds: Path, progress: Progress | None = None) -> Checked:
+    """Every layer on `seeds`; `progress` hears the folders read, then each check across tables."""
+    progress = or_silent(progress)
     record_rules = RecordRules(rules.record_context, rules.record_problems)
-    corpus, tables, problems = read_and_build(seeds, record_rules)
+    corpus, tables, problems = read_and_build(seeds, record_rules, progress)
     with existing_objects_frozen():
         exclusions = coverage.resolve_exclusions(corpus, problems)
+        progress("checking constraints")
         columns = rules.arrow_columns(tables)
         problems += rules.constraint_problems(tables, columns)
+        progress("checking keys")
         problems += rules.key_problems(tables, columns)
         # the record rules ran as the rows were built
         problems += rules.chrome_problems(tables, exclusions)

@@ -87,16 +87,43 @@ class FieldType:
     to_csv: Callable[[Any], str]  # a typed value (not None) as the text of its CSV cell
     from_csv: Callable[[str], Any]  # the text of a non-empty CSV cell typed
     arrow: str  # the pyarrow factory of its Parquet column's type
+    # How pandas names a column of this type in the "pandas" metadata of a Parquet file, and the
+    # dtype it then reads it as: one that holds a missing value as NA and keeps the type (an
+    # integer column with a gap is never float, a date never a Python object).
+    pandas_type: str
+    pandas_dtype: str
 
 
 FIELD_TYPES = {
     field_type.name: field_type
     for field_type in (
-        FieldType("string", {"type": "string"}, str, _text, str, str, "string"),
-        FieldType("integer", {"type": "integer"}, int, _integer, str, int, "int64"),
+        FieldType("string", {"type": "string"}, str, _text, str, str, "string", "unicode", "str"),
+        FieldType(
+            "integer", {"type": "integer"}, int, _integer, str, int, "int64", "int64", "Int64"
+        ),
         # str() of a float is its shortest repr, which reads back as the same float.
-        FieldType("number", {"type": "number"}, float, _number, str, float, "float64"),
-        FieldType("boolean", {"type": "boolean"}, bool, _boolean, _boolean_text, _is_true, "bool_"),
+        FieldType(
+            "number",
+            {"type": "number"},
+            float,
+            _number,
+            str,
+            float,
+            "float64",
+            "float64",
+            "float64",
+        ),
+        FieldType(
+            "boolean",
+            {"type": "boolean"},
+            bool,
+            _boolean,
+            _boolean_text,
+            _is_true,
+            "bool_",
+            "bool",
+            "boolean",
+        ),
         FieldType(
             "date",
             {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
@@ -105,6 +132,10 @@ FIELD_TYPES = {
             _date_text,
             dt.date.fromisoformat,
             "date32",
+            # pandas's own datetime64 would add a time of day and a range (1677 to 2262) to a
+            # calendar date; Arrow's date32 is the date itself, as the Parquet file holds it.
+            "date",
+            "date32[day][pyarrow]",
         ),
     )
 }
@@ -177,3 +208,59 @@ def arrow_type(name: str | None) -> Any:
 
     kind = FIELD_TYPES.get(name or "string")
     return getattr(pa, kind.arrow if kind else "string")()
+
+
+def category_values(field: dict) -> list | None:
+    """The values of a field's code list (`categories`, as values or as value and label), or
+    None when the field has none."""
+    categories = field.get("categories")
+    if categories is None:
+        return None
+    return [c["value"] if isinstance(c, dict) else c for c in categories]
+
+
+def coded_text(field: dict) -> list[str] | None:
+    """The code list of a text field, which its Parquet column holds as a dictionary; None for
+    other fields. Arrow's Parquet reader restores dictionaries of text only, so an integer code
+    list (geo_precision) stays an integer column, as ordered as its numbers."""
+    values = category_values(field)
+    return values if values is not None and field.get("type", "string") == "string" else None
+
+
+def field_arrow_type(field: dict) -> Any:
+    """The Arrow type of a field's Parquet column: a text code list is a dictionary of its values
+    in their order (8-bit indices when they fit), ordered when the field says
+    `categoriesOrdered`; any other field has its type's Arrow type."""
+    import pyarrow as pa
+
+    codes = coded_text(field)
+    if codes is None:
+        return arrow_type(field.get("type"))
+    index = pa.int8() if len(codes) <= 127 else pa.int16()
+    return pa.dictionary(index, pa.string(), ordered=bool(field.get("categoriesOrdered")))
+
+
+def pandas_column(field: dict) -> dict:
+    """The entry of a field's column in the "pandas" metadata of a Parquet file, which tells
+    `pandas.read_parquet` (through pyarrow) the dtype to read it as: a code list is a categorical
+    of the whole list, any other column the dtype of its type."""
+    name = field["name"]
+    codes = coded_text(field)
+    if codes is not None:
+        index = str(field_arrow_type(field).index_type)
+        ordered = bool(field.get("categoriesOrdered"))
+        return {
+            "name": name,
+            "field_name": name,
+            "pandas_type": "categorical",
+            "numpy_type": index,
+            "metadata": {"num_categories": len(codes), "ordered": ordered},
+        }
+    kind = FIELD_TYPES.get(field.get("type") or "string", FIELD_TYPES["string"])
+    return {
+        "name": name,
+        "field_name": name,
+        "pandas_type": kind.pandas_type,
+        "numpy_type": kind.pandas_dtype,
+        "metadata": None,
+    }

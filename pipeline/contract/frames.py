@@ -4,6 +4,8 @@ from it:
     from pipeline.contract.frames import pandas_schema, polars_schema
     events = pd.read_parquet("datapackage/data/events.parquet", dtype_backend="pyarrow")
     pandas_schema("events").validate(events, lazy=True)
+    events = pd.read_parquet("datapackage/data/events.parquet")  # pandas's own dtypes
+    pandas_schema("events", dtype_backend=None).validate(events, lazy=True)
 
 Everything comes from the Table Schemas in schemas/ (pipeline.contract.schemas): the columns,
 exactly and in order, as Table Schema's default `fieldsMatch: exact` says; their dtypes; and one
@@ -13,13 +15,17 @@ check per constraint, named after it in pandera's failure cases: `enum` (the cod
 is `nullable=False` (pandera's `not_nullable`). Missing values pass every other check, and a row
 with a missing cell in a unique key is not compared, as Table Schema has it.
 
-The dtypes are those of the Parquet files as read by pandas with `dtype_backend="pyarrow"`
-(`pandas_schema`) or by `polars.read_parquet` (`polars_schema`). pandas reads the CSV files
+The dtypes are those of the Parquet files (pipeline.contract.fieldtypes: a text code list is a
+dictionary of the whole list) as read by pandas with `dtype_backend="pyarrow"` (`pandas_schema`),
+by plain `pandas.read_parquet` (`pandas_schema(table, dtype_backend=None)`: Int64, boolean,
+date32, category) or by `polars.read_parquet` (`polars_schema`). pandas reads the CSV files
 differently (dates as text, a column empty throughout as the Arrow null type, "NA" as missing),
-so read a CSV file as its Parquet twin reads with
+so read a CSV file as plain `pandas.read_parquet` reads its Parquet twin with
 
-    pd.read_csv(path, dtype=pandas_dtypes(table), dtype_backend="pyarrow",
+    pd.read_csv(path, dtype=pandas_dtypes(table, dtype_backend=None),
                 keep_default_na=False, na_values=[""])
+
+(pandas cannot parse text into Arrow's dictionary type, the pyarrow reading of a code list.)
 
 Foreign keys are not checked: they relate two tables, and a schema sees one frame. Join the
 frames to check them (or run `pipeline validate` on the package).
@@ -34,14 +40,21 @@ from collections.abc import Callable
 from typing import Any
 
 from pipeline.contract import schemas
-from pipeline.contract.fieldtypes import arrow_type
+from pipeline.contract.fieldtypes import (
+    category_values,
+    coded_text,
+    field_arrow_type,
+    pandas_column,
+)
 
 # The column checks, in the order they run, by the Table Schema constraint each one enforces.
 CHECKED_CONSTRAINTS = ["enum", "pattern", "minimum", "maximum", "minLength", "maxLength"]
 
 
-def pandas_schema(table: str | dict):
-    """pandera DataFrameSchema of `table` (a package table's name, or a Table Schema) for pandas."""
+def pandas_schema(table: str | dict, dtype_backend: str | None = "pyarrow"):
+    """pandera DataFrameSchema of `table` (a package table's name, or a Table Schema) for pandas,
+    with the dtypes `pandas.read_parquet` gives with `dtype_backend` ("pyarrow", or None for its
+    default)."""
     import pandera.pandas as pandera
 
     def pattern(value: str):
@@ -56,7 +69,8 @@ def pandas_schema(table: str | dict):
 
         return pandera.Check(check, error=name)
 
-    return _schema(pandera, _table_schema(table), pandas_dtypes(table), pattern, distinct)
+    dtypes = pandas_dtypes(table, dtype_backend)
+    return _schema(pandera, _table_schema(table), dtypes, pattern, distinct)
 
 
 def polars_schema(table: str | dict):
@@ -83,11 +97,34 @@ def polars_schema(table: str | dict):
     return _schema(pandera, _table_schema(table), polars_dtypes(table), pattern, distinct)
 
 
-def pandas_dtypes(table: str | dict) -> dict[str, Any]:
-    """Column -> pandas dtype, as pandas reads the Parquet file with dtype_backend="pyarrow"."""
-    import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs among the dependencies
+def pandas_dtypes(table: str | dict, dtype_backend: str | None = "pyarrow") -> dict[str, Any]:
+    """Column -> pandas dtype, as `pandas.read_parquet` reads the Parquet file with
+    `dtype_backend` ("pyarrow", or None for its default)."""
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]  # typed only with pandas-stubs
 
+    if dtype_backend is None:
+        return _pandas_default_dtypes(table)
+    if dtype_backend != "pyarrow":
+        raise ValueError(f'dtype_backend {dtype_backend!r}: the schemas know "pyarrow" and None')
     return {field.name: pd.ArrowDtype(field.type) for field in _arrow_fields(_table_schema(table))}
+
+
+def _pandas_default_dtypes(table: str | dict) -> dict[str, Any]:
+    """Column -> pandas dtype, as plain `pandas.read_parquet` reads the Parquet file: the dtype its
+    "pandas" metadata names (fieldtypes.pandas_column), a code list a categorical of the list."""
+    import pandas as pd
+
+    fields = _table_schema(table)["fields"]
+    return {
+        field["name"]: (
+            pd.CategoricalDtype(
+                category_values(field), ordered=bool(field.get("categoriesOrdered"))
+            )
+            if coded_text(field) is not None
+            else pd.api.types.pandas_dtype(pandas_column(field)["numpy_type"])
+        )
+        for field in fields
+    }
 
 
 def polars_dtypes(table: str | dict) -> dict[str, Any]:
@@ -108,7 +145,7 @@ def _arrow_fields(table_schema: dict) -> list:
     """The columns of the table's Parquet file: name and Arrow type."""
     import pyarrow as pa
 
-    return [pa.field(field["name"], arrow_type(field["type"])) for field in table_schema["fields"]]
+    return [pa.field(field["name"], field_arrow_type(field)) for field in table_schema["fields"]]
 
 
 def _primary_key(table_schema: dict) -> list[str]:

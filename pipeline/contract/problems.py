@@ -8,8 +8,10 @@ goes through `printable`, so data cannot steer the terminal or split a line.
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 # Not shown as themselves: controls (they move the cursor, recolour, ring or break a line),
 # format characters such as the bidirectional overrides (they reorder what is shown), lone
@@ -34,6 +36,18 @@ def printable_lines(text: str) -> str:
     """`text` of several lines for a terminal: each line through `printable`, the line breaks
     kept."""
     return "".join(printable(line) + "\n" for line in text.splitlines())
+
+
+def path_for_people(path: Path) -> str:
+    """`path` as a problem line names it, so that `file:line` opens in an editor from where the
+    command runs: relative to the current folder when inside it, else absolute."""
+    try:
+        here = os.getcwd()
+    except OSError:  # the current folder was removed: show the path as given
+        return str(path)
+    full = os.path.normpath(os.path.join(here, path))
+    inside = os.path.commonpath([here, full]) == here
+    return os.path.relpath(full, here) if inside else full
 
 
 @dataclass(frozen=True, order=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.contract.fieldtypes import FIELD_TYPES
+from pipeline.contract.fieldtypes import FIELD_TYPES, category_values
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -38,6 +38,13 @@ PACKAGE_TABLES = TABLES + BUILT
 ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
 # Columns that default to another column when an annotation leaves them out.
 DEFAULTS = {("events", "date_end"): "date_start", ("statements", "date_latest"): "date"}
+
+
+def default_note(column: str) -> str:
+    """What the annotation JSON Schema says of a column the loader fills in (from DEFAULTS)."""
+    return f"Leave it out and it takes the value of {column}."
+
+
 # Letters or digits a quote needs to identify a passage: a word such as "Baku" or "Wednesday"
 # (with an occurrence or prefix) does; a letter, a number or a word such as "the" does not.
 MIN_EVIDENCE_CHARS = 4
@@ -61,13 +68,6 @@ def raw_schema(table: str) -> dict:
     """The schema exactly as written in schemas/<table>.yaml."""
     with open(SCHEMAS_DIR / f"{table}.yaml", encoding="utf-8") as handle:
         return yaml.safe_load(handle)
-
-
-def category_values(field: dict) -> list | None:
-    categories = field.get("categories")
-    if categories is None:
-        return None
-    return [c["value"] if isinstance(c, dict) else c for c in categories]
 
 
 def sub_event_types() -> dict[str, list[str]]:
@@ -165,6 +165,9 @@ def _json_property(field: dict) -> dict:
 
 def _record_schema(table: str) -> dict:
     props = {f["name"]: _json_property(f) for f in annotated_fields(table)}
+    for (default_table, column), source_column in DEFAULTS.items():
+        if default_table == table:
+            props[column]["description"] += " " + default_note(source_column)
     needed = [
         f["name"]
         for f in annotated_fields(table)
@@ -201,7 +204,7 @@ def annotation_json_schema() -> dict:
                         "type": "string",
                         "pattern": ID_PATTERN,
                         "description": (
-                            "The source holding the quote when it is not this file's source."
+                            "The source holding the quote; leave it out for this file's source."
                         ),
                     },
                     "occurrence": {

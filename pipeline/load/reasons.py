@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.contract import schemas
-from pipeline.contract.problems import InputError, Problem
-from pipeline.load.seeds import shown_path
+from pipeline.contract.problems import InputError, Problem, path_for_people
 from pipeline.load.structure import character_problems, structure_problems
 from pipeline.load.yamlfile import Located, load_yaml
 
@@ -87,7 +86,7 @@ def load_reasons(seeds: Path) -> Reasons:
     """The entries of seeds/changes.yaml (none when there is no such file); InputError with every
     fault, located."""
     path = seeds / REASONS_FILE
-    shown = shown_path(seeds, path)
+    shown = path_for_people(path)
     if not path.exists():
         return Reasons(shown)
     if path.is_symlink() or not path.is_file():

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.contract import schemas
-from pipeline.contract.problems import InputError, Problem
+from pipeline.contract.problems import InputError, Problem, path_for_people
 from pipeline.load.sourcetext import read_text, sha256_text, suspect
 from pipeline.load.spans import fold
 from pipeline.load.structure import character_problems, structure_problems
@@ -97,14 +97,6 @@ class Corpus:
     annotation_folders: list[Path] = field(default_factory=list)  # source folders, in name order
 
 
-def shown_path(root: Path, path: Path) -> str:
-    """Paths in messages read seeds/<source>/<file>, wherever seeds/ lives."""
-    try:
-        return str(Path(root.name) / path.relative_to(root))
-    except ValueError:
-        return str(path)
-
-
 def _inside(folder: Path, path: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
@@ -132,7 +124,7 @@ def _load(path: Path, shown: str, problems: list[Problem], empty_hint: str):
 
 def _load_conventions(corpus: Corpus) -> None:
     path = corpus.root / CONVENTIONS_FILE
-    shown = shown_path(corpus.root, path)
+    shown = path_for_people(path)
     if not path.exists():
         return
     data = _load(
@@ -144,7 +136,14 @@ def _load_conventions(corpus: Corpus) -> None:
     if data is None:
         return
     if not isinstance(data, Located):
-        corpus.problems.append(Problem(shown, 1, "expected a mapping with 'count_conventions'"))
+        corpus.problems.append(
+            Problem(
+                shown,
+                1,
+                "expected a mapping with 'count_conventions'",
+                hint="start the file with 'count_conventions:' and list the conventions under it",
+            )
+        )
         return
     label = functools.partial(_convention_label, data)
     corpus.problems.extend(
@@ -177,7 +176,7 @@ def _load_source(corpus: Corpus, folder: Path) -> Source | None:
     meta = _load_metadata(corpus, folder)
     if meta is None:
         return None
-    shown = shown_path(corpus.root, folder / SOURCE_FILE)
+    shown = path_for_people(folder / SOURCE_FILE)
     source = _with_text(corpus, folder, meta, shown)
     # After the text file's own checks, which name a NUL in text_file more precisely.
     record = _source_label(folder)
@@ -188,12 +187,12 @@ def _load_source(corpus: Corpus, folder: Path) -> Source | None:
 def _load_metadata(corpus: Corpus, folder: Path) -> Located | None:
     """The metadata mapping of the source in `folder`, checked against its schema, or None."""
     meta_path = folder / SOURCE_FILE
-    shown = shown_path(corpus.root, meta_path)
+    shown = path_for_people(meta_path)
     problems = corpus.problems
     if not ID_RE.fullmatch(folder.name):
         problems.append(
             Problem(
-                shown_path(corpus.root, folder),
+                path_for_people(folder),
                 None,
                 f"folder name {folder.name!r} is not a valid source id",
                 hint="source folders are named by their id: lowercase letters, digits, hyphens",
@@ -203,7 +202,7 @@ def _load_metadata(corpus: Corpus, folder: Path) -> Located | None:
     if folder.is_symlink():
         problems.append(
             Problem(
-                shown_path(corpus.root, folder),
+                path_for_people(folder),
                 None,
                 "source folder is a symbolic link",
                 hint="keep each source as a real folder inside seeds/",
@@ -229,7 +228,14 @@ def _load_metadata(corpus: Corpus, folder: Path) -> Located | None:
     if meta is None:
         return None
     if not isinstance(meta, Located):
-        problems.append(Problem(shown, 1, "expected a mapping of source metadata"))
+        problems.append(
+            Problem(
+                shown,
+                1,
+                "expected a mapping of source metadata",
+                hint="write one 'field: value' a line, as 'pipeline ingest' does",
+            )
+        )
         return None
     record = _source_label(folder)
     schema = schemas.source_json_schema()
@@ -260,7 +266,7 @@ def _with_text(corpus: Corpus, folder: Path, meta: Located, shown: str) -> Sourc
         problems.append(Problem(shown, line, message, record, "text_file", hint))
         return None
     text_path = folder / text_name
-    text_shown = shown_path(corpus.root, text_path)
+    text_shown = path_for_people(text_path)
     try:
         text = read_text(text_path, text_shown)
     except InputError as exc:
@@ -296,7 +302,7 @@ def _text_file_fault(folder: Path, text_name: str) -> tuple[str, str | None] | N
 def _load_annotations(corpus: Corpus, folder: Path) -> None:
     """Add the records and exclusions of `folder`'s annotation file to `corpus`, and its faults."""
     path = folder / ANNOTATION_FILE
-    shown = shown_path(corpus.root, path)
+    shown = path_for_people(path)
     fault = _annotation_file_fault(corpus.root, path)
     if fault is not None:
         message, hint = fault

@@ -282,6 +282,20 @@ def _out_of_range(error, field: str | None) -> tuple[str, str | None]:
     return f"{error.instance!r} is out of range ({error.validator} {error.validator_value})", None
 
 
+def too_short(value: str, least: int, field: str | None = None) -> tuple[str, str | None]:
+    """The message and hint for a text shorter than its minLength; an empty one is named so."""
+    hint = "write the text, or leave out a field the source says nothing about"
+    if field in ("evidence", "quote"):
+        hint = "copy the words from the source text"
+    if value == "":
+        return "the text is empty", hint
+    return f"{value!r} is shorter than {least} characters", hint
+
+
+def _too_short(error, field: str | None) -> tuple[str, str | None]:
+    return too_short(error.instance, error.validator_value, field)
+
+
 def _not_evidence(error, field: str | None) -> tuple[str, str | None]:
     got = _describe(error.instance)
     return f"expected a quote (text) or a mapping with 'quote', got {got}", None
@@ -293,7 +307,7 @@ _EXPLAIN = {
     "minItems": _too_few,
     "minimum": _out_of_range,
     "maximum": _out_of_range,
-    "minLength": _out_of_range,
+    "minLength": _too_short,
     "oneOf": _not_evidence,
 }
 

@@ -1,23 +1,62 @@
 """The package's datasheet, datapackage/README.md, rendered from the package itself.
 
-`render_datasheet` is a pure function of the files in the package folder
-(datapackage.json with its inlined Table Schemas, data/*.csv, CHANGELOG.md) and of
-the event type hierarchy in schemas/, so rebuilding an unchanged package gives the
-same bytes. Every value it prints from the package goes through `inline_text`, `code`
-or `url` (and `table_cell` in a table), so the rendered page shows the data's own
-characters and no tag, link or layout can come out of them. The package is read
-through pipeline.package.reader, as every package is.
+Its sections are those of "Datasheets for Datasets" (Gebru et al.): motivation,
+composition, collection, preprocessing and labelling, uses, distribution, maintenance,
+and how to cite. `render_datasheet` is a pure function of the files in the package
+folder (datapackage.json with its inlined Table Schemas, data/*.csv, CHANGELOG.md), of
+the event type hierarchy in schemas/ and of the method sections (seeds/METHOD.md, read
+by `read_method`), so rebuilding an unchanged package gives the same bytes. The method
+file is the maintainers' own Markdown and is shown as written; without one, each section
+says that the method is not documented. Every value it prints from the package goes
+through `inline_text`, `code` or `url` (and `table_cell` in a table), so the rendered
+page shows the data's own characters and no tag, link or layout can come out of them.
+The package is read through pipeline.package.reader, as every package is.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from pathlib import Path
 
 from pipeline.contract import schemas
 from pipeline.contract.fieldtypes import to_csv
-from pipeline.package.reader import CHANGELOG, read_columns, read_descriptor, read_typed_rows
+from pipeline.contract.problems import InputError, Problem
+from pipeline.load.spans import line_of_byte
+from pipeline.package.citation import (
+    CITATION_FILE,
+    ZENODO_FILE,
+    authors,
+    recommended_citation,
+    subset_citation_advice,
+)
+from pipeline.package.croissant import CROISSANT_FILE
+from pipeline.package.reader import (
+    CHANGELOG,
+    DESCRIPTOR,
+    read_columns,
+    read_descriptor,
+    read_typed_rows,
+)
+
+METHOD_FILE = (
+    "METHOD.md"  # in the seeds folder: how the package was made, in the maintainers' words
+)
+METHOD_SECTIONS = (
+    "Motivation",
+    "Collection",
+    "Annotation",
+    "Preprocessing",
+    "Uses",
+    "Limitations",
+    "Biases",
+    "Personal and sensitive information",
+    "Maintenance",
+)
+NO_METHOD = (
+    f"Not documented: the seeds folder had no {METHOD_FILE} when this package was published."
+)
 
 # Markdown escaping is written by hand: markdown-it-py and mistune render Markdown but write none,
 # and a general "escape every punctuation mark" would rewrite plain sentences (their brackets,
@@ -174,7 +213,7 @@ def _licence(licence: dict) -> str:
 
 def _what(descriptor: dict, counts: dict[str, int]) -> str:
     text = (
-        "\n## What the data is\n\n"
+        "\n## Composition\n\n"
         "Hand annotations of news articles about the 2020 Nagorno-Karabakh war, as tables. Each "
         "row of events, statements and casualty reports rests on at least one row of `evidence`: a "
         "span of an article given by Unicode code-point offsets (start inclusive, end exclusive) "
@@ -208,13 +247,20 @@ def _sources(rows: dict[str, list[dict]], dates: list[list]) -> str:
             inline_text(s["published_date_basis"]),
             url(s.get("url")),
             s["text_chars"],
+            inline_text(s.get("note") or ""),
         ]
         for s in sorted(rows.get("sources", []), key=lambda s: s["source_id"])
     ]
-    text = "\n## Sources\n\n" + table(
-        ["source_id", "publisher", "title", "published", "date basis", "url", "characters"], body
+    text = (
+        "\n### Sources\n\nThe articles the records come from, with how each publication date was "
+        "established and the annotators' note on each text (its publisher, its state: a machine "
+        "translation, say).\n\n"
     )
-    text += "\n## Coverage dates\n\n"
+    text += table(
+        ["source_id", "publisher", "title", "published", "date basis", "url", "characters", "note"],
+        body,
+    )
+    text += "\n### Coverage dates\n\n"
     if dates:
         overall = [min(d[1] for d in dates), max(d[2] for d in dates)]
         text += f"The records span {cell(overall[0])} to {cell(overall[1])}.\n\n"
@@ -225,11 +271,11 @@ def _sources(rows: dict[str, list[dict]], dates: list[list]) -> str:
 
 
 def _dictionary(descriptor: dict) -> str:
-    text = "\n## Data dictionary\n\nEvery field of every table, as declared in its Table Schema.\n"
+    text = "\n### Data dictionary\n\nEvery field of every table, as declared in its Table Schema.\n"
     for resource in descriptor["resources"]:
         schema = resource["schema"]
         text += (
-            f"\n### {code(resource['name'])}\n\n{inline_text(resource.get('description', ''))}\n\n"
+            f"\n#### {code(resource['name'])}\n\n{inline_text(resource.get('description', ''))}\n\n"
         )
         text += f"- primary key: {code(', '.join(schema.get('primaryKey', [])))}\n"
         for fk in schema.get("foreignKeys", []):
@@ -272,7 +318,7 @@ def _conventions(rows: dict[str, list[dict]]) -> str:
         for c in sorted(rows.get("count_conventions", []), key=lambda c: c["term"])
     ]
     return (
-        "\n## Casualty count conventions\n\n"
+        "\n### Casualty count conventions\n\n"
         "Vague words in casualty claims are read as ranges through these conventions; every ranged "
         "figure in `casualty_reports` names its term in a `*_convention` column. Claims are never "
         "merged: each is its own row, attributed to its claimant, and running totals are flagged "
@@ -281,26 +327,198 @@ def _conventions(rows: dict[str, list[dict]]) -> str:
     )
 
 
-def _citation(descriptor: dict) -> str:
-    licence = descriptor.get("licenses", [{}])[0]
-    authors = "; ".join(inline_text(c.get("title", "")) for c in descriptor.get("contributors", []))
-    year = inline_text(descriptor["created"][:4])
-    title, name = inline_text(descriptor["title"]), code(descriptor["name"])
-    version = inline_text(descriptor["version"])
+def read_method(seeds: Path) -> dict[str, str] | None:
+    """The sections of `seeds`/METHOD.md (heading -> text), None when there is no such file;
+    InputError, located, for a heading that is unknown, repeated or missing, or text before the
+    first section other than a title."""
+    path = seeds / METHOD_FILE
+    if not path.is_file():
+        return None
+    raw = path.read_bytes()
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        problem = Problem(
+            str(path),
+            line_of_byte(raw, exc.start),
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            hint="save the file as UTF-8",
+        )
+        raise InputError([problem]) from None
+    sections: dict[str, list[str]] = {}
+    problems, current = [], None
+    for number, line in enumerate(lines, start=1):
+        if line.startswith("## "):
+            current = line[3:].strip()
+            if current not in METHOD_SECTIONS or current in sections:
+                why = "repeated" if current in sections else "not a section of the method"
+                problems.append(
+                    Problem(
+                        str(path),
+                        number,
+                        f"heading {current!r} is {why}",
+                        hint="use each of these once: " + ", ".join(METHOD_SECTIONS),
+                    )
+                )
+            sections.setdefault(current, [])
+        elif current is not None:
+            sections[current].append(line)
+    missing = [name for name in METHOD_SECTIONS if not "\n".join(sections.get(name, [])).strip()]
+    if missing:
+        problems.append(
+            Problem(
+                str(path),
+                None,
+                "sections missing or empty: " + ", ".join(missing),
+                hint="write each as a '## ' heading followed by its text",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    return {name: "\n".join(sections[name]).strip() for name in METHOD_SECTIONS}
+
+
+def _method(method: dict[str, str] | None, *names: str) -> str:
+    """The method sections `names`, each under its own heading, as the maintainers wrote them."""
+    if method is None:
+        return "\n" + NO_METHOD + "\n"
+    # The first section carries the chapter's heading; the others get their own.
+    return f"\n{method[names[0]]}\n" + "".join(
+        f"\n### {name}\n\n{method[name]}\n" for name in names[1:]
+    )
+
+
+def scope_counts(package_dir: Path, descriptor: dict) -> dict[str, int]:
+    """Rows of events per `scope` (incident, aggregate, background); empty without the column."""
+    for resource in descriptor["resources"]:
+        names = [f["name"] for f in resource["schema"]["fields"]]
+        if resource["name"] == "events" and "scope" in names:
+            counts: dict[str, int] = {}
+            for value in read_columns(package_dir, resource, ["scope"])["scope"].to_pylist():
+                counts[str(value)] = counts.get(str(value), 0) + 1
+            return dict(sorted(counts.items()))
+    return {}
+
+
+def incident_span(package_dir: Path, descriptor: dict) -> tuple[str, str] | None:
+    """Earliest start and latest end of the events whose scope is incident; None without any."""
+    for resource in descriptor["resources"]:
+        names = [f["name"] for f in resource["schema"]["fields"]]
+        if resource["name"] == "events" and {"scope", "date_start", "date_end"} <= set(names):
+            columns = read_columns(package_dir, resource, ["scope", "date_start", "date_end"])
+            spans = [
+                (start, end or start)
+                for scope, start, end in zip(
+                    columns["scope"].to_pylist(),
+                    columns["date_start"].to_pylist(),
+                    columns["date_end"].to_pylist(),
+                    strict=True,
+                )
+                if scope == "incident" and start
+            ]
+            if spans:
+                return min(s for s, _ in spans), max(e for _, e in spans)
+    return None
+
+
+def _scope_and_sums(scopes: dict[str, int], incidents: tuple[str, str] | None) -> str:
+    shown = ", ".join(f"{count} {code(scope)}" for scope, count in scopes.items())
+    shown += " events" if shown else ""
+    if incidents:
+        shown += (
+            f"; the incidents' possible dates span {cell(incidents[0])} to {cell(incidents[1])}"
+        )
     return (
-        "\n## Licence and citation\n\n"
+        "\n### Incidents, aggregates and background\n\n"
+        "Each event says what it stands for in `events.scope`: `incident` (one occurrence the "
+        "sources report, however vaguely dated), `aggregate` (a period of fighting as a whole, "
+        "overlapping the incidents within it) or `background` (history the sources give as "
+        "context, such as the 1990s war). "
+        + (f"This version holds {shown}.\n" if shown else "\n")
+        + "\n**Adding up casualty figures.** Sum only `casualty_reports` rows with "
+        "`is_cumulative = false` whose event has `scope = incident`, from one claimant, and "
+        "never across claimants. Rows with no event are left out too: they are a claimant's "
+        "figure for a period or a place, not an incident's, and may overlap the incidents. "
+        "Figures of aggregate and background events (a war's death toll, the fighting since a "
+        "date) must never be added to incident totals. In DuckDB:\n\n"
+        "```sql\n"
+        "select c.claimant_actor_id, sum(c.killed_low) as killed_low, "
+        "sum(c.killed_high) as killed_high\n"
+        "from 'data/casualty_reports.parquet' c\n"
+        "join 'data/events.parquet' e on e.event_id = c.event_id\n"
+        "where not c.is_cumulative and e.scope = 'incident'\n"
+        "group by c.claimant_actor_id;\n"
+        "```\n"
+    )
+
+
+def _motivation(method: dict[str, str] | None) -> str:
+    return "\n## Motivation\n" + _method(method, "Motivation")
+
+
+def _collection(method: dict[str, str] | None) -> str:
+    return (
+        "\n## Collection process\n\nThe sources, their publication dates and how each was "
+        "established, and the annotators' notes on each text, are listed under Composition > "
+        "Sources.\n" + _method(method, "Collection")
+    )
+
+
+def _labelling(method: dict[str, str] | None) -> str:
+    return "\n## Preprocessing, cleaning and labelling\n" + _method(
+        method, "Annotation", "Preprocessing"
+    )
+
+
+def _uses(method: dict[str, str] | None) -> str:
+    return "\n## Uses\n" + _method(method, "Uses", "Limitations", "Biases")
+
+
+def _distribution(descriptor: dict) -> str:
+    licence = descriptor.get("licenses", [{}])[0]
+    files = [
+        [code(DESCRIPTOR), "the Frictionless Data Package v2 descriptor, with every file's sha256"],
+        [code(CROISSANT_FILE), "Croissant 1.1 description, for dataset search engines"],
+        [code(CITATION_FILE), "Citation File Format 1.2.0"],
+        [code(ZENODO_FILE), "Zenodo deposit metadata"],
+        [code("README.md"), "this datasheet"],
+        [code(CHANGELOG), "every version and what changed"],
+        [code("data/"), "each table as CSV and Parquet"],
+    ]
+    return (
+        "\n## Distribution\n\n"
         "The tables are released under "
         f"{inline_text(licence.get('title') or licence.get('name', ''))} "
         f"({code(licence.get('name', ''))}). The evidence excerpts are short quotations of the "
-        "articles, whose copyright stays with their publishers.\n\nCite as:\n\n"
-        f"> {authors} ({year}). *{title}* ({name}), version {version}, "
-        f"created {inline_text(descriptor['created'])}. {inline_text(descriptor['id'])}\n"
+        "articles, whose copyright stays with their publishers; the full texts are not "
+        "distributed.\n\n" + table(["file", "what it is"], files)
+    )
+
+
+def _maintenance(descriptor: dict, method: dict[str, str] | None) -> str:
+    names = ", ".join(inline_text(name) for name in authors(descriptor))
+    return (
+        "\n## Maintenance\n\n"
+        f"Maintained by the package's contributors: {names}. No contact address is published "
+        "with the package.\n" + _method(method, "Maintenance")
+    )
+
+
+def _citation(descriptor: dict, descriptor_sha256: str) -> str:
+    return (
+        "\n## How to cite\n\n"
+        "Cite the version you used, as below (the same citation as `CITATION.cff`). The sha256 "
+        "is that of `datapackage.json`, which lists the sha256 of every data file, so it pins "
+        "the exact bytes of every table; the release zip's own sha256 is not known when the "
+        "package is written, since the zip is made from it afterwards.\n\n"
+        f"> {inline_text(recommended_citation(descriptor, descriptor_sha256))}\n\n"
+        f"{inline_text(subset_citation_advice())}\n"
     )
 
 
 def _loading() -> str:
     return """
-## Load the data
+### Load the data
 
 pandas:
 
@@ -363,7 +581,7 @@ def _spreadsheets(descriptor: dict) -> str:
         for table, names in free_text_columns(descriptor)
     )
     return (
-        "\n## Opening the CSV in a spreadsheet\n\n"
+        "\n### Opening the CSV in a spreadsheet\n\n"
         "The CSV files keep the text of the annotations exactly as written, so a cell of a "
         "free-text column may begin with `=`, `+`, `-`, `@`, a tab or a carriage return. Excel, "
         "LibreOffice Calc and Google Sheets take such a cell for a formula when the file is opened "
@@ -380,9 +598,11 @@ def _spreadsheets(descriptor: dict) -> str:
     )
 
 
-def render_datasheet(package_dir: Path) -> str:
-    """The datasheet of the package in `package_dir`, as Markdown."""
+def render_datasheet(package_dir: Path, method: dict[str, str] | None = None) -> str:
+    """The datasheet of the package in `package_dir`, as Markdown; `method` holds the sections of
+    the seeds' METHOD.md (read_method), None when there is none."""
     descriptor = read_descriptor(package_dir)
+    descriptor_sha256 = hashlib.sha256((package_dir / DESCRIPTOR).read_bytes()).hexdigest()
     # Only the small tables are read whole; the others give their row count and date range.
     rows = {
         r["name"]: read_typed_rows(package_dir, r)
@@ -399,15 +619,26 @@ def render_datasheet(package_dir: Path) -> str:
     )
     parts = [
         _about(descriptor),
+        _motivation(method),
         _what(descriptor, counts),
+        _scope_and_sums(
+            scope_counts(package_dir, descriptor), incident_span(package_dir, descriptor)
+        ),
         _sources(rows, coverage_dates(package_dir, descriptor)),
         _dictionary(descriptor),
         _conventions(rows),
-        _citation(descriptor),
+        "\n### Personal and sensitive information\n"
+        + _method(method, "Personal and sensitive information"),
+        _collection(method),
+        _labelling(method),
+        _uses(method),
         _loading(),
         _spreadsheets(descriptor),
-        "\n## Latest changes\n\n"
-        + ("#" + latest if latest else "No changelog.\n")
+        _distribution(descriptor),
+        _maintenance(descriptor, method),
+        "\n### Latest changes\n\n"
+        + ("##" + latest if latest else "No changelog.\n")
         + "\nEvery version is listed in `CHANGELOG.md`.\n",
+        _citation(descriptor, descriptor_sha256),
     ]
     return "".join(parts)

@@ -2,6 +2,11 @@
 
 Bytes are deterministic: rows sorted by primary key, fixed CSV dialect, pinned
 Parquet writer, no wall-clock time anywhere but the `created` value handed in.
+
+The Parquet twins are typed for every reader without options: each column has its field's
+Arrow type (fieldtypes.field_arrow_type: a text code list is a dictionary of the whole list),
+and the "pandas" metadata names the pandas dtype of each column (fieldtypes.pandas_column), so
+that plain `pandas.read_parquet` gives Int64, boolean, date32 and categorical columns.
 """
 
 from __future__ import annotations
@@ -10,13 +15,25 @@ import copy
 import csv
 import json
 import operator
+import shutil
 from pathlib import Path
 
 import yaml
 
 from pipeline.contract import schemas
-from pipeline.contract.fieldtypes import FIELD_TYPES, arrow_type, to_csv
+from pipeline.contract.fieldtypes import (
+    FIELD_TYPES,
+    coded_text,
+    field_arrow_type,
+    pandas_column,
+    to_csv,
+)
 from pipeline.package.reader import DESCRIPTOR, file_facts
+
+# The R loader publish writes beside the descriptor: it reads every table typed from it, with
+# base R and jsonlite only (Debian has no package of R's arrow).
+R_LOADER = "load.R"
+R_LOADER_TEMPLATE = Path(__file__).parent / "templates" / R_LOADER
 
 
 def package_metadata() -> dict:
@@ -75,7 +92,7 @@ def arrow_schema(table: str, package_name: str, version: str):
     arrow_fields = [
         pa.field(
             f["name"],
-            arrow_type(f["type"]),
+            field_arrow_type(f),
             nullable=not schemas.required(f),
             metadata={"description": f.get("description", "")},
         )
@@ -87,6 +104,15 @@ def arrow_schema(table: str, package_name: str, version: str):
             "datapackage.name": package_name,
             "datapackage.version": version,
             "datapackage.resource": table,
+            # What pyarrow's own pandas metadata holds, less the versions of the libraries that
+            # wrote it: they would change the bytes of unchanged rows.
+            "pandas": json.dumps(
+                {
+                    "index_columns": [],
+                    "column_indexes": [],
+                    "columns": [pandas_column(f) for f in schemas.fields(table)],
+                }
+            ),
         },
     )
 
@@ -105,14 +131,40 @@ def write_parquet(
         if rows
         else {name: [] for name in schema.names}
     )
-    arrow_table = pa.Table.from_pydict(columns, schema=schema)
+    arrow_table = pa.Table.from_pydict(
+        {
+            f["name"]: _column(columns[f["name"]], f, schema.field(f["name"]).type)
+            for f in schemas.fields(table)
+        },
+        schema=schema,
+    )
     pq.write_table(
         arrow_table,
         path,
         compression="zstd",
+        # Arrow writes a dictionary column's own dictionary as the Parquet dictionary page, unused
+        # values included, and the stored Arrow schema (store_schema) makes readers restore it.
         use_dictionary=schemas.code_list_columns(table),
         write_statistics=True,
         store_schema=True,
+    )
+
+
+def _column(values: list, field: dict, arrow_type):
+    """The Arrow array of a column's values; a text code list's dictionary is the whole list in
+    its order (values absent from the rows too), its indices the place of each value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes = coded_text(field)
+    if codes is None:
+        return pa.array(values, arrow_type)
+    text = pa.array(values, pa.string())
+    indices = pc.index_in(text, value_set=pa.array(codes, pa.string()))
+    if indices.null_count != text.null_count:  # publish checks the code lists before writing
+        raise ValueError(f"{field['name']}: a value outside its code list cannot be written")
+    return pa.DictionaryArray.from_arrays(
+        indices.cast(arrow_type.index_type), codes, ordered=arrow_type.ordered
     )
 
 
@@ -226,9 +278,16 @@ def write_descriptor(out: Path, version: str, created: str, ordered: dict[str, l
     )
 
 
+def write_r_loader(out: Path) -> None:
+    """load.R into `out`: the same bytes for every package, as it reads what the descriptor
+    says."""
+    shutil.copyfile(R_LOADER_TEMPLATE, out / R_LOADER)
+
+
 def write_package(out: Path, rows: dict[str, list[dict]], version: str, created: str) -> None:
     """Write the package into the empty or absent folder `out` (`rows` of every package table)."""
     ordered = {**ordered_rows(rows), **{table: rows.get(table, []) for table in schemas.BUILT}}
     write_tables(out, ordered, schemas.PACKAGE_TABLES)
     write_twins(out, ordered, version)
     write_descriptor(out, version, created, ordered)
+    write_r_loader(out)

@@ -28,6 +28,7 @@ from typing import NamedTuple
 from pipeline.check.coverage import classify
 from pipeline.check.run import check_seeds
 from pipeline.package.writer import csv_cell
+from pipeline.progress import Progress, or_silent
 from pipeline.report import charts
 from pipeline.report.read import ANNOTATED, Package, UnreadablePackage, load
 from pipeline.report.render import Navigation, macro, render
@@ -189,25 +190,31 @@ def charts_page(package: Package) -> dict:
     }
 
 
-def checks_page(package_dir: Path, seeds: Path | None, texts: dict[str, SourceText]) -> dict:
+def checks_page(
+    package_dir: Path,
+    seeds: Path | None,
+    texts: dict[str, SourceText],
+    progress: Progress | None = None,
+) -> dict:
     """The package validated once, by the project's validator; each text's hash; the annotation
     check and the sentences no evidence covers."""
-    covered = coverage(seeds)  # first: the validator's Arrow memory would stay on top of it
+    # first: the validator's Arrow memory would stay on top of it
+    covered = coverage(seeds, progress)
     return {
         "validator": VALIDATOR,
-        "problems": sorted(str(p) for p in verify_package(package_dir)),
+        "problems": sorted(str(p) for p in verify_package(package_dir, progress)),
         "texts": sorted(texts.items()),
         "coverage": covered,
         "unread": UNREAD,
     }
 
 
-def coverage(seeds: Path | None) -> dict | None:
+def coverage(seeds: Path | None, progress: Progress | None = None) -> dict | None:
     """Annotation check problems and every sentence no evidence covers, from seeds/; None without
     a seeds folder."""
     if seeds is None or not seeds.is_dir():
         return None
-    checked = check_seeds(seeds)
+    checked = check_seeds(seeds, progress)
     sentences = classify(
         checked.corpus, checked.tables.rows.get("evidence", []), checked.exclusions
     )
@@ -226,16 +233,20 @@ def coverage(seeds: Path | None) -> dict | None:
 # ---- the whole site ----
 
 
-def build_report(package_dir: Path, seeds: Path | None, out: Path) -> list[Path]:
+def build_report(
+    package_dir: Path, seeds: Path | None, out: Path, progress: Progress | None = None
+) -> list[Path]:
     """Write the report site into `out` (its previous pages are replaced); return the pages
-    written."""
+    written. `progress` hears each step: reading, checking, validating, then each page written."""
+    progress = or_silent(progress)
+    progress("reading the package")
     package = load(package_dir)
     texts = source_texts(package, seeds if seeds is not None and seeds.is_dir() else None)
     # The checks run before anything is written; each other page is gathered as it is written,
     # so only one page's worth of cells is held at a time.
-    checks = checks_page(package_dir, seeds, texts)
+    checks = checks_page(package_dir, seeds, texts, progress)
     title = package.descriptor.get("title") or package.descriptor.get("name") or str(package_dir)
-    return write_pages(out, site_pages(package, texts, checks), title)
+    return write_pages(out, site_pages(package, texts, checks), title, progress)
 
 
 # file name -> (template, link text, heading, what the page shows), in the navigation's order
@@ -266,20 +277,25 @@ def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> 
     return pages
 
 
-def write_pages(out: Path, pages: Pages, package_title: str) -> list[Path]:
+def write_pages(
+    out: Path, pages: Pages, package_title: str, progress: Progress | None = None
+) -> list[Path]:
     """Each page written into `out`, after removing the pages of sources and tables no longer in
     the package."""
+    progress = or_silent(progress)
     navigation = Navigation([(label, name) for name, (_, label, _, _) in pages.items()])
     out.mkdir(parents=True, exist_ok=True)
     for pattern in ("source-*.html", "table-*.html"):
         for stale in sorted(out.glob(pattern)):
             if stale.name not in pages:
                 stale.unlink()
-    written = []
+    written: list[Path] = []
     for name, (template, _, heading, shown) in pages.items():
+        progress("writing pages", len(written), len(pages))
         path = out / name
         context = {"title": heading, "package_title": package_title, "nav": navigation.of(name)}
         with path.open("w", encoding="utf-8") as handle:
             handle.writelines(render(template, **context, **shown()))
         written.append(path)
+    progress("writing pages", len(written), len(pages))
     return written

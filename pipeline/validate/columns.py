@@ -57,7 +57,7 @@ from pipeline.contract.constraints import (
     unique_violations,
     whole,
 )
-from pipeline.contract.fieldtypes import arrow_type
+from pipeline.contract.fieldtypes import arrow_type, coded_text
 from pipeline.validate import scope
 from pipeline.validate.errors import Task, make_error
 
@@ -1086,6 +1086,27 @@ def _same_type(actual: pa.DataType, wanted: pa.DataType) -> bool:
     return actual == wanted
 
 
+def dictionary_errors(column: pa.DictionaryArray, spec: dict, number: int) -> list[dict]:
+    """A text code list's dictionary must be the whole list in order, ordered as the field says:
+    pandas and polars give it as the column's categories. Its values are checked once decoded. A
+    column without a value has no dictionary page, so its dictionary is empty."""
+    codes = coded_text(spec)
+    if codes is None or column.null_count == len(column):
+        return []
+    found, ordered = column.dictionary.to_pylist(), bool(spec.get("categoriesOrdered"))
+    if found == codes and column.type.ordered == ordered:
+        return []
+    return [
+        make_error(
+            "parquet-type-error",
+            f"expected the dictionary {codes} (ordered: {str(ordered).lower()}) for the "
+            f"categories, found {found} (ordered: {str(column.type.ordered).lower()})",
+            fieldName=spec["name"],
+            fieldNumber=number,
+        )
+    ]
+
+
 def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dict] | None:
     import pyarrow.parquet as pq
 
@@ -1117,6 +1138,7 @@ def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dic
             continue
         column = data.column(name).combine_chunks()
         if pa.types.is_dictionary(column.type):
+            task.add(dictionary_errors(column, spec, number))
             column = column.dictionary_decode()
         wanted = arrow_type(spec.get("type", "any"))
         as_text = pc.fill_null(

@@ -66,7 +66,18 @@ SCHEMA_KEYS = {
     "foreignKeys",
     "uniqueKeys",
 }
-FIELD_KEYS = {"name", "type", "title", "description", "format", "constraints", "categories"}
+# categoriesOrdered (Table Schema v2) is not in frictionless's field profiles, which allow any
+# further property: frictionless finds no error in it.
+FIELD_KEYS = {
+    "name",
+    "type",
+    "title",
+    "description",
+    "format",
+    "constraints",
+    "categories",
+    "categoriesOrdered",
+}
 CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?")
 
 

@@ -44,6 +44,7 @@ from pipeline.package.reader import (
     read_descriptor,
     unsafe_reason,
 )
+from pipeline.progress import Progress, or_silent
 from pipeline.validate import scope
 from pipeline.validate.errors import MAX_ERRORS, TEMPLATES, Report, Task, first, make_error
 
@@ -54,12 +55,17 @@ DATA = "data"  # the package's folder of tables: every file in it must be descri
 # ---- opening a package ----
 
 
-def validate_path(spec: Path, parquet: bool = True, max_errors: int = MAX_ERRORS) -> Report:
+def validate_path(
+    spec: Path,
+    parquet: bool = True,
+    max_errors: int = MAX_ERRORS,
+    progress: Progress | None = None,
+) -> Report:
     """Validate the package at `spec` (a folder, its datapackage.json, a release zip or git:REV);
     an unreadable package is a report with `unreadable` set."""
     try:
         with open_package(spec) as folder:
-            return validate_folder(folder, parquet, max_errors)
+            return validate_folder(folder, parquet, max_errors, progress)
     except (OSError, ValueError, PackageError) as exc:
         return Report(errors=[make_error("package-error", str(exc))], unreadable=True)
 
@@ -279,9 +285,16 @@ class CrossCheck(NamedTuple):
     run: Callable[[], Iterator[dict]]
 
 
-def validate_folder(folder: Path, parquet: bool = True, max_errors: int = MAX_ERRORS) -> Report:
+def validate_folder(
+    folder: Path,
+    parquet: bool = True,
+    max_errors: int = MAX_ERRORS,
+    progress: Progress | None = None,
+) -> Report:
     """Validate the package in `folder`; `parquet=False` leaves the Parquet twins unread. At most
-    `max_errors` errors are listed per file and for the package; the rest are counted."""
+    `max_errors` errors are listed per file and for the package; the rest are counted. `progress`
+    hears how many files are checked, then the checks across rows and files."""
+    progress = or_silent(progress)
     # bounded in size and depth; PackageError: the package is unreadable
     descriptor = read_descriptor(folder)
     report = Report(limit=max_errors)
@@ -303,9 +316,12 @@ def validate_folder(folder: Path, parquet: bool = True, max_errors: int = MAX_ER
 
         checked = pool.map(lambda job: _check_file(job, facts[id(job.task)]), order)
         by_format: dict[str, dict[str, Table]] = {"csv": {}, "parquet": {}}
-        for job, table in zip(order, checked, strict=True):
+        progress("validating files", 0, len(order))
+        for done, (job, table) in enumerate(zip(order, checked, strict=True), 1):
+            progress("validating files", done, len(order))
             if table is not None:
                 by_format[job.task.format][job.task.name] = table
+        progress("validating keys across files")
         _run_cross_checks(pool, _cross_checks(jobs, by_format))
         report.add(described_errors.result())
     report.add(undeclared_files(folder, declared_paths(descriptor)))
@@ -471,10 +487,10 @@ def _threads() -> int:
         return 2
 
 
-def verify_package(folder: Path) -> list[Problem]:
+def verify_package(folder: Path, progress: Progress | None = None) -> list[Problem]:
     """Validate the written package (pipeline validate) before it goes live; problems mean it must
     not."""
-    report = validate_folder(folder)
+    report = validate_folder(folder, progress=progress)
     problems = [
         Problem(str(folder / "datapackage.json"), None, f"{e['type']}: {e['message']}")
         for e in report.errors

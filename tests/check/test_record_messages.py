@@ -17,6 +17,7 @@ EVENT = {
     "date_precision": "day",
     "event_type": "Explosions/Remote violence",
     "sub_event_type": "Shelling/artillery/missile attack",
+    "scope": "incident",
     "claim_status": "reported",
     "summary": "Shelling.",
 }

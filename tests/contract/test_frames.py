@@ -1,9 +1,10 @@
 """The pandera schemas analysts import: the published tables pass them, and each kind of fault
 fails with exactly its failure cases, in pandas and in polars alike.
 
-Invalid frames are two rows of a published table with one fault written in, or rows written out
-here; each case states the failure cases as (column, check, failure case, row index). polars
-reports every failure case as text, so both are compared as text.
+The published tables are those of the project's seeds, published once for this module. Invalid
+frames are two rows of a published table with one fault written in, or rows written out here;
+each case states the failure cases as (column, check, failure case, row index). polars reports
+every failure case as text, so both are compared as text.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pandera.errors
@@ -18,27 +20,37 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
+from pipeline.cli import app
 from pipeline.contract import schemas
 from pipeline.contract.frames import pandas_dtypes, pandas_schema, polars_schema
 
 from conftest import ROOT
 
-DATA = ROOT / "datapackage" / "data"
 SCHEMAS = {"pandas": pandas_schema, "polars": polars_schema}
 
 
-def arrow_rows(table: str, rows: list[dict], types: dict | None = None) -> pa.Table:
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    """The data folder of the package published from the project's seeds."""
+    out = tmp_path_factory.mktemp("frames") / "datapackage"
+    result = CliRunner().invoke(app, ["publish", "--seeds", str(ROOT / "seeds"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out / "data"
+
+
+def arrow_rows(data: Path, table: str, rows: list[dict], types: dict | None = None) -> pa.Table:
     """`rows` as an Arrow table with the columns of the published Parquet file (`types`: column ->
     another Arrow type), every column nullable so that a missing required value can be written."""
-    published = pq.read_schema(DATA / f"{table}.parquet")
+    published = pq.read_schema(data / f"{table}.parquet")
     fields = [pa.field(f.name, (types or {}).get(f.name, f.type)) for f in published]
     return pa.Table.from_pylist(rows, schema=pa.schema(fields))
 
 
-def published_rows(table: str, edits: dict[tuple[int, str], object]) -> list[dict]:
+def published_rows(data: Path, table: str, edits: dict[tuple[int, str], object]) -> list[dict]:
     """The first two rows of a published table, with `edits` ((row, column) -> value) written in."""
-    rows = pq.read_table(DATA / f"{table}.parquet").slice(0, 2).to_pylist()
+    rows = pq.read_table(data / f"{table}.parquet").slice(0, 2).to_pylist()
     for (row, column), value in edits.items():
         rows[row][column] = value
     return rows
@@ -51,10 +63,11 @@ def frame(arrow: pa.Table, library: str):
     )
 
 
-def failures(library: str, table: str | dict, data) -> list[tuple]:
-    """(column, check, failure case, index) of each failure case, as text; [] when `data` passes."""
+def failures(library: str, table: str | dict, data, **options) -> list[tuple]:
+    """(column, check, failure case, index) of each failure case, as text; [] when `data` passes
+    (`options`: for the schema)."""
     try:
-        SCHEMAS[library](table).validate(data, lazy=True)
+        SCHEMAS[library](table, **options).validate(data, lazy=True)
     except pandera.errors.SchemaErrors as refused:
         cases = refused.failure_cases
         rows = cases.to_dicts() if library == "polars" else cases.to_dict("records")
@@ -80,36 +93,58 @@ def _text(value) -> str | None:
 
 @pytest.mark.parametrize("library", sorted(SCHEMAS))
 @pytest.mark.parametrize("table", schemas.TABLES)
-def test_every_published_table_passes(table: str, library: str):
-    path = DATA / f"{table}.parquet"
-    data = (
+def test_every_published_table_passes(data: Path, table: str, library: str):
+    path = data / f"{table}.parquet"
+    read = (
         pd.read_parquet(path, dtype_backend="pyarrow")
         if library == "pandas"
         else pl.read_parquet(path)
     )
-    assert len(data) > 0
-    assert failures(library, table, data) == []
+    assert len(read) > 0
+    assert failures(library, table, read) == []
     # The invalid frames below are built as this reading builds them.
-    assert frame(pq.read_table(path), library).equals(data)
+    assert frame(pq.read_table(path), library).equals(read)
 
 
 @pytest.mark.parametrize("table", schemas.TABLES)
-def test_a_csv_file_read_with_the_schema_dtypes_is_its_parquet_twin(table: str):
+def test_every_published_table_read_without_options_passes(data: Path, table: str):
+    read = pd.read_parquet(data / f"{table}.parquet")
+    assert dict(read.dtypes) == pandas_dtypes(table, dtype_backend=None)
+    pandas_schema(table, dtype_backend=None).validate(read, lazy=True)
+
+
+def test_a_code_list_out_of_its_categories_fails_read_without_options(data: Path):
+    """A frame of plain pandas dtypes whose code list misses a value is not of the schema's dtype."""
+    read = pd.read_parquet(data / "events.parquet").head(2)
+    read["date_precision"] = read["date_precision"].cat.remove_categories(["year"])
+    with pytest.raises(pandera.errors.SchemaErrors) as refused:
+        pandas_schema("events", dtype_backend=None).validate(read, lazy=True)
+    cases = refused.value.failure_cases
+    assert [(row["column"], row["check"]) for row in cases.to_dict("records")] == [
+        ("date_precision", "dtype('category')")
+    ]
+
+
+def test_an_unknown_dtype_backend_is_refused():
+    with pytest.raises(ValueError, match="dtype_backend 'numpy_nullable'"):
+        pandas_dtypes("events", dtype_backend="numpy_nullable")
+
+
+@pytest.mark.parametrize("table", schemas.TABLES)
+def test_a_csv_file_read_with_the_schema_dtypes_is_its_parquet_twin(data: Path, table: str):
     from_csv = pd.read_csv(
-        DATA / f"{table}.csv",
-        dtype=pandas_dtypes(table),
-        dtype_backend="pyarrow",
+        data / f"{table}.csv",
+        dtype=pandas_dtypes(table, dtype_backend=None),
         keep_default_na=False,
         na_values=[""],
     )
-    pd.testing.assert_frame_equal(
-        from_csv, pd.read_parquet(DATA / f"{table}.parquet", dtype_backend="pyarrow")
-    )
-    assert failures("pandas", table, from_csv) == []
+    pd.testing.assert_frame_equal(from_csv, pd.read_parquet(data / f"{table}.parquet"))
+    assert failures("pandas", table, from_csv, dtype_backend=None) == []
 
 
-def test_a_csv_file_read_without_them_has_dates_as_text(tmp_path):
-    """Which reading the schema expects: pandas alone reads a date column of a CSV file as text."""
+def test_a_csv_file_read_without_them_has_dates_as_text(data: Path, tmp_path: Path):
+    """Which reading the schema expects: pandas alone reads a date column of a CSV file as text,
+    and a code list as text, not the dictionary of its Parquet twin."""
     import pyarrow.csv
 
     dates = {
@@ -118,13 +153,21 @@ def test_a_csv_file_read_without_them_has_dates_as_text(tmp_path):
         (1, "date_start"): dt.date(2020, 10, 1),
         (1, "date_end"): dt.date(2020, 10, 2),
     }
-    pyarrow.csv.write_csv(arrow_rows("events", published_rows("events", dates)), tmp_path / "e.csv")
+    rows = arrow_rows(data, "events", published_rows(data, "events", dates))
+    pyarrow.csv.write_csv(rows, tmp_path / "e.csv")
     from_csv = pd.read_csv(tmp_path / "e.csv", dtype_backend="pyarrow")
+    nominal = "dtype('dictionary<values=string, indices=int8, ordered=0>[pyarrow]')"
+    ordinal = "dtype('dictionary<values=string, indices=int8, ordered=1>[pyarrow]')"
     assert failures("pandas", "events", from_csv) == [
+        ("claim_status", nominal, "string[pyarrow]", None),
         ("date_end", "dtype('date32[day][pyarrow]')", "2020-09-28", "0"),
         ("date_end", "dtype('date32[day][pyarrow]')", "2020-10-02", "1"),
+        ("date_precision", ordinal, "string[pyarrow]", None),
         ("date_start", "dtype('date32[day][pyarrow]')", "2020-09-27", "0"),
         ("date_start", "dtype('date32[day][pyarrow]')", "2020-10-01", "1"),
+        ("event_type", nominal, "string[pyarrow]", None),
+        ("scope", nominal, "string[pyarrow]", None),
+        ("sub_event_type", nominal, "string[pyarrow]", None),
     ]
 
 
@@ -143,18 +186,18 @@ SAME_SPAN = [
     }
     for n in (1, 2)
 ]
-# name -> (table, rows, Arrow types changed, failure cases; or {library: failure cases} where the
-# two report differently)
+# name -> (table, rows or the edits of two published rows (published_rows), Arrow types changed,
+# failure cases; or {library: failure cases} where the two report differently)
 CASES = {
     "a missing required value": (
         "events",
-        published_rows("events", {(0, "summary"): None}),
+        {(0, "summary"): None},
         None,
         [("summary", "not_nullable", None, "0")],
     ),
     "a duplicate primary key": (
         "events",
-        published_rows("events", {(0, "event_id"): "shelling", (1, "event_id"): "shelling"}),
+        {(0, "event_id"): "shelling", (1, "event_id"): "shelling"},
         None,
         [
             ("event_id", "primaryKey", "shelling", "0"),
@@ -207,37 +250,37 @@ CASES = {
     ),
     "an enum value out of the list": (
         "events",
-        published_rows("events", {(1, "date_precision"): "fortnight"}),
+        {(1, "date_precision"): "fortnight"},
         None,
         [("date_precision", "enum", "fortnight", "1")],
     ),
     "a pattern mismatch": (
         "sources",
-        published_rows("sources", {(0, "language"): "EN"}),
+        {(0, "language"): "EN"},
         None,
         [("language", "pattern", "EN", "0")],
     ),
     "a value below the minimum": (
         "evidence",
-        published_rows("evidence", {(0, "start"): -1}),
+        {(0, "start"): -1},
         None,
         [("start", "minimum", "-1", "0")],
     ),
     "a value above the maximum": (
         "places",
-        published_rows("places", {(1, "latitude"): 90.5}),
+        {(1, "latitude"): 90.5},
         None,
         [("latitude", "maximum", "90.5", "1")],
     ),
     "a too short text": (
         "events",
-        published_rows("events", {(0, "summary"): ""}),
+        {(0, "summary"): ""},
         None,
         [("summary", "minLength", "", "0")],
     ),
     "a wrong dtype": (
         "evidence",
-        published_rows("evidence", {(0, "start"): 1, (1, "start"): 2}),
+        {(0, "start"): 1, (1, "start"): 2},
         {"start": pa.float64()},
         {
             "pandas": [("start", "dtype('int64[pyarrow]')", "double[pyarrow]", None)],
@@ -249,18 +292,20 @@ CASES = {
 
 @pytest.mark.parametrize("library", sorted(SCHEMAS))
 @pytest.mark.parametrize("name", list(CASES))
-def test_each_kind_of_fault_fails_with_its_cases(name: str, library: str):
+def test_each_kind_of_fault_fails_with_its_cases(data: Path, name: str, library: str):
     table, rows, types, expected = CASES[name]
-    data = frame(arrow_rows(table, rows, types), library)
-    assert failures(library, table, data) == of_library(expected, library)
+    if isinstance(rows, dict):
+        rows = published_rows(data, table, rows)
+    built = frame(arrow_rows(data, table, rows, types), library)
+    assert failures(library, table, built) == of_library(expected, library)
 
 
 @pytest.mark.parametrize("library", sorted(SCHEMAS))
-def test_constraints_match_the_whole_value(library: str):
+def test_constraints_match_the_whole_value(data: Path, library: str):
     """Python's $ also matches before a final line break; a pattern here matches the whole value."""
     edits = {(0, "actor_id"): "armenia\n", (0, "country"): "ARM\n"}
-    data = frame(arrow_rows("actors", published_rows("actors", edits)), library)
-    assert failures(library, "actors", data) == [
+    built = frame(arrow_rows(data, "actors", published_rows(data, "actors", edits)), library)
+    assert failures(library, "actors", built) == [
         ("actor_id", "pattern", "armenia\n", "0"),
         ("country", "pattern", "ARM\n", "0"),
     ]
@@ -350,10 +395,10 @@ LAYOUTS = {
 
 @pytest.mark.parametrize("library", sorted(SCHEMAS))
 @pytest.mark.parametrize("name", list(LAYOUTS))
-def test_the_columns_are_exactly_the_schema_fields_in_order(name: str, library: str):
+def test_the_columns_are_exactly_the_schema_fields_in_order(data: Path, name: str, library: str):
     change, expected = LAYOUTS[name]
-    data = frame(change(arrow_rows("events", published_rows("events", {}))), library)
-    assert failures(library, "events", data) == of_library(expected, library)
+    built = frame(change(arrow_rows(data, "events", published_rows(data, "events", {}))), library)
+    assert failures(library, "events", built) == of_library(expected, library)
 
 
 @pytest.mark.parametrize(

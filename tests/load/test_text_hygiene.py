@@ -253,9 +253,9 @@ def test_check_escapes_data_for_people_and_keeps_it_in_json(minimal_seeds: Path)
         "seeds/wire-2020-09-30/annotations.yaml:16: places/terter\\x1b[2J: place_id: 'terter\\x1b[2J' is not "
         "an id: lowercase letters, digits and hyphens, starting with a letter or digit "
         "(e.g. terter-shelling-2020-09-30)",
-        "seeds/wire-2020-09-30/annotations.yaml:30: events/terter-shelling-2020-09-30: place_id: "
+        "seeds/wire-2020-09-30/annotations.yaml:31: events/terter-shelling-2020-09-30: place_id: "
         "'terter' is not a known places id (did you mean 'terter\\x1b[2J'?)",
-        "seeds/wire-2020-09-30/annotations.yaml:63: casualty_reports/terter-azerbaijan-claim: place_id: "
+        "seeds/wire-2020-09-30/annotations.yaml:64: casualty_reports/terter-azerbaijan-claim: place_id: "
         "'terter' is not a known places id (did you mean 'terter\\x1b[2J'?)",
     ]
     human = runner.invoke(app, ["check", "--seeds", str(minimal_seeds)])
@@ -283,7 +283,7 @@ def test_coverage_escapes_data_for_people_and_keeps_it_in_json(minimal_seeds: Pa
     human = runner.invoke(app, ["coverage", "--all", "--seeds", str(minimal_seeds)])
     assert human.exit_code == 1, human.output  # the headline is left unexplained
     assert human.output.splitlines() == [  # check's problem first: coverage shows what check finds
-        "seeds/wire-2020-09-30/annotations.yaml:78: reason: contains U+202E (RIGHT-TO-LEFT OVERRIDE, a bidirectional "
+        "seeds/wire-2020-09-30/annotations.yaml:79: reason: contains U+202E (RIGHT-TO-LEFT OVERRIDE, a bidirectional "
         "control) at character 12 (remove it; it makes the text display in another order than it is stored)",
         "wire-2020-09-30:1: UNCOVERED: Clashes near Terter",
         "wire-2020-09-30:7: excluded (page chrome\\u202e (comment form)): Please enter your comment!",
@@ -314,9 +314,9 @@ ID_CASES = {
                 f"{A}:{line}: {record}: {field}: 'terter-shelling-2020-09-30' is not a known events id "
                 "(did you mean 'terter-shelling-2020-09-30\\n'?)"
                 for line, record, field in [
-                    (45, "statements/azerbaijan-terter-claim", "about_event_id"),
-                    (56, "statements/armenia-terter-denial", "about_event_id"),
-                    (62, "casualty_reports/terter-azerbaijan-claim", "event_id"),
+                    (46, "statements/azerbaijan-terter-claim", "about_event_id"),
+                    (57, "statements/armenia-terter-denial", "about_event_id"),
+                    (63, "casualty_reports/terter-azerbaijan-claim", "event_id"),
                 ]
             ),
         ],
@@ -344,7 +344,7 @@ ID_CASES = {
         [
             "seeds/count_conventions.yaml:2: count_conventions/dozens\\n: term: "
             + LINE_BREAK.format(7),
-            f"{A}:72: casualty_reports/terter-azerbaijan-claim: injured_convention: 'dozens' is not a known "
+            f"{A}:73: casualty_reports/terter-azerbaijan-claim: injured_convention: 'dozens' is not a known "
             "count_conventions id (did you mean 'dozens\\n'?)",
         ],
     ),
@@ -407,17 +407,18 @@ SHORT = (
         (
             "      Fixture: displaced 12,000,000 is above",
             "      Fixture: displaced 12 million is above",
-            f"{A}:76: casualty_reports/terter-azerbaijan-claim: displaced_high: 12,000,000 people is more than 10,000,000, "
+            f"{A}:77: casualty_reports/terter-azerbaijan-claim: displaced_high: 12,000,000 people is more than 10,000,000, "
             "the most one count may claim (correct the figure; if the source really says so, write the figure and why "
             "it holds in note)",
         ),
     ],
 )
 def test_without_its_reason_an_opt_out_is_refused(
-    old: str, new: str, expected: str, tmp_path: Path
+    old: str, new: str, expected: str, tmp_path: Path, monkeypatch
 ):
     seeds = tmp_path / "seeds"
     shutil.copytree(OPT_OUTS, seeds)
+    monkeypatch.chdir(tmp_path)  # problems name seeds/... from the current folder
     edited(seeds, ANNOTATIONS, old, new)
     assert refused_lines(runner.invoke(app, ["check", "--seeds", str(seeds)])) == [expected]
 

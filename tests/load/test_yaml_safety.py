@@ -587,7 +587,7 @@ def deep_world(tmp_path_factory, published_minimal: Path) -> Path:
     return world
 
 
-PROBLEM = f"seeds/wire-2020-09-30/annotations.yaml:55: {DEPTH}\n"
+PROBLEM = f"seeds/wire-2020-09-30/annotations.yaml:56: {DEPTH}\n"
 UNCOVERED = (
     "wire-2020-09-30:1: UNCOVERED: Clashes near Terter\n"
     "wire-2020-09-30:3: UNCOVERED: TERTER (Wire) \u2013 Azerbaijan said on Wednesday that two civilians "
@@ -645,11 +645,11 @@ def test_30000_levels_are_a_located_problem_not_a_crash(
 @pytest.mark.parametrize(
     ("note", "line"),
     [
-        ("\n      " + "- " * 30000 + "x\n", 56),
-        ("\n      " + "? " * 30000 + "x\n", 56),
-        (" {" + "a: {" * 30000 + "}" * 30000 + "}\n", 55),
-        (' "' + "]" * 30000 + '"\n    summary: ' + "[" * 30000 + "]" * 30000 + "\n", 56),
-        ("\n" + "".join(" " * (6 + i) + "a:\n" for i in range(3000)), 103),
+        ("\n      " + "- " * 30000 + "x\n", 57),
+        ("\n      " + "? " * 30000 + "x\n", 57),
+        (" {" + "a: {" * 30000 + "}" * 30000 + "}\n", 56),
+        (' "' + "]" * 30000 + '"\n    summary: ' + "[" * 30000 + "]" * 30000 + "\n", 57),
+        ("\n" + "".join(" " * (6 + i) + "a:\n" for i in range(3000)), 104),
     ],
     ids=["dashes", "keys", "flow-mappings", "closers-in-quotes", "indented"],
 )

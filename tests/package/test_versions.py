@@ -505,8 +505,16 @@ def test_release_zip_is_reproducible_and_readable(package: Path, tmp_path: Path)
     with zipfile.ZipFile(zip1) as archive:
         names = archive.namelist()
         infos = archive.infolist()
-    assert names == sorted(names) and names[:3] == ["CHANGELOG.md", "README.md", "data/actors.csv"]
-    assert names[-2:] == ["datapackage.json", "releases/0.1.0.json"] and len(names) == 22
+    assert names == sorted(names)
+    assert names[:5] == [
+        ".zenodo.json",
+        "CHANGELOG.md",
+        "CITATION.cff",
+        "README.md",
+        "croissant.json",
+    ]
+    assert names[-3:] == ["datapackage.json", "load.R", "releases/0.1.0.json"]
+    assert len(names) == 26
     assert {(i.date_time, i.external_attr >> 16, i.compress_type) for i in infos} == {
         ((2020, 9, 30, 0, 0, 0), 0o100644, zipfile.ZIP_DEFLATED)
     }

@@ -332,9 +332,9 @@ VALIDATOR_LINE = (
 def test_the_package_is_validated_once(tmp_path: Path, published_minimal: Path, monkeypatch):
     calls = []
 
-    def counted(folder: Path):
+    def counted(folder: Path, progress=None):
         calls.append(folder)
-        return verify_package(folder)
+        return verify_package(folder, progress)
 
     monkeypatch.setattr(site, "verify_package", counted)
     build_report(published_minimal, BASE_SEEDS, tmp_path / "report")

@@ -203,6 +203,7 @@ def hostile_package(tmp_path: Path, published_minimal: Path) -> Path:
             "publisher": IMG,
             "url": "javascript:alert(1)",
             "published_date_basis": "first line\n\n<script>alert(2)</script>",
+            "note": "## Note\n<img src=x onerror=alert(6)> `x`",
         },
     )
     write_cells(
@@ -221,13 +222,16 @@ def test_datasheet_escapes_every_value_it_prints(hostile_package: Path):
         "| Licence | Creative Commons Attribution 4.0 International |",
         r"| Keywords | \<b\>bold\</b\>, a\|b |",
         r'| wire-2020-09-30 | \<img src=x onerror="alert(1)"\> | \<script\>alert(1)\</script\> | 2020-09-30 | '
-        r"first line \<script\>alert(2)\</script\> | javascript:alert(1) | 236 |",
+        r"first line \<script\>alert(2)\</script\> | javascript:alert(1) | 236 | "
+        r"\## Note \<img src=x onerror=alert(6)\> \`x\` |",
         r"| dozens | left \| right | 12 | 99 | \# Heading \| \`x\` \[a\](javascript:b) |",
         r"\[x\](javascript:alert(5))",
         r"| `title` | string | yes | a \| b \`c\` next | minLength `1` |  |",
-        r"> Karabakh news-events annotation team (2020). *\*Title\* \<script\>t\</script\>* "
-        r"(`karabakh-2020-news-events`), version 0.1.0, created 2020-09-30T00:00:00Z. "
-        "urn:uuid:4f7c2a1e-9b3d-4e62-8a51-2c0d7e93b6f4",
+        r"> Karabakh news-events annotation team (2020). \*Title\* \<script\>t\</script\> "
+        r"(version 0.1.0, 2020-09-30) \[Data set\]. karabakh-2020-news-events, "
+        "urn:uuid:4f7c2a1e-9b3d-4e62-8a51-2c0d7e93b6f4. datapackage.json sha256:"
+        + hashlib.sha256((hostile_package / "datapackage.json").read_bytes()).hexdigest()
+        + ".",
     ]:
         assert expected in lines, expected
     actor_type = next(line for line in lines if line.startswith("| `actor_type` |"))
@@ -238,6 +242,8 @@ ALLOWED_TAGS = {
     "h1",
     "h2",
     "h3",
+    "h4",
+    "strong",
     "p",
     "a",
     "code",
@@ -276,6 +282,7 @@ def test_datasheet_renders_to_html_with_no_markup_from_the_data(hostile_package:
         basis,
         "javascript:alert(1)",
         "236",
+        "## Note <img src=x onerror=alert(6)> `x`",
     ]
     convention = next(row for rows in page.tables for row in rows if row[0] == "dozens")
     assert convention == ["dozens", "left | right", "12", "99", "# Heading | `x` [a](javascript:b)"]
@@ -322,7 +329,7 @@ def test_formula_like_cells_are_published_as_written_and_the_datasheet_warns(tmp
             summaries += [row["summary"] for row in csv.DictReader(handle)]
     assert sorted(summaries) == sorted(value for _, _, value in FORMULAS.values())
     sheet = (out / "README.md").read_text(encoding="utf-8")
-    note = sheet.split("\n## Opening the CSV in a spreadsheet\n\n", 1)[1].split("\n## ", 1)[0]
+    note = sheet.split("\n### Opening the CSV in a spreadsheet\n\n", 1)[1].split("\n## ", 1)[0]
     assert note.startswith(
         "The CSV files keep the text of the annotations exactly as written, so a cell of a "
         "free-text column may begin with `=`, `+`, `-`, `@`, a tab or a carriage return."
@@ -723,9 +730,10 @@ MALFORMED = {
         1,
         [
             "{pkg}/data/events.csv:1: the header is event_id, start_date, date_end, date_precision, "
-            "event_type, sub_event_type, actor1_id, actor2_id, place_id, claim_status, "
+            "event_type, sub_event_type, scope, actor1_id, actor2_id, place_id, claim_status, "
             "claimant_actor_id, summary, note; the schema has event_id, date_start, date_end, "
-            "date_precision, event_type, sub_event_type, actor1_id, actor2_id, place_id, claim_status, "
+            "date_precision, event_type, sub_event_type, scope, actor1_id, actor2_id, place_id, "
+            "claim_status, "
             "claimant_actor_id, summary, note " + HINT
         ],
     ),

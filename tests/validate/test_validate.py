@@ -541,7 +541,7 @@ def test_cli_invalid_exit_1_with_lines(package):
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         'events:2:claim_status: constraint-error: The cell "rumoured" in row at position "2" and field '
-        '"claim_status" at position "10" does not conform to a constraint: constraint "enum" is '
+        '"claim_status" at position "11" does not conform to a constraint: constraint "enum" is '
         "\"['reported', 'claimed', 'disputed', 'denied', 'unverified', 'confirmed']\"",
         'events[parquet]:2:claim_status: twin-mismatch: The Parquet twin differs from the CSV in row at position "2" '
         'and field "claim_status": CSV has "rumoured", Parquet has "denied"',
