@@ -68,7 +68,7 @@ def test_publish_writes_the_catalogue_files_and_a_second_publish_keeps_every_byt
 ):
     assert sorted(p.name for p in package.iterdir()) == sorted(
         [".zenodo.json", "CHANGELOG.md", "CITATION.cff", "README.md", "croissant.json"]
-        + ["data", "datapackage.json"]
+        + ["data", "datapackage.json", "load.R", "releases"]
     )
     again = tmp_path / "again"
     with pytest.MonkeyPatch.context() as patched:

@@ -171,5 +171,5 @@ def test_the_datasheet_shows_each_source_note_and_the_scopes(project_package: Pa
     assert "The text has no date line. It reports the day's events" in reuters
     assert (
         "This version holds 2 `aggregate`, 1 `background`, 16 `incident` events; the incidents' "
-        "possible dates span 2020-09-01 to 2020-09-30." in sheet
+        "possible dates span 2020-09-27 to 2020-09-30." in sheet
     )

@@ -253,7 +253,7 @@ def test_evidence_of_an_unchanged_record_needs_its_own_reason_or_the_records(
             "changes:\n  - table: events\n    field: scop\n    reason: r\n",
             "seeds/changes.yaml:3: events.scop: field: events has no column 'scop' (name a column "
             "of schemas/events.yaml: event_id, date_start, date_end, date_precision, event_type, "
-            "sub_event_type, actor1_id, actor2_id, place_id, claim_status, claimant_actor_id, "
+            "sub_event_type, scope, actor1_id, actor2_id, place_id, claim_status, claimant_actor_id, "
             "summary, note)\n",
         ),
         (

@@ -269,7 +269,7 @@ def test_datasheet_renders_to_html_with_no_markup_from_the_data(hostile_package:
     assert [
         attrs for tag, attrs in page.tags if tag == "a"
     ] == []  # the licence and the url are javascript:
-    assert len(page.tables) == sum(line.startswith("|---") for line in sheet.splitlines()) == 15
+    assert len(page.tables) == sum(line.startswith("|---") for line in sheet.splitlines()) == 16
     for rows in page.tables:
         assert {len(row) for row in rows} == {len(rows[0])}, rows
     source = next(row for rows in page.tables for row in rows if row[0] == "wire-2020-09-30")
