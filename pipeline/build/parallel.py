@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.build.cache import FolderCache, Part, Plan
 from pipeline.build.collector import collector_paused
 from pipeline.build.tables import Tables, add_record_rows, add_source_rows
 from pipeline.contract.problems import Problem
@@ -42,6 +43,7 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _corpus: Corpus | None = None  # the sources, handed to forked workers
 _context: tuple = ({}, {})  # what the record rules need from the sources and conventions
 _rules: RecordRules | None = None
+_plan: Plan | None = None
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,45 @@ class RecordRules:
     problems: Callable[[Tables, tuple], list[Problem]]
 
 
-def _build_run(folders: list[Path]) -> tuple[Tables, list, list[Problem]]:
-    """Rows, exclusions and problems of the annotation files in `folders`."""
-    if _corpus is None:
-        raise RuntimeError("a run is built only after the sources are read")
-    part = load_annotations(_corpus, folders)
+class _RecordingSources(dict):
+    """The corpus's sources, noting which ones a folder's evidence looks up and whether a message
+    lists them all: what a cached folder depends on besides its own file."""
+
+    read: set[str]
+    listed: bool
+
+    def start(self) -> None:
+        self.read, self.listed = set(), False
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __iter__(self):
+        self.listed = True
+        return super().__iter__()
+
+
+def _build_folder(folder: Path) -> Part:
+    """Rows, exclusions and problems of one folder's annotation file (stored in the cache when one
+    is in use)."""
+    if _corpus is None or not isinstance(_corpus.sources, _RecordingSources):
+        raise RuntimeError("a folder is built only after the sources are read")
+    _corpus.sources.start()
+    part = load_annotations(_corpus, [folder])
     tables = Tables()
     problems = part.problems
     add_record_rows(part, tables, problems)
     if _rules is not None:
         problems += _rules.problems(tables, _context)
-    return tables, part.exclusions, problems
+    built = Part(tables, part.exclusions, problems, _corpus.sources.read, _corpus.sources.listed)
+    if _plan is not None:
+        _plan.store(folder, built)
+    return built
+
+
+def _build_run(folders: list[Path]) -> list[Part]:
+    return [_build_folder(folder) for folder in folders]
 
 
 def workers() -> int:
@@ -74,16 +104,18 @@ def workers() -> int:
 
 
 def read_and_build(
-    seeds: Path, rules: RecordRules | None = None
+    seeds: Path, rules: RecordRules | None = None, cache: FolderCache | None = None
 ) -> tuple[Corpus, Tables, list[Problem]]:
     """The corpus (sources, exclusions), all its tables, every problem met reading them and the
-    record rules'."""
+    record rules'. With a `cache`, folders whose entry is still valid are not read again."""
     with collector_paused():
-        return _read_and_build(seeds, rules)
+        return _read_and_build(seeds, rules, cache)
 
 
-def _read_and_build(seeds: Path, rules: RecordRules | None) -> tuple[Corpus, Tables, list[Problem]]:
-    global _corpus, _context, _rules
+def _read_and_build(
+    seeds: Path, rules: RecordRules | None, cache: FolderCache | None
+) -> tuple[Corpus, Tables, list[Problem]]:
+    global _corpus, _context, _rules, _plan
     listed = len(source_folders(seeds))
     count = min(workers(), -(-listed // FOLDERS_PER_RUN))
     parallel = (
@@ -101,26 +133,37 @@ def _read_and_build(seeds: Path, rules: RecordRules | None) -> tuple[Corpus, Tab
     add_source_rows(corpus, tables, problems)
     _context = rules.context(tables) if rules else ({}, {})
     folders = corpus.annotation_folders
-    runs = [folders[i : i + FOLDERS_PER_RUN] for i in range(0, len(folders), FOLDERS_PER_RUN)]
-    _corpus, _rules = corpus, rules  # set before the fork: the workers inherit them
+    sources = corpus.sources
+    corpus.sources = _RecordingSources(sources)
+    # set before the fork: the workers inherit them
+    _corpus, _rules = corpus, rules
+    _plan = None if cache is None else Plan(cache, corpus, tables, _context, rules is not None)
     try:
-        if parallel:
+        found = {} if _plan is None else _plan.lookup(folders)
+        missing = [folder for folder in folders if folder not in found]
+        runs = [missing[i : i + FOLDERS_PER_RUN] for i in range(0, len(missing), FOLDERS_PER_RUN)]
+        if parallel and len(missing) >= PARALLEL_MIN_FOLDERS:
             validators(annotation_json_schema())  # compiled once here rather than in every worker
             with worker_pool(count) as pool:
-                _gather(pool.imap(_build_run, runs), corpus, tables, problems)
+                built = [part for run in pool.imap(_build_run, runs) for part in run]
         else:
-            _gather(map(_build_run, runs), corpus, tables, problems)
+            built = [part for run in map(_build_run, runs) for part in run]
     finally:
-        _corpus, _context, _rules = None, ({}, {}), None
+        corpus.sources = sources
+        _corpus, _context, _rules, _plan = None, ({}, {}), None, None
+    found.update(zip(missing, built, strict=True))
+    _gather([found[folder] for folder in folders], corpus, tables, problems)
+    if cache is not None:
+        cache.prune()
     return corpus, tables, problems
 
 
-def _gather(parts, corpus: Corpus, tables: Tables, problems: list[Problem]) -> None:
-    """The runs' rows, exclusions and problems, added in folder order."""
-    for part, exclusions, found in parts:
-        tables.extend(part)
-        corpus.exclusions += exclusions
-        problems += found
+def _gather(parts: list[Part], corpus: Corpus, tables: Tables, problems: list[Problem]) -> None:
+    """The folders' rows, exclusions and problems, added in folder order."""
+    for part in parts:
+        tables.extend(part.tables)
+        corpus.exclusions += part.exclusions
+        problems += part.problems
 
 
 @contextlib.contextmanager
