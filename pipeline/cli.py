@@ -246,6 +246,12 @@ PACKAGE = Path("datapackage")
 SEEDS = typer.Option(Path("seeds"), "--seeds", help="Folder of sources and annotations.")
 OUT = typer.Option(PACKAGE, "--out", help="Folder of the published package.")
 AS_JSON = typer.Option(False, "--json", help="Machine-readable output.")
+NO_CACHE = typer.Option(
+    False,
+    "--no-cache",
+    help="Read every annotation file again; neither read nor write the per-file cache "
+    "($PIPELINE_CACHE_DIR, else $XDG_CACHE_HOME/karabakh-pipeline).",
+)
 
 
 def _show_version(shown: bool) -> None:
@@ -343,10 +349,22 @@ def ingest(
     help="Validate seeds/: structure, evidence, schemas, keys and domain rules; report every "
     "problem."
 )
-def check(seeds: Path = SEEDS, as_json: bool = AS_JSON) -> None:
+def check(
+    seeds: Path = SEEDS,
+    as_json: bool = AS_JSON,
+    no_cache: bool = NO_CACHE,
+    watch: bool = typer.Option(
+        False,
+        "--watch",
+        help="Check again whenever a file under --seeds is saved and print the problems fixed "
+        "and new; Ctrl-C ends it (exit 130).",
+    ),
+) -> None:
     from pipeline.check.run import check_seeds
 
-    checked = check_seeds(seeds)
+    if watch:
+        _watch(seeds, no_cache, as_json)
+    checked = check_seeds(seeds, not no_cache, note=say)
     if checked.problems:
         fail(checked.problems, as_json)
     counts = {table: len(rows) for table, rows in checked.tables.rows.items()}
@@ -354,6 +372,22 @@ def check(seeds: Path = SEEDS, as_json: bool = AS_JSON) -> None:
         typer.echo(json.dumps({"valid": True, "problems": [], "rows": counts}, indent=2))
     else:
         typer.echo("ok: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+
+
+def _watch(seeds: Path, no_cache: bool, as_json: bool) -> None:
+    """check --watch: runs until Ctrl-C, which exit_policy turns into `interrupted` and 130."""
+    from pipeline.check.watch import watch
+
+    if as_json:
+        say("error: --watch prints changes for people; it cannot be combined with --json")
+        raise typer.Exit(2)
+
+    def show(lines: list[str]) -> None:
+        for line in lines:
+            typer.echo(line)
+        sys.stdout.flush()  # a pipe would otherwise hold the report back
+
+    watch(seeds, show, not no_cache, note=say)
 
 
 @app.command(
@@ -383,6 +417,7 @@ def publish(
         metavar="SECONDS",
         help="Seconds to wait for another publish of the same folder to finish (default 120).",
     ),
+    no_cache: bool = NO_CACHE,
 ) -> None:
     from pipeline.publish import publish as run
 
@@ -393,6 +428,7 @@ def publish(
         dry=dry_run,
         wait=wait,
         notify=lambda note: typer.echo(note, err=True),
+        use_cache=not no_cache,
     )
     if dry_run:
         typer.echo(printable_lines(result.report or ""), nl=False)
@@ -418,12 +454,13 @@ def coverage(
     seeds: Path = SEEDS,
     show_all: bool = typer.Option(False, "--all", help="Also list excluded sentences."),
     as_json: bool = AS_JSON,
+    no_cache: bool = NO_CACHE,
 ) -> None:
     """List, per source, the sentences no evidence touches; exit 1 if any is unexplained."""
     from pipeline.check.coverage import classify
     from pipeline.check.run import check_seeds
 
-    checked = check_seeds(seeds)
+    checked = check_seeds(seeds, not no_cache, note=say)
     for problem in checked.problems:  # else a file that cannot be read would just look unannotated
         say(str(problem))
     sentences = classify(checked.corpus, checked.tables.rows["evidence"], checked.exclusions)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.build.collector import existing_objects_frozen
-from pipeline.check.run import check_seeds
+from pipeline.check.run import check_seeds, to_stderr
 from pipeline.contract.problems import InputError, Problem
 from pipeline.package import atomic, versions, writer
 from pipeline.package.atomic import Refused
@@ -94,14 +94,22 @@ def write_datasheet(out: Path) -> None:
 
 
 def build_package(
-    seeds: Path, out: Path, previous: Path | None, bump: str | None = None
+    seeds: Path,
+    out: Path,
+    previous: Path | None,
+    bump: str | None = None,
+    use_cache: bool = True,
+    note=None,
 ) -> Published:
     """Build the package from `seeds` into the absent folder `out`, versioned against `previous`.
 
     `bump` (major, minor, patch) raises the derived bump and gives a new version even
-    when nothing changed; lower than the changes require, it raises BumpError.
+    when nothing changed; lower than the changes require, it raises BumpError. The checks use the
+    per-file cache unless `use_cache` is off (never inside `out` or `previous`); `note` hears
+    about it.
     """
-    checked = check_seeds(seeds)
+    avoid = [out] if previous is None else [out, previous]
+    checked = check_seeds(seeds, use_cache, note or to_stderr, avoid)
     if checked.problems:
         raise InputError(checked.problems)
     rows = checked.tables.rows
@@ -210,6 +218,7 @@ def publish(
     dry: bool = False,
     wait: float | None = None,
     notify=None,
+    use_cache: bool = True,
 ) -> Published:
     """Check, build and atomically publish the package into `target` (or only report, when `dry`).
 
@@ -219,7 +228,7 @@ def publish(
     """
     versions.check_level(bump)
     if dry:
-        return dry_run(seeds, target, bump)
+        return dry_run(seeds, target, bump, use_cache)
     check_target(target, seeds)  # before the lock, so a refused target gets no lock file beside it
     wait = atomic.DEFAULT_WAIT if wait is None else wait
     if not wait >= 0:  # also NaN, which no comparison would ever end
@@ -229,7 +238,7 @@ def publish(
         with atomic.publish_lock(target, wait, notify):
             warnings = atomic.recover(target)
             atomic.pause_point("locked")
-            result = _publish_locked(seeds, target, bump)
+            result = _publish_locked(seeds, target, bump, use_cache)
     except OSError as exc:
         where = exc.filename or target
         raise Refused(
@@ -239,10 +248,10 @@ def publish(
     return result
 
 
-def _publish_locked(seeds: Path, target: Path, bump: str | None) -> Published:
+def _publish_locked(seeds: Path, target: Path, bump: str | None, use_cache: bool) -> Published:
     previous = check_target(target, seeds)  # again: recovery may have put a parked package back
     with atomic.staging(target) as folder:
-        result = build_package(seeds, folder / atomic.PACKAGE, previous, bump)
+        result = build_package(seeds, folder / atomic.PACKAGE, previous, bump, use_cache)
         if not result.changed:
             return result
         problems = verify_package(folder / atomic.PACKAGE)
@@ -252,7 +261,9 @@ def _publish_locked(seeds: Path, target: Path, bump: str | None) -> Published:
         return result
 
 
-def dry_run(seeds: Path, target: Path, bump: str | None = None) -> Published:
+def dry_run(
+    seeds: Path, target: Path, bump: str | None = None, use_cache: bool = True
+) -> Published:
     """What `publish` would do: build in the system's temporary folder, diff, report; write nothing
     here."""
     from pipeline.package.diff import render_text
@@ -260,7 +271,7 @@ def dry_run(seeds: Path, target: Path, bump: str | None = None) -> Published:
     previous = check_target(target, seeds)
     with tempfile.TemporaryDirectory(prefix="pipeline-dry-run-") as scratch:
         out = Path(scratch) / "datapackage"
-        result = build_package(seeds, out, previous, bump)
+        result = build_package(seeds, out, previous, bump, use_cache)
         if previous is None:
             result.report = f"no package published in {target} yet\n"
         else:
