@@ -429,6 +429,7 @@ def publish(
         wait=wait,
         notify=lambda note: typer.echo(note, err=True),
         use_cache=not no_cache,
+        note=say,
     )
     if dry_run:
         typer.echo(printable_lines(result.report or ""), nl=False)

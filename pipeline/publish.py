@@ -219,16 +219,17 @@ def publish(
     wait: float | None = None,
     notify=None,
     use_cache: bool = True,
+    note=None,
 ) -> Published:
     """Check, build and atomically publish the package into `target` (or only report, when `dry`).
 
     Refused (nothing written) for a target publish does not own, an unreadable published
     package, or a lock another run holds longer than `wait` seconds (atomic.DEFAULT_WAIT when
-    None); `notify` hears that the run waits.
+    None); `notify` hears that the run waits, `note` about the per-file cache (`use_cache`).
     """
     versions.check_level(bump)
     if dry:
-        return dry_run(seeds, target, bump, use_cache)
+        return dry_run(seeds, target, bump, use_cache, note)
     check_target(target, seeds)  # before the lock, so a refused target gets no lock file beside it
     wait = atomic.DEFAULT_WAIT if wait is None else wait
     if not wait >= 0:  # also NaN, which no comparison would ever end
@@ -238,7 +239,7 @@ def publish(
         with atomic.publish_lock(target, wait, notify):
             warnings = atomic.recover(target)
             atomic.pause_point("locked")
-            result = _publish_locked(seeds, target, bump, use_cache)
+            result = _publish_locked(seeds, target, bump, use_cache, note)
     except OSError as exc:
         where = exc.filename or target
         raise Refused(
@@ -248,10 +249,12 @@ def publish(
     return result
 
 
-def _publish_locked(seeds: Path, target: Path, bump: str | None, use_cache: bool) -> Published:
+def _publish_locked(
+    seeds: Path, target: Path, bump: str | None, use_cache: bool, note
+) -> Published:
     previous = check_target(target, seeds)  # again: recovery may have put a parked package back
     with atomic.staging(target) as folder:
-        result = build_package(seeds, folder / atomic.PACKAGE, previous, bump, use_cache)
+        result = build_package(seeds, folder / atomic.PACKAGE, previous, bump, use_cache, note)
         if not result.changed:
             return result
         problems = verify_package(folder / atomic.PACKAGE)
@@ -262,7 +265,7 @@ def _publish_locked(seeds: Path, target: Path, bump: str | None, use_cache: bool
 
 
 def dry_run(
-    seeds: Path, target: Path, bump: str | None = None, use_cache: bool = True
+    seeds: Path, target: Path, bump: str | None = None, use_cache: bool = True, note=None
 ) -> Published:
     """What `publish` would do: build in the system's temporary folder, diff, report; write nothing
     here."""
@@ -271,7 +274,7 @@ def dry_run(
     previous = check_target(target, seeds)
     with tempfile.TemporaryDirectory(prefix="pipeline-dry-run-") as scratch:
         out = Path(scratch) / "datapackage"
-        result = build_package(seeds, out, previous, bump, use_cache)
+        result = build_package(seeds, out, previous, bump, use_cache, note)
         if previous is None:
             result.report = f"no package published in {target} yet\n"
         else:
