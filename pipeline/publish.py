@@ -13,6 +13,10 @@ changelog and datasheet are written once, with the new version (twice only when 
 tables are as published but other bytes differ, or --bump asks for a new version of
 an unchanged package).
 
+With the per-file cache in use (pipeline.build.cache) and no --bump, publish first compares the
+seeds and the target with what they were after the last publish into the same target: when every
+byte of both is as then, it says the package is unchanged without building it.
+
 Publish replaces the whole target folder, so it writes only into a folder it
 recognises as its own (check_target): absent, empty, or holding nothing but what
 publish writes (datapackage.json, README.md, CHANGELOG.md, data/<table>.csv and
@@ -32,6 +36,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.build.cache import PublishMemo, open_cache
 from pipeline.build.collector import existing_objects_frozen
 from pipeline.check.run import check_seeds, to_stderr
 from pipeline.contract.problems import InputError, Problem
@@ -253,15 +258,32 @@ def _publish_locked(
     seeds: Path, target: Path, bump: str | None, use_cache: bool, note
 ) -> Published:
     previous = check_target(target, seeds)  # again: recovery may have put a parked package back
+    memo = _memo(seeds, target, bump, use_cache, note)
+    version = memo.unchanged(previous) if memo is not None and previous is not None else None
+    if version is not None:
+        return Published(version, changed=False, level=None)
     with atomic.staging(target) as folder:
         result = build_package(seeds, folder / atomic.PACKAGE, previous, bump, use_cache, note)
-        if not result.changed:
-            return result
-        problems = verify_package(folder / atomic.PACKAGE)
-        if problems:
-            raise InputError(problems)
-        result.warnings = atomic.swap_in(folder, target)
-        return result
+        if result.changed:
+            problems = verify_package(folder / atomic.PACKAGE)
+            if problems:
+                raise InputError(problems)
+            result.warnings = atomic.swap_in(folder, target)
+    if memo is not None:
+        memo.record(target, result.version)
+    return result
+
+
+def _memo(seeds: Path, target: Path, bump: str | None, use_cache: bool, note) -> PublishMemo | None:
+    """What the last publish into `target` found, when the cache is in use and no bump is asked
+    (a bump gives a new version even of an unchanged package)."""
+    if not use_cache or bump is not None or not seeds.is_dir():
+        return None
+    cache = open_cache(seeds, lambda line: None, [target])  # the check's own opening says why not
+    if cache is None:
+        return None
+    cache.note = note or to_stderr
+    return PublishMemo.open(cache, seeds, target)
 
 
 def dry_run(

@@ -6,7 +6,9 @@ source already read, parse each run's annotation files and build its rows, which
 come back in folder order. The result is the same as reading every file here, one by one: the
 rows in the same order, the same problems. The rules that look at one record and
 its own evidence (given by the caller, pipeline.check) run in the workers too, on each
-run's rows. Small corpora are read
+folder's rows, so that what one folder gives depends on that folder (and the sources its
+evidence names) alone: with a cache (pipeline.build.cache), folders whose entry is still valid
+are not read, and only the others go to the workers. Small numbers of folders are read
 here directly, where starting workers would cost more than it saves.
 
 Only the parent answers Ctrl-C and SIGTERM: workers ignore SIGINT (a terminal sends it

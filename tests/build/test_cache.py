@@ -179,6 +179,30 @@ def test_a_package_published_through_the_cache_is_the_same_bytes(corpus, tmp_pat
     assert not any(cache_dir in p.parents for p in outs["warm"].rglob("*"))
 
 
+@pytest.mark.parametrize("state", ["unchanged", "seeds edited", "package edited", "twice"])
+def test_publish_through_the_cache_does_what_publish_without_it_does(state, tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    env = {"SOURCE_DATE_EPOCH": PUBLISHED_EPOCH}
+    published = tmp_path / "published" / "datapackage"
+    runner.invoke(app, ["publish", "--seeds", str(seeds), "--out", str(published)], env=env)
+    if state == "seeds edited":
+        path = seeds / "wire-2020-09-30" / "annotations.yaml"
+        path.write_text(path.read_text().replace("Shelling of Terter", "Shells on Terter", 1))
+    elif state == "package edited":
+        (published / "README.md").write_text("edited by hand\n")
+    results = {}
+    for name, options in [("cached", []), ("uncached", ["--no-cache"])]:
+        out = tmp_path / name / "datapackage"
+        shutil.copytree(published, out)
+        args = ["publish", "--seeds", str(seeds), "--out", str(out), *options]
+        runs = 2 if state == "twice" else 1
+        for _ in range(runs):
+            result = runner.invoke(app, args, env={"SOURCE_DATE_EPOCH": "1601510400"})
+        results[name] = (result.exit_code, result.output.replace(name, "OUT"), tree(out))
+    assert results["cached"] == results["uncached"]
+
+
 # ---- damaged entries ----
 
 
@@ -206,6 +230,9 @@ DAMAGE = {
         body=json.dumps(
             {"deps": {"sources": [], "known": None}, "part": {"keys": [], "tables": {"x": {}}}}
         ).encode(),
+    ),
+    "dependencies of another shape": lambda e: _rewrite(
+        e, body=b'{"deps": {"sources": [5], "known": null}, "part": {}}'
     ),
     "a folder": lambda e: (e.unlink(), e.mkdir()),
 }
