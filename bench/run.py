@@ -8,6 +8,8 @@ Steps (each result is kept in bench/work/results.json, so steps can be rerun alo
   validate    the 12k package (about 1,000,000 rows) with planted errors (bench/plant.py):
               pipeline validate (CSV only, and with the Parquet twins) versus
               frictionless validate, and which planted errors each one found
+  cache       check and publish through the per-file cache on the 1k and 10k corpora: cold (no
+              cache), warm (nothing changed) and after editing one annotation file
   help        pipeline --help start-up
   speed       a fixed pure-Python workload (run between steps: the machine's speed meanwhile)
   report      bench/RESULTS.md from the results
@@ -300,6 +302,57 @@ def step_speed(results: dict) -> None:
     results["speed_run"] = results.get("run_id")
 
 
+CACHE = WORK / "cache"  # PIPELINE_CACHE_DIR of the cache step
+CACHE_RUNS = {"1k": 3, "10k": 3}
+
+
+def step_cache(results: dict) -> None:
+    """check cold / warm / one file edited, and publish of an unchanged corpus cold / warm."""
+    previous = os.environ.get("PIPELINE_CACHE_DIR")
+    os.environ["PIPELINE_CACHE_DIR"] = str(CACHE)
+    try:
+        for label in SIZES:
+            results.setdefault("cache", {})[label] = _cache_runs(label)
+    finally:
+        if previous is None:
+            del os.environ["PIPELINE_CACHE_DIR"]
+        else:
+            os.environ["PIPELINE_CACHE_DIR"] = previous
+        shutil.rmtree(CACHE, ignore_errors=True)
+
+
+def _cache_runs(label: str) -> dict:
+    seeds = WORK / f"seeds-{label}"
+    out = WORK / f"package-{label}"
+    check = [str(BIN / "pipeline"), "check", "--seeds", rel(seeds)]
+    publish = [str(BIN / "pipeline"), "publish", "--seeds", rel(seeds), "--out", rel(out)]
+    runs = CACHE_RUNS[label]
+
+    def cold() -> None:
+        shutil.rmtree(CACHE, ignore_errors=True)
+
+    edited = sorted(p for p in seeds.iterdir() if p.is_dir())[0] / "annotations.yaml"
+    original = edited.read_text(encoding="utf-8")
+    turn = [0]
+
+    def edit() -> None:  # each run sees the file changed since the last one, and still valid
+        turn[0] += 1
+        text = original.replace('summary: "', f'summary: "({turn[0]}) ', 1)
+        edited.write_text(text, encoding="utf-8")
+
+    entries = {}
+    try:
+        entries["check cold"] = repeat(check, 1 if label == "10k" else runs, before=cold)
+        entries["check warm"] = repeat(check, runs)
+        entries["check, one file edited"] = repeat(check, runs, before=edit)
+    finally:
+        edited.write_text(original, encoding="utf-8")
+    timed(publish)  # the corpus as published: what the unchanged runs find
+    entries["publish unchanged, cold"] = repeat(publish, 1, before=cold)
+    entries["publish unchanged, warm"] = repeat(publish, runs)
+    return entries
+
+
 def step_help(results: dict) -> None:
     results["help"] = repeat([str(BIN / "pipeline"), "--help"], 7)
 
@@ -473,6 +526,33 @@ def _help_section(help_: dict | None) -> list[str]:
     ]
 
 
+CACHE_TARGETS = {"check, one file edited": 2.0, "publish unchanged, warm": 5.0}  # 10k, seconds
+
+
+def _cache_section(cache: dict | None) -> list[str]:
+    """Each command cold, warm and after one edit, with its ratio to the cold run."""
+    if not cache:
+        return []
+    lines = [
+        "## Incremental check and publish (per-file cache)",
+        "",
+        "| corpus | run | result | vs cold |",
+        "|---|---|---|---|",
+    ]
+    for label, entries in cache.items():
+        for run, entry in entries.items():
+            base = entries["check cold" if run.startswith("check") else "publish unchanged, cold"]
+            ratio = entry["median_s"] / base["median_s"]
+            lines.append(f"| {label} | {run} | {_fmt(entry)} | {ratio:.2f} |")
+    if "10k" in cache:
+        for run, target in CACHE_TARGETS.items():
+            seconds = cache["10k"][run]["median_s"]
+            met = "met" if seconds <= target else "NOT met"
+            lines.append("")
+            lines.append(f"Target (10k {run} within {target:.0f} s): {met} ({seconds:.1f} s).")
+    return lines + [""]
+
+
 def _notes_section(notes: list[str] | None) -> list[str]:
     return ["## Notes", ""] + [f"- {note}" for note in notes] + [""] if notes else []
 
@@ -485,6 +565,7 @@ def step_report(results: dict) -> None:
         results.get("publish", {}),
         "10k within 60 s and 2 GB; 10k/1k time ratio <= 12",
     )
+    lines += _cache_section(results.get("cache"))
     lines += _validate_section(results.get("validate"))
     lines += _speed_section(results.get("speed"))
     lines += _help_section(results.get("help"))
@@ -498,6 +579,7 @@ STEPS = {
     "check": step_check,
     "publish": step_publish,
     "validate": step_validate,
+    "cache": step_cache,
     "help": step_help,
     "report": step_report,
 }
@@ -509,6 +591,8 @@ DEFAULT = [
     "publish",
     "speed",
     "validate",
+    "speed",
+    "cache",
     "speed",
     "help",
     "report",

@@ -256,6 +256,12 @@ QUIET = typer.Option(
     "unless CI is set; PIPELINE_PROGRESS=1 forces it, 0 hides it) and no note that publish waits "
     "for a lock. Results, warnings and problems are still printed.",
 )
+NO_CACHE = typer.Option(
+    False,
+    "--no-cache",
+    help="Read every annotation file again; neither read nor write the per-file cache "
+    "($PIPELINE_CACHE_DIR, else $XDG_CACHE_HOME/karabakh-pipeline).",
+)
 
 
 def _show_version(shown: bool) -> None:
@@ -371,11 +377,24 @@ def ingest(
     help="Validate seeds/: structure, evidence, schemas, keys and domain rules; report every "
     "problem."
 )
-def check(seeds: Path = SEEDS, as_json: bool = AS_JSON, quiet: bool = QUIET) -> None:
+def check(
+    seeds: Path = SEEDS,
+    as_json: bool = AS_JSON,
+    no_cache: bool = NO_CACHE,
+    watch: bool = typer.Option(
+        False,
+        "--watch",
+        help="Check again whenever a file under --seeds is saved and print the problems fixed "
+        "and new; Ctrl-C ends it (exit 130).",
+    ),
+    quiet: bool = QUIET,
+) -> None:
     from pipeline.check.run import check_seeds
 
+    if watch:
+        _watch(seeds, no_cache, as_json)
     with progress_shown(quiet) as shown:
-        checked = check_seeds(seeds, shown)
+        checked = check_seeds(seeds, shown, use_cache=not no_cache, note=say)
     if checked.problems:
         fail(checked.problems, as_json)
     counts = {table: len(rows) for table, rows in checked.tables.rows.items()}
@@ -383,6 +402,22 @@ def check(seeds: Path = SEEDS, as_json: bool = AS_JSON, quiet: bool = QUIET) -> 
         typer.echo(json.dumps({"valid": True, "problems": [], "rows": counts}, indent=2))
     else:
         typer.echo("ok: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+
+
+def _watch(seeds: Path, no_cache: bool, as_json: bool) -> None:
+    """check --watch: runs until Ctrl-C, which exit_policy turns into `interrupted` and 130."""
+    from pipeline.check.watch import watch
+
+    if as_json:
+        say("error: --watch prints changes for people; it cannot be combined with --json")
+        raise typer.Exit(2)
+
+    def show(lines: list[str]) -> None:
+        for line in lines:
+            typer.echo(line)
+        sys.stdout.flush()  # a pipe would otherwise hold the report back
+
+    watch(seeds, show, not no_cache, note=say)
 
 
 @app.command(
@@ -420,6 +455,7 @@ def publish(
         help="An earlier release (folder, zip or git:REV), oldest first, to seed the history of a "
         "package published before its changes table was kept. Repeat for each.",
     ),
+    no_cache: bool = NO_CACHE,
     quiet: bool = QUIET,
 ) -> None:
     from pipeline.publish import publish as run
@@ -434,6 +470,8 @@ def publish(
             notify=None if quiet else lambda note: typer.echo(note, err=True),
             progress=shown,
             history_from=tuple(history_from),
+            use_cache=not no_cache,
+            note=say,
         )
     if dry_run:
         typer.echo(printable_lines(result.report or ""), nl=False)
@@ -468,11 +506,12 @@ def coverage(
     seeds: Path = SEEDS,
     show_all: bool = typer.Option(False, "--all", help="Also list excluded sentences."),
     as_json: bool = AS_JSON,
+    no_cache: bool = NO_CACHE,
 ) -> None:
     from pipeline.check.coverage import classify
     from pipeline.check.run import check_seeds
 
-    checked = check_seeds(seeds)
+    checked = check_seeds(seeds, use_cache=not no_cache, note=say)
     for problem in checked.problems:  # else a file that cannot be read would just look unannotated
         say(str(problem))
     sentences = classify(checked.corpus, checked.tables.rows["evidence"], checked.exclusions)

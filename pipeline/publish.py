@@ -13,6 +13,10 @@ changelog and datasheet are written once, with the new version (twice only when 
 tables are as published but other bytes differ, or --bump asks for a new version of
 an unchanged package).
 
+With the per-file cache in use (pipeline.build.cache) and no --bump, publish first compares the
+seeds and the target with what they were after the last publish into the same target: when every
+byte of both is as then, it says the package is unchanged without building it.
+
 Publish replaces the whole target folder, so it writes only into a folder it
 recognises as its own (check_target): absent, empty, or holding nothing but what
 publish writes (datapackage.json, README.md, CHANGELOG.md, load.R, croissant.json,
@@ -37,8 +41,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.build.cache import PublishMemo, open_cache
 from pipeline.build.collector import existing_objects_frozen
-from pipeline.check.run import check_seeds
+from pipeline.check.run import check_seeds, to_stderr
 from pipeline.contract import schemas
 from pipeline.contract.problems import InputError, Problem, unique_sorted
 from pipeline.load.reasons import Reasons, load_reasons
@@ -135,6 +140,8 @@ def build_package(
     bump: str | None = None,
     progress: Progress | None = None,
     history_from: tuple[str, ...] = (),
+    use_cache: bool = True,
+    note=None,
 ) -> Published:
     """Build the package from `seeds` into the absent folder `out`, versioned against `previous`.
 
@@ -142,7 +149,8 @@ def build_package(
     when nothing changed; lower than the changes require, it raises BumpError. Every data change
     needs its reason in seeds/changes.yaml (InputError otherwise). `history_from` names the earlier
     packages of a `previous` published before its lineage was kept (lineage.seed_history).
-    `progress` hears the check's steps, then each file written.
+    `progress` hears the check's steps, then each file written. The checks use the per-file cache
+    unless `use_cache` is off (never inside `out` or `previous`); `note` hears about it.
     """
     from pipeline.package.datasheet import read_method
 
@@ -152,7 +160,8 @@ def build_package(
         reasons = load_reasons(seeds)
     except InputError as exc:
         problems, reasons = exc.problems, Reasons()
-    checked = check_seeds(seeds, progress)
+    avoid = [out] if previous is None else [out, previous]
+    checked = check_seeds(seeds, progress, use_cache, note or to_stderr, avoid)
     if checked.problems or problems:
         raise InputError(unique_sorted(problems + checked.problems))
     method = read_method(seeds)  # seeds/METHOD.md; None when absent (the datasheet says so)
@@ -366,16 +375,19 @@ def publish(
     notify=None,
     progress: Progress | None = None,
     history_from: tuple[str, ...] = (),
+    use_cache: bool = True,
+    note=None,
 ) -> Published:
     """Check, build and atomically publish the package into `target` (or only report, when `dry`).
 
     Refused (nothing written) for a target publish does not own, an unreadable published
     package, or a lock another run holds longer than `wait` seconds (atomic.DEFAULT_WAIT when
-    None); `notify` hears that the run waits; `progress` hears each step of the work.
+    None); `notify` hears that the run waits; `progress` hears each step of the work; `note`
+    hears about the per-file cache (`use_cache`).
     """
     versions.check_level(bump)
     if dry:
-        return dry_run(seeds, target, bump, progress, history_from)
+        return dry_run(seeds, target, bump, progress, history_from, use_cache, note)
     check_target(target, seeds)  # before the lock, so a refused target gets no lock file beside it
     wait = atomic.DEFAULT_WAIT if wait is None else wait
     if not wait >= 0:  # also NaN, which no comparison would ever end
@@ -385,7 +397,9 @@ def publish(
         with atomic.publish_lock(target, wait, notify):
             warnings = atomic.recover(target)
             atomic.pause_point("locked")
-            result = _publish_locked(seeds, target, bump, or_silent(progress), history_from)
+            result = _publish_locked(
+                seeds, target, bump, or_silent(progress), history_from, use_cache, note
+            )
     except OSError as exc:
         where = exc.filename or target
         raise Refused(
@@ -401,20 +415,48 @@ def _publish_locked(
     bump: str | None,
     progress: Progress,
     history_from: tuple[str, ...],
+    use_cache: bool,
+    note,
 ) -> Published:
     previous = check_target(target, seeds)  # again: recovery may have put a parked package back
+    memo = _memo(seeds, target, bump, use_cache, note, history_from)
+    version = memo.unchanged(previous) if memo is not None and previous is not None else None
+    if version is not None:
+        return Published(version, changed=False, level=None)
     with atomic.staging(target) as folder:
         result = build_package(
-            seeds, folder / atomic.PACKAGE, previous, bump, progress, history_from
+            seeds,
+            folder / atomic.PACKAGE,
+            previous,
+            bump,
+            progress,
+            history_from,
+            use_cache,
+            note,
         )
-        if not result.changed:
-            return result
-        problems = verify_package(folder / atomic.PACKAGE, progress)
-        if problems:
-            raise InputError(problems)
-        progress("swapping in")
-        result.warnings = atomic.swap_in(folder, target)
-        return result
+        if result.changed:
+            problems = verify_package(folder / atomic.PACKAGE, progress)
+            if problems:
+                raise InputError(problems)
+            progress("swapping in")
+            result.warnings = atomic.swap_in(folder, target)
+    if memo is not None:
+        memo.record(target, result.version)
+    return result
+
+
+def _memo(
+    seeds: Path, target: Path, bump: str | None, use_cache: bool, note, history_from: tuple
+) -> PublishMemo | None:
+    """What the last publish into `target` found, when the cache is in use and no bump or history
+    is asked (a bump gives a new version even of an unchanged package; a history changes it)."""
+    if not use_cache or bump is not None or history_from or not seeds.is_dir():
+        return None
+    cache = open_cache(seeds, lambda line: None, [target])  # the check's own opening says why not
+    if cache is None:
+        return None
+    cache.note = note or to_stderr
+    return PublishMemo.open(cache, seeds, target)
 
 
 def dry_run(
@@ -423,6 +465,8 @@ def dry_run(
     bump: str | None = None,
     progress: Progress | None = None,
     history_from: tuple[str, ...] = (),
+    use_cache: bool = True,
+    note=None,
 ) -> Published:
     """What `publish` would do: build in the system's temporary folder, diff, report; write nothing
     here."""
@@ -431,7 +475,7 @@ def dry_run(
     previous = check_target(target, seeds)
     with tempfile.TemporaryDirectory(prefix="pipeline-dry-run-") as scratch:
         out = Path(scratch) / "datapackage"
-        result = build_package(seeds, out, previous, bump, progress, history_from)
+        result = build_package(seeds, out, previous, bump, progress, history_from, use_cache, note)
         if previous is None:
             result.report = f"no package published in {target} yet\n"
         else:

@@ -83,6 +83,16 @@ def assemble_case(case: Path, workdir: Path) -> Path:
     return seeds
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_in_tmp(tmp_path_factory) -> Iterator[Path]:
+    """The per-file cache of every command the tests run (subprocesses too) goes to a temporary
+    folder, never to the user's cache."""
+    folder = tmp_path_factory.mktemp("pipeline-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIPELINE_CACHE_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture
 def minimal_seeds(tmp_path: Path, monkeypatch) -> Path:
     """A copy of the minimal seeds, tmp_path/seeds, with the test running in tmp_path: problems
@@ -154,8 +164,13 @@ def beside(out: Path) -> list[str]:
 
 
 def command_env(**extra: str) -> dict[str, str]:
-    """This process's environment for a `pipeline` subprocess: no PIPELINE_* test switches, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
+    """This process's environment for a `pipeline` subprocess: no PIPELINE_* test switches (the
+    cache's temporary folder kept), plus `extra`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PIPELINE_") or k == "PIPELINE_CACHE_DIR"
+    }
     env.update(extra)
     return env
 

@@ -332,10 +332,12 @@ def test_help_lists_commands_options_and_exit_codes():
 # others keep theirs.
 OPTION_ROWS = {
     "check": [
-        "│ --seeds          <path>  Folder of sources and annotations. [default: seeds] │",
-        "│ --json                   Machine-readable output.                            │",
-        "│ --quiet  -q              No progress bar (shown on stderr when it is a       │",
-        "│ --help                   Show this message and exit.                         │",
+        "│ --seeds             <path>  Folder of sources and annotations.               │",
+        "│ --json                      Machine-readable output.                         │",
+        "│ --no-cache                  Read every annotation file again; neither read   │",
+        "│ --watch                     Check again whenever a file under --seeds is     │",
+        "│ --quiet     -q              No progress bar (shown on stderr when it is a    │",
+        "│ --help                      Show this message and exit.                      │",
     ],
     "publish": [
         "│ --seeds                 <path>             Folder of sources and             │",
@@ -344,14 +346,16 @@ OPTION_ROWS = {
         "│ --bump                  major|minor|patch  Raise the bump the changes        │",
         "│ --wait                  SECONDS [x>=0]     Seconds to wait for another       │",
         "│ --history-from          PACKAGE            An earlier release (folder, zip   │",
+        "│ --no-cache                                 Read every annotation file again; │",
         "│ --quiet         -q                         No progress bar (shown on stderr  │",
         "│ --help                                     Show this message and exit.       │",
     ],
     "coverage": [
-        "│ --seeds        <path>  Folder of sources and annotations. [default: seeds]   │",
-        "│ --all                  Also list excluded sentences.                         │",
-        "│ --json                 Machine-readable output.                              │",
-        "│ --help                 Show this message and exit.                           │",
+        "│ --seeds           <path>  Folder of sources and annotations.                 │",
+        "│ --all                     Also list excluded sentences.                      │",
+        "│ --json                    Machine-readable output.                           │",
+        "│ --no-cache                Read every annotation file again; neither read nor │",
+        "│ --help                    Show this message and exit.                        │",
     ],
     "annotation-schema": [
         "│ --check          Fail if the file is out of date.                            │",

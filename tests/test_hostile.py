@@ -407,7 +407,7 @@ def test_ingested_text_passes_check_after_normalising(tmp_path: Path, minimal_se
 def test_unexpected_fault_is_one_line_not_a_traceback(minimal_seeds: Path, monkeypatch):
     import pipeline.check.run
 
-    def broken(seeds, progress=None):
+    def broken(seeds, *options, **named):
         raise RuntimeError("disk on fire\nsecond line")
 
     monkeypatch.setattr(pipeline.check.run, "check_seeds", broken)
@@ -422,7 +422,7 @@ def test_unexpected_fault_is_one_line_not_a_traceback(minimal_seeds: Path, monke
 def test_unexpected_fault_through_the_console_entry(minimal_seeds: Path):
     program = (
         "import sys, pipeline.check.run\n"
-        "def broken(seeds, progress=None):\n    raise KeyError('boom')\n"
+        "def broken(seeds, *options, **named):\n    raise KeyError('boom')\n"
         "pipeline.check.run.check_seeds = broken\n"
         "from pipeline.cli import main\n"
         "sys.argv = ['pipeline', 'check', '--seeds', sys.argv[1]]\nmain()\n"

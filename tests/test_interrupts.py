@@ -263,7 +263,7 @@ def test_signal_while_one_process_reads_ends_the_command_cleanly(
     ids=["KeyboardInterrupt", "Terminated"],
 )
 def test_interrupt_inside_a_command_is_one_line_and_its_exit_code(raised, code, line, monkeypatch):
-    def stopped(seeds, progress=None):
+    def stopped(seeds, *options, **named):
         raise raised
 
     monkeypatch.setattr("pipeline.check.run.check_seeds", stopped)
@@ -290,10 +290,10 @@ def test_a_signal_whose_exception_was_lost_still_ends_the_command_as_stopped(
 
     real = run.check_seeds
 
-    def stopped(seeds, progress=None):
+    def stopped(seeds, *options, **named):
         monkeypatch.setattr(cli._Stop, "signum", signal.SIGTERM)  # as the handler records it
         if lost == "swallowed":
-            return real(seeds, progress)
+            return real(seeds, *options, **named)
         raise ImportError('PyCapsule_Import could not import module "pandas"')
 
     monkeypatch.setattr(run, "check_seeds", stopped)

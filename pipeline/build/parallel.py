@@ -6,7 +6,9 @@ source already read, parse each run's annotation files and build its rows, which
 come back in folder order. The result is the same as reading every file here, one by one: the
 rows in the same order, the same problems. The rules that look at one record and
 its own evidence (given by the caller, pipeline.check) run in the workers too, on each
-run's rows. Small corpora are read
+folder's rows, so that what one folder gives depends on that folder (and the sources its
+evidence names) alone: with a cache (pipeline.build.cache), folders whose entry is still valid
+are not read, and only the others go to the workers. Small numbers of folders are read
 here directly, where starting workers would cost more than it saves.
 
 Only the parent answers Ctrl-C and SIGTERM: workers ignore SIGINT (a terminal sends it
@@ -25,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.build.cache import FolderCache, Part, Plan
 from pipeline.build.collector import collector_paused
 from pipeline.build.tables import Tables, add_record_rows, add_source_rows
 from pipeline.contract.problems import Problem
@@ -42,6 +45,7 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _corpus: Corpus | None = None  # the sources, handed to forked workers
 _context: tuple = ({}, {})  # what the record rules need from the sources and conventions
 _rules: RecordRules | None = None
+_plan: Plan | None = None
 
 
 @dataclass(frozen=True)
@@ -53,17 +57,45 @@ class RecordRules:
     problems: Callable[[Tables, tuple], list[Problem]]
 
 
-def _build_run(folders: list[Path]) -> tuple[Tables, list, list[Problem]]:
-    """Rows, exclusions and problems of the annotation files in `folders`."""
-    if _corpus is None:
-        raise RuntimeError("a run is built only after the sources are read")
-    part = load_annotations(_corpus, folders)
+class _RecordingSources(dict):
+    """The corpus's sources, noting which ones a folder's evidence looks up and whether a message
+    lists them all: what a cached folder depends on besides its own file."""
+
+    read: set[str]
+    listed: bool
+
+    def start(self) -> None:
+        self.read, self.listed = set(), False
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __iter__(self):
+        self.listed = True
+        return super().__iter__()
+
+
+def _build_folder(folder: Path) -> Part:
+    """Rows, exclusions and problems of one folder's annotation file (stored in the cache when one
+    is in use)."""
+    if _corpus is None or not isinstance(_corpus.sources, _RecordingSources):
+        raise RuntimeError("a folder is built only after the sources are read")
+    _corpus.sources.start()
+    part = load_annotations(_corpus, [folder])
     tables = Tables()
     problems = part.problems
     add_record_rows(part, tables, problems)
     if _rules is not None:
         problems += _rules.problems(tables, _context)
-    return tables, part.exclusions, problems
+    built = Part(tables, part.exclusions, problems, _corpus.sources.read, _corpus.sources.listed)
+    if _plan is not None:
+        _plan.store(folder, built)
+    return built
+
+
+def _build_run(folders: list[Path]) -> list[Part]:
+    return [_build_folder(folder) for folder in folders]
 
 
 def workers() -> int:
@@ -74,18 +106,22 @@ def workers() -> int:
 
 
 def read_and_build(
-    seeds: Path, rules: RecordRules | None = None, progress: Progress | None = None
+    seeds: Path,
+    rules: RecordRules | None = None,
+    cache: FolderCache | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Corpus, Tables, list[Problem]]:
     """The corpus (sources, exclusions), all its tables, every problem met reading them and the
-    record rules'; `progress` hears how many folders have been read, sources then annotations."""
+    record rules'. With a `cache`, folders whose entry is still valid are not read again;
+    `progress` hears how many folders have been read, sources then annotations."""
     with collector_paused():
-        return _read_and_build(seeds, rules, or_silent(progress))
+        return _read_and_build(seeds, rules, cache, or_silent(progress))
 
 
 def _read_and_build(
-    seeds: Path, rules: RecordRules | None, progress: Progress
+    seeds: Path, rules: RecordRules | None, cache: FolderCache | None, progress: Progress
 ) -> tuple[Corpus, Tables, list[Problem]]:
-    global _corpus, _context, _rules
+    global _corpus, _context, _rules, _plan
     listed = len(source_folders(seeds))
     count = min(workers(), -(-listed // FOLDERS_PER_RUN))
     parallel = (
@@ -105,29 +141,43 @@ def _read_and_build(
     add_source_rows(corpus, tables, problems)
     _context = rules.context(tables) if rules else ({}, {})
     folders = corpus.annotation_folders
-    runs = [folders[i : i + FOLDERS_PER_RUN] for i in range(0, len(folders), FOLDERS_PER_RUN)]
-    _corpus, _rules = corpus, rules  # set before the fork: the workers inherit them
+    sources = corpus.sources
+    corpus.sources = _RecordingSources(sources)
+    # set before the fork: the workers inherit them
+    _corpus, _rules = corpus, rules
+    _plan = None if cache is None else Plan(cache, corpus, tables, _context, rules is not None)
     try:
-        if parallel:
+        found = {} if _plan is None else _plan.lookup(folders)
+        missing = [folder for folder in folders if folder not in found]
+        runs = [missing[i : i + FOLDERS_PER_RUN] for i in range(0, len(missing), FOLDERS_PER_RUN)]
+        if parallel and len(missing) >= PARALLEL_MIN_FOLDERS:
             validators(annotation_json_schema())  # compiled once here rather than in every worker
             with worker_pool(count) as pool:
-                mapped = counted(pool.imap, "reading annotations", progress)
-                _gather(mapped(_build_run, runs), corpus, tables, problems)
+                mapped = counted(pool.imap, "reading annotations", progress, len(found))
+                built = [part for run in mapped(_build_run, runs) for part in run]
         else:
-            mapped = counted(map, "reading annotations", progress)
-            _gather(mapped(_build_run, runs), corpus, tables, problems)
+            mapped = counted(map, "reading annotations", progress, len(found))
+            built = [part for run in mapped(_build_run, runs) for part in run]
     finally:
-        _corpus, _context, _rules = None, ({}, {}), None
+        corpus.sources = sources
+        _corpus, _context, _rules, _plan = None, ({}, {}), None, None
+    found.update(zip(missing, built, strict=True))
+    _gather([found[folder] for folder in folders], corpus, tables, problems)
+    if cache is not None:
+        cache.prune()
     return corpus, tables, problems
 
 
-def counted(mapper: Callable, what: str, progress: Progress) -> Callable:
+def counted(mapper: Callable, what: str, progress: Progress, done_before: int = 0) -> Callable:
     """`mapper` (map, or a pool's ordered imap) over runs of folders, telling `progress` how many
-    folders are done as each run's result comes back."""
+    folders are done as each run's result comes back; `done_before` folders (read from the cache)
+    count as done first, so the bar counts every folder either way."""
 
     def mapped(function: Callable, runs: list[list]) -> Iterator:
-        total, done = sum(map(len, runs)), 0
-        progress(what, done, total)
+        total, done = done_before + sum(map(len, runs)), done_before
+        progress(what, 0, total)
+        if done_before:
+            progress(what, done, total)
         for run, result in zip(runs, mapper(function, runs), strict=True):
             done += len(run)
             progress(what, done, total)
@@ -136,12 +186,12 @@ def counted(mapper: Callable, what: str, progress: Progress) -> Callable:
     return mapped
 
 
-def _gather(parts, corpus: Corpus, tables: Tables, problems: list[Problem]) -> None:
-    """The runs' rows, exclusions and problems, added in folder order."""
-    for part, exclusions, found in parts:
-        tables.extend(part)
-        corpus.exclusions += exclusions
-        problems += found
+def _gather(parts: list[Part], corpus: Corpus, tables: Tables, problems: list[Problem]) -> None:
+    """The folders' rows, exclusions and problems, added in folder order."""
+    for part in parts:
+        tables.extend(part.tables)
+        corpus.exclusions += part.exclusions
+        problems += part.problems
 
 
 @contextlib.contextmanager

@@ -2,14 +2,19 @@
 
 Layers (DESIGN.md section 5): 1 file structure, 2 evidence spans, 3 table
 constraints, 4 keys, 5 domain rules. All run on whatever could be read, so one
-run reports every problem at once.
+run reports every problem at once. Layers 1, 2 and the record rules of 5 look at one
+annotation file at a time, and their results are cached per file (pipeline.build.cache)
+unless `use_cache` is off; the other layers always run over every row.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.build.cache import open_cache
 from pipeline.build.collector import existing_objects_frozen
 from pipeline.build.parallel import RecordRules, read_and_build
 from pipeline.build.tables import Tables
@@ -27,11 +32,24 @@ class Checked:
     problems: list[Problem]
 
 
-def check_seeds(seeds: Path, progress: Progress | None = None) -> Checked:
-    """Every layer on `seeds`; `progress` hears the folders read, then each check across tables."""
+def to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def check_seeds(
+    seeds: Path,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+    note: Callable[[str], None] = to_stderr,
+    avoid: Iterable[Path] = (),
+) -> Checked:
+    """Every problem of `seeds`; `progress` hears the folders read, then each check across tables;
+    `note` hears about the cache (an entry ignored, a cache folder not used), which is never used
+    inside `seeds` or a folder of `avoid`."""
     progress = or_silent(progress)
+    cache = open_cache(seeds, note, avoid) if use_cache and seeds.is_dir() else None
     record_rules = RecordRules(rules.record_context, rules.record_problems)
-    corpus, tables, problems = read_and_build(seeds, record_rules, progress)
+    corpus, tables, problems = read_and_build(seeds, record_rules, cache, progress)
     with existing_objects_frozen():
         exclusions = coverage.resolve_exclusions(corpus, problems)
         progress("checking constraints")

@@ -22,7 +22,7 @@ def read(seeds, monkeypatch, parallel: bool):
     monkeypatch.setattr(reading, "PARALLEL_MIN_FOLDERS", 1 if parallel else 10**9)
     monkeypatch.setattr(reading, "FOLDERS_PER_RUN", 3)
     monkeypatch.setattr(reading, "workers", lambda: 2)
-    return check_seeds(seeds)
+    return check_seeds(seeds, use_cache=False)  # every folder read, by the workers or here
 
 
 @pytest.mark.parametrize("corpus", ["planted", "annotated"])

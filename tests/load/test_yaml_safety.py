@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -625,7 +626,7 @@ def test_30000_levels_are_a_located_problem_not_a_crash(
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin"},
+        env={"PATH": "/usr/bin:/bin", "PIPELINE_CACHE_DIR": os.environ["PIPELINE_CACHE_DIR"]},
     )
     assert (done.returncode, done.stdout, done.stderr) == (
         code,
@@ -661,7 +662,7 @@ def test_30000_levels_of_any_kind_are_a_located_problem(note: str, line: int, tm
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin"},
+        env={"PATH": "/usr/bin:/bin", "PIPELINE_CACHE_DIR": os.environ["PIPELINE_CACHE_DIR"]},
     )
     assert (done.returncode, done.stdout, done.stderr) == (
         1,

@@ -1,0 +1,594 @@
+"""A cache of the per-document work, so a re-check reads only the annotation files that changed.
+
+What is cached: for each source folder, what reading its annotations.yaml gives (the typed rows,
+their origins, the exclusions and the folder's own problems, record rules included). Everything
+that looks across files (keys, duplicates, foreign keys, circles, excluded chrome) always runs over
+every row.
+
+What keys an entry, so that a stale one cannot be used:
+- the entry's file name: the annotation file's bytes, the folder and seeds names its messages show,
+  the count conventions the record rules read, whether record rules ran, and the code version (the
+  bytes of every pipeline/ module and of schemas/, the entry format, the Python and library
+  versions);
+- inside the entry: each source its evidence was looked up in (own folder or another), as that
+  source's text digest and publication date, or as missing, and when a message listed the known
+  sources, the list itself. A lookup checks these against the sources as read now.
+An annotation file that changes while it is read is not stored (its bytes are hashed before and
+after).
+
+Where: `$PIPELINE_CACHE_DIR`, else `$XDG_CACHE_HOME/karabakh-pipeline` (`~/.cache/...`), and in it
+one folder per seeds folder, named by a digest of its absolute path. The user's cache folder rather
+than one beside the seeds or in the current folder: a command never writes into folders it did not
+create, and a cache there can never land inside seeds/ or a published package. A cache folder that
+would lie inside the seeds or the package is not used.
+
+Format: JSON (safe to read from a folder others might write to: it can hold only data, never
+code), one file per entry, with a first line naming the format, its version, the entry's key and
+the digest of the rest. An entry that cannot be read, is of another format or version, was altered
+or cut short, or does not decode is ignored and rebuilt, with one note per run. (An entry forged
+with a matching digest is data like any other: whoever can write the user's cache folder can
+also change the code that reads it.) Entries are written to a temporary file and renamed
+into place (two commands at once each see whole entries or none), opened without following
+symbolic links, and pruned after each full read to the entries that read used; at most
+MAX_CORPORA seeds folders keep a cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from pipeline.build.tables import Origin, Tables
+from pipeline.contract.schemas import SCHEMAS_DIR
+from pipeline.load.seeds import ANNOTATION_FILE, Corpus, Exclusion
+from pipeline.load.yamlfile import Located
+
+ENV_FOLDER = "PIPELINE_CACHE_DIR"
+APP_FOLDER = "karabakh-pipeline"
+FORMAT = "karabakh-pipeline-cache"
+FORMAT_VERSION = 1
+MAX_CORPORA = 8  # seeds folders with a cache; the least recently used beyond go
+ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json")
+MEMO_NAME = re.compile(r"publish-[0-9a-f]{64}\.json")
+CORPUS_NAME = re.compile(r"[0-9a-f]{32}")
+TEMP_PREFIX = ".tmp-"
+STALE_TEMP_SECONDS = 3600  # a temporary file this old was left by a command that died
+UNREADABLE_NOTE = "note: ignored an unreadable cache entry in {folder} (rebuilt)"
+_SCALARS = (str, int, float, bool, type(None))
+
+_code_version: str | None = None
+
+
+class _NotCacheable(Exception):
+    """A value the entry format does not hold exactly: the folder is rebuilt each time instead."""
+
+
+def code_version() -> str:
+    """A digest of everything that decides what an entry holds, besides the seeds themselves."""
+    global _code_version
+    if _code_version is None:
+        digest = hashlib.sha256(f"{FORMAT} {FORMAT_VERSION} {sys.version}".encode())
+        package = Path(__file__).resolve().parents[1]
+        files = sorted(package.rglob("*.py")) + sorted(SCHEMAS_DIR.rglob("*"))
+        for path in files:
+            if path.is_file():
+                digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+        for name in ("pyyaml", "jsonschema", "pyarrow", "numpy"):  # what parses and words input
+            digest.update(f"{name}={_installed_version(name)}".encode())
+        _code_version = digest.hexdigest()
+    return _code_version
+
+
+def _installed_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def default_base() -> Path:
+    """The folder holding one cache per seeds folder."""
+    if os.environ.get(ENV_FOLDER):
+        return Path(os.environ[ENV_FOLDER])
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / APP_FOLDER
+
+
+@dataclass
+class FolderCache:
+    """The cache of one seeds folder: entries looked up, stored, and pruned to those used."""
+
+    folder: Path
+    note: Callable[[str], None]
+    used: set[str] = field(default_factory=set)
+    noted: bool = False
+
+    def lookup(self, key: str) -> dict | None:
+        """The payload stored under `key`, or None (absent, or unreadable: noted once)."""
+        self.used.add(key)
+        return self.read(key)
+
+    def read(self, key: str) -> dict | None:
+        """The payload of the file `key`.json, not counted as used."""
+        try:
+            fd = os.open(self.folder / f"{key}.json", os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return None
+        except OSError:  # a symbolic link (ELOOP), or no permission
+            self._unreadable()
+            return None
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                header = json.loads(handle.readline())
+                body = handle.read()
+            digest = hashlib.sha256(body).hexdigest()
+            expected = {"format": FORMAT, "version": FORMAT_VERSION, "key": key, "sha256": digest}
+            if header != expected:
+                raise ValueError("another format, version or key, or altered")
+            payload = json.loads(body)
+            if not isinstance(payload, dict):
+                raise ValueError("not an entry")
+            return payload
+        except (OSError, ValueError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            self._unreadable()
+            return None
+
+    def store(self, key: str, payload: dict) -> None:
+        """Write the entry atomically; a cache that cannot be written only costs time."""
+        self.used.add(key)
+        self.write(key, payload)
+
+    def write(self, key: str, payload: dict) -> None:
+        """Write the file `key`.json atomically, not counted as used."""
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        digest = hashlib.sha256(body).hexdigest()
+        header = {"format": FORMAT, "version": FORMAT_VERSION, "key": key, "sha256": digest}
+        try:
+            fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.folder)
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(json.dumps(header).encode() + b"\n" + body)
+            os.replace(temp, self.folder / f"{key}.json")
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+
+    def unreadable(self) -> None:
+        """An entry that read but does not decode as an entry."""
+        self._unreadable()
+
+    def _unreadable(self) -> None:
+        if not self.noted:
+            self.noted = True
+            self.note(UNREADABLE_NOTE.format(folder=self.folder))
+
+    def prune(self) -> None:
+        """Remove this seeds folder's entries that the last read did not use, and leftovers."""
+        now = time.time()
+        for entry in _entries(self.folder):
+            name = entry.name
+            if ENTRY_NAME.fullmatch(name) and name[:-5] not in self.used:
+                _remove(entry)
+            elif name.startswith(TEMP_PREFIX) and _older_than(entry, now - STALE_TEMP_SECONDS):
+                _remove(entry)
+        with contextlib.suppress(OSError):
+            os.utime(self.folder)  # most recently used, for the cap on corpora
+        _cap_corpora(self.folder.parent, keep=self.folder)
+
+
+def open_cache(
+    seeds: Path,
+    note: Callable[[str], None],
+    avoid: Iterable[Path] = (),
+    base: Path | None = None,
+) -> FolderCache | None:
+    """The cache of `seeds`, its folder created if needed; None (with a note) when it cannot be
+    used: inside `seeds` or a folder in `avoid`, a symbolic link, not ours, or not writable."""
+    base = default_base() if base is None else base
+    corpus = hashlib.sha256(str(seeds.resolve()).encode()).hexdigest()[:32]
+    folder = base / corpus
+    resolved_base = base.resolve()
+    for inside in (seeds, *avoid):
+        if _within(resolved_base, inside.resolve()):
+            note(f"note: cache folder {base} is inside {inside}; checked without a cache")
+            return None
+    try:
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for made in (base, folder):
+            if not _own_folder(made):
+                raise OSError(f"{made} is a link or not a folder of this user")
+    except OSError as exc:
+        note(f"note: cache folder {base} cannot be used ({exc}); checked without a cache")
+        return None
+    return FolderCache(folder, note)
+
+
+def _within(folder: Path, parent: Path) -> bool:
+    return folder == parent or parent in folder.parents
+
+
+def _own_folder(path: Path) -> bool:
+    """A real folder (not a symbolic link) of the user running the command."""
+    info = os.lstat(path)
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+
+
+def _entries(folder: Path) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as listing:
+            return list(listing)
+    except OSError:
+        return []
+
+
+def _older_than(entry: os.DirEntry, moment: float) -> bool:
+    try:
+        return entry.stat(follow_symlinks=False).st_mtime < moment
+    except OSError:
+        return False
+
+
+def _remove(entry: os.DirEntry) -> None:
+    if entry.is_file(follow_symlinks=False) or entry.is_symlink():
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)  # unlink never follows a link: it removes the link itself
+
+
+def _cap_corpora(base: Path, keep: Path) -> None:
+    """Only the MAX_CORPORA most recently used seeds folders keep their cache."""
+    corpora = []
+    for entry in _entries(base):
+        if CORPUS_NAME.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                corpora.append((entry.stat(follow_symlinks=False).st_mtime, entry.path))
+    corpora.sort(reverse=True)
+    for _, path in corpora[MAX_CORPORA:]:
+        if Path(path) != keep:
+            _remove_corpus(Path(path))
+
+
+def _remove_corpus(folder: Path) -> None:
+    """Remove a corpus cache folder: only the files this module names, then the folder if empty."""
+    for entry in _entries(folder):
+        ours = ENTRY_NAME.fullmatch(entry.name) or MEMO_NAME.fullmatch(entry.name)
+        if ours or entry.name.startswith(TEMP_PREFIX):
+            _remove(entry)
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+# ---- keys ----
+
+
+def file_digest(path: Path) -> str | None:
+    """The digest of a regular file's bytes, None if it is not one (its fault is reported by the
+    read itself, which is then never cached)."""
+    try:
+        # not blocking: a named pipe planted as the file must not hang the command
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:  # absent, a link, unreadable
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder or a pipe: the read reports it
+            os.close(fd)
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def folder_key(context: str, folder: Path, annotation_digest: str) -> str:
+    """The name of a folder's entry: its annotation file's bytes in the read's `context`."""
+    text = f"{code_version()}\0{context}\0{folder.name}\0{annotation_digest}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def annotation_path(folder: Path) -> Path:
+    return folder / ANNOTATION_FILE
+
+
+def read_context(root: Path, conventions: dict, with_rules: bool) -> str:
+    """What every entry of one read shares: the seeds name, the conventions, the rules."""
+    return repr((root.name, sorted(conventions.items()), with_rules))
+
+
+# ---- entries ----
+
+
+@dataclass
+class Part:
+    """What reading one folder's annotations gives."""
+
+    tables: Tables
+    exclusions: list[Exclusion]
+    problems: list
+    sources_read: set[str] = field(default_factory=set)  # the sources its evidence looked up
+    listed: bool = False  # whether a message listed every known source
+
+
+def dependencies(part: Part, states: dict[str, str], known: str) -> dict:
+    """The sources `part` read, as they are now: what a later lookup compares."""
+    return {
+        "sources": sorted([source, states.get(source, "missing")] for source in part.sources_read),
+        "known": known if part.listed else None,
+    }
+
+
+def still_valid(payload: dict, states: dict[str, str], known: str) -> bool:
+    deps = payload.get("deps")
+    if not isinstance(deps, dict) or not isinstance(deps.get("sources"), list):
+        raise ValueError("no dependencies")
+    if deps.get("known") is not None and deps["known"] != known:
+        return False
+    return all(states.get(source, "missing") == state for source, state in deps["sources"])
+
+
+def encode_part(part: Part) -> dict:
+    """The part as JSON data; _NotCacheable when a value would not come back the same."""
+    tables = part.tables
+    encoded_tables = {}
+    key_sets: list[list[str]] = []
+    key_index: dict[tuple, int] = {}
+    for table, rows in tables.rows.items():
+        if rows:
+            encoded_tables[table] = _encode_rows(rows, tables.origins[table], key_sets, key_index)
+    evidence_index = {id(row): n for n, row in enumerate(tables.rows["evidence"])}
+    return {
+        "tables": encoded_tables,
+        "keys": key_sets,
+        "evidence_of": [
+            [table, record, [evidence_index[id(row)] for row in rows]]
+            for (table, record), rows in tables.evidence_of.items()
+        ],
+        "bad_cells": sorted(list(cell) for cell in tables.bad_cells),
+        "weekday_exempt": sorted(tables.weekday_exempt),
+        "short_exempt": sorted(tables.short_exempt),
+        "exclusions": [_encode_exclusion(exclusion) for exclusion in part.exclusions],
+        "problems": [[p.file, p.line, p.message, p.record, p.field, p.hint] for p in part.problems],
+    }
+
+
+def _encode_rows(rows: list[dict], origins: list[Origin], key_sets: list, key_index: dict) -> dict:
+    names = list(rows[0])
+    dated = [n for n, value in enumerate(rows[0].values()) if type(value) is dt.date]
+    dated += [
+        n
+        for row in rows[1:]
+        for n, value in enumerate(row.values())
+        if type(value) is dt.date and n not in dated
+    ]
+    values = []
+    for row in rows:
+        if list(row) != names:
+            raise _NotCacheable("rows of one table with other columns")
+        cells = list(row.values())
+        for n, cell in enumerate(cells):
+            if n in dated and cell is not None:
+                if type(cell) is not dt.date:
+                    raise _NotCacheable("a date column holding another type")
+                cells[n] = cell.isoformat()
+            elif type(cell) not in _SCALARS:
+                raise _NotCacheable(f"a value of type {type(cell).__name__}")
+        values.append(cells)
+    return {
+        "columns": names,
+        "dates": sorted(set(dated)),
+        "rows": values,
+        "origins": [_encode_origin(origin, key_sets, key_index) for origin in origins],
+    }
+
+
+def _encode_origin(origin: Origin, key_sets: list, key_index: dict) -> list:
+    if origin.keys not in key_index:
+        key_index[origin.keys] = len(key_sets)
+        key_sets.append(list(origin.keys))
+    return [origin.file, origin.line, origin.record, key_index[origin.keys], list(origin.lines)]
+
+
+def _encode_exclusion(exclusion: Exclusion) -> list:
+    values = exclusion.values
+    if not all(type(value) in _SCALARS for value in values.values()):
+        raise _NotCacheable("an exclusion holding a mapping or a list")
+    return [exclusion.source_id, exclusion.file, dict(values), values.line, values.key_lines]
+
+
+def decode_part(data: dict) -> Part:
+    """The part an entry holds; ValueError (or KeyError, TypeError) for one that does not decode."""
+    from pipeline.contract.problems import Problem
+
+    tables = Tables()
+    key_sets = [tuple(keys) for keys in data["keys"]]
+    for table, encoded in data["tables"].items():
+        if table not in tables.rows:
+            raise ValueError(f"unknown table {table!r}")
+        tables.rows[table] = _decode_rows(encoded)
+        tables.origins[table] = [
+            Origin(file, line, record, key_sets[keys], tuple(lines))
+            for file, line, record, keys, lines in encoded["origins"]
+        ]
+        if len(tables.origins[table]) != len(tables.rows[table]):
+            raise ValueError("rows and origins differ in number")
+    evidence = tables.rows["evidence"]
+    tables.evidence_of = {
+        (table, record): [evidence[n] for n in indices]
+        for table, record, indices in data["evidence_of"]
+    }
+    tables.bad_cells = {(table, index, column) for table, index, column in data["bad_cells"]}
+    tables.weekday_exempt = set(data["weekday_exempt"])
+    tables.short_exempt = set(data["short_exempt"])
+    exclusions = [_decode_exclusion(*item) for item in data["exclusions"]]
+    problems = [Problem(*item) for item in data["problems"]]
+    return Part(tables, exclusions, problems)
+
+
+def _decode_rows(encoded: dict) -> list[dict]:
+    names = encoded["columns"]
+    rows = [dict(zip(names, cells, strict=True)) for cells in encoded["rows"]]
+    for n in encoded["dates"]:
+        name = names[n]
+        for row in rows:
+            if row[name] is not None:
+                row[name] = dt.date.fromisoformat(row[name])
+    return rows
+
+
+def _decode_exclusion(source_id: str, file: str, values: dict, line: int, key_lines: dict):
+    located = Located(values)
+    located.line = line
+    located.key_lines = key_lines
+    return Exclusion(source_id, located, file)
+
+
+def entry_payload(part: Part, states: dict[str, str], known: str) -> dict | None:
+    """The entry for `part`, or None when it holds a value the format does not keep exactly."""
+    try:
+        return {"deps": dependencies(part, states, known), "part": encode_part(part)}
+    except _NotCacheable:
+        return None
+
+
+def payload_part(payload: dict) -> Part:
+    """The part of an entry; ValueError when it does not decode."""
+    try:
+        return decode_part(payload["part"])
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ValueError(f"entry does not decode: {exc!r}") from None
+
+
+# ---- one read of a corpus ----
+
+
+class Plan:
+    """One read's use of the cache: what its entries are keyed by, which folders hit, and what the
+    folders read again are stored as (by the process that read them, a worker or this one)."""
+
+    def __init__(
+        self,
+        cache: FolderCache,
+        corpus: Corpus,
+        tables: Tables,
+        context: tuple[dict, dict],
+        with_rules: bool,
+    ):
+        self.cache = cache
+        self.context = read_context(corpus.root, context[0], with_rules)
+        rows = tables.rows["sources"]  # one per source, in corpus.sources' order
+        self.states = {
+            source: f"{row['text_sha256']}|{row['published_date']!r}"
+            for source, row in zip(corpus.sources, rows, strict=True)
+        }
+        self.states.update((source, "unreadable") for source in corpus.unreadable_sources)
+        listing = repr((sorted(corpus.sources), sorted(corpus.unreadable_sources)))
+        self.known = hashlib.sha256(listing.encode()).hexdigest()
+        self.keys: dict[Path, tuple[str, str]] = {}  # folder -> (annotation digest, entry key)
+
+    def lookup(self, folders: list[Path]) -> dict[Path, Part]:
+        """The parts of the folders whose entries are still valid."""
+        found = {}
+        for folder in folders:
+            digest = file_digest(annotation_path(folder))
+            if digest is None:
+                continue  # no regular file: the read reports why, every time
+            key = folder_key(self.context, folder, digest)
+            self.keys[folder] = (digest, key)
+            payload = self.cache.lookup(key)
+            if payload is None:
+                continue
+            try:
+                if still_valid(payload, self.states, self.known):
+                    found[folder] = payload_part(payload)
+            except (ValueError, TypeError, AttributeError):  # dependencies of another shape
+                self.cache.unreadable()
+        return found
+
+    def store(self, folder: Path, part: Part) -> None:
+        """Store the part read from `folder`, unless its file changed while it was read."""
+        if folder not in self.keys:
+            return
+        digest, key = self.keys[folder]
+        if file_digest(annotation_path(folder)) != digest:
+            return
+        payload = entry_payload(part, self.states, self.known)
+        if payload is not None:
+            self.cache.store(key, payload)
+
+
+# ---- publish of an unchanged corpus ----
+
+
+def tree_digest(folder: Path) -> str:
+    """A digest of everything under `folder`, in path order: each file's path and bytes, each
+    link's path and target, each other kind of entry's path and kind."""
+    digest = hashlib.sha256()
+    for root, folders, files in os.walk(folder):  # links to folders are listed, not followed
+        folders.sort()
+        links = [name for name in folders if os.path.islink(os.path.join(root, name))]
+        for name in sorted(files + links):
+            path = os.path.join(root, name)
+            digest.update(os.path.relpath(path, folder).encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(_entry_digest(path).encode("utf-8", "surrogateescape") + b"\0")
+    return digest.hexdigest()
+
+
+def _entry_digest(path: str) -> str:
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return "link " + os.readlink(path)
+    if not stat.S_ISREG(info.st_mode):
+        return f"kind {stat.S_IFMT(info.st_mode)}"
+    return file_digest(Path(path)) or "unreadable"
+
+
+@dataclass
+class PublishMemo:
+    """What the last publish of `seeds` into one target found or wrote: the digest of its inputs
+    (every byte under the seeds folder, and the code version) and of the package it left. When
+    both hold again, a build would give the package it already is, byte for byte, so publish says
+    it is unchanged without building (measured on 10,000 documents: see bench/RESULTS.md)."""
+
+    cache: FolderCache
+    seeds: Path
+    name: str
+    inputs: str
+
+    @classmethod
+    def open(cls, cache: FolderCache, seeds: Path, target: Path) -> PublishMemo:
+        place = hashlib.sha256(str(target.resolve()).encode()).hexdigest()
+        return cls(cache, seeds, f"publish-{place}", _inputs(seeds))
+
+    def unchanged(self, package: Path) -> str | None:
+        """The version of `package` if it is what the same inputs gave last time, else None."""
+        memo = self.cache.read(self.name)
+        if memo is None or memo.get("inputs") != self.inputs:
+            return None
+        if memo.get("package") != tree_digest(package) or not isinstance(memo.get("version"), str):
+            return None
+        return memo["version"]
+
+    def record(self, package: Path, version: str) -> None:
+        """Remember that these inputs give `package` (unless the seeds changed meanwhile)."""
+        if _inputs(self.seeds) != self.inputs:
+            return
+        memo = {"inputs": self.inputs, "package": tree_digest(package), "version": version}
+        self.cache.write(self.name, memo)
+
+
+def _inputs(seeds: Path) -> str:
+    text = f"{code_version()}\0{seeds.name}\0{tree_digest(seeds)}"
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()

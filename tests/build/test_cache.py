@@ -1,0 +1,358 @@
+"""The per-file cache: a cached check says exactly what an uncached one says, whatever was edited
+between runs; a damaged entry is noted once and rebuilt; --no-cache leaves no trace; the cache is
+never used inside the seeds or a package, and two checks at once share it safely."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from bench.synth import write_corpus
+from pipeline.build import cache
+from pipeline.cli import app
+
+from conftest import BASE_SEEDS, PUBLISHED_EPOCH, command_env, installed, tree
+
+runner = CliRunner()
+DOCS = 4
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """A small synthetic corpus with one fault of every kind: never changed, copied by tests."""
+    out = tmp_path_factory.mktemp("synth") / "seeds"
+    write_corpus(out, DOCS, seed=7, plant_errors=True)
+    (out / "planted-errors.json").unlink()
+    return out
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(cache.ENV_FOLDER, str(folder))
+    return folder
+
+
+def check(seeds: Path, *options: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["check", "--seeds", str(seeds), *options])
+    return result.exit_code, result.output
+
+
+def version(package: Path) -> str:
+    return json.loads((package / "datapackage.json").read_text(encoding="utf-8"))["version"]
+
+
+def entries(cache_dir: Path) -> list[Path]:
+    return sorted(cache_dir.glob("*/*.json"))
+
+
+def documents(seeds: Path) -> list[Path]:
+    return sorted(p for p in seeds.iterdir() if p.is_dir())
+
+
+# ---- random edits: cached == uncached ----
+
+VALUES = ["3", "9999999999999", "x", "2020-13-01", "2020-10-02", '"Moscow"', "", "[1, 2]", "{{"]
+EDITS = st.one_of(
+    st.tuples(
+        st.just("edit"), st.integers(0, DOCS - 1), st.integers(0, 10**6), st.sampled_from(VALUES)
+    ),
+    st.tuples(st.just("break"), st.integers(0, DOCS - 1)),
+    st.tuples(st.just("delete"), st.integers(0, DOCS - 1)),
+    st.tuples(st.just("restore"), st.integers(0, DOCS - 1)),
+    st.tuples(st.just("text"), st.integers(0, DOCS - 1), st.integers(0, 10**6)),
+    st.tuples(st.just("published"), st.integers(0, DOCS - 1), st.sampled_from(["2020-09-01", "x"])),
+    st.tuples(st.just("conventions"), st.integers(0, 10**6)),
+)
+
+
+def apply(edit: tuple, seeds: Path, original: Path) -> None:
+    """One edit of the seeds: a value, a broken file, a document gone or back, a text changed."""
+    kind, *args = edit
+    names = [p.name for p in documents(original)]
+    if kind == "conventions":
+        _edit_value(seeds / "count_conventions.yaml", args[0], "7")
+        return
+    folder = seeds / names[args[0]]
+    if kind == "restore":
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(original / folder.name, folder)
+    elif not folder.is_dir():
+        return
+    elif kind == "edit":
+        _edit_value(folder / "annotations.yaml", args[1], args[2])
+    elif kind == "break":
+        (folder / "annotations.yaml").write_text("events: [unclosed\n", encoding="utf-8")
+    elif kind == "delete":
+        shutil.rmtree(folder)
+    elif kind == "text":
+        text = (folder / "text.txt").read_text(encoding="utf-8")
+        at = args[1] % len(text)
+        (folder / "text.txt").write_text(text[:at] + "Q" + text[at + 1 :], encoding="utf-8")
+    elif kind == "published":
+        meta = (folder / "source.yaml").read_text(encoding="utf-8")
+        meta = re.sub(r"published_date: .*", f"published_date: '{args[1]}'", meta)
+        (folder / "source.yaml").write_text(meta, encoding="utf-8")
+
+
+def _edit_value(path: Path, pick: int, value: str) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    keyed = [n for n, line in enumerate(lines) if re.match(r"\s*[a-z_]+: \S", line)]
+    n = keyed[pick % len(keyed)]
+    key = lines[n].split(":", 1)[0]
+    lines[n] = f"{key}: {value}\n"
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(edits=st.lists(EDITS, min_size=1, max_size=3))
+def test_a_cached_check_says_what_an_uncached_one_says(edits, corpus, tmp_path):
+    # One seeds path for every example: entries of earlier examples must be found stale.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(cache.ENV_FOLDER, str(tmp_path / "cache"))
+        seeds = tmp_path / "seeds"
+        shutil.rmtree(seeds, ignore_errors=True)
+        shutil.copytree(corpus, seeds)
+        check(seeds)  # warm
+        for edit in edits:
+            apply(edit, seeds, corpus)
+            uncached = check(seeds, "--no-cache")
+            assert check(seeds) == uncached, edit  # entries of the files before the edit
+            assert check(seeds) == uncached, edit  # entries of the files as they are now
+
+
+@pytest.mark.parametrize("change", ["text", "published"])
+def test_evidence_in_another_source_follows_that_source(change, corpus, tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(corpus, seeds)
+    first, second = documents(seeds)[:2]
+    quote = re.search(r'evidence:\n\s+- "(.+)"', (first / "annotations.yaml").read_text()).group(1)
+    annotations = (second / "annotations.yaml").read_text(encoding="utf-8")
+    borrowed = f'      - {{quote: "{quote}", source_id: "{first.name}"}}\n'
+    annotations = re.sub(r"(evidence:\n)", lambda m: m.group(1) + borrowed, annotations, count=1)
+    (second / "annotations.yaml").write_text(annotations, encoding="utf-8")
+    assert check(seeds) == check(seeds, "--no-cache")
+    if change == "text":
+        text = (first / "text.txt").read_text(encoding="utf-8")
+        (first / "text.txt").write_text(text.replace(quote, quote.upper()), encoding="utf-8")
+        expected = f"{second.name}/annotations.yaml"
+    else:
+        meta = (first / "source.yaml").read_text(encoding="utf-8")
+        meta = re.sub(r"published_date: .*", "published_date: '2020-01-01'", meta)
+        (first / "source.yaml").write_text(meta, encoding="utf-8")
+        expected = "was published (2020-01-01)"
+    uncached = check(seeds, "--no-cache")
+    assert expected in uncached[1]
+    assert check(seeds) == uncached
+
+
+def test_a_package_published_through_the_cache_is_the_same_bytes(corpus, tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    env = {"SOURCE_DATE_EPOCH": PUBLISHED_EPOCH}
+    outs = {}
+    for name, options in [("cold", []), ("warm", []), ("uncached", ["--no-cache"])]:
+        outs[name] = tmp_path / name / "datapackage"
+        args = ["publish", "--seeds", str(seeds), "--out", str(outs[name]), *options]
+        result = runner.invoke(app, args, env=env)
+        assert result.exit_code == 0, result.output
+    assert tree(outs["cold"]) == tree(outs["warm"]) == tree(outs["uncached"])
+    again = runner.invoke(app, ["publish", "--seeds", str(seeds), "--out", str(outs["warm"])])
+    assert (again.exit_code, again.output) == (
+        0,
+        f"unchanged: {outs['warm']} stays at version {version(outs['warm'])}\n",
+    )
+    assert not any(cache_dir in p.parents for p in outs["warm"].rglob("*"))
+
+
+@pytest.mark.parametrize("state", ["unchanged", "seeds edited", "package edited", "twice"])
+def test_publish_through_the_cache_does_what_publish_without_it_does(state, tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    env = {"SOURCE_DATE_EPOCH": PUBLISHED_EPOCH}
+    published = tmp_path / "published" / "datapackage"
+    runner.invoke(app, ["publish", "--seeds", str(seeds), "--out", str(published)], env=env)
+    if state == "seeds edited":
+        path = seeds / "wire-2020-09-30" / "annotations.yaml"
+        path.write_text(path.read_text().replace("Shelling of Terter", "Shells on Terter", 1))
+    elif state == "package edited":
+        (published / "README.md").write_text("edited by hand\n")
+    results = {}
+    for name, options in [("cached", []), ("uncached", ["--no-cache"])]:
+        out = tmp_path / name / "datapackage"
+        shutil.copytree(published, out)
+        args = ["publish", "--seeds", str(seeds), "--out", str(out), *options]
+        runs = 2 if state == "twice" else 1
+        for _ in range(runs):
+            result = runner.invoke(app, args, env={"SOURCE_DATE_EPOCH": "1601510400"})
+        results[name] = (result.exit_code, result.output.replace(name, "OUT"), tree(out))
+    assert results["cached"] == results["uncached"]
+
+
+# ---- damaged entries ----
+
+
+def _rewrite(entry: Path, header: dict | None = None, body: bytes | None = None) -> None:
+    """The entry with another header or body; the header's digest made to match the body."""
+    first, old_body = entry.read_bytes().split(b"\n", 1)
+    body = old_body if body is None else body
+    fields = json.loads(first)
+    fields["sha256"] = __import__("hashlib").sha256(body).hexdigest()
+    fields.update(header or {})
+    entry.write_bytes(json.dumps(fields).encode() + b"\n" + body)
+
+
+DAMAGE = {
+    "truncated": lambda e: e.write_bytes(e.read_bytes()[: len(e.read_bytes()) // 2]),
+    "a byte changed": lambda e: e.write_bytes(e.read_bytes()[:-5] + b"7" + e.read_bytes()[-4:]),
+    "empty": lambda e: e.write_bytes(b""),
+    "not JSON": lambda e: e.write_bytes(b"\x00\xff garbage\n\x01"),
+    "an older version": lambda e: _rewrite(e, {"version": cache.FORMAT_VERSION - 1}),
+    "another format": lambda e: _rewrite(e, {"format": "something-else"}),
+    "another key": lambda e: _rewrite(e, {"key": "0" * 64}),
+    "a body of another shape": lambda e: _rewrite(e, body=b'{"deps": {"sources": []}, "part": 5}'),
+    "rows of an unknown table": lambda e: _rewrite(
+        e,
+        body=json.dumps(
+            {"deps": {"sources": [], "known": None}, "part": {"keys": [], "tables": {"x": {}}}}
+        ).encode(),
+    ),
+    "dependencies of another shape": lambda e: _rewrite(
+        e, body=b'{"deps": {"sources": [5], "known": null}, "part": {}}'
+    ),
+    "a folder": lambda e: (e.unlink(), e.mkdir()),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE), ids=list(DAMAGE))
+def test_a_damaged_entry_is_noted_once_and_rebuilt(damage, tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    clean = check(seeds, "--no-cache")
+    assert check(seeds) == clean
+    [entry] = entries(cache_dir)
+    DAMAGE[damage](entry)
+    note = f"note: ignored an unreadable cache entry in {entry.parent} (rebuilt)\n"
+    assert check(seeds) == (clean[0], note + clean[1])
+    if damage != "a folder":  # a folder in its place is not removed: the cache did not make it
+        assert check(seeds) == clean  # rebuilt
+
+
+def test_a_link_planted_as_an_entry_is_not_followed(tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    clean = check(seeds, "--no-cache")
+    check(seeds)
+    [entry] = entries(cache_dir)
+    elsewhere = tmp_path / "elsewhere.json"
+    shutil.copyfile(entry, elsewhere)
+    entry.unlink()
+    entry.symlink_to(elsewhere)
+    note = f"note: ignored an unreadable cache entry in {entry.parent} (rebuilt)\n"
+    assert check(seeds) == (clean[0], note + clean[1])
+    assert not entry.is_symlink() and elsewhere.read_bytes() != b""
+    assert check(seeds) == clean
+
+
+# ---- no cache ----
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["check", "--no-cache"], 0),
+        (["coverage", "--no-cache"], 1),  # the minimal seeds leave one sentence unexplained
+        (["publish", "--no-cache", "--out", "{tmp}/out"], 0),
+        (["publish", "--no-cache", "--dry-run", "--out", "{tmp}/out"], 0),
+    ],
+    ids=["check", "coverage", "publish", "publish --dry-run"],
+)
+def test_no_cache_creates_nothing(args, code, tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args] + ["--seeds", str(seeds)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, result.output
+    assert not cache_dir.exists()
+    assert "note:" not in result.output
+
+
+@pytest.mark.parametrize("inside", ["seeds", "package"])
+def test_a_cache_inside_the_seeds_or_the_package_is_not_used(inside, tmp_path, monkeypatch):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    out = tmp_path / "datapackage"
+    runner.invoke(app, ["publish", "--seeds", str(seeds), "--out", str(out), "--no-cache"])
+    before = tree(tmp_path)
+    folder = (seeds if inside == "seeds" else out) / ".cache"
+    monkeypatch.setenv(cache.ENV_FOLDER, str(folder))
+    where = seeds if inside == "seeds" else out
+    note = f"note: cache folder {folder} is inside {where}; checked without a cache\n"
+    result = runner.invoke(app, ["publish", "--seeds", str(seeds), "--out", str(out)])
+    assert (result.exit_code, result.output) == (
+        0,
+        note + f"unchanged: {out} stays at version {version(out)}\n",
+    )
+    assert tree(tmp_path) == before
+
+
+# ---- pruning and two commands at once ----
+
+
+def test_entries_of_documents_gone_are_pruned(corpus, tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(corpus, seeds)
+    check(seeds)
+    assert len(entries(cache_dir)) == DOCS
+    shutil.rmtree(documents(seeds)[0])
+    check(seeds)
+    assert len(entries(cache_dir)) == DOCS - 1
+    assert [p.name for p in cache_dir.iterdir()] == [entries(cache_dir)[0].parent.name]
+
+
+def test_only_the_most_recent_corpora_keep_a_cache(tmp_path, cache_dir):
+    for n in range(cache.MAX_CORPORA + 2):
+        seeds = tmp_path / f"seeds-{n}" / "seeds"
+        shutil.copytree(BASE_SEEDS, seeds)
+        check(seeds)
+        os.utime(entries(cache_dir)[0].parent, (n, n)) if n == 0 else None
+    assert len(list(cache_dir.iterdir())) == cache.MAX_CORPORA
+
+
+def test_two_checks_at_once_share_the_cache(corpus, tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(corpus, seeds)
+    expected = check(seeds, "--no-cache")
+    env = command_env(PIPELINE_CACHE_DIR=str(cache_dir))
+    command = [str(installed("pipeline")), "check", "--seeds", str(seeds)]
+    runs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    for run, (output, _) in zip(runs, outputs, strict=True):
+        assert (run.returncode, output.decode()) == expected
+    assert check(seeds) == expected  # every entry whole: no note
+    assert not [p for p in cache_dir.rglob("*") if p.name.startswith(cache.TEMP_PREFIX)]
+
+
+def test_the_code_version_covers_the_modules_and_schemas():
+    key = cache.code_version()
+    assert re.fullmatch(r"[0-9a-f]{64}", key)
+    with tempfile.TemporaryDirectory():
+        cache._code_version = None
+        assert cache.code_version() == key  # the same sources give the same version

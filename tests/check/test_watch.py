@@ -1,0 +1,119 @@
+"""`pipeline check --watch`: a save that adds a problem prints it as new, the save that fixes it
+prints it as fixed, and Ctrl-C ends the watch with `interrupted` and exit 130."""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.check.run import check_seeds
+from pipeline.check.watch import changes, counted, first_report
+
+from conftest import BASE_SEEDS, command_env, installed
+
+WAIT = 120  # seconds: a bound, so a watch that never answers fails the test instead of hanging
+ANNOTATIONS = "wire-2020-09-30/annotations.yaml"
+
+
+def problems_after(seeds: Path, edit) -> list[str]:
+    """The problem lines of a copy of `seeds` (also named seeds) with `edit` applied."""
+    copy = seeds.parent / "expected" / "seeds"
+    shutil.copytree(seeds, copy)
+    edit(copy)
+    # problem lines name files as the command does (absolute outside the current folder): as seeds
+    return [str(p).replace(str(copy), str(seeds)) for p in check_seeds(copy, use_cache=False).problems]
+
+
+def break_country(seeds: Path) -> None:
+    path = seeds / ANNOTATIONS
+    path.write_text(path.read_text().replace("country: AZE", "country: XX", 1))
+
+
+class Lines:
+    """The lines a process writes, read by a thread so that every wait has a deadline."""
+
+    def __init__(self, stream) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.put(line.rstrip("\n"))
+
+    def next(self, count: int) -> list[str]:
+        deadline = time.monotonic() + WAIT
+        return [self.lines.get(timeout=max(0.1, deadline - time.monotonic())) for _ in range(count)]
+
+
+def test_watch_reports_new_and_fixed_problems_until_ctrl_c(tmp_path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    original = (seeds / ANNOTATIONS).read_text()
+    broken = problems_after(seeds, break_country)
+    assert broken  # the edit adds at least one problem
+    watch = subprocess.Popen(
+        [str(installed("pipeline")), "check", "--watch", "--seeds", str(seeds)],
+        env=command_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out = Lines(watch.stdout)
+        assert out.next(1) == ["no problems"]
+        break_country(seeds)
+        n = len(broken)
+        expected_new = [f"new: {line}" for line in broken] + [f"{counted(n)} (0 fixed, {n} new)"]
+        assert out.next(n + 1) == expected_new
+        (seeds / ANNOTATIONS).write_text(original)
+        expected_fixed = [f"fixed: {line}" for line in broken] + [f"no problems ({n} fixed, 0 new)"]
+        assert out.next(n + 1) == expected_fixed
+        watch.send_signal(signal.SIGINT)
+        _, err = watch.communicate(timeout=WAIT)
+    finally:
+        watch.kill()  # a no-op once it has ended
+        watch.wait()
+    assert (watch.returncode, err) == (130, "interrupted\n")
+
+
+def test_watch_refuses_json(tmp_path):
+    done = subprocess.run(
+        [str(installed("pipeline")), "check", "--watch", "--json", "--seeds", str(BASE_SEEDS)],
+        env=command_env(),
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2,
+        "",
+        "error: --watch prints changes for people; it cannot be combined with --json\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "before, after, expected",
+    [
+        ([], [], ["no problems (0 fixed, 0 new)"]),
+        (["a", "b"], ["b", "c"], ["fixed: a", "new: c", "2 problems (1 fixed, 1 new)"]),
+        (["a"], [], ["fixed: a", "no problems (1 fixed, 0 new)"]),
+        ([], ["a"], ["new: a", "1 problem (0 fixed, 1 new)"]),
+    ],
+)
+def test_changes_lines(before, after, expected):
+    assert changes(before, after) == expected
+
+
+@pytest.mark.parametrize(
+    "found, expected",
+    [([], ["no problems"]), (["a", "b"], ["a", "b", "2 problems"])],
+)
+def test_first_report(found, expected):
+    assert first_report(found) == expected
