@@ -421,8 +421,10 @@ def _publish_locked(
     previous = check_target(target, seeds)  # again: recovery may have put a parked package back
     memo = _memo(seeds, target, bump, use_cache, note, history_from)
     version = memo.unchanged(previous) if memo is not None and previous is not None else None
-    if version is not None:
-        return Published(version, changed=False, level=None)
+    if version is not None:  # as at the last publish; its unused reasons are still worth a note
+        assert previous is not None
+        notes = lineage.unused_notes(load_reasons(seeds), [], _past(previous, ()).rows, version)
+        return Published(version, changed=False, level=None, notes=notes)
     with atomic.staging(target) as folder:
         result = build_package(
             seeds,
