@@ -34,6 +34,7 @@ from pipeline.package.reader import (
     read_descriptor_bytes,
     too_deep,
 )
+from pipeline.report.pages import page_file, page_of
 
 ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
 # Columns shown as a record's short name in links and chart labels.
@@ -64,10 +65,18 @@ class Package:
     evidence_in: dict[str, list[dict]] = field(default_factory=dict)
     # table -> id -> the record's short name, when it has one (the first row of an id wins)
     names: dict[str, dict[object, str]] = field(default_factory=dict)
+    # table -> id -> the page of the table's pages its row is on (the first row of an id wins)
+    pages: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def name_of(self, table: str, record_id: str) -> str:
         """The record's short name for links and labels; its id when it has none or is not there."""
         return self.names.get(table, {}).get(record_id) or record_id
+
+    def href(self, table: str, record_id: str) -> str:
+        """The address of a record's row: its table's page holding it, and its anchor (the first
+        page when the record is not there, so a dangling reference still reaches its table)."""
+        page = self.pages.get(table, {}).get(record_id, 1)
+        return f"{page_file('table-' + table, page)}#row-{record_id}"
 
 
 def load(package_dir: Path) -> Package:
@@ -84,6 +93,7 @@ def load(package_dir: Path) -> Package:
         }
         rows[table] = sorted(rows[table], key=lambda r: str(r[key]))
         package.names[table] = _short_names(rows[table], key, NAME_COLUMNS.get(table, ""))
+        package.pages[table] = _row_pages(rows[table], key)
     for table, columns in sorted(package.links.items()):
         for row in rows[table]:
             for column, target in sorted(columns.items()):
@@ -107,6 +117,14 @@ def _short_names(rows: list[dict], key: str, column: str) -> dict[object, str]:
         name = row.get(column)
         names.setdefault(row[key], str(name) if name else "")
     return names
+
+
+def _row_pages(rows: list[dict], key: str) -> dict[str, int]:
+    """Each row's page by its key, as the table's pages split its rows (pages.split)."""
+    found: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        found.setdefault(str(row[key]), page_of(index))
+    return found
 
 
 # ---- reading the package: confined and checked ----

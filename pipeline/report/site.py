@@ -20,15 +20,17 @@ time.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
 from pipeline.check.coverage import classify
 from pipeline.check.run import check_seeds
+from pipeline.package.schemaorg import dataset_json
 from pipeline.package.writer import csv_cell
 from pipeline.report import charts
+from pipeline.report.pages import PAGE_ROWS, page_file, pager, split
 from pipeline.report.read import ANNOTATED, Package, UnreadablePackage, load
 from pipeline.report.render import Navigation, macro, render
 from pipeline.report.texts import UNREAD, SourceText, pieces, segments, source_texts
@@ -52,16 +54,22 @@ def highlighted_text(text: str, spans: list[dict]) -> str:
 
 def index_page(package: Package, texts: dict[str, SourceText]) -> dict:
     descriptor = package.descriptor
+    sources = package.rows.get("sources", [])
     return {
         "descriptor": descriptor,
         "licences": [
             csv_cell(lic.get("title") or lic.get("name")) for lic in descriptor.get("licenses", [])
         ],
+        # the first page's worth; the sources table lists every source, linked to its page
         "sources": [
             (s, len(package.evidence_in.get(s["source_id"], [])), texts[s["source_id"]].status)
-            for s in package.rows.get("sources", [])
+            for s in sources[:PAGE_ROWS]
         ],
+        "more_sources": (len(sources) - PAGE_ROWS, page_file("table-sources", 2))
+        if len(sources) > PAGE_ROWS
+        else None,
         "tables": [(r, len(package.rows[r["name"]])) for r in descriptor["resources"]],
+        "json_ld": dataset_json(descriptor),
     }
 
 
@@ -71,7 +79,7 @@ def source_page(package: Package, source: dict, found: SourceText) -> dict:
         "source": source,
         "found": found,
         "spans": spans,
-        "pieces": pieces(found.text, spans) if found.text is not None else [],
+        "pieces": pieces(found.text, spans, package.href) if found.text is not None else [],
         "colours": charts.TABLE_COLOURS,
         "unread": UNREAD,
     }
@@ -96,7 +104,7 @@ def _cell(package: Package, table: str, column: str, value, kind: str) -> Cell:
     target = package.links[table].get(column)
     if target is not None and not (table == "evidence" and column == "record_id"):
         return Cell(
-            "link", text, charts.href(target, str(value)), package.name_of(target, str(value))
+            "link", text, package.href(target, str(value)), package.name_of(target, str(value))
         )
     css = {"integer": "num", "number": "num", "date": "date"}.get(kind)
     if css is None:  # measured as the page shows it, escaped
@@ -130,31 +138,44 @@ def _referrers(package: Package, table: str, record_id: str) -> dict:
     }
 
 
-def table_page(package: Package, resource: dict) -> dict:
+def table_page(package: Package, resource: dict, page: int, rows: Sequence[dict]) -> dict:
+    """Page `page` of a table: `rows`, its share of the table's rows (pages.split)."""
     table = resource["name"]
     fields = resource["schema"]["fields"]
     header = [f["name"] for f in fields] + (["evidence"] if table in ANNOTATED else [])
+    total = len(package.rows[table])
     return {
         "resource": resource,
         "parquet": (resource.get("parquet") or {}).get("path"),
         "header": header + ["referenced by"],
-        "count": len(package.rows[table]),
-        "rows": _table_rows(package, table, fields),
+        "count": len(rows),
+        "span": _span(page, len(rows), total),
+        "pager": pager(f"table-{table}", page, len(split(package.rows[table]))),
+        "rows": _table_rows(package, table, fields, rows),
     }
 
 
-def _table_rows(package: Package, table: str, fields: list[dict]) -> Iterator[tuple]:
+def _span(page: int, shown: int, total: int) -> dict:
+    """Which of a list's items a page shows: the first's and last's numbers (from 1) and the
+    total."""
+    first = (page - 1) * PAGE_ROWS + 1
+    return {"first": first, "last": first + shown - 1, "total": total, "paged": total > PAGE_ROWS}
+
+
+def _table_rows(
+    package: Package, table: str, fields: list[dict], rows: Sequence[dict]
+) -> Iterator[tuple]:
     """(id, cells, evidence or None, referrers) of each row, made as the page is written."""
     key = package.keys[table]
     record_column = [f["name"] for f in fields].index("record_id") if table == "evidence" else -1
-    for row in package.rows[table]:
+    for row in rows:
         rid = str(row[key])
         cells = [_cell(package, table, f["name"], row.get(f["name"]), f["type"]) for f in fields]
         if record_column >= 0:
             cells[record_column] = Cell(
                 "record",
                 csv_cell(row["record_id"]),
-                charts.href(row["record_table"], row["record_id"]),
+                package.href(row["record_table"], row["record_id"]),
             )
         cells[0] = _key_cell(table, row, rid) or cells[0]
         evidence = package.evidence_of.get((table, rid), []) if table in ANNOTATED else None
@@ -216,6 +237,22 @@ def coverage(seeds: Path | None) -> dict | None:
     }
 
 
+def checks_pages(checks: dict) -> list[dict]:
+    """The checks page, then pages of the uncovered sentences it cannot hold (pages.split)."""
+    shown = checks["coverage"]["shown"] if checks["coverage"] is not None else []
+    chunks = split(shown)
+    return [
+        {
+            **checks,
+            "page": page,
+            "shown": chunk,
+            "span": _span(page, len(chunk), len(shown)),
+            "pager": pager("checks", page, len(chunks)),
+        }
+        for page, chunk in enumerate(chunks, 1)
+    ]
+
+
 # ---- the whole site ----
 
 
@@ -228,51 +265,90 @@ def build_report(package_dir: Path, seeds: Path | None, out: Path) -> list[Path]
     # so only one page's worth of cells is held at a time.
     checks = checks_page(package_dir, seeds, texts)
     title = package.descriptor.get("title") or package.descriptor.get("name") or str(package_dir)
-    return write_pages(out, site_pages(package, texts, checks), title)
+    pages = site_pages(package, texts, checks)
+    return write_pages(out, pages, navigation(package), title, package.href)
 
 
-# file name -> (template, link text, heading, what the page shows), in the navigation's order
-Pages = dict[str, tuple[str, str, str, Callable[[], dict]]]
+class Page(NamedTuple):
+    """A page of the site: its template, heading, the navigation entry it is under ("" for
+    none) and what it shows, gathered when it is written."""
+
+    template: str
+    heading: str
+    under: str
+    shown: Callable[[], dict]
 
 
-def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> Pages:
-    """Every page of the site, each gathered when it is written."""
-    pages: Pages = {
-        "index.html": ("index.html", "Overview", "Overview", partial(index_page, package, texts))
+def navigation(package: Package) -> Navigation:
+    """The links on every page: the overview, each table's first page, the charts and checks.
+    Sources are reached from the overview and the sources table: a link to each on every page
+    made a site of n sources n * n links (246 MB for 1,000 sources)."""
+    tables = [(r["name"], f"table-{r['name']}.html") for r in package.descriptor["resources"]]
+    return Navigation(
+        [("Overview", "index.html"), *tables, ("Charts", "charts.html"), ("Checks", "checks.html")]
+    )
+
+
+def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> dict[str, Page]:
+    """Every page of the site by its file name, each gathered when it is written."""
+    pages = {
+        "index.html": Page(
+            "index.html", "Overview", "index.html", partial(index_page, package, texts)
+        )
     }
     for source in package.rows.get("sources", []):
-        pages[f"source-{source['source_id']}.html"] = (
+        pages[f"source-{source['source_id']}.html"] = Page(
             "source.html",
-            source["source_id"],
             f"Source: {source['title']}",
+            "",
             partial(source_page, package, source, texts[source["source_id"]]),
         )
     for resource in package.descriptor["resources"]:
-        pages[f"table-{resource['name']}.html"] = (
-            "table.html",
-            resource["name"],
-            f"Table: {resource['name']}",
-            partial(table_page, package, resource),
+        table = resource["name"]
+        for page, rows in enumerate(split(package.rows[table]), 1):
+            pages[page_file(f"table-{table}", page)] = Page(
+                "table.html",
+                f"Table: {table}",
+                f"table-{table}.html",
+                partial(table_page, package, resource, page, rows),
+            )
+    pages["charts.html"] = Page(
+        "charts.html", "Charts", "charts.html", partial(charts_page, package)
+    )
+    for page, shown in enumerate(checks_pages(checks), 1):
+        pages[page_file("checks", page)] = Page(
+            "checks.html", "Checks", "checks.html", partial(dict, shown)
         )
-    pages["charts.html"] = ("charts.html", "Charts", "Charts", partial(charts_page, package))
-    pages["checks.html"] = ("checks.html", "Checks", "Checks", lambda: checks)
     return pages
 
 
-def write_pages(out: Path, pages: Pages, package_title: str) -> list[Path]:
-    """Each page written into `out`, after removing the pages of sources and tables no longer in
-    the package."""
-    navigation = Navigation([(label, name) for name, (_, label, _, _) in pages.items()])
+STALE = ("source-*.html", "table-*.html", "checks.page-*.html")  # pages a smaller package lacks
+
+
+def write_pages(
+    out: Path,
+    pages: dict[str, Page],
+    nav: Navigation,
+    package_title: str,
+    href: Callable[[str, str], str],
+) -> list[Path]:
+    """Each page written into `out`, its rows linked by `href(table, id)`, after removing the
+    pages of sources, tables and checks no longer in the package."""
     out.mkdir(parents=True, exist_ok=True)
-    for pattern in ("source-*.html", "table-*.html"):
+    for pattern in STALE:
         for stale in sorted(out.glob(pattern)):
             if stale.name not in pages:
                 stale.unlink()
     written = []
-    for name, (template, _, heading, shown) in pages.items():
+    for name, page in pages.items():
         path = out / name
-        context = {"title": heading, "package_title": package_title, "nav": navigation.of(name)}
+        context = {
+            "title": page.heading,
+            "package_title": package_title,
+            "nav": nav.of(page.under),
+            "href": href,
+        }
         with path.open("w", encoding="utf-8") as handle:
-            handle.writelines(render(template, **context, **shown()))
+            handle.writelines(render(page.template, **context, **page.shown()))
         written.append(path)
     return written
