@@ -45,19 +45,24 @@ class PageLink(NamedTuple):
     current: bool = False
 
 
-def pager(stem: str, current: int, count: int) -> list[PageLink]:
+def pager(stem: str, current: int, count: int, first: str = "") -> list[PageLink]:
     """The links of page `current` of `count` to the first, previous, nearby, next and last
-    pages; empty when there is one page."""
+    pages; empty when there is one page. `first` is the address of page 1 when it is not
+    `<stem>.html` (a chart whose first page is part of another page)."""
     if count <= 1:
         return []
+
+    def address(page: int) -> str:
+        return first if page == 1 and first else page_file(stem, page)
+
     shown = sorted({1, count} | set(range(max(1, current - NEAR), min(count, current + NEAR) + 1)))
     links: list[PageLink] = []
     if current > 1:
-        links.append(PageLink("previous", page_file(stem, current - 1)))
+        links.append(PageLink("previous", address(current - 1)))
     for before, page in zip([0, *shown], shown, strict=False):
         if page - before > 1:
             links.append(PageLink("…", ""))
-        links.append(PageLink(str(page), page_file(stem, page), page == current))
+        links.append(PageLink(str(page), address(page), page == current))
     if current < count:
-        links.append(PageLink("next", page_file(stem, current + 1)))
+        links.append(PageLink("next", address(current + 1)))
     return links

@@ -182,25 +182,47 @@ def _table_rows(
         yield rid, cells, evidence, _referrers(package, table, rid)
 
 
-def charts_page(package: Package) -> dict:
+def chart_pages(package: Package) -> list[dict]:
+    """The charts page (the first chart of the timeline and of the casualty claims, the map),
+    then a page for each further chart of either (charts.MOST_MARKS marks each)."""
     rows = package.rows
     events, statements = rows.get("events", []), rows.get("statements", [])
     places = rows.get("places", [])
     actor_names = {a["actor_id"]: a["name"] for a in rows.get("actors", [])}
+    timelines = charts.timeline(events, statements, actor_names)
+    claims = charts.casualty_ranges(
+        rows.get("casualty_reports", []),
+        actor_names,
+        {e["event_id"]: e["summary"] for e in events},
+        {p["place_id"]: p["name"] for p in places},
+    )
     _, far = charts.map_regions(places)
-    return {
-        "timeline": charts.timeline(events, statements, actor_names),
+    first = {
+        "timeline": timelines[0] if timelines else None,
+        "timeline_pager": pager("timeline", 1, len(timelines), CHARTS_FIRST["timeline"]),
         "outside": charts.timeline_outside(events, statements),
-        "casualties": charts.casualty_ranges(
-            rows.get("casualty_reports", []),
-            actor_names,
-            {e["event_id"]: e["summary"] for e in events},
-            {p["place_id"]: p["name"] for p in places},
-        ),
+        "casualties": claims[0] if claims else None,
+        "casualties_pager": pager("casualties", 1, len(claims), CHARTS_FIRST["casualties"]),
+        "most_marks": f"{charts.MOST_MARKS:,}",
         "place_map": charts.place_map(places),
         "unmapped": far
         + [p for p in places if p.get("latitude") is None or p.get("longitude") is None],
     }
+    more = [
+        {
+            "chart": chart,
+            "kind": kind,
+            "pager": pager(kind, page, len(drawn), CHARTS_FIRST[kind]),
+            "file": page_file(kind, page),
+        }
+        for kind, drawn in (("timeline", timelines), ("casualties", claims))
+        for page, chart in enumerate(drawn[1:], 2)
+    ]
+    return [first, *more]
+
+
+# the first chart of each kind is on the charts page, at its heading
+CHARTS_FIRST = {"timeline": "charts.html#timeline", "casualties": "charts.html#casualties"}
 
 
 def checks_page(package_dir: Path, seeds: Path | None, texts: dict[str, SourceText]) -> dict:
@@ -312,9 +334,11 @@ def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> 
                 f"table-{table}.html",
                 partial(table_page, package, resource, page, rows),
             )
-    pages["charts.html"] = Page(
-        "charts.html", "Charts", "charts.html", partial(charts_page, package)
-    )
+    first_charts, *more_charts = chart_pages(package)
+    pages["charts.html"] = Page("charts.html", "Charts", "charts.html", partial(dict, first_charts))
+    for shown in more_charts:
+        heading = f"Charts: {CHART_NAMES[shown['kind']]}"
+        pages[shown["file"]] = Page("chart.html", heading, "charts.html", partial(dict, shown))
     for page, shown in enumerate(checks_pages(checks), 1):
         pages[page_file("checks", page)] = Page(
             "checks.html", "Checks", "checks.html", partial(dict, shown)
@@ -322,7 +346,14 @@ def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> 
     return pages
 
 
-STALE = ("source-*.html", "table-*.html", "checks.page-*.html")  # pages a smaller package lacks
+CHART_NAMES = {"timeline": "timeline of events and statements", "casualties": "casualty claims"}
+STALE = (  # pages a smaller package lacks
+    "source-*.html",
+    "table-*.html",
+    "checks.page-*.html",
+    "timeline.page-*.html",
+    "casualties.page-*.html",
+)  # pages a smaller package lacks
 
 
 def write_pages(
