@@ -563,15 +563,43 @@ def _twin_problems(package_dir: Path, resource: dict) -> list[Problem]:
     return []
 
 
-def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
-    """The descriptor and typed rows of every table, read only from regular files inside
-    `package_dir`; UnreadablePackage when there is no descriptor to read, InputError with every
-    problem when its shape, its files or their rows are not what the report reads."""
+def read_checked_descriptor(package_dir: Path) -> dict:
+    """The descriptor, its shape checked and each Parquet twin's path confined (what the checks
+    page's validator relies on, checked before it runs); UnreadablePackage or InputError as
+    `read_checked_package`."""
+    descriptor = _shaped_descriptor(package_dir)
+    paths = [r["path"] for r in descriptor["resources"]]
+    paths += [(r.get("parquet") or {}).get("path") for r in descriptor["resources"]]
+    if not all(_confined(package_dir, path) for path in paths if path is not None):
+        read_checked_package(package_dir)  # raises, with every problem as a whole read finds them
+    return descriptor
+
+
+def _shaped_descriptor(package_dir: Path) -> dict:
+    """The descriptor, its shape checked (descriptor_problems)."""
     descriptor = read_descriptor_as_problems(package_dir)
     problems = descriptor_problems(descriptor, str(package_dir / DESCRIPTOR))
     if problems:
         raise InputError(problems)
-    rows = {}
+    return descriptor
+
+
+def _confined(package_dir: Path, path: str) -> bool:
+    """Whether `path` is a regular file inside the package folder, or missing (the validator's to
+    report)."""
+    try:
+        open_member(package_dir, path).close()
+    except PackageError as exc:
+        return exc.reason == NO_SUCH_FILE
+    return True
+
+
+def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
+    """The descriptor and typed rows of every table, read only from regular files inside
+    `package_dir`; UnreadablePackage when there is no descriptor to read, InputError with every
+    problem when its shape, its files or their rows are not what the report reads."""
+    descriptor = _shaped_descriptor(package_dir)
+    rows, problems = {}, []
     for resource in descriptor["resources"]:
         rows[resource["name"]], found = read_table(package_dir, resource)
         problems += found + _twin_problems(package_dir, resource)

@@ -31,7 +31,13 @@ from pipeline.package.schemaorg import dataset_json
 from pipeline.package.writer import csv_cell
 from pipeline.report import charts
 from pipeline.report.pages import PAGE_ROWS, page_file, pager, split
-from pipeline.report.read import ANNOTATED, Package, UnreadablePackage, load
+from pipeline.report.read import (
+    ANNOTATED,
+    Package,
+    UnreadablePackage,
+    load,
+    read_checked_descriptor,
+)
 from pipeline.report.render import Navigation, macro, render
 from pipeline.report.texts import UNREAD, SourceText, pieces, segments, source_texts
 from pipeline.validate.run import verify_package
@@ -225,14 +231,15 @@ def chart_pages(package: Package) -> list[dict]:
 CHARTS_FIRST = {"timeline": "charts.html#timeline", "casualties": "charts.html#casualties"}
 
 
-def checks_page(package_dir: Path, seeds: Path | None, texts: dict[str, SourceText]) -> dict:
-    """The package validated once, by the project's validator; each text's hash; the annotation
-    check and the sentences no evidence covers."""
+def checks_page(package_dir: Path, seeds: Path | None) -> dict:
+    """The package validated once, by the project's validator; the annotation check and the
+    sentences no evidence covers. Run before the package's rows are read: the memory of the
+    check's corpus and of the validator's Arrow tables is freed before theirs is taken (at 10,000
+    documents, each is over a gigabyte)."""
     covered = coverage(seeds)  # first: the validator's Arrow memory would stay on top of it
     return {
         "validator": VALIDATOR,
         "problems": sorted(str(p) for p in verify_package(package_dir)),
-        "texts": sorted(texts.items()),
         "coverage": covered,
         "unread": UNREAD,
     }
@@ -250,7 +257,7 @@ def coverage(seeds: Path | None) -> dict | None:
     return {
         "seeds": str(seeds),
         "problems": [str(p) for p in checked.problems],
-        "sentences": sentences,
+        "sentences": len(sentences),
         "counts": {
             status: sum(1 for s in sentences if s.status == status)
             for status in ("covered", "excluded", "uncovered")
@@ -259,13 +266,15 @@ def coverage(seeds: Path | None) -> dict | None:
     }
 
 
-def checks_pages(checks: dict) -> list[dict]:
-    """The checks page, then pages of the uncovered sentences it cannot hold (pages.split)."""
+def checks_pages(checks: dict, texts: dict[str, SourceText]) -> list[dict]:
+    """The checks page with each text's hash, then pages of the uncovered sentences it cannot
+    hold (pages.split)."""
     shown = checks["coverage"]["shown"] if checks["coverage"] is not None else []
     chunks = split(shown)
     return [
         {
             **checks,
+            "texts": sorted(texts.items()),
             "page": page,
             "shown": chunk,
             "span": _span(page, len(chunk), len(shown)),
@@ -281,11 +290,13 @@ def checks_pages(checks: dict) -> list[dict]:
 def build_report(package_dir: Path, seeds: Path | None, out: Path) -> list[Path]:
     """Write the report site into `out` (its previous pages are replaced); return the pages
     written."""
-    package = load(package_dir)
-    texts = source_texts(package, seeds if seeds is not None and seeds.is_dir() else None)
+    # The package's shape first: a folder that is no package is refused before the long checks.
+    read_checked_descriptor(package_dir)
     # The checks run before anything is written; each other page is gathered as it is written,
     # so only one page's worth of cells is held at a time.
-    checks = checks_page(package_dir, seeds, texts)
+    checks = checks_page(package_dir, seeds)
+    package = load(package_dir)
+    texts = source_texts(package, seeds if seeds is not None and seeds.is_dir() else None)
     title = package.descriptor.get("title") or package.descriptor.get("name") or str(package_dir)
     pages = site_pages(package, texts, checks)
     return write_pages(out, pages, navigation(package), title, package.href)
@@ -339,7 +350,7 @@ def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> 
     for shown in more_charts:
         heading = f"Charts: {CHART_NAMES[shown['kind']]}"
         pages[shown["file"]] = Page("chart.html", heading, "charts.html", partial(dict, shown))
-    for page, shown in enumerate(checks_pages(checks), 1):
+    for page, shown in enumerate(checks_pages(checks, texts), 1):
         pages[page_file("checks", page)] = Page(
             "checks.html", "Checks", "checks.html", partial(dict, shown)
         )
