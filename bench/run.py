@@ -10,6 +10,8 @@ Steps (each result is kept in bench/work/results.json, so steps can be rerun alo
               frictionless validate, and which planted errors each one found
   cache       check and publish through the per-file cache on the 1k and 10k corpora: cold (no
               cache), warm (nothing changed) and after editing one annotation file
+  review      pipeline report (the review site) on the 1k and 10k packages: time, peak memory,
+              pages written, their total size and the biggest page
   help        pipeline --help start-up
   speed       a fixed pure-Python workload (run between steps: the machine's speed meanwhile)
   report      bench/RESULTS.md from the results
@@ -38,6 +40,7 @@ SIZES = {"1k": 1000, "10k": 10000}
 RUNS = {"1k": 3, "10k": 3}
 VALIDATE_DOCS = 12000  # about 1,000,000 rows in the package's tables
 SEED = 1
+REVIEW_RUNS = {"1k": 3, "10k": 1}  # the 10k report takes minutes: one run
 
 
 def load() -> dict:
@@ -278,6 +281,45 @@ def step_validate(results: dict) -> None:
         "errors_pipeline": plant.error_count(full_report),
         "errors_frictionless": plant.error_count(theirs_report),
     }
+
+
+def _site_size(out: Path) -> dict:
+    """Pages written into `out`, their total size and the biggest page."""
+    sizes = {path.name: path.stat().st_size for path in out.glob("*.html")}
+    biggest = max(sizes, key=lambda name: (sizes[name], name))
+    return {
+        "pages": len(sizes),
+        "mb": sum(sizes.values()) / 1e6,
+        "biggest": biggest,
+        "biggest_mb": sizes[biggest] / 1e6,
+    }
+
+
+def step_review(results: dict) -> None:
+    """pipeline report on the published 1k and 10k packages, each run into a fresh folder; the
+    peak of all its processes together (the annotation check reads over the cores) sampled in
+    every run."""
+    for label in SIZES:
+        package, seeds = WORK / f"package-{label}", WORK / f"seeds-{label}"
+        if not (package / "datapackage.json").is_file():
+            raise SystemExit(f"no {rel(package)}: run the corpus and publish steps first")
+        out = WORK / f"review-{label}"
+        command = [
+            str(BIN / "pipeline"),
+            "report",
+            "--package",
+            rel(package),
+            "--seeds",
+            rel(seeds),
+            "--out",
+            rel(out),
+        ]
+        samples = []
+        for _ in range(REVIEW_RUNS[label]):
+            shutil.rmtree(out, ignore_errors=True)
+            samples.append(timed(command, sample_tree=True))
+        entry = summary(command, samples, max(s["tree_peak_mb"] for s in samples))
+        results.setdefault("review", {})[label] = {**entry, **_site_size(out)}
 
 
 SPEED_PROBE = (
@@ -553,6 +595,40 @@ def _cache_section(cache: dict | None) -> list[str]:
     return lines + [""]
 
 
+def _review_section(entries: dict) -> list[str]:
+    """pipeline report: time, memory and the site written, per corpus; the 10k/1k ratio and the
+    target."""
+    if not entries:
+        return []
+    lines = [
+        "## pipeline report (the review site)",
+        "",
+        "| corpus | command | result | pages | HTML | biggest page |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, entry in entries.items():
+        lines.append(
+            f"| {label} | `{_command(entry)}` | {_fmt(entry)} | {entry['pages']:,} "
+            f"| {entry['mb']:.0f} MB | {entry['biggest']} ({entry['biggest_mb']:.1f} MB) |"
+        )
+    lines.append("")
+    lines.append(
+        "Peak memory here is the larger of the biggest process's peak and the peak of all the "
+        "command's processes together, sampled in every run."
+    )
+    if "1k" in entries and "10k" in entries:
+        e = entries["10k"]
+        ratio = e["median_s"] / entries["1k"]["median_s"]
+        ok = e["median_s"] <= 60 and _peak(e) <= 2048
+        lines += [
+            "",
+            f"10k/1k time ratio: **{ratio:.1f}** (HTML {e['mb'] / entries['1k']['mb']:.1f}x).",
+            f"Target (10k within 60 s and 2 GB): {'met' if ok else 'NOT met'} "
+            f"({e['median_s']:.0f} s, {_peak(e):.0f} MB).",
+        ]
+    return lines + [""]
+
+
 def _notes_section(notes: list[str] | None) -> list[str]:
     return ["## Notes", ""] + [f"- {note}" for note in notes] + [""] if notes else []
 
@@ -567,6 +643,7 @@ def step_report(results: dict) -> None:
     )
     lines += _cache_section(results.get("cache"))
     lines += _validate_section(results.get("validate"))
+    lines += _review_section(results.get("review", {}))
     lines += _speed_section(results.get("speed"))
     lines += _help_section(results.get("help"))
     lines += _notes_section(results.get("notes"))
@@ -581,6 +658,7 @@ STEPS = {
     "validate": step_validate,
     "cache": step_cache,
     "help": step_help,
+    "review": step_review,
     "report": step_report,
 }
 DEFAULT = [
@@ -593,6 +671,7 @@ DEFAULT = [
     "validate",
     "speed",
     "cache",
+    "review",
     "speed",
     "help",
     "report",

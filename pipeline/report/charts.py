@@ -27,6 +27,9 @@ MEASURE_COLOURS = {
 }
 MEASURES = ["killed", "injured", "casualties", "displaced"]
 CHAR_W = 6.6  # average width of a 12px character, for laying out labels
+# Marks per chart: a timeline mark is about 350 bytes of SVG, a casualty claim about 600, so a
+# chart of 2,000 stays near 1 MB; the 1k corpus's 32,000 marks made one 21 MB page.
+MOST_MARKS = 2000
 
 
 def href(table: str, record_id: str) -> str:
@@ -67,19 +70,50 @@ def legend(entries: list[tuple[str, str, str]], x: float, y: float) -> list[dict
 
 def timeline(
     events: list[dict], statements: list[dict], actor_names: dict[str, str], window_days: int = 60
-) -> dict | None:
-    """Events and statements by date (bars for date spans) in one lane per actor; None when there
-    are none.
+) -> list[dict]:
+    """Events and statements by date (bars for date spans) in one lane per actor, as charts of at
+    most MOST_MARKS marks each (whole lanes, all on one time axis); empty when there are none.
 
     Items that end before the window (`window_days` before the latest date) are left
     out of the drawing and listed by the caller; `timeline_outside` returns them.
     """
     items = _timeline_items(events, statements)
     if not items:
-        return None
+        return []
     first, last = _window(items, window_days)
     lanes = _lanes([i for i in items if i["end"] >= first], actor_names)
     label_w = min(260, max(90, 12 + CHAR_W * max(len(actor_names.get(a, a or "")) for a in lanes)))
+    order = sorted(lanes, key=lambda a: (actor_names.get(a, a) if a else "~", a))
+    marks = {actor: sum(len(row) for row in lanes[actor]) for actor in order}
+    return [
+        _timeline_chart({a: lanes[a] for a in chunk}, actor_names, first, last, label_w)
+        for chunk in in_pages(order, marks)
+    ]
+
+
+def in_pages(keys: list, weights: dict, most: int | None = None) -> list[list]:
+    """`keys` in order, in runs whose weights add up to at most `most` (MOST_MARKS); a key
+    heavier than that alone."""
+    most = MOST_MARKS if most is None else most
+    runs: list[list] = [[]]
+    total = 0
+    for key in keys:
+        if runs[-1] and total + weights[key] > most:
+            runs.append([])
+            total = 0
+        runs[-1].append(key)
+        total += weights[key]
+    return runs
+
+
+def _timeline_chart(
+    lanes: dict[str, list[list[dict]]],
+    actor_names: dict[str, str],
+    first: dt.date,
+    last: dt.date,
+    label_w: float,
+) -> dict:
+    """The timeline of some lanes, in the given order, from day `first` to day `last`."""
     days = (last - first).days + 1
     plot_w = max(560, min(1000, days * 26))
     day_w = plot_w / days
@@ -87,8 +121,7 @@ def timeline(
     height = top + sum(len(rows) * row_h + 8 for rows in lanes.values()) + 30
     drawn: list[dict] = []
     y = top
-    for actor in sorted(lanes, key=lambda a: (actor_names.get(a, a) if a else "~", a)):
-        rows = lanes[actor]
+    for actor, rows in lanes.items():
         name = actor_names.get(actor, actor) if actor else "(actor not given)"
         drawn.append(
             {
@@ -263,13 +296,30 @@ def casualty_ranges(
     actor_names: dict[str, str],
     event_labels: dict[str, str],
     place_names: dict[str, str],
-) -> dict | None:
-    """Each claim's low-high range per measure, claims about the same thing side by side; None
-    when there are no figures."""
+) -> list[dict]:
+    """Each claim's low-high range per measure, claims about the same thing side by side, as
+    charts of at most MOST_MARKS claims each (whole groups, all on one scale); empty when there
+    are no figures."""
     groups = _claim_groups(reports)
     if not groups:
-        return None
+        return []
     axis_max = _axis_max([pair for rows in groups.values() for pair in rows])
+    keys = sorted(groups)
+    sizes = {key: len(groups[key]) for key in keys}
+    return [
+        _casualty_chart({key: groups[key] for key in chunk}, axis_max, names)
+        for chunk in in_pages(keys, sizes)
+        for names in [(actor_names, event_labels, place_names)]
+    ]
+
+
+def _casualty_chart(
+    groups: dict[tuple, list[tuple[dict, str]]],
+    axis_max: int,
+    names: tuple[dict[str, str], dict[str, str], dict[str, str]],
+) -> dict:
+    """The claims of some groups, in the given order, on a log scale up to `axis_max`."""
+    actor_names, event_labels, place_names = names
     label_w, plot_w, row_h, top = 540, 520, 20, 40
     height = top + sum(22 + len(rows) * row_h + 8 for rows in groups.values()) + 10
     width = label_w + plot_w + 260
@@ -284,8 +334,7 @@ def casualty_ranges(
             ticks.append({"x": x, "label": f"{tick:,}"})
             last_x = x
     drawn, y = [], top
-    for key in sorted(groups):
-        rows = groups[key]
+    for key, rows in groups.items():
         label = _group_label(key, event_labels, place_names)
         drawn.append(
             {
@@ -555,17 +604,10 @@ def _map_labels(
 ) -> list[dict]:
     """Name labels beside their markers: right, left, above or below, whichever overlaps nothing
     placed yet."""
-    taken: list[tuple[float, float, float, float]] = []  # x, y, w, h of labels and markers
-
-    def free(box: tuple[float, float, float, float]) -> bool:
-        x, y, w, h = box
-        return not any(
-            x < bx + bw and bx < x + w and y < by + bh and by < y + h for bx, by, bw, bh in taken
-        )
-
+    taken = Boxes()
     for place in places:
         x, y = xy(place["latitude"], place["longitude"])
-        taken.append((x - 3, y - 3, 6, 6))
+        taken.add((x - 3, y - 3, 6, 6))
     labels = []
     for place in sorted(places, key=lambda p: (-p["latitude"], p["longitude"], p["place_id"])):
         x, y = xy(place["latitude"], place["longitude"])
@@ -580,7 +622,37 @@ def _map_labels(
         candidates += [(x + r + 3, y - h / 2 + k * h) for k in range(1, 6)] + [
             (x + r + 3, y - h / 2 - k * h) for k in range(1, 6)
         ]
-        lx, ly = next((c for c in candidates if free((c[0], c[1], w, h))), candidates[0])
-        taken.append((lx, ly, w, h))
+        lx, ly = next((c for c in candidates if taken.free((c[0], c[1], w, h))), candidates[0])
+        taken.add((lx, ly, w, h))
         labels.append({"x": lx, "y": ly + h - 3, "text": place["name"]})
     return labels
+
+
+class Boxes:
+    """Boxes (x, y, w, h) placed so far, filed by the cells of a grid they touch: whether a new
+    box overlaps one looks only at the boxes of its own cells, not at every box placed (with
+    3,300 places, the scan over all of them made the map quadratic)."""
+
+    CELL = 64.0
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+
+    def _cells(self, box: tuple[float, float, float, float]) -> list[tuple[int, int]]:
+        x, y, w, h = box
+        columns = range(math.floor(x / self.CELL), math.floor((x + w) / self.CELL) + 1)
+        rows = range(math.floor(y / self.CELL), math.floor((y + h) / self.CELL) + 1)
+        return [(column, row) for column in columns for row in rows]
+
+    def add(self, box: tuple[float, float, float, float]) -> None:
+        for cell in self._cells(box):
+            self.cells.setdefault(cell, []).append(box)
+
+    def free(self, box: tuple[float, float, float, float]) -> bool:
+        """Whether `box` overlaps no box placed."""
+        x, y, w, h = box
+        return not any(
+            x < bx + bw and bx < x + w and y < by + bh and by < y + h
+            for cell in self._cells(box)
+            for bx, by, bw, bh in self.cells.get(cell, ())
+        )

@@ -34,6 +34,7 @@ from pipeline.package.reader import (
     read_descriptor_bytes,
     too_deep,
 )
+from pipeline.report.pages import page_file, page_of
 
 ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
 # Columns shown as a record's short name in links and chart labels.
@@ -55,6 +56,8 @@ class Package:
     descriptor: dict
     rows: dict[str, list[dict]]
     keys: dict[str, str] = field(default_factory=dict)  # table -> primary key column
+    # table -> every column of its primary key (several for the changes table)
+    key_fields: dict[str, list[str]] = field(default_factory=dict)
     # table -> column -> referenced table
     links: dict[str, dict[str, str]] = field(default_factory=dict)
     # (table, id) -> (table, id, column) of each row that refers to it
@@ -64,10 +67,18 @@ class Package:
     evidence_in: dict[str, list[dict]] = field(default_factory=dict)
     # table -> id -> the record's short name, when it has one (the first row of an id wins)
     names: dict[str, dict[object, str]] = field(default_factory=dict)
+    # table -> id -> the page of the table's pages its row is on (the first row of an id wins)
+    pages: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def name_of(self, table: str, record_id: str) -> str:
         """The record's short name for links and labels; its id when it has none or is not there."""
         return self.names.get(table, {}).get(record_id) or record_id
+
+    def href(self, table: str, record_id: str) -> str:
+        """The address of a record's row: its table's page holding it, and its anchor (the first
+        page when the record is not there, so a dangling reference still reaches its table)."""
+        page = self.pages.get(table, {}).get(record_id, 1)
+        return f"{page_file('table-' + table, page)}#row-{record_id}"
 
 
 def load(package_dir: Path) -> Package:
@@ -78,12 +89,14 @@ def load(package_dir: Path) -> Package:
     for resource in descriptor["resources"]:
         table, schema = resource["name"], resource["schema"]
         key = package.keys[table] = _names(schema["primaryKey"])[0]
+        package.key_fields[table] = _names(schema["primaryKey"])
         package.links[table] = {
             _names(fk["fields"])[0]: fk["reference"].get("resource") or table
             for fk in schema.get("foreignKeys", [])
         }
         rows[table] = sorted(rows[table], key=lambda r: str(r[key]))
         package.names[table] = _short_names(rows[table], key, NAME_COLUMNS.get(table, ""))
+        package.pages[table] = _row_pages(rows[table], key)
     for table, columns in sorted(package.links.items()):
         for row in rows[table]:
             for column, target in sorted(columns.items()):
@@ -107,6 +120,14 @@ def _short_names(rows: list[dict], key: str, column: str) -> dict[object, str]:
         name = row.get(column)
         names.setdefault(row[key], str(name) if name else "")
     return names
+
+
+def _row_pages(rows: list[dict], key: str) -> dict[str, int]:
+    """Each row's page by its key, as the table's pages split its rows (pages.split)."""
+    found: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        found.setdefault(str(row[key]), page_of(index))
+    return found
 
 
 # ---- reading the package: confined and checked ----
@@ -549,15 +570,43 @@ def _twin_problems(package_dir: Path, resource: dict) -> list[Problem]:
     return []
 
 
-def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
-    """The descriptor and typed rows of every table, read only from regular files inside
-    `package_dir`; UnreadablePackage when there is no descriptor to read, InputError with every
-    problem when its shape, its files or their rows are not what the report reads."""
+def read_checked_descriptor(package_dir: Path) -> dict:
+    """The descriptor, its shape checked and each Parquet twin's path confined (what the checks
+    page's validator relies on, checked before it runs); UnreadablePackage or InputError as
+    `read_checked_package`."""
+    descriptor = _shaped_descriptor(package_dir)
+    paths = [r["path"] for r in descriptor["resources"]]
+    paths += [(r.get("parquet") or {}).get("path") for r in descriptor["resources"]]
+    if not all(_confined(package_dir, path) for path in paths if path is not None):
+        read_checked_package(package_dir)  # raises, with every problem as a whole read finds them
+    return descriptor
+
+
+def _shaped_descriptor(package_dir: Path) -> dict:
+    """The descriptor, its shape checked (descriptor_problems)."""
     descriptor = read_descriptor_as_problems(package_dir)
     problems = descriptor_problems(descriptor, str(package_dir / DESCRIPTOR))
     if problems:
         raise InputError(problems)
-    rows = {}
+    return descriptor
+
+
+def _confined(package_dir: Path, path: str) -> bool:
+    """Whether `path` is a regular file inside the package folder, or missing (the validator's to
+    report)."""
+    try:
+        open_member(package_dir, path).close()
+    except PackageError as exc:
+        return exc.reason == NO_SUCH_FILE
+    return True
+
+
+def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
+    """The descriptor and typed rows of every table, read only from regular files inside
+    `package_dir`; UnreadablePackage when there is no descriptor to read, InputError with every
+    problem when its shape, its files or their rows are not what the report reads."""
+    descriptor = _shaped_descriptor(package_dir)
+    rows, problems = {}, []
     for resource in descriptor["resources"]:
         rows[resource["name"]], found = read_table(package_dir, resource)
         problems += found + _twin_problems(package_dir, resource)

@@ -3,8 +3,8 @@
 Templates live in pipeline/report/templates/, the stylesheet and script in
 pipeline/report/static/; both ship with the package. The pages inline the stylesheet
 and script, so a page needs nothing else to be viewed. Filters format values as the
-package writes them (`cell`, as in the CSV files) and numbers as the charts draw them
-(`f0`, `f1`: no or one decimal).
+package writes them (`cell`, as in the CSV files), numbers as the charts draw them
+(`f0`, `f1`: no or one decimal) and JSON for a <script> element (`script_json`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from pipeline.package.writer import csv_cell
-from pipeline.report.charts import clip, href
+from pipeline.report.charts import clip
 from pipeline.report.texts import colour_of
 
 
@@ -36,10 +36,21 @@ def environment() -> Environment:
     env.filters["clip"] = clip
     env.filters["f0"] = lambda value: f"{value:.0f}"
     env.filters["f1"] = lambda value: f"{value:.1f}"
-    env.globals.update(
-        href=href, colour_of=colour_of, css=static("report.css"), script=static("report.js")
-    )
+    env.filters["script_json"] = script_json
+    # `href`, the address of a row, is the package's (its table's pages): each page is given it
+    env.globals.update(colour_of=colour_of, css=static("report.css"), script=static("report.js"))
     return env
+
+
+# Inside <script> the HTML parser ends the element at "</script" and changes state at "<!--"
+# and "<script", whatever the JSON means: so no "<", ">" or "&" is left for it to see. JSON reads
+# the \u escapes back as the same characters.
+SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def script_json(text: str) -> Markup:
+    """JSON text made safe to embed in a <script> element: "</script>" in a value cannot end it."""
+    return Markup(text.translate(SCRIPT_SAFE))
 
 
 def static(name: str) -> Markup:
@@ -60,11 +71,8 @@ def macro(name: str) -> Callable[..., Markup]:
 
 
 class Navigation:
-    """The links to every page, rendered once, each both plain and marked as the current page.
-
-    Every page lists every other, so a site of n pages has n * n links: rendering each link
-    once and joining the rendered links per page keeps a 1,000-source report fast.
-    """
+    """The links of the navigation, rendered once, each both plain and marked as the current
+    page, and joined per page."""
 
     def __init__(self, entries: list[tuple[str, str]]):
         link = macro("nav_link")

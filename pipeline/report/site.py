@@ -20,17 +20,25 @@ time.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
 from pipeline.check.coverage import classify
 from pipeline.check.run import check_seeds
+from pipeline.package.schemaorg import dataset_json
 from pipeline.package.writer import csv_cell
 from pipeline.progress import Progress, or_silent
 from pipeline.report import charts
-from pipeline.report.read import ANNOTATED, Package, UnreadablePackage, load
+from pipeline.report.pages import PAGE_ROWS, page_file, pager, split
+from pipeline.report.read import (
+    ANNOTATED,
+    Package,
+    UnreadablePackage,
+    load,
+    read_checked_descriptor,
+)
 from pipeline.report.render import Navigation, macro, render
 from pipeline.report.texts import UNREAD, SourceText, pieces, segments, source_texts
 from pipeline.validate.run import verify_package
@@ -53,16 +61,22 @@ def highlighted_text(text: str, spans: list[dict]) -> str:
 
 def index_page(package: Package, texts: dict[str, SourceText]) -> dict:
     descriptor = package.descriptor
+    sources = package.rows.get("sources", [])
     return {
         "descriptor": descriptor,
         "licences": [
             csv_cell(lic.get("title") or lic.get("name")) for lic in descriptor.get("licenses", [])
         ],
+        # the first page's worth; the sources table lists every source, linked to its page
         "sources": [
             (s, len(package.evidence_in.get(s["source_id"], [])), texts[s["source_id"]].status)
-            for s in package.rows.get("sources", [])
+            for s in sources[:PAGE_ROWS]
         ],
+        "more_sources": (len(sources) - PAGE_ROWS, page_file("table-sources", 2))
+        if len(sources) > PAGE_ROWS
+        else None,
         "tables": [(r, len(package.rows[r["name"]])) for r in descriptor["resources"]],
+        "json_ld": dataset_json(descriptor),
     }
 
 
@@ -72,7 +86,7 @@ def source_page(package: Package, source: dict, found: SourceText) -> dict:
         "source": source,
         "found": found,
         "spans": spans,
-        "pieces": pieces(found.text, spans) if found.text is not None else [],
+        "pieces": pieces(found.text, spans, package.href) if found.text is not None else [],
         "colours": charts.TABLE_COLOURS,
         "unread": UNREAD,
     }
@@ -97,7 +111,7 @@ def _cell(package: Package, table: str, column: str, value, kind: str) -> Cell:
     target = package.links[table].get(column)
     if target is not None and not (table == "evidence" and column == "record_id"):
         return Cell(
-            "link", text, charts.href(target, str(value)), package.name_of(target, str(value))
+            "link", text, package.href(target, str(value)), package.name_of(target, str(value))
         )
     css = {"integer": "num", "number": "num", "date": "date"}.get(kind)
     if css is None:  # measured as the page shows it, escaped
@@ -131,79 +145,103 @@ def _referrers(package: Package, table: str, record_id: str) -> dict:
     }
 
 
-def table_page(package: Package, resource: dict) -> dict:
+def table_page(package: Package, resource: dict, page: int, rows: Sequence[dict]) -> dict:
+    """Page `page` of a table: `rows`, its share of the table's rows (pages.split)."""
     table = resource["name"]
     fields = resource["schema"]["fields"]
     header = [f["name"] for f in fields] + (["evidence"] if table in ANNOTATED else [])
+    total = len(package.rows[table])
     return {
         "resource": resource,
         "parquet": (resource.get("parquet") or {}).get("path"),
         "header": header + ["referenced by"],
-        "count": len(package.rows[table]),
-        "rows": _table_rows(package, table, fields, _key_fields(resource)),
+        "count": len(rows),
+        "span": _span(page, len(rows), total),
+        "pager": pager(f"table-{table}", page, len(split(package.rows[table]))),
+        "rows": _table_rows(package, table, fields, rows),
     }
 
 
-def _key_fields(resource: dict) -> list[str]:
-    key = resource["schema"]["primaryKey"]  # one name or a list of names, as read.py checked it
-    return [key] if isinstance(key, str) else list(key)
+def _span(page: int, shown: int, total: int) -> dict:
+    """Which of a list's items a page shows: the first's and last's numbers (from 1) and the
+    total."""
+    first = (page - 1) * PAGE_ROWS + 1
+    return {"first": first, "last": first + shown - 1, "total": total, "paged": total > PAGE_ROWS}
 
 
 def _table_rows(
-    package: Package, table: str, fields: list[dict], key: list[str]
+    package: Package, table: str, fields: list[dict], rows: Sequence[dict]
 ) -> Iterator[tuple]:
-    """(id, cells, evidence or None, referrers) of each row, made as the page is written; the id
-    of a row whose key has several fields (the changes table's) joins them with '/'."""
+    """(id, cells, evidence or None, referrers) of each row, made as the page is written."""
+    # the id of a row whose key has several fields (the changes table's) joins them with '/'
+    key = package.key_fields[table]
     record_column = [f["name"] for f in fields].index("record_id") if table == "evidence" else -1
-    for row in package.rows[table]:
+    for row in rows:
         rid = "/".join(str(row[name]) for name in key)
         cells = [_cell(package, table, f["name"], row.get(f["name"]), f["type"]) for f in fields]
         if record_column >= 0:
             cells[record_column] = Cell(
                 "record",
                 csv_cell(row["record_id"]),
-                charts.href(row["record_table"], row["record_id"]),
+                package.href(row["record_table"], row["record_id"]),
             )
         cells[0] = _key_cell(table, row, rid) or cells[0]
         evidence = package.evidence_of.get((table, rid), []) if table in ANNOTATED else None
         yield rid, cells, evidence, _referrers(package, table, rid)
 
 
-def charts_page(package: Package) -> dict:
+def chart_pages(package: Package) -> list[dict]:
+    """The charts page (the first chart of the timeline and of the casualty claims, the map),
+    then a page for each further chart of either (charts.MOST_MARKS marks each)."""
     rows = package.rows
     events, statements = rows.get("events", []), rows.get("statements", [])
     places = rows.get("places", [])
     actor_names = {a["actor_id"]: a["name"] for a in rows.get("actors", [])}
+    timelines = charts.timeline(events, statements, actor_names)
+    claims = charts.casualty_ranges(
+        rows.get("casualty_reports", []),
+        actor_names,
+        {e["event_id"]: e["summary"] for e in events},
+        {p["place_id"]: p["name"] for p in places},
+    )
     _, far = charts.map_regions(places)
-    return {
-        "timeline": charts.timeline(events, statements, actor_names),
+    first = {
+        "timeline": timelines[0] if timelines else None,
+        "timeline_pager": pager("timeline", 1, len(timelines), CHARTS_FIRST["timeline"]),
         "outside": charts.timeline_outside(events, statements),
-        "casualties": charts.casualty_ranges(
-            rows.get("casualty_reports", []),
-            actor_names,
-            {e["event_id"]: e["summary"] for e in events},
-            {p["place_id"]: p["name"] for p in places},
-        ),
+        "casualties": claims[0] if claims else None,
+        "casualties_pager": pager("casualties", 1, len(claims), CHARTS_FIRST["casualties"]),
+        "most_marks": f"{charts.MOST_MARKS:,}",
         "place_map": charts.place_map(places),
         "unmapped": far
         + [p for p in places if p.get("latitude") is None or p.get("longitude") is None],
     }
+    more = [
+        {
+            "chart": chart,
+            "kind": kind,
+            "pager": pager(kind, page, len(drawn), CHARTS_FIRST[kind]),
+            "file": page_file(kind, page),
+        }
+        for kind, drawn in (("timeline", timelines), ("casualties", claims))
+        for page, chart in enumerate(drawn[1:], 2)
+    ]
+    return [first, *more]
 
 
-def checks_page(
-    package_dir: Path,
-    seeds: Path | None,
-    texts: dict[str, SourceText],
-    progress: Progress | None = None,
-) -> dict:
-    """The package validated once, by the project's validator; each text's hash; the annotation
-    check and the sentences no evidence covers."""
-    # first: the validator's Arrow memory would stay on top of it
-    covered = coverage(seeds, progress)
+# the first chart of each kind is on the charts page, at its heading
+CHARTS_FIRST = {"timeline": "charts.html#timeline", "casualties": "charts.html#casualties"}
+
+
+def checks_page(package_dir: Path, seeds: Path | None, progress: Progress | None = None) -> dict:
+    """The package validated once, by the project's validator; the annotation check and the
+    sentences no evidence covers. Run before the package's rows are read: the memory of the
+    check's corpus and of the validator's Arrow tables is freed before theirs is taken (at 10,000
+    documents, each is over a gigabyte)."""
+    covered = coverage(seeds, progress)  # first: the validator's memory would stay on top of it
     return {
         "validator": VALIDATOR,
         "problems": sorted(str(p) for p in verify_package(package_dir, progress)),
-        "texts": sorted(texts.items()),
         "coverage": covered,
         "unread": UNREAD,
     }
@@ -221,13 +259,31 @@ def coverage(seeds: Path | None, progress: Progress | None = None) -> dict | Non
     return {
         "seeds": str(seeds),
         "problems": [str(p) for p in checked.problems],
-        "sentences": sentences,
+        "sentences": len(sentences),
         "counts": {
             status: sum(1 for s in sentences if s.status == status)
             for status in ("covered", "excluded", "uncovered")
         },
         "shown": [s for s in sentences if s.status != "covered"],
     }
+
+
+def checks_pages(checks: dict, texts: dict[str, SourceText]) -> list[dict]:
+    """The checks page with each text's hash, then pages of the uncovered sentences it cannot
+    hold (pages.split)."""
+    shown = checks["coverage"]["shown"] if checks["coverage"] is not None else []
+    chunks = split(shown)
+    return [
+        {
+            **checks,
+            "texts": sorted(texts.items()),
+            "page": page,
+            "shown": chunk,
+            "span": _span(page, len(chunk), len(shown)),
+            "pager": pager("checks", page, len(chunks)),
+        }
+        for page, chunk in enumerate(chunks, 1)
+    ]
 
 
 # ---- the whole site ----
@@ -240,62 +296,111 @@ def build_report(
     written. `progress` hears each step: reading, checking, validating, then each page written."""
     progress = or_silent(progress)
     progress("reading the package")
-    package = load(package_dir)
-    texts = source_texts(package, seeds if seeds is not None and seeds.is_dir() else None)
+    # The package's shape first: a folder that is no package is refused before the long checks.
+    read_checked_descriptor(package_dir)
     # The checks run before anything is written; each other page is gathered as it is written,
     # so only one page's worth of cells is held at a time.
-    checks = checks_page(package_dir, seeds, texts, progress)
+    checks = checks_page(package_dir, seeds, progress)
+    package = load(package_dir)
+    texts = source_texts(package, seeds if seeds is not None and seeds.is_dir() else None)
     title = package.descriptor.get("title") or package.descriptor.get("name") or str(package_dir)
-    return write_pages(out, site_pages(package, texts, checks), title, progress)
+    pages = site_pages(package, texts, checks)
+    return write_pages(out, pages, navigation(package), title, package.href, progress)
 
 
-# file name -> (template, link text, heading, what the page shows), in the navigation's order
-Pages = dict[str, tuple[str, str, str, Callable[[], dict]]]
+class Page(NamedTuple):
+    """A page of the site: its template, heading, the navigation entry it is under ("" for
+    none) and what it shows, gathered when it is written."""
+
+    template: str
+    heading: str
+    under: str
+    shown: Callable[[], dict]
 
 
-def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> Pages:
-    """Every page of the site, each gathered when it is written."""
-    pages: Pages = {
-        "index.html": ("index.html", "Overview", "Overview", partial(index_page, package, texts))
+def navigation(package: Package) -> Navigation:
+    """The links on every page: the overview, each table's first page, the charts and checks.
+    Sources are reached from the overview and the sources table: a link to each on every page
+    made a site of n sources n * n links (246 MB for 1,000 sources)."""
+    tables = [(r["name"], f"table-{r['name']}.html") for r in package.descriptor["resources"]]
+    return Navigation(
+        [("Overview", "index.html"), *tables, ("Charts", "charts.html"), ("Checks", "checks.html")]
+    )
+
+
+def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> dict[str, Page]:
+    """Every page of the site by its file name, each gathered when it is written."""
+    pages = {
+        "index.html": Page(
+            "index.html", "Overview", "index.html", partial(index_page, package, texts)
+        )
     }
     for source in package.rows.get("sources", []):
-        pages[f"source-{source['source_id']}.html"] = (
+        pages[f"source-{source['source_id']}.html"] = Page(
             "source.html",
-            source["source_id"],
             f"Source: {source['title']}",
+            "",
             partial(source_page, package, source, texts[source["source_id"]]),
         )
     for resource in package.descriptor["resources"]:
-        pages[f"table-{resource['name']}.html"] = (
-            "table.html",
-            resource["name"],
-            f"Table: {resource['name']}",
-            partial(table_page, package, resource),
+        table = resource["name"]
+        for page, rows in enumerate(split(package.rows[table]), 1):
+            pages[page_file(f"table-{table}", page)] = Page(
+                "table.html",
+                f"Table: {table}",
+                f"table-{table}.html",
+                partial(table_page, package, resource, page, rows),
+            )
+    first_charts, *more_charts = chart_pages(package)
+    pages["charts.html"] = Page("charts.html", "Charts", "charts.html", partial(dict, first_charts))
+    for shown in more_charts:
+        heading = f"Charts: {CHART_NAMES[shown['kind']]}"
+        pages[shown["file"]] = Page("chart.html", heading, "charts.html", partial(dict, shown))
+    for page, shown in enumerate(checks_pages(checks, texts), 1):
+        pages[page_file("checks", page)] = Page(
+            "checks.html", "Checks", "checks.html", partial(dict, shown)
         )
-    pages["charts.html"] = ("charts.html", "Charts", "Charts", partial(charts_page, package))
-    pages["checks.html"] = ("checks.html", "Checks", "Checks", lambda: checks)
     return pages
 
 
+CHART_NAMES = {"timeline": "timeline of events and statements", "casualties": "casualty claims"}
+STALE = (  # pages a smaller package lacks
+    "source-*.html",
+    "table-*.html",
+    "checks.page-*.html",
+    "timeline.page-*.html",
+    "casualties.page-*.html",
+)  # pages a smaller package lacks
+
+
 def write_pages(
-    out: Path, pages: Pages, package_title: str, progress: Progress | None = None
+    out: Path,
+    pages: dict[str, Page],
+    nav: Navigation,
+    package_title: str,
+    href: Callable[[str, str], str],
+    progress: Progress | None = None,
 ) -> list[Path]:
-    """Each page written into `out`, after removing the pages of sources and tables no longer in
-    the package."""
+    """Each page written into `out`, its rows linked by `href(table, id)`, after removing the
+    pages of sources, tables and checks no longer in the package."""
     progress = or_silent(progress)
-    navigation = Navigation([(label, name) for name, (_, label, _, _) in pages.items()])
     out.mkdir(parents=True, exist_ok=True)
-    for pattern in ("source-*.html", "table-*.html"):
+    for pattern in STALE:
         for stale in sorted(out.glob(pattern)):
             if stale.name not in pages:
                 stale.unlink()
     written: list[Path] = []
-    for name, (template, _, heading, shown) in pages.items():
+    for name, page in pages.items():
         progress("writing pages", len(written), len(pages))
         path = out / name
-        context = {"title": heading, "package_title": package_title, "nav": navigation.of(name)}
+        context = {
+            "title": page.heading,
+            "package_title": package_title,
+            "nav": nav.of(page.under),
+            "href": href,
+        }
         with path.open("w", encoding="utf-8") as handle:
-            handle.writelines(render(template, **context, **shown()))
+            handle.writelines(render(page.template, **context, **page.shown()))
         written.append(path)
     progress("writing pages", len(written), len(pages))
     return written

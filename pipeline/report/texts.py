@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -131,8 +132,9 @@ class Piece:
     style: str = ""
 
 
-def pieces(text: str, spans: list[dict]) -> list[Piece]:
-    """The text cut at every span boundary, each piece with what the page shows over it."""
+def pieces(text: str, spans: list[dict], row_href: Callable[[str, str], str] = href) -> list[Piece]:
+    """The text cut at every span boundary, each piece with what the page shows over it, linked
+    to its innermost span's row at `row_href(table, id)`."""
     levels = stripe_levels(spans)
     starts: dict[int, list[dict]] = {}
     for span in spans:
@@ -145,7 +147,7 @@ def pieces(text: str, spans: list[dict]) -> list[Piece]:
         piece = Piece(text[a:b], anchors)
         if active:
             inner = active[-1]
-            piece.link = href(inner["record_table"], inner["record_id"])
+            piece.link = row_href(inner["record_table"], inner["record_id"])
             piece.ids = " ".join(s["evidence_id"] for s in active)
             piece.tip = "; ".join(f"{s['record_table']}/{s['record_id']}" for s in active)
             piece.style = segment_style(active, levels)
