@@ -160,8 +160,23 @@ def test_the_readme_blocks_are_these():
         ("python", "run elsewhere", 0, "import pandas as pd"),
         ("python", "run elsewhere", 0, "import polars as pl"),
         ("sql", "run elsewhere", 0, "select e.event_id, e.date_start, v.exact"),
-        ("r", "not run", 0, "library(arrow)"),
+        ("r", "not run", 0, 'source("datapackage/load.R")'),
+        (
+            "sql",
+            "run elsewhere",
+            0,
+            "select c.claimant_actor_id, sum(c.killed_low) as killed_low,"
+            " sum(c.killed_high) as killed_high",
+        ),
         ("python", "run elsewhere", 0, "import pandas as pd"),
+        ("sh", "not run", 0, "make explore"),
+        ("sh", "run", 0, ".venv/bin/pipeline database --package datapackage --out dist"),
+        (
+            "sql",
+            "run elsewhere",
+            0,
+            "create view sources as from 'datapackage/data/sources.parquet';",
+        ),
         (
             "sh",
             "run",
@@ -170,6 +185,7 @@ def test_the_readme_blocks_are_these():
             ' --published 2020-10-01 --basis "date line of the article"',
         ),
         ("yaml", "shown", 0, "events:"),
+        ("sh", "run", 0, REASON_LINES[0]),
         ("sh", "run", 0, "make report"),
         ("sh", "run", 0, ".venv/bin/frictionless validate datapackage/datapackage.json"),
         ("sh", "run", 0, ".venv/bin/pipeline validate datapackage/"),
@@ -179,10 +195,14 @@ def test_the_readme_blocks_are_these():
             "shown",
             0,
             "seeds/        source texts, their metadata and hand annotations;"
-            " count_conventions.yaml",
+            " count_conventions.yaml;",
         ),
         ("sh", "run", 0, ".venv/bin/pipeline publish --dry-run"),
         ("sh", "run", 1, ".venv/bin/pipeline diff git:HEAD datapackage"),
+        ("text", "shown", 0, "changes:"),
+        ("sql", "run elsewhere", 0, "SELECT e.event_id,"),
+        ("sh", "run", 0, ".venv/bin/pipeline history syrian-fighters-deployment"),
+        ("sh", "run", 1, ".venv/bin/pipeline diff datapackage@1.0.0 datapackage"),
     ]
 
 
@@ -311,6 +331,15 @@ def test_a_block_marked_not_run_or_with_its_exit_code_passes(tmp_path: Path):
     assert run_blocks(tmp_path, blocks) == ["exit 3"]
 
 
+# step 4 of "Add and annotate": the reasons of the example's new rows
+REASON_LINES = [
+    "echo '  - {table: sources, id: wire-2020-10-01, reason: \"New article: the wire report of"
+    " 1 October 2020\"}' >> seeds/changes.yaml",
+    "echo '  - {table: events, id: stepanakert-shelling-2020-09-30, reason: \"Added from the wire"
+    " report of 1 October 2020\"}' >> seeds/changes.yaml",
+]
+
+
 def test_every_sh_block_runs_as_written(project_copy: Path):
     ran = run_blocks(project_copy, BLOCKS)
     # the example leaves date_end out: the published row has it from date_start
@@ -319,9 +348,11 @@ def test_every_sh_block_runs_as_written(project_copy: Path):
     assert (added["date_start"], added["date_end"]) == ("2020-09-30", "2020-09-30")
     assert ran == [
         "make publish",
+        ".venv/bin/pipeline database --package datapackage --out dist",
         ".venv/bin/pipeline ingest <article.txt> --id wire-2020-10-01 --publisher Wire"
         ' --published 2020-10-01 --basis "date line of the article"',
         "the annotation example passes check",
+        *REASON_LINES,
         "make report",
         ".venv/bin/frictionless validate datapackage/datapackage.json",
         ".venv/bin/pipeline validate datapackage",
@@ -332,6 +363,10 @@ def test_every_sh_block_runs_as_written(project_copy: Path):
         "make release",
         ".venv/bin/pipeline diff git:HEAD datapackage",
         ".venv/bin/pipeline diff <old.zip> <new.zip> --json",
+        ".venv/bin/pipeline history syrian-fighters-deployment",
+        ".venv/bin/pipeline history madagiz --table places",
+        ".venv/bin/pipeline history macron-islam-in-crisis",
+        ".venv/bin/pipeline diff datapackage@1.0.0 datapackage",
     ]
 
 

@@ -52,7 +52,7 @@ def test_descriptor_is_data_package_v2():
         "keywords",
     ):
         assert DESCRIPTOR[key], key
-    assert list(RESOURCES) == schemas.TABLES
+    assert list(RESOURCES) == schemas.PACKAGE_TABLES
 
 
 @pytest.mark.parametrize("table", schemas.TABLES)
