@@ -19,16 +19,16 @@ initialising, a __del__) is raised a moment later.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from importlib.machinery import ExtensionFileLoader
 from pathlib import Path
-from enum import Enum
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -570,7 +570,7 @@ def database(
 # -- commands: validate (validate) --
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
     """What checks a package's rows (pipeline.validate.run.ENGINES)."""
 
     arrow = "arrow"

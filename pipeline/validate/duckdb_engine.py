@@ -8,8 +8,8 @@ column of every file in memory. Which check runs where:
   hash, unsafe paths, undeclared files, unsupported features.
 - Arrow (columns.check_file), file by file: a CSV file the SQL cannot decide exactly as
   frictionless does (a header other than the schema's field names in row 1, rows with the
-  wrong number of cells, empty lines, bytes that are not UTF-8, columns with different
-  missing values, "" not a missing value) and every Parquet twin (its types, dictionaries
+  wrong number of cells, bytes that are not UTF-8, columns with different missing values,
+  "" not a missing value) and every Parquet twin (its types, dictionaries
   and cells). Each such file's typed columns are then copied into DuckDB and the Arrow
   columns let go, so at most one file is held in memory at a time.
 - DuckDB SQL, generated here from each schema's declarations: for every other CSV file,
@@ -22,8 +22,9 @@ The CSV text reaches DuckDB through Arrow's streaming CSV reader, batch by batch
 DuckDB's own reader: the latter skips empty lines and silently reads some rows with the
 wrong number of cells when not strict, and when strict refuses a "\\r\\n" among "\\n" line
 ends, so its row numbers would not be frictionless's. Arrow's reader numbers every record
-as the Arrow engine does (a quoted line break stays in its cell) and refuses any row with
-the wrong number of cells or an empty line, which sends the file to the Arrow engine.
+as the Arrow engine does (a quoted line break stays in its cell, an empty line is a row of
+missing cells) and refuses any row with the wrong number of cells, which sends the file to
+the Arrow engine.
 A pattern is matched by RE2 first and Python's re decides the distinct values RE2 fails,
 as in pipeline.contract.constraints.
 """
@@ -36,6 +37,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -104,7 +106,7 @@ def check_rows(
     """Check the rows of every file of `jobs` (those `readable` lets through) and the keys across
     them, adding the errors to each job's task."""
     with tempfile.TemporaryDirectory(prefix="pipeline-validate-") as spill:
-        config = {
+        config: dict[str, str | bool | int | float | list[str]] = {
             "temp_directory": spill,
             "preserve_insertion_order": False,  # every result is ordered by its row numbers
             "threads": _threads(),
@@ -211,8 +213,8 @@ def _stream_csv(
     con: duckdb.DuckDBPyConnection, path: Path, width: int, nulls: list[str], into: str
 ) -> bool:
     """Copy the CSV's rows after the header into table `into`, batch by batch (bounded memory);
-    False when a row has other than `width` cells (an empty line included) or bytes are not
-    UTF-8: the Arrow engine reads such a file."""
+    False when a row has other than `width` cells or bytes are not UTF-8: the Arrow engine reads
+    such a file."""
     names = [f"t{k}" for k in range(width)]
     try:
         reader = pacsv.open_csv(
@@ -332,7 +334,9 @@ def _literals(values: list) -> str:
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    rows = con.execute(sql).fetchall()  # fetched whole: DuckDB refuses work beside a result left open
+    rows = con.execute(
+        sql
+    ).fetchall()  # fetched whole: DuckDB refuses work beside a result left open
     return int(rows[0][0]) if rows else 0
 
 
@@ -350,11 +354,10 @@ class Findings:
     """Errors found by successive queries, listed up to a room and counted beyond it."""
 
     def __init__(self, room: int):
-        self.room, self.listed, self.more = room, [], 0
+        self.room, self.more = room, 0
+        self.listed: list[dict] = []
 
-    def add(
-        self, con: duckdb.DuckDBPyConnection, sql: str, make: Callable[[tuple], dict]
-    ) -> None:
+    def add(self, con: duckdb.DuckDBPyConnection, sql: str, make: Callable[[tuple], dict]) -> None:
         rows, total = _found(con, sql, self.room - len(self.listed))
         self.listed += [make(row) for row in rows]
         self.more += total - len(rows)
@@ -388,13 +391,8 @@ def _file_checks(con: duckdb.DuckDBPyConnection, table: Loaded, task: Task) -> N
         check.add(
             con,
             f"SELECT __row, t{k} FROM {table.sql} WHERE b{k} AND NOT __blank",
-            lambda row, spec=spec, number=number, note=note: make_error(
-                "type-error",
-                note,
-                rowNumber=row[0],
-                cell=_text(row[1]),
-                fieldName=spec["name"],
-                fieldNumber=number,
+            partial(
+                _cell_error, "type-error", note, {"fieldName": spec["name"], "fieldNumber": number}
             ),
         )
     check.into(task)
@@ -433,12 +431,8 @@ def _field_constraints(
         check.add(
             con,
             f"SELECT __row, t{k} FROM {table.sql} WHERE ({failing}) AND NOT __blank",
-            lambda row, constraint=constraint, value=value: make_error(
-                "constraint-error",
-                f'constraint "{constraint}" is "{value}"',
-                rowNumber=row[0],
-                cell=_text(row[1]),
-                **where,
+            partial(
+                _cell_error, "constraint-error", f'constraint "{constraint}" is "{value}"', where
             ),
         )
 
@@ -496,7 +490,8 @@ def _pattern_failing(
         values = [row[0] for row in doubtful.fetchall()]
     except duckdb.Error:  # RE2 cannot read the pattern: Python's re decides every value
         failing = f"{typed} IS NOT NULL"
-        values = [row[0] for row in con.execute(f"SELECT DISTINCT {typed} FROM {table.sql}")]
+        every = con.execute(f"SELECT DISTINCT {typed} FROM {table.sql}").fetchall()
+        values = [row[0] for row in every]
     matched = [value for value in values if value is not None and compiled.match(value)]
     return f"{failing} AND {typed} NOT IN ({_literals(matched)})" if matched else failing
 
@@ -520,9 +515,7 @@ def _categories(
     check.add(
         con,
         f"SELECT __row, t{k} FROM {table.sql} WHERE v{k} IS NOT NULL AND {outside}",
-        lambda row: make_error(
-            "category-error", f'categories are "{values}"', rowNumber=row[0], cell=_text(row[1]), **where
-        ),
+        partial(_cell_error, "category-error", f'categories are "{values}"', where),
     )
 
 
@@ -540,28 +533,30 @@ def _spans(con: duckdb.DuckDBPyConnection, table: Loaded, check: Findings) -> No
             check.add(
                 con,
                 f"SELECT __row, {ts} FROM {table.sql} WHERE {s} < 0",
-                lambda row: make_error(
-                    "span-error",
-                    f'start "{row[1] or ""}" is negative (offsets count code points from 0)',
-                    rowNumber=row[0],
-                    cell=row[1] or "",
-                    fieldName=start,
-                    fieldNumber=numbers[start],
-                ),
+                partial(_negative_start, {"fieldName": start, "fieldNumber": numbers[start]}),
             )
         check.add(
             con,
             f"SELECT __row, {ts}, {te} FROM {table.sql} WHERE {s} > {e}",
-            lambda row: make_error(
-                "span-error",
-                f'start "{row[1] or ""}" is after end "{row[2] or ""}" (a span ends at or after '
-                "its start)",
-                rowNumber=row[0],
-                cell=row[2] or "",
-                fieldName=end,
-                fieldNumber=numbers[end],
-            ),
+            partial(_start_after_end, {"fieldName": end, "fieldNumber": numbers[end]}),
         )
+
+
+def _cell_error(kind: str, note: str, where: dict, row: tuple) -> dict:
+    """The error of a cell (row: its number and text)."""
+    return make_error(kind, note, rowNumber=row[0], cell=_text(row[1]), **where)
+
+
+def _negative_start(where: dict, row: tuple) -> dict:
+    start = _text(row[1])
+    note = f'start "{start}" is negative (offsets count code points from 0)'
+    return make_error("span-error", note, rowNumber=row[0], cell=start, **where)
+
+
+def _start_after_end(where: dict, row: tuple) -> dict:
+    start, end = _text(row[1]), _text(row[2])
+    note = f'start "{start}" is after end "{end}" (a span ends at or after its start)'
+    return make_error("span-error", note, rowNumber=row[0], cell=end, **where)
 
 
 # ---- checks across rows and files ----
@@ -578,17 +573,15 @@ def _cross_checks(
     if table is None:
         return
     checks: list[Callable[[Findings], None]] = [
-        lambda found: _unique_fields(con, table, found),
-        lambda found: _primary_key(con, table, columns.primary_key_of(schema), found),
+        partial(_unique_fields, con, table),
+        partial(_primary_key, con, table, columns.primary_key_of(schema)),
     ]
     checks += [
-        lambda found, key=key: _unique_key(con, table, key, found)
-        for key in _lists_of_names(schema.get("uniqueKeys"))
+        partial(_unique_key, con, table, key) for key in _lists_of_names(schema.get("uniqueKeys"))
     ]
-    checks.append(lambda found: _foreign_keys(con, table, schema, tables, found))
+    checks.append(partial(_foreign_keys, con, table, schema, tables))
     if task.format == "parquet" and task.name in loaded["csv"]:
-        twin = loaded["csv"][task.name]
-        checks.append(lambda found: _twin(con, twin, table, found))
+        checks.append(partial(_twin, con, loaded["csv"][task.name], table))
     for run in checks:
         found = Findings(room)
         run(found)
@@ -635,15 +628,15 @@ def _unique_fields(con: duckdb.DuckDBPyConnection, table: Loaded, found: Finding
             con,
             f"SELECT r.__row, r.previous, t.{table.text(name)} FROM ({sql}) r "
             f"JOIN {table.sql} t USING (__row)",
-            lambda row, name=name, number=number: make_error(
-                "unique-error",
-                _same_as(row[1]),
-                rowNumber=row[0],
-                cell=row[2] or "",
-                fieldName=name,
-                fieldNumber=number,
-            ),
+            partial(_unique_error, {"fieldName": name, "fieldNumber": number}),
         )
+
+
+def _unique_error(where: dict, row: tuple) -> dict:
+    """A repeated value (row: its number, the previous row's, its text)."""
+    return make_error(
+        "unique-error", _same_as(row[1]), rowNumber=row[0], cell=_text(row[2]), **where
+    )
 
 
 def _primary_key(
@@ -732,16 +725,14 @@ def _foreign_keys(
         found.add(
             con,
             sql,
-            lambda row, names=names, reference=reference, ref_names=ref_names: _fk_error(
-                row, names, reference, ref_names
-            ),
+            partial(_fk_error, names, reference, ref_names),
         )
     for resource, kind_column, id_column in columns.POLYMORPHIC_KEYS:
         if table.name == resource and {kind_column, id_column} <= set(table.index):
             _record_keys(con, table, (kind_column, id_column), tables, found)
 
 
-def _fk_error(row: tuple, names: list[str], reference: str, ref_names: list[str]) -> dict:
+def _fk_error(names: list[str], reference: str, ref_names: list[str], row: tuple) -> dict:
     cells = [str(cell) for cell in row[1 : 1 + len(names)]]
     note = (
         f'for "{", ".join(names)}": values "{", ".join(cells)}" not found in the '
@@ -784,7 +775,7 @@ def _record_keys(
 
     def error(row: tuple) -> dict:
         reference = row[3]
-        made = _fk_error(row, list(names), reference, [str(tables[reference].primary)])
+        made = _fk_error(list(names), reference, [str(tables[reference].primary)], row)
         return made | {"fieldName": names[1]}
 
     found.add(con, " UNION ALL ".join(parts), error)
@@ -828,9 +819,9 @@ def _twin_field(
     errors = [
         make_error(
             "twin-mismatch",
-            f'CSV has "{row[2] or ""}", Parquet has "{row[3] or ""}"',
+            f'CSV has "{_text(row[2])}", Parquet has "{_text(row[3])}"',
             rowNumber=row[0],
-            cell=row[3] or "",
+            cell=_text(row[3]),
             fieldName=name,
             fieldNumber=number,
         )
