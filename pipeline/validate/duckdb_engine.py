@@ -60,6 +60,7 @@ BOUND_OPERATORS = {
     "exclusiveMaximum": "<",
 }
 DATE_PARTS = r"^(\d{4})-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$"
+BLOCK_BYTES = 1 << 22  # CSV text read per batch
 NO_PREVIOUS = 'cells composing the primary keys are all "None"'
 
 
@@ -184,11 +185,6 @@ def _load_plain_csv(
     own = [columns.missing_values(schema, spec) for spec in fields]
     if any(values != own[0] for values in own) or "" not in own[0]:
         return None
-    columns_sql = ", ".join(f"t{k} VARCHAR" for k in range(len(fields)))
-    con.execute(f"CREATE TABLE raw_{key} (__i BIGINT, {columns_sql})")
-    if not _stream_csv(con, path, len(fields), own[0], f"raw_{key}"):
-        con.execute(f"DROP TABLE raw_{key}")
-        return None
     typed, types = [], {}
     for k, spec in enumerate(fields):
         sql_type, ok, value = _typing(spec, f"t{k}")
@@ -199,27 +195,32 @@ def _load_plain_csv(
         )
     blank = " AND ".join(f"t{k} IS NULL" for k in range(len(fields)))
     texts = ", ".join(f"t{k}" for k in range(len(fields)))
-    con.execute(
-        f"CREATE TABLE tab_{key} AS SELECT __i, __i + 2 AS __row, {texts}, {', '.join(typed)}, "
-        f"({blank}) AS __blank FROM raw_{key}"
-    )
-    con.execute(f"DROP TABLE raw_{key}")
+    select = f"__i, __i + 2 AS __row, {texts}, {', '.join(typed)}, ({blank}) AS __blank"
+    if not _stream_csv(con, path, len(fields), own[0], select, f"tab_{key}"):
+        con.execute(f"DROP TABLE IF EXISTS tab_{key}")
+        return None
     rows = _scalar(con, f"SELECT count(*) FROM tab_{key}")
     index = {spec["name"]: k for k, spec in enumerate(fields)}
     return Loaded(f"tab_{key}", name, fields, index, types, rows, primary)
 
 
 def _stream_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, width: int, nulls: list[str], into: str
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    width: int,
+    nulls: list[str],
+    select: str,
+    into: str,
 ) -> bool:
-    """Copy the CSV's rows after the header into table `into`, batch by batch (bounded memory);
-    False when a row has other than `width` cells or bytes are not UTF-8: the Arrow engine reads
-    such a file."""
+    """Copy the CSV's rows after the header into table `into` as `select` types them (over the
+    texts t0, t1... and the index __i), batch by batch: the text is never held whole. False
+    when a row has other than `width` cells or bytes are not UTF-8: the Arrow engine reads such
+    a file."""
     names = [f"t{k}" for k in range(width)]
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -234,7 +235,12 @@ def _stream_csv(
             seen += batch.num_rows
             chunk = pa.Table.from_batches([batch]).add_column(0, "__i", numbers)
             con.register("csv_batch", chunk)
-            con.execute(f"INSERT INTO {into} SELECT * FROM csv_batch WHERE __i >= 0")
+            write = (
+                f"INSERT INTO {into} SELECT"
+                if seen > batch.num_rows
+                else f"CREATE TABLE {into} AS SELECT"
+            )
+            con.execute(f"{write} {select} FROM csv_batch WHERE __i >= 0")
             con.unregister("csv_batch")
     except (pa.ArrowInvalid, OSError):
         return False
@@ -342,12 +348,13 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 def _found(con: duckdb.DuckDBPyConnection, sql: str, room: int) -> tuple[list[tuple], int]:
     """The first `room` rows of `sql` (ordered by its first column, then the second), and how
-    many there are in all."""
-    total = _scalar(con, f"SELECT count(*) FROM ({sql})")
-    if not total or room <= 0:
-        return [], total
-    rows = con.execute(f"SELECT * FROM ({sql}) ORDER BY 1, 2 LIMIT {room}").fetchall()
-    return rows, total
+    many there are in all, in one query where there is room."""
+    if room <= 0:
+        return [], _scalar(con, f"SELECT count(*) FROM ({sql})")
+    found = con.execute(
+        f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY 1, 2 LIMIT {room}"
+    ).fetchall()
+    return [row[:-1] for row in found], found[0][-1] if found else 0
 
 
 class Findings:
