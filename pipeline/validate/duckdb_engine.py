@@ -64,6 +64,11 @@ BLOCK_BYTES = 1 << 22  # CSV text read per batch
 NO_PREVIOUS = 'cells composing the primary keys are all "None"'
 
 
+class EngineError(ValueError):
+    """DuckDB could not finish the checks (out of memory within the limit, out of disk for its
+    spill files...): the package is not judged, and the report says why."""
+
+
 class FileJob(Protocol):
     """One file to check, as pipeline.validate.run describes it."""
 
@@ -114,7 +119,10 @@ def check_rows(
         }
         if memory_limit:
             config["memory_limit"] = memory_limit
-        con = duckdb.connect(config=config)
+        try:
+            con = duckdb.connect(config=config)
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB cannot start: {_first_line(exc)}") from None
         try:
             loaded: dict[str, dict[str, Loaded]] = {"csv": {}, "parquet": {}}
             progress("validating files", 0, len(jobs))
@@ -127,8 +135,17 @@ def check_rows(
             rooms = [job.task.limit - len(job.task.errors) for job in jobs]
             for job, room in zip(jobs, rooms, strict=True):
                 _cross_checks(con, job, loaded, room)
+        except duckdb.Error as exc:
+            raise EngineError(
+                f"DuckDB could not check the rows: {_first_line(exc)} (raise --memory-limit, or "
+                "free disk space for its temporary files)"
+            ) from None
         finally:
             con.close()
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _threads() -> int:

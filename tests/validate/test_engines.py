@@ -212,3 +212,19 @@ def test_the_cli_refuses_what_it_cannot_pass_on(
     words = " ".join(result.output.translate(str.maketrans("╭─╮│╰╯", "      ")).split())
     usage = "Usage: root validate [OPTIONS] [path] Try 'root validate --help' for help."
     assert words == f"{usage} Error {message}"
+
+
+def test_a_memory_limit_too_small_is_a_clear_refusal(
+    published_minimal: Path, tmp_path: Path, monkeypatch
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = runner.invoke(
+        app, ["validate", str(published_minimal), "--engine", "duckdb", "--memory-limit", "1KB"]
+    )
+    assert result.exit_code == 2
+    assert result.stdout == (
+        "package:-:-: package-error: The data package has an error: DuckDB could not check the "
+        "rows: Out of Memory Error: failed to allocate data of size 32.0 KiB (20.0 KiB/1000 bytes "
+        "used) (raise --memory-limit, or free disk space for its temporary files)\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # the spill folder is removed all the same
