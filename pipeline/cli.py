@@ -618,6 +618,7 @@ def validate(
     memory_limit: str | None = typer.Option(
         None,
         "--memory-limit",
+        metavar="SIZE",
         help="With --engine duckdb: the memory DuckDB may use, e.g. 1GB; beyond it, rows spill "
         "to a temporary folder removed afterwards.",
     ),
