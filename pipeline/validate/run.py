@@ -9,8 +9,10 @@ hash of each Parquet twin, the Parquet logical types the schema implies, the sam
 checks on the Parquet rows, and CSV and Parquet twins holding the same rows.
 
 This module opens the package, checks the descriptor and the files' bytes and hashes,
-and runs pipeline.validate.columns (the rows, with Arrow) over every file. Arrow is imported
-only once the files are being hashed, so the two overlap. A descriptor feature outside
+and runs pipeline.validate.columns (the rows, with Arrow) over every file, or, with the engine
+"duckdb", pipeline.validate.duckdb_engine (the same checks as SQL, out of core; its module
+note says which checks stay with Arrow). Arrow is imported only once the files are being
+hashed, so the two overlap. A descriptor feature outside
 what it checks (pipeline.validate.scope: a dialect, an encoding, a field type...) is a located
 "unsupported-feature" error, never ignored in silence; a file is hashed only by the
 algorithm its `hash` names (md5 when it names none, as the spec says).
