@@ -12,6 +12,9 @@ Steps (each result is kept in bench/work/results.json, so steps can be rerun alo
               cache), warm (nothing changed) and after editing one annotation file
   review      pipeline report (the review site) on the 1k and 10k packages: time, peak memory,
               pages written, their total size and the biggest page
+  engines     the validate step's planted package checked by each engine of pipeline validate,
+              arrow and duckdb (and duckdb within a memory limit well below the data): time,
+              peak memory, and the reports compared
   help        pipeline --help start-up
   speed       a fixed pure-Python workload (run between steps: the machine's speed meanwhile)
   report      bench/RESULTS.md from the results
@@ -322,6 +325,43 @@ def step_review(results: dict) -> None:
         results.setdefault("review", {})[label] = {**entry, **_site_size(out)}
 
 
+ENGINE_MEMORY_LIMIT = "128MB"  # well below the planted package's 230 MB of CSV text
+ENGINE_RUNS = 3
+
+
+def step_engines(results: dict) -> None:
+    """pipeline validate --no-parquet on the validate step's planted package, by the arrow engine
+    and the duckdb engine, unlimited and within ENGINE_MEMORY_LIMIT, by turns; then each once
+    more for its report, which must be the arrow engine's."""
+    from bench import plant
+
+    planted_dir = WORK / "package-planted"
+    if not (planted_dir / "datapackage.json").is_file():
+        raise SystemExit("no bench/work/package-planted: run the corpus and validate steps first")
+    base = [str(BIN / "pipeline"), "validate", rel(planted_dir), "--json", "--no-parquet"]
+    commands = [
+        base,
+        [*base, "--engine", "duckdb"],
+        [*base, "--engine", "duckdb", "--memory-limit", ENGINE_MEMORY_LIMIT],
+    ]
+    os.sync()
+    timings = by_turns([(command, ENGINE_RUNS) for command in commands])
+    reports = [
+        json.loads(subprocess.run(command, capture_output=True, text=True, cwd=ROOT).stdout)
+        for command in commands
+    ]
+    results["engines"] = {
+        "rows": plant.row_count(planted_dir),
+        "csv_mb": round(sum(p.stat().st_size for p in planted_dir.glob("data/*.csv")) / 2**20),
+        "memory_limit": ENGINE_MEMORY_LIMIT,
+        "arrow": timings[0],
+        "duckdb": timings[1],
+        "duckdb_limited": timings[2],
+        "same_reports": [report == reports[0] for report in reports[1:]],
+        "errors": plant.error_count(reports[0]),
+    }
+
+
 SPEED_PROBE = (
     "import time; t = time.perf_counter(); sum(i * i for i in range(10_000_000)); "
     "print(time.perf_counter() - t)"
@@ -541,6 +581,34 @@ def _csv_only_note(validate: dict) -> list[str]:
     ]
 
 
+def _engines_section(engines: dict | None) -> list[str]:
+    """The engines of pipeline validate side by side on the planted package."""
+    if not engines:
+        return []
+    arrow = engines["arrow"]
+
+    def row(name: str, entry: dict) -> str:
+        ratio = entry["median_s"] / arrow["median_s"]
+        memory = _peak(entry) / _peak(arrow)
+        return f"| {name} | `{_command(entry)}` | {_fmt(entry)} | {ratio:.2f}x | {memory:.2f}x |"
+
+    same = "the same" if all(engines["same_reports"]) else "NOT the same"
+    return [
+        "## pipeline validate: the arrow and duckdb engines",
+        "",
+        f"The validate step's planted package, CSV resources only ({engines['rows']:,} rows, "
+        f"{engines['csv_mb']} MB of CSV), {ENGINE_RUNS} runs of each command by turns. The reports "
+        f"of the three are {same} ({engines['errors']} errors).",
+        "",
+        "| engine | command | result | time vs arrow | peak memory vs arrow |",
+        "|---|---|---|---|---|",
+        row("arrow (default)", arrow),
+        row("duckdb", engines["duckdb"]),
+        row(f"duckdb, --memory-limit {engines['memory_limit']}", engines["duckdb_limited"]),
+        "",
+    ]
+
+
 def _speed_section(speed: list[float] | None) -> list[str]:
     if not speed:
         return []
@@ -644,6 +712,7 @@ def step_report(results: dict) -> None:
     lines += _cache_section(results.get("cache"))
     lines += _validate_section(results.get("validate"))
     lines += _review_section(results.get("review", {}))
+    lines += _engines_section(results.get("engines"))
     lines += _speed_section(results.get("speed"))
     lines += _help_section(results.get("help"))
     lines += _notes_section(results.get("notes"))
@@ -657,6 +726,7 @@ STEPS = {
     "publish": step_publish,
     "validate": step_validate,
     "cache": step_cache,
+    "engines": step_engines,
     "help": step_help,
     "review": step_review,
     "report": step_report,
@@ -672,6 +742,7 @@ DEFAULT = [
     "speed",
     "cache",
     "review",
+    "engines",
     "speed",
     "help",
     "report",

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from importlib.machinery import ExtensionFileLoader
 from pathlib import Path
 from types import FrameType
@@ -650,6 +652,27 @@ def database(
 # -- commands: validate (validate) --
 
 
+class Engine(StrEnum):
+    """What checks a package's rows (pipeline.validate.run.ENGINES)."""
+
+    arrow = "arrow"
+    duckdb = "duckdb"
+
+
+MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def _check_memory_limit(engine: Engine, memory_limit: str) -> None:
+    """A memory limit only for the duckdb engine, and one DuckDB reads."""
+    if engine is not Engine.duckdb:
+        raise typer.BadParameter("applies to --engine duckdb only", param_hint="--memory-limit")
+    if not MEMORY_LIMIT.fullmatch(memory_limit.strip()):
+        raise typer.BadParameter(
+            f"{memory_limit!r} is not an amount of memory (write e.g. 512MB or 1GB)",
+            param_hint="--memory-limit",
+        )
+
+
 @app.command()
 def validate(
     path: Path = typer.Argument(
@@ -669,13 +692,27 @@ def validate(
         "--parquet/--no-parquet",
         help="Also check the Parquet twins (bytes, hash, types, same rows as the CSV).",
     ),
+    engine: Engine = typer.Option(
+        Engine.arrow,
+        "--engine",
+        help="What checks the rows: arrow (in memory) or duckdb (SQL, out of core).",
+    ),
+    memory_limit: str | None = typer.Option(
+        None,
+        "--memory-limit",
+        metavar="SIZE",
+        help="With --engine duckdb: the memory DuckDB may use, e.g. 1GB; beyond it, rows spill "
+        "to a temporary folder removed afterwards.",
+    ),
     quiet: bool = QUIET,
 ) -> None:
     """Validate a published package: schemas, keys, categories, hashes, CSV and Parquet twins."""
     from pipeline.validate.run import validate_path
 
+    if memory_limit is not None:
+        _check_memory_limit(engine, memory_limit)
     with progress_shown(quiet) as shown:
-        report = validate_path(path, parquet, max_errors, shown)
+        report = validate_path(path, parquet, max_errors, shown, engine.value, memory_limit)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -366,11 +366,13 @@ OPTION_ROWS = {
         "│ --help          Show this message and exit.                                  │",
     ],
     "validate": [
-        "│ --json                                                Machine-readable       │",
-        "│ --max-errors                      <int range> [x>=0]  Errors to list per     │",
-        "│ --parquet         --no-parquet                        Also check the Parquet │",
-        "│ --quiet       -q                                      No progress bar (shown │",
-        "│ --help                                                Show this message and  │",
+        "│ --json                                                  Machine-readable     │",
+        "│ --max-errors                        <int range> [x>=0]  Errors to list per   │",
+        "│ --parquet           --no-parquet                        Also check the       │",
+        "│ --engine                            <arrow|duckdb>      What checks the      │",
+        "│ --memory-limit                      SIZE                With --engine        │",
+        "│ --quiet         -q                                      No progress bar      │",
+        "│ --help                                                  Show this message    │",
     ],
 }
 

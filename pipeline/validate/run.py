@@ -9,8 +9,10 @@ hash of each Parquet twin, the Parquet logical types the schema implies, the sam
 checks on the Parquet rows, and CSV and Parquet twins holding the same rows.
 
 This module opens the package, checks the descriptor and the files' bytes and hashes,
-and runs pipeline.validate.columns (the rows, with Arrow) over every file. Arrow is imported
-only once the files are being hashed, so the two overlap. A descriptor feature outside
+and runs pipeline.validate.columns (the rows, with Arrow) over every file, or, with the engine
+"duckdb", pipeline.validate.duckdb_engine (the same checks as SQL, out of core; its module
+note says which checks stay with Arrow). Arrow is imported only once the files are being
+hashed, so the two overlap. A descriptor feature outside
 what it checks (pipeline.validate.scope: a dialect, an encoding, a field type...) is a located
 "unsupported-feature" error, never ignored in silence; a file is hashed only by the
 algorithm its `hash` names (md5 when it names none, as the spec says).
@@ -55,17 +57,23 @@ DATA = "data"  # the package's folder of tables: every file in it must be descri
 # ---- opening a package ----
 
 
+ENGINES = ("arrow", "duckdb")  # what checks the rows: pipeline.validate.columns, or duckdb_engine
+
+
 def validate_path(
     spec: Path,
     parquet: bool = True,
     max_errors: int = MAX_ERRORS,
     progress: Progress | None = None,
+    engine: str = "arrow",
+    memory_limit: str | None = None,
 ) -> Report:
     """Validate the package at `spec` (a folder, its datapackage.json, a release zip or git:REV);
-    an unreadable package is a report with `unreadable` set."""
+    an unreadable package is a report with `unreadable` set. `engine` checks the rows; the duckdb
+    engine holds them within `memory_limit` (DuckDB's words, e.g. "1GB")."""
     try:
         with open_package(spec) as folder:
-            return validate_folder(folder, parquet, max_errors, progress)
+            return validate_folder(folder, parquet, max_errors, progress, engine, memory_limit)
     except (OSError, ValueError, PackageError) as exc:
         return Report(errors=[make_error("package-error", str(exc))], unreadable=True)
 
@@ -290,10 +298,14 @@ def validate_folder(
     parquet: bool = True,
     max_errors: int = MAX_ERRORS,
     progress: Progress | None = None,
+    engine: str = "arrow",
+    memory_limit: str | None = None,
 ) -> Report:
     """Validate the package in `folder`; `parquet=False` leaves the Parquet twins unread. At most
     `max_errors` errors are listed per file and for the package; the rest are counted. `progress`
-    hears how many files are checked, then the checks across rows and files."""
+    hears how many files are checked, then the checks across rows and files. `engine` "duckdb"
+    checks the rows in DuckDB (pipeline.validate.duckdb_engine), out of core within
+    `memory_limit`."""
     progress = or_silent(progress)
     # bounded in size and depth; PackageError: the package is unreadable
     descriptor = read_descriptor(folder)
@@ -311,6 +323,13 @@ def validate_folder(
             for job in order
         }
         described_errors = pool.submit(descriptor_errors, descriptor)
+        if engine == "duckdb":
+            from pipeline.validate import duckdb_engine
+
+            readable = partial(_readable_job, facts=facts)
+            duckdb_engine.check_rows(order, readable, memory_limit, progress)
+            report.add(described_errors.result())
+            return _finished(report, folder, descriptor)
         # Arrow is imported now, while the files are hashed
         from pipeline.validate import columns  # noqa: F401
 
@@ -324,6 +343,11 @@ def validate_folder(
         progress("validating keys across files")
         _run_cross_checks(pool, _cross_checks(jobs, by_format))
         report.add(described_errors.result())
+    return _finished(report, folder, descriptor)
+
+
+def _finished(report: Report, folder: Path, descriptor: dict) -> Report:
+    """The report with the undeclared files, each listing in row order and within its limit."""
     report.add(undeclared_files(folder, declared_paths(descriptor)))
     for listing in (report, *report.tasks):
         listing.finish()
@@ -335,6 +359,17 @@ def _check_file(job: Job, facts: Future | None) -> Table | None:
     when it is not read."""
     from pipeline.validate import columns
 
+    path = _readable(job, facts)
+    return None if path is None else columns.check_file(path, job.task, job.schema)
+
+
+def _readable_job(job: Job, facts: dict[int, Future | None]) -> bool:
+    return _readable(job, facts[id(job.task)]) is not None
+
+
+def _readable(job: Job, facts: Future | None) -> Path | None:
+    """The file, if its rows are to be read: its bytes and hash checked (errors to its task), a
+    file that can be read, and no feature that stops its rows."""
     task = job.task
     if job.path is None or facts is None:
         return None
@@ -348,7 +383,7 @@ def _check_file(job: Job, facts: Future | None) -> Table | None:
     task.add(integrity_errors(job.described, size, digest))
     if task.format == "csv" and scope.stops_rows(job.described):
         return None  # its unsupported-feature errors say why
-    return columns.check_file(job.path, task, job.schema)
+    return job.path
 
 
 def _run_cross_checks(pool: ThreadPoolExecutor, checks: list[CrossCheck]) -> None:
