@@ -307,7 +307,9 @@ def test_ci_on_a_terminal_prints_the_line_alone(corpus):
 
 
 def test_json_stdout_stays_the_json_while_the_terminal_shows_the_bar(corpus):
-    code, shown, stdout = in_terminal(["check", "--seeds", str(corpus), "--json", "--no-cache"], True)
+    code, shown, stdout = in_terminal(
+        ["check", "--seeds", str(corpus), "--json", "--no-cache"], True
+    )
     assert (code, stdout) == (0, check_json(OK))
     assert "reading annotations" in shown and shown.rfind(SHOW) > shown.rfind(HIDE)
 

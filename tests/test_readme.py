@@ -189,6 +189,12 @@ def test_the_readme_blocks_are_these():
         ("sh", "run", 0, "make report"),
         ("sh", "run", 0, ".venv/bin/frictionless validate datapackage/datapackage.json"),
         ("sh", "run", 0, ".venv/bin/pipeline validate datapackage/"),
+        (
+            "sh",
+            "run",
+            0,
+            ".venv/bin/pipeline validate datapackage --engine duckdb --memory-limit 1GB",
+        ),
         ("sh", "not run", 0, "make bench"),
         (
             "text",
@@ -358,6 +364,7 @@ def test_every_sh_block_runs_as_written(project_copy: Path):
         ".venv/bin/pipeline validate datapackage",
         ".venv/bin/pipeline check",
         ".venv/bin/pipeline validate datapackage/",
+        ".venv/bin/pipeline validate datapackage --engine duckdb --memory-limit 1GB",
         ".venv/bin/pipeline publish --dry-run",
         ".venv/bin/pipeline publish --bump major",
         "make release",

@@ -28,7 +28,9 @@ def problems_after(seeds: Path, edit) -> list[str]:
     shutil.copytree(seeds, copy)
     edit(copy)
     # problem lines name files as the command does (absolute outside the current folder): as seeds
-    return [str(p).replace(str(copy), str(seeds)) for p in check_seeds(copy, use_cache=False).problems]
+    return [
+        str(p).replace(str(copy), str(seeds)) for p in check_seeds(copy, use_cache=False).problems
+    ]
 
 
 def break_country(seeds: Path) -> None:

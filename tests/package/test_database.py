@@ -111,7 +111,9 @@ def test_columns_have_the_types_keys_and_required_of_the_schema(db, descriptor):
                 SQLITE_TYPES.get(f["type"], "TEXT"),
                 int(bool(f.get("constraints", {}).get("required"))),
                 # pragma table_info numbers the primary key's columns from 1, 0 for the others
-                schema["primaryKey"].index(f["name"]) + 1 if f["name"] in schema["primaryKey"] else 0,
+                schema["primaryKey"].index(f["name"]) + 1
+                if f["name"] in schema["primaryKey"]
+                else 0,
             )
             for f in schema["fields"]
         ]
