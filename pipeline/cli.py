@@ -112,9 +112,13 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 def _fragile(frame: FrameType | None) -> bool:
     """Whether an exception raised at `frame` could be lost: while an extension module
     initialises, its C code may turn the exception into an ImportError (measured: pandas' do) that
-    a fallback then swallows; in __del__ Python prints it and goes on."""
+    a fallback then swallows; in __del__, and in the weakref callbacks of the import machinery
+    (`_get_module_lock.<locals>.cb`, met under load), Python prints it and goes on."""
     while frame is not None:
-        if frame.f_code in _EXTENSION_INIT or frame.f_code.co_name == "__del__":
+        code = frame.f_code
+        if code in _EXTENSION_INIT or code.co_name == "__del__":
+            return True
+        if code.co_name == "cb" and code.co_filename.startswith("<frozen importlib"):
             return True
         frame = frame.f_back
     return False

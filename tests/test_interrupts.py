@@ -342,6 +342,25 @@ def test_a_signal_waits_while_an_exception_could_be_lost():
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "filename", "fragile"),
+    [
+        ("cb", "<frozen importlib._bootstrap>", True),  # the import lock's weakref callback
+        ("cb", "script.py", False),
+        ("_find_and_load", "<frozen importlib._bootstrap>", False),  # an import looked up
+    ],
+)
+def test_the_import_locks_weakref_callback_is_fragile(name: str, filename: str, fragile: bool):
+    """An exception raised in it is printed as "Exception ignored in" and lost (met under load
+    when SIGTERM came during an import): the handler holds it back there, and only there."""
+    namespace: dict = {}
+    exec(
+        compile(f"import sys\ndef {name}():\n    return sys._getframe()\n", filename, "exec"),
+        namespace,
+    )
+    assert cli._fragile(namespace[name]()) is fragile
+
+
 def _worker_state(_) -> tuple:
     import ctypes
 
