@@ -439,16 +439,25 @@ def to_dict(result: PackageDiff) -> dict:
     }
 
 
-def render_text(result: PackageDiff) -> str:
+def head_lines(result: PackageDiff, identical: bool) -> list[str]:
+    """The two packages named, then "no differences" or the schema and metadata changes: how every
+    diff's text begins, the rows' changes following."""
     lines = [
         f"--- {result.old} (version {result.old_version})",
         f"+++ {result.new} (version {result.new_version})",
     ]
-    if result.identical:
-        return "\n".join(lines + ["no differences"]) + "\n"
+    if identical:
+        return lines + ["no differences"]
     if result.changes:
         lines.append("schema and metadata:")
         lines += [f"  {c.level:<5}  {c.where}: {c.message}" for c in result.changes]
+    return lines
+
+
+def render_text(result: PackageDiff) -> str:
+    lines = head_lines(result, result.identical)
+    if result.identical:
+        return "\n".join(lines) + "\n"
     if result.tables:
         lines.append("rows:")
     for t in result.tables:

@@ -42,6 +42,7 @@ from pipeline.package.diff import (
     TableRows,
     diff_descriptors,
     diff_packages,
+    head_lines,
     higher,
     to_dict,
 )
@@ -509,16 +510,9 @@ def diff_since(old: str, new: str) -> Since:
 
 
 def render_since(since: Since) -> str:
-    result = since.diff
-    lines = [
-        f"--- {result.old} (version {result.old_version})",
-        f"+++ {result.new} (version {result.new_version})",
-    ]
+    lines = head_lines(since.diff, since.identical)
     if since.identical:
-        return "\n".join(lines + ["no differences"]) + "\n"
-    if result.changes:
-        lines.append("schema and metadata:")
-        lines += [f"  {c.level:<5}  {c.where}: {c.message}" for c in result.changes]
+        return "\n".join(lines) + "\n"
     if since.rows:
         lines.append(f"rows (from the {CHANGES} table):")
     for table in schemas.TABLES:
