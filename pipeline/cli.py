@@ -56,6 +56,7 @@ STOPS: dict[int, tuple[str, int]] = {
 # A package that cannot be read exits 2, as `validate` and `diff` say; `release` exits 1, as for the
 # other faults of the package it is asked to zip.
 PACKAGE_ERROR_EXITS = {"release": 1}
+SCHEDULER_EXIT = 3  # pipeline.build.cluster.SchedulerError: the cluster failed, not the input
 # The end of `pipeline --help`: one code a line, as README's "Exit codes" says.
 EXIT_CODES = "\n".join(
     [
@@ -65,6 +66,8 @@ EXIT_CODES = "\n".join(
         "     diff: the packages differ; coverage: a sentence is unexplained",
         "2    usage error, or a package that cannot be read (release exits "
         f"{PACKAGE_ERROR_EXITS['release']})",
+        f"{SCHEDULER_EXIT}    check, publish --scheduler: the Dask scheduler cannot be reached,",
+        "     or a worker was lost",
         *(
             f"{code}  {message} ({signal.Signals(signum).name})"
             for signum, (message, code) in STOPS.items()
@@ -173,8 +176,8 @@ def exit_policy(ctx: typer.Context) -> Iterator[None]:
 def _explained(ctx: typer.Context) -> Iterator[None]:
     """The errors library functions raise on purpose, as their message and exit code: problems
     with the input (1, or 2 when there is no package to read at all), a bump lower than the
-    changes require (2), a publish refused (its own code), a package that cannot be read (2, or
-    per command in PACKAGE_ERROR_EXITS)."""
+    changes require (2), a publish refused (its own code), a Dask cluster that failed
+    (SCHEDULER_EXIT), a package that cannot be read (2, or per command in PACKAGE_ERROR_EXITS)."""
     try:
         yield
     except InputError as exc:
@@ -188,6 +191,9 @@ def _explained(ctx: typer.Context) -> Iterator[None]:
         if _raised(exc, "pipeline.package.atomic", "Refused"):
             say(str(exc))
             raise typer.Exit(getattr(exc, "code", 2)) from None
+        if _raised(exc, "pipeline.build.cluster", "SchedulerError"):
+            say(f"error: {exc}")
+            raise typer.Exit(SCHEDULER_EXIT) from None
         if _raised(exc, "pipeline.package.reader", "PackageError"):
             say(f"error: {exc}")
             code = PACKAGE_ERROR_EXITS.get(ctx.invoked_subcommand or "", 2)
@@ -268,6 +274,27 @@ NO_CACHE = typer.Option(
     help="Read every annotation file again; neither read nor write the per-file cache "
     "($PIPELINE_CACHE_DIR, else $XDG_CACHE_HOME/karabakh-pipeline).",
 )
+
+SCHEDULER = typer.Option(
+    "local",
+    "--scheduler",
+    metavar="local|dask|ADDRESS",
+    help="Where the annotation files are read and checked: local (this machine's cores), dask (a "
+    "Dask cluster of worker processes on this machine, started and stopped by the command) or "
+    "the address of a running Dask scheduler, tcp://HOST:PORT, whose workers run this version "
+    "and see --seeds at the same path. The checks across files run here; the results are the "
+    "same. Exit 3 when the scheduler cannot be reached or a worker is lost.",
+)
+
+
+def _scheduler(value: str) -> str:
+    """--scheduler as given, or a usage error (exit 2) naming what it accepts."""
+    from pipeline.build.cluster import scheduler_problem
+
+    problem = scheduler_problem(value)
+    if problem is not None:
+        raise typer.BadParameter(problem, param_hint="--scheduler")
+    return value
 
 
 def _show_version(shown: bool) -> None:
@@ -394,13 +421,18 @@ def check(
         "and new; Ctrl-C ends it (exit 130).",
     ),
     quiet: bool = QUIET,
+    scheduler: str = SCHEDULER,
 ) -> None:
     from pipeline.check.run import check_seeds
 
+    scheduler = _scheduler(scheduler)
     if watch:
+        if scheduler != "local":
+            say("error: --watch checks again in this process; it cannot take --scheduler")
+            raise typer.Exit(2)
         _watch(seeds, no_cache, as_json)
     with progress_shown(quiet) as shown:
-        checked = check_seeds(seeds, shown, use_cache=not no_cache, note=say)
+        checked = check_seeds(seeds, shown, use_cache=not no_cache, note=say, scheduler=scheduler)
     if checked.problems:
         fail(checked.problems, as_json)
     counts = {table: len(rows) for table, rows in checked.tables.rows.items()}
@@ -463,9 +495,11 @@ def publish(
     ),
     no_cache: bool = NO_CACHE,
     quiet: bool = QUIET,
+    scheduler: str = SCHEDULER,
 ) -> None:
     from pipeline.publish import publish as run
 
+    scheduler = _scheduler(scheduler)
     with progress_shown(quiet) as shown:
         result = run(
             seeds,
@@ -478,6 +512,7 @@ def publish(
             history_from=tuple(history_from),
             use_cache=not no_cache,
             note=say,
+            scheduler=scheduler,
         )
     if dry_run:
         typer.echo(printable_lines(result.report or ""), nl=False)

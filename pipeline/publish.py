@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.build.cache import PublishMemo, open_cache
+from pipeline.build.cluster import LOCAL
 from pipeline.build.collector import existing_objects_frozen
 from pipeline.check.run import check_seeds, to_stderr
 from pipeline.contract import schemas
@@ -142,6 +143,7 @@ def build_package(
     history_from: tuple[str, ...] = (),
     use_cache: bool = True,
     note=None,
+    scheduler: str = LOCAL,
 ) -> Published:
     """Build the package from `seeds` into the absent folder `out`, versioned against `previous`.
 
@@ -150,7 +152,8 @@ def build_package(
     needs its reason in seeds/changes.yaml (InputError otherwise). `history_from` names the earlier
     packages of a `previous` published before its lineage was kept (lineage.seed_history).
     `progress` hears the check's steps, then each file written. The checks use the per-file cache
-    unless `use_cache` is off (never inside `out` or `previous`); `note` hears about it.
+    unless `use_cache` is off (never inside `out` or `previous`); `note` hears about it. The
+    per-file checks run where `scheduler` says (pipeline.build.cluster).
     """
     from pipeline.package.datasheet import read_method
 
@@ -161,7 +164,7 @@ def build_package(
     except InputError as exc:
         problems, reasons = exc.problems, Reasons()
     avoid = [out] if previous is None else [out, previous]
-    checked = check_seeds(seeds, progress, use_cache, note or to_stderr, avoid)
+    checked = check_seeds(seeds, progress, use_cache, note or to_stderr, avoid, scheduler)
     if checked.problems or problems:
         raise InputError(unique_sorted(problems + checked.problems))
     method = read_method(seeds)  # seeds/METHOD.md; None when absent (the datasheet says so)
@@ -377,17 +380,18 @@ def publish(
     history_from: tuple[str, ...] = (),
     use_cache: bool = True,
     note=None,
+    scheduler: str = LOCAL,
 ) -> Published:
     """Check, build and atomically publish the package into `target` (or only report, when `dry`).
 
     Refused (nothing written) for a target publish does not own, an unreadable published
     package, or a lock another run holds longer than `wait` seconds (atomic.DEFAULT_WAIT when
     None); `notify` hears that the run waits; `progress` hears each step of the work; `note`
-    hears about the per-file cache (`use_cache`).
+    hears about the per-file cache (`use_cache`); `scheduler` says where the per-file checks run.
     """
     versions.check_level(bump)
     if dry:
-        return dry_run(seeds, target, bump, progress, history_from, use_cache, note)
+        return dry_run(seeds, target, bump, progress, history_from, use_cache, note, scheduler)
     check_target(target, seeds)  # before the lock, so a refused target gets no lock file beside it
     wait = atomic.DEFAULT_WAIT if wait is None else wait
     if not wait >= 0:  # also NaN, which no comparison would ever end
@@ -398,7 +402,7 @@ def publish(
             warnings = atomic.recover(target)
             atomic.pause_point("locked")
             result = _publish_locked(
-                seeds, target, bump, or_silent(progress), history_from, use_cache, note
+                seeds, target, bump, or_silent(progress), history_from, use_cache, note, scheduler
             )
     except OSError as exc:
         where = exc.filename or target
@@ -417,6 +421,7 @@ def _publish_locked(
     history_from: tuple[str, ...],
     use_cache: bool,
     note,
+    scheduler: str,
 ) -> Published:
     previous = check_target(target, seeds)  # again: recovery may have put a parked package back
     memo = _memo(seeds, target, bump, use_cache, note, history_from)
@@ -435,6 +440,7 @@ def _publish_locked(
             history_from,
             use_cache,
             note,
+            scheduler,
         )
         if result.changed:
             problems = verify_package(folder / atomic.PACKAGE, progress)
@@ -469,6 +475,7 @@ def dry_run(
     history_from: tuple[str, ...] = (),
     use_cache: bool = True,
     note=None,
+    scheduler: str = LOCAL,
 ) -> Published:
     """What `publish` would do: build in the system's temporary folder, diff, report; write nothing
     here."""
@@ -477,7 +484,9 @@ def dry_run(
     previous = check_target(target, seeds)
     with tempfile.TemporaryDirectory(prefix="pipeline-dry-run-") as scratch:
         out = Path(scratch) / "datapackage"
-        result = build_package(seeds, out, previous, bump, progress, history_from, use_cache, note)
+        result = build_package(
+            seeds, out, previous, bump, progress, history_from, use_cache, note, scheduler
+        )
         if previous is None:
             result.report = f"no package published in {target} yet\n"
         else:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.build.cache import FolderCache, Part, Plan
+from pipeline.build.cluster import LOCAL
 from pipeline.build.collector import collector_paused
 from pipeline.build.tables import Tables, add_record_rows, add_source_rows
 from pipeline.contract.problems import Problem
@@ -77,25 +78,45 @@ class _RecordingSources(dict):
 
 
 def _build_folder(folder: Path) -> Part:
-    """Rows, exclusions and problems of one folder's annotation file (stored in the cache when one
-    is in use)."""
+    """In a pool's worker: the folder's part, stored in the cache when one is in use."""
     if _corpus is None or not isinstance(_corpus.sources, _RecordingSources):
         raise RuntimeError("a folder is built only after the sources are read")
-    _corpus.sources.start()
-    part = load_annotations(_corpus, [folder])
-    tables = Tables()
-    problems = part.problems
-    add_record_rows(part, tables, problems)
-    if _rules is not None:
-        problems += _rules.problems(tables, _context)
-    built = Part(tables, part.exclusions, problems, _corpus.sources.read, _corpus.sources.listed)
+    built = build_part(_corpus, _rules, _context, folder)
     if _plan is not None:
         _plan.store(folder, built)
     return built
 
 
+def build_part(corpus: Corpus, rules: RecordRules | None, context: tuple, folder: Path) -> Part:
+    """Rows, exclusions and problems of one folder's annotation file, with the sources its
+    evidence looked up (corpus.sources is a _RecordingSources)."""
+    corpus.sources.start()
+    part = load_annotations(corpus, [folder])
+    tables = Tables()
+    problems = part.problems
+    add_record_rows(part, tables, problems)
+    if rules is not None:
+        problems += rules.problems(tables, context)
+    return Part(tables, part.exclusions, problems, corpus.sources.read, corpus.sources.listed)
+
+
 def _build_run(folders: list[Path]) -> list[Part]:
     return [_build_folder(folder) for folder in folders]
+
+
+def build_run_on_cluster(folders: list[Path], shared: tuple) -> list[Part]:
+    """A Dask task: the parts of a run of folders. `shared` (the corpus's sources, the record rules
+    and their context) is the same object for every task of a worker, which may run several at
+    once: each task records the sources its folders look up in a copy of its own. The client
+    stores the parts in the cache: it lives on the command's machine, which a worker of a
+    remote cluster may not reach."""
+    corpus, rules, context = shared
+    own = Corpus(
+        corpus.root,
+        sources=_RecordingSources(corpus.sources),
+        unreadable_sources=corpus.unreadable_sources,
+    )
+    return [build_part(own, rules, context, folder) for folder in folders]
 
 
 def workers() -> int:
@@ -110,12 +131,21 @@ def read_and_build(
     rules: RecordRules | None = None,
     cache: FolderCache | None = None,
     progress: Progress | None = None,
+    scheduler: str = LOCAL,
 ) -> tuple[Corpus, Tables, list[Problem]]:
     """The corpus (sources, exclusions), all its tables, every problem met reading them and the
     record rules'. With a `cache`, folders whose entry is still valid are not read again;
-    `progress` hears how many folders have been read, sources then annotations."""
+    `progress` hears how many folders have been read, sources then annotations. `scheduler`
+    (pipeline.build.cluster) says where the folders are read: LOCAL, this machine's cores; else
+    a Dask cluster, every folder not in the cache (the checks across files stay with the caller).
+    """
     with collector_paused():
-        return _read_and_build(seeds, rules, cache, or_silent(progress))
+        if scheduler == LOCAL:
+            return _read_and_build(seeds, rules, cache, or_silent(progress))
+        from pipeline.build.cluster import connected
+
+        with connected(scheduler, seeds, workers()) as client:
+            return _read_on_cluster(client, seeds, rules, cache, or_silent(progress))
 
 
 def _read_and_build(
@@ -136,20 +166,17 @@ def _read_and_build(
             )
     else:
         corpus = load_sources(seeds, FOLDERS_PER_RUN, counted(map, "reading sources", progress))
-    problems = list(corpus.problems)
-    tables = Tables()
-    add_source_rows(corpus, tables, problems)
-    _context = rules.context(tables) if rules else ({}, {})
+    tables, problems, context = _source_rows(corpus, rules)
     folders = corpus.annotation_folders
     sources = corpus.sources
     corpus.sources = _RecordingSources(sources)
     # set before the fork: the workers inherit them
-    _corpus, _rules = corpus, rules
-    _plan = None if cache is None else Plan(cache, corpus, tables, _context, rules is not None)
+    _corpus, _rules, _context = corpus, rules, context
+    _plan = None if cache is None else Plan(cache, corpus, tables, context, rules is not None)
     try:
         found = {} if _plan is None else _plan.lookup(folders)
         missing = [folder for folder in folders if folder not in found]
-        runs = [missing[i : i + FOLDERS_PER_RUN] for i in range(0, len(missing), FOLDERS_PER_RUN)]
+        runs = _runs(missing)
         if parallel and len(missing) >= PARALLEL_MIN_FOLDERS:
             validators(annotation_json_schema())  # compiled once here rather than in every worker
             with worker_pool(count) as pool:
@@ -162,7 +189,57 @@ def _read_and_build(
         corpus.sources = sources
         _corpus, _context, _rules, _plan = None, ({}, {}), None, None
     found.update(zip(missing, built, strict=True))
-    _gather([found[folder] for folder in folders], corpus, tables, problems)
+    return _finish(corpus, found, tables, problems, cache)
+
+
+def _read_on_cluster(
+    client, seeds: Path, rules: RecordRules | None, cache: FolderCache | None, progress: Progress
+) -> tuple[Corpus, Tables, list[Problem]]:
+    """As _read_and_build, each run of folders a task on the Dask cluster of `client`; the cache is
+    looked up and written here (build_run_on_cluster says why)."""
+    from pipeline.build.cluster import dask_mapper
+
+    sources_mapper = dask_mapper(client)
+    corpus = load_sources(
+        seeds, FOLDERS_PER_RUN, counted(sources_mapper, "reading sources", progress)
+    )
+    tables, problems, context = _source_rows(corpus, rules)
+    folders = corpus.annotation_folders
+    plan = None if cache is None else Plan(cache, corpus, tables, context, rules is not None)
+    found = {} if plan is None else plan.lookup(folders)
+    missing = [folder for folder in folders if folder not in found]
+    sources = Corpus(corpus.root, corpus.sources, unreadable_sources=corpus.unreadable_sources)
+    mapper = dask_mapper(client, shared=(sources, rules, context))
+    mapped = counted(mapper, "reading annotations", progress, len(found))
+    built = [part for run in mapped(build_run_on_cluster, _runs(missing)) for part in run]
+    for folder, part in zip(missing, built, strict=True):
+        found[folder] = part
+        if plan is not None:
+            plan.store(folder, part)
+    return _finish(corpus, found, tables, problems, cache)
+
+
+def _source_rows(corpus: Corpus, rules: RecordRules | None) -> tuple[Tables, list[Problem], tuple]:
+    """The source rows, the problems met so far and the record rules' context."""
+    problems = list(corpus.problems)
+    tables = Tables()
+    add_source_rows(corpus, tables, problems)
+    return tables, problems, rules.context(tables) if rules else ({}, {})
+
+
+def _runs(folders: list[Path]) -> list[list[Path]]:
+    return [folders[i : i + FOLDERS_PER_RUN] for i in range(0, len(folders), FOLDERS_PER_RUN)]
+
+
+def _finish(
+    corpus: Corpus,
+    found: dict[Path, Part],
+    tables: Tables,
+    problems: list[Problem],
+    cache: FolderCache | None,
+) -> tuple[Corpus, Tables, list[Problem]]:
+    """Every folder's part gathered in folder order; the cache pruned to what this read used."""
+    _gather([found[folder] for folder in corpus.annotation_folders], corpus, tables, problems)
     if cache is not None:
         cache.prune()
     return corpus, tables, problems

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.build.cache import open_cache
+from pipeline.build.cluster import LOCAL
 from pipeline.build.collector import existing_objects_frozen
 from pipeline.build.parallel import RecordRules, read_and_build
 from pipeline.build.tables import Tables
@@ -42,14 +43,16 @@ def check_seeds(
     use_cache: bool = True,
     note: Callable[[str], None] = to_stderr,
     avoid: Iterable[Path] = (),
+    scheduler: str = LOCAL,
 ) -> Checked:
     """Every problem of `seeds`; `progress` hears the folders read, then each check across tables;
     `note` hears about the cache (an entry ignored, a cache folder not used), which is never used
-    inside `seeds` or a folder of `avoid`."""
+    inside `seeds` or a folder of `avoid`. The per-file layers run where `scheduler` says
+    (pipeline.build.cluster); the checks across files run here."""
     progress = or_silent(progress)
     cache = open_cache(seeds, note, avoid) if use_cache and seeds.is_dir() else None
     record_rules = RecordRules(rules.record_context, rules.record_problems)
-    corpus, tables, problems = read_and_build(seeds, record_rules, cache, progress)
+    corpus, tables, problems = read_and_build(seeds, record_rules, cache, progress, scheduler)
     with existing_objects_frozen():
         exclusions = coverage.resolve_exclusions(corpus, problems)
         progress("checking constraints")
