@@ -12,16 +12,20 @@ A run's results come back in the order of its runs of folders, as from the pool.
 needs (the sources already read, the record rules and their context) is sent once to every worker
 (scattered), not with each task. Whatever ends the block (an error, Ctrl-C, SIGTERM), the
 tasks still running are cancelled and a cluster the command started is closed, its worker
-processes with it; their threads start with Ctrl-C and SIGTERM blocked, so the signal reaches
-the main thread, which cleans up. A scheduler that cannot be reached, or a worker lost for good
-(a task whose workers kept dying), is a SchedulerError: one line, the command's exit code 3.
+processes with it. Its threads start with Ctrl-C and SIGTERM blocked, so the signal reaches the
+main thread, which cleans up; its worker processes, which Ctrl-C reaches too, write to the null
+device, and die with the command even when it is killed (Dask's own watch on their parent). A
+scheduler that cannot be reached, workers that run other code or see other seeds, or a worker
+lost for good (a task whose workers kept dying) is a SchedulerError: one line, exit code 3.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -69,30 +73,49 @@ def connected(scheduler: str, seeds: Path, processes: int) -> Iterator[Client]:
 def _local_cluster(processes: int) -> Iterator[Client]:
     from distributed import Client, LocalCluster
 
+    cluster = client = None
     with tempfile.TemporaryDirectory(prefix="pipeline-dask-") as scratch:
-        with signals_held():  # the cluster's threads keep them blocked: they go to the main thread
-            cluster = LocalCluster(
-                n_workers=processes,
-                threads_per_worker=WORKER_THREADS,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                # its HTTP server (health, metrics) on a free port: not 8787, which may be taken
-                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                local_directory=scratch,  # the workers' spill folders, removed with it
-                silence_logs=logging.CRITICAL,
-            )
         try:
-            with signals_held():
+            # the cluster's threads keep the signals blocked: they go to the main thread
+            with signals_held(), _worker_output_discarded():
+                cluster = LocalCluster(
+                    n_workers=processes,
+                    threads_per_worker=WORKER_THREADS,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    # its HTTP server (health, metrics) on a free port: 8787 may be taken
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                    local_directory=scratch,  # the workers' spill folders, removed with it
+                    silence_logs=logging.CRITICAL,
+                )
                 client = Client(cluster)
-            try:
-                yield client
-            finally:
-                with signals_held():
-                    client.close()
+            yield client
         finally:
-            with signals_held():
-                cluster.close()
+            with signals_held():  # a signal now would cut the closing short
+                if client is not None:
+                    client.close()
+                if cluster is not None:
+                    cluster.close()
+
+
+@contextlib.contextmanager
+def _worker_output_discarded() -> Iterator[None]:
+    """Worker processes started inside write to the null device, not to the command's stderr: the
+    terminal sends Ctrl-C to the whole process group, and a worker stopped by it would print a
+    traceback there. (Ignoring SIGINT in them instead, by a disposition they would inherit, would
+    lose a Ctrl-C that reaches a thread of this process meanwhile.) Whatever else writes to stderr
+    in the moment the cluster starts is lost too: only the progress bar can."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 @contextlib.contextmanager
@@ -173,9 +196,10 @@ def dask_mapper(client: Client, **shared: Any) -> Callable[[Callable, list], Ite
         try:
             for future in futures:
                 yield future.result()
-        except KilledWorker as exc:
+        except KilledWorker:
             raise SchedulerError(
-                f"a Dask worker was lost for good while reading seeds ({_reason(exc)})"
+                "a Dask worker died while reading seeds, as often as the scheduler retries a task "
+                "(distributed.scheduler.allowed-failures)"
             ) from None
         except (CommClosedError, CancelledError, OSError, TimeoutError) as exc:
             raise SchedulerError(

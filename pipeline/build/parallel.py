@@ -1,4 +1,5 @@
-"""Read seeds/ into tables, spreading the annotation files over the machine's cores.
+"""Read seeds/ into tables, spreading the annotation files over the machine's cores or a Dask
+cluster.
 
 Folders are cut into runs of consecutive folders, read by worker processes. Sources
 and their texts are read first; then other workers, forked so that they share every
@@ -15,6 +16,12 @@ Only the parent answers Ctrl-C and SIGTERM: workers ignore SIGINT (a terminal se
 to the whole process group), end silently when the pool terminates them, and are killed
 by the kernel when their parent dies, however it dies. Whatever ends the read, the pool
 is terminated and joined before the exception goes on.
+
+On a Dask cluster (pipeline.build.cluster: `--scheduler dask` or an address) the same runs of
+folders are tasks, sources first, then annotations, every folder not in the cache whatever
+their number; the rows come back in folder order all the same. The cache is read and written
+here, in the command, never by the tasks (build_run_on_cluster); the checks across files
+(keys, duplicates, foreign keys, coverage) are the caller's, here too.
 """
 
 from __future__ import annotations
@@ -79,7 +86,7 @@ class _RecordingSources(dict):
 
 def _build_folder(folder: Path) -> Part:
     """In a pool's worker: the folder's part, stored in the cache when one is in use."""
-    if _corpus is None or not isinstance(_corpus.sources, _RecordingSources):
+    if _corpus is None:
         raise RuntimeError("a folder is built only after the sources are read")
     built = build_part(_corpus, _rules, _context, folder)
     if _plan is not None:
@@ -90,14 +97,17 @@ def _build_folder(folder: Path) -> Part:
 def build_part(corpus: Corpus, rules: RecordRules | None, context: tuple, folder: Path) -> Part:
     """Rows, exclusions and problems of one folder's annotation file, with the sources its
     evidence looked up (corpus.sources is a _RecordingSources)."""
-    corpus.sources.start()
+    sources = corpus.sources
+    if not isinstance(sources, _RecordingSources):
+        raise RuntimeError("a folder is built with sources that record their lookups")
+    sources.start()
     part = load_annotations(corpus, [folder])
     tables = Tables()
     problems = part.problems
     add_record_rows(part, tables, problems)
     if rules is not None:
         problems += rules.problems(tables, context)
-    return Part(tables, part.exclusions, problems, corpus.sources.read, corpus.sources.listed)
+    return Part(tables, part.exclusions, problems, sources.read, sources.listed)
 
 
 def _build_run(folders: list[Path]) -> list[Part]:
