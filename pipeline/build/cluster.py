@@ -46,7 +46,8 @@ WORKER_THREADS = 1  # the work is pure Python: more threads per process would sh
 
 
 class SchedulerError(Exception):
-    """The cluster could not do the work: the scheduler is unreachable, or a worker was lost."""
+    """The cluster cannot do the work: its scheduler is unreachable, its workers run other code or
+    see other seeds, or a worker was lost."""
 
 
 def scheduler_problem(scheduler: str) -> str | None:
