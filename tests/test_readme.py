@@ -195,6 +195,7 @@ def test_the_readme_blocks_are_these():
             0,
             ".venv/bin/pipeline validate datapackage --engine duckdb --memory-limit 1GB",
         ),
+        ("sh", "not run", 0, "dask scheduler &"),
         ("sh", "not run", 0, "make bench"),
         (
             "text",
