@@ -102,21 +102,44 @@ class Cell(NamedTuple):
     css: str = ""
 
 
-def _cell(package: Package, table: str, column: str, value, kind: str) -> Cell:
-    if value is None:
-        return Cell("empty")
-    text = csv_cell(value)
-    if column == package.keys[table]:
-        return Cell("key", text)
+EMPTY = Cell("empty")
+NUMERIC_CSS = {"integer": "num", "number": "num", "date": "date"}
+
+
+def _column_cells(package: Package, table: str, spec: dict) -> Callable[[object], Cell]:
+    """How a column's values are shown, chosen once per column (not for each of its cells): the
+    key, a link to the row it refers to, or plain text."""
+    column = spec["name"]
     target = package.links[table].get(column)
+    if column == package.keys[table]:
+        return lambda value: EMPTY if value is None else Cell("key", _text(value))
     if target is not None and not (table == "evidence" and column == "record_id"):
-        return Cell(
-            "link", text, package.href(target, str(value)), package.name_of(target, str(value))
-        )
-    css = {"integer": "num", "number": "num", "date": "date"}.get(kind)
-    if css is None:  # measured as the page shows it, escaped
-        css = "long" if len(html.escape(text)) > LONG_CELL else ""
-    return Cell("plain", text, css=css)
+
+        def link(value: object) -> Cell:
+            if value is None:
+                return EMPTY
+            text = _text(value)
+            return Cell("link", text, package.href(target, text), package.name_of(target, text))
+
+        return link
+    css = NUMERIC_CSS.get(spec["type"])
+    if css is not None:
+        return lambda value: EMPTY if value is None else Cell("plain", _text(value), css=css)
+    return lambda value: EMPTY if value is None else _plain(_text(value))
+
+
+def _text(value: object) -> str:
+    """A value as the CSV writes it; a string is its own text (most cells, spared the lookup)."""
+    return value if type(value) is str else csv_cell(value)
+
+
+def _plain(text: str) -> Cell:
+    """A text cell, given room to wrap when it is long as the page shows it, escaped: escaping
+    at most sextuples a character, so only a text of LONG_CELL / 6 to LONG_CELL characters needs
+    escaping to tell."""
+    if len(text) > LONG_CELL or (len(text) * 6 > LONG_CELL and len(html.escape(text)) > LONG_CELL):
+        return Cell("plain", text, css="long")
+    return Cell("plain", text)
 
 
 def _key_cell(table: str, row: dict, rid: str) -> Cell | None:
@@ -176,9 +199,10 @@ def _table_rows(
     # the id of a row whose key has several fields (the changes table's) joins them with '/'
     key = package.key_fields[table]
     record_column = [f["name"] for f in fields].index("record_id") if table == "evidence" else -1
+    columns = [(f["name"], _column_cells(package, table, f)) for f in fields]
     for row in rows:
         rid = "/".join(str(row[name]) for name in key)
-        cells = [_cell(package, table, f["name"], row.get(f["name"]), f["type"]) for f in fields]
+        cells = [cell(row.get(name)) for name, cell in columns]
         if record_column >= 0:
             cells[record_column] = Cell(
                 "record",

@@ -3,6 +3,7 @@ page, built from a synthetic corpus of 80 documents (1,097 events, 1,449 stateme
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from test_report import parse
 
 from pipeline.package.reader import read_package
 from pipeline.publish import build_package
-from pipeline.report.charts import MOST_MARKS
+from pipeline.report.charts import MOST_MARKS, timeline
 from pipeline.report.pages import PAGE_ROWS, PageLink, page_file, pager, split
 from pipeline.report.site import build_report
 
@@ -199,3 +200,28 @@ def test_the_navigation_lists_the_overview_tables_charts_and_checks(paged):
     tables = [f"table-{r['name']}.html" for r in descriptor["resources"]]
     assert [href for href, _ in nav] == ["index.html", *tables, "charts.html", "checks.html"]
     assert [href for href, current in nav if current] == ["table-events.html"]
+
+
+def test_a_lane_of_more_marks_than_a_chart_holds_is_drawn_in_parts():
+    """An actor's lane over MOST_MARKS marks goes on over charts in runs of its rows, each part
+    labelled with its number; the next lane shares the last part's chart when it fits."""
+    day = dt.date(2024, 5, 1)
+
+    def event(actor: str, number: int) -> dict:
+        return {
+            "event_id": f"{actor}-{number}",
+            "date_start": day,
+            "date_end": None,
+            "actor1_id": actor,
+            "event_type": "attack",
+            "summary": "s",
+        }
+
+    busy = [event("a", n) for n in range(2 * MOST_MARKS + 500)]  # one day: a row for each
+    charts = timeline(busy + [event("b", n) for n in range(10)], [], {"a": "Alpha", "b": "Beta"})
+    drawn = [[(lane["label"], len(lane["marks"])) for lane in chart["lanes"]] for chart in charts]
+    assert drawn == [
+        [("Alpha (1/3)", MOST_MARKS)],
+        [("Alpha (2/3)", MOST_MARKS)],
+        [("Alpha (3/3)", 500), ("Beta", 10)],
+    ]

@@ -7,6 +7,7 @@ takes its screenshots into the test's own temporary folder.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import shutil
@@ -21,7 +22,7 @@ from pipeline.cli import app
 from pipeline.package.reader import read_package
 from pipeline.publish import build_package
 from pipeline.report import site
-from pipeline.report.read import load
+from pipeline.report.read import ColumnReader, load
 from pipeline.report.site import build_report, highlighted_text, segments
 from pipeline.validate.run import verify_package
 
@@ -379,3 +380,37 @@ NAMES = {
 def test_a_record_is_named_by_its_name_column_or_its_id(case: str, published_minimal: Path):
     table, record_id, expected = NAMES[case]
     assert load(published_minimal).name_of(table, record_id) == expected
+
+
+READS = {
+    "date": ("2024-05-01", dt.date(2024, 5, 1)),
+    "integer": ("-12", -12),
+    "number": ("2.5", 2.5),
+    "boolean": ("true", True),
+    "string": ("killed", "killed"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(READS))
+def test_a_column_reader_shares_a_repeated_value(kind: str):
+    text, expected = READS[kind]
+    read = ColumnReader(kind)
+    first = read(text)
+    assert first == expected and type(first) is type(expected)
+    assert read("".join(text)) is first  # an equal text, another object: the same value
+
+
+def test_a_column_reader_types_every_cell_past_the_values_it_keeps():
+    read = ColumnReader("integer")
+    texts = [str(n) for n in range(ColumnReader.MOST_SHARED + 50)] * 2
+    assert [read(text) for text in texts] == [int(text) for text in texts]
+    assert len(read.seen) == ColumnReader.MOST_SHARED
+
+
+@pytest.mark.parametrize("text", ["x", "1.5", str(2**63)])
+def test_a_column_reader_refuses_an_unreadable_cell_each_time(text: str):
+    read = ColumnReader("integer")
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            read(text)
+    assert read.seen == {}
