@@ -322,6 +322,7 @@ def test_help_lists_commands_options_and_exit_codes():
         "      diff: the packages differ; coverage: a sentence is unexplained",
         " 2    usage error, or a package that cannot be read (release exits 1)",
         " 130  interrupted (SIGINT)",
+        " 141  output cut off: the reader of its pipe stopped reading (nothing printed)",
         " 143  terminated (SIGTERM)",
         "",
         "",
