@@ -45,7 +45,7 @@ from pipeline.build.cache import PublishMemo, open_cache
 from pipeline.build.collector import existing_objects_frozen
 from pipeline.check.run import check_seeds, to_stderr
 from pipeline.contract import schemas
-from pipeline.contract.problems import InputError, Problem, unique_sorted
+from pipeline.contract.problems import InputError, Problem
 from pipeline.load.reasons import Reasons, load_reasons
 from pipeline.package import atomic, lineage, reader, versions, writer
 from pipeline.package.atomic import Refused
@@ -155,15 +155,11 @@ def build_package(
     from pipeline.package.datasheet import read_method
 
     progress = or_silent(progress)
-    problems = []
-    try:
-        reasons = load_reasons(seeds)
-    except InputError as exc:
-        problems, reasons = exc.problems, Reasons()
     avoid = [out] if previous is None else [out, previous]
     checked = check_seeds(seeds, progress, use_cache, note or to_stderr, avoid)
-    if checked.problems or problems:
-        raise InputError(unique_sorted(problems + checked.problems))
+    if checked.problems:  # seeds/changes.yaml's among them
+        raise InputError(checked.problems)
+    reasons = load_reasons(seeds)
     method = read_method(seeds)  # seeds/METHOD.md; None when absent (the datasheet says so)
     rows = checked.tables.rows
     del checked  # the loaded annotations and row origins are not needed to write: free them first
