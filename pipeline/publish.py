@@ -233,7 +233,7 @@ def _write_versioned(
     found = lineage.match_reasons(changes, given.reasons, past.rows, version, day, owners)
     if found.problems:
         raise InputError(found.problems)
-    ordered[CHANGES] = lineage.sorted_changes(past.rows + found.rows)
+    ordered[CHANGES] = lineage.merged_changes(past.rows, found.rows)
     entry = versions.changelog_entry(
         changes, version, level, created, required, rewritten, found.rows, given.reasons.columns
     )
@@ -419,8 +419,7 @@ def _publish_locked(
     version = memo.unchanged(previous) if memo is not None and previous is not None else None
     if version is not None:  # as at the last publish; its unused reasons are still worth a note
         assert previous is not None
-        notes = lineage.unused_notes(load_reasons(seeds), [], _past(previous, ()).rows, version)
-        return Published(version, changed=False, level=None, notes=notes)
+        return Published(version, changed=False, level=None, notes=_notes(seeds, previous, version))
     with atomic.staging(target) as folder:
         result = build_package(
             seeds,
@@ -441,6 +440,17 @@ def _publish_locked(
     if memo is not None:
         memo.record(target, result.version)
     return result
+
+
+def _notes(seeds: Path, previous: Path, version: str) -> list[str]:
+    """The notes on the reasons in seeds/changes.yaml that no change uses, for a package as
+    published: the changes table is read only when there is a reason to look up in it (it has a
+    row per data row: reading it took 3 of the 6.5 s of an unchanged publish of 10,000
+    articles)."""
+    reasons = load_reasons(seeds)
+    if not reasons.rows and not reasons.columns:
+        return []
+    return lineage.unused_notes(reasons, [], _past(previous, ()).rows, version)
 
 
 def _memo(
