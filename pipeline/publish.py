@@ -444,9 +444,9 @@ def _publish_locked(
 
 def _notes(seeds: Path, previous: Path, version: str) -> list[str]:
     """The notes on the reasons in seeds/changes.yaml that no change uses, for a package as
-    published: the changes table is read only when there is a reason to look up in it (it has a
-    row per data row: reading it took 3 of the 6.5 s of an unchanged publish of 10,000
-    articles)."""
+    published: the changes table is read only when there is a reason to look up in it. It has a
+    row per data row: on 10,000 articles, reading it as dicts took 7.3 s (as Arrow, 3.0 s), where
+    the whole unchanged publish now takes 5.0 s, all measured on one loaded machine."""
     reasons = load_reasons(seeds)
     if not reasons.rows and not reasons.columns:
         return []
