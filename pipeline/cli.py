@@ -53,6 +53,11 @@ STOPS: dict[int, tuple[str, int]] = {
     signal.SIGINT: ("interrupted", 130),
     signal.SIGTERM: ("terminated", 143),
 }  # line printed, exit code
+# A command whose output the reader of a pipe stopped reading (`pipeline diff a b | head -1`) ends
+# quietly with the code a shell gives a tool that SIGPIPE ended (128 + 13), so that a script with
+# `set -o pipefail` does not take an unfinished command for a finished one. Its help and version,
+# which are complete whatever is read of them, exit 0.
+CLOSED_PIPE = 128 + signal.SIGPIPE
 # A package that cannot be read exits 2, as `validate` and `diff` say; `release` exits 1, as for the
 # other faults of the package it is asked to zip.
 PACKAGE_ERROR_EXITS = {"release": 1}
@@ -68,9 +73,15 @@ EXIT_CODES = "\n".join(
         f"{PACKAGE_ERROR_EXITS['release']})",
         f"{SCHEDULER_EXIT}    check, publish --scheduler: the Dask scheduler cannot be reached,",
         "     or a worker was lost",
-        *(
-            f"{code}  {message} ({signal.Signals(signum).name})"
-            for signum, (message, code) in STOPS.items()
+        *sorted(
+            [
+                *(
+                    f"{code}  {message} ({signal.Signals(signum).name})"
+                    for signum, (message, code) in STOPS.items()
+                ),
+                f"{CLOSED_PIPE}  output cut off: the reader of its pipe stopped reading "
+                "(nothing printed)",
+            ]
         ),
     ]
 )
@@ -151,6 +162,9 @@ def exit_policy(ctx: typer.Context) -> Iterator[None]:
             yield
     except KeyboardInterrupt:
         raise _stopped(signal.SIGINT) from None
+    except BrokenPipeError:
+        _discard_output()
+        raise typer.Exit(CLOSED_PIPE) from None
     except Terminated:
         raise _stopped(signal.SIGTERM) from None
     except (typer.Exit, typer.Abort, typer.TyperException):
@@ -201,6 +215,32 @@ def _explained(ctx: typer.Context) -> Iterator[None]:
         raise
 
 
+def _discard_output() -> None:
+    """Point stdout at /dev/null once its reader has gone, so that nothing written later (Python
+    flushes stdout as it exits) fails again: Python's documented way (the note on SIGPIPE in the
+    `signal` module)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+@contextmanager
+def _complete_whatever_is_read(ctx: Any) -> Iterator[None]:
+    """Help or version text into a pipe whose reader has gone (`pipeline --help | head -1`): exit
+    0, quietly, as other tools do. Rich, which prints the help, points stdout at /dev/null itself
+    and raises SystemExit(1) (Console.on_broken_pipe): no other SystemExit can come from printing
+    a text."""
+    try:
+        yield
+    except BrokenPipeError:
+        _discard_output()
+        ctx.exit(0)
+    except SystemExit as exc:
+        if exc.code != 1:
+            raise
+        ctx.exit(0)
+
+
 def _raised(exc: Exception, module: str, name: str) -> bool:
     """Whether `exc` is a `module`.`name`, asked without importing the module (commands import
     their stages lazily): a module no command has imported raised nothing."""
@@ -231,12 +271,20 @@ class _Guarded(typer.core.TyperGroup):
     def get_params(self, ctx) -> list[Any]:
         return _shown_as_flags(super().get_params(ctx))
 
+    def format_help(self, ctx, formatter) -> None:
+        with _complete_whatever_is_read(ctx):
+            super().format_help(ctx, formatter)
+
 
 class _Command(typer.core.TyperCommand):
     """A subcommand: flags are shown as flags."""
 
     def get_params(self, ctx) -> list[Any]:
         return _shown_as_flags(super().get_params(ctx))
+
+    def format_help(self, ctx, formatter) -> None:
+        with _complete_whatever_is_read(ctx):
+            super().format_help(ctx, formatter)
 
 
 class _App(typer.Typer):
@@ -297,12 +345,13 @@ def _scheduler(value: str) -> str:
     return value
 
 
-def _show_version(shown: bool) -> None:
+def _show_version(ctx: typer.Context, shown: bool) -> None:
     """`--version`: print `pipeline <version>`, as installed, and exit 0."""
     if shown:
         from importlib.metadata import version
 
-        typer.echo(f"pipeline {version(DISTRIBUTION)}")
+        with _complete_whatever_is_read(ctx):
+            typer.echo(f"pipeline {version(DISTRIBUTION)}")
         raise typer.Exit()
 
 

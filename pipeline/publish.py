@@ -46,7 +46,7 @@ from pipeline.build.cluster import LOCAL
 from pipeline.build.collector import existing_objects_frozen
 from pipeline.check.run import check_seeds, to_stderr
 from pipeline.contract import schemas
-from pipeline.contract.problems import InputError, Problem, unique_sorted
+from pipeline.contract.problems import InputError, Problem
 from pipeline.load.reasons import Reasons, load_reasons
 from pipeline.package import atomic, lineage, reader, versions, writer
 from pipeline.package.atomic import Refused
@@ -158,15 +158,11 @@ def build_package(
     from pipeline.package.datasheet import read_method
 
     progress = or_silent(progress)
-    problems = []
-    try:
-        reasons = load_reasons(seeds)
-    except InputError as exc:
-        problems, reasons = exc.problems, Reasons()
     avoid = [out] if previous is None else [out, previous]
     checked = check_seeds(seeds, progress, use_cache, note or to_stderr, avoid, scheduler)
-    if checked.problems or problems:
-        raise InputError(unique_sorted(problems + checked.problems))
+    if checked.problems:  # seeds/changes.yaml's among them
+        raise InputError(checked.problems)
+    reasons = load_reasons(seeds)
     method = read_method(seeds)  # seeds/METHOD.md; None when absent (the datasheet says so)
     rows = checked.tables.rows
     del checked  # the loaded annotations and row origins are not needed to write: free them first
@@ -240,7 +236,7 @@ def _write_versioned(
     found = lineage.match_reasons(changes, given.reasons, past.rows, version, day, owners)
     if found.problems:
         raise InputError(found.problems)
-    ordered[CHANGES] = lineage.sorted_changes(past.rows + found.rows)
+    ordered[CHANGES] = lineage.merged_changes(past.rows, found.rows)
     entry = versions.changelog_entry(
         changes, version, level, created, required, rewritten, found.rows, given.reasons.columns
     )
@@ -428,8 +424,7 @@ def _publish_locked(
     version = memo.unchanged(previous) if memo is not None and previous is not None else None
     if version is not None:  # as at the last publish; its unused reasons are still worth a note
         assert previous is not None
-        notes = lineage.unused_notes(load_reasons(seeds), [], _past(previous, ()).rows, version)
-        return Published(version, changed=False, level=None, notes=notes)
+        return Published(version, changed=False, level=None, notes=_notes(seeds, previous, version))
     with atomic.staging(target) as folder:
         result = build_package(
             seeds,
@@ -451,6 +446,17 @@ def _publish_locked(
     if memo is not None:
         memo.record(target, result.version)
     return result
+
+
+def _notes(seeds: Path, previous: Path, version: str) -> list[str]:
+    """The notes on the reasons in seeds/changes.yaml that no change uses, for a package as
+    published: the changes table is read only when there is a reason to look up in it. It has a
+    row per data row: on 10,000 articles, reading it as dicts took 7.3 s (as Arrow, 3.0 s), where
+    the whole unchanged publish now takes 5.0 s, all measured on one loaded machine."""
+    reasons = load_reasons(seeds)
+    if not reasons.rows and not reasons.columns:
+        return []
+    return lineage.unused_notes(reasons, [], _past(previous, ()).rows, version)
 
 
 def _memo(

@@ -324,6 +324,7 @@ def test_help_lists_commands_options_and_exit_codes():
         " 3    check, publish --scheduler: the Dask scheduler cannot be reached,",
         "      or a worker was lost",
         " 130  interrupted (SIGINT)",
+        " 141  output cut off: the reader of its pipe stopped reading (nothing printed)",
         " 143  terminated (SIGTERM)",
         "",
         "",

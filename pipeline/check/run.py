@@ -1,7 +1,8 @@
 """Run every validation layer on seeds/ and return the tables with all problems found.
 
 Layers (DESIGN.md section 5): 1 file structure, 2 evidence spans, 3 table
-constraints, 4 keys, 5 domain rules. All run on whatever could be read, so one
+constraints, 4 keys, 5 domain rules; then seeds/changes.yaml, as far as it can be
+checked without a published package. All run on whatever could be read, so one
 run reports every problem at once. Layers 1, 2 and the record rules of 5 look at one
 annotation file at a time, and their results are cached per file (pipeline.build.cache)
 unless `use_cache` is off; the other layers always run over every row.
@@ -21,6 +22,7 @@ from pipeline.build.parallel import RecordRules, read_and_build
 from pipeline.build.tables import Tables
 from pipeline.check import coverage, rules
 from pipeline.contract.problems import Problem, unique_sorted
+from pipeline.load.reasons import reasons_problems
 from pipeline.load.seeds import Corpus
 from pipeline.progress import Progress, or_silent
 
@@ -62,4 +64,5 @@ def check_seeds(
         problems += rules.key_problems(tables, columns)
         # the record rules ran as the rows were built
         problems += rules.chrome_problems(tables, exclusions)
+    problems += reasons_problems(seeds)  # seeds/changes.yaml, as far as it needs no package
     return Checked(corpus, tables, exclusions, unique_sorted(problems))

@@ -9,8 +9,10 @@
         reason: "New column ..."
 
 Each entry names a data table and either one row (`id`) or one new column (`field`), with the
-reason. Faults are Problems at file:line, like those of the other seed files; publish matches
-the entries with the rows that changed (pipeline/package/lineage.py).
+reason. Faults are Problems at file:line, like those of the other seed files, and `check` reports
+them with the annotations' (`reasons_problems`); publish matches the entries with the rows that
+changed (pipeline/package/lineage.py), which only it can tell: a change without an entry, an entry
+for a row that did not change.
 """
 
 from __future__ import annotations
@@ -102,6 +104,16 @@ def load_reasons(seeds: Path) -> Reasons:
     if problems:
         raise InputError(problems)
     return _collected(data, shown)
+
+
+def reasons_problems(seeds: Path) -> list[Problem]:
+    """The faults of seeds/changes.yaml that need no published package to be seen (`check` reports
+    them beside the annotations'); none when the file is sound or absent."""
+    try:
+        load_reasons(seeds)
+    except InputError as exc:
+        return exc.problems
+    return []
 
 
 def _entry_label(data: Located, path: list) -> str | None:

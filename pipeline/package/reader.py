@@ -183,11 +183,17 @@ def read_text_rows(folder: Path, resource: dict, label: str) -> tuple[list[str],
 
 
 def read_typed_rows(folder: Path, resource: dict) -> list[dict]:
-    """The rows of one CSV resource, each value converted to its schema type (empty -> None)."""
+    """The rows of one CSV resource, each value converted to its schema type (empty -> None). The
+    cells a short row lacks are missing (None); the cells past the header of a long row, which
+    name no column, are left out."""
     kinds = {f["name"]: f["type"] for f in resource["schema"]["fields"]}
     _, rows = read_text_rows(folder, resource, str(folder))
     return [
-        {name: from_csv(kinds.get(name, "string"), value) for name, value in row.items()}
+        {
+            name: None if value is None else from_csv(kinds.get(name, "string"), value)
+            for name, value in row.items()
+            if name is not None  # csv.DictReader's key for the cells past the header
+        }
         for row in rows
     ]
 

@@ -61,13 +61,26 @@ def _cells(rows: list[dict], names: list[str]) -> list[tuple]:
         return [tuple(row.get(name) for name in names) for row in rows]
 
 
-def write_csv(handle, table: str, rows: list[dict]) -> None:
-    """The rows as CSV into the text `handle`, each cell as its field type writes it."""
+# Rows of an Arrow table turned into Python values at a time when it is written as CSV.
+ARROW_BATCH_ROWS = 1 << 16
+
+
+def write_csv(handle, table: str, rows) -> None:
+    """The rows (dicts, or an Arrow table: the changes table) as CSV into the text `handle`, each
+    cell as its field type writes it."""
     writer = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    fields = schemas.fields(table)
-    names = [f["name"] for f in fields]
+    names = [f["name"] for f in schemas.fields(table)]
     writer.writerow(names)
-    cells = _cells(rows, names)
+    if isinstance(rows, list):
+        _write_cells(writer, table, _cells(rows, names))
+        return
+    # An Arrow table, a batch at a time: never all its rows as Python values at once.
+    for batch in rows.select(names).to_batches(max_chunksize=ARROW_BATCH_ROWS):
+        _write_cells(writer, table, list(zip(*(c.to_pylist() for c in batch.columns), strict=True)))
+
+
+def _write_cells(writer, table: str, cells: list[tuple]) -> None:
+    fields = schemas.fields(table)
     # The csv module already writes None as "" and str() of any other value: only the
     # columns of a type that writes itself otherwise (booleans) are converted here.
     converted = {
@@ -117,20 +130,19 @@ def arrow_schema(table: str, package_name: str, version: str):
     )
 
 
-def write_parquet(
-    path: Path, table: str, rows: list[dict], package_name: str, version: str
-) -> None:
+def write_parquet(path: Path, table: str, rows, package_name: str, version: str) -> None:
+    """The rows (dicts, or an Arrow table: the changes table) as the table's Parquet twin."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = arrow_schema(table, package_name, version)
-    columns = (
-        dict(
-            zip(schema.names, map(list, zip(*_cells(rows, schema.names), strict=True)), strict=True)
-        )
-        if rows
-        else {name: [] for name in schema.names}
-    )
+    if not isinstance(rows, list):
+        columns = {name: rows.column(name).combine_chunks() for name in schema.names}
+    elif rows:
+        cells = zip(*_cells(rows, schema.names), strict=True)
+        columns = dict(zip(schema.names, map(list, cells), strict=True))
+    else:
+        columns = {name: [] for name in schema.names}
     arrow_table = pa.Table.from_pydict(
         {
             f["name"]: _column(columns[f["name"]], f, schema.field(f["name"]).type)
@@ -150,16 +162,18 @@ def write_parquet(
     )
 
 
-def _column(values: list, field: dict, arrow_type):
-    """The Arrow array of a column's values; a text code list's dictionary is the whole list in
-    its order (values absent from the rows too), its indices the place of each value."""
+def _column(values, field: dict, arrow_type):
+    """The Arrow array of a column's values (a list, or an Arrow array of the field's plain type);
+    a text code list's dictionary is the whole list in its order (values absent from the rows
+    too), its indices the place of each value."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     codes = coded_text(field)
+    given = isinstance(values, pa.Array)
     if codes is None:
-        return pa.array(values, arrow_type)
-    text = pa.array(values, pa.string())
+        return values.cast(arrow_type) if given else pa.array(values, arrow_type)
+    text = values if given else pa.array(values, pa.string())
     indices = pc.index_in(text, value_set=pa.array(codes, pa.string()))
     if indices.null_count != text.null_count:  # publish checks the code lists before writing
         raise ValueError(f"{field['name']}: a value outside its code list cannot be written")
