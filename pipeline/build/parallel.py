@@ -51,10 +51,12 @@ _plan: Plan | None = None
 @dataclass(frozen=True)
 class RecordRules:
     """Rules run on each run's rows as they are built: `context(tables)` is computed once from the
-    source rows; `problems(tables, context)` gives the run's problems."""
+    source rows; `problems(tables, context)` gives one folder's problems; `cells(parts)`, given the
+    tables of a run's folders, the problems of each (rules of single cells, run once per run)."""
 
     context: Callable[[Tables], tuple]
     problems: Callable[[Tables, tuple], list[Problem]]
+    cells: Callable[[list[Tables]], list[list[Problem]]] | None = None
 
 
 class _RecordingSources(dict):
@@ -77,8 +79,7 @@ class _RecordingSources(dict):
 
 
 def _build_folder(folder: Path) -> Part:
-    """Rows, exclusions and problems of one folder's annotation file (stored in the cache when one
-    is in use)."""
+    """Rows, exclusions and problems of one folder's annotation file."""
     if _corpus is None or not isinstance(_corpus.sources, _RecordingSources):
         raise RuntimeError("a folder is built only after the sources are read")
     _corpus.sources.start()
@@ -88,14 +89,19 @@ def _build_folder(folder: Path) -> Part:
     add_record_rows(part, tables, problems)
     if _rules is not None:
         problems += _rules.problems(tables, _context)
-    built = Part(tables, part.exclusions, problems, _corpus.sources.read, _corpus.sources.listed)
-    if _plan is not None:
-        _plan.store(folder, built)
-    return built
+    return Part(tables, part.exclusions, problems, _corpus.sources.read, _corpus.sources.listed)
 
 
 def _build_run(folders: list[Path]) -> list[Part]:
-    return [_build_folder(folder) for folder in folders]
+    """The parts of consecutive folders, stored in the cache when one is in use."""
+    parts = [_build_folder(folder) for folder in folders]
+    if _rules is not None and _rules.cells is not None:
+        for part, found in zip(parts, _rules.cells([p.tables for p in parts]), strict=True):
+            part.problems += found
+    if _plan is not None:
+        for folder, part in zip(folders, parts, strict=True):
+            _plan.store(folder, part)
+    return parts
 
 
 def workers() -> int:

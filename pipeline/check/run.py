@@ -2,9 +2,10 @@
 
 Layers (DESIGN.md section 5): 1 file structure, 2 evidence spans, 3 table
 constraints, 4 keys, 5 domain rules. All run on whatever could be read, so one
-run reports every problem at once. Layers 1, 2 and the record rules of 5 look at one
-annotation file at a time, and their results are cached per file (pipeline.build.cache)
-unless `use_cache` is off; the other layers always run over every row.
+run reports every problem at once. Layers 1, 2, the single cells' constraints of 3 and the record
+rules of 5 look at one annotation file at a time, and their results are cached per file
+(pipeline.build.cache) unless `use_cache` is off; the rest (repeats, keys, circles, responses,
+excluded chrome) always runs over every row.
 """
 
 from __future__ import annotations
@@ -48,13 +49,13 @@ def check_seeds(
     inside `seeds` or a folder of `avoid`."""
     progress = or_silent(progress)
     cache = open_cache(seeds, note, avoid) if use_cache and seeds.is_dir() else None
-    record_rules = RecordRules(rules.record_context, rules.record_problems)
+    record_rules = RecordRules(rules.record_context, rules.record_problems, rules.cell_problems)
     corpus, tables, problems = read_and_build(seeds, record_rules, cache, progress)
     with existing_objects_frozen():
         exclusions = coverage.resolve_exclusions(corpus, problems)
         progress("checking constraints")
         columns = rules.arrow_columns(tables)
-        problems += rules.constraint_problems(tables, columns)
+        problems += rules.constraint_problems(tables, columns, cells=False)
         progress("checking keys")
         problems += rules.key_problems(tables, columns)
         # the record rules ran as the rows were built
