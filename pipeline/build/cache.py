@@ -114,6 +114,9 @@ class FolderCache:
     note: Callable[[str], None]
     used: set[str] = field(default_factory=set)
     noted: bool = False
+    # entry key -> (dependencies, part): parts kept in memory between reads by one process
+    # (`check --watch`), looked up before the files
+    kept: dict[str, tuple[dict, Part]] | None = None
 
     def lookup(self, key: str) -> dict | None:
         """The payload stored under `key`, or None (absent, or unreadable: noted once)."""
@@ -185,6 +188,9 @@ class FolderCache:
                 _remove(entry)
             elif name.startswith(TEMP_PREFIX) and _older_than(entry, now - STALE_TEMP_SECONDS):
                 _remove(entry)
+        if self.kept is not None:
+            for key in [key for key in self.kept if key not in self.used]:
+                del self.kept[key]
         with contextlib.suppress(OSError):
             os.utime(self.folder)  # most recently used, for the cap on corpora
         _cap_corpora(self.folder.parent, keep=self.folder)
@@ -577,16 +583,33 @@ class Plan:
                 continue  # no regular file: the read reports why, every time
             key = folder_key(self.context, folder, digest)
             self.keys[folder] = (digest, key)
-            payload = self.cache.lookup(key)
+            kept = None if self.cache.kept is None else self.cache.kept.get(key)
+            if kept is not None:
+                self.cache.used.add(key)  # its file is in use too: not pruned
+            payload = self.cache.lookup(key) if kept is None else {"deps": kept[0]}
             if payload is None:
                 continue
             try:
                 if still_valid(payload, self.states, self.known):
-                    found[folder] = payload_part(payload)
+                    found[folder] = payload_part(payload) if kept is None else kept[1]
+                    self._keep(key, payload["deps"], found[folder])
             except (ValueError, TypeError, AttributeError):  # dependencies of another shape
                 self.cache.unreadable()
         self.digests.save()
         return found
+
+    def keep(self, folder: Path, part: Part) -> None:
+        """Keep the part read from `folder` in memory, if the cache keeps parts and the file is
+        as it was looked up (read here: the part came from a worker)."""
+        if self.cache.kept is None or folder not in self.keys:
+            return
+        digest, key = self.keys[folder]
+        if file_digest(annotation_path(folder)) == digest:
+            self._keep(key, dependencies(part, self.states, self.known), part)
+
+    def _keep(self, key: str, deps: dict, part: Part) -> None:
+        if self.cache.kept is not None:
+            self.cache.kept[key] = (deps, part)
 
     def store(self, folder: Path, part: Part) -> None:
         """Store the part read from `folder`, unless its file changed while it was read."""

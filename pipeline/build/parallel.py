@@ -152,6 +152,7 @@ def _read_and_build(
     # set before the fork: the workers inherit them
     _corpus, _rules = corpus, rules
     _plan = None if cache is None else Plan(cache, corpus, tables, _context, rules is not None)
+    plan = _plan
     try:
         found = {} if _plan is None else _plan.lookup(folders)
         missing = [folder for folder in folders if folder not in found]
@@ -168,6 +169,9 @@ def _read_and_build(
         corpus.sources = sources
         _corpus, _context, _rules, _plan = None, ({}, {}), None, None
     found.update(zip(missing, built, strict=True))
+    if plan is not None:
+        for folder, part in zip(missing, built, strict=True):
+            plan.keep(folder, part)
     _gather([found[folder] for folder in folders], corpus, tables, problems)
     if cache is not None:
         cache.prune()

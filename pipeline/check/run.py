@@ -43,12 +43,16 @@ def check_seeds(
     use_cache: bool = True,
     note: Callable[[str], None] = to_stderr,
     avoid: Iterable[Path] = (),
+    kept: dict | None = None,
 ) -> Checked:
     """Every problem of `seeds`; `progress` hears the folders read, then each check across tables;
     `note` hears about the cache (an entry ignored, a cache folder not used), which is never used
-    inside `seeds` or a folder of `avoid`."""
+    inside `seeds` or a folder of `avoid`. A `kept` mapping, handed to each check of one
+    process, keeps the folders' parts in memory from one check to the next."""
     progress = or_silent(progress)
     cache = open_cache(seeds, note, avoid) if use_cache and seeds.is_dir() else None
+    if cache is not None:
+        cache.kept = kept
     record_rules = RecordRules(rules.record_context, rules.record_problems, rules.cell_problems)
     corpus, tables, problems = read_and_build(seeds, record_rules, cache, progress)
     with existing_objects_frozen():

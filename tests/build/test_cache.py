@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from bench.synth import write_corpus
 from pipeline.build import cache
+from pipeline.check.run import check_seeds
 from pipeline.cli import app
 
 from conftest import BASE_SEEDS, PUBLISHED_EPOCH, command_env, installed, tree
@@ -459,3 +460,18 @@ def test_the_code_version_covers_the_modules_and_schemas():
     with tempfile.TemporaryDirectory():
         cache._code_version = None
         assert cache.code_version() == key  # the same sources give the same version
+
+
+def test_parts_kept_in_memory_say_what_a_fresh_check_says(corpus, tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(corpus, seeds)
+    kept: dict = {}
+    check_seeds(seeds, kept=kept)
+    assert len(kept) == len(entries(cache_dir)) == DOCS
+    edits = [("edit", 0, 3, "x"), ("duplicate", 1, 2, 5), ("restore", 0), ("delete", 3)]
+    for edit, docs in zip(edits, [DOCS, DOCS, DOCS, DOCS - 1], strict=True):
+        apply(edit, seeds, corpus)
+        expected = check_seeds(seeds, use_cache=False).problems
+        assert check_seeds(seeds, kept=kept).problems == expected, edit
+        # the parts kept are those of the files as they are, and their entries stay on disk
+        assert len(kept) == len(entries(cache_dir)) == docs, edit
