@@ -1,9 +1,10 @@
 """A cache of the per-document work, so a re-check reads only the annotation files that changed.
 
 What is cached: for each source folder, what reading its annotations.yaml gives (the typed rows,
-their origins, the exclusions and the folder's own problems, record rules included). Everything
-that looks across files (keys, duplicates, foreign keys, circles, excluded chrome) always runs over
-every row.
+their origins, the exclusions and the folder's own problems, record rules and single cells'
+constraints included). Everything that looks across files (keys, duplicates, foreign keys,
+circles, excluded chrome) always runs over every row. Beside the entries, the digests of the files
+last looked at, with their status (DigestMemo), so that unchanged files are not read again.
 
 What keys an entry, so that a stale one cannot be used:
 - the entry's file name: the annotation file's bytes, the folder and seeds names its messages show,
