@@ -59,10 +59,12 @@ _plan: Plan | None = None
 @dataclass(frozen=True)
 class RecordRules:
     """Rules run on each run's rows as they are built: `context(tables)` is computed once from the
-    source rows; `problems(tables, context)` gives the run's problems."""
+    source rows; `problems(tables, context)` gives one folder's problems; `cells(parts)`, given the
+    tables of a run's folders, the problems of each (rules of single cells, run once per run)."""
 
     context: Callable[[Tables], tuple]
     problems: Callable[[Tables, tuple], list[Problem]]
+    cells: Callable[[list[Tables]], list[list[Problem]]] | None = None
 
 
 class _RecordingSources(dict):
@@ -85,13 +87,10 @@ class _RecordingSources(dict):
 
 
 def _build_folder(folder: Path) -> Part:
-    """In a pool's worker: the folder's part, stored in the cache when one is in use."""
+    """In a pool's worker: the folder's part."""
     if _corpus is None:
         raise RuntimeError("a folder is built only after the sources are read")
-    built = build_part(_corpus, _rules, _context, folder)
-    if _plan is not None:
-        _plan.store(folder, built)
-    return built
+    return build_part(_corpus, _rules, _context, folder)
 
 
 def build_part(corpus: Corpus, rules: RecordRules | None, context: tuple, folder: Path) -> Part:
@@ -111,7 +110,20 @@ def build_part(corpus: Corpus, rules: RecordRules | None, context: tuple, folder
 
 
 def _build_run(folders: list[Path]) -> list[Part]:
-    return [_build_folder(folder) for folder in folders]
+    """The parts of consecutive folders, stored in the cache when one is in use."""
+    parts = with_cell_problems([_build_folder(folder) for folder in folders], _rules)
+    if _plan is not None:
+        for folder, part in zip(folders, parts, strict=True):
+            _plan.store(folder, part)
+    return parts
+
+
+def with_cell_problems(parts: list[Part], rules: RecordRules | None) -> list[Part]:
+    """`parts`, each with the problems of its single cells added (run once for the whole run)."""
+    if rules is not None and rules.cells is not None:
+        for part, found in zip(parts, rules.cells([p.tables for p in parts]), strict=True):
+            part.problems += found
+    return parts
 
 
 def build_run_on_cluster(folders: list[Path], shared: tuple) -> list[Part]:
@@ -126,7 +138,8 @@ def build_run_on_cluster(folders: list[Path], shared: tuple) -> list[Part]:
         sources=_RecordingSources(corpus.sources),
         unreadable_sources=corpus.unreadable_sources,
     )
-    return [build_part(own, rules, context, folder) for folder in folders]
+    parts = [build_part(own, rules, context, folder) for folder in folders]
+    return with_cell_problems(parts, rules)
 
 
 def workers() -> int:
@@ -183,6 +196,7 @@ def _read_and_build(
     # set before the fork: the workers inherit them
     _corpus, _rules, _context = corpus, rules, context
     _plan = None if cache is None else Plan(cache, corpus, tables, context, rules is not None)
+    plan = _plan
     try:
         found = {} if _plan is None else _plan.lookup(folders)
         missing = [folder for folder in folders if folder not in found]
@@ -199,6 +213,9 @@ def _read_and_build(
         corpus.sources = sources
         _corpus, _context, _rules, _plan = None, ({}, {}), None, None
     found.update(zip(missing, built, strict=True))
+    if plan is not None:
+        for folder, part in zip(missing, built, strict=True):
+            plan.keep(folder, part)
     return _finish(corpus, found, tables, problems, cache)
 
 
@@ -226,6 +243,7 @@ def _read_on_cluster(
         found[folder] = part
         if plan is not None:
             plan.store(folder, part)
+            plan.keep(folder, part)
     return _finish(corpus, found, tables, problems, cache)
 
 

@@ -12,8 +12,10 @@ evidence long enough to identify a passage and clear of excluded page chrome."""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import difflib
+import itertools
 import re
 
 import numpy as np
@@ -96,35 +98,66 @@ _CHECK_MESSAGES = {
 }
 
 
-def constraint_problems(tables: Tables, columns: dict[str, dict[str, pa.Array]]) -> list[Problem]:
+def constraint_problems(
+    tables: Tables, columns: dict[str, dict[str, pa.Array]], cells: bool = True
+) -> list[Problem]:
     """Each cell breaking its field's constraints (required, enum, pattern matched whole, ranges,
-    lengths), each repeat in a unique field other than the primary key, and each row of a repeated
-    unique key."""
+    lengths), unless `cells` is off (they were found as the rows were built: `cell_problems`),
+    each repeat in a unique field other than the primary key, and each row of a repeated unique
+    key."""
     problems = []
     for table in schemas.TABLES:
-        for fact in _constraint_facts(tables, table, columns[table]):
+        facts = _repeat_facts(table, columns[table])
+        if cells:
+            facts = itertools.chain(_cell_facts(tables, table, columns[table]), facts)
+        for fact in facts:
             problems += _constraint_problems(tables, table, fact)
         columns[table].clear()  # made again if a key needs them
     return problems
 
 
-def _constraint_facts(tables: Tables, table: str, columns: dict[str, pa.Array]):
-    """The engine's facts about `table`; cells already reported as untypable are not missing."""
+def cell_problems(parts: list[Tables]) -> list[list[Problem]]:
+    """The problems of each cell breaking its field's constraints, for each of `parts` (tables built
+    from consecutive files): one engine run over them all, as a run over each would be slow (10,000
+    documents, one file each: 115 columns per file), then each problem handed to its part."""
+    merged = Tables()
+    starts: dict[str, list[int]] = {table: [] for table in schemas.TABLES}
+    for part in parts:
+        for table in schemas.TABLES:
+            starts[table].append(len(merged.rows[table]))
+        merged.extend(part)
+    found: list[list[Problem]] = [[] for _ in parts]
+    columns = arrow_columns(merged)
+    for table in schemas.TABLES:
+        for fact in _cell_facts(merged, table, columns[table]):
+            owner = bisect.bisect_right(starts[table], fact.row) - 1
+            found[owner] += _constraint_problems(merged, table, fact)
+    return found
+
+
+def _cell_facts(tables: Tables, table: str, columns: dict[str, pa.Array]):
+    """The engine's facts about each cell of `table`; cells already reported as untypable are not
+    missing."""
     rows = len(tables.rows[table])
     untypable = {name: np.zeros(rows, dtype=bool) for name in schemas.field_names(table)}
     for bad_table, index, name in tables.bad_cells:
         if bad_table == table:
             untypable[name][index] = True
-    pk = schemas.primary_key(table)
-    unique_keys = schemas.table_schema(table).get("uniqueKeys", [])[:1]
     for spec in schemas.fields(table):
         name = spec["name"]
         yield from field_violations(columns[name], spec, untypable[name], whole_match=True)
+        del columns[name]  # one column at a time: the evidence texts alone are large
+
+
+def _repeat_facts(table: str, columns: dict[str, pa.Array]):
+    """The engine's facts about values repeated in a unique field other than the primary key
+    (the key layer reports the key's), and about repeated unique keys."""
+    pk = schemas.primary_key(table)
+    for spec in schemas.fields(table):
+        name = spec["name"]
         if spec.get("constraints", {}).get("unique") and name != pk:
-            yield from unique_violations(name, columns[name])  # the key layer reports the key's
-        if not any(name in key for key in unique_keys):
-            del columns[name]  # one column at a time: the evidence texts alone are large
-    for key in unique_keys:
+            yield from unique_violations(name, columns[name])
+    for key in schemas.table_schema(table).get("uniqueKeys", [])[:1]:
         yield from unique_key_violations(key, [columns[name] for name in key])
 
 

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from bench.synth import write_corpus
 from pipeline.build import cache
+from pipeline.check.run import check_seeds
 from pipeline.cli import app
 
 from conftest import BASE_SEEDS, PUBLISHED_EPOCH, command_env, installed, tree
@@ -53,7 +54,8 @@ def version(package: Path) -> str:
 
 
 def entries(cache_dir: Path) -> list[Path]:
-    return sorted(cache_dir.glob("*/*.json"))
+    """The folders' entries (not the digests remembered beside them)."""
+    return sorted(p for p in cache_dir.glob("*/*.json") if cache.ENTRY_NAME.fullmatch(p.name))
 
 
 def documents(seeds: Path) -> list[Path]:
@@ -73,7 +75,14 @@ EDITS = st.one_of(
     st.tuples(st.just("text"), st.integers(0, DOCS - 1), st.integers(0, 10**6)),
     st.tuples(st.just("published"), st.integers(0, DOCS - 1), st.sampled_from(["2020-09-01", "x"])),
     st.tuples(st.just("conventions"), st.integers(0, 10**6)),
+    # across files: an id another file defines, an id others refer to renamed, a reference moved
+    st.tuples(
+        st.just("duplicate"), st.integers(0, DOCS - 1), st.integers(0, DOCS - 1), st.integers()
+    ),
+    st.tuples(st.just("rename"), st.integers(0, DOCS - 1), st.integers(0, 10**6)),
+    st.tuples(st.just("point"), st.integers(0, DOCS - 1), st.integers(0, DOCS - 1), st.integers()),
 )
+ID_LINE = re.compile(r'(\s*)(- )?([a-z_]+_id): "?([^"\n]+)"?\n')
 
 
 def apply(edit: tuple, seeds: Path, original: Path) -> None:
@@ -99,10 +108,35 @@ def apply(edit: tuple, seeds: Path, original: Path) -> None:
         text = (folder / "text.txt").read_text(encoding="utf-8")
         at = args[1] % len(text)
         (folder / "text.txt").write_text(text[:at] + "Q" + text[at + 1 :], encoding="utf-8")
+    elif kind in ("duplicate", "rename", "point"):
+        _edit_id(kind, folder / "annotations.yaml", seeds / names[args[-2]], args[-1])
     elif kind == "published":
         meta = (folder / "source.yaml").read_text(encoding="utf-8")
         meta = re.sub(r"published_date: .*", f"published_date: '{args[1]}'", meta)
         (folder / "source.yaml").write_text(meta, encoding="utf-8")
+
+
+def _id_lines(path: Path, defining: bool) -> list[tuple[int, re.Match]]:
+    """The lines of `path` giving a record's id (`defining`) or referring to one."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    found = [(n, ID_LINE.fullmatch(line)) for n, line in enumerate(lines)]
+    return [(n, m) for n, m in found if m is not None and bool(m.group(2)) == defining]
+
+
+def _edit_id(kind: str, path: Path, other: Path, pick: int) -> None:
+    """An id of `path` made one that `other` defines ("duplicate"), a new one ("rename"), or a
+    reference of `path` made to name an id `other` defines ("point")."""
+    ids = _id_lines(path, defining=kind != "point")
+    theirs = [m.group(4) for _, m in _id_lines(other / "annotations.yaml", defining=True)]
+    if not ids or (kind != "rename" and not theirs):
+        return
+    n, match = ids[pick % len(ids)]
+    value = f"renamed-{pick}" if kind == "rename" else theirs[pick % len(theirs)]
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[n] = f'{match.group(1)}{match.group(2) or ""}{match.group(3)}: "{value}"\n'
+    path.write_text("".join(lines), encoding="utf-8")
 
 
 def _edit_value(path: Path, pick: int, value: str) -> None:
@@ -119,11 +153,13 @@ def _edit_value(path: Path, pick: int, value: str) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(edits=st.lists(EDITS, min_size=1, max_size=3))
-def test_a_cached_check_says_what_an_uncached_one_says(edits, corpus, tmp_path):
+@given(edits=st.lists(EDITS, min_size=1, max_size=3), remembered=st.booleans())
+def test_a_cached_check_says_what_an_uncached_one_says(edits, remembered, corpus, tmp_path):
     # One seeds path for every example: entries of earlier examples must be found stale.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(cache.ENV_FOLDER, str(tmp_path / "cache"))
+        if remembered:  # digests trusted however recent: only the files' status tells an edit
+            patch.setattr(cache, "RACY_NS", -(10**12))
         seeds = tmp_path / "seeds"
         shutil.rmtree(seeds, ignore_errors=True)
         shutil.copytree(corpus, seeds)
@@ -201,6 +237,74 @@ def test_publish_through_the_cache_does_what_publish_without_it_does(state, tmp_
             result = runner.invoke(app, args, env={"SOURCE_DATE_EPOCH": "1601510400"})
         results[name] = (result.exit_code, result.output.replace(name, "OUT"), tree(out))
     assert results["cached"] == results["uncached"]
+
+
+# ---- digests remembered ----
+
+
+@pytest.mark.parametrize(
+    "edit, hashed",
+    [("none", 0), ("same size", 2), ("longer", 2), ("touched", 1)],
+)
+def test_only_files_changed_since_are_read_for_their_digest(
+    edit, hashed, tmp_path, cache_dir, monkeypatch
+):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    monkeypatch.setattr(cache, "RACY_NS", -(10**12))  # every digest trusted, however recent
+    check(seeds)
+    path = seeds / "wire-2020-09-30" / "annotations.yaml"
+    text = path.read_text(encoding="utf-8")
+    if edit == "same size":
+        path.write_text(text.replace("Terter", "Tartar", 1), encoding="utf-8")
+    elif edit == "longer":
+        path.write_text(text + "\n", encoding="utf-8")
+    elif edit == "touched":
+        path.write_text(text, encoding="utf-8")
+    expected = check(seeds, "--no-cache")
+    reads = []
+    real = cache.file_digest
+    monkeypatch.setattr(cache, "file_digest", lambda p: reads.append(p) or real(p))
+    assert check(seeds) == expected
+    # an edited file: read for its digest, and again before its entry is stored
+    assert reads == [path] * hashed
+
+
+def test_a_digest_taken_just_before_an_edit_is_not_trusted(tmp_path, cache_dir, monkeypatch):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    check(seeds)
+    reads = []
+    real = cache.file_digest
+    monkeypatch.setattr(cache, "file_digest", lambda p: reads.append(p) or real(p))
+    check(seeds)  # the files were written within RACY_NS of the first check's digests
+    assert reads == [seeds / "wire-2020-09-30" / "annotations.yaml"]
+
+
+MEMO_DAMAGE = {
+    "not JSON": lambda e: e.write_bytes(b"\x00\xff garbage\n\x01"),
+    "another key": lambda e: _rewrite(e, {"key": "0" * 64}),
+    "no time": lambda e: _rewrite(e, body=b'{"files": {}}'),
+    "a status of another shape": lambda e: _rewrite(
+        e, body=b'{"hashed_ns": 1, "files": {"x": [1, 2, "3"]}}'
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", list(MEMO_DAMAGE), ids=list(MEMO_DAMAGE))
+def test_damaged_remembered_digests_are_noted_once_and_taken_again(
+    damage, tmp_path, cache_dir, monkeypatch
+):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    monkeypatch.setattr(cache, "RACY_NS", -(10**12))
+    clean = check(seeds, "--no-cache")
+    assert check(seeds) == clean
+    [memo] = cache_dir.glob("*/digests.json")
+    MEMO_DAMAGE[damage](memo)
+    note = f"note: ignored an unreadable cache entry in {memo.parent} (rebuilt)\n"
+    assert check(seeds) == (clean[0], note + clean[1])
+    assert check(seeds) == clean
 
 
 # ---- damaged entries ----
@@ -356,3 +460,18 @@ def test_the_code_version_covers_the_modules_and_schemas():
     with tempfile.TemporaryDirectory():
         cache._code_version = None
         assert cache.code_version() == key  # the same sources give the same version
+
+
+def test_parts_kept_in_memory_say_what_a_fresh_check_says(corpus, tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(corpus, seeds)
+    kept: dict = {}
+    check_seeds(seeds, kept=kept)
+    assert len(kept) == len(entries(cache_dir)) == DOCS
+    edits = [("edit", 0, 3, "x"), ("duplicate", 1, 2, 5), ("restore", 0), ("delete", 3)]
+    for edit, docs in zip(edits, [DOCS, DOCS, DOCS, DOCS - 1], strict=True):
+        apply(edit, seeds, corpus)
+        expected = check_seeds(seeds, use_cache=False).problems
+        assert check_seeds(seeds, kept=kept).problems == expected, edit
+        # the parts kept are those of the files as they are, and their entries stay on disk
+        assert len(kept) == len(entries(cache_dir)) == docs, edit
