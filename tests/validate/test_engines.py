@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from bench.plant import found, plant_package_errors
 from bench.synth import write_corpus
 from pipeline.cli import app
-from pipeline.validate import columns, duckdb_engine
+from pipeline.validate import columns, tablechecks
 from pipeline.validate.run import validate_path
 
 runner = CliRunner()
@@ -64,7 +64,7 @@ def handed_to_arrow(monkeypatch) -> list[str]:
             handed.append(task.name)
         return check_file(path, task, schema)
 
-    monkeypatch.setattr(duckdb_engine.columns, "check_file", spy)
+    monkeypatch.setattr(tablechecks.columns, "check_file", spy)
     return handed
 
 
