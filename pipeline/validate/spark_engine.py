@@ -21,6 +21,7 @@ package, as any engine error (exit 2).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -33,8 +34,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import sqlglot
-from sqlglot import exp
 
 from pipeline.progress import Progress
 from pipeline.validate.tablechecks import EngineError, FileJob, QueryError, check_all, first_line
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
 
 SPARK_MASTER = "local[*]"
 STATEMENT = re.compile(r"(CREATE TABLE|INSERT INTO|DROP TABLE IF EXISTS) (\w+)(?: AS)?(?: (.*))?\Z")
-DECIMAL = exp.DataType.build("DECIMAL(38, 0)")
 CONNECT_SECONDS = 5  # to reach a standalone master before Spark's own minute of retries
 
 
@@ -58,6 +56,7 @@ def check_rows(
     """Check the rows of every file of `jobs` (those `readable` lets through) and the keys across
     them in Spark: in `spark` when given (left running), else in a session started at `master`
     (SPARK_MASTER when None) and stopped at the end."""
+    _needs()
     with contextlib.ExitStack() as stack:
         if spark is None:
             spark = stack.enter_context(session(master or SPARK_MASTER))
@@ -67,10 +66,20 @@ def check_rows(
             raise EngineError(f"Spark could not check the rows: {exc}") from None
 
 
+def _needs() -> None:
+    """The engine's libraries, or a clear error naming them."""
+    missing = [name for name in ("pyspark", "sqlglot") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise EngineError(
+            f"the spark engine needs {' and '.join(missing)}: pip install {' '.join(missing)}"
+        )
+
+
 @contextlib.contextmanager
 def session(master: str = SPARK_MASTER) -> Iterator[SparkSession]:
     """A Spark session at `master`, quiet, its files in a temporary folder; stopped, and the
     folder removed, on leaving."""
+    _needs()
     _reachable(master)
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise EngineError(
@@ -110,7 +119,8 @@ def _start(master: str, scratch: Path) -> SparkSession:
             "-XX:-UsePerfData",  # no hsperfdata folder in the system's temporary folder
         ]
     )
-    with warnings.catch_warnings(), _stderr_to(scratch / "spark.log"):
+    log = scratch / "spark.log"
+    with warnings.catch_warnings(), _stderr_to(log):
         warnings.simplefilter("ignore")  # pyspark warns about the pandas version on import
         from py4j.protocol import Py4JError
         from pyspark.errors import PySparkException
@@ -131,12 +141,19 @@ def _start(master: str, scratch: Path) -> SparkSession:
         try:
             return builder.getOrCreate()
         except (PySparkException, Py4JError) as exc:
-            raise EngineError(f"Spark cannot start at {master}: {_reason(exc)}") from None
+            raise EngineError(f"Spark cannot start at {master}: {_why(log, exc)}") from None
 
 
-def _reason(exc: BaseException) -> str:
+def _why(log: Path, exc: BaseException) -> str:
+    """Why the JVM stopped, as its log says (pyspark only says that it did)."""
+    said = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    thrown = [line for line in said if line.startswith("Exception in thread")]
+    return _reason(thrown[0]) if thrown else _reason(exc)
+
+
+def _reason(exc: BaseException | str) -> str:
     """The first line of a Java exception's message, without the Java class's name."""
-    line = first_line(exc)
+    line = exc if isinstance(exc, str) else first_line(exc)
     match = re.search(r"(?:Exception|Error): (.+)", line)
     return match.group(1) if match else line
 
@@ -157,13 +174,16 @@ def _stderr_to(log: Path) -> Iterator[None]:
 @lru_cache(maxsize=4096)
 def spark_sql(sql: str) -> str:
     """A DuckDB-dialect query as Spark SQL (see the module note)."""
+    import sqlglot
+    from sqlglot import exp
+
     tree = sqlglot.parse_one(sql, read="duckdb")
 
     def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Try):
             return node.this
         if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT128:
-            return DECIMAL.copy()
+            return exp.DataType.build("DECIMAL(38, 0)")
         return node
 
     return tree.transform(rewrite).sql(dialect="spark")
