@@ -10,12 +10,12 @@ checks on the Parquet rows, and CSV and Parquet twins holding the same rows.
 
 This module opens the package, checks the descriptor and the files' bytes and hashes,
 and runs pipeline.validate.columns (the rows, with Arrow) over every file, or, with the engine
-"duckdb", pipeline.validate.duckdb_engine (the same checks as SQL, out of core; its module
-note says which checks stay with Arrow). Arrow is imported only once the files are being
-hashed, so the two overlap. A descriptor feature outside
-what it checks (pipeline.validate.scope: a dialect, an encoding, a field type...) is a located
-"unsupported-feature" error, never ignored in silence; a file is hashed only by the
-algorithm its `hash` names (md5 when it names none, as the spec says).
+"duckdb" or "spark", pipeline.validate.duckdb_engine or spark_engine (the same checks as
+SQL, pipeline.validate.tablechecks, whose module note says which checks stay with Arrow).
+Arrow is imported only once the files are being hashed, so the two overlap. A descriptor
+feature outside what it checks (pipeline.validate.scope: a dialect, an encoding, a field
+type...) is a located "unsupported-feature" error, never ignored in silence; a file is hashed
+only by the algorithm its `hash` names (md5 when it names none, as the spec says).
 
 It reads nothing outside the package: every file a resource names is reached through
 pipeline.package.reader.member_path (no absolute paths, `..`, URLs, symbolic links, devices

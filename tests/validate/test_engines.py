@@ -19,8 +19,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,7 +44,7 @@ runner = CliRunner()
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 
 # The CSV files of the conformance suite the duckdb engine leaves to Arrow, each for a reason
-# SQL cannot decide exactly as frictionless does (the module note of duckdb_engine).
+# SQL cannot decide exactly as frictionless does (the module note of tablechecks).
 ARROW_DECIDES = {
     "csv-empty-file": ["t"],  # no header
     "csv-invalid-utf8": ["t"],  # bytes that are not UTF-8
@@ -369,3 +371,41 @@ def test_spark_that_cannot_start_is_one_line(
     )
     assert (result.exit_code, result.stdout) == (2, f"{PACKAGE_ERROR}{message}\n")
     assert result.stderr == "1 error(s) found.\n"
+
+
+def children(pid: int) -> list[str]:
+    """The command names of the processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, NotADirectoryError):
+            continue
+        name, _, rest = stat.partition(" (")[2].rpartition(") ")
+        if rest.split()[1] == str(pid):
+            found.append(name)
+    return found
+
+
+def test_ctrl_c_during_a_spark_run_is_one_line(published_minimal: Path, tmp_path):
+    """SIGINT to the whole process group once Spark's JVM runs: exit 130, one line, the
+    temporary folder removed."""
+    (tmp_path / "tmp").mkdir()
+    process = subprocess.Popen(
+        [str(installed("pipeline")), "validate", str(published_minimal), "--engine", "spark"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=command_env(TMPDIR=str(tmp_path / "tmp")),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while "java" not in children(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert process.poll() is None, "the command ended before its JVM started"
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert (process.returncode, stdout, stderr) == (130, "", "interrupted\n")
+    assert sorted(os.listdir(tmp_path)) == ["tmp"]
+    assert os.listdir(tmp_path / "tmp") == []
