@@ -335,7 +335,8 @@ SPARK_RUNS = 1  # a Spark run of the planted package takes minutes on this machi
 TINY_PACKAGE = ROOT / "tests" / "validate" / "conformance" / "primary-key-single"
 SCALE_COPIES = 10
 SCALE_MEMORY_LIMIT = "1GB"
-SCALE_SHARED = {"count_conventions"}  # a code list every copy refers to, not copied
+# not copied: a code list every copy refers to, and the log of changes between releases
+SCALE_SHARED = {"count_conventions", "changes"}
 
 
 def step_engines(results: dict) -> None:
