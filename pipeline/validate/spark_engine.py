@@ -25,6 +25,7 @@ import importlib.util
 import os
 import re
 import shutil
+import signal
 import socket
 import tempfile
 import warnings
@@ -120,7 +121,7 @@ def _start(master: str, scratch: Path) -> SparkSession:
         ]
     )
     log = scratch / "spark.log"
-    with warnings.catch_warnings(), _stderr_to(log):
+    with warnings.catch_warnings(), _output_to(log):
         warnings.simplefilter("ignore")  # pyspark warns about the pandas version on import
         from py4j.protocol import Py4JError
         from pyspark.errors import PySparkException
@@ -159,16 +160,22 @@ def _reason(exc: BaseException | str) -> str:
 
 
 @contextlib.contextmanager
-def _stderr_to(log: Path) -> Iterator[None]:
-    """File descriptor 2 (the one a child process inherits) goes to `log` meanwhile."""
-    saved = os.dup(2)
+def _output_to(log: Path) -> Iterator[None]:
+    """File descriptors 1 and 2 (those a child process inherits) go to `log` meanwhile, and the
+    SIGINT handler is kept: pyspark puts its own in place, which cancels Spark's jobs and lets
+    the command's handler (pipeline.cli) go unheard."""
+    handler = signal.getsignal(signal.SIGINT)
+    saved = [os.dup(1), os.dup(2)]
     try:
         with open(log, "ab") as file:
+            os.dup2(file.fileno(), 1)
             os.dup2(file.fileno(), 2)
             yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        for descriptor, copy in enumerate(saved, start=1):
+            os.dup2(copy, descriptor)
+            os.close(copy)
+        signal.signal(signal.SIGINT, handler)
 
 
 @lru_cache(maxsize=4096)
