@@ -13,8 +13,11 @@ Steps (each result is kept in bench/work/results.json, so steps can be rerun alo
   review      pipeline report (the review site) on the 1k and 10k packages: time, peak memory,
               pages written, their total size and the biggest page
   engines     the validate step's planted package checked by each engine of pipeline validate,
-              arrow and duckdb (and duckdb within a memory limit well below the data): time,
-              peak memory, and the reports compared
+              arrow, duckdb (and duckdb within a memory limit well below the data) and spark
+              (local mode): time, peak memory of the command and of all its processes (Spark's
+              JVM too), the reports compared, and Spark's start-up on a one-row package
+  scale       the validate step's clean package replicated 10 times with fresh ids (about 10
+              million rows), errors planted, checked by duckdb within --memory-limit 1GB
   help        pipeline --help start-up
   speed       a fixed pure-Python workload (run between steps: the machine's speed meanwhile)
   report      bench/RESULTS.md from the results
@@ -121,6 +124,7 @@ def timed(command: list[str], env: dict | None = None, sample_tree: bool = False
         "tree_peak_mb": round(tree_peak[0], 1),
         "exit": process.returncode,
         "stdout": stdout[-2000:],
+        "stdout_whole": stdout,
         "stderr": stderr[-3000:],
     }
 
@@ -327,6 +331,12 @@ def step_review(results: dict) -> None:
 
 ENGINE_MEMORY_LIMIT = "128MB"  # well below the planted package's 230 MB of CSV text
 ENGINE_RUNS = 3
+SPARK_RUNS = 1  # a Spark run of the planted package takes minutes on this machine
+TINY_PACKAGE = ROOT / "tests" / "validate" / "conformance" / "primary-key-single"
+SCALE_COPIES = 10
+SCALE_MEMORY_LIMIT = "1GB"
+# not copied: a code list every copy refers to, and the log of changes between releases
+SCALE_SHARED = {"count_conventions", "changes"}
 
 
 def step_engines(results: dict) -> None:
@@ -343,13 +353,18 @@ def step_engines(results: dict) -> None:
         base,
         [*base, "--engine", "duckdb"],
         [*base, "--engine", "duckdb", "--memory-limit", ENGINE_MEMORY_LIMIT],
+        [*base, "--engine", "spark"],
     ]
     os.sync()
-    timings = by_turns([(command, ENGINE_RUNS) for command in commands])
-    reports = [
-        json.loads(subprocess.run(command, capture_output=True, text=True, cwd=ROOT).stdout)
-        for command in commands
-    ]
+    runs = [ENGINE_RUNS, ENGINE_RUNS, ENGINE_RUNS, SPARK_RUNS]
+    timings = by_turns(list(zip(commands, runs, strict=True)))
+    reports = []
+    for command, timing in zip(commands, timings, strict=True):
+        # once more, for the report and the peak memory of all of its processes (the JVM's too)
+        sampled = timed(command, sample_tree=True)
+        timing["tree_peak_mb"] = sampled["tree_peak_mb"]
+        reports.append(json.loads(sampled["stdout_whole"]))
+    tiny = [str(BIN / "pipeline"), "validate", rel(TINY_PACKAGE), "--json"]
     results["engines"] = {
         "rows": plant.row_count(planted_dir),
         "csv_mb": round(sum(p.stat().st_size for p in planted_dir.glob("data/*.csv")) / 2**20),
@@ -357,9 +372,117 @@ def step_engines(results: dict) -> None:
         "arrow": timings[0],
         "duckdb": timings[1],
         "duckdb_limited": timings[2],
+        "spark": timings[3],
+        "spark_startup_s": round(
+            timed([*tiny, "--engine", "spark"])["seconds"] - timed(tiny)["seconds"], 1
+        ),
         "same_reports": [report == reports[0] for report in reports[1:]],
         "errors": plant.error_count(reports[0]),
     }
+
+
+def step_scale(results: dict) -> None:
+    """The validate step's clean package, each table but the shared code list copied
+    SCALE_COPIES times with fresh ids, errors planted, validated by duckdb within
+    SCALE_MEMORY_LIMIT (CSV resources only: the Parquet twins stay the 1M-row ones)."""
+    from bench import plant
+
+    clean = WORK / "package-validate"
+    if not (clean / "datapackage.json").is_file():
+        raise SystemExit("no bench/work/package-validate: run the corpus and validate steps first")
+    scaled = WORK / "package-scale"
+    started = time.perf_counter()
+    rows = replicate_package(clean, scaled, SCALE_COPIES)
+    planted = plant.plant_package_errors(scaled)
+    built = time.perf_counter() - started
+    command = [
+        str(BIN / "pipeline"),
+        "validate",
+        rel(scaled),
+        "--json",
+        "--no-parquet",
+        "--engine",
+        "duckdb",
+        "--memory-limit",
+        SCALE_MEMORY_LIMIT,
+    ]
+    os.sync()
+    run = timed(command, sample_tree=True)
+    report = json.loads(run.pop("stdout_whole") or "{}")
+    results["scale"] = {
+        "rows": rows,
+        "copies": SCALE_COPIES,
+        "csv_mb": round(sum(p.stat().st_size for p in scaled.glob("data/*.csv")) / 2**20),
+        "build_s": round(built, 1),
+        "memory_limit": SCALE_MEMORY_LIMIT,
+        "duckdb": summary(command, [run], run["tree_peak_mb"]),
+        "found": plant.found(planted, report),
+        "errors": plant.error_count(report),
+    }
+    shutil.rmtree(scaled)  # gigabytes of CSV, rebuilt in a minute
+
+
+def replicate_package(source: Path, out: Path, copies: int) -> int:
+    """`source` copied into `out` with each CSV table but SCALE_SHARED's rows repeated `copies`
+    times, every id (primary and foreign keys, evidence's record_id) of copy c suffixed "-r{c}",
+    so that keys stay unique and references resolve; bytes and hashes rewritten. Rows in all."""
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(source, out)
+    descriptor = json.loads((out / "datapackage.json").read_text())
+    rows = 0
+    for resource in descriptor["resources"]:
+        path, schema = out / resource["path"], resource["schema"]
+        names = [field["name"] for field in schema["fields"]]
+        text = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()))
+        table = pacsv.read_csv(path, convert_options=text)  # "" stays "", not null
+        times = 1 if resource["name"] in SCALE_SHARED else copies
+        ids = _id_columns(schema)
+        with pacsv.CSVWriter(
+            path, table.schema, write_options=pacsv.WriteOptions(quoting_style="needed")
+        ) as writer:
+            for copy in range(times):
+                columns = [
+                    pc.if_else(
+                        pc.equal(column, ""),
+                        column,
+                        pc.binary_join_element_wise(column, pa.scalar(f"-r{copy}"), ""),
+                    )
+                    if copy and name in ids
+                    else column
+                    for name, column in zip(names, table.columns, strict=True)
+                ]
+                writer.write_table(pa.table(columns, names=names))
+        rows += table.num_rows * times
+        algorithm = (
+            resource.get("hash", "md5").partition(":")[0]
+            if ":" in resource.get("hash", "")
+            else "md5"
+        )
+        digest = hashlib.new(algorithm)
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        resource["bytes"] = path.stat().st_size
+        resource["hash"] = (
+            f"{algorithm}:{digest.hexdigest()}" if algorithm != "md5" else (digest.hexdigest())
+        )
+    (out / "datapackage.json").write_text(json.dumps(descriptor, indent=2))
+    return rows
+
+
+def _id_columns(schema: dict) -> set[str]:
+    """The fields holding ids of the copied tables: keys and references, not code list terms."""
+    ids = set(schema.get("primaryKey", [])) | {"record_id"}
+    for key in schema.get("foreignKeys", []):
+        if key["reference"].get("resource") not in SCALE_SHARED:
+            ids |= set(key["fields"])
+    return ids
 
 
 SPEED_PROBE = (
@@ -590,21 +713,57 @@ def _engines_section(engines: dict | None) -> list[str]:
     def row(name: str, entry: dict) -> str:
         ratio = entry["median_s"] / arrow["median_s"]
         memory = _peak(entry) / _peak(arrow)
-        return f"| {name} | `{_command(entry)}` | {_fmt(entry)} | {ratio:.2f}x | {memory:.2f}x |"
+        every = entry.get("tree_peak_mb")
+        processes = f"{every:.0f} MB" if every else "-"
+        return (
+            f"| {name} | `{_command(entry)}` | {_fmt(entry)} | {processes} | {ratio:.2f}x "
+            f"| {memory:.2f}x |"
+        )
 
     same = "the same" if all(engines["same_reports"]) else "NOT the same"
-    return [
-        "## pipeline validate: the arrow and duckdb engines",
+    lines = [
+        "## pipeline validate: the arrow, duckdb and spark engines",
         "",
         f"The validate step's planted package, CSV resources only ({engines['rows']:,} rows, "
-        f"{engines['csv_mb']} MB of CSV), {ENGINE_RUNS} runs of each command by turns. The reports "
-        f"of the three are {same} ({engines['errors']} errors).",
+        f"{engines['csv_mb']} MB of CSV), {ENGINE_RUNS} runs of each command by turns "
+        f"({SPARK_RUNS} of spark's). The reports of all of them are {same} "
+        f"({engines['errors']} errors). Peak memory: of the largest process; all processes: "
+        "their summed PSS, Spark's JVM included, in one more run.",
         "",
-        "| engine | command | result | time vs arrow | peak memory vs arrow |",
-        "|---|---|---|---|---|",
+        "| engine | command | result | all processes | time vs arrow | peak memory vs arrow |",
+        "|---|---|---|---|---|---|",
         row("arrow (default)", arrow),
         row("duckdb", engines["duckdb"]),
         row(f"duckdb, --memory-limit {engines['memory_limit']}", engines["duckdb_limited"]),
+    ]
+    if "spark" in engines:
+        lines += [
+            row("spark (local[*])", engines["spark"]),
+            "",
+            f"Spark's start-up on its own: {engines['spark_startup_s']} s more than the arrow "
+            "engine on a one-table package of five rows (starting the JVM and the session).",
+        ]
+    return [*lines, ""]
+
+
+def _scale_section(scale: dict | None) -> list[str]:
+    """The 10-million-row package validated by duckdb within a memory limit."""
+    if not scale:
+        return []
+    entry = scale["duckdb"]
+    found = sum(scale["found"])
+    return [
+        f"## pipeline validate at scale: {scale['rows']:,} rows",
+        "",
+        f"The validate step's clean package with each table copied {scale['copies']} times "
+        f"under fresh ids ({scale['csv_mb']:,} MB of CSV, built in {scale['build_s']} s), then "
+        f"the planted errors; CSV resources only, one run. {found} of "
+        f"{len(scale['found'])} planted errors found ({scale['errors']} errors listed).",
+        "",
+        "| engine | command | result | all processes |",
+        "|---|---|---|---|",
+        f"| duckdb, --memory-limit {scale['memory_limit']} | `{_command(entry)}` "
+        f"| {_fmt(entry)} | {entry['tree_peak_mb']:.0f} MB |",
         "",
     ]
 
@@ -713,6 +872,7 @@ def step_report(results: dict) -> None:
     lines += _validate_section(results.get("validate"))
     lines += _review_section(results.get("review", {}))
     lines += _engines_section(results.get("engines"))
+    lines += _scale_section(results.get("scale"))
     lines += _speed_section(results.get("speed"))
     lines += _help_section(results.get("help"))
     lines += _notes_section(results.get("notes"))
@@ -727,6 +887,7 @@ STEPS = {
     "validate": step_validate,
     "cache": step_cache,
     "engines": step_engines,
+    "scale": step_scale,
     "help": step_help,
     "review": step_review,
     "report": step_report,
@@ -743,6 +904,7 @@ DEFAULT = [
     "cache",
     "review",
     "engines",
+    "scale",
     "speed",
     "help",
     "report",

@@ -745,6 +745,7 @@ class Engine(StrEnum):
 
     arrow = "arrow"
     duckdb = "duckdb"
+    spark = "spark"
 
 
 MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
@@ -783,7 +784,8 @@ def validate(
     engine: Engine = typer.Option(
         Engine.arrow,
         "--engine",
-        help="What checks the rows: arrow (in memory) or duckdb (SQL, out of core).",
+        help="What checks the rows: arrow (in memory), duckdb (SQL, out of core) or spark "
+        "(Apache Spark, needs Java 17+).",
     ),
     memory_limit: str | None = typer.Option(
         None,
@@ -792,15 +794,25 @@ def validate(
         help="With --engine duckdb: the memory DuckDB may use, e.g. 1GB; beyond it, rows spill "
         "to a temporary folder removed afterwards.",
     ),
+    spark_master: str | None = typer.Option(
+        None,
+        "--spark-master",
+        metavar="URL",
+        help="With --engine spark: where Spark runs, e.g. spark://host:7077 (default: local[*], "
+        "this machine's cores).",
+    ),
     quiet: bool = QUIET,
 ) -> None:
     """Validate a published package: schemas, keys, categories, hashes, CSV and Parquet twins."""
-    from pipeline.validate.run import validate_path
+    from pipeline.validate.run import SparkOptions, validate_path
 
     if memory_limit is not None:
         _check_memory_limit(engine, memory_limit)
+    if spark_master is not None and engine is not Engine.spark:
+        raise typer.BadParameter("applies to --engine spark only", param_hint="--spark-master")
+    spark = SparkOptions(master=spark_master)
     with progress_shown(quiet) as shown:
-        report = validate_path(path, parquet, max_errors, shown, engine.value, memory_limit)
+        report = validate_path(path, parquet, max_errors, shown, engine.value, memory_limit, spark)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -10,12 +10,12 @@ checks on the Parquet rows, and CSV and Parquet twins holding the same rows.
 
 This module opens the package, checks the descriptor and the files' bytes and hashes,
 and runs pipeline.validate.columns (the rows, with Arrow) over every file, or, with the engine
-"duckdb", pipeline.validate.duckdb_engine (the same checks as SQL, out of core; its module
-note says which checks stay with Arrow). Arrow is imported only once the files are being
-hashed, so the two overlap. A descriptor feature outside
-what it checks (pipeline.validate.scope: a dialect, an encoding, a field type...) is a located
-"unsupported-feature" error, never ignored in silence; a file is hashed only by the
-algorithm its `hash` names (md5 when it names none, as the spec says).
+"duckdb" or "spark", pipeline.validate.duckdb_engine or spark_engine (the same checks as
+SQL, pipeline.validate.tablechecks, whose module note says which checks stay with Arrow).
+Arrow is imported only once the files are being hashed, so the two overlap. A descriptor
+feature outside what it checks (pipeline.validate.scope: a dialect, an encoding, a field
+type...) is a located "unsupported-feature" error, never ignored in silence; a file is hashed
+only by the algorithm its `hash` names (md5 when it names none, as the spec says).
 
 It reads nothing outside the package: every file a resource names is reached through
 pipeline.package.reader.member_path (no absolute paths, `..`, URLs, symbolic links, devices
@@ -32,6 +32,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple
@@ -51,13 +52,25 @@ from pipeline.validate import scope
 from pipeline.validate.errors import MAX_ERRORS, TEMPLATES, Report, Task, first, make_error
 
 if TYPE_CHECKING:  # Arrow is imported only once the files are being hashed
+    from pyspark.sql import SparkSession
+
     from pipeline.validate.columns import Table
 
 DATA = "data"  # the package's folder of tables: every file in it must be described
 # ---- opening a package ----
 
 
-ENGINES = ("arrow", "duckdb")  # what checks the rows: pipeline.validate.columns, or duckdb_engine
+# what checks the rows: pipeline.validate.columns, duckdb_engine or spark_engine
+ENGINES = ("arrow", "duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class SparkOptions:
+    """Where the spark engine runs: a session started at `master` (None: spark_engine's default,
+    this machine's cores), or `session` (left running)."""
+
+    master: str | None = None
+    session: SparkSession | None = None
 
 
 def validate_path(
@@ -67,13 +80,17 @@ def validate_path(
     progress: Progress | None = None,
     engine: str = "arrow",
     memory_limit: str | None = None,
+    spark: SparkOptions | None = None,
 ) -> Report:
     """Validate the package at `spec` (a folder, its datapackage.json, a release zip or git:REV);
     an unreadable package is a report with `unreadable` set. `engine` checks the rows; the duckdb
-    engine holds them within `memory_limit` (DuckDB's words, e.g. "1GB")."""
+    engine holds them within `memory_limit` (DuckDB's words, e.g. "1GB"), the spark engine
+    runs where `spark` says."""
     try:
         with open_package(spec) as folder:
-            return validate_folder(folder, parquet, max_errors, progress, engine, memory_limit)
+            return validate_folder(
+                folder, parquet, max_errors, progress, engine, memory_limit, spark
+            )
     except (OSError, ValueError, PackageError) as exc:
         return Report(errors=[make_error("package-error", str(exc))], unreadable=True)
 
@@ -300,12 +317,13 @@ def validate_folder(
     progress: Progress | None = None,
     engine: str = "arrow",
     memory_limit: str | None = None,
+    spark: SparkOptions | None = None,
 ) -> Report:
     """Validate the package in `folder`; `parquet=False` leaves the Parquet twins unread. At most
     `max_errors` errors are listed per file and for the package; the rest are counted. `progress`
     hears how many files are checked, then the checks across rows and files. `engine` "duckdb"
     checks the rows in DuckDB (pipeline.validate.duckdb_engine), out of core within
-    `memory_limit`."""
+    `memory_limit`; "spark" in Spark (pipeline.validate.spark_engine), as `spark` says."""
     progress = or_silent(progress)
     # bounded in size and depth; PackageError: the package is unreadable
     descriptor = read_descriptor(folder)
@@ -328,6 +346,14 @@ def validate_folder(
 
             readable = partial(_readable_job, facts=facts)
             duckdb_engine.check_rows(order, readable, memory_limit, progress)
+            report.add(described_errors.result())
+            return _finished(report, folder, descriptor)
+        if engine == "spark":
+            from pipeline.validate import spark_engine
+
+            readable = partial(_readable_job, facts=facts)
+            where = spark or SparkOptions()
+            spark_engine.check_rows(order, readable, progress, where.master, where.session)
             report.add(described_errors.result())
             return _finished(report, folder, descriptor)
         # Arrow is imported now, while the files are hashed

@@ -1,20 +1,29 @@
-"""`pipeline validate --engine duckdb` gives the Arrow engine's answers, error for error.
+"""`pipeline validate --engine duckdb` and `--engine spark` give the Arrow engine's answers,
+error for error.
 
-Both engines run over every case of the conformance suite (tests/validate/conformance/), a
+Every engine runs over every case of the conformance suite (tests/validate/conformance/), a
 published synthetic package and its copy with errors planted by bench/plant.py, with and
-without the Parquet twins, and packages drawn by hypothesis (test_differential's); their JSON
-reports must be equal, messages included. The files the duckdb engine hands to Arrow (see
-pipeline.validate.duckdb_engine) are listed exactly, so that a file leaving SQL is seen.
+without the Parquet twins, and (arrow and duckdb) packages drawn by hypothesis
+(test_differential's); their JSON reports must be equal, messages included. Spark runs each
+conformance case once, with the Parquet twins, whose checks include every check of the CSV-only
+run, in one session for the whole run. The files the SQL engines hand to Arrow (see
+pipeline.validate.tablechecks) are listed exactly, so that a file leaving SQL is seen.
 Row numbers stay exact through quoted line breaks and mixed line ends, and the CLI refuses a
-memory limit it cannot pass on.
+memory limit or a Spark master it cannot pass on. The spark engine's command runs as a child
+process, as from a terminal: quiet, its temporary folder removed, clear errors.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,14 +35,16 @@ from typer.testing import CliRunner
 from bench.plant import found, plant_package_errors
 from bench.synth import write_corpus
 from pipeline.cli import app
-from pipeline.validate import columns, duckdb_engine
-from pipeline.validate.run import validate_path
+from pipeline.validate import columns, spark_engine, tablechecks
+from pipeline.validate.run import SparkOptions, validate_path
+
+from conftest import command_env, installed
 
 runner = CliRunner()
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 
 # The CSV files of the conformance suite the duckdb engine leaves to Arrow, each for a reason
-# SQL cannot decide exactly as frictionless does (the module note of duckdb_engine).
+# SQL cannot decide exactly as frictionless does (the module note of tablechecks).
 ARROW_DECIDES = {
     "csv-empty-file": ["t"],  # no header
     "csv-invalid-utf8": ["t"],  # bytes that are not UTF-8
@@ -64,7 +75,7 @@ def handed_to_arrow(monkeypatch) -> list[str]:
             handed.append(task.name)
         return check_file(path, task, schema)
 
-    monkeypatch.setattr(duckdb_engine.columns, "check_file", spy)
+    monkeypatch.setattr(tablechecks.columns, "check_file", spy)
     return handed
 
 
@@ -133,7 +144,7 @@ def write_package(folder: Path, body: bytes, fields: list[dict]) -> Path:
 NUMBERED = [{"name": "s", "type": "string"}, {"name": "n", "type": "integer"}]
 
 
-@pytest.mark.parametrize(
+LINE_BREAKS = pytest.mark.parametrize(
     ("body", "expected"),
     [
         (b's,n\n"a\nb",1\nc,x\n', [("type-error", "t", 3, "n")]),
@@ -144,6 +155,9 @@ NUMBERED = [{"name": "s", "type": "string"}, {"name": "n", "type": "integer"}]
     ],
     ids=["quoted-newline", "quoted-crlf-and-blank-line", "mixed-line-ends", "quotes", "empty-line"],
 )
+
+
+@LINE_BREAKS
 def test_row_numbers_stay_exact_through_line_breaks(
     tmp_path, body: bytes, expected: list, handed_to_arrow
 ):
@@ -199,11 +213,16 @@ def test_the_cli_runs_the_duckdb_engine_and_removes_its_spill_folder(
             "512MB or 1GB)",
         ),
         (
-            ["--engine", "spark"],
-            "Invalid value for '--engine': Value error, 'spark' is not one of 'arrow', 'duckdb'.",
+            ["--engine", "polars"],
+            "Invalid value for '--engine': Value error, 'polars' is not one of 'arrow', 'duckdb', "
+            "'spark'.",
+        ),
+        (
+            ["--engine", "duckdb", "--spark-master", "local[2]"],
+            "Invalid value for --spark-master: applies to --engine spark only",
         ),
     ],
-    ids=["arrow-with-limit", "unreadable-limit", "unknown-engine"],
+    ids=["arrow-with-limit", "unreadable-limit", "unknown-engine", "duckdb-with-master"],
 )
 def test_the_cli_refuses_what_it_cannot_pass_on(
     published_minimal: Path, arguments: list[str], message: str
@@ -232,3 +251,164 @@ def test_a_memory_limit_too_small_is_a_clear_refusal(
         result.output,
     ), result.output
     assert list(tmp_path.iterdir()) == []  # the spill folder is removed all the same
+
+
+# ---- the spark engine ----
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator:
+    """One Spark session for the whole run: starting one takes tens of seconds."""
+    with spark_engine.session() as session:
+        yield session
+
+
+def sparked(folder: Path, parquet: bool, session) -> dict:
+    """The spark engine's report, in JSON shape."""
+    where = SparkOptions(session=session)
+    return validate_path(folder, parquet, engine="spark", spark=where).to_dict()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_spark_agrees_on_every_conformance_case(name: str, spark, handed_to_arrow):
+    arrow = validate_path(CASES / name, True).to_dict()
+    handed_to_arrow.clear()
+    assert sparked(CASES / name, True, spark) == arrow
+    assert handed_to_arrow == ARROW_DECIDES.get(name, [])
+
+
+def test_spark_agrees_on_the_planted_errors_of_a_published_package(
+    synthetic, spark, handed_to_arrow
+):
+    """The CSV resources only: every check of the twins has its conformance cases above, and a
+    Spark run here takes a minute on this machine (about 300 queries)."""
+    _, planted, what = synthetic
+    arrow = validate_path(planted, False).to_dict()
+    handed_to_arrow.clear()
+    sparks = sparked(planted, False, spark)
+    assert sparks == arrow
+    assert sparks["stats"]["errors"] == 16
+    assert handed_to_arrow == []
+    wanted = [e.get("format", "csv") == "csv" for e in what]
+    assert found(what, sparks) == wanted
+
+
+@LINE_BREAKS
+def test_spark_keeps_row_numbers_through_line_breaks(
+    tmp_path, spark, body: bytes, expected: list, handed_to_arrow
+):
+    folder = write_package(tmp_path / "package", body, NUMBERED)
+    arrow = validate_path(folder, False).to_dict()
+    handed_to_arrow.clear()
+    sparks = sparked(folder, False, spark)
+    assert findings(sparks) == expected
+    assert sparks == arrow
+    assert handed_to_arrow == []
+
+
+def run_pipeline(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """The installed command, run from an empty folder with an empty temporary folder."""
+    (tmp_path / "cwd").mkdir(exist_ok=True)
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    return subprocess.run(
+        [str(installed("pipeline")), *arguments],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path / "cwd",
+        env=command_env(TMPDIR=str(tmp_path / "tmp")),
+        timeout=600,
+    )
+
+
+SMALL = CASES / "primary-key-single"  # a table of five rows, three errors: a Spark run is short
+
+
+def test_the_command_runs_spark_quietly_and_leaves_nothing(tmp_path):
+    arrow = runner.invoke(app, ["validate", "--json", str(SMALL)])
+    done = run_pipeline(tmp_path, "validate", "--json", str(SMALL), "--engine", "spark")
+    assert (done.returncode, done.stdout, done.stderr) == (1, arrow.stdout, "")
+    assert arrow.exit_code == 1
+    assert sorted(os.listdir(tmp_path)) == ["cwd", "tmp"]
+    assert os.listdir(tmp_path / "cwd") == os.listdir(tmp_path / "tmp") == []
+
+
+PACKAGE_ERROR = "package:-:-: package-error: The data package has an error: "
+
+
+def test_a_master_url_spark_cannot_read_is_one_line(tmp_path):
+    arguments = ["validate", str(SMALL), "--engine", "spark"]
+    done = run_pipeline(tmp_path, *arguments, "--spark-master", "nowhere://x")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2,
+        "",
+        f"{PACKAGE_ERROR}Spark cannot start at nowhere://x: Master must either be yarn or "
+        "start with spark, k8s, or local\n1 error(s) found.\n",
+    )
+    assert os.listdir(tmp_path / "cwd") == os.listdir(tmp_path / "tmp") == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environment", "message"),
+    [
+        (
+            ["--spark-master", "spark://127.0.0.1:1"],
+            {},
+            "Spark cannot reach the master spark://127.0.0.1:1: no answer at that address",
+        ),
+        (
+            [],
+            {"PATH": "/nonexistent", "JAVA_HOME": ""},
+            "Spark needs Java 17 or later: install it (e.g. Debian's default-jre-headless) or "
+            "set JAVA_HOME",
+        ),
+    ],
+    ids=["unreachable-master", "no-java"],
+)
+def test_spark_that_cannot_start_is_one_line(
+    published_minimal: Path, arguments: list[str], environment: dict, message: str, monkeypatch
+):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    result = runner.invoke(
+        app, ["validate", str(published_minimal), "--engine", "spark", *arguments]
+    )
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"{PACKAGE_ERROR}{message}\n1 error(s) found.\n"
+
+
+def children(pid: int) -> list[str]:
+    """The command names of the processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, NotADirectoryError):
+            continue
+        name, _, rest = stat.partition(" (")[2].rpartition(") ")
+        if rest.split()[1] == str(pid):
+            found.append(name)
+    return found
+
+
+def test_ctrl_c_during_a_spark_run_is_one_line(tmp_path):
+    """SIGINT to the whole process group once Spark's JVM runs: exit 130, one line, the
+    temporary folder removed."""
+    (tmp_path / "tmp").mkdir()
+    process = subprocess.Popen(
+        [str(installed("pipeline")), "validate", str(SMALL), "--engine", "spark"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=command_env(TMPDIR=str(tmp_path / "tmp")),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while "java" not in children(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert process.poll() is None, "the command ended before its JVM started"
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=300)
+    assert (process.returncode, stdout, stderr) == (130, "", "interrupted\n")
+    assert sorted(os.listdir(tmp_path)) == ["tmp"]
+    assert os.listdir(tmp_path / "tmp") == []

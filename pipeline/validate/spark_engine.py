@@ -1,0 +1,253 @@
+"""The table checks of `pipeline validate --engine spark`: the same SQL, run by Apache Spark.
+
+The checks are pipeline.validate.tablechecks's, written once in DuckDB's dialect; each statement
+is transpiled to Spark SQL by sqlglot, with two rewrites sqlglot leaves to us: DuckDB's HUGEINT
+becomes DECIMAL(38, 0) (Spark's widest integer), and DuckDB's try(...) becomes its argument
+(Spark runs with ANSI mode off, where an impossible date is NULL as try makes it in DuckDB).
+
+The rows reach Spark as they reach DuckDB: Arrow's streaming CSV reader numbers every record
+(frictionless's physical rows, header = 1) and each batch becomes a Spark DataFrame, so row
+numbers stay exact through quoted line breaks and mixed line ends; Spark's own CSV reader
+would number them its own way. The Parquet twins too are read by Arrow (columns.check_file),
+which checks their types and cells first.
+
+The command starts one Spark session and stops it at the end. Spark's scratch space, warehouse,
+derby home and the JVM's own temporary files go to a temporary folder it creates and removes,
+and whatever the JVM prints goes to a log file there, never to the terminal. Java missing, a
+master URL Spark cannot read, a standalone master nobody answers at: one-line errors of the
+package, as any engine error (exit 2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import socket
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from pipeline.progress import Progress
+from pipeline.validate.tablechecks import EngineError, FileJob, QueryError, check_all, first_line
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+SPARK_MASTER = "local[*]"
+STATEMENT = re.compile(r"(CREATE TABLE|INSERT INTO|DROP TABLE IF EXISTS) (\w+)(?: AS)?(?: (.*))?\Z")
+CONNECT_SECONDS = 5  # to reach a standalone master before Spark's own minute of retries
+
+
+def check_rows(
+    jobs: Sequence[FileJob],
+    readable: Callable[[FileJob], bool],
+    progress: Progress,
+    master: str | None = None,
+    spark: SparkSession | None = None,
+) -> None:
+    """Check the rows of every file of `jobs` (those `readable` lets through) and the keys across
+    them in Spark: in `spark` when given (left running), else in a session started at `master`
+    (SPARK_MASTER when None) and stopped at the end."""
+    _needs()
+    with contextlib.ExitStack() as stack:
+        if spark is None:
+            spark = stack.enter_context(session(master or SPARK_MASTER))
+        try:
+            check_all(SparkSql(spark), jobs, readable, progress)
+        except QueryError as exc:
+            raise EngineError(f"Spark could not check the rows: {exc}") from None
+
+
+def _needs() -> None:
+    """The engine's libraries, or a clear error naming them."""
+    missing = [name for name in ("pyspark", "sqlglot") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise EngineError(
+            f"the spark engine needs {' and '.join(missing)}: pip install {' '.join(missing)}"
+        )
+
+
+@contextlib.contextmanager
+def session(master: str = SPARK_MASTER) -> Iterator[SparkSession]:
+    """A Spark session at `master`, quiet, its files in a temporary folder; stopped, and the
+    folder removed, on leaving."""
+    _needs()
+    _reachable(master)
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise EngineError(
+            "Spark needs Java 17 or later: install it (e.g. Debian's default-jre-headless) "
+            "or set JAVA_HOME"
+        )
+    with tempfile.TemporaryDirectory(prefix="pipeline-spark-") as scratch:
+        spark = _start(master, Path(scratch))
+        try:
+            yield spark
+        finally:
+            spark.stop()
+
+
+def _reachable(master: str) -> None:
+    """A standalone master (spark://host:port, several comma-separated) must answer first:
+    Spark would retry for a minute and then fail in the log, not to the command."""
+    if not master.startswith("spark://"):
+        return
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS):
+                return
+        except (OSError, ValueError):
+            continue
+    raise EngineError(f"Spark cannot reach the master {master}: no answer at that address")
+
+
+def _start(master: str, scratch: Path) -> SparkSession:
+    """The session, its JVM's output sent to scratch/spark.log (the JVM writes to the standard
+    error it was started with, for as long as it runs)."""
+    java_options = " ".join(
+        [
+            f"-Djava.io.tmpdir={scratch}",
+            f"-Dderby.system.home={scratch / 'derby'}",
+            "-XX:-UsePerfData",  # no hsperfdata folder in the system's temporary folder
+        ]
+    )
+    log = scratch / "spark.log"
+    with warnings.catch_warnings(), _output_to(log):
+        warnings.simplefilter("ignore")  # pyspark warns about the pandas version on import
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+        from pyspark.sql import SparkSession
+
+        builder = (
+            SparkSession.builder.master(master)
+            .appName("pipeline validate")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.local.dir", str(scratch / "local"))
+            .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
+            .config("spark.driver.extraJavaOptions", java_options)
+            .config("spark.sql.ansi.enabled", "false")  # see the module note on try(...)
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.sql.session.timeZone", "UTC")  # dates are read as written
+        )
+        try:
+            return builder.getOrCreate()
+        except (PySparkException, Py4JError) as exc:
+            raise EngineError(f"Spark cannot start at {master}: {_why(log, exc)}") from None
+
+
+def _why(log: Path, exc: BaseException) -> str:
+    """Why the JVM stopped, as its log says (pyspark only says that it did)."""
+    said = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    thrown = [line for line in said if line.startswith("Exception in thread")]
+    return _reason(thrown[0]) if thrown else _reason(exc)
+
+
+def _reason(exc: BaseException | str) -> str:
+    """The first line of a Java exception's message, without the Java class's name."""
+    line = exc if isinstance(exc, str) else first_line(exc)
+    match = re.search(r"(?:Exception|Error): (.+)", line)
+    return match.group(1) if match else line
+
+
+@contextlib.contextmanager
+def _output_to(log: Path) -> Iterator[None]:
+    """File descriptors 1 and 2 (those a child process inherits) go to `log` meanwhile, and the
+    SIGINT handler is kept: pyspark puts its own in place, which cancels Spark's jobs and lets
+    the command's handler (pipeline.cli) go unheard."""
+    handler = signal.getsignal(signal.SIGINT)
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(log, "ab") as file:
+            os.dup2(file.fileno(), 1)
+            os.dup2(file.fileno(), 2)
+            yield
+    finally:
+        for descriptor, copy in enumerate(saved, start=1):
+            os.dup2(copy, descriptor)
+            os.close(copy)
+        signal.signal(signal.SIGINT, handler)
+
+
+@lru_cache(maxsize=4096)
+def spark_sql(sql: str) -> str:
+    """A DuckDB-dialect query as Spark SQL (see the module note)."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Try):
+            return node.this
+        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT128:
+            return exp.DataType.build("DECIMAL(38, 0)")
+        return node
+
+    return tree.transform(rewrite).sql(dialect="spark")
+
+
+class SparkSql:
+    """tablechecks.Sql over a Spark session: a table is a temporary view of a DataFrame."""
+
+    def __init__(self, spark: SparkSession):
+        self.spark = spark
+        self.frames: dict[str, DataFrame] = {}
+
+    def rows(self, sql: str) -> list[tuple]:
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+
+        try:
+            return [tuple(row) for row in self.spark.sql(spark_sql(sql)).collect()]
+        except (PySparkException, Py4JError) as exc:
+            raise QueryError(_reason(exc)) from None
+
+    def run(self, sql: str) -> None:
+        match = STATEMENT.match(sql)
+        if match is None:
+            raise QueryError(f"not a statement this engine runs: {sql[:60]}")
+        verb, name, select = match.groups()
+        if verb == "DROP TABLE IF EXISTS":
+            self.frames.pop(name, None)
+            self.spark.catalog.dropTempView(name)
+            return
+        frame = self.spark.sql(spark_sql(select))
+        if verb == "INSERT INTO":
+            frame = self.frames[name].unionByName(frame)
+        self._name(name, frame)
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.spark.createDataFrame(_plain(table)).createOrReplaceTempView(name)
+
+    def unregister(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+
+    def keep(self, name: str) -> None:
+        """Computed once and held by Spark: the checks read it many times, and its plan (a union
+        of every batch) is cut."""
+        self._name(name, self.frames[name].localCheckpoint())
+
+    def _name(self, name: str, frame: DataFrame) -> None:
+        self.frames[name] = frame
+        frame.createOrReplaceTempView(name)
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary columns (a Parquet twin's) decoded, as Spark reads no Arrow dictionaries, and
+    every column in one chunk: Spark keeps only the first batch's rows of columns chunked
+    unlike the others."""
+    columns = [
+        column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+        for column in table.columns
+    ]
+    return pa.table(columns, names=table.column_names).combine_chunks()
