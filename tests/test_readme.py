@@ -257,7 +257,11 @@ def project_copy(tmp_path_factory) -> Path:
         ROOT,
         copy,
         ignore=lambda folder, names: [
-            n for n in names if n == "__pycache__" or (Path(folder) == ROOT and n in skipped)
+            n
+            for n in names
+            if n == "__pycache__"
+            or (Path(folder) == ROOT and n in skipped)
+            or (Path(folder) == ROOT / "bench" and n == "work")  # the benchmark's gigabytes
         ],
     )
     (copy / ".venv").symlink_to(BIN.parent)
