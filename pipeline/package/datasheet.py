@@ -38,6 +38,7 @@ from pipeline.package.reader import (
     read_columns,
     read_descriptor,
     read_typed_rows,
+    twin_files,
 )
 
 METHOD_FILE = (
@@ -227,7 +228,7 @@ def _what(descriptor: dict, counts: dict[str, int]) -> str:
             inline_text(r.get("title", "")),
             counts[r["name"]],
             code(r["path"]),
-            code(r["parquet"]["path"]),
+            _parquet_files(r),
         ]
         for r in descriptor["resources"]
     ]
@@ -235,6 +236,16 @@ def _what(descriptor: dict, counts: dict[str, int]) -> str:
         ["table", "title", "rows", "CSV", "Parquet"], body
     )
     return text
+
+
+def _parquet_files(resource: dict) -> str:
+    """The Parquet twin's file, or the glob of its part files and how many there are."""
+    parts = twin_files(resource)
+    if "parts" not in resource["parquet"]:
+        return code(parts[0]["path"])
+    by = resource["parquet"]["partitionBy"]
+    folder = f"data/{resource['name']}/part-*.parquet"
+    return f"{code(folder)} ({len(parts)} parts by {code(by)})"
 
 
 def _sources(rows: dict[str, list[dict]], dates: list[list]) -> str:
