@@ -538,7 +538,8 @@ def _part_checks(
     parts follow from the CSV's, which are checked, once each part equals its rows.)"""
     from pipeline.validate import columns
 
-    checks, values = [], {}
+    checks: list[CrossCheck] = []
+    values: dict[str, tuple[str, set[str]]] = {}  # resource -> (column, values of its parts)
     for job in jobs:
         if job.part is not None:  # a declared part that cannot be read has its own error
             values.setdefault(job.task.name, (job.part[0], set()))[1].add(job.part[1])
