@@ -385,3 +385,15 @@ def test_values_that_are_no_safe_file_name_are_refused(value: str):
     with pytest.raises(ValueError) as raised:
         writer.part_path("sources", value)
     assert str(raised.value) == f"sources: {value!r} cannot name a part file (a lowercase slug can)"
+
+
+def test_report_table_pages_name_the_part_files(packages, tmp_path: Path):
+    out = tmp_path / "report"
+    args = ["report", "--package", str(packages["parts"]), "--seeds", str(ROOT / "seeds")]
+    result = runner.invoke(app, [*args, "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    for table in PARTITIONED:
+        page = (out / f"table-{table}.html").read_text(encoding="utf-8")
+        assert f"and <code>data/{table}/part-*.parquet (2 parts)</code>." in page
+    events = (out / "table-events.html").read_text(encoding="utf-8")
+    assert "and <code>data/events.parquet</code>." in events
