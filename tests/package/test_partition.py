@@ -308,6 +308,25 @@ def test_datasheet_names_the_part_files(packages):
         assert f"`data/{table}.parquet`" not in text
 
 
+def test_datasheet_loading_snippets_run_on_the_parts(packages, monkeypatch):
+    package = packages["parts"]
+    text = (package / "README.md").read_text(encoding="utf-8")
+    assert (
+        "\n\nThe Parquet twins of `sources` (by `source_id`), `evidence` (by `source_id`) are "
+        "split into one part file per value, `data/<table>/part-<value>.parquet`, each with the "
+        "table's schema: DuckDB and polars read them together with the glob "
+        "`data/<table>/*.parquet`, pandas and pyarrow with the folder `data/<table>`. The CSV "
+        "files are whole.\n"
+    ) in text
+    sql = text.split("\nDuckDB:\n\n```sql\n", 1)[1].split("```", 1)[0]
+    assert "join 'data/evidence/*.parquet' v" in sql
+    monkeypatch.chdir(package)
+    found = duckdb.sql(sql).fetchall()
+    monkeypatch.chdir(packages["whole"])
+    assert sorted(found) == sorted(duckdb.sql(sql.replace("evidence/*", "evidence")).fetchall())
+    assert found
+
+
 def test_schemaorg_distribution_lists_each_part(packages):
     from pipeline.package.schemaorg import dataset_json
 
