@@ -217,9 +217,10 @@ def resource_schema(table: str) -> dict:
     return schema
 
 
-def _twin(out: Path, table: str, twins: bool, values: list[str] | None) -> dict:
-    """The `parquet` property: the one twin file, or its parts (one per value of `values`) and
-    the column they are split by; bytes and hash of each file only when `twins`."""
+def _twin(out: Path, table: str, twins: bool, split: tuple[str, list[str]] | None) -> dict:
+    """The `parquet` property: the one twin file, or (`split`: a column and its values) a part
+    per value and the column they are split by; bytes and hash of each file only when `twins`."""
+    values = None if split is None else split[1]
     kind = {"format": "parquet", "mediatype": "application/vnd.apache.parquet"}
     paths = [f"data/{table}.parquet"] if values is None else [part_path(table, v) for v in values]
     files: list[dict[str, object]] = [{"path": path} for path in paths]
@@ -230,10 +231,13 @@ def _twin(out: Path, table: str, twins: bool, values: list[str] | None) -> dict:
             described["bytes"], described["hash"] = _sha256_facts(out / str(described["path"]))
     if values is None:
         return files[0]
-    return {"parts": files, **kind, "partitionBy": next(iter(PARTITIONS.values()))}
+    assert split is not None
+    return {"parts": files, **kind, "partitionBy": split[0]}
 
 
-def _resource(out: Path, table: str, twins: bool, values: list[str] | None = None) -> dict:
+def _resource(
+    out: Path, table: str, twins: bool, split: tuple[str, list[str]] | None = None
+) -> dict:
     """The CSV resource, with its Parquet twin described under "parquet" (its bytes and hash only
     when `twins`: the Parquet file is written).
 
@@ -245,7 +249,7 @@ def _resource(out: Path, table: str, twins: bool, values: list[str] | None = Non
     raw = schemas.raw_schema(table)
     csv_path = f"data/{table}.csv"
     csv_size, csv_hash = _sha256_facts(out / csv_path)
-    twin = _twin(out, table, twins, values)
+    twin = _twin(out, table, twins, split)
     return {
         "name": table,
         "type": "table",
@@ -268,10 +272,10 @@ def descriptor(
     created: str,
     sources: list[dict],
     twins: bool = True,
-    parts: dict[str, list[str]] | None = None,
+    parts: dict[str, tuple[str, list[str]]] | None = None,
 ) -> dict:
     """The descriptor of the package in `out` (the Parquet twins' bytes and hash only when
-    `twins`); `parts` gives the partition values of each partitioned table."""
+    `twins`); `parts` gives the column and values each partitioned table is split by."""
     parts = parts or {}
     meta = package_metadata()
     package = {
@@ -316,12 +320,17 @@ def write_tables(
             write_csv(handle, table, ordered[table])
 
 
-def part_values(ordered: dict[str, list[dict]], partition_by: str | None) -> dict[str, list[str]]:
-    """The partition values of each partitioned table, sorted (none when `partition_by` is)."""
+def part_values(
+    ordered: dict[str, list[dict]], partition_by: str | None
+) -> dict[str, tuple[str, list[str]]]:
+    """The column and sorted values each partitioned table is split by (none when `partition_by`
+    is None)."""
+    if partition_by is None:
+        return {}
+    column = PARTITIONS[partition_by]
     return {
-        table: list(part_rows(table, ordered[table], partition_by))
+        table: (column, list(part_rows(table, ordered[table], partition_by)))
         for table in partitioned_tables(partition_by)
-        if partition_by is not None
     }
 
 
