@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 
-from pipeline.package.reader import part_value
-
 MAX_ERRORS = 1000  # listed per file (and for the package itself); the rest are counted
 TITLES = {
     "type-error": "Type Error",
@@ -253,6 +251,8 @@ def _label(task: Task) -> str:
     `name[part-<value>.parquet]` (a part of a partitioned twin)."""
     if task.format == "csv":
         return task.name
+    from pipeline.package.reader import part_value  # `pipeline --version` imports this module
+
     part = part_value(task.place)
     return f"{task.name}[part-{part}.parquet]" if part is not None else f"{task.name}[parquet]"
 
