@@ -507,6 +507,12 @@ def _watch(seeds: Path, no_cache: bool, as_json: bool) -> None:
     watch(seeds, show, not no_cache, note=say)
 
 
+class PartitionBy(StrEnum):
+    """publish --partition-by: the choices of pipeline.package.writer.PARTITIONS."""
+
+    source = "source"
+
+
 @app.command(
     help="Check seeds/, build every table and publish the package atomically into datapackage/.\n"
     "\n"
@@ -545,6 +551,12 @@ def publish(
     no_cache: bool = NO_CACHE,
     quiet: bool = QUIET,
     scheduler: str = SCHEDULER,
+    partition_by: PartitionBy | None = typer.Option(
+        None,
+        "--partition-by",
+        help="Write the Parquet twin of each table with that column (source: evidence and "
+        "sources, by source_id) as one part file per value, data/<table>/part-<value>.parquet.",
+    ),
 ) -> None:
     from pipeline.publish import publish as run
 
@@ -562,6 +574,7 @@ def publish(
             use_cache=not no_cache,
             note=say,
             scheduler=scheduler,
+            partition_by=partition_by.value if partition_by else None,
         )
     if dry_run:
         typer.echo(printable_lines(result.report or ""), nl=False)

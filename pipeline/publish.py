@@ -20,7 +20,8 @@ byte of both is as then, it says the package is unchanged without building it.
 Publish replaces the whole target folder, so it writes only into a folder it
 recognises as its own (check_target): absent, empty, or holding nothing but what
 publish writes (datapackage.json, README.md, CHANGELOG.md, load.R, croissant.json,
-CITATION.cff, .zenodo.json, data/<table>.csv and .parquet, releases/<version>.json, all
+CITATION.cff, .zenodo.json, data/<table>.csv and .parquet (or data/<table>/part-<value>.parquet
+with --partition-by), releases/<version>.json, all
 regular files) with a descriptor of this project's shape. Anything else is refused before a
 byte is written.
 
@@ -39,7 +40,7 @@ import shutil
 import stat
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pipeline.build.cache import PublishMemo, open_cache
 from pipeline.build.cluster import LOCAL
@@ -144,6 +145,7 @@ def build_package(
     use_cache: bool = True,
     note=None,
     scheduler: str = LOCAL,
+    partition_by: str | None = None,
 ) -> Published:
     """Build the package from `seeds` into the absent folder `out`, versioned against `previous`.
 
@@ -166,7 +168,7 @@ def build_package(
     method = read_method(seeds)  # seeds/METHOD.md; None when absent (the datasheet says so)
     rows = checked.tables.rows
     del checked  # the loaded annotations and row origins are not needed to write: free them first
-    given = BuildInputs(reasons, history_from, method)
+    given = BuildInputs(reasons, history_from, method, partition_by)
     with existing_objects_frozen():
         return _write_versioned(rows, out, previous, bump, given, progress)
 
@@ -179,6 +181,7 @@ class BuildInputs:
     reasons: Reasons
     history_from: tuple[str, ...] = ()
     method: dict[str, str] | None = None
+    partition_by: str | None = None  # writer.PARTITIONS: the twins split into part files
 
 
 def _write_versioned(
@@ -213,7 +216,9 @@ def _write_versioned(
         # The diff reads the new CSV files and a descriptor without the Parquet twins, which it
         # compares without their bytes and hash: the twins are written once, with the new version.
         progress("comparing with the published package")
-        changes = versions.diff_published(previous, out, after=_descriptor(out, old, ordered))
+        changes = versions.diff_published(
+            previous, out, after=_descriptor(out, old, ordered, given.partition_by)
+        )
     else:
         # The tables are as published: the whole package may be, byte for byte.
         if (previous / CHANGELOG).is_file():
@@ -297,9 +302,14 @@ def _put_records(out: Path, records: dict[str, bytes]) -> None:
         (out / lineage.RELEASES / f"{version}.json").write_bytes(record)
 
 
-def _descriptor(out: Path, old: dict, ordered: dict[str, list[dict]]) -> dict:
+def _descriptor(
+    out: Path, old: dict, ordered: dict[str, list[dict]], partition_by: str | None
+) -> dict:
     """The descriptor of the tables written in `out`, Parquet twins not yet written."""
-    return writer.descriptor(out, old["version"], old["created"], ordered["sources"], twins=False)
+    parts = writer.part_values(ordered, partition_by)
+    return writer.descriptor(
+        out, old["version"], old["created"], ordered["sources"], twins=False, parts=parts
+    )
 
 
 def _differing_tables(previous: Path, out: Path) -> list[str]:
@@ -328,9 +338,9 @@ def _complete(
     is a new one (`record`)."""
     writer.write_tables(out, ordered, schemas.BUILT)
     progress("writing Parquet")
-    writer.write_twins(out, ordered, version)
+    writer.write_twins(out, ordered, version, given.partition_by)
     progress("writing the descriptor and datasheet")
-    writer.write_descriptor(out, version, created, ordered)
+    writer.write_descriptor(out, version, created, ordered, given.partition_by)
     writer.write_r_loader(out)
     if changelog is not None:
         (out / CHANGELOG).write_text(changelog, encoding="utf-8")
@@ -377,17 +387,21 @@ def publish(
     use_cache: bool = True,
     note=None,
     scheduler: str = LOCAL,
+    partition_by: str | None = None,
 ) -> Published:
     """Check, build and atomically publish the package into `target` (or only report, when `dry`).
 
     Refused (nothing written) for a target publish does not own, an unreadable published
     package, or a lock another run holds longer than `wait` seconds (atomic.DEFAULT_WAIT when
     None); `notify` hears that the run waits; `progress` hears each step of the work; `note`
-    hears about the per-file cache (`use_cache`); `scheduler` says where the per-file checks run.
+    hears about the per-file cache (`use_cache`); `scheduler` says where the per-file checks run;
+    `partition_by` (writer.PARTITIONS) writes the twins of the tables it names as part files.
     """
     versions.check_level(bump)
     if dry:
-        return dry_run(seeds, target, bump, progress, history_from, use_cache, note, scheduler)
+        return dry_run(
+            seeds, target, bump, progress, history_from, use_cache, note, scheduler, partition_by
+        )
     check_target(target, seeds)  # before the lock, so a refused target gets no lock file beside it
     wait = atomic.DEFAULT_WAIT if wait is None else wait
     if not wait >= 0:  # also NaN, which no comparison would ever end
@@ -398,7 +412,15 @@ def publish(
             warnings = atomic.recover(target)
             atomic.pause_point("locked")
             result = _publish_locked(
-                seeds, target, bump, or_silent(progress), history_from, use_cache, note, scheduler
+                seeds,
+                target,
+                bump,
+                or_silent(progress),
+                history_from,
+                use_cache,
+                note,
+                scheduler,
+                partition_by,
             )
     except OSError as exc:
         where = exc.filename or target
@@ -418,9 +440,12 @@ def _publish_locked(
     use_cache: bool,
     note,
     scheduler: str,
+    partition_by: str | None = None,
 ) -> Published:
     previous = check_target(target, seeds)  # again: recovery may have put a parked package back
     memo = _memo(seeds, target, bump, use_cache, note, history_from)
+    if previous is not None and _partitioned_by(previous) != partition_by:
+        memo = None  # the twins are to be split or joined: the memo cannot say "unchanged"
     version = memo.unchanged(previous) if memo is not None and previous is not None else None
     if version is not None:  # as at the last publish; its unused reasons are still worth a note
         assert previous is not None
@@ -436,6 +461,7 @@ def _publish_locked(
             use_cache,
             note,
             scheduler,
+            partition_by,
         )
         if result.changed:
             problems = verify_package(folder / atomic.PACKAGE, progress)
@@ -457,6 +483,17 @@ def _notes(seeds: Path, previous: Path, version: str) -> list[str]:
     if not reasons.rows and not reasons.columns:
         return []
     return lineage.unused_notes(reasons, [], _past(previous, ()).rows, version)
+
+
+def _partitioned_by(package: Path) -> str | None:
+    """The `--partition-by` choice the published package was written with (None: none)."""
+    descriptor = versions.read_published(package) or {}
+    columns = {
+        twin.get("partitionBy")
+        for resource in descriptor.get("resources", [])
+        if isinstance(twin := resource.get("parquet"), dict)
+    }
+    return next((choice for choice, column in writer.PARTITIONS.items() if column in columns), None)
 
 
 def _memo(
@@ -482,6 +519,7 @@ def dry_run(
     use_cache: bool = True,
     note=None,
     scheduler: str = LOCAL,
+    partition_by: str | None = None,
 ) -> Published:
     """What `publish` would do: build in the system's temporary folder, diff, report; write nothing
     here."""
@@ -491,7 +529,16 @@ def dry_run(
     with tempfile.TemporaryDirectory(prefix="pipeline-dry-run-") as scratch:
         out = Path(scratch) / "datapackage"
         result = build_package(
-            seeds, out, previous, bump, progress, history_from, use_cache, note, scheduler
+            seeds,
+            out,
+            previous,
+            bump,
+            progress,
+            history_from,
+            use_cache,
+            note,
+            scheduler,
+            partition_by,
         )
         if previous is None:
             result.report = f"no package published in {target} yet\n"
@@ -608,9 +655,28 @@ def _strangers(target: Path, found: list[str]) -> list[str]:
             strangers += [
                 _shown(inside / name, f"{folder}/{name}")
                 for name in sorted(os.listdir(inside))
-                if not allowed.fullmatch(name) or not _is(inside / name, stat.S_ISREG)
+                if not _ours_in(inside, name, allowed)
             ]
+    strangers += _part_strangers(target / DATA)
     return strangers
+
+
+def _ours_in(inside: Path, name: str, allowed: re.Pattern) -> bool:
+    """A file publish writes into `inside`, or (in data/) the folder of a table's part files."""
+    if inside.name == DATA and name in schemas.PACKAGE_TABLES and _is(inside / name, stat.S_ISDIR):
+        return True
+    return allowed.fullmatch(name) is not None and _is(inside / name, stat.S_ISREG)
+
+
+def _part_strangers(data: Path) -> list[str]:
+    """What the part folders in `data` hold besides part files."""
+    return [
+        _shown(data / table / name, f"{DATA}/{table}/{name}")
+        for table in schemas.PACKAGE_TABLES
+        if (data / table).is_dir() and not (data / table).is_symlink()
+        for name in sorted(os.listdir(data / table))
+        if reader.part_value(name) is None or not _is(data / table / name, stat.S_ISREG)
+    ]
 
 
 def _is(path: Path, kind) -> bool:
@@ -646,5 +712,15 @@ def _our_resource(resource: dict) -> bool:
         and resource.get("path") == f"{DATA}/{name}.csv"
         and resource.get("encoding", "utf-8") == "utf-8"
         and isinstance(twin, dict)
-        and twin.get("path") == f"{DATA}/{name}.parquet"
+        and (twin.get("path") == f"{DATA}/{name}.parquet" or _our_parts(name, twin))
+    )
+
+
+def _our_parts(name: str, twin: dict) -> bool:
+    """A partitioned twin as publish writes it: part files in data/<name>/."""
+    files = reader.twin_files({"parquet": twin})
+    return isinstance(twin.get("parts"), list) and all(
+        PurePosixPath(str(part.get("path"))).parent == PurePosixPath(DATA, name)
+        and reader.part_value(part.get("path")) is not None
+        for part in files
     )

@@ -38,6 +38,7 @@ from pipeline.package.reader import (
     member_path,
     open_member,
     read_descriptor_with_resources,
+    twin_files,
 )
 from pipeline.package.writer import R_LOADER
 
@@ -105,10 +106,16 @@ def name_problems(descriptor_path: Path, descriptor: dict) -> list[Problem]:
 
 
 def declared_files(resource: dict) -> list[tuple[str, object]]:
-    """(property, path) of the files a resource names: its `path` and its Parquet twin's."""
+    """(property, path) of the files a resource names: its `path` and its Parquet twin's (each
+    part's, when the twin is partitioned)."""
     files = [("path", resource.get("path"))]
     twin = resource.get("parquet")
-    if isinstance(twin, dict) and "path" in twin:
+    if isinstance(twin, dict) and "parts" in twin:
+        files += [
+            (f"parquet.parts[{index}].path", part.get("path"))
+            for index, part in enumerate(twin_files(resource))
+        ]
+    elif isinstance(twin, dict) and "path" in twin:
         files.append(("parquet.path", twin["path"]))
     return files
 

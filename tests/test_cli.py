@@ -353,6 +353,7 @@ OPTION_ROWS = {
         "│ --no-cache                                  Read every annotation file       │",
         "│ --quiet         -q                          No progress bar (shown on stderr │",
         "│ --scheduler             local|dask|ADDRESS  Where the annotation files are   │",
+        "│ --partition-by          <source>            Write the Parquet twin of each   │",
         "│ --help                                      Show this message and exit.      │",
     ],
     "coverage": [

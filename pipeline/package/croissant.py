@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 
 from pipeline.package.citation import homepage
+from pipeline.package.reader import twin_files
 
 CROISSANT_FILE = "croissant.json"
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -95,7 +96,7 @@ def file_objects(descriptor: dict) -> list[dict]:
     for resource in descriptor["resources"]:
         for file, media_type in (
             (resource, "text/csv"),
-            (resource["parquet"], "application/vnd.apache.parquet"),
+            *((twin, "application/vnd.apache.parquet") for twin in twin_files(resource)),
         ):
             objects.append(
                 {

@@ -38,6 +38,7 @@ from pipeline.package.reader import (
     read_columns,
     read_descriptor,
     read_typed_rows,
+    twin_files,
 )
 
 METHOD_FILE = (
@@ -227,7 +228,7 @@ def _what(descriptor: dict, counts: dict[str, int]) -> str:
             inline_text(r.get("title", "")),
             counts[r["name"]],
             code(r["path"]),
-            code(r["parquet"]["path"]),
+            _parquet_files(r),
         ]
         for r in descriptor["resources"]
     ]
@@ -235,6 +236,16 @@ def _what(descriptor: dict, counts: dict[str, int]) -> str:
         ["table", "title", "rows", "CSV", "Parquet"], body
     )
     return text
+
+
+def _parquet_files(resource: dict) -> str:
+    """The Parquet twin's file, or the glob of its part files and how many there are."""
+    parts = twin_files(resource)
+    if "parts" not in resource["parquet"]:
+        return code(parts[0]["path"])
+    by = resource["parquet"]["partitionBy"]
+    folder = f"data/{resource['name']}/part-*.parquet"
+    return f"{code(folder)} ({len(parts)} parts by {code(by)})"
 
 
 def _sources(rows: dict[str, list[dict]], dates: list[list]) -> str:
@@ -516,8 +527,32 @@ def _citation(descriptor: dict, descriptor_sha256: str) -> str:
     )
 
 
-def _loading() -> str:
-    return """
+def _twin_glob(descriptor: dict, table: str) -> str:
+    """What a reader names to read a table's twin: its file, or the glob of its part files."""
+    resource = next(r for r in descriptor["resources"] if r["name"] == table)
+    if "parts" in resource["parquet"]:
+        return f"data/{table}/*.parquet"
+    return resource["parquet"]["path"]
+
+
+def _partitioned_note(descriptor: dict) -> str:
+    """How to read part files, when some twins are split into them."""
+    split = [r for r in descriptor["resources"] if "parts" in r["parquet"]]
+    if not split:
+        return ""
+    tables = ", ".join(f"{code(r['name'])} (by {code(r['parquet']['partitionBy'])})" for r in split)
+    return (
+        f"\nThe Parquet twins of {tables} are split into one part file per value, "
+        "`data/<table>/part-<value>.parquet`, each with the table's schema: DuckDB and polars "
+        "read them together with the glob `data/<table>/*.parquet`, pandas and pyarrow with the "
+        "folder `data/<table>`. The CSV files are whole.\n"
+    )
+
+
+def _loading(descriptor: dict) -> str:
+    evidence = _twin_glob(descriptor, "evidence")
+    return (
+        """
 ### Load the data
 
 pandas:
@@ -539,7 +574,7 @@ DuckDB:
 ```sql
 select e.event_id, e.date_start, v.exact
 from 'data/events.parquet' e
-join 'data/evidence.parquet' v on v.record_table = 'events' and v.record_id = e.event_id;
+join '{evidence}' v on v.record_table = 'events' and v.record_id = e.event_id;
 ```
 
 R:
@@ -552,7 +587,9 @@ events <- read_parquet("data/events.parquet")
 
 Paths are relative to this folder. Dates are dates, counts nullable 64-bit integers, flags booleans,
 in Parquet and (through the descriptor) in CSV alike.
-"""
+""".replace("{evidence}", evidence)
+        + _partitioned_note(descriptor)
+    )
 
 
 def free_text_columns(descriptor: dict) -> list[tuple[str, list[str]]]:
@@ -632,7 +669,7 @@ def render_datasheet(package_dir: Path, method: dict[str, str] | None = None) ->
         _collection(method),
         _labelling(method),
         _uses(method),
-        _loading(),
+        _loading(descriptor),
         _spreadsheets(descriptor),
         _distribution(descriptor),
         _maintenance(descriptor, method),

@@ -319,11 +319,17 @@ def diff_rows(
 def _resource_property_changes(old: dict, new: dict) -> list[Change]:
     """The resource's own properties and its Parquet twin's (sizes and hashes aside) compared."""
     changes = _property_changes(old, new, VOLATILE_RESOURCE, STRUCTURAL_RESOURCE, "")
-    old_twin = {k: v for k, v in (old.get("parquet") or {}).items() if k not in {"bytes", "hash"}}
-    new_twin = {k: v for k, v in (new.get("parquet") or {}).items() if k not in {"bytes", "hash"}}
+    old_twin, new_twin = _twin_layout(old), _twin_layout(new)
     if old_twin != new_twin:
         changes.append(Change("major", "", f"parquet {show(old_twin)} -> {show(new_twin)}"))
     return changes
+
+
+def _twin_layout(resource: dict) -> dict:
+    """The Parquet twin's properties but sizes, hashes and the list of parts: the parts follow the
+    rows (one per value), whose changes the rows' diff reports."""
+    twin = resource.get("parquet") or {}
+    return {k: v for k, v in twin.items() if k not in {"bytes", "hash", "parts"}}
 
 
 def diff_resource(

@@ -28,6 +28,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -47,6 +48,11 @@ DESCRIPTOR = "datapackage.json"
 CHANGELOG = "CHANGELOG.md"  # beside the descriptor: every version, newest first
 DATASHEET = "README.md"  # beside the descriptor: the package described for people
 DEFAULT_FOLDER = "datapackage"
+
+
+# The Parquet twin of a partitioned table is a folder of part files, one per value of the column
+# it is partitioned by, each named by that value (a value the column's pattern makes a safe name).
+PART_FILE = re.compile(r"part-([a-z0-9][a-z0-9-]*)\.parquet")
 
 
 MAX_DESCRIPTOR_BYTES = 16 * 1024 * 1024  # the published descriptor is ~60 kB
@@ -223,6 +229,46 @@ def read_columns(folder: Path, resource: dict, names: list[str]) -> dict:
             ),
         )
     return {name: table.column(name) for name in names}
+
+
+def twin_files(resource: dict) -> list[dict]:
+    """What the descriptor says of each Parquet file of a resource's twin: the one twin, or each
+    of its parts (`parquet.parts`, a partitioned table), in their order. Every reader of twins
+    lists them here."""
+    twin = resource.get("parquet")
+    if not isinstance(twin, dict):
+        return []
+    if "parts" not in twin:
+        return [twin]
+    parts = twin["parts"]
+    return [part for part in parts if isinstance(part, dict)] if isinstance(parts, list) else []
+
+
+def part_value(path: object) -> str | None:
+    """The value of the partition column a part file holds, from its name; None if `path` is no
+    part file's."""
+    found = PART_FILE.fullmatch(PurePosixPath(path).name) if isinstance(path, str) else None
+    return found.group(1) if found else None
+
+
+def read_twin(folder: Path, resource: dict):
+    """The resource's Parquet twin as one Arrow table: the one file, or its parts together, in the
+    CSV's row order (the package sorts rows by the primary key; a part holds one value's rows);
+    None for a partitioned table without rows (it has no part)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    files = twin_files(resource)
+    tables = [pq.read_table(member_path(folder, twin.get("path"))) for twin in files]
+    if len(tables) == 1 and "parts" not in resource["parquet"]:
+        return tables[0]
+    whole = pa.concat_tables(tables) if tables else None
+    key = resource.get("schema", {}).get("primaryKey")
+    if whole is None or not key:
+        return whole
+    key = [key] if isinstance(key, str) else key
+    return whole.take(pc.sort_indices(whole, sort_keys=[(name, "ascending") for name in key]))
 
 
 def file_facts(path: Path, algorithm: str | None = None) -> tuple[int, str]:

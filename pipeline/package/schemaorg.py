@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 
+from pipeline.package.reader import twin_files
+
 CONTEXT = "https://schema.org/"
 FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 LABELS = {"csv": "CSV", "parquet": "Parquet"}
@@ -146,8 +148,7 @@ def _variables(resource: dict) -> list[dict]:
 
 def _downloads(resource: dict) -> list[dict]:
     """The DataDownload of a resource's CSV file and of its Parquet twin, when described."""
-    parquet = resource.get("parquet")
-    files = [("csv", resource), ("parquet", parquet if isinstance(parquet, dict) else {})]
+    files = [("csv", resource), *(("parquet", twin) for twin in twin_files(resource))]
     return [
         _compact(
             {

@@ -28,12 +28,47 @@ from pipeline.contract.fieldtypes import (
     pandas_column,
     to_csv,
 )
-from pipeline.package.reader import DESCRIPTOR, file_facts
+from pipeline.package.reader import DESCRIPTOR, PART_FILE, file_facts
 
 # The R loader publish writes beside the descriptor: it reads every table typed from it, with
 # base R and jsonlite only (Debian has no package of R's arrow).
 R_LOADER = "load.R"
 R_LOADER_TEMPLATE = Path(__file__).parent / "templates" / R_LOADER
+
+
+# `publish --partition-by` choices: the column each names. A table with that column gets its
+# Parquet twin as part files, one per value; the others keep their one twin file.
+PARTITIONS = {"source": "source_id"}
+
+
+def partitioned_tables(partition_by: str | None) -> list[str]:
+    """The package tables whose twin is split into parts under `partition_by` (None: none)."""
+    if partition_by is None:
+        return []
+    column = PARTITIONS[partition_by]
+    return [
+        table
+        for table in schemas.PACKAGE_TABLES
+        if column in (f["name"] for f in schemas.fields(table))
+    ]
+
+
+def part_path(table: str, value: str) -> str:
+    """The path of a part file in the package; a value that is no safe file name is refused (the
+    schemas' id patterns allow none, and publish checks them first)."""
+    name = f"part-{value}.parquet"
+    if not isinstance(value, str) or PART_FILE.fullmatch(name) is None:
+        raise ValueError(f"{table}: {value!r} cannot name a part file (a lowercase slug can)")
+    return f"data/{table}/{name}"
+
+
+def part_rows(table: str, rows: list[dict], partition_by: str) -> dict[str, list[dict]]:
+    """The rows of each part, by value in sorted order, each in the order of `rows` (the CSV's)."""
+    column = PARTITIONS[partition_by]
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row[column], []).append(row)
+    return {value: groups[value] for value in sorted(groups)}
 
 
 def package_metadata() -> dict:
@@ -196,7 +231,27 @@ def resource_schema(table: str) -> dict:
     return schema
 
 
-def _resource(out: Path, table: str, twins: bool) -> dict:
+def _twin(out: Path, table: str, twins: bool, split: tuple[str, list[str]] | None) -> dict:
+    """The `parquet` property: the one twin file, or (`split`: a column and its values) a part
+    per value and the column they are split by; bytes and hash of each file only when `twins`."""
+    values = None if split is None else split[1]
+    kind = {"format": "parquet", "mediatype": "application/vnd.apache.parquet"}
+    paths = [f"data/{table}.parquet"] if values is None else [part_path(table, v) for v in values]
+    files: list[dict[str, object]] = [{"path": path} for path in paths]
+    if values is None:  # the key order of the published descriptor: path, format, ..., hash
+        files = [{**files[0], **kind}]
+    if twins:
+        for described in files:
+            described["bytes"], described["hash"] = _sha256_facts(out / str(described["path"]))
+    if values is None:
+        return files[0]
+    assert split is not None
+    return {"parts": files, **kind, "partitionBy": split[0]}
+
+
+def _resource(
+    out: Path, table: str, twins: bool, split: tuple[str, list[str]] | None = None
+) -> dict:
     """The CSV resource, with its Parquet twin described under "parquet" (its bytes and hash only
     when `twins`: the Parquet file is written).
 
@@ -206,15 +261,9 @@ def _resource(out: Path, table: str, twins: bool) -> dict:
     checked (bytes, hash, rows, types) by `pipeline validate`.
     """
     raw = schemas.raw_schema(table)
-    csv_path, parquet_path = f"data/{table}.csv", f"data/{table}.parquet"
+    csv_path = f"data/{table}.csv"
     csv_size, csv_hash = _sha256_facts(out / csv_path)
-    twin: dict[str, object] = {
-        "path": parquet_path,
-        "format": "parquet",
-        "mediatype": "application/vnd.apache.parquet",
-    }
-    if twins:
-        twin["bytes"], twin["hash"] = _sha256_facts(out / parquet_path)
+    twin = _twin(out, table, twins, split)
     return {
         "name": table,
         "type": "table",
@@ -232,10 +281,16 @@ def _resource(out: Path, table: str, twins: bool) -> dict:
 
 
 def descriptor(
-    out: Path, version: str, created: str, sources: list[dict], twins: bool = True
+    out: Path,
+    version: str,
+    created: str,
+    sources: list[dict],
+    twins: bool = True,
+    parts: dict[str, tuple[str, list[str]]] | None = None,
 ) -> dict:
     """The descriptor of the package in `out` (the Parquet twins' bytes and hash only when
-    `twins`)."""
+    `twins`); `parts` gives the column and values each partitioned table is split by."""
+    parts = parts or {}
     meta = package_metadata()
     package = {
         "$schema": schemas.PACKAGE_PROFILE,
@@ -256,7 +311,9 @@ def descriptor(
         }
         for row in sources
     ]
-    package["resources"] = [_resource(out, table, twins) for table in schemas.PACKAGE_TABLES]
+    package["resources"] = [
+        _resource(out, table, twins, parts.get(table)) for table in schemas.PACKAGE_TABLES
+    ]
     return package
 
 
@@ -277,16 +334,47 @@ def write_tables(
             write_csv(handle, table, ordered[table])
 
 
-def write_twins(out: Path, ordered: dict[str, list[dict]], version: str) -> None:
-    """The Parquet twin of every table into `out`/data (its metadata names the version)."""
+def part_values(
+    ordered: dict[str, list[dict]], partition_by: str | None
+) -> dict[str, tuple[str, list[str]]]:
+    """The column and sorted values each partitioned table is split by (none when `partition_by`
+    is None)."""
+    if partition_by is None:
+        return {}
+    column = PARTITIONS[partition_by]
+    return {
+        table: (column, list(part_rows(table, ordered[table], partition_by)))
+        for table in partitioned_tables(partition_by)
+    }
+
+
+def write_twins(
+    out: Path, ordered: dict[str, list[dict]], version: str, partition_by: str | None = None
+) -> None:
+    """The Parquet twin of every table into `out`/data (its metadata names the version); a table
+    `partition_by` splits gets a part file per value instead, each with the twin's schema."""
     name = package_metadata()["name"]
+    split = partitioned_tables(partition_by)
     for table in schemas.PACKAGE_TABLES:
-        write_parquet(out / "data" / f"{table}.parquet", table, ordered[table], name, version)
+        if table not in split:
+            write_parquet(out / "data" / f"{table}.parquet", table, ordered[table], name, version)
+            continue
+        assert partition_by is not None
+        (out / "data" / table).mkdir(parents=True, exist_ok=True)
+        for value, rows in part_rows(table, ordered[table], partition_by).items():
+            write_parquet(out / part_path(table, value), table, rows, name, version)
 
 
-def write_descriptor(out: Path, version: str, created: str, ordered: dict[str, list[dict]]) -> None:
+def write_descriptor(
+    out: Path,
+    version: str,
+    created: str,
+    ordered: dict[str, list[dict]],
+    partition_by: str | None = None,
+) -> None:
     """datapackage.json of the package whose files are in `out`."""
-    package = descriptor(out, version, created, ordered["sources"])
+    parts = part_values(ordered, partition_by)
+    package = descriptor(out, version, created, ordered["sources"], parts=parts)
     (out / DESCRIPTOR).write_text(
         json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

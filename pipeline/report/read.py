@@ -34,6 +34,7 @@ from pipeline.package.reader import (
     open_member,
     read_descriptor_bytes,
     too_deep,
+    twin_files,
 )
 from pipeline.report.pages import page_file, page_of
 
@@ -311,6 +312,14 @@ def _file_problems(resource: dict, names: list) -> list[tuple[str, str]]:
     parquet = resource.get("parquet", {})
     if not isinstance(parquet, dict) or not isinstance(parquet.get("path", ""), str):
         found.append(("parquet", "not an object with a path"))
+    elif "parts" in parquet and not (
+        isinstance(parquet["parts"], list)
+        and all(
+            isinstance(part, dict) and isinstance(part.get("path"), str)
+            for part in parquet["parts"]
+        )
+    ):
+        found.append(("parquet.parts", "not a list of objects with a path"))
     return found
 
 
@@ -584,24 +593,26 @@ def _broken_constraints(
 def _twin_problems(package_dir: Path, resource: dict) -> list[Problem]:
     """A Parquet twin the checks page's validator would open outside the package; a missing one is
     the validator's to report."""
-    path = (resource.get("parquet") or {}).get("path")
-    if path is None:
-        return []
-    try:
-        open_member(package_dir, path).close()
-    except PackageError as exc:
-        if exc.reason != NO_SUCH_FILE:
-            return [
-                Problem(
-                    str(package_dir / DESCRIPTOR),
-                    None,
-                    f"{path!r}: {exc.reason or exc}",
-                    record=f"resources/{resource['name']}",
-                    field="parquet.path",
-                    hint="name a regular Parquet file inside the package folder",
+    problems = []
+    for twin in twin_files(resource):
+        path = twin.get("path")
+        if path is None:
+            continue
+        try:
+            open_member(package_dir, path).close()
+        except PackageError as exc:
+            if exc.reason != NO_SUCH_FILE:
+                problems.append(
+                    Problem(
+                        str(package_dir / DESCRIPTOR),
+                        None,
+                        f"{path!r}: {exc.reason or exc}",
+                        record=f"resources/{resource['name']}",
+                        field="parquet.path",
+                        hint="name a regular Parquet file inside the package folder",
+                    )
                 )
-            ]
-    return []
+    return problems
 
 
 def read_checked_descriptor(package_dir: Path) -> dict:
@@ -610,7 +621,7 @@ def read_checked_descriptor(package_dir: Path) -> dict:
     `read_checked_package`."""
     descriptor = _shaped_descriptor(package_dir)
     paths = [r["path"] for r in descriptor["resources"]]
-    paths += [(r.get("parquet") or {}).get("path") for r in descriptor["resources"]]
+    paths += [twin.get("path") for r in descriptor["resources"] for twin in twin_files(r)]
     if not all(_confined(package_dir, path) for path in paths if path is not None):
         read_checked_package(package_dir)  # raises, with every problem as a whole read finds them
     return descriptor

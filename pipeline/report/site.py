@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from pipeline.check.coverage import classify
 from pipeline.check.run import check_seeds
+from pipeline.package.reader import twin_files
 from pipeline.package.schemaorg import dataset_json
 from pipeline.package.writer import csv_cell
 from pipeline.progress import Progress, or_silent
@@ -176,13 +177,21 @@ def table_page(package: Package, resource: dict, page: int, rows: Sequence[dict]
     total = len(package.rows[table])
     return {
         "resource": resource,
-        "parquet": (resource.get("parquet") or {}).get("path"),
+        "parquet": _parquet_files(resource),
         "header": header + ["referenced by"],
         "count": len(rows),
         "span": _span(page, len(rows), total),
         "pager": pager(f"table-{table}", page, len(split(package.rows[table]))),
         "rows": _table_rows(package, table, fields, rows),
     }
+
+
+def _parquet_files(resource: dict) -> str | None:
+    """The Parquet twin's path, or the glob of its part files and how many there are."""
+    files = twin_files(resource)
+    if "parts" not in (resource.get("parquet") or {}):
+        return files[0].get("path") if files else None
+    return f"data/{resource['name']}/part-*.parquet ({len(files)} parts)"
 
 
 def _span(page: int, shown: int, total: int) -> dict:

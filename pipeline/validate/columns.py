@@ -1202,13 +1202,14 @@ def read_parquet(path: Path, fields: list[dict], task: Task) -> tuple[Table, dic
     ), masks
 
 
-def twin_errors(csv_table: Table, parquet_table: Table) -> Iterator[dict]:
-    """Rows of the Parquet twin that differ from the CSV's (both typed by the schema)."""
+def twin_errors(csv_table: Table, parquet_table: Table, rows_of: str = "") -> Iterator[dict]:
+    """Rows of the Parquet twin that differ from the CSV's (both typed by the schema); `rows_of`
+    says which rows of the CSV the twin holds, when it is a part."""
     a_rows, b_rows = len(csv_table.row_numbers), len(parquet_table.row_numbers)
     if a_rows != b_rows:
         yield make_error(
             "twin-mismatch",
-            f"the CSV has {a_rows} rows and the Parquet file {b_rows}",
+            f"the CSV has {a_rows} rows{rows_of} and the Parquet file {b_rows}",
             rowNumber=min(a_rows, b_rows) + 2,
         )
         return
@@ -1240,6 +1241,47 @@ def twin_errors(csv_table: Table, parquet_table: Table) -> Iterator[dict]:
                 fieldName=name,
                 fieldNumber=number,
             )
+
+
+def _value_indices(table: Table, column: str, value: str) -> np.ndarray:
+    """The indices of the rows whose `column` holds `value`."""
+    return _indices(pc.fill_null(pc.equal(table.columns[column], value), FALSE))
+
+
+def part_twin_errors(csv_table: Table, part: Table, column: str, value: str) -> Iterator[dict]:
+    """Rows of a part file that differ from the CSV's rows of its value, in their order: the
+    part's row numbers, as in a whole twin, count the part's own rows."""
+    if column not in csv_table.columns:
+        return  # a schema without the column: the descriptor check reports it
+    take = pa.array(_value_indices(csv_table, column, value))
+    rows = Table(
+        csv_table.name,
+        csv_table.fmt,
+        csv_table.fields,
+        {name: array.take(take) for name, array in csv_table.columns.items()},
+        {name: array.take(take) for name, array in csv_table.text.items()},
+        np.arange(len(take), dtype=np.int64) + 2,
+    )
+    yield from twin_errors(rows, part, f' with {column} "{value}"')
+
+
+def missing_part_errors(csv_table: Table, column: str, values: set[str]) -> Iterator[dict]:
+    """A twin-mismatch at the first CSV row of each value no part file holds."""
+    if column not in csv_table.columns:
+        return
+    found = pc.unique(csv_table.columns[column].drop_null()).to_pylist()
+    number = next(n for n, f in enumerate(csv_table.fields, 1) if f["name"] == column)
+    for value in sorted(set(found) - values):
+        index = int(_value_indices(csv_table, column, value)[0])
+        yield make_error(
+            "twin-mismatch",
+            f'no part file holds the rows with {column} "{value}" (publish writes them to '
+            f"part-{value}.parquet)",
+            rowNumber=_row(csv_table, index),
+            cell=value,
+            fieldName=column,
+            fieldNumber=number,
+        )
 
 
 def _off_blank_rows(errors: Iterator[dict], table: Table) -> Iterator[dict]:

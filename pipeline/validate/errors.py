@@ -237,13 +237,24 @@ class Report(Listing):
             "package"
         )
         for task in self.tasks:
-            label = task.name if task.format == "csv" else f"{task.name}[parquet]"
+            label = _label(task)
             out += [
                 f"{label}:{e.get('rowNumber', '-')}:{_field_of(e)}: {e['type']}: {e['message']}"
                 for e in task.errors
             ]
             out += task.more_line(label)
         return out
+
+
+def _label(task: Task) -> str:
+    """The resource, and which of its files: `name` (the CSV), `name[parquet]` (its twin), or
+    `name[part-<value>.parquet]` (a part of a partitioned twin)."""
+    if task.format == "csv":
+        return task.name
+    from pipeline.package.reader import part_value  # `pipeline --version` imports this module
+
+    part = part_value(task.place)
+    return f"{task.name}[part-{part}.parquet]" if part is not None else f"{task.name}[parquet]"
 
 
 def _field_of(error: dict) -> str:

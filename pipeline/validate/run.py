@@ -160,7 +160,7 @@ def declared_paths(descriptor: dict) -> set[str]:
     finds them."""
     found = set()
     for resource in _dicts(descriptor.get("resources")):
-        for described in _dicts([resource, resource.get("parquet")]):
+        for described in [resource, *reader.twin_files(resource)]:
             if unsafe_reason(described.get("path")) is None:
                 found.add(str(PurePosixPath(described["path"])))
     return found
@@ -215,7 +215,7 @@ def descriptor_errors(descriptor: dict) -> list[dict]:
         )
     if not certainly_valid(descriptor):
         errors += _frictionless_errors(descriptor)
-    return errors + _parquet_path_errors(descriptor)
+    return errors + _parquet_path_errors(descriptor) + _parts_errors(descriptor)
 
 
 def _frictionless_errors(descriptor: dict) -> list[dict]:
@@ -247,9 +247,40 @@ def _parquet_path_errors(descriptor: dict) -> list[dict]:
 
     errors = []
     for resource in _dicts(descriptor.get("resources")):
-        path = _dict(resource.get("parquet")).get("path")
-        if isinstance(path, str) and not safe_path(path):
-            errors.append(make_error("resource-error", f'path "{path}" is not safe'))
+        for twin in reader.twin_files(resource):
+            path = twin.get("path")
+            if isinstance(path, str) and not safe_path(path):
+                errors.append(make_error("resource-error", f'path "{path}" is not safe'))
+    return errors
+
+
+def _parts_errors(descriptor: dict) -> list[dict]:
+    """A resource-error for each partitioned twin whose `partitionBy` is not a field of its
+    resource, or whose part is not named part-<value>.parquet."""
+    errors = []
+    for resource in _dicts(descriptor.get("resources")):
+        twin = _dict(resource.get("parquet"))
+        if "parts" not in twin:
+            continue
+        name, column = resource.get("name"), twin.get("partitionBy")
+        fields = [f.get("name") for f in _dicts(_dict(resource.get("schema")).get("fields"))]
+        if not isinstance(twin["parts"], list) or column not in fields:
+            errors.append(
+                make_error(
+                    "resource-error",
+                    f'resource "{name}": parquet.parts must be a list and parquet.partitionBy '
+                    f"one of its fields, found {column!r}",
+                )
+            )
+        errors += [
+            make_error(
+                "resource-error",
+                f'resource "{name}": part path "{part.get("path")}" does not name its value '
+                "(write part-<value>.parquet)",
+            )
+            for part in reader.twin_files(resource)
+            if reader.part_value(part.get("path")) is None
+        ]
     return errors
 
 
@@ -272,10 +303,10 @@ def _unsupported_errors(resource: dict) -> Iterator[dict]:
             fieldName=spec and spec.get("name"),
             fieldNumber=number,
         )
-    twin = _dict(resource.get("parquet"))
     hashing = next(feature for feature in scope.SCOPE if feature.key == "hash")
-    for part in hashing.refuses(twin["hash"], twin) if "hash" in twin else []:
-        yield make_error("unsupported-feature", scope.note(f"parquet.hash {part}", hashing))
+    for twin in reader.twin_files(resource):
+        for part in hashing.refuses(twin["hash"], twin) if "hash" in twin else []:
+            yield make_error("unsupported-feature", scope.note(f"parquet.hash {part}", hashing))
 
 
 def _missing_resource_errors(resource: dict, resource_names: list) -> Iterator[dict]:
@@ -299,6 +330,7 @@ class Job(NamedTuple):
     path: Path | None
     described: dict
     schema: dict
+    part: tuple[str, str] | None = None  # a part file of a partitioned twin: (column, value)
 
 
 class CrossCheck(NamedTuple):
@@ -345,7 +377,9 @@ def validate_folder(
             from pipeline.validate import duckdb_engine
 
             readable = partial(_readable_job, facts=facts)
-            duckdb_engine.check_rows(order, readable, memory_limit, progress)
+            whole = [job for job in order if job.part is None]
+            duckdb_engine.check_rows(whole, readable, memory_limit, progress)
+            _check_parts(pool, jobs, facts)  # the part files go the Arrow way
             report.add(described_errors.result())
             return _finished(report, folder, descriptor)
         if engine == "spark":
@@ -361,13 +395,18 @@ def validate_folder(
 
         checked = pool.map(lambda job: _check_file(job, facts[id(job.task)]), order)
         by_format: dict[str, dict[str, Table]] = {"csv": {}, "parquet": {}}
+        parts: dict[int, Table] = {}
         progress("validating files", 0, len(order))
         for done, (job, table) in enumerate(zip(order, checked, strict=True), 1):
             progress("validating files", done, len(order))
-            if table is not None:
+            if table is not None and job.part is not None:
+                parts[id(job.task)] = table
+            elif table is not None:
                 by_format[job.task.format][job.task.name] = table
         progress("validating keys across files")
-        _run_cross_checks(pool, _cross_checks(jobs, by_format))
+        _run_cross_checks(
+            pool, _cross_checks(jobs, by_format) + _part_checks(jobs, by_format, parts)
+        )
         report.add(described_errors.result())
     return _finished(report, folder, descriptor)
 
@@ -441,13 +480,23 @@ def _jobs(folder: Path, descriptor: dict, parquet: bool, report: Report) -> list
             report.add([_no_inline_schema(resource)])
             continue
         twins = [("csv", resource)]
-        if parquet and isinstance(resource.get("parquet"), dict):
-            twins.append(("parquet", resource["parquet"]))
+        if parquet:
+            twins += [("parquet", twin) for twin in reader.twin_files(resource)]
         for fmt, described in twins:
             job = _job(folder, resource, fmt, described, names, report.limit)
             report.tasks.append(job.task)
             jobs.append(job)
     return jobs
+
+
+def _part_of(resource: dict, described: dict) -> tuple[str, str] | None:
+    """(column, value) of a part file of the resource's partitioned twin, None for a whole file."""
+    twin = _dict(resource.get("parquet"))
+    if described is resource or "parts" not in twin:
+        return None
+    column = twin.get("partitionBy")  # a wrong one is the descriptor check's (_parts_errors)
+    value = reader.part_value(described.get("path"))
+    return (column if isinstance(column, str) else "", value or "")
 
 
 def _no_inline_schema(resource: dict) -> dict:
@@ -475,7 +524,7 @@ def _job(
     path, error = (None, None) if inline else resolve(folder, place)
     task.add([error] if error else [])
     task.add(resource_errors(resource, resource_names) if fmt == "csv" else [])
-    return Job(task, path, described, resource["schema"])
+    return Job(task, path, described, resource["schema"], _part_of(resource, described))
 
 
 def _cross_checks(jobs: list[Job], by_format: dict[str, dict[str, Table]]) -> list[CrossCheck]:
@@ -505,6 +554,62 @@ def _cross_checks(jobs: list[Job], by_format: dict[str, dict[str, Table]]) -> li
             twin = by_format["csv"][task.name]
             checks.append(CrossCheck(task, table, partial(columns.twin_errors, twin, table)))
     return checks
+
+
+def _part_checks(
+    jobs: list[Job], by_format: dict[str, dict[str, Table]], parts: dict[int, Table]
+) -> list[CrossCheck]:
+    """The checks of the part files of partitioned twins: keys within each part, its rows against
+    the CSV's rows of its value, and each value of the CSV held by a part. (Foreign keys across
+    parts follow from the CSV's, which are checked, once each part equals its rows.)"""
+    from pipeline.validate import columns
+
+    checks: list[CrossCheck] = []
+    values: dict[str, tuple[str, set[str]]] = {}  # resource -> (column, values of its parts)
+    for job in jobs:
+        if job.part is not None:  # a declared part that cannot be read has its own error
+            values.setdefault(job.task.name, (job.part[0], set()))[1].add(job.part[1])
+        table = parts.get(id(job.task))
+        if job.part is None or table is None:
+            continue
+        column, value = job.part
+        checks.append(CrossCheck(job.task, table, partial(columns.unique_field_errors, table)))
+        key = columns.primary_key_of(job.schema)
+        checks.append(CrossCheck(job.task, table, partial(columns.primary_key_errors, table, key)))
+        csv_table = by_format["csv"].get(job.task.name)
+        if csv_table is not None:
+            twin = partial(columns.part_twin_errors, csv_table, table, column, value)
+            checks.append(CrossCheck(job.task, table, twin))
+    for job in jobs:
+        csv_table = by_format["csv"].get(job.task.name)
+        if job.task.format == "csv" and csv_table is not None and job.task.name in values:
+            column, held = values[job.task.name]
+            missing = partial(columns.missing_part_errors, csv_table, column, held)
+            checks.append(CrossCheck(job.task, csv_table, missing))
+    return checks
+
+
+def _check_parts(pool: ThreadPoolExecutor, jobs: list[Job], facts: dict) -> None:
+    """The part files and their checks, with Arrow (for the DuckDB engine, which checks the rest):
+    the CSV of each partitioned resource is read again here, its errors already reported."""
+    from pipeline.validate import columns
+
+    part_jobs = [job for job in jobs if job.part is not None]
+    names = {job.task.name for job in part_jobs}
+    by_format: dict[str, dict[str, Table]] = {"csv": {}, "parquet": {}}
+    for job in jobs:
+        if job.task.format == "csv" and job.task.name in names and job.path is not None:
+            scratch = Task(name=job.task.name, place=job.task.place, format="csv")
+            table = columns.check_file(job.path, scratch, job.schema)
+            if table is not None:
+                by_format["csv"][job.task.name] = table
+    checked = pool.map(lambda job: _check_file(job, facts[id(job.task)]), part_jobs)
+    parts = {
+        id(job.task): table
+        for job, table in zip(part_jobs, checked, strict=True)
+        if table is not None
+    }
+    _run_cross_checks(pool, _part_checks(jobs, by_format, parts))
 
 
 def _dict(value: object) -> dict:
