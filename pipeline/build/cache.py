@@ -52,9 +52,17 @@ from importlib import metadata
 from pathlib import Path
 
 from pipeline.build.tables import Origin, Tables
+from pipeline.contract.problems import path_for_people
 from pipeline.contract.schemas import SCHEMAS_DIR
-from pipeline.load.seeds import ANNOTATION_FILE, Corpus, Exclusion
-from pipeline.load.yamlfile import Located
+from pipeline.load.seeds import (
+    ANNOTATION_FILE,
+    ID_RE,
+    SOURCE_FILE,
+    Corpus,
+    Exclusion,
+    Source,
+)
+from pipeline.load.yamlfile import Located, LocatedList
 
 ENV_FOLDER = "PIPELINE_CACHE_DIR"
 APP_FOLDER = "karabakh-pipeline"
@@ -62,7 +70,7 @@ FORMAT = "karabakh-pipeline-cache"
 FORMAT_VERSION = 1
 MAX_CORPORA = 8  # seeds folders with a cache; the least recently used beyond go
 ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json")
-MEMO_NAME = re.compile(r"(publish-|digests-)[0-9a-f]{64}\.json|digests\.json")
+MEMO_NAME = re.compile(r"(publish-|digests-)[0-9a-f]{64}\.json|(digests|sources)\.json")
 CORPUS_NAME = re.compile(r"[0-9a-f]{32}")
 TEMP_PREFIX = ".tmp-"
 STALE_TEMP_SECONDS = 3600  # a temporary file this old was left by a command that died
@@ -547,6 +555,142 @@ def payload_part(payload: dict) -> Part:
         raise ValueError(f"entry does not decode: {exc!r}") from None
 
 
+# ---- sources ----
+
+SOURCES_NAME = "sources"
+
+
+class SourceSnapshot:
+    """The sources read without a problem last time, in one file (the name SOURCES_NAME): each
+    folder's source.yaml digest, its metadata as parsed (lines kept), its text file's name and
+    the digest of that text. A folder whose source.yaml has that digest now (DigestMemo) is not
+    parsed again; its text is read and used only if its bytes still hash to the digest, so the
+    text is never stored twice nor trusted by its status. A folder with any problem is read every
+    time, so its messages are always the reader's own. One file rather than one per source: 10,000
+    small reads cost more than one read of every metadata (figures in parallel.py)."""
+
+    def __init__(self, cache: FolderCache, digests: DigestMemo, root: Path):
+        self.cache, self.digests = cache, digests
+        self.context = f"{code_version()}\0{root.name}"
+        self.before: dict[str, str | None] = {}  # folder name -> source.yaml digest at lookup
+        self.kept: dict[str, list] = {}  # what the next read may use
+        self.old: dict = {}
+        payload = cache.read(SOURCES_NAME)
+        if payload is not None and payload.get("context") == self.context:
+            if isinstance(payload.get("sources"), dict):
+                self.old = payload["sources"]
+            else:
+                cache.unreadable()
+
+    def lookup(self, folders: list[Path]) -> dict[str, Source]:
+        """The sources of `folders` that are as they were read cleanly last time."""
+        found = {}
+        for folder in folders:
+            digest = self.digests.digest(folder / SOURCE_FILE)
+            self.before[folder.name] = digest
+            entry = self.old.get(folder.name)
+            if digest is None or entry is None:
+                continue
+            if not ID_RE.fullmatch(folder.name) or folder.is_symlink():
+                continue  # the read reports it, every time
+            try:
+                source = _cached_source(folder, digest, entry)
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                self.cache.unreadable()
+                continue
+            if source is not None:
+                found[folder.name] = source
+                self.kept[folder.name] = entry
+        return found
+
+    def store(self, corpus: Corpus, read: list[Path]) -> None:
+        """Keep the sources of the folders `read` that gave no problem and did not change while
+        they were read; write the file if it differs."""
+        faulty = {problem.file for problem in corpus.problems}
+        for folder in read:
+            source = corpus.sources.get(folder.name)
+            if source is None or source.file in faulty or source.text_file in faulty:
+                continue
+            text_name = source.meta.get("text_file")
+            before = self.before.get(folder.name)
+            if not _plain_name(text_name) or before is None:
+                continue
+            if file_digest(folder / SOURCE_FILE) != before:
+                continue  # changed while it was read
+            try:
+                meta = _encode_value(source.meta)
+            except _NotCacheable:
+                continue
+            self.kept[folder.name] = [before, text_name, source.sha256, meta]
+        if self.kept != self.old:
+            self.cache.write(SOURCES_NAME, {"context": self.context, "sources": self.kept})
+
+
+def _plain_name(name: object) -> bool:
+    """A file name of the folder itself: no path that a link could send elsewhere."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name
+
+
+def _cached_source(folder: Path, digest: str, entry: list) -> Source | None:
+    """The source an entry keeps, if its source.yaml has `digest` and its text its digest."""
+    meta_digest, text_name, text_digest, encoded = entry
+    if meta_digest != digest or not _plain_name(text_name):
+        return None
+    text = _text_if(folder / text_name, text_digest)
+    if text is None:
+        return None
+    meta = _decode_value(encoded)
+    if not isinstance(meta, Located):
+        raise ValueError("metadata is not a mapping")
+    shown, text_shown = path_for_people(folder / SOURCE_FILE), path_for_people(folder / text_name)
+    return Source(folder.name, meta, text, shown, text_shown)
+
+
+def _text_if(path: Path, digest: str) -> str | None:
+    """The text of the regular file `path` if its bytes hash to `digest`, else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        raw = handle.read()
+    if hashlib.sha256(raw).hexdigest() != digest:
+        return None
+    return raw.decode("utf-8")  # these bytes were read as a normalised text before
+
+
+def _encode_value(value: object) -> object:
+    """A parsed YAML value as JSON data, the lines of its mappings and lists kept."""
+    if isinstance(value, Located):
+        if not all(type(key) is str for key in value):
+            raise _NotCacheable("a key that is not text")
+        pairs = [[key, _encode_value(item)] for key, item in value.items()]
+        return {"map": pairs, "line": value.line, "key_lines": list(value.key_lines.items())}
+    if isinstance(value, LocatedList):
+        items = [_encode_value(item) for item in value]
+        return {"list": items, "line": value.line, "item_lines": value.item_lines}
+    if type(value) not in _SCALARS:
+        raise _NotCacheable(f"a value of type {type(value).__name__}")
+    return value
+
+
+def _decode_value(data: object) -> object:
+    """The value _encode_value gave `data` for."""
+    if not isinstance(data, dict):
+        return data
+    if "map" in data:
+        located = Located((key, _decode_value(item)) for key, item in data["map"])
+        located.line = data["line"]
+        located.key_lines = dict(data["key_lines"])
+        return located
+    items = LocatedList(_decode_value(item) for item in data["list"])
+    items.line = data["line"]
+    items.item_lines = data["item_lines"]
+    return items
+
+
 # ---- one read of a corpus ----
 
 
@@ -561,6 +705,7 @@ class Plan:
         tables: Tables,
         context: tuple[dict, dict],
         with_rules: bool,
+        digests: DigestMemo | None = None,
     ):
         self.cache = cache
         self.context = read_context(corpus.root, context[0], with_rules)
@@ -573,7 +718,7 @@ class Plan:
         listing = repr((sorted(corpus.sources), sorted(corpus.unreadable_sources)))
         self.known = hashlib.sha256(listing.encode()).hexdigest()
         self.keys: dict[Path, tuple[str, str]] = {}  # folder -> (annotation digest, entry key)
-        self.digests = DigestMemo(cache)
+        self.digests = DigestMemo(cache) if digests is None else digests
 
     def lookup(self, folders: list[Path]) -> dict[Path, Part]:
         """The parts of the folders whose entries are still valid."""
