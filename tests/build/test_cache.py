@@ -21,10 +21,10 @@ from typer.testing import CliRunner
 from bench.synth import write_corpus
 from pipeline.build import cache
 from pipeline.check.run import check_seeds
+from pipeline.cli import app
 from pipeline.contract import schemas
 from pipeline.load import seeds as seeds_module
 from pipeline.load import structure
-from pipeline.cli import app
 
 from conftest import BASE_SEEDS, PUBLISHED_EPOCH, command_env, installed, tree
 
