@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from bench.synth import write_corpus
 from pipeline.build import cache
+from pipeline.build.tables import Origin, Tables
 from pipeline.check.run import check_seeds
 from pipeline.cli import app
 from pipeline.contract import schemas
@@ -433,6 +434,25 @@ def test_schema_validators_are_compiled_only_for_files_read(tmp_path, cache_dir)
     check(seeds)  # one valid annotation file read: its quick check only
     assert [schema for schema, _ in structure._COMPILED.values()] == [conventions, annotations]
     assert structure._full.cache_info().currsize == 0
+
+
+@pytest.mark.parametrize(
+    "value, kept",
+    [(1.5, True), (float("nan"), False), (float("inf"), False), ("\ud800", False), (2**63, True)],
+    ids=["a number", "NaN", "infinity", "a lone surrogate", "a large integer"],
+)
+def test_a_value_the_format_would_not_give_back_keeps_its_folder_out(value, kept, tmp_path):
+    folder = cache.FolderCache(tmp_path, note=print)
+    tables = Tables()
+    tables.add("events", {"event_id": "e", "deaths": value}, Origin("a.yaml", 3, "events/e"))
+    payload = cache.entry_payload(cache.Part(tables, [], []), {}, "known")
+    if payload is not None:
+        folder.store("0" * 64, payload)
+    found = folder.lookup("0" * 64)
+    assert found is not None if kept else found is None
+    if kept:
+        [row] = cache.payload_part(found).tables.rows["events"]
+        assert row == {"event_id": "e", "deaths": value}
 
 
 # ---- damaged entries ----
