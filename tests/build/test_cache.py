@@ -366,9 +366,12 @@ def test_only_sources_changed_since_a_clean_read_are_parsed(
     assert reads == parsed
 
 
-def test_a_cached_source_is_the_source_read(corpus, tmp_path, cache_dir):
+@pytest.mark.parametrize("here", ["elsewhere", "above", "the seeds", "a source folder"])
+def test_a_cached_source_is_the_source_read(here, corpus, tmp_path, cache_dir, monkeypatch):
     seeds = tmp_path / "seeds"
     shutil.copytree(corpus, seeds)
+    places = {"above": tmp_path, "the seeds": seeds, "a source folder": documents(seeds)[1]}
+    monkeypatch.chdir(places.get(here, Path(tempfile.gettempdir())))
     fresh = check_seeds(seeds, use_cache=False).corpus.sources
     check_seeds(seeds)
     cached = check_seeds(seeds).corpus.sources
