@@ -58,7 +58,8 @@ def quick_validator(schema: dict):
 
 def full_validator(schema: dict):
     """The validator that finds every error, built only for a document that fails the quick
-    check: most files pass, and building it for the annotation schema costs a few hundred ms."""
+    check (most files pass). Both are built only when a file is parsed: with every file cached,
+    a check builds neither (the annotation schema took 0.14 s to build and 0.44 s to compile)."""
     return _full(json.dumps(schema, sort_keys=True))
 
 
