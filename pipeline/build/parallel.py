@@ -34,14 +34,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.build.cache import FolderCache, Part, Plan
+from pipeline.build.cache import DigestMemo, FolderCache, Part, Plan, SourceSnapshot
 from pipeline.build.cluster import LOCAL
 from pipeline.build.collector import collector_paused
 from pipeline.build.tables import Tables, add_record_rows, add_source_rows
 from pipeline.contract.problems import Problem
 from pipeline.contract.schemas import annotation_json_schema
 from pipeline.load.seeds import Corpus, load_annotations, load_sources, source_folders
-from pipeline.load.structure import validators
+from pipeline.load.structure import quick_validator
 from pipeline.progress import STOP_SIGNALS, Progress, or_silent, signals_held
 
 PARALLEL_MIN_FOLDERS = (
@@ -175,34 +175,28 @@ def _read_and_build(
     seeds: Path, rules: RecordRules | None, cache: FolderCache | None, progress: Progress
 ) -> tuple[Corpus, Tables, list[Problem]]:
     global _corpus, _context, _rules, _plan
-    listed = len(source_folders(seeds))
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    digests = None if cache is None else DigestMemo(cache)
+    corpus = _cached_sources(seeds, cache, digests, progress, _local_mapper(fork))
+    listed = len(corpus.annotation_folders)
     count = min(workers(), -(-listed // FOLDERS_PER_RUN))
-    parallel = (
-        count >= 2
-        and listed >= PARALLEL_MIN_FOLDERS
-        and "fork" in multiprocessing.get_all_start_methods()
-    )
-    if parallel:
-        with worker_pool(count) as sources_pool:
-            corpus = load_sources(
-                seeds, FOLDERS_PER_RUN, counted(sources_pool.imap, "reading sources", progress)
-            )
-    else:
-        corpus = load_sources(seeds, FOLDERS_PER_RUN, counted(map, "reading sources", progress))
+    parallel = count >= 2 and listed >= PARALLEL_MIN_FOLDERS and fork
     tables, problems, context = _source_rows(corpus, rules)
     folders = corpus.annotation_folders
     sources = corpus.sources
     corpus.sources = _RecordingSources(sources)
     # set before the fork: the workers inherit them
     _corpus, _rules, _context = corpus, rules, context
-    _plan = None if cache is None else Plan(cache, corpus, tables, context, rules is not None)
+    _plan = None
+    if cache is not None:
+        _plan = Plan(cache, corpus, tables, context, rules is not None, digests)
     plan = _plan
     try:
         found = {} if _plan is None else _plan.lookup(folders)
         missing = [folder for folder in folders if folder not in found]
         runs = _runs(missing)
         if parallel and len(missing) >= PARALLEL_MIN_FOLDERS:
-            validators(annotation_json_schema())  # compiled once here rather than in every worker
+            quick_validator(annotation_json_schema())  # compiled here, not in every worker
             with worker_pool(count) as pool:
                 mapped = counted(pool.imap, "reading annotations", progress, len(found))
                 built = [part for run in mapped(_build_run, runs) for part in run]
@@ -226,13 +220,15 @@ def _read_on_cluster(
     looked up and written here (build_run_on_cluster says why)."""
     from pipeline.build.cluster import dask_mapper
 
-    sources_mapper = dask_mapper(client)
-    corpus = load_sources(
-        seeds, FOLDERS_PER_RUN, counted(sources_mapper, "reading sources", progress)
+    digests = None if cache is None else DigestMemo(cache)
+    corpus = _cached_sources(
+        seeds, cache, digests, progress, lambda unread: _given(dask_mapper(client))
     )
     tables, problems, context = _source_rows(corpus, rules)
     folders = corpus.annotation_folders
-    plan = None if cache is None else Plan(cache, corpus, tables, context, rules is not None)
+    plan = None
+    if cache is not None:
+        plan = Plan(cache, corpus, tables, context, rules is not None, digests)
     found = {} if plan is None else plan.lookup(folders)
     missing = [folder for folder in folders if folder not in found]
     sources = Corpus(corpus.root, corpus.sources, unreadable_sources=corpus.unreadable_sources)
@@ -245,6 +241,50 @@ def _read_on_cluster(
             plan.store(folder, part)
             plan.keep(folder, part)
     return _finish(corpus, found, tables, problems, cache)
+
+
+def _local_mapper(fork: bool) -> Callable:
+    """For a number of source folders to read, a context giving the mapper to read them with:
+    forked workers for many, this process for few."""
+
+    @contextlib.contextmanager
+    def mapper(unread: int) -> Iterator[Callable]:
+        count = min(workers(), -(-unread // FOLDERS_PER_RUN))
+        if fork and count >= 2 and unread >= PARALLEL_MIN_FOLDERS:
+            with worker_pool(count) as pool:
+                yield pool.imap
+        else:
+            yield map
+
+    return mapper
+
+
+def _cached_sources(
+    seeds: Path,
+    cache: FolderCache | None,
+    digests: DigestMemo | None,
+    progress: Progress,
+    mapper_for: Callable,
+) -> Corpus:
+    """The corpus's sources: those unchanged since a clean read from the cache, the others read
+    through the mapper the context `mapper_for(number of folders to read)` gives, then kept in
+    the cache."""
+    folders = source_folders(seeds)
+    snapshot = None if cache is None or digests is None else SourceSnapshot(cache, digests, seeds)
+    known = {} if snapshot is None else snapshot.lookup(folders)
+    unread = [folder for folder in folders if folder.name not in known]
+    with mapper_for(len(unread)) as map_:
+        reading = counted(map_, "reading sources", progress, len(known))
+        corpus = load_sources(seeds, FOLDERS_PER_RUN, reading, known)
+    if snapshot is not None:
+        snapshot.store(corpus, unread)
+    return corpus
+
+
+@contextlib.contextmanager
+def _given(mapper: Callable) -> Iterator[Callable]:
+    """`mapper` as the context _cached_sources takes."""
+    yield mapper
 
 
 def _source_rows(corpus: Corpus, rules: RecordRules | None) -> tuple[Tables, list[Problem], tuple]:

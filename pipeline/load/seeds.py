@@ -377,14 +377,18 @@ def source_folders(root: Path) -> list[Path]:
     )
 
 
-def load_sources(root: Path, runs_of: int = 200, mapper=map) -> Corpus:
+def load_sources(
+    root: Path, runs_of: int = 200, mapper=map, known: dict[str, Source] | None = None
+) -> Corpus:
     """Read the count conventions and every source (metadata and text) under `root`, not the
     annotations.
 
     Source folders are read in runs of `runs_of` folders, through `mapper` (map, or a
-    process pool's imap, which must keep the order). The folders whose annotations
+    process pool's imap, which must keep the order); the folders named in `known` are not read:
+    their sources are given (read before, unchanged since). The folders whose annotations
     are still to be read are in corpus.annotation_folders.
     """
+    known = known or {}
     corpus = Corpus(root)
     if not root.is_dir():
         corpus.problems.append(
@@ -393,14 +397,21 @@ def load_sources(root: Path, runs_of: int = 200, mapper=map) -> Corpus:
         return corpus
     _load_conventions(corpus)
     folders = source_folders(root)
+    unread = [folder for folder in folders if folder.name not in known]
+    read: dict[str, Source] = {}
     for part in mapper(
         functools.partial(_source_run, root),
-        [folders[i : i + runs_of] for i in range(0, len(folders), runs_of)],
+        [unread[i : i + runs_of] for i in range(0, len(unread), runs_of)],
     ):
-        corpus.sources.update(part.sources)
+        read.update(part.sources)
         corpus.problems += part.problems
         corpus.unreadable_sources |= part.unreadable_sources
-        corpus.annotation_folders += part.annotation_folders
+    for folder in folders:  # in folder order, read or known
+        source = known.get(folder.name) or read.get(folder.name)
+        if source is not None:
+            corpus.sources[source.source_id] = source
+        if ID_RE.fullmatch(folder.name):
+            corpus.annotation_folders.append(folder)
     return corpus
 
 

@@ -45,18 +45,36 @@ _COMPILED: dict[int, tuple] = {}
 def validators(schema: dict):
     """(quick pass/fail check, full error finder) for one schema, compiled once per schema
     object."""
+    return quick_validator(schema), full_validator(schema)
+
+
+def quick_validator(schema: dict):
+    """The quick pass/fail check of one schema, compiled once per schema object (the schema is
+    kept beside it, so its id is never reused by another)."""
     if id(schema) not in _COMPILED:
-        _COMPILED[id(schema)] = (schema, *_validators(json.dumps(schema, sort_keys=True)))
-    return _COMPILED[id(schema)][1:]
+        _COMPILED[id(schema)] = (schema, _quick(json.dumps(schema, sort_keys=True)))
+    return _COMPILED[id(schema)][1]
+
+
+def full_validator(schema: dict):
+    """The validator that finds every error, built only for a document that fails the quick
+    check (most files pass). Both are built only when a file is parsed: with every file cached,
+    a check builds neither (the annotation schema took 0.14 s to build and 0.44 s to compile)."""
+    return _full(json.dumps(schema, sort_keys=True))
 
 
 @functools.cache
-def _validators(schema_json: str):
+def _quick(schema_json: str):
     schema = json.loads(schema_json)
     # fastjsonschema knows drafts up to 7, enough for the keywords these schemas use.
     draft7 = {key: value for key, value in schema.items() if key not in ("$schema", "$id")}
     draft7["$schema"] = "http://json-schema.org/draft-07/schema#"
-    return fastjsonschema.compile(draft7), jsonschema.Draft202012Validator(schema)
+    return fastjsonschema.compile(draft7)
+
+
+@functools.cache
+def _full(schema_json: str):
+    return jsonschema.Draft202012Validator(json.loads(schema_json))
 
 
 def _line_at(document, path) -> int | None:
@@ -118,15 +136,14 @@ def structure_problems(document, schema: dict, shown: str, record_label) -> list
 
     `record_label(path)` names the record a path points into ("events/x") or None.
     """
-    quick, validator = validators(schema)
     try:
-        quick(document)
+        quick_validator(schema)(document)
         return []
     except fastjsonschema.JsonSchemaException:
         pass
     return [
         problem
-        for top in validator.iter_errors(document)
+        for top in full_validator(schema).iter_errors(document)
         for error in _leaf_errors(top)
         for problem in _error_problems(error, document, shown, record_label)
     ]

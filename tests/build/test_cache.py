@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,12 @@ from typer.testing import CliRunner
 
 from bench.synth import write_corpus
 from pipeline.build import cache
+from pipeline.build.tables import Origin, Tables
 from pipeline.check.run import check_seeds
 from pipeline.cli import app
+from pipeline.contract import schemas
+from pipeline.load import seeds as seeds_module
+from pipeline.load import structure
 
 from conftest import BASE_SEEDS, PUBLISHED_EPOCH, command_env, installed, tree
 
@@ -74,6 +79,10 @@ EDITS = st.one_of(
     st.tuples(st.just("restore"), st.integers(0, DOCS - 1)),
     st.tuples(st.just("text"), st.integers(0, DOCS - 1), st.integers(0, 10**6)),
     st.tuples(st.just("published"), st.integers(0, DOCS - 1), st.sampled_from(["2020-09-01", "x"])),
+    # a source's metadata gone, its text moved to another file, its metadata unreadable
+    st.tuples(st.just("unsourced"), st.integers(0, DOCS - 1)),
+    st.tuples(st.just("text moved"), st.integers(0, DOCS - 1)),
+    st.tuples(st.just("metadata broken"), st.integers(0, DOCS - 1)),
     st.tuples(st.just("conventions"), st.integers(0, 10**6)),
     # across files: an id another file defines, an id others refer to renamed, a reference moved
     st.tuples(
@@ -104,16 +113,24 @@ def apply(edit: tuple, seeds: Path, original: Path) -> None:
         (folder / "annotations.yaml").write_text("events: [unclosed\n", encoding="utf-8")
     elif kind == "delete":
         shutil.rmtree(folder)
-    elif kind == "text":
+    elif kind == "text" and (folder / "text.txt").is_file():
         text = (folder / "text.txt").read_text(encoding="utf-8")
         at = args[1] % len(text)
         (folder / "text.txt").write_text(text[:at] + "Q" + text[at + 1 :], encoding="utf-8")
     elif kind in ("duplicate", "rename", "point"):
         _edit_id(kind, folder / "annotations.yaml", seeds / names[args[-2]], args[-1])
-    elif kind == "published":
+    elif kind in ("published", "text moved") and (folder / "source.yaml").is_file():
         meta = (folder / "source.yaml").read_text(encoding="utf-8")
-        meta = re.sub(r"published_date: .*", f"published_date: '{args[1]}'", meta)
+        if kind == "published":
+            meta = re.sub(r"published_date: .*", f"published_date: '{args[1]}'", meta)
+        elif (folder / "text.txt").is_file():
+            (folder / "text.txt").rename(folder / "body.txt")
+            meta = re.sub(r"text_file: .*", "text_file: body.txt", meta)
         (folder / "source.yaml").write_text(meta, encoding="utf-8")
+    elif kind == "unsourced":
+        (folder / "source.yaml").unlink(missing_ok=True)
+    elif kind == "metadata broken":
+        (folder / "source.yaml").write_text("title: [unclosed\n", encoding="utf-8")
 
 
 def _id_lines(path: Path, defining: bool) -> list[tuple[int, re.Match]]:
@@ -278,7 +295,8 @@ def test_a_digest_taken_just_before_an_edit_is_not_trusted(tmp_path, cache_dir, 
     real = cache.file_digest
     monkeypatch.setattr(cache, "file_digest", lambda p: reads.append(p) or real(p))
     check(seeds)  # the files were written within RACY_NS of the first check's digests
-    assert reads == [seeds / "wire-2020-09-30" / "annotations.yaml"]
+    folder = seeds / "wire-2020-09-30"
+    assert reads == [folder / "source.yaml", folder / "annotations.yaml"]
 
 
 MEMO_DAMAGE = {
@@ -305,6 +323,139 @@ def test_damaged_remembered_digests_are_noted_once_and_taken_again(
     note = f"note: ignored an unreadable cache entry in {memo.parent} (rebuilt)\n"
     assert check(seeds) == (clean[0], note + clean[1])
     assert check(seeds) == clean
+
+
+# ---- sources ----
+
+
+@pytest.mark.parametrize(
+    "edit, parsed",
+    [
+        (("none", 1), []),
+        (("text", 1, 7), [1]),  # its text changed: read again, the others not
+        (("published", 1, "2020-09-01"), [1]),  # its source.yaml changed
+        (("published", 1, "x"), [1, 1]),  # a folder with a problem is read every time
+        (("text moved", 1), [1]),
+        (("unsourced", 1), [1, 1]),
+        (("delete", 1), []),
+        (("restore", 0), [0]),  # a folder back: the snapshot kept only the others
+    ],
+    ids=["none", "text", "published", "date invalid", "text moved", "unsourced", "gone", "back"],
+)
+def test_only_sources_changed_since_a_clean_read_are_parsed(
+    edit, parsed, corpus, tmp_path, cache_dir, monkeypatch
+):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(corpus, seeds)
+    if edit[0] == "restore":
+        shutil.rmtree(documents(seeds)[0])
+    check(seeds)
+    apply(edit, seeds, corpus)
+    expected = check(seeds, "--no-cache")
+    reads: list[int] = []
+    real = seeds_module._load_source
+    names = [p.name for p in documents(corpus)]
+
+    def counted(corpus, folder):
+        reads.append(names.index(folder.name))
+        return real(corpus, folder)
+
+    monkeypatch.setattr(seeds_module, "_load_source", counted)
+    assert check(seeds) == expected
+    assert check(seeds) == expected
+    assert reads == parsed
+
+
+@pytest.mark.parametrize("here", ["elsewhere", "above", "the seeds", "a source folder"])
+def test_a_cached_source_is_the_source_read(here, corpus, tmp_path, cache_dir, monkeypatch):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(corpus, seeds)
+    places = {"above": tmp_path, "the seeds": seeds, "a source folder": documents(seeds)[1]}
+    monkeypatch.chdir(places.get(here, Path(tempfile.gettempdir())))
+    fresh = check_seeds(seeds, use_cache=False).corpus.sources
+    check_seeds(seeds)
+    cached = check_seeds(seeds).corpus.sources
+    assert list(cached) == list(fresh)
+    for name, source in fresh.items():
+        again = cached[name]
+        assert (again.meta, again.text, again.file, again.text_file) == (
+            source.meta,
+            source.text,
+            source.file,
+            source.text_file,
+        )
+        assert (again.meta.line, again.meta.key_lines) == (source.meta.line, source.meta.key_lines)
+
+
+def _sources_body(change: Callable[[dict], object]) -> Callable[[Path], None]:
+    """Damage that replaces the sources of the snapshot by what `change` makes of them."""
+
+    def damage(snapshot: Path) -> None:
+        body = json.loads(snapshot.read_bytes().split(b"\n", 1)[1])
+        body["sources"] = change(body["sources"])
+        _rewrite(snapshot, body=json.dumps(body).encode())
+
+    return damage
+
+
+SNAPSHOT_DAMAGE = {
+    "truncated": lambda e: e.write_bytes(e.read_bytes()[: len(e.read_bytes()) // 2]),
+    "not JSON": lambda e: e.write_bytes(b"\x00\xff garbage\n\x01"),
+    "sources of another shape": _sources_body(lambda sources: 5),
+    "an entry of another shape": _sources_body(lambda sources: dict.fromkeys(sources, [1])),
+    "metadata of another shape": _sources_body(
+        lambda sources: {name: [*entry[:3], {"list": 3}] for name, entry in sources.items()}
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", list(SNAPSHOT_DAMAGE), ids=list(SNAPSHOT_DAMAGE))
+def test_a_damaged_snapshot_of_sources_is_noted_once_and_rebuilt(damage, tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    clean = check(seeds, "--no-cache")
+    assert check(seeds) == clean
+    [snapshot] = cache_dir.glob(f"*/{cache.SOURCES_NAME}.json")
+    SNAPSHOT_DAMAGE[damage](snapshot)
+    note = f"note: ignored an unreadable cache entry in {snapshot.parent} (rebuilt)\n"
+    assert check(seeds) == (clean[0], note + clean[1])
+    assert check(seeds) == clean
+
+
+def test_schema_validators_are_compiled_only_for_files_read(tmp_path, cache_dir):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(BASE_SEEDS, seeds)
+    check(seeds)
+    structure._COMPILED.clear()
+    structure._quick.cache_clear()
+    structure._full.cache_clear()
+    conventions, annotations = schemas.conventions_json_schema(), schemas.annotation_json_schema()
+    check(seeds)  # no source or annotation file changed: only the conventions are read
+    assert [schema for schema, _ in structure._COMPILED.values()] == [conventions]
+    path = documents(seeds)[0] / "annotations.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "# read again\n", encoding="utf-8")
+    check(seeds)  # one valid annotation file read: its quick check only
+    assert [schema for schema, _ in structure._COMPILED.values()] == [conventions, annotations]
+    assert structure._full.cache_info().currsize == 0
+
+
+@pytest.mark.parametrize(
+    "value, kept",
+    [(1.5, True), (float("nan"), False), (float("inf"), False), ("\ud800", False), (2**63, True)],
+    ids=["a number", "NaN", "infinity", "a lone surrogate", "a large integer"],
+)
+def test_a_value_the_format_would_not_give_back_keeps_its_folder_out(value, kept, tmp_path):
+    folder = cache.FolderCache(tmp_path, note=print)
+    tables = Tables()
+    tables.add("events", {"event_id": "e", "deaths": value}, Origin("a.yaml", 3, "events/e"))
+    payload = cache.entry_payload(cache.Part(tables, [], []), {}, "known")
+    if payload is not None:
+        folder.store("0" * 64, payload)
+    found = folder.lookup("0" * 64)
+    assert found is not None if kept else found is None
+    if kept:
+        [row] = cache.payload_part(found).tables.rows["events"]
+        assert row == {"event_id": "e", "deaths": value}
 
 
 # ---- damaged entries ----
