@@ -39,6 +39,7 @@ import re
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -135,42 +136,50 @@ def write_datasheet(out: Path, method: dict[str, str] | None = None) -> None:
     (out / DATASHEET).write_text(render_datasheet(out, method), encoding="utf-8")
 
 
-def build_package(
-    seeds: Path,
-    out: Path,
-    previous: Path | None,
-    bump: str | None = None,
-    progress: Progress | None = None,
-    history_from: tuple[str, ...] = (),
-    use_cache: bool = True,
-    note=None,
-    scheduler: str = LOCAL,
-    partition_by: str | None = None,
-) -> Published:
-    """Build the package from `seeds` into the absent folder `out`, versioned against `previous`.
+@dataclass(frozen=True)
+class Choices:
+    """How a package is built, as publish's options say.
 
-    `bump` (major, minor, patch) raises the derived bump and gives a new version even
-    when nothing changed; lower than the changes require, it raises BumpError. Every data change
-    needs its reason in seeds/changes.yaml (InputError otherwise). `history_from` names the earlier
-    packages of a `previous` published before its lineage was kept (lineage.seed_history).
-    `progress` hears the check's steps, then each file written. The checks use the per-file cache
-    unless `use_cache` is off (never inside `out` or `previous`); `note` hears about it. The
-    per-file checks run where `scheduler` says (pipeline.build.cluster).
+    `bump` (major, minor, patch) raises the derived bump and gives a new version even when
+    nothing changed; lower than the changes require, it raises BumpError. `progress` hears the
+    check's steps, then each file written. `history_from` names the earlier packages of a package
+    published before its lineage was kept (lineage.seed_history). The checks use the per-file
+    cache unless `use_cache` is off; `note` hears about it. The per-file checks run where
+    `scheduler` says (pipeline.build.cluster). `partition_by` (writer.PARTITIONS) writes the twins
+    of the tables it names as part files.
+    """
+
+    bump: str | None = None
+    progress: Progress | None = None
+    history_from: tuple[str, ...] = ()
+    use_cache: bool = True
+    note: Callable[[str], None] | None = None
+    scheduler: str = LOCAL
+    partition_by: str | None = None
+
+
+def build_package(
+    seeds: Path, out: Path, previous: Path | None, choices: Choices = Choices()
+) -> Published:
+    """Build the package from `seeds` into the absent folder `out`, versioned against `previous`,
+    as `choices` say. Every data change needs its reason in seeds/changes.yaml (InputError
+    otherwise). The per-file cache is never used inside `out` or `previous`.
     """
     from pipeline.package.datasheet import read_method
 
-    progress = or_silent(progress)
+    progress = or_silent(choices.progress)
     avoid = [out] if previous is None else [out, previous]
-    checked = check_seeds(seeds, progress, use_cache, note or to_stderr, avoid, scheduler)
+    note = choices.note or to_stderr
+    checked = check_seeds(seeds, progress, choices.use_cache, note, avoid, choices.scheduler)
     if checked.problems:  # seeds/changes.yaml's among them
         raise InputError(checked.problems)
     reasons = load_reasons(seeds)
     method = read_method(seeds)  # seeds/METHOD.md; None when absent (the datasheet says so)
     rows = checked.tables.rows
     del checked  # the loaded annotations and row origins are not needed to write: free them first
-    given = BuildInputs(reasons, history_from, method, partition_by)
+    given = BuildInputs(reasons, choices.history_from, method, choices.partition_by)
     with existing_objects_frozen():
-        return _write_versioned(rows, out, previous, bump, given, progress)
+        return _write_versioned(rows, out, previous, choices.bump, given, progress)
 
 
 @dataclass
@@ -398,10 +407,10 @@ def publish(
     `partition_by` (writer.PARTITIONS) writes the twins of the tables it names as part files.
     """
     versions.check_level(bump)
+    progress = or_silent(progress)
+    choices = Choices(bump, progress, history_from, use_cache, note, scheduler, partition_by)
     if dry:
-        return dry_run(
-            seeds, target, bump, progress, history_from, use_cache, note, scheduler, partition_by
-        )
+        return dry_run(seeds, target, choices)
     check_target(target, seeds)  # before the lock, so a refused target gets no lock file beside it
     wait = atomic.DEFAULT_WAIT if wait is None else wait
     if not wait >= 0:  # also NaN, which no comparison would ever end
@@ -411,17 +420,7 @@ def publish(
         with atomic.publish_lock(target, wait, notify):
             warnings = atomic.recover(target)
             atomic.pause_point("locked")
-            result = _publish_locked(
-                seeds,
-                target,
-                bump,
-                or_silent(progress),
-                history_from,
-                use_cache,
-                note,
-                scheduler,
-                partition_by,
-            )
+            result = _publish_locked(seeds, target, choices)
     except OSError as exc:
         where = exc.filename or target
         raise Refused(
@@ -431,38 +430,18 @@ def publish(
     return result
 
 
-def _publish_locked(
-    seeds: Path,
-    target: Path,
-    bump: str | None,
-    progress: Progress,
-    history_from: tuple[str, ...],
-    use_cache: bool,
-    note,
-    scheduler: str,
-    partition_by: str | None = None,
-) -> Published:
+def _publish_locked(seeds: Path, target: Path, choices: Choices) -> Published:
+    progress = or_silent(choices.progress)
     previous = check_target(target, seeds)  # again: recovery may have put a parked package back
-    memo = _memo(seeds, target, bump, use_cache, note, history_from)
-    if previous is not None and _partitioned_by(previous) != partition_by:
+    memo = _memo(seeds, target, choices)
+    if previous is not None and _partitioned_by(previous) != choices.partition_by:
         memo = None  # the twins are to be split or joined: the memo cannot say "unchanged"
     version = memo.unchanged(previous) if memo is not None and previous is not None else None
     if version is not None:  # as at the last publish; its unused reasons are still worth a note
         assert previous is not None
         return Published(version, changed=False, level=None, notes=_notes(seeds, previous, version))
     with atomic.staging(target) as folder:
-        result = build_package(
-            seeds,
-            folder / atomic.PACKAGE,
-            previous,
-            bump,
-            progress,
-            history_from,
-            use_cache,
-            note,
-            scheduler,
-            partition_by,
-        )
+        result = build_package(seeds, folder / atomic.PACKAGE, previous, choices)
         if result.changed:
             problems = verify_package(folder / atomic.PACKAGE, progress)
             if problems:
@@ -496,31 +475,21 @@ def _partitioned_by(package: Path) -> str | None:
     return next((choice for choice, column in writer.PARTITIONS.items() if column in columns), None)
 
 
-def _memo(
-    seeds: Path, target: Path, bump: str | None, use_cache: bool, note, history_from: tuple
-) -> PublishMemo | None:
+def _memo(seeds: Path, target: Path, choices: Choices) -> PublishMemo | None:
     """What the last publish into `target` found, when the cache is in use and no bump or history
     is asked (a bump gives a new version even of an unchanged package; a history changes it)."""
-    if not use_cache or bump is not None or history_from or not seeds.is_dir():
+    if not choices.use_cache or choices.bump is not None or choices.history_from:
+        return None
+    if not seeds.is_dir():
         return None
     cache = open_cache(seeds, lambda line: None, [target])  # the check's own opening says why not
     if cache is None:
         return None
-    cache.note = note or to_stderr
+    cache.note = choices.note or to_stderr
     return PublishMemo.open(cache, seeds, target)
 
 
-def dry_run(
-    seeds: Path,
-    target: Path,
-    bump: str | None = None,
-    progress: Progress | None = None,
-    history_from: tuple[str, ...] = (),
-    use_cache: bool = True,
-    note=None,
-    scheduler: str = LOCAL,
-    partition_by: str | None = None,
-) -> Published:
+def dry_run(seeds: Path, target: Path, choices: Choices = Choices()) -> Published:
     """What `publish` would do: build in the system's temporary folder, diff, report; write nothing
     here."""
     from pipeline.package.diff import render_text
@@ -528,18 +497,7 @@ def dry_run(
     previous = check_target(target, seeds)
     with tempfile.TemporaryDirectory(prefix="pipeline-dry-run-") as scratch:
         out = Path(scratch) / "datapackage"
-        result = build_package(
-            seeds,
-            out,
-            previous,
-            bump,
-            progress,
-            history_from,
-            use_cache,
-            note,
-            scheduler,
-            partition_by,
-        )
+        result = build_package(seeds, out, previous, choices)
         if previous is None:
             result.report = f"no package published in {target} yet\n"
         else:
