@@ -366,6 +366,9 @@ def step_engines(results: dict) -> None:
         # once more, for the report and the peak memory of all of its processes (the JVM's too)
         sampled = timed(command, sample_tree=True)
         timing["tree_peak_mb"] = sampled["tree_peak_mb"]
+        if not sampled["stdout_whole"].strip():
+            stderr = sampled["stderr"].split("\tCommand being timed")[0].strip()
+            raise SystemExit(f"{' '.join(command)}: exit {sampled['exit']}, no report: {stderr}")
         reports.append(json.loads(sampled["stdout_whole"]))
     tiny = [str(BIN / "pipeline"), "validate", rel(TINY_PACKAGE), "--json"]
     results["engines"] = {
