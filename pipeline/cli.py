@@ -765,9 +765,11 @@ MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.I
 
 
 def _check_memory_limit(engine: Engine, memory_limit: str) -> None:
-    """A memory limit only for the duckdb engine, and one DuckDB reads."""
-    if engine is not Engine.duckdb:
-        raise typer.BadParameter("applies to --engine duckdb only", param_hint="--memory-limit")
+    """A memory limit only for the duckdb and spark engines, and one DuckDB reads."""
+    if engine is Engine.arrow:
+        raise typer.BadParameter(
+            "applies to --engine duckdb or spark only", param_hint="--memory-limit"
+        )
     if not MEMORY_LIMIT.fullmatch(memory_limit.strip()):
         raise typer.BadParameter(
             f"{memory_limit!r} is not an amount of memory (write e.g. 512MB or 1GB)",
@@ -805,7 +807,8 @@ def validate(
         "--memory-limit",
         metavar="SIZE",
         help="With --engine duckdb: the memory DuckDB may use, e.g. 1GB; beyond it, rows spill "
-        "to a temporary folder removed afterwards.",
+        "to a temporary folder removed afterwards. With --engine spark: the driver's heap "
+        "(default 4GB).",
     ),
     spark_master: str | None = typer.Option(
         None,

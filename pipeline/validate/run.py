@@ -355,7 +355,8 @@ def validate_folder(
     `max_errors` errors are listed per file and for the package; the rest are counted. `progress`
     hears how many files are checked, then the checks across rows and files. `engine` "duckdb"
     checks the rows in DuckDB (pipeline.validate.duckdb_engine), out of core within
-    `memory_limit`; "spark" in Spark (pipeline.validate.spark_engine), as `spark` says."""
+    `memory_limit`; "spark" in Spark (pipeline.validate.spark_engine), as `spark` says, the
+    driver's heap `memory_limit`."""
     progress = or_silent(progress)
     # bounded in size and depth; PackageError: the package is unreadable
     descriptor = read_descriptor(folder)
@@ -387,7 +388,11 @@ def validate_folder(
 
             readable = partial(_readable_job, facts=facts)
             where = spark or SparkOptions()
-            spark_engine.check_rows(order, readable, progress, where.master, where.session)
+            whole = [job for job in order if job.part is None]
+            spark_engine.check_rows(
+                whole, readable, progress, where.master, where.session, memory_limit
+            )
+            _check_parts(pool, jobs, facts)  # the part files go the Arrow way
             report.add(described_errors.result())
             return _finished(report, folder, descriptor)
         # Arrow is imported now, while the files are hashed

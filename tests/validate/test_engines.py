@@ -37,6 +37,7 @@ from bench.synth import write_corpus
 from pipeline.cli import app
 from pipeline.validate import columns, spark_engine, tablechecks
 from pipeline.validate.run import SparkOptions, validate_path
+from pipeline.validate.tablechecks import EngineError
 
 from conftest import command_env, installed
 
@@ -205,7 +206,7 @@ def test_the_cli_runs_the_duckdb_engine_and_removes_its_spill_folder(
     [
         (
             ["--memory-limit", "1GB"],
-            "Invalid value for --memory-limit: applies to --engine duckdb only",
+            "Invalid value for --memory-limit: applies to --engine duckdb or spark only",
         ),
         (
             ["--engine", "duckdb", "--memory-limit", "lots"],
@@ -412,3 +413,18 @@ def test_ctrl_c_during_a_spark_run_is_one_line(tmp_path):
     assert (process.returncode, stdout, stderr) == (130, "", "interrupted\n")
     assert sorted(os.listdir(tmp_path)) == ["tmp"]
     assert os.listdir(tmp_path / "tmp") == []
+
+
+@pytest.mark.parametrize(
+    ("memory_limit", "driver"),
+    [(None, "4g"), ("4GB", "3814m"), ("512MB", "488m"), ("2GiB", "2048m"), ("1.5 gb", "1430m")],
+)
+def test_the_memory_limit_is_the_spark_drivers_heap(memory_limit, driver):
+    assert spark_engine.driver_memory(memory_limit) == driver
+
+
+def test_a_memory_limit_spark_cannot_read_is_an_engine_error():
+    with pytest.raises(
+        EngineError, match=r"^'lots' is not an amount of memory \(write e.g. 4GB\)$"
+    ):
+        spark_engine.driver_memory("lots")
