@@ -96,11 +96,33 @@ def session(master: str = SPARK_MASTER, memory_limit: str | None = None) -> Iter
             "or set JAVA_HOME"
         )
     with tempfile.TemporaryDirectory(prefix="pipeline-spark-") as scratch:
-        spark = _start(master, Path(scratch), driver_memory(memory_limit))
+        before = _children()
+        try:
+            spark = _start(master, Path(scratch), driver_memory(memory_limit))
+        except BaseException:
+            _end_children(before)
+            raise
         try:
             yield spark
         finally:
             spark.stop()
+
+
+def _children() -> set[int]:
+    import psutil
+
+    return {child.pid for child in psutil.Process().children(recursive=True)}
+
+
+def _end_children(before: set[int]) -> None:
+    """Kill the processes started since `before`: a JVM whose start was cut short (by Ctrl-C, say)
+    ignores SIGINT and, before its gateway watches its standard input, outlives the command."""
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        if child.pid not in before:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
 
 
 def _reachable(master: str) -> None:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from test_conformance import CASES, NAMES, findings
@@ -413,6 +414,11 @@ def test_ctrl_c_during_a_spark_run_is_one_line(tmp_path):
     assert (process.returncode, stdout, stderr) == (130, "", "interrupted\n")
     assert sorted(os.listdir(tmp_path)) == ["tmp"]
     assert os.listdir(tmp_path / "tmp") == []
+    assert [
+        p.pid
+        for p in psutil.process_iter(["cmdline"])
+        if str(tmp_path) in " ".join(p.info["cmdline"] or [])
+    ] == []  # no JVM outlives it
 
 
 @pytest.mark.parametrize(
