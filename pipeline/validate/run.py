@@ -85,7 +85,7 @@ def validate_path(
     """Validate the package at `spec` (a folder, its datapackage.json, a release zip or git:REV);
     an unreadable package is a report with `unreadable` set. `engine` checks the rows; the duckdb
     engine holds them within `memory_limit` (DuckDB's words, e.g. "1GB"), the spark engine
-    runs where `spark` says."""
+    runs where `spark` says, `memory_limit` its driver's heap."""
     try:
         with open_package(spec) as folder:
             return validate_folder(
