@@ -68,6 +68,13 @@ def world(tmp_path_factory, published_minimal: Path):
     }
 
 
+@pytest.fixture(autouse=True)
+def empty_cache(tmp_path_factory, monkeypatch):
+    """Each test starts with an empty cache: folders an earlier command read (even one cut short)
+    are not read again, and too few unread folders are read without workers."""
+    monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 # ---- processes, from /proc ----
 
 
