@@ -295,13 +295,22 @@ def _evidence_owners(
     changed: their reason may be their record's."""
     if not any(table.table == "evidence" for table in changes.tables):
         return {}
+    import pyarrow as pa
+
     descriptor = reader.read_descriptor_with_resources(previous)
     resource = next(r for r in descriptor["resources"] if r.get("name") == "evidence")
-    _, published = reader.read_text_rows(previous, resource, str(previous))
-    return {
-        row["evidence_id"]: (row["record_table"], row["record_id"])
-        for row in [*published, *ordered["evidence"]]
-    }
+    names = ["evidence_id", "record_table", "record_id"]
+    try:  # three columns, never a dict per row: 444,000 rows on the 10k corpus
+        columns = reader.read_columns(previous, resource, names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise PackageError(
+            f"{previous / str(resource.get('path'))}: cannot read the rows of resource evidence "
+            f"({str(exc).splitlines()[0]})"
+        ) from None
+    ids, tables, records = (columns[name].to_pylist() for name in names)
+    owners = dict(zip(ids, zip(tables, records, strict=True), strict=True))
+    owners.update((row[names[0]], (row[names[1]], row[names[2]])) for row in ordered["evidence"])
+    return owners
 
 
 def _put_records(out: Path, records: dict[str, bytes]) -> None:
