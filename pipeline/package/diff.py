@@ -353,7 +353,8 @@ def _text_table(folder: Path, resource: dict):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    if resource.get("encoding", "utf-8").lower() not in ("utf-8", "utf8"):
+    encoding = resource.get("encoding", "utf-8")
+    if not isinstance(encoding, str) or encoding.lower() not in ("utf-8", "utf8"):
         return None
     try:
         with reader.open_member(folder, resource.get("path")) as handle:

@@ -483,7 +483,7 @@ def _check_rows(
     by_format: dict[str, dict[str, Table]] = {"csv": {}, "parquet": {}}
     found: dict[int, list[tuple[int, tuple[list[dict], int]]]] = {}  # task -> (place, errors)
     foreign_place: dict[int, int] = {}  # task -> the place of its foreign-key check in its list
-    read = Counter(progress, len(jobs))
+    read = FilesRead(progress, len(jobs))
     for group in _by_resource(jobs):
         _check_resource(pool, group, facts, by_format, found, foreign_place, read)
         name = group[0].task.name
@@ -499,7 +499,7 @@ def _check_rows(
             job.task.add_counted(errors, more)
 
 
-class Counter:
+class FilesRead:
     """The files read so far, told to `progress`."""
 
     def __init__(self, progress: Progress, total: int):
@@ -518,7 +518,7 @@ def _check_resource(
     by_format: dict[str, dict[str, Table]],
     found: dict[int, list[tuple[int, tuple[list[dict], int]]]],
     foreign_place: dict[int, int],
-    read: Counter,
+    read: FilesRead,
 ) -> None:
     """Read the files of one resource into `by_format` and run their checks but the foreign-key
     ones, whose place in each task's list goes to `foreign_place`; the errors go to `found`."""

@@ -104,3 +104,13 @@ def test_files_arrow_might_read_otherwise_go_the_dicts_way(tmp_path: Path, text:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "t.csv").write_bytes(text)
     assert diff._text_table(tmp_path, {"name": "t", "path": "data/t.csv"}) is None, why
+
+
+@pytest.mark.parametrize(
+    ("encoding", "by_arrow"), [("utf-8", True), ("UTF-8", True), ("latin-1", False), (7, False)]
+)
+def test_only_utf_8_files_go_the_arrow_way(tmp_path: Path, encoding: object, by_arrow: bool):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "t.csv").write_bytes(b"id,x\na,1\n")
+    resource = {"name": "t", "path": "data/t.csv", "encoding": encoding}
+    assert (diff._text_table(tmp_path, resource) is not None) is by_arrow
