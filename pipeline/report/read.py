@@ -16,6 +16,7 @@ import io
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from pipeline.package.reader import (
     too_deep,
     twin_files,
 )
-from pipeline.report.pages import page_file, page_of
+from pipeline.report.pages import page_bounds, page_file
 
 ANNOTATED = ["actors", "places", "events", "statements", "casualty_reports"]
 # Columns shown as a record's short name in links and chart labels.
@@ -49,6 +50,7 @@ NAME_COLUMNS = {
     "sources": "title",
     "count_conventions": "phrase",
 }
+MOST_REFERRERS = 12  # a longer group of referring rows is summarised by its count
 
 
 @dataclass
@@ -71,6 +73,24 @@ class Package:
     names: dict[str, dict[object, str]] = field(default_factory=dict)
     # table -> id -> the page of the table's pages its row is on (the first row of an id wins)
     pages: dict[str, dict[str, int]] = field(default_factory=dict)
+    # table -> the rows (positions in `rows`) of each of its pages (pages.page_bounds)
+    bounds: dict[str, list[range]] = field(default_factory=dict)
+
+    def row_id(self, table: str, row: dict) -> str:
+        """A row's id: its key, or the key's fields joined with '/' (the changes table's)."""
+        return "/".join(str(row[name]) for name in self.key_fields[table])
+
+    def referrers_of(
+        self, table: str, record_id: str
+    ) -> tuple[list[tuple[str, int]], list[tuple[str, str, str]]]:
+        """The rows that refer to this one: (table, count) of each table referring with more than
+        MOST_REFERRERS rows, then (table, id, column) of each other referring row, sorted."""
+        refs = sorted(self.referrers.get((table, record_id), []))
+        counts: dict[str, int] = {}
+        for ref_table, _, _ in refs:
+            counts[ref_table] = counts.get(ref_table, 0) + 1
+        counted = [(t, n) for t, n in sorted(counts.items()) if n > MOST_REFERRERS]
+        return counted, [ref for ref in refs if counts[ref[0]] <= MOST_REFERRERS]
 
     def name_of(self, table: str, record_id: str) -> str:
         """The record's short name for links and labels; its id when it has none or is not there."""
@@ -98,7 +118,6 @@ def load(package_dir: Path) -> Package:
         }
         rows[table] = sorted(rows[table], key=lambda r: str(r[key]))
         package.names[table] = _short_names(rows[table], key, NAME_COLUMNS.get(table, ""))
-        package.pages[table] = _row_pages(rows[table], key)
     for table, columns in sorted(package.links.items()):
         for row in rows[table]:
             for column, target in sorted(columns.items()):
@@ -112,7 +131,23 @@ def load(package_dir: Path) -> Package:
     ):
         package.evidence_of.setdefault((ev["record_table"], ev["record_id"]), []).append(ev)
         package.evidence_in.setdefault(ev["source_id"], []).append(ev)
+    for table in rows:
+        package.bounds[table] = page_bounds(_links_listed(package, table))
+        package.pages[table] = _row_pages(package, table)
     return package
+
+
+def _links_listed(package: Package, table: str) -> list[int]:
+    """How many links each row of `table` lists on its page: its evidence passages, and the rows
+    that refer to it or their counts (Package.referrers_of)."""
+    listed = []
+    for row in package.rows[table]:
+        rid = package.row_id(table, row)
+        counts = Counter(ref_table for ref_table, _, _ in package.referrers.get((table, rid), ()))
+        evidence = package.evidence_of.get((table, rid), ()) if table in ANNOTATED else ()
+        listed.append(sum(1 if n > MOST_REFERRERS else n for n in counts.values()))
+        listed[-1] += len(evidence)
+    return listed
 
 
 def _short_names(rows: list[dict], key: str, column: str) -> dict[object, str]:
@@ -124,11 +159,13 @@ def _short_names(rows: list[dict], key: str, column: str) -> dict[object, str]:
     return names
 
 
-def _row_pages(rows: list[dict], key: str) -> dict[str, int]:
-    """Each row's page by its key, as the table's pages split its rows (pages.split)."""
+def _row_pages(package: Package, table: str) -> dict[str, int]:
+    """Each row's page by its key, as the table's pages split its rows (Package.bounds)."""
+    rows, key = package.rows[table], package.keys[table]
     found: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        found.setdefault(str(row[key]), page_of(index))
+    for page, bounds in enumerate(package.bounds[table], 1):
+        for index in bounds:
+            found.setdefault(str(rows[index][key]), page)
     return found
 
 
@@ -416,50 +453,93 @@ def _csv_rows(reader, where: str) -> tuple[list[tuple[int, list[str]]], list[Pro
 
 
 def _typed_rows(reader, resource: dict, where: str) -> tuple[list[dict], list[Problem]]:
-    """The rows typed by their schema, each row's problems in order; at most MOST_PROBLEMS."""
+    """The rows typed by their schema, each row's problems in order; at most MOST_PROBLEMS.
+
+    The cells are typed a column at a time and only the rows with a problem are looked at one
+    by one: at 10,000 documents (1.7 million rows), a row at a time took most of the report's
+    reading."""
     fields = resource["schema"]["fields"]
     names = [f["name"] for f in fields]
-    key = _names(resource["schema"]["primaryKey"])[0]
+    key = names.index(_names(resource["schema"]["primaryKey"])[0])
     read, unreadable = _csv_rows(reader, where)
-    readers = [ColumnReader(f.get("type", "string")) for f in fields]
-    typed = [_typed_cells(cells, readers) for _, cells in read if len(cells) == len(fields)]
-    del readers  # their values stay shared by the rows
-    broken = _broken_constraints(typed, fields)
-    rows: list[dict] = []
+    whole = [cells for _, cells in read if len(cells) == len(fields)]
+    texts = list(zip(*whole, strict=True)) or [() for _ in fields]
+    typed = [
+        _typed_column(column, f.get("type", "string"))
+        for column, f in zip(texts, fields, strict=True)
+    ]
+    columns = [values for values, _ in typed]
+    untypable = [bad for _, bad in typed]
+    broken = _broken_constraints(columns, untypable, fields)
+    flagged = set(row for row, _ in broken).union(*untypable)
+    flagged.update(row for row, value in enumerate(columns[key]) if value is None)
+    if flagged or len(whole) < len(read):
+        schema = (resource["name"], fields, key)
+        return [], _row_problems(read, schema, (columns, untypable, broken), where, unreadable)
+    del read, whole, texts, typed  # the cells' lists, before the rows' dicts take their place
+    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    return rows, unreadable
+
+
+def _row_problems(
+    read: list[tuple[int, list[str]]],
+    schema: tuple[str, list[dict], int],
+    typed: tuple[list[list], list[AbstractSet[int]], dict[tuple[int, int], str]],
+    where: str,
+    unreadable: list[Problem],
+) -> list[Problem]:
+    """Each problem of the rows of table `schema` (its name, fields and key's field number), row
+    by row and in each row field by field, then `unreadable`; at most MOST_PROBLEMS."""
+    table, fields, key = schema
+    columns, untypable, broken = typed
     problems: list[Problem] = []
-    # Taken from the end of reversed lists, so that each row's cells are freed as its dict is made
-    # (not all held until the last: the 10k corpus's evidence rows thrice over).
-    read.reverse()
-    typed.reverse()
-    while read:
-        start, cells = read.pop()
+    index = 0
+    for start, cells in read:
         if len(cells) != len(fields):
-            problems.append(
-                Problem(
-                    where,
-                    start,
-                    f"{len(cells)} cells; the header has {len(fields)}",
-                    hint=REPUBLISH,
-                )
-            )
+            message = f"{len(cells)} cells; the header has {len(fields)}"
+            problems.append(Problem(where, start, message, hint=REPUBLISH))
         else:
-            values, untypable = typed.pop()
-            record = f"{resource['name']}/{cells[0]}"
+            bad = {number for number, rows in enumerate(untypable) if index in rows}
+            record = f"{table}/{cells[0]}"
             found = [
                 Problem(where, start, message, record=record, field=name, hint=REPUBLISH)
-                for name, message in _cell_problems(cells, fields, untypable, broken, len(rows))
+                for name, message in _cell_problems(cells, fields, bad, broken, index)
             ]
-            rows.append(dict(zip(names, values, strict=True)))
             problems += found
-            if rows[-1][key] is None and not found:
+            if columns[key][index] is None and not found:
                 problems.append(
-                    Problem(where, start, "the primary key is empty", field=key, hint=REPUBLISH)
+                    Problem(
+                        where,
+                        start,
+                        "the primary key is empty",
+                        field=fields[key]["name"],
+                        hint=REPUBLISH,
+                    )
                 )
+            index += 1
         if len(problems) >= MOST_PROBLEMS:
-            return rows, problems + [
-                Problem(where, None, "more problems not listed (fix these first)")
-            ]
-    return rows, problems + unreadable
+            return problems + [Problem(where, None, "more problems not listed (fix these first)")]
+    return problems + unreadable
+
+
+def _typed_column(texts: tuple[str, ...], kind: str) -> tuple[list, AbstractSet[int]]:
+    """A column's cells typed (empty -> None), and the rows whose cell the report cannot read,
+    which are None too."""
+    if kind == "string":  # its own text, each repeated one shared (ColumnReader), or None
+        shared: dict[str, str] = {}
+        return [shared.setdefault(text, text) if text else None for text in texts], NONE_UNTYPABLE
+    read = ColumnReader(kind)
+    try:
+        return list(map(read, texts)), NONE_UNTYPABLE
+    except ValueError:  # a cell is unreadable: find each
+        values, untypable = [], set()
+        for row, text in enumerate(texts):
+            try:
+                values.append(read(text))
+            except ValueError:
+                values.append(None)
+                untypable.add(row)
+        return values, untypable
 
 
 class ColumnReader:
@@ -482,21 +562,7 @@ class ColumnReader:
         return value
 
 
-def _typed_cells(cells: list[str], readers: list[ColumnReader]) -> tuple[list, AbstractSet[int]]:
-    """The cells typed by their columns' readers (empty -> None), and the fields whose cell the
-    report cannot read, which are None too."""
-    values, untypable = [], set()
-    for number, (text, read) in enumerate(zip(cells, readers, strict=True)):
-        try:
-            values.append(read(text))
-        except ValueError:
-            values.append(None)
-            untypable.add(number)
-    return values, untypable or NONE_UNTYPABLE
-
-
-# Shared by every row whose cells all read: an empty set each is 216 bytes a row (90 MB for the
-# 10k corpus's evidence table).
+# Shared by every column whose cells all read.
 NONE_UNTYPABLE: frozenset[int] = frozenset()
 
 
@@ -569,7 +635,7 @@ def _as_float(value: int | float) -> int | float:
 
 
 def _broken_constraints(
-    typed: list[tuple[list, AbstractSet[int]]], fields: list[dict]
+    columns: list[list], untypable: list[AbstractSet[int]], fields: list[dict]
 ) -> dict[tuple[int, int], str]:
     """(row, field number) -> how the cell breaks the first charted constraint it breaks, found
     column by column by the one engine, pipeline.contract.constraints."""
@@ -579,11 +645,10 @@ def _broken_constraints(
         if not checked:
             continue
         kind, compared = _as_compared(spec.get("type", "string"), checked)
-        column = column_array([values[number] for values, _ in typed], kind)
-        untypable = np.array([number in bad for _, bad in typed], dtype=bool)
-        for found in field_violations(
-            column, {**spec, "type": kind, "constraints": compared}, untypable
-        ):
+        column = column_array(columns[number], kind)
+        bad = np.zeros(len(columns[number]), dtype=bool)
+        bad[list(untypable[number])] = True
+        for found in field_violations(column, {**spec, "type": kind, "constraints": compared}, bad):
             if isinstance(found, Violation):
                 message = BROKEN[found.kind].format(checked.get(found.kind))
                 broken.setdefault((found.row, number), message)
