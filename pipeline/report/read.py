@@ -17,12 +17,15 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
+from pipeline.build.collector import collector_paused
 from pipeline.contract import schemas
 from pipeline.contract.constraints import Violation, column_array, field_violations
 from pipeline.contract.fieldtypes import INT64, from_csv
@@ -53,12 +56,55 @@ NAME_COLUMNS = {
 MOST_REFERRERS = 12  # a longer group of referring rows is summarised by its count
 
 
+class Rows(Sequence[dict]):
+    """A table's typed rows, held a list per column; a row is a dict made when it is asked for. A
+    dict for each row, held, was most of the report's memory at 10,000 documents (1.7 million
+    rows: about 650 bytes each, against 8 a cell in the columns)."""
+
+    def __init__(self, names: list[str], columns: list[list]):
+        self.names, self.columns = names, columns
+        self.length = len(columns[0]) if columns else 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    @overload
+    def __getitem__(self, index: int) -> dict: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict]: ...
+
+    def __getitem__(self, index: int | slice) -> dict | list[dict]:
+        if isinstance(index, slice):
+            picked = [column[index] for column in self.columns]
+            return [
+                dict(zip(self.names, values, strict=True)) for values in zip(*picked, strict=True)
+            ]
+        return dict(zip(self.names, [column[index] for column in self.columns], strict=True))
+
+    def __iter__(self) -> Iterator[dict]:
+        names = self.names
+        for values in zip(*self.columns, strict=True):
+            yield dict(zip(names, values, strict=True))
+
+    def column(self, name: str) -> list:
+        """Every value of one column, in the rows' order."""
+        return self.columns[self.names.index(name)]
+
+    def ordered(self, order: list[int]) -> Rows:
+        """The rows at the positions `order`, in that order."""
+        return Rows(self.names, [[column[i] for i in order] for column in self.columns])
+
+
+NO_ROWS = Rows([], [])
+
+
 @dataclass
 class Package:
     """The published package, read once: descriptor, typed rows, and the indexes pages need."""
 
     descriptor: dict
-    rows: dict[str, list[dict]]
+    rows: dict[str, Rows]
     keys: dict[str, str] = field(default_factory=dict)  # table -> primary key column
     # table -> every column of its primary key (several for the changes table)
     key_fields: dict[str, list[str]] = field(default_factory=dict)
@@ -66,15 +112,26 @@ class Package:
     links: dict[str, dict[str, str]] = field(default_factory=dict)
     # (table, id) -> (table, id, column) of each row that refers to it
     referrers: dict[tuple[str, str], list[tuple[str, str, str]]] = field(default_factory=dict)
-    evidence_of: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
-    # source id -> its evidence in reading order (start, end, evidence_id)
-    evidence_in: dict[str, list[dict]] = field(default_factory=dict)
+    # (table, id) -> its evidence, as positions in rows["evidence"] (in reading order)
+    evidence_of: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    # source id -> its evidence in reading order (start, end, evidence_id), as positions
+    evidence_in: dict[str, list[int]] = field(default_factory=dict)
     # table -> id -> the record's short name, when it has one (the first row of an id wins)
     names: dict[str, dict[object, str]] = field(default_factory=dict)
     # table -> id -> the page of the table's pages its row is on (the first row of an id wins)
     pages: dict[str, dict[str, int]] = field(default_factory=dict)
     # table -> the rows (positions in `rows`) of each of its pages (pages.page_bounds)
     bounds: dict[str, list[range]] = field(default_factory=dict)
+
+    def evidence_for(self, table: str, record_id: str) -> list[dict]:
+        """The evidence rows of a record, in reading order."""
+        evidence = self.rows["evidence"] if "evidence" in self.rows else NO_ROWS
+        return [evidence[i] for i in self.evidence_of.get((table, record_id), ())]
+
+    def evidence_within(self, source_id: str) -> list[dict]:
+        """The evidence rows of a source, in reading order."""
+        evidence = self.rows["evidence"] if "evidence" in self.rows else NO_ROWS
+        return [evidence[i] for i in self.evidence_in.get(source_id, ())]
 
     def row_id(self, table: str, row: dict) -> str:
         """A row's id: its key, or the key's fields joined with '/' (the changes table's)."""
@@ -105,8 +162,14 @@ class Package:
 
 def load(package_dir: Path) -> Package:
     """The package in `package_dir`, read and checked by `read_checked_package`, with its
-    indexes."""
-    descriptor, rows = read_checked_package(package_dir)
+    indexes; read with the cycle collector paused (pipeline.build.collector: the rows hold no
+    cycles, and at 10,000 documents its passes over them took 13 of 38 s)."""
+    with collector_paused():
+        return _indexed(*read_checked_package(package_dir))
+
+
+def _indexed(descriptor: dict, rows: dict[str, Rows]) -> Package:
+    """The package with the lookups its pages need."""
     package = Package(descriptor, rows)
     for resource in descriptor["resources"]:
         table, schema = resource["name"], resource["schema"]
@@ -116,56 +179,68 @@ def load(package_dir: Path) -> Package:
             _names(fk["fields"])[0]: fk["reference"].get("resource") or table
             for fk in schema.get("foreignKeys", [])
         }
-        rows[table] = sorted(rows[table], key=lambda r: str(r[key]))
+        ids = rows[table].column(key)
+        rows[table] = rows[table].ordered(sorted(range(len(ids)), key=lambda i: str(ids[i])))
         package.names[table] = _short_names(rows[table], key, NAME_COLUMNS.get(table, ""))
     for table, columns in sorted(package.links.items()):
-        for row in rows[table]:
-            for column, target in sorted(columns.items()):
-                if row.get(column) is not None:
-                    package.referrers.setdefault((target, str(row[column])), []).append(
-                        (table, str(row[package.keys[table]]), column)
+        ids = [str(rid) for rid in rows[table].column(package.keys[table])]
+        for column, target in sorted(columns.items()):
+            for rid, value in zip(ids, rows[table].column(column), strict=True):
+                if value is not None:
+                    package.referrers.setdefault((target, str(value)), []).append(
+                        (table, rid, column)
                     )
-    for ev in sorted(
-        rows.get("evidence", []),
-        key=lambda e: (e["source_id"], e["start"], e["end"], e["evidence_id"]),
-    ):
-        package.evidence_of.setdefault((ev["record_table"], ev["record_id"]), []).append(ev)
-        package.evidence_in.setdefault(ev["source_id"], []).append(ev)
+    if "evidence" in rows:
+        _index_evidence(package, rows["evidence"])
     for table in rows:
         package.bounds[table] = page_bounds(_links_listed(package, table))
         package.pages[table] = _row_pages(package, table)
     return package
 
 
+def _index_evidence(package: Package, evidence: Rows) -> None:
+    """Each record's and each source's evidence, as positions in reading order."""
+    sources, starts, ends = (evidence.column(c) for c in ("source_id", "start", "end"))
+    ids, tables, records = (
+        evidence.column(c) for c in ("evidence_id", "record_table", "record_id")
+    )
+    for i in sorted(range(len(evidence)), key=lambda i: (sources[i], starts[i], ends[i], ids[i])):
+        package.evidence_of.setdefault((tables[i], records[i]), []).append(i)
+        package.evidence_in.setdefault(sources[i], []).append(i)
+
+
 def _links_listed(package: Package, table: str) -> list[int]:
     """How many links each row of `table` lists on its page: its evidence passages, and the rows
     that refer to it or their counts (Package.referrers_of)."""
     listed = []
-    for row in package.rows[table]:
-        rid = package.row_id(table, row)
+    rows = package.rows[table]
+    keys = [rows.column(name) for name in package.key_fields[table]]
+    annotated = table in ANNOTATED
+    for values in zip(*keys, strict=True):
+        rid = "/".join(str(value) for value in values)
         counts = Counter(ref_table for ref_table, _, _ in package.referrers.get((table, rid), ()))
-        evidence = package.evidence_of.get((table, rid), ()) if table in ANNOTATED else ()
         listed.append(sum(1 if n > MOST_REFERRERS else n for n in counts.values()))
-        listed[-1] += len(evidence)
+        if annotated:
+            listed[-1] += len(package.evidence_of.get((table, rid), ()))
     return listed
 
 
-def _short_names(rows: list[dict], key: str, column: str) -> dict[object, str]:
+def _short_names(rows: Rows, key: str, column: str) -> dict[object, str]:
     """Each row's short name by its key; an empty name is left out, so the id stands in for it."""
     names: dict[object, str] = {}
-    for row in rows:
-        name = row.get(column)
-        names.setdefault(row[key], str(name) if name else "")
+    shown = rows.column(column) if column in rows.names else [None] * len(rows)
+    for rid, name in zip(rows.column(key), shown, strict=True):
+        names.setdefault(rid, str(name) if name else "")
     return names
 
 
 def _row_pages(package: Package, table: str) -> dict[str, int]:
     """Each row's page by its key, as the table's pages split its rows (Package.bounds)."""
-    rows, key = package.rows[table], package.keys[table]
+    ids = package.rows[table].column(package.keys[table])
     found: dict[str, int] = {}
     for page, bounds in enumerate(package.bounds[table], 1):
         for index in bounds:
-            found.setdefault(str(rows[index][key]), page)
+            found.setdefault(str(ids[index]), page)
     return found
 
 
@@ -397,7 +472,7 @@ def _project_field_problems(table: str, types: dict[str, str]) -> list[tuple[str
     ]
 
 
-def read_table(package_dir: Path, resource: dict) -> tuple[list[dict], list[Problem]]:
+def read_table(package_dir: Path, resource: dict) -> tuple[Rows, list[Problem]]:
     """The typed rows of one CSV resource, or the problems that stop the report reading them."""
     where = (
         str(package_dir / resource["path"])
@@ -409,7 +484,7 @@ def read_table(package_dir: Path, resource: dict) -> tuple[list[dict], list[Prob
             raw = handle.read()
         raw.decode("utf-8")  # whether it is UTF-8, where not; then read as lines
     except PackageError as exc:
-        return [], [
+        return NO_ROWS, [
             Problem(
                 str(package_dir / DESCRIPTOR),
                 None,
@@ -420,7 +495,7 @@ def read_table(package_dir: Path, resource: dict) -> tuple[list[dict], list[Prob
             )
         ]
     except UnicodeDecodeError as exc:
-        return [], [_not_utf8(where, raw, exc)]
+        return NO_ROWS, [_not_utf8(where, raw, exc)]
     fields = resource["schema"]["fields"]
     names = [f["name"] for f in fields]
     # Lines decoded as they are read: a StringIO of the whole text holds 4 bytes a character
@@ -428,7 +503,7 @@ def read_table(package_dir: Path, resource: dict) -> tuple[list[dict], list[Prob
     reader = csv.reader(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8", newline=""))
     header = next(reader, [])
     if header != names:
-        return [], [
+        return NO_ROWS, [
             Problem(
                 where,
                 1,
@@ -452,7 +527,7 @@ def _csv_rows(reader, where: str) -> tuple[list[tuple[int, list[str]]], list[Pro
     return rows, []
 
 
-def _typed_rows(reader, resource: dict, where: str) -> tuple[list[dict], list[Problem]]:
+def _typed_rows(reader, resource: dict, where: str) -> tuple[Rows, list[Problem]]:
     """The rows typed by their schema, each row's problems in order; at most MOST_PROBLEMS.
 
     The cells are typed a column at a time and only the rows with a problem are looked at one
@@ -475,10 +550,8 @@ def _typed_rows(reader, resource: dict, where: str) -> tuple[list[dict], list[Pr
     flagged.update(row for row, value in enumerate(columns[key]) if value is None)
     if flagged or len(whole) < len(read):
         schema = (resource["name"], fields, key)
-        return [], _row_problems(read, schema, (columns, untypable, broken), where, unreadable)
-    del read, whole, texts, typed  # the cells' lists, before the rows' dicts take their place
-    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
-    return rows, unreadable
+        return NO_ROWS, _row_problems(read, schema, (columns, untypable, broken), where, unreadable)
+    return Rows(names, columns), unreadable
 
 
 def _row_problems(
@@ -711,12 +784,13 @@ def _confined(package_dir: Path, path: str) -> bool:
     return True
 
 
-def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
+def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, Rows]]:
     """The descriptor and typed rows of every table, read only from regular files inside
     `package_dir`; UnreadablePackage when there is no descriptor to read, InputError with every
     problem when its shape, its files or their rows are not what the report reads."""
     descriptor = _shaped_descriptor(package_dir)
-    rows, problems = {}, []
+    rows: dict[str, Rows] = {}
+    problems: list[Problem] = []
     for resource in descriptor["resources"]:
         rows[resource["name"]], found = read_table(package_dir, resource)
         problems += found + _twin_problems(package_dir, resource)

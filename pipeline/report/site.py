@@ -19,13 +19,13 @@ time.
 
 from __future__ import annotations
 
-import gc
 import html
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
+from pipeline.build.collector import collector_paused, existing_objects_frozen
 from pipeline.build.parallel import worker_pool, workers
 from pipeline.check.coverage import classify
 from pipeline.check.run import check_seeds
@@ -37,6 +37,7 @@ from pipeline.report import charts
 from pipeline.report.pages import PAGE_ROWS, page_file, pager, split
 from pipeline.report.read import (
     ANNOTATED,
+    NO_ROWS,
     Package,
     UnreadablePackage,
     load,
@@ -63,7 +64,7 @@ def highlighted_text(text: str, spans: list[dict]) -> str:
 
 def index_page(package: Package, texts: dict[str, SourceText]) -> dict:
     descriptor = package.descriptor
-    sources = package.rows.get("sources", [])
+    sources = package.rows.get("sources", NO_ROWS)
     return {
         "descriptor": descriptor,
         "licences": [
@@ -71,7 +72,7 @@ def index_page(package: Package, texts: dict[str, SourceText]) -> dict:
         ],
         # the first page's worth; the sources table lists every source, linked to its page
         "sources": [
-            (s, len(package.evidence_in.get(s["source_id"], [])), texts[s["source_id"]].status)
+            (s, len(package.evidence_in.get(s["source_id"], ())), texts[s["source_id"]].status)
             for s in sources[:PAGE_ROWS]
         ],
         # the sources table's page that goes on from there
@@ -87,7 +88,7 @@ def index_page(package: Package, texts: dict[str, SourceText]) -> dict:
 
 
 def source_page(package: Package, source: dict, found: SourceText) -> dict:
-    spans = package.evidence_in.get(source["source_id"], [])
+    spans = package.evidence_within(source["source_id"])
     return {
         "source": source,
         "found": found,
@@ -120,12 +121,17 @@ def _column_cells(package: Package, table: str, spec: dict) -> Callable[[object]
     if column == package.keys[table]:
         return lambda value: EMPTY if value is None else Cell("key", _text(value))
     if target is not None and not (table == "evidence" and column == "record_id"):
+        made: dict[object, Cell] = {}  # a value repeated down the page's column: made once
 
         def link(value: object) -> Cell:
             if value is None:
                 return EMPTY
-            text = _text(value)
-            return Cell("link", text, package.href(target, text), package.name_of(target, text))
+            cell = made.get(value)
+            if cell is None:
+                text = _text(value)
+                cell = Cell("link", text, package.href(target, text), package.name_of(target, text))
+                made[value] = cell
+            return cell
 
         return link
     css = NUMERIC_CSS.get(spec["type"])
@@ -219,7 +225,7 @@ def _table_rows(
                 package.href(row["record_table"], row["record_id"]),
             )
         cells[0] = _key_cell(table, row, rid) or cells[0]
-        evidence = package.evidence_of.get((table, rid), []) if table in ANNOTATED else None
+        evidence = package.evidence_for(table, rid) if table in ANNOTATED else None
         yield rid, cells, evidence, _referrers(package, table, rid)
 
 
@@ -230,14 +236,15 @@ def chart_pages(package: Package) -> dict[str, tuple[str, str, dict]]:
     (charts.MOST_MARKS marks each). Each of the three is a page of its own: together, the 10k
     corpus's were one page of 4.1 MB."""
     rows = package.rows
-    events, statements = rows.get("events", []), rows.get("statements", [])
-    places = rows.get("places", [])
-    actor_names = {a["actor_id"]: a["name"] for a in rows.get("actors", [])}
+    events, statements = rows.get("events", NO_ROWS), rows.get("statements", NO_ROWS)
+    places = list(rows.get("places", NO_ROWS))
+    actors = rows.get("actors", NO_ROWS)
+    actor_names = dict(zip(actors.column("actor_id"), actors.column("name"), strict=True))
     timelines = charts.timeline(events, statements, actor_names)
     claims = charts.casualty_ranges(
-        rows.get("casualty_reports", []),
+        rows.get("casualty_reports", NO_ROWS),
         actor_names,
-        {e["event_id"]: e["summary"] for e in events},
+        dict(zip(events.column("event_id"), events.column("summary"), strict=True)),
         {p["place_id"]: p["name"] for p in places},
     )
     _, far = charts.map_regions(places)
@@ -389,7 +396,7 @@ def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> 
             "index.html", "Overview", "index.html", partial(index_page, package, texts)
         )
     }
-    for source in package.rows.get("sources", []):
+    for source in package.rows.get("sources", NO_ROWS):
         pages[f"source-{source['source_id']}.html"] = Page(
             "source.html",
             f"Source: {source['title']}",
@@ -405,7 +412,9 @@ def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> 
                 f"table-{table}.html",
                 partial(table_page, package, resource, page),
             )
-    for name, (template, heading, shown) in chart_pages(package).items():
+    with collector_paused():  # the charts' geometry: objects by the million, and no cycles
+        laid_out = chart_pages(package)
+    for name, (template, heading, shown) in laid_out.items():
         pages[name] = Page(template, heading, "charts.html", partial(dict, shown))
     for page, shown in enumerate(checks_pages(checks, texts), 1):
         pages[page_file("checks", page)] = Page(
@@ -450,20 +459,21 @@ def write_pages(
     count = workers() if processes is None else processes
     done = 0
     progress("writing pages", done, len(names))
-    try:
-        if count >= 2 and len(names) >= PARALLEL_MIN_PAGES:
-            gc.freeze()  # the collector would otherwise write to every shared object, copying it
-            with worker_pool(count) as pool:
-                for written in pool.imap_unordered(_write_run, runs):
-                    done += written
+    # the collector passes over the package's rows no more, nor writes to them in a worker
+    # (which would copy each of their memory pages there)
+    with existing_objects_frozen():
+        try:
+            if count >= 2 and len(names) >= PARALLEL_MIN_PAGES:
+                with worker_pool(count) as pool:
+                    for written in pool.imap_unordered(_write_run, runs):
+                        done += written
+                        progress("writing pages", done, len(names))
+            else:
+                for run in runs:
+                    done += _write_run(run)
                     progress("writing pages", done, len(names))
-        else:
-            for run in runs:
-                done += _write_run(run)
-                progress("writing pages", done, len(names))
-    finally:
-        _site = None
-        gc.unfreeze()
+        finally:
+            _site = None
     return [out / name for name in names]
 
 

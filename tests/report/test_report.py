@@ -13,9 +13,12 @@ import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -184,6 +187,30 @@ def test_overlapping_spans_split_at_every_boundary():
     ]
     got = [(a, b, [s["evidence_id"] for s in active]) for a, b, active in segments(10, spans)]
     assert got == [(0, 3, ["a"]), (3, 5, ["a", "b", "c"]), (5, 8, ["b"]), (8, 10, [])]
+
+
+SPANS = st.lists(
+    st.tuples(st.integers(-3, 30), st.integers(-3, 30), st.sampled_from(["events", "actors"])),
+    max_size=12,
+)
+
+
+@given(st.integers(0, 25), SPANS)
+def test_segments_hold_each_span_that_covers_them_outermost_first(length: int, drawn: list):
+    spans = [
+        {"evidence_id": f"e{n}", "start": a, "end": b, "record_table": t, "record_id": "r"}
+        for n, (a, b, t) in enumerate(drawn)
+    ]
+    ordered = sorted(spans, key=lambda s: (s["start"], -s["end"], s["evidence_id"]))
+    cuts = sorted(
+        {0, length} | {min(max(v, 0), length) for s in spans for v in (s["start"], s["end"])}
+    )
+    # the definition: every span whose offsets hold the piece, tested one by one
+    expected = [
+        (a, b, [s for s in ordered if s["start"] <= a and b <= s["end"]])
+        for a, b in pairwise(cuts)
+    ]
+    assert segments(length, spans) == expected
 
 
 def test_text_is_escaped():
