@@ -25,6 +25,8 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
+import pyarrow
+
 from pipeline.build.collector import collector_paused, existing_objects_frozen
 from pipeline.build.parallel import worker_pool, workers
 from pipeline.check.coverage import classify
@@ -300,12 +302,11 @@ def checks_page(package_dir: Path, seeds: Path | None, progress: Progress | None
     check's corpus and of the validator's Arrow tables is freed before theirs is taken (at 10,000
     documents, each is over a gigabyte)."""
     covered = coverage(seeds, progress)  # first: the validator's memory would stay on top of it
-    return {
-        "validator": VALIDATOR,
-        "problems": sorted(str(p) for p in verify_package(package_dir, progress)),
-        "coverage": covered,
-        "unread": UNREAD,
-    }
+    problems = sorted(str(p) for p in verify_package(package_dir, progress))
+    # Arrow's allocator keeps what the check and the validator freed, for Arrow to use again; the
+    # report's rows are Python's, so it is given back (at 10,000 documents: 1,311 -> 214 MB).
+    pyarrow.default_memory_pool().release_unused()
+    return {"validator": VALIDATOR, "problems": problems, "coverage": covered, "unread": UNREAD}
 
 
 def coverage(seeds: Path | None, progress: Progress | None = None) -> dict | None:
