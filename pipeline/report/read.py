@@ -4,9 +4,10 @@ The report opens only regular files inside the package folder (no absolute path,
 URL, symbolic link, device or pipe), through pipeline.package.reader.open_member, the
 one confined reader, and checks every shape it relies on before anything is rendered:
 a malformed package is a list of located problems (InputError, exit 1; UnreadablePackage,
-exit 2, when there is no descriptor to read). The rows come back typed by their schema,
-with the lookups the pages need built once: rows by key, display names, the rows that
-refer to each row, and the evidence of each record and each source.
+exit 2, when there is no descriptor to read). The rows come back typed by their schema and
+held by column (Rows), with the lookups the pages need built once: rows by key, display
+names, the rows that refer to each row, the evidence of each record and each source, and
+the rows of each page of a table.
 """
 
 from __future__ import annotations

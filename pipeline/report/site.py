@@ -4,17 +4,18 @@
 
 Pages: index.html (overview), source-<id>.html (each text with every evidence span
 highlighted, coloured by table), table-<name>.html (each table, sortable and
-filterable, ids cross-linked), charts.html (timeline, casualty claims, map) and
-checks.html (package validation, text hashes, annotation check, uncovered
-sentences). The package ships only excerpts, so the texts come from seeds/; each
+filterable, ids cross-linked), charts.html (the timeline), casualties.html (casualty
+claims), map.html (places) and checks.html (package validation, text hashes, annotation
+check, uncovered sentences). The package ships only excerpts, so the texts come from seeds/; each
 is checked against sources.text_sha256 and the page says when it differs.
 
 The package is read and checked by pipeline.report.read before anything is rendered
 (a malformed package is a list of located problems and no page is written); this
 module gathers what each page shows and renders it with the templates of
-pipeline/report/templates/, which escape every value. Everything is sorted and free
-of wall-clock time: the same inputs give the same bytes. Nothing is fetched at view
-time.
+pipeline/report/templates/, which escape every value. The pages are written by forked
+workers, one per core, once everything they share is read and laid out. Everything is
+sorted and free of wall-clock time: the same inputs give the same bytes. Nothing is
+fetched at view time.
 """
 
 from __future__ import annotations
