@@ -164,7 +164,7 @@ class Package:
 def load(package_dir: Path) -> Package:
     """The package in `package_dir`, read and checked by `read_checked_package`, with its
     indexes; read with the cycle collector paused (pipeline.build.collector: the rows hold no
-    cycles, and at 10,000 documents its passes over them took 13 of 38 s)."""
+    cycles; at 10,000 documents, 42 s of CPU with it, 23.5 s without)."""
     with collector_paused():
         return _indexed(*read_checked_package(package_dir))
 

@@ -471,8 +471,8 @@ def write_pages(
                         done += written
                         progress("writing pages", done, len(names))
             else:
-                for run in runs:
-                    done += _write_run(run)
+                for name in names:
+                    done += _write_run([name])
                     progress("writing pages", done, len(names))
         finally:
             _site = None
