@@ -207,8 +207,7 @@ def test_segments_hold_each_span_that_covers_them_outermost_first(length: int, d
     )
     # the definition: every span whose offsets hold the piece, tested one by one
     expected = [
-        (a, b, [s for s in ordered if s["start"] <= a and b <= s["end"]])
-        for a, b in pairwise(cuts)
+        (a, b, [s for s in ordered if s["start"] <= a and b <= s["end"]]) for a, b in pairwise(cuts)
     ]
     assert segments(length, spans) == expected
 
