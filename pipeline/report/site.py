@@ -241,13 +241,12 @@ def chart_pages(package: Package) -> dict[str, tuple[str, str, dict]]:
     rows = package.rows
     events, statements = rows.get("events", NO_ROWS), rows.get("statements", NO_ROWS)
     places = list(rows.get("places", NO_ROWS))
-    actors = rows.get("actors", NO_ROWS)
-    actor_names = dict(zip(actors.column("actor_id"), actors.column("name"), strict=True))
+    actor_names = {a["actor_id"]: a["name"] for a in rows.get("actors", NO_ROWS)}
     timelines = charts.timeline(events, statements, actor_names)
     claims = charts.casualty_ranges(
         rows.get("casualty_reports", NO_ROWS),
         actor_names,
-        dict(zip(events.column("event_id"), events.column("summary"), strict=True)),
+        {e["event_id"]: e["summary"] for e in events},
         {p["place_id"]: p["name"] for p in places},
     )
     _, far = charts.map_regions(places)

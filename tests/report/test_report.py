@@ -25,7 +25,7 @@ from pipeline.cli import app
 from pipeline.package.reader import read_package
 from pipeline.publish import build_package
 from pipeline.report import site
-from pipeline.report.read import ColumnReader, load
+from pipeline.report.read import ColumnReader, Package, load
 from pipeline.report.site import build_report, highlighted_text, segments
 from pipeline.validate.run import verify_package
 
@@ -457,3 +457,17 @@ def test_a_column_reader_refuses_an_unreadable_cell_each_time(text: str):
         with pytest.raises(ValueError):
             read(text)
     assert read.seen == {}
+
+
+def test_a_package_without_the_charted_tables_has_empty_charts():
+    laid_out = site.chart_pages(Package({"resources": []}, {}))
+    assert {name: shown for name, (_, _, shown) in laid_out.items()} == {
+        "charts.html": {
+            "timeline": None,
+            "timeline_pager": [],
+            "outside": [],
+            "most_marks": "2,000",
+        },
+        "casualties.html": {"chart": None, "pager": [], "most_marks": "2,000"},
+        "map.html": {"place_map": None, "unmapped": []},
+    }
