@@ -345,7 +345,7 @@ def test_every_command_prints_the_same_with_quiet_and_with_the_bar_forced(
         (
             ["report", "--package", str(published_minimal), "--seeds", str(BASE_SEEDS)]
             + ["--out", str(report)],
-            f"wrote 13 pages to {report}; open {report / 'index.html'}\n",
+            f"wrote 15 pages to {report}; open {report / 'index.html'}\n",
         ),
     ]
     runner = CliRunner()

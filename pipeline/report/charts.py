@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 TABLE_COLOURS = {
     "actors": "#2b6cb0",
@@ -69,7 +69,10 @@ def legend(entries: list[tuple[str, str, str]], x: float, y: float) -> list[dict
 
 
 def timeline(
-    events: list[dict], statements: list[dict], actor_names: dict[str, str], window_days: int = 60
+    events: Sequence[dict],
+    statements: Sequence[dict],
+    actor_names: dict[str, str],
+    window_days: int = 60,
 ) -> list[dict]:
     """Events and statements by date (bars for date spans) in one lane per actor, as charts of at
     most MOST_MARKS marks each (whole lanes, all on one time axis); empty when there are none.
@@ -190,7 +193,7 @@ def _lanes(items: list[dict], actor_names: dict[str, str]) -> dict[str, list[lis
 
 
 def timeline_outside(
-    events: list[dict], statements: list[dict], window_days: int = 60
+    events: Sequence[dict], statements: Sequence[dict], window_days: int = 60
 ) -> list[dict]:
     """The items the timeline leaves out because they end before its window."""
     items = _timeline_items(events, statements)
@@ -203,7 +206,7 @@ def timeline_outside(
     )
 
 
-def _timeline_items(events: list[dict], statements: list[dict]) -> list[dict]:
+def _timeline_items(events: Sequence[dict], statements: Sequence[dict]) -> list[dict]:
     items = [
         {
             "table": "events",
@@ -309,7 +312,7 @@ def _timeline_mark(item: dict, first: dt.date, day_w: float, left: float, cy: fl
 
 
 def casualty_ranges(
-    reports: list[dict],
+    reports: Sequence[dict],
     actor_names: dict[str, str],
     event_labels: dict[str, str],
     place_names: dict[str, str],
@@ -378,7 +381,7 @@ def _casualty_chart(
     }
 
 
-def _claim_groups(reports: list[dict]) -> dict[tuple, list[tuple[dict, str]]]:
+def _claim_groups(reports: Sequence[dict]) -> dict[tuple, list[tuple[dict, str]]]:
     """(claim, measure) pairs with a figure, grouped by what the claims are about."""
     groups: dict[tuple, list[tuple[dict, str]]] = {}
     for report in sorted(reports, key=lambda r: (r["period_start"], r["report_id"])):
@@ -508,7 +511,7 @@ PRECISION_LABELS = {
 MAP_LEFT, MAP_TOP, MAP_WIDTH, MAP_ASPECT = 44.0, 24.0, 820.0, 820.0 / 540.0
 
 
-def map_regions(places: list[dict], reach: float = 6.0) -> tuple[list[dict], list[dict]]:
+def map_regions(places: Sequence[dict], reach: float = 6.0) -> tuple[list[dict], list[dict]]:
     """Places near the local cluster (within `reach` degrees of its median) and the rest."""
     located = [
         p for p in places if p.get("latitude") is not None and p.get("longitude") is not None
@@ -542,7 +545,7 @@ def _frame(near: list[dict], min_span: float) -> tuple[float, float, float, floa
     return lat_c - half_lat, lat_c + half_lat, lon_c - half_lon, lon_c + half_lon, kx
 
 
-def place_map(places: list[dict], min_span: float = 3.0) -> dict | None:
+def place_map(places: Sequence[dict], min_span: float = 3.0) -> dict | None:
     """Places as a lat/lon scatter over a graticule; marker size and opacity show geo_precision.
     None when no place near the others has coordinates."""
     near, _ = map_regions(places)
@@ -617,7 +620,7 @@ def _steps(low: float, high: float, step: float) -> list[float]:
 
 
 def _map_labels(
-    places: list[dict], xy: Callable[[float, float], tuple[float, float]]
+    places: Sequence[dict], xy: Callable[[float, float], tuple[float, float]]
 ) -> list[dict]:
     """Name labels beside their markers: right, left, above or below, whichever overlaps nothing
     placed yet."""

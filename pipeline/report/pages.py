@@ -2,6 +2,9 @@
 
 A list of more than PAGE_ROWS items (a table's rows, the uncovered sentences, a chart's
 lanes) is split into pages in its order: `<stem>.html`, then `<stem>.page-2.html`, ...
+A table's page also holds at most PAGE_LINKS of the links its rows list (their evidence and
+the rows that refer to them), so that a table whose rows list many, such as the actors, is
+split into shorter pages rather than pages of several megabytes.
 A "." cannot occur in a resource name or a source id (read.SAFE_NAME), so the pages of
 one table can never be named like another table or source. Each page links to the first,
 previous, next and last pages and to those near itself: a bounded number of links, so a
@@ -17,6 +20,10 @@ from typing import NamedTuple, TypeVar
 # referrers listed) is about 1.4 KB, so a page stays under about 1.5 MB, which a browser opens,
 # sorts and filters at once; the 1k corpus's 14,066-row events table was one 20 MB page.
 PAGE_ROWS = 1000
+# Links listed per table page (an evidence passage, a referring row, a count of them: 250 to 400
+# bytes each): the 10k corpus's actors table listed about 13 a row, and its pages of 1,000 rows
+# were 4 MB; at 4,000 they are at most about 1.6 MB.
+PAGE_LINKS = 4000
 NEAR = 2  # pages linked on each side of the current one
 
 Item = TypeVar("Item")
@@ -32,9 +39,20 @@ def split(items: Sequence[Item], size: int = PAGE_ROWS) -> list[Sequence[Item]]:
     return [items[start : start + size] for start in range(0, len(items), size)] or [items[:0]]
 
 
-def page_of(index: int, size: int = PAGE_ROWS) -> int:
-    """The page (from 1) holding the item at `index` (from 0)."""
-    return index // size + 1
+def page_bounds(
+    links: Sequence[int], most_rows: int = PAGE_ROWS, most_links: int = PAGE_LINKS
+) -> list[range]:
+    """The rows of each page of a table whose rows list `links[i]` links each, in order: at most
+    `most_rows` rows and `most_links` links a page (a row listing more is a page of its own); one
+    empty page when there are no rows."""
+    bounds: list[range] = []
+    start = listed = 0
+    for index, count in enumerate(links):
+        if index > start and (index - start == most_rows or listed + count > most_links):
+            bounds.append(range(start, index))
+            start, listed = index, 0
+        listed += count
+    return [*bounds, range(start, len(links))]
 
 
 class PageLink(NamedTuple):

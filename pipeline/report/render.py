@@ -60,8 +60,8 @@ def static(name: str) -> Markup:
 
 
 def render(template: str, **context: object) -> Iterator[str]:
-    """`template` rendered with `context`, in pieces as they are made: a page of a large table is
-    written without being held whole."""
+    """`template` rendered with `context`, in pieces as they are made (a page is at most about
+    2 MB: site.write_pages joins them and writes the page at once)."""
     return environment().get_template(template).generate(**context)
 
 

@@ -4,17 +4,18 @@
 
 Pages: index.html (overview), source-<id>.html (each text with every evidence span
 highlighted, coloured by table), table-<name>.html (each table, sortable and
-filterable, ids cross-linked), charts.html (timeline, casualty claims, map) and
-checks.html (package validation, text hashes, annotation check, uncovered
-sentences). The package ships only excerpts, so the texts come from seeds/; each
+filterable, ids cross-linked), charts.html (the timeline), casualties.html (casualty
+claims), map.html (places) and checks.html (package validation, text hashes, annotation
+check, uncovered sentences). The package ships only excerpts, so the texts come from seeds/; each
 is checked against sources.text_sha256 and the page says when it differs.
 
 The package is read and checked by pipeline.report.read before anything is rendered
 (a malformed package is a list of located problems and no page is written); this
 module gathers what each page shows and renders it with the templates of
-pipeline/report/templates/, which escape every value. Everything is sorted and free
-of wall-clock time: the same inputs give the same bytes. Nothing is fetched at view
-time.
+pipeline/report/templates/, which escape every value. The pages are written by forked
+workers, one per core, once everything they share is read and laid out. Everything is
+sorted and free of wall-clock time: the same inputs give the same bytes. Nothing is
+fetched at view time.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
+import pyarrow
+
+from pipeline.build.collector import collector_paused, existing_objects_frozen
+from pipeline.build.parallel import worker_pool, workers
 from pipeline.check.coverage import classify
 from pipeline.check.run import check_seeds
 from pipeline.package.reader import twin_files
@@ -35,6 +40,7 @@ from pipeline.report import charts
 from pipeline.report.pages import PAGE_ROWS, page_file, pager, split
 from pipeline.report.read import (
     ANNOTATED,
+    NO_ROWS,
     Package,
     UnreadablePackage,
     load,
@@ -47,7 +53,6 @@ from pipeline.validate.run import verify_package
 __all__ = ["UnreadablePackage", "build_report", "highlighted_text", "segments"]
 
 VALIDATOR = "pipeline.validate.run.verify_package (types, constraints, keys, CSV and Parquet twins)"
-MOST_REFERRERS = 12  # a longer group of referring rows is summarised by its count
 LONG_CELL = 60  # characters (escaped) beyond which a cell is given room to wrap
 
 
@@ -62,7 +67,7 @@ def highlighted_text(text: str, spans: list[dict]) -> str:
 
 def index_page(package: Package, texts: dict[str, SourceText]) -> dict:
     descriptor = package.descriptor
-    sources = package.rows.get("sources", [])
+    sources = package.rows.get("sources", NO_ROWS)
     return {
         "descriptor": descriptor,
         "licences": [
@@ -70,10 +75,14 @@ def index_page(package: Package, texts: dict[str, SourceText]) -> dict:
         ],
         # the first page's worth; the sources table lists every source, linked to its page
         "sources": [
-            (s, len(package.evidence_in.get(s["source_id"], [])), texts[s["source_id"]].status)
+            (s, len(package.evidence_in.get(s["source_id"], ())), texts[s["source_id"]].status)
             for s in sources[:PAGE_ROWS]
         ],
-        "more_sources": (len(sources) - PAGE_ROWS, page_file("table-sources", 2))
+        # the sources table's page that goes on from there
+        "more_sources": (
+            len(sources) - PAGE_ROWS,
+            package.href("sources", sources[PAGE_ROWS]["source_id"]),
+        )
         if len(sources) > PAGE_ROWS
         else None,
         "tables": [(r, len(package.rows[r["name"]])) for r in descriptor["resources"]],
@@ -82,7 +91,7 @@ def index_page(package: Package, texts: dict[str, SourceText]) -> dict:
 
 
 def source_page(package: Package, source: dict, found: SourceText) -> dict:
-    spans = package.evidence_in.get(source["source_id"], [])
+    spans = package.evidence_within(source["source_id"])
     return {
         "source": source,
         "found": found,
@@ -115,12 +124,17 @@ def _column_cells(package: Package, table: str, spec: dict) -> Callable[[object]
     if column == package.keys[table]:
         return lambda value: EMPTY if value is None else Cell("key", _text(value))
     if target is not None and not (table == "evidence" and column == "record_id"):
+        made: dict[object, Cell] = {}  # a value repeated down the page's column: made once
 
         def link(value: object) -> Cell:
             if value is None:
                 return EMPTY
-            text = _text(value)
-            return Cell("link", text, package.href(target, text), package.name_of(target, text))
+            cell = made.get(value)
+            if cell is None:
+                text = _text(value)
+                cell = Cell("link", text, package.href(target, text), package.name_of(target, text))
+                made[value] = cell
+            return cell
 
         return link
     css = NUMERIC_CSS.get(spec["type"])
@@ -155,33 +169,29 @@ def _key_cell(table: str, row: dict, rid: str) -> Cell | None:
 
 def _referrers(package: Package, table: str, record_id: str) -> dict:
     """The rows that refer to this one: listed, or counted when a table has many of them."""
-    refs = sorted(package.referrers.get((table, record_id), []))
-    counts: dict[str, int] = {}
-    for ref_table, _, _ in refs:
-        counts[ref_table] = counts.get(ref_table, 0) + 1
+    counted, listed = package.referrers_of(table, record_id)
     return {
-        "counted": [(t, n) for t, n in sorted(counts.items()) if n > MOST_REFERRERS],
-        "listed": [
-            (t, rid, column, package.name_of(t, rid))
-            for t, rid, column in refs
-            if counts[t] <= MOST_REFERRERS
-        ],
+        "counted": counted,
+        "listed": [(t, rid, column, package.name_of(t, rid)) for t, rid, column in listed],
     }
 
 
-def table_page(package: Package, resource: dict, page: int, rows: Sequence[dict]) -> dict:
-    """Page `page` of a table: `rows`, its share of the table's rows (pages.split)."""
+def table_page(package: Package, resource: dict, page: int) -> dict:
+    """Page `page` of a table: its share of the table's rows (Package.bounds)."""
     table = resource["name"]
     fields = resource["schema"]["fields"]
     header = [f["name"] for f in fields] + (["evidence"] if table in ANNOTATED else [])
     total = len(package.rows[table])
+    bounds = package.bounds[table]
+    shown = bounds[page - 1]
+    rows = package.rows[table][shown.start : shown.stop]
     return {
         "resource": resource,
         "parquet": _parquet_files(resource),
         "header": header + ["referenced by"],
         "count": len(rows),
-        "span": _span(page, len(rows), total),
-        "pager": pager(f"table-{table}", page, len(split(package.rows[table]))),
+        "span": _span(shown.start, len(rows), total, len(bounds) > 1),
+        "pager": pager(f"table-{table}", page, len(bounds)),
         "rows": _table_rows(package, table, fields, rows),
     }
 
@@ -194,11 +204,10 @@ def _parquet_files(resource: dict) -> str | None:
     return f"data/{resource['name']}/part-*.parquet ({len(files)} parts)"
 
 
-def _span(page: int, shown: int, total: int) -> dict:
-    """Which of a list's items a page shows: the first's and last's numbers (from 1) and the
-    total."""
-    first = (page - 1) * PAGE_ROWS + 1
-    return {"first": first, "last": first + shown - 1, "total": total, "paged": total > PAGE_ROWS}
+def _span(start: int, shown: int, total: int, paged: bool) -> dict:
+    """Which of a list's items a page shows, the first at `start` (from 0): the first's and
+    last's numbers (from 1), the total, and whether the list has more than one page."""
+    return {"first": start + 1, "last": start + shown, "total": total, "paged": paged}
 
 
 def _table_rows(
@@ -219,51 +228,72 @@ def _table_rows(
                 package.href(row["record_table"], row["record_id"]),
             )
         cells[0] = _key_cell(table, row, rid) or cells[0]
-        evidence = package.evidence_of.get((table, rid), []) if table in ANNOTATED else None
+        evidence = package.evidence_for(table, rid) if table in ANNOTATED else None
         yield rid, cells, evidence, _referrers(package, table, rid)
 
 
-def chart_pages(package: Package) -> list[dict]:
-    """The charts page (the first chart of the timeline and of the casualty claims, the map),
-    then a page for each further chart of either (charts.MOST_MARKS marks each)."""
+def chart_pages(package: Package) -> dict[str, tuple[str, str, dict]]:
+    """(template, heading, what it shows) of each page of charts by its file: the charts page
+    (the timeline's first chart), the casualty claims' first chart (casualties.html), the map
+    (map.html), then a page for each further chart of the timeline or of the claims
+    (charts.MOST_MARKS marks each). Each of the three is a page of its own: together, the 10k
+    corpus's were one page of 4.1 MB."""
     rows = package.rows
-    events, statements = rows.get("events", []), rows.get("statements", [])
-    places = rows.get("places", [])
-    actor_names = {a["actor_id"]: a["name"] for a in rows.get("actors", [])}
+    events, statements = rows.get("events", NO_ROWS), rows.get("statements", NO_ROWS)
+    places = list(rows.get("places", NO_ROWS))
+    actor_names = {a["actor_id"]: a["name"] for a in rows.get("actors", NO_ROWS)}
     timelines = charts.timeline(events, statements, actor_names)
     claims = charts.casualty_ranges(
-        rows.get("casualty_reports", []),
+        rows.get("casualty_reports", NO_ROWS),
         actor_names,
         {e["event_id"]: e["summary"] for e in events},
         {p["place_id"]: p["name"] for p in places},
     )
     _, far = charts.map_regions(places)
-    first = {
-        "timeline": timelines[0] if timelines else None,
-        "timeline_pager": pager("timeline", 1, len(timelines), CHARTS_FIRST["timeline"]),
-        "outside": charts.timeline_outside(events, statements),
-        "casualties": claims[0] if claims else None,
-        "casualties_pager": pager("casualties", 1, len(claims), CHARTS_FIRST["casualties"]),
-        "most_marks": f"{charts.MOST_MARKS:,}",
-        "place_map": charts.place_map(places),
-        "unmapped": far
-        + [p for p in places if p.get("latitude") is None or p.get("longitude") is None],
+    most_marks = f"{charts.MOST_MARKS:,}"
+    found: dict[str, tuple[str, str, dict]] = {
+        "charts.html": (
+            "charts.html",
+            "Charts",
+            {
+                "timeline": timelines[0] if timelines else None,
+                "timeline_pager": pager("timeline", 1, len(timelines), TIMELINE_FIRST),
+                "outside": charts.timeline_outside(events, statements),
+                "most_marks": most_marks,
+            },
+        ),
+        "casualties.html": (
+            "casualties.html",
+            f"Charts: {CHART_NAMES['casualties']}",
+            {
+                "chart": claims[0] if claims else None,
+                "pager": pager("casualties", 1, len(claims)),
+                "most_marks": most_marks,
+            },
+        ),
+        "map.html": (
+            "map.html",
+            "Charts: map of places",
+            {
+                "place_map": charts.place_map(places),
+                "unmapped": far
+                + [p for p in places if p.get("latitude") is None or p.get("longitude") is None],
+            },
+        ),
     }
-    more = [
-        {
-            "chart": chart,
-            "kind": kind,
-            "pager": pager(kind, page, len(drawn), CHARTS_FIRST[kind]),
-            "file": page_file(kind, page),
-        }
-        for kind, drawn in (("timeline", timelines), ("casualties", claims))
-        for page, chart in enumerate(drawn[1:], 2)
-    ]
-    return [first, *more]
+    for kind, drawn in (("timeline", timelines), ("casualties", claims)):
+        first = TIMELINE_FIRST if kind == "timeline" else ""
+        for page, chart in enumerate(drawn[1:], 2):
+            found[page_file(kind, page)] = (
+                "chart.html",
+                f"Charts: {CHART_NAMES[kind]}",
+                {"chart": chart, "kind": kind, "pager": pager(kind, page, len(drawn), first)},
+            )
+    return found
 
 
-# the first chart of each kind is on the charts page, at its heading
-CHARTS_FIRST = {"timeline": "charts.html#timeline", "casualties": "charts.html#casualties"}
+# the timeline's first chart is on the charts page, at its heading
+TIMELINE_FIRST = "charts.html#timeline"
 
 
 def checks_page(package_dir: Path, seeds: Path | None, progress: Progress | None = None) -> dict:
@@ -272,12 +302,11 @@ def checks_page(package_dir: Path, seeds: Path | None, progress: Progress | None
     check's corpus and of the validator's Arrow tables is freed before theirs is taken (at 10,000
     documents, each is over a gigabyte)."""
     covered = coverage(seeds, progress)  # first: the validator's memory would stay on top of it
-    return {
-        "validator": VALIDATOR,
-        "problems": sorted(str(p) for p in verify_package(package_dir, progress)),
-        "coverage": covered,
-        "unread": UNREAD,
-    }
+    problems = sorted(str(p) for p in verify_package(package_dir, progress))
+    # Arrow's allocator keeps what the check and the validator freed, for Arrow to use again; the
+    # report's rows are Python's, so it is given back (at 10,000 documents: 1,311 -> 214 MB).
+    pyarrow.default_memory_pool().release_unused()
+    return {"validator": VALIDATOR, "problems": problems, "coverage": covered, "unread": UNREAD}
 
 
 def coverage(seeds: Path | None, progress: Progress | None = None) -> dict | None:
@@ -312,7 +341,7 @@ def checks_pages(checks: dict, texts: dict[str, SourceText]) -> list[dict]:
             "texts": sorted(texts.items()),
             "page": page,
             "shown": chunk,
-            "span": _span(page, len(chunk), len(shown)),
+            "span": _span((page - 1) * PAGE_ROWS, len(chunk), len(shown), len(chunks) > 1),
             "pager": pager("checks", page, len(chunks)),
         }
         for page, chunk in enumerate(chunks, 1)
@@ -368,7 +397,7 @@ def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> 
             "index.html", "Overview", "index.html", partial(index_page, package, texts)
         )
     }
-    for source in package.rows.get("sources", []):
+    for source in package.rows.get("sources", NO_ROWS):
         pages[f"source-{source['source_id']}.html"] = Page(
             "source.html",
             f"Source: {source['title']}",
@@ -377,18 +406,17 @@ def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> 
         )
     for resource in package.descriptor["resources"]:
         table = resource["name"]
-        for page, rows in enumerate(split(package.rows[table]), 1):
+        for page in range(1, len(package.bounds[table]) + 1):
             pages[page_file(f"table-{table}", page)] = Page(
                 "table.html",
                 f"Table: {table}",
                 f"table-{table}.html",
-                partial(table_page, package, resource, page, rows),
+                partial(table_page, package, resource, page),
             )
-    first_charts, *more_charts = chart_pages(package)
-    pages["charts.html"] = Page("charts.html", "Charts", "charts.html", partial(dict, first_charts))
-    for shown in more_charts:
-        heading = f"Charts: {CHART_NAMES[shown['kind']]}"
-        pages[shown["file"]] = Page("chart.html", heading, "charts.html", partial(dict, shown))
+    with collector_paused():  # the charts' geometry: objects by the million, and no cycles
+        laid_out = chart_pages(package)
+    for name, (template, heading, shown) in laid_out.items():
+        pages[name] = Page(template, heading, "charts.html", partial(dict, shown))
     for page, shown in enumerate(checks_pages(checks, texts), 1):
         pages[page_file("checks", page)] = Page(
             "checks.html", "Checks", "checks.html", partial(dict, shown)
@@ -413,27 +441,72 @@ def write_pages(
     package_title: str,
     href: Callable[[str, str], str],
     progress: Progress | None = None,
+    processes: int | None = None,
 ) -> list[Path]:
     """Each page written into `out`, its rows linked by `href(table, id)`, after removing the
-    pages of sources, tables and checks no longer in the package."""
+    pages of sources, tables and checks no longer in the package. A site of PARALLEL_MIN_PAGES
+    pages or more is written by `processes` forked workers (one per core by default), each
+    writing runs of PAGES_PER_RUN pages; a page's bytes are the same whoever writes it."""
     progress = or_silent(progress)
     out.mkdir(parents=True, exist_ok=True)
     for pattern in STALE:
         for stale in sorted(out.glob(pattern)):
             if stale.name not in pages:
                 stale.unlink()
-    written: list[Path] = []
-    for name, page in pages.items():
-        progress("writing pages", len(written), len(pages))
-        path = out / name
+    global _site  # set before the fork: the workers inherit it, and share the rows it reaches
+    _site = Site(out, pages, nav, package_title, href)
+    names = list(pages)
+    runs = [names[start : start + PAGES_PER_RUN] for start in range(0, len(names), PAGES_PER_RUN)]
+    count = workers() if processes is None else processes
+    done = 0
+    progress("writing pages", done, len(names))
+    # the collector passes over the package's rows no more, nor writes to them in a worker
+    # (which would copy each of their memory pages there)
+    with existing_objects_frozen():
+        try:
+            if count >= 2 and len(names) >= PARALLEL_MIN_PAGES:
+                with worker_pool(count) as pool:
+                    for written in pool.imap_unordered(_write_run, runs):
+                        done += written
+                        progress("writing pages", done, len(names))
+            else:
+                for name in names:
+                    done += _write_run([name])
+                    progress("writing pages", done, len(names))
+        finally:
+            _site = None
+    return [out / name for name in names]
+
+
+class Site(NamedTuple):
+    """What every page of the site is written with."""
+
+    out: Path
+    pages: dict[str, Page]
+    nav: Navigation
+    package_title: str
+    href: Callable[[str, str], str]
+
+
+_site: Site | None = None
+# A pool of two workers starts and stops in 0.04 to 0.11 s here, the time of a few pages (the 1k
+# corpus's average 10 ms); a small site, the tests' 15 pages, is written here. Runs of 20 pages
+# are small enough that no worker is left with much to do after the others end.
+PARALLEL_MIN_PAGES = 100
+PAGES_PER_RUN = 20
+
+
+def _write_run(names: list[str]) -> int:
+    """Write the pages `names` of the site being written; how many were written."""
+    assert _site is not None, "write_pages sets the site before any page is written"
+    for name in names:
+        page = _site.pages[name]
         context = {
             "title": page.heading,
-            "package_title": package_title,
-            "nav": nav.of(page.under),
-            "href": href,
+            "package_title": _site.package_title,
+            "nav": _site.nav.of(page.under),
+            "href": _site.href,
         }
-        with path.open("w", encoding="utf-8") as handle:
-            handle.writelines(render(page.template, **context, **page.shown()))
-        written.append(path)
-    progress("writing pages", len(written), len(pages))
-    return written
+        with (_site.out / name).open("w", encoding="utf-8") as handle:
+            handle.write("".join(render(page.template, **context, **page.shown())))
+    return len(names)

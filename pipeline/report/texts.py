@@ -20,7 +20,7 @@ from pipeline.load.seeds import TEXT_FILE
 from pipeline.load.sourcetext import sha256_text
 from pipeline.package.reader import PackageError, open_member
 from pipeline.report.charts import TABLE_COLOURS, href
-from pipeline.report.read import Package
+from pipeline.report.read import NO_ROWS, Package
 
 UNREAD = "text in seeds/ is a link, not a regular file, or unreadable: not read"
 STRIPE_PX, STRIPE_LEVELS = 3, 5
@@ -43,7 +43,7 @@ class SourceText:
 def source_texts(package: Package, seeds: Path | None) -> dict[str, SourceText]:
     """Each source's text from seeds/<id>/text.txt, with its sha256 compared to the package's."""
     found = {}
-    for source in package.rows.get("sources", []):
+    for source in package.rows.get("sources", NO_ROWS):
         sid = source["source_id"]
         relative = f"{sid}/{TEXT_FILE}"
         if seeds is None or not os.path.lexists(seeds / relative):
@@ -80,10 +80,18 @@ def segments(length: int, spans: list[dict]) -> list[tuple[int, int, list[dict]]
         | {min(max(s["end"], 0), length) for s in spans}
     )
     ordered = sorted(spans, key=lambda s: (s["start"], -s["end"], s["evidence_id"]))
-    result = []
+    # A sweep over the cuts: the spans begun so far, less those ended (the cuts only grow), rather
+    # than every span tested at every cut (quadratic in a text's spans).
+    result: list[tuple[int, int, list[dict]]] = []
+    active: list[dict] = []
+    begun = 0
     for a, b in pairwise(cuts):
-        if b > a:
-            result.append((a, b, [s for s in ordered if s["start"] <= a and b <= s["end"]]))
+        starting = begun
+        while begun < len(ordered) and ordered[begun]["start"] <= a:
+            begun += 1
+        # a new list each time: the one before is the previous piece's
+        active = [s for s in active + ordered[starting:begun] if b <= s["end"]]
+        result.append((a, b, active))
     return result
 
 

@@ -608,7 +608,7 @@ UNCOVERED = (
         (
             ["report", "--out", "report"],
             0,
-            "wrote 13 pages to report; open report/index.html\n",
+            "wrote 15 pages to report; open report/index.html\n",
             "",
         ),
     ],

@@ -16,9 +16,12 @@ from test_report import parse
 
 from pipeline.package.reader import read_package
 from pipeline.publish import build_package
+from pipeline.report import site
 from pipeline.report.charts import MOST_MARKS, timeline
-from pipeline.report.pages import PAGE_ROWS, PageLink, page_file, pager, split
+from pipeline.report.pages import PAGE_ROWS, PageLink, page_bounds, page_file, pager, split
+from pipeline.report.read import load
 from pipeline.report.site import build_report
+from pipeline.report.texts import source_texts
 
 from conftest import ROOT
 
@@ -85,6 +88,33 @@ def test_a_pager_has_a_bounded_number_of_links_and_marks_its_page(count: int, da
 )
 def test_split_keeps_order_and_makes_one_page_of_nothing(items: list, expected: list):
     assert split(items, 2) == expected
+
+
+BOUNDS = {
+    "no rows": (([],), [range(0, 0)]),
+    "rows only": (([0] * 5, 2, 10), [range(0, 2), range(2, 4), range(4, 5)]),
+    "links fill a page": (
+        ([2, 2, 2, 9, 1], 10, 5),
+        [range(0, 2), range(2, 3), range(3, 4), range(4, 5)],
+    ),
+    "a row over the links alone": (([9], 10, 5), [range(0, 1)]),
+    "exactly full": (([1, 4, 5], 10, 5), [range(0, 2), range(2, 3)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BOUNDS))
+def test_page_bounds(case: str):
+    args, expected = BOUNDS[case]
+    assert page_bounds(*args) == expected
+
+
+@given(st.lists(st.integers(0, 30), max_size=60), st.integers(1, 8), st.integers(1, 40))
+def test_page_bounds_cover_every_row_once_within_both_limits(links, most_rows, most_links):
+    bounds = page_bounds(links, most_rows, most_links)
+    assert [i for page in bounds for i in page] == list(range(len(links)))
+    for page in bounds:
+        assert 1 <= len(page) <= most_rows or links == []
+        assert sum(links[i] for i in page) <= most_links or len(page) == 1
 
 
 @pytest.mark.parametrize(
@@ -225,3 +255,20 @@ def test_a_lane_of_more_marks_than_a_chart_holds_is_drawn_in_parts():
         [("Alpha (2/3)", MOST_MARKS)],
         [("Alpha (3/3)", 500), ("Beta", 10)],
     ]
+
+
+def test_pages_written_by_workers_are_the_pages_written_here(paged, tmp_path: Path):
+    package_dir, _ = paged
+    package = load(package_dir)
+    checks = {"validator": site.VALIDATOR, "problems": [], "coverage": None, "unread": ""}
+    pages = site.site_pages(package, source_texts(package, None), checks)
+    assert len(pages) >= site.PARALLEL_MIN_PAGES  # so that two processes write it in parallel
+    written = {}
+    for processes in (1, 2):
+        out = tmp_path / str(processes)
+        paths = site.write_pages(
+            out, pages, site.navigation(package), "T", package.href, None, processes
+        )
+        assert [path.name for path in paths] == list(pages)
+        written[processes] = {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+    assert written[1] == written[2]

@@ -50,7 +50,7 @@ def test_every_page_inlines_the_stylesheet_and_script_once(tmp_path: Path, publi
     css = static.joinpath("report.css").read_text(encoding="utf-8")
     script = static.joinpath("report.js").read_text(encoding="utf-8")
     pages = build_report(published_minimal, BASE_SEEDS, tmp_path / "report")
-    assert len(pages) == 13
+    assert len(pages) == 15
     for page in pages:
         html = page.read_text(encoding="utf-8")
         assert html.count(f"<style>\n{css}</style>") == 1, page.name

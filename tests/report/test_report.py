@@ -13,16 +13,19 @@ import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.package.reader import read_package
 from pipeline.publish import build_package
 from pipeline.report import site
-from pipeline.report.read import ColumnReader, load
+from pipeline.report.read import ColumnReader, Package, load
 from pipeline.report.site import build_report, highlighted_text, segments
 from pipeline.validate.run import verify_package
 
@@ -128,19 +131,35 @@ def test_rows_are_cross_linked(built):
         assert f"source-{ev['source_id']}.html#ev-{ev['evidence_id']}" in page.hrefs
 
 
+CHART_PAGES = {"charts.html": "timeline", "casualties.html": "casualties", "map.html": "map"}
+
+
 def test_charts_have_a_mark_per_row(built):
     package, _, report = built
     _, rows = read_package(package)
-    html = (report / "charts.html").read_text(encoding="utf-8")
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart') == 3
+    pages = {name: (report / name).read_text(encoding="utf-8") for name in CHART_PAGES}
+    for name, kind in CHART_PAGES.items():
+        charts = re.findall(
+            r'<svg xmlns="http://www.w3.org/2000/svg" class="chart (\w+)"', pages[name]
+        )
+        assert charts == [kind], name
+        assert "http" not in re.sub(r'xmlns="http://www.w3.org/2000/svg"', "", pages[name]).replace(
+            "https://creativecommons", ""
+        )
+    for item in [*rows["events"], *rows["statements"]]:
+        table, key = (
+            ("events", "event_id") if "event_id" in item else ("statements", "statement_id")
+        )
+        if item.get("date_start") or item.get("date"):
+            assert f'href="table-{table}.html#row-{item[key]}"' in pages["charts.html"]
     for claim in rows["casualty_reports"]:
-        assert f'href="table-casualty_reports.html#row-{claim["report_id"]}"' in html
+        assert (
+            f'href="table-casualty_reports.html#row-{claim["report_id"]}"'
+            in pages["casualties.html"]
+        )
     for place in rows["places"]:
         if place["latitude"] is not None:
-            assert f"table-places.html#row-{place['place_id']}" in html
-    assert "http" not in re.sub(r'xmlns="http://www.w3.org/2000/svg"', "", html).replace(
-        "https://creativecommons", ""
-    )
+            assert f"table-places.html#row-{place['place_id']}" in pages["map.html"]
 
 
 def test_pages_are_self_contained(built):
@@ -168,6 +187,29 @@ def test_overlapping_spans_split_at_every_boundary():
     ]
     got = [(a, b, [s["evidence_id"] for s in active]) for a, b, active in segments(10, spans)]
     assert got == [(0, 3, ["a"]), (3, 5, ["a", "b", "c"]), (5, 8, ["b"]), (8, 10, [])]
+
+
+SPANS = st.lists(
+    st.tuples(st.integers(-3, 30), st.integers(-3, 30), st.sampled_from(["events", "actors"])),
+    max_size=12,
+)
+
+
+@given(st.integers(0, 25), SPANS)
+def test_segments_hold_each_span_that_covers_them_outermost_first(length: int, drawn: list):
+    spans = [
+        {"evidence_id": f"e{n}", "start": a, "end": b, "record_table": t, "record_id": "r"}
+        for n, (a, b, t) in enumerate(drawn)
+    ]
+    ordered = sorted(spans, key=lambda s: (s["start"], -s["end"], s["evidence_id"]))
+    cuts = sorted(
+        {0, length} | {min(max(v, 0), length) for s in spans for v in (s["start"], s["end"])}
+    )
+    # the definition: every span whose offsets hold the piece, tested one by one
+    expected = [
+        (a, b, [s for s in ordered if s["start"] <= a and b <= s["end"]]) for a, b in pairwise(cuts)
+    ]
+    assert segments(length, spans) == expected
 
 
 def test_text_is_escaped():
@@ -222,7 +264,7 @@ def test_cli_report(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert (
         result.output
-        == f"wrote 13 pages to {tmp_path / 'report'}; open {tmp_path / 'report' / 'index.html'}\n"
+        == f"wrote 15 pages to {tmp_path / 'report'}; open {tmp_path / 'report' / 'index.html'}\n"
     )
     missing = CliRunner().invoke(
         app, ["report", "--package", str(tmp_path / "nothing"), "--out", str(tmp_path / "r2")]
@@ -301,8 +343,9 @@ def test_pages_render_in_chromium(built, tmp_path: Path, name: str):
         assert "focus" in dom.classes, "the script marks the highlights named in the address"
         assert f"ev-{first_ev}" in dom.ids
     if name == "charts":
-        assert dumped.stdout.count('class="chart ') == 3
-        assert dumped.stdout.count('class="mark"') >= len(rows["events"]) + len(rows["statements"])
+        assert dumped.stdout.count('class="chart ') == 1  # the timeline; the others have pages
+        written = (report / file).read_text(encoding="utf-8").count('class="mark"')
+        assert dumped.stdout.count('class="mark"') == written > 0  # every mark the file holds
     if name == "table-events":
         assert all(f"row-{e['event_id']}" in dom.ids for e in rows["events"])
     shot = tmp_path / f"report-{name}.png"
@@ -414,3 +457,17 @@ def test_a_column_reader_refuses_an_unreadable_cell_each_time(text: str):
         with pytest.raises(ValueError):
             read(text)
     assert read.seen == {}
+
+
+def test_a_package_without_the_charted_tables_has_empty_charts():
+    laid_out = site.chart_pages(Package({"resources": []}, {}))
+    assert {name: shown for name, (_, _, shown) in laid_out.items()} == {
+        "charts.html": {
+            "timeline": None,
+            "timeline_pager": [],
+            "outside": [],
+            "most_marks": "2,000",
+        },
+        "casualties.html": {"chart": None, "pager": [], "most_marks": "2,000"},
+        "map.html": {"place_map": None, "unmapped": []},
+    }

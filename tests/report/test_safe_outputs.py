@@ -383,7 +383,7 @@ def test_report_pages_hold_no_markup_from_the_data(hostile_package: Path, tmp_pa
     )
     assert result.exit_code == 0, result.output
     pages = sorted(out.glob("*.html"))
-    assert len(pages) == 13
+    assert len(pages) == 15
     for path in pages:
         html = path.read_text(encoding="utf-8")
         page = Html(html)
@@ -405,6 +405,8 @@ def test_report_pages_hold_no_markup_from_the_data(hostile_package: Path, tmp_pa
                     "source-",
                     "index.html",
                     "charts.html",
+                    "casualties.html",
+                    "map.html",
                     "checks.html",
                     "data:,",
                     "https://",
@@ -414,7 +416,9 @@ def test_report_pages_hold_no_markup_from_the_data(hostile_package: Path, tmp_pa
     index = Html((out / "index.html").read_text(encoding="utf-8"))
     assert f"{SCRIPT} — {IMG}, 2020-09-30" in index.text
     charts = Html((out / "charts.html").read_text(encoding="utf-8"))
-    assert f"{SCRIPT} {LINK}" in charts.text and "</text></svg>" + SCRIPT in charts.text
+    assert f"{SCRIPT} {LINK}" in charts.text
+    casualties = Html((out / "casualties.html").read_text(encoding="utf-8"))
+    assert "</text></svg>" + SCRIPT in casualties.text
 
 
 # ---- the report on a malformed package: a located problem, nothing written, nothing read outside ----
@@ -843,7 +847,7 @@ EDGES = {
         '<td class="date">9999-12-31</td>',
     ),
     "date-in-year-1": ("statements", {"date": "0001-01-01"}, "charts.html", "0001-01-01"),
-    "no-longitude": ("places", {"longitude": ""}, "charts.html", "(no coordinates)"),
+    "no-longitude": ("places", {"longitude": ""}, "map.html", "(no coordinates)"),
     "evidence-of-another-table": (
         "evidence",
         {"record_table": "rumours"},
