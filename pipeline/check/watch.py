@@ -83,7 +83,9 @@ def watch(
     kept: dict = {}
 
     def checked() -> list[str]:
-        return problem_lines(check_seeds(seeds, use_cache=use_cache, note=note, kept=kept).problems)
+        return problem_lines(
+            check_seeds(seeds, use_cache=use_cache, note=note, kept=kept, tables=False).problems
+        )
 
     state = snapshot(seeds)
     found = checked()

@@ -296,7 +296,7 @@ def test_a_digest_taken_just_before_an_edit_is_not_trusted(tmp_path, cache_dir, 
     monkeypatch.setattr(cache, "file_digest", lambda p: reads.append(p) or real(p))
     check(seeds)  # the files were written within RACY_NS of the first check's digests
     folder = seeds / "wire-2020-09-30"
-    assert reads == [folder / "source.yaml", folder / "annotations.yaml"]
+    assert reads == [folder / "source.yaml", folder / "text.txt", folder / "annotations.yaml"]
 
 
 MEMO_DAMAGE = {
