@@ -736,7 +736,7 @@ def test_a_snapshot_is_not_kept_for_a_small_corpus(corpus, tmp_path, cache_dir, 
     through_snapshot(monkeypatch, 100)
     check(seeds)
     assert len(list(cache_dir.glob(f"*/{snapshot.DATA_NAME}"))) == 1
-    monkeypatch.setattr(parallel, "SNAPSHOT_MIN_FOLDERS", DOCS + 1)
+    monkeypatch.setattr(parallel, "SNAPSHOT_MIN_FOLDERS", 10**6)
     expected = check(seeds, "--no-cache")
     assert check(seeds) == expected
     assert list(cache_dir.glob("*/snapshot.*")) == []
