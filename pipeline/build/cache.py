@@ -5,10 +5,13 @@ for each source folder, what reading its annotations.yaml gives (the typed rows,
 their origins, the exclusions and the folder's own problems, record rules and single cells'
 constraints included). Everything that looks across files (keys, duplicates, foreign keys,
 circles, excluded chrome) always runs over every row. Beside the entries, the digests of the files
-last looked at, with their status (DigestMemo), so that unchanged files are not read again.
+last looked at, with their status (DigestMemo), so that unchanged files are not read again. A
+large corpus keeps every folder's rows in one snapshot besides (pipeline.build.snapshot), and
+entries only for the folders read since it was written.
 
 What keys an entry, so that a stale one cannot be used:
-- the entry's file name: the annotation file's bytes, the folder and seeds names its messages show,
+- the entry's file name: the annotation file's bytes, the folder and seeds names its messages show
+  and how they are shown from the current folder,
   the count conventions the record rules read, whether record rules ran, and the code version (the
   bytes of every pipeline/ module and of schemas/, the entry format, the Python and library
   versions);
@@ -602,10 +605,11 @@ SOURCES_NAME = "sources"
 class SourceSnapshot:
     """The sources read without a problem last time, in one file (the name SOURCES_NAME): each
     folder's source.yaml digest, its metadata as parsed (lines kept), its text file's name and
-    the digest of that text. A folder whose source.yaml has that digest now (DigestMemo) is not
-    parsed again; its text is read and used only if its bytes still hash to the digest, so the
-    text is never stored twice nor trusted by its status. A folder with any problem is read every
-    time, so its messages are always the reader's own. One file rather than one per source: 10,000
+    the digest of that text. A folder whose source.yaml and text have those digests now (both by
+    DigestMemo, as the annotation files) is not parsed again; its text is never stored in the
+    cache, but read from its file when first used (LazySource), and used only if its bytes still
+    hash to the digest. A folder with any problem is read every time, so its messages are always
+    the reader's own. One file rather than one per source: 10,000
     small reads cost more than one read of every metadata (figures in parallel.py)."""
 
     def __init__(self, cache: FolderCache, digests: DigestMemo, root: Path):

@@ -5,8 +5,10 @@ constraints, 4 keys, 5 domain rules; then seeds/changes.yaml, as far as it can b
 checked without a published package. All run on whatever could be read, so one
 run reports every problem at once. Layers 1, 2, the single cells' constraints of 3 and the record
 rules of 5 look at one annotation file at a time, and their results are cached per file
-(pipeline.build.cache) unless `use_cache` is off; the rest (repeats, keys, circles, responses,
-excluded chrome) always runs over every row.
+(pipeline.build.cache, and for a large corpus pipeline.build.snapshot) unless `use_cache` is off;
+the rest (repeats, keys, circles, responses, excluded chrome) always runs over every row, on the
+tables' Arrow columns (BuiltRows): a row is made into Python values only for a problem told
+about it.
 """
 
 from __future__ import annotations
