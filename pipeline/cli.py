@@ -481,10 +481,12 @@ def check(
             raise typer.Exit(2)
         _watch(seeds, no_cache, as_json)
     with progress_shown(quiet) as shown:
-        checked = check_seeds(seeds, shown, use_cache=not no_cache, note=say, scheduler=scheduler)
+        checked = check_seeds(
+            seeds, shown, use_cache=not no_cache, note=say, scheduler=scheduler, tables=False
+        )
     if checked.problems:
         fail(checked.problems, as_json)
-    counts = {table: len(rows) for table, rows in checked.tables.rows.items()}
+    counts = checked.counts()
     if as_json:
         typer.echo(json.dumps({"valid": True, "problems": [], "rows": counts}, indent=2))
     else:

@@ -5,10 +5,13 @@ for each source folder, what reading its annotations.yaml gives (the typed rows,
 their origins, the exclusions and the folder's own problems, record rules and single cells'
 constraints included). Everything that looks across files (keys, duplicates, foreign keys,
 circles, excluded chrome) always runs over every row. Beside the entries, the digests of the files
-last looked at, with their status (DigestMemo), so that unchanged files are not read again.
+last looked at, with their status (DigestMemo), so that unchanged files are not read again. A
+large corpus keeps every folder's rows in one snapshot besides (pipeline.build.snapshot), and
+entries only for the folders read since it was written.
 
 What keys an entry, so that a stale one cannot be used:
-- the entry's file name: the annotation file's bytes, the folder and seeds names its messages show,
+- the entry's file name: the annotation file's bytes, the folder and seeds names its messages show
+  and how they are shown from the current folder,
   the count conventions the record rules read, whether record rules ran, and the code version (the
   bytes of every pipeline/ module and of schemas/, the entry format, the Python and library
   versions);
@@ -60,7 +63,7 @@ from pathlib import Path
 import orjson
 
 from pipeline.build.tables import Origin, Tables
-from pipeline.contract.problems import path_for_people
+from pipeline.contract.problems import InputError, Problem, path_for_people
 from pipeline.contract.schemas import SCHEMAS_DIR
 from pipeline.load.seeds import (
     ANNOTATION_FILE,
@@ -78,7 +81,9 @@ FORMAT = "karabakh-pipeline-cache"
 FORMAT_VERSION = 1
 MAX_CORPORA = 8  # seeds folders with a cache; the least recently used beyond go
 ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json")
-MEMO_NAME = re.compile(r"(publish-|digests-)[0-9a-f]{64}\.json|(digests|sources)\.json")
+MEMO_NAME = re.compile(
+    r"(publish-|digests-)[0-9a-f]{64}\.json|(digests|sources|snapshot)\.json|snapshot\.arrow"
+)
 CORPUS_NAME = re.compile(r"[0-9a-f]{32}")
 TEMP_PREFIX = ".tmp-"
 STALE_TEMP_SECONDS = 3600  # a temporary file this old was left by a command that died
@@ -171,18 +176,18 @@ class FolderCache:
         self.used.add(key)
         self.write(key, payload)
 
-    def write(self, key: str, payload: dict) -> None:
-        """Write the file `key`.json atomically, not counted as used."""
+    def write(self, key: str, payload: dict) -> bool:
+        """Write the file `key`.json atomically, not counted as used; whether it was written."""
         try:
             body = orjson.dumps(payload)
         except orjson.JSONEncodeError:  # text with a lone surrogate: never stored
-            return
+            return False
         digest = hashlib.sha256(body).hexdigest()
         header = {"format": FORMAT, "version": FORMAT_VERSION, "key": key, "sha256": digest}
         try:
             fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.folder)
         except OSError:
-            return
+            return False
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(json.dumps(header).encode() + b"\n" + body)
@@ -190,6 +195,8 @@ class FolderCache:
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
+            return False
+        return True
 
     def unreadable(self) -> None:
         """An entry that read but does not decode as an entry."""
@@ -347,6 +354,18 @@ class DigestMemo:
             self.new[str(path)] = [*status, digest]
         return digest
 
+    def remember(self, path: Path, digest: str) -> None:
+        """Remember `digest` for the regular file `path`, read in this run: its status is taken
+        now, after the read, so a write between the two leaves a change time after this run began,
+        and the digest is not trusted next time."""
+        try:
+            info = os.stat(path, follow_symlinks=False)
+        except OSError:
+            return
+        if stat.S_ISREG(info.st_mode):
+            status = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+            self.new[str(path)] = [*status, digest]
+
     def save(self) -> None:
         """Remember the digests of this run (the files it looked at), if any differ."""
         if self.new != self.old:
@@ -400,8 +419,16 @@ def annotation_path(folder: Path) -> Path:
 
 
 def read_context(root: Path, conventions: dict, with_rules: bool) -> str:
-    """What every entry of one read shares: the seeds name, the conventions, the rules."""
-    return repr((root.name, sorted(conventions.items()), with_rules))
+    """What every entry of one read shares: the seeds name and how its files are shown from the
+    current folder (messages name them so), the conventions, the rules."""
+    return repr((root.name, shown_root(root), sorted(conventions.items()), with_rules))
+
+
+def shown_root(root: Path) -> str:
+    """How messages name the files under `root` from the current folder: the prefix of its
+    folders, or, when the current folder is inside `root`, that folder itself."""
+    prefix = _shown_prefix(root)
+    return f"inside {os.getcwd()}" if prefix is None else prefix
 
 
 # ---- entries ----
@@ -455,7 +482,7 @@ def encode_part(part: Part) -> dict:
         "bad_cells": sorted(list(cell) for cell in tables.bad_cells),
         "weekday_exempt": sorted(tables.weekday_exempt),
         "short_exempt": sorted(tables.short_exempt),
-        "exclusions": [_encode_exclusion(exclusion) for exclusion in part.exclusions],
+        "exclusions": [encode_exclusion(exclusion) for exclusion in part.exclusions],
         "problems": [[p.file, p.line, p.message, p.record, p.field, p.hint] for p in part.problems],
     }
 
@@ -502,7 +529,7 @@ def _kept_exactly(value: object) -> bool:
     return type(value) in _SCALARS and (type(value) is not float or math.isfinite(value))
 
 
-def _encode_exclusion(exclusion: Exclusion) -> list:
+def encode_exclusion(exclusion: Exclusion) -> list:
     values = exclusion.values
     if not all(_kept_exactly(value) for value in values.values()):
         raise _NotCacheable("an exclusion holding a mapping or a list")
@@ -511,8 +538,6 @@ def _encode_exclusion(exclusion: Exclusion) -> list:
 
 def decode_part(data: dict) -> Part:
     """The part an entry holds; ValueError (or KeyError, TypeError) for one that does not decode."""
-    from pipeline.contract.problems import Problem
-
     tables = Tables()
     key_sets = [tuple(keys) for keys in data["keys"]]
     for table, encoded in data["tables"].items():
@@ -533,7 +558,7 @@ def decode_part(data: dict) -> Part:
     tables.bad_cells = {(table, index, column) for table, index, column in data["bad_cells"]}
     tables.weekday_exempt = set(data["weekday_exempt"])
     tables.short_exempt = set(data["short_exempt"])
-    exclusions = [_decode_exclusion(*item) for item in data["exclusions"]]
+    exclusions = [decode_exclusion(*item) for item in data["exclusions"]]
     problems = [Problem(*item) for item in data["problems"]]
     return Part(tables, exclusions, problems)
 
@@ -549,7 +574,7 @@ def _decode_rows(encoded: dict) -> list[dict]:
     return rows
 
 
-def _decode_exclusion(source_id: str, file: str, values: dict, line: int, key_lines: dict):
+def decode_exclusion(source_id: str, file: str, values: dict, line: int, key_lines: dict):
     located = Located(values)
     located.line = line
     located.key_lines = key_lines
@@ -580,10 +605,11 @@ SOURCES_NAME = "sources"
 class SourceSnapshot:
     """The sources read without a problem last time, in one file (the name SOURCES_NAME): each
     folder's source.yaml digest, its metadata as parsed (lines kept), its text file's name and
-    the digest of that text. A folder whose source.yaml has that digest now (DigestMemo) is not
-    parsed again; its text is read and used only if its bytes still hash to the digest, so the
-    text is never stored twice nor trusted by its status. A folder with any problem is read every
-    time, so its messages are always the reader's own. One file rather than one per source: 10,000
+    the digest of that text. A folder whose source.yaml and text have those digests now (both by
+    DigestMemo, as the annotation files) is not parsed again; its text is never stored in the
+    cache, but read from its file when first used (LazySource), and used only if its bytes still
+    hash to the digest. A folder with any problem is read every time, so its messages are always
+    the reader's own. One file rather than one per source: 10,000
     small reads cost more than one read of every metadata (figures in parallel.py)."""
 
     def __init__(self, cache: FolderCache, digests: DigestMemo, root: Path):
@@ -614,7 +640,7 @@ class SourceSnapshot:
             if not ID_RE.fullmatch(folder.name) or folder.is_symlink():
                 continue  # the read reports it, every time
             try:
-                source = _cached_source(folder, digest, entry, self._shown_in(folder))
+                source = _cached_source(folder, digest, entry, self._shown_in(folder), self.digests)
             except (ValueError, TypeError, KeyError, IndexError, AttributeError):
                 self.cache.unreadable()
                 continue
@@ -649,6 +675,7 @@ class SourceSnapshot:
             except _NotCacheable:
                 continue
             self.kept[folder.name] = [before, text_name, source.sha256, meta]
+            self.digests.remember(folder / str(text_name), source.sha256)
         if self.kept != self.old:
             self.cache.write(SOURCES_NAME, {"context": self.context, "sources": self.kept})
 
@@ -673,20 +700,61 @@ def _plain_name(name: object) -> bool:
 
 
 def _cached_source(
-    folder: Path, digest: str, entry: list, shown: Callable[[str], str]
+    folder: Path, digest: str, entry: list, shown: Callable[[str], str], digests: DigestMemo
 ) -> Source | None:
-    """The source an entry keeps, if its source.yaml has `digest` and its text its digest;
-    `shown(name)` is how messages name the folder's file `name`."""
+    """The source an entry keeps, if its source.yaml has `digest` and its text (by `digests`) its
+    digest; `shown(name)` is how messages name the folder's file `name`."""
     meta_digest, text_name, text_digest, encoded = entry
     if meta_digest != digest or not _plain_name(text_name):
         return None
-    text = _text_if(folder / text_name, text_digest)
-    if text is None:
+    if digests.digest(folder / text_name) != text_digest:
         return None
     meta = _decode_value(encoded)
     if not isinstance(meta, Located):
         raise ValueError("metadata is not a mapping")
-    return Source(folder.name, meta, text, shown(SOURCE_FILE), shown(text_name))
+    return LazySource(
+        folder.name, meta, folder / text_name, shown(SOURCE_FILE), shown(text_name), entry[:3]
+    )
+
+
+class LazySource(Source):
+    """A source read cleanly before, its files unchanged since (DigestMemo): its text is read only
+    when first used (reading and hashing 10,000 texts took 2 s of a warm check, and a check of
+    unchanged files needs none of them). `digests` are those of its source.yaml, its text's name
+    and its text."""
+
+    def __init__(
+        self, source_id: str, meta: Located, path: Path, file: str, text_file: str, digests: list
+    ):
+        self.source_id, self.meta, self.file, self.text_file = source_id, meta, file, text_file
+        self.path, self.digests = path, digests
+        self._text: str | None = None
+
+    @property  # a field of Source, read here when first used
+    def text(self) -> str:
+        if self._text is None:
+            text = _text_if(self.path, self.digests[2])
+            if text is None:
+                raise InputError(
+                    [
+                        Problem(
+                            self.text_file,
+                            None,
+                            "file changed while it was checked",
+                            hint="run the command again",
+                        )
+                    ]
+                )
+            self._text = text
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text = value
+
+    @property
+    def sha256(self) -> str:
+        return self.digests[2]
 
 
 def _text_if(path: Path, digest: str) -> str | None:
@@ -761,6 +829,7 @@ class Plan:
         listing = repr((sorted(corpus.sources), sorted(corpus.unreadable_sources)))
         self.known = hashlib.sha256(listing.encode()).hexdigest()
         self.keys: dict[Path, tuple[str, str]] = {}  # folder -> (annotation digest, entry key)
+        self.deps: dict[Path, dict] = {}  # folder -> the dependencies of the entry it hit
         self.digests = DigestMemo(cache) if digests is None else digests
 
     def lookup(self, folders: list[Path]) -> dict[Path, Part]:
@@ -781,6 +850,7 @@ class Plan:
             try:
                 if still_valid(payload, self.states, self.known):
                     found[folder] = payload_part(payload) if kept is None else kept[1]
+                    self.deps[folder] = payload["deps"]
                     self._keep(key, payload["deps"], found[folder])
             except (ValueError, TypeError, AttributeError):  # dependencies of another shape
                 self.cache.unreadable()

@@ -5,21 +5,23 @@ constraints, 4 keys, 5 domain rules; then seeds/changes.yaml, as far as it can b
 checked without a published package. All run on whatever could be read, so one
 run reports every problem at once. Layers 1, 2, the single cells' constraints of 3 and the record
 rules of 5 look at one annotation file at a time, and their results are cached per file
-(pipeline.build.cache) unless `use_cache` is off; the rest (repeats, keys, circles, responses,
-excluded chrome) always runs over every row.
+(pipeline.build.cache, and for a large corpus pipeline.build.snapshot) unless `use_cache` is off;
+the rest (repeats, keys, circles, responses, excluded chrome) always runs over every row, on the
+tables' Arrow columns (BuiltRows): a row is made into Python values only for a problem told
+about it.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.build.cache import open_cache
+from pipeline.build.cache import FolderCache, open_cache
 from pipeline.build.cluster import LOCAL
 from pipeline.build.collector import existing_objects_frozen
-from pipeline.build.parallel import RecordRules, read_and_build
+from pipeline.build.parallel import RecordRules, read_rows
+from pipeline.build.snapshot import BuiltRows, SnapshotDamaged
 from pipeline.build.tables import Tables
 from pipeline.check import coverage, rules
 from pipeline.contract.problems import Problem, unique_sorted
@@ -28,12 +30,23 @@ from pipeline.load.seeds import Corpus
 from pipeline.progress import Progress, or_silent
 
 
-@dataclass
 class Checked:
-    corpus: Corpus
-    tables: Tables
-    exclusions: list
-    problems: list[Problem]
+    """What a check found: the corpus, the built tables (`rows`, and as Python rows `tables`, made
+    when first asked for), the exclusions resolved and every problem."""
+
+    def __init__(self, corpus: Corpus, rows: BuiltRows, exclusions: list, problems: list[Problem]):
+        self.corpus, self.rows, self.exclusions, self.problems = corpus, rows, exclusions, problems
+        self._tables: Tables | None = None
+
+    @property
+    def tables(self) -> Tables:
+        if self._tables is None:
+            self._tables = self.rows.tables()
+        return self._tables
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table, in the tables' order."""
+        return self.rows.counts()
 
 
 def to_stderr(line: str) -> None:
@@ -48,26 +61,51 @@ def check_seeds(
     avoid: Iterable[Path] = (),
     scheduler: str = LOCAL,
     kept: dict | None = None,
+    tables: bool = True,
 ) -> Checked:
     """Every problem of `seeds`; `progress` hears the folders read, then each check across tables;
     `note` hears about the cache (an entry ignored, a cache folder not used), which is never used
     inside `seeds` or a folder of `avoid`. The per-file layers run where `scheduler` says
     (pipeline.build.cluster); the checks across files run here. A `kept` mapping, handed to each
-    check of one process, keeps the folders' parts in memory from one check to the next."""
+    check of one process, keeps the folders' parts in memory from one check to the next. With
+    `tables` off, the rows are not made into Python values (Checked.tables makes them when asked).
+
+    A snapshot found damaged while it is read (pipeline.build.snapshot) is noted and the corpus
+    read again without it."""
     progress = or_silent(progress)
     cache = open_cache(seeds, note, avoid) if use_cache and seeds.is_dir() else None
     if cache is not None:
         cache.kept = kept
+    try:
+        return _checked(seeds, progress, cache, scheduler, tables, use_snapshot=True)
+    except SnapshotDamaged:
+        assert cache is not None
+        cache.unreadable()
+        return _checked(seeds, progress, cache, scheduler, tables, use_snapshot=False)
+
+
+def _checked(
+    seeds: Path,
+    progress: Progress,
+    cache: FolderCache | None,
+    scheduler: str,
+    tables: bool,
+    use_snapshot: bool,
+) -> Checked:
     record_rules = RecordRules(rules.record_context, rules.record_problems, rules.cell_problems)
-    corpus, tables, problems = read_and_build(seeds, record_rules, cache, progress, scheduler)
+    corpus, rows, problems = read_rows(
+        seeds, record_rules, cache, progress, scheduler, use_snapshot
+    )
     with existing_objects_frozen():
         exclusions = coverage.resolve_exclusions(corpus, problems)
         progress("checking constraints")
-        columns = rules.arrow_columns(tables)
-        problems += rules.constraint_problems(tables, columns, cells=False)
+        problems += rules.constraint_problems(rows, cells=False)
         progress("checking keys")
-        problems += rules.key_problems(tables, columns)
+        problems += rules.key_problems(rows)
         # the record rules ran as the rows were built
-        problems += rules.chrome_problems(tables, exclusions)
+        problems += rules.chrome_problems(rows, exclusions)
     problems += reasons_problems(seeds)  # seeds/changes.yaml, as far as it needs no package
-    return Checked(corpus, tables, exclusions, unique_sorted(problems))
+    checked = Checked(corpus, rows, exclusions, unique_sorted(problems))
+    if tables:
+        checked.tables  # noqa: B018  made here, where a damaged snapshot can still be read again
+    return checked

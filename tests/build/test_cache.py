@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bench.synth import write_corpus
-from pipeline.build import cache
+from pipeline.build import cache, parallel, snapshot
 from pipeline.build.tables import Origin, Tables
 from pipeline.check.run import check_seeds
 from pipeline.cli import app
@@ -165,18 +165,33 @@ def _edit_value(path: Path, pick: int, value: str) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
+def through_snapshot(patch: pytest.MonkeyPatch, rewrite_after: int) -> None:
+    """Every corpus read through the whole-corpus snapshot, written again once more than
+    `rewrite_after` folders were read since it was written (until then their entries are read)."""
+    patch.setattr(parallel, "SNAPSHOT_MIN_FOLDERS", 0)
+    patch.setattr(parallel, "REWRITE_AFTER", rewrite_after)
+
+
 @settings(
     max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(edits=st.lists(EDITS, min_size=1, max_size=3), remembered=st.booleans())
-def test_a_cached_check_says_what_an_uncached_one_says(edits, remembered, corpus, tmp_path):
+@given(
+    edits=st.lists(EDITS, min_size=1, max_size=3),
+    remembered=st.booleans(),
+    snapshot=st.sampled_from([None, 0, 1, 100]),
+)
+def test_a_cached_check_says_what_an_uncached_one_says(
+    edits, remembered, snapshot, corpus, tmp_path
+):
     # One seeds path for every example: entries of earlier examples must be found stale.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(cache.ENV_FOLDER, str(tmp_path / "cache"))
         if remembered:  # digests trusted however recent: only the files' status tells an edit
             patch.setattr(cache, "RACY_NS", -(10**12))
+        if snapshot is not None:  # the snapshot, written again after `snapshot` folders read
+            through_snapshot(patch, snapshot)
         seeds = tmp_path / "seeds"
         shutil.rmtree(seeds, ignore_errors=True)
         shutil.copytree(corpus, seeds)
@@ -296,7 +311,7 @@ def test_a_digest_taken_just_before_an_edit_is_not_trusted(tmp_path, cache_dir, 
     monkeypatch.setattr(cache, "file_digest", lambda p: reads.append(p) or real(p))
     check(seeds)  # the files were written within RACY_NS of the first check's digests
     folder = seeds / "wire-2020-09-30"
-    assert reads == [folder / "source.yaml", folder / "annotations.yaml"]
+    assert reads == [folder / "source.yaml", folder / "text.txt", folder / "annotations.yaml"]
 
 
 MEMO_DAMAGE = {
@@ -626,3 +641,103 @@ def test_parts_kept_in_memory_say_what_a_fresh_check_says(corpus, tmp_path, cach
         assert check_seeds(seeds, kept=kept).problems == expected, edit
         # the parts kept are those of the files as they are, and their entries stay on disk
         assert len(kept) == len(entries(cache_dir)) == docs, edit
+
+
+# ---- the whole-corpus snapshot ----
+
+
+def _changed_value(path: Path) -> None:
+    """A byte of a text digest in the snapshot's data changed (a source row's text_sha256)."""
+    data = path.read_bytes()
+    found = re.search(rb"[0-9a-f]{64}", data)
+    assert found is not None
+    at = found.start()
+    path.write_bytes(data[:at] + (b"0" if data[at : at + 1] != b"0" else b"1") + data[at + 1 :])
+
+
+def _another_write(path: Path) -> None:
+    """The data of another snapshot put beside this one's description."""
+    description = path.parent / f"{snapshot.DESCRIPTION_NAME}.json"
+    first, body = description.read_bytes().split(b"\n", 1)
+    fields = json.loads(body)
+    fields["token"] = "0" * 32
+    _rewrite(description, body=json.dumps(fields).encode())
+
+
+SNAPSHOT_DATA_DAMAGE = {
+    "data cut short": lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
+    "data of the same size, altered": _changed_value,
+    "data of another write": _another_write,
+    "description not JSON": lambda p: (p.parent / "snapshot.json").write_bytes(b"\x00 garbage"),
+    "data a folder": lambda p: (p.unlink(), p.mkdir()),
+}
+
+
+@pytest.mark.parametrize("damage", list(SNAPSHOT_DATA_DAMAGE), ids=list(SNAPSHOT_DATA_DAMAGE))
+def test_a_damaged_corpus_snapshot_is_noted_once_and_rebuilt(
+    damage, corpus, tmp_path, cache_dir, monkeypatch
+):
+    through_snapshot(monkeypatch, 100)
+    seeds = tmp_path / "seeds"
+    shutil.copytree(corpus, seeds)
+    clean = check(seeds, "--no-cache")
+    assert check(seeds) == clean
+    [data] = cache_dir.glob(f"*/{snapshot.DATA_NAME}")
+    SNAPSHOT_DATA_DAMAGE[damage](data)
+    note = f"note: ignored an unreadable cache entry in {data.parent} (rebuilt)\n"
+    assert check(seeds) == (clean[0], note + clean[1])
+    if damage != "data a folder":  # a folder in its place is not removed: the cache did not make it
+        assert check(seeds) == clean
+
+
+def test_a_snapshot_of_another_context_is_rebuilt_silently(
+    corpus, tmp_path, cache_dir, monkeypatch
+):
+    through_snapshot(monkeypatch, 100)
+    seeds = tmp_path / "seeds"
+    shutil.copytree(corpus, seeds)
+    clean = check(seeds, "--no-cache")
+    check(seeds)
+    _edit_value(seeds / "count_conventions.yaml", 3, "7")  # the conventions key the snapshot
+    expected = check(seeds, "--no-cache")
+    assert expected != clean
+    assert check(seeds) == expected
+    assert check(seeds) == expected
+
+
+def test_unchanged_folders_are_taken_from_the_snapshot(corpus, tmp_path, cache_dir, monkeypatch):
+    through_snapshot(monkeypatch, 100)
+    seeds = tmp_path / "seeds"
+    shutil.copytree(corpus, seeds)
+    check(seeds)
+    edited = documents(seeds)[2] / "annotations.yaml"
+    edited.write_text(edited.read_text(encoding="utf-8") + "# a comment\n", encoding="utf-8")
+    expected = check(seeds, "--no-cache")
+    parsed = []
+    real = seeds_module._load_annotations
+    monkeypatch.setattr(
+        seeds_module, "_load_annotations", lambda c, f: parsed.append(f.name) or real(c, f)
+    )
+    assert check(seeds) == expected
+    assert parsed == [edited.parent.name]  # the others: rows of the snapshot
+    parsed.clear()
+    assert check(seeds) == expected
+    assert parsed == []  # its entry, written beside the snapshot
+    # nothing of the rows is made into Python values by `check`
+    made = check_seeds(seeds, tables=False)
+    assert made.rows.snapshot is not None
+    assert made.counts() == {table: len(rows) for table, rows in made.tables.rows.items()}
+    assert made.tables.rows == check_seeds(seeds, use_cache=False).tables.rows
+
+
+def test_a_snapshot_is_not_kept_for_a_small_corpus(corpus, tmp_path, cache_dir, monkeypatch):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(corpus, seeds)
+    through_snapshot(monkeypatch, 100)
+    check(seeds)
+    assert len(list(cache_dir.glob(f"*/{snapshot.DATA_NAME}"))) == 1
+    monkeypatch.setattr(parallel, "SNAPSHOT_MIN_FOLDERS", 10**6)
+    expected = check(seeds, "--no-cache")
+    assert check(seeds) == expected
+    assert list(cache_dir.glob("*/snapshot.*")) == []
+    assert len(entries(cache_dir)) == DOCS

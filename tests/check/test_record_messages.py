@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from pipeline.build.snapshot import BuiltRows
 from pipeline.build.tables import Origin, Tables
 from pipeline.check import rules
 from pipeline.contract import schemas
@@ -54,8 +55,8 @@ def with_evidence(table: str, values: dict, quotes: list[str], elsewhere=()) -> 
 
 def everything(tables: Tables) -> list[str]:
     """Every problem the record layers find, as printed."""
-    columns = rules.arrow_columns(tables)
-    found = rules.constraint_problems(tables, columns) + rules.key_problems(tables, columns)
+    rows = BuiltRows.of_tables(tables)
+    found = rules.constraint_problems(rows) + rules.key_problems(rows)
     found += rules.record_problems(tables, rules.record_context(tables))
     return sorted(str(problem) for problem in found)
 

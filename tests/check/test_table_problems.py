@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from pipeline.build.snapshot import BuiltRows
 from pipeline.build.tables import Origin, Tables
 from pipeline.check import rules
 from pipeline.contract import schemas
@@ -40,8 +41,8 @@ SOURCES = [
 
 
 def table_problems(tables: Tables) -> list[str]:
-    columns = rules.arrow_columns(tables)
-    found = rules.constraint_problems(tables, columns) + rules.key_problems(tables, columns)
+    rows = BuiltRows.of_tables(tables)
+    found = rules.constraint_problems(rows) + rules.key_problems(rows)
     return sorted(str(problem) for problem in found)
 
 
