@@ -993,6 +993,7 @@ DEFAULT = [
     "review",
     "engines",
     "scale",
+    "routes",
     "speed",
     "help",
     "report",
