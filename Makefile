@@ -50,7 +50,7 @@ schema: $(STAMP) ## Regenerate schemas/annotation.schema.json from the table sch
 
 lock: ## Re-resolve dependencies from pyproject.toml into requirements.lock
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/pip install -q --disable-pip-version-check ".[test]"
+	.venv-lock/bin/pip install -q --disable-pip-version-check ".[test,bench]"
 	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^karabakh-news-events' > requirements.lock
 	rm -rf .venv-lock
 

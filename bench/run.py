@@ -18,6 +18,10 @@ Steps (each result is kept in bench/work/results.json, so steps can be rerun alo
               JVM too), the reports compared, and Spark's start-up on a one-row package
   scale       the validate step's clean package replicated 10 times with fresh ids (about 10
               million rows), errors planted, checked by duckdb within --memory-limit 1GB
+  routes      the compilation routes of the SQL engines' checks (bench/routes.py): today's SQL,
+              ibis expressions and pandera schemas, on DuckDB and Spark, on one subset of the
+              checks of the planted package's evidence table: compile and run time, peak memory,
+              failing rows against the Arrow engine's, lines of code
   help        pipeline --help start-up
   speed       a fixed pure-Python workload (run between steps: the machine's speed meanwhile)
   report      bench/RESULTS.md from the results
@@ -428,6 +432,52 @@ def step_scale(results: dict) -> None:
     shutil.rmtree(scaled)  # gigabytes of CSV, rebuilt in a minute
 
 
+ROUTES = [  # (route, engine) of bench/routes.py
+    ("sql", "duckdb"),
+    ("sql", "spark"),
+    ("ibis", "duckdb"),
+    ("ibis", "spark"),
+    ("pandera", "duckdb"),
+    ("pandera", "spark"),
+]
+
+
+def step_routes(results: dict) -> None:
+    """The compilation routes of the SQL engines' table checks (bench/routes.py) on one subset of
+    the checks of the planted package's evidence table: each route on each engine in a process
+    of its own (its compile time, median run, peak memory of all its processes), its findings
+    against the Arrow engine's, and the lines of code each route needs."""
+    from bench import routes
+
+    if not (routes.PLANTED / "datapackage.json").is_file():
+        raise SystemExit("no bench/work/package-planted: run the corpus and validate steps first")
+    routes.make_package()
+    arrow = [list(f) for f in routes.arrow_findings()]
+    measured = {}
+    for route, engine in ROUTES:
+        run = timed([sys.executable, "-m", "bench.routes", route, engine], sample_tree=True)
+        if run["exit"] != 0:
+            raise SystemExit(f"bench.routes {route} {engine}: exit {run['exit']}: {run['stderr']}")
+        found = json.loads(run["stdout_whole"])
+        if "unavailable" in found:  # the route cannot run here: why, instead of figures
+            measured[f"{route} {engine}"] = found
+            continue
+        located = [f for f in found["findings"] if f[2]]
+        found |= {
+            "tree_peak_mb": run["tree_peak_mb"],
+            "same_rows": located == arrow,
+            "located": len(located),
+            "unlocated": len(found["findings"]) - len(located),
+        }
+        measured[f"{route} {engine}"] = found
+    results["routes"] = {
+        "rows": routes.text_table(routes.TABLE).num_rows,
+        "arrow": arrow,
+        "routes": measured,
+        "lines": routes.lines_of_code(),
+    }
+
+
 def replicate_package(source: Path, out: Path, copies: int) -> int:
     """`source` copied into `out` with each CSV table but SCALE_SHARED's rows repeated `copies`
     times, every id (primary and foreign keys, evidence's record_id) of copy c suffixed "-r{c}",
@@ -774,6 +824,36 @@ def _scale_section(scale: dict | None) -> list[str]:
     ]
 
 
+def _routes_section(routes: dict | None) -> list[str]:
+    """The compilation routes side by side."""
+    if not routes:
+        return []
+    lines = [
+        "## pipeline validate: the compilation routes of the SQL engines' checks",
+        "",
+        f"One subset of the checks (types, required, enum, pattern, minimum, unique, primary and "
+        f"foreign key) on the planted package's evidence table ({routes['rows']:,} rows) with "
+        f"{len(routes['arrow'])} failing rows planted, by each route and engine "
+        "(bench/routes.py), from the CSV files to the failing rows.",
+        "",
+        "| route | compile | run (median of 3) | all processes | rows found = arrow's | "
+        "located / unlocated |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, entry in routes["routes"].items():
+        if "unavailable" in entry:
+            lines.append(f"| {name} | - | - | - | cannot run: {entry['unavailable']} | - |")
+            continue
+        same = "yes" if entry["same_rows"] else "no"
+        lines.append(
+            f"| {name} | {entry['compile_s']:.3f} s | {entry['median_s']:.2f} s | "
+            f"{entry['tree_peak_mb']:.0f} MB | {same} | {entry['located']} / "
+            f"{entry['unlocated']} |"
+        )
+    counted = ", ".join(f"{name} {n}" for name, n in routes["lines"].items())
+    return [*lines, "", f"Lines of code for the subset: {counted}.", ""]
+
+
 def _speed_section(speed: list[float] | None) -> list[str]:
     if not speed:
         return []
@@ -879,6 +959,7 @@ def step_report(results: dict) -> None:
     lines += _review_section(results.get("review", {}))
     lines += _engines_section(results.get("engines"))
     lines += _scale_section(results.get("scale"))
+    lines += _routes_section(results.get("routes"))
     lines += _speed_section(results.get("speed"))
     lines += _help_section(results.get("help"))
     lines += _notes_section(results.get("notes"))
@@ -894,6 +975,7 @@ STEPS = {
     "cache": step_cache,
     "engines": step_engines,
     "scale": step_scale,
+    "routes": step_routes,
     "help": step_help,
     "review": step_review,
     "report": step_report,
@@ -911,6 +993,7 @@ DEFAULT = [
     "review",
     "engines",
     "scale",
+    "routes",
     "speed",
     "help",
     "report",

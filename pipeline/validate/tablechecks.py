@@ -10,13 +10,37 @@ failing rows (row number first), worded into an error by a function beside it.
 
 The SQL is written once, in DuckDB's dialect, and run by any connection that speaks `Sql`:
 pipeline.validate.duckdb_engine runs it as written, pipeline.validate.spark_engine transpiles
-each statement to Spark SQL with sqlglot. Measured on a 30-document synthetic package (305
-statements): sqlglot takes about 10 ms a statement, Spark about 280 ms to run one (90 s in all,
-on a shared 2-core machine), and the reports are the Arrow engine's on every conformance case,
-because both engines run the very same predicates. The other routes were weighed, not run:
-ibis expressions would be a second declaration of every check in another language, to be kept
-equal to this one, and pandera's pyspark backend reports neither frictionless's row numbers nor
-its messages.
+each statement to Spark SQL with sqlglot (about 10 ms a statement). The queries of one shape
+run as one statement (settle): a file's checks of its cells are one UNION ALL of the
+failing-row selects, each tagged, ranked and counted on its own, and so are the checks across
+files that select the same columns, because Spark makes a job of every statement: 48
+statements instead of 304 on a 30-document synthetic package with planted errors, where Spark
+took 93 and 111 s instead of 146 and 157 s (two runs each on a shared 2-core machine), with
+the same reports.
+
+The route was chosen by measurement (bench/routes.py, step `routes` of bench/run.py): one
+subset of the checks (types, required, enum, pattern, minimum, unique, primary and foreign
+key) on the evidence table of the benchmark's planted package (533,512 rows, 12 failing rows
+planted), from the CSV files to the failing rows, as this SQL, as ibis expressions (ibis 12,
+its duckdb and pyspark backends) and as pandera schemas (its ibis backend; pandera.pyspark).
+Median of 3 runs on a shared 2-core machine (load about 11), peak memory of all processes:
+
+- this SQL: 2 ms to write (35 ms with sqlglot's transpiling for Spark); 17.3 s on DuckDB
+  (556 MB), 231 s on Spark (4.9 GB, the JVM's heap included); the Arrow engine's 12 rows; 182
+  lines (the functions of this module the subset runs, which serve every other check too).
+- ibis: 0.74 s to compile (0.33 s for pyspark); 5.8 s on DuckDB (644 MB), 69 s on Spark
+  (4.3 GB); the same 12 rows; 40 lines.
+- pandera's ibis backend: 1.3 s; 3.9 s on DuckDB (784 MB); 7 of the 12 rows, 3 checks failing
+  without a row, the foreign key not checked; 18 lines. pandera.pyspark cannot be imported
+  beside pandas 3 (pyspark.pandas needs pandas < 3); it reports a count per check, no row.
+
+The run times are not the routes' alone: this SQL streams the CSV text in 4 MB batches and types
+every field, as the engines must to bound memory, where the others read each file whole with
+Arrow's multi-threaded reader and type only the subset's fields; the checks were not timed
+apart from the reading. This route stays: the others would be a second declaration of every
+check, in another language, to be kept equal to this one; ibis selects the failing rows but not
+frictionless's messages, which word the cells this SQL selects beside them; pandera gives no
+row for required or unique and has no foreign key check.
 
 Which check runs where:
 
@@ -72,6 +96,9 @@ BOUND_OPERATORS = {
 DATE_PARTS = r"^(\d{4})-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$"
 BLOCK_BYTES = 1 << 22  # CSV text read per batch
 NO_PREVIOUS = 'cells composing the primary keys are all "None"'
+CELLS = ("BIGINT", "VARCHAR", "VARCHAR")  # a file's checks select the row number, two cells
+REPEATS = ("BIGINT", "BIGINT")  # the row number, the row it repeats
+NO_CELL = "CAST(NULL AS VARCHAR)"
 
 
 class QueryError(Exception):
@@ -224,11 +251,11 @@ def _load_plain_csv(
     blank = " AND ".join(f"t{k} IS NULL" for k in range(len(fields)))
     texts = ", ".join(f"t{k}" for k in range(len(fields)))
     select = f"__i, __i + 2 AS __row, {texts}, {', '.join(typed)}, ({blank}) AS __blank"
-    if not _stream_csv(con, path, len(fields), own[0], select, f"tab_{key}"):
+    rows = _stream_csv(con, path, len(fields), own[0], select, f"tab_{key}")
+    if rows is None:
         con.run(f"DROP TABLE IF EXISTS tab_{key}")
         return None
     con.keep(f"tab_{key}")
-    rows = _scalar(con, f"SELECT count(*) FROM tab_{key}")
     index = {spec["name"]: k for k, spec in enumerate(fields)}
     return Loaded(f"tab_{key}", name, fields, index, types, rows, primary)
 
@@ -240,11 +267,11 @@ def _stream_csv(
     nulls: list[str],
     select: str,
     into: str,
-) -> bool:
+) -> int | None:
     """Copy the CSV's rows after the header into table `into` as `select` types them (over the
-    texts t0, t1... and the index __i), batch by batch: the text is never held whole. False
-    when a row has other than `width` cells or bytes are not UTF-8: the Arrow engine reads such
-    a file."""
+    texts t0, t1... and the index __i), batch by batch: the text is never held whole; how many
+    rows it copied. None when a row has other than `width` cells or bytes are not UTF-8: the
+    Arrow engine reads such a file."""
     names = [f"t{k}" for k in range(width)]
     try:
         reader = pacsv.open_csv(
@@ -272,8 +299,8 @@ def _stream_csv(
             con.run(f"{write} {select} FROM csv_batch WHERE __i >= 0")
             con.unregister("csv_batch")
     except (pa.ArrowInvalid, OSError):
-        return False
-    return True
+        return None
+    return seen - 1 if seen else None  # no header record: nothing SQL can number
 
 
 def _typing(spec: dict, text: str) -> tuple[str, str, str]:
@@ -381,59 +408,126 @@ def _found(con: Sql, sql: str, room: int) -> tuple[list[tuple], int]:
     return [row[:-1] for row in found], found[0][-1] if found else 0
 
 
+def _found_together(con: Sql, sqls: list[str], width: int, room: int) -> list[Answer]:
+    """_found of each query of `sqls` (each of `width` columns of the same types), in one
+    statement: a UNION ALL of the queries tagged by their place, each ranked and counted on its
+    own. On Spark every statement is a job (about 0.3 s each before a row is read): a file's
+    checks of single cells are one job, instead of one each (304 statements became 72 on the
+    benchmark's planted package)."""
+    if len(sqls) == 1:
+        return [_found(con, sqls[0], room)]
+    names = ", ".join(f"__c{n}" for n in range(width))
+    tagged = " UNION ALL ".join(
+        f"SELECT {tag} AS __check, * FROM ({sql}) AS q{tag}({names})"
+        for tag, sql in enumerate(sqls)
+    )
+    ranked = (
+        f"SELECT *, count(*) OVER (PARTITION BY __check) AS __total, row_number() OVER "
+        f"(PARTITION BY __check ORDER BY {names}) AS __rank FROM ({tagged})"
+    )
+    # one row at least of each query that found any, for its count
+    found = con.rows(f"SELECT * FROM ({ranked}) WHERE __rank <= {max(room, 1)}")
+    listed: list[list[tuple]] = [[] for _ in sqls]
+    totals = [0 for _ in sqls]
+    for row in sorted(found, key=lambda row: (row[0], row[-1])):
+        listed[row[0]].append(tuple(row[1 : 1 + width]))
+        totals[row[0]] = int(row[-2])
+    return [(rows[: max(room, 0)], total) for rows, total in zip(listed, totals, strict=True)]
+
+
+Answer = tuple[list[tuple], int]  # the first rows of a query, and how many it has in all
+
+
+@dataclass
+class _Query:
+    sql: str
+    make: Callable[[tuple], dict]
+    shape: tuple[str, ...] | None  # the SQL types of its columns, when it may run with others
+
+
 class Findings:
-    """Errors found by successive queries, listed up to a room and counted beyond it."""
+    """The errors of one check, in order: those of queries (run by `settle`) and those worded
+    already; listed up to a room (a given one, or else the task's when settled) and counted
+    beyond it."""
 
-    def __init__(self, room: int):
-        self.room, self.more = room, 0
-        self.listed: list[dict] = []
+    def __init__(self, room: int | None = None):
+        self.room = room
+        self.items: list[_Query | dict] = []
 
-    def add(self, con: Sql, sql: str, make: Callable[[tuple], dict]) -> None:
-        rows, total = _found(con, sql, self.room - len(self.listed))
-        self.listed += [make(row) for row in rows]
-        self.more += total - len(rows)
+    def add(
+        self, sql: str, make: Callable[[tuple], dict], shape: tuple[str, ...] | None = None
+    ) -> None:
+        """The errors `make` words from the rows of `sql`, in the order of its columns. A query
+        with a `shape` (the SQL types of its columns) runs in one statement with the others of
+        that shape."""
+        self.items.append(_Query(sql, make, shape))
 
     def one(self, error: dict) -> None:
-        if len(self.listed) < self.room:
-            self.listed.append(error)
-        else:
-            self.more += 1
+        self.items.append(error)
 
-    def into(self, task: Task) -> None:
-        task.add_counted(self.listed, self.more)
+    def room_in(self, task: Task) -> int:
+        return self.room if self.room is not None else task.limit - len(task.errors)
+
+
+def settle(con: Sql, task: Task, checks: Sequence[Findings]) -> None:
+    """Run the queries of `checks` and add each check's errors to the task in turn, each listing
+    up to its room. The queries of one shape run in one statement first, fetching for each the
+    rows of the largest room any check can have; the others one by one."""
+    shaped: dict[tuple[str, ...], list[_Query]] = {}
+    for check in checks:
+        for item in check.items:
+            if isinstance(item, _Query) and item.shape is not None:
+                shaped.setdefault(item.shape, []).append(item)
+    most = max((check.room_in(task) for check in checks), default=0)
+    answers: dict[int, Answer] = {}
+    for shape, queries in shaped.items():
+        found = _found_together(con, [q.sql for q in queries], len(shape), most)
+        answers |= {id(query): answer for query, answer in zip(queries, found, strict=True)}
+    for check in checks:
+        room = check.room_in(task)
+        listed: list[dict] = []
+        more = 0
+        for item in check.items:
+            if isinstance(item, dict):
+                if len(listed) < room:
+                    listed.append(item)
+                else:
+                    more += 1
+                continue
+            left = room - len(listed)
+            rows, total = answers.get(id(item)) or _found(con, item.sql, left)
+            rows = rows[: max(left, 0)]
+            listed += [item.make(row) for row in rows]
+            more += total - len(rows)
+        task.add_counted(listed, more)
 
 
 # ---- checks on one file read by SQL ----
 
 
 def _file_checks(con: Sql, table: Loaded, task: Task) -> None:
-    """Blank rows, types, constraints, categories and spans, in the Arrow engine's order."""
-    check = Findings(task.limit - len(task.errors))
-    check.add(
-        con,
-        f"SELECT __row, 0 FROM {table.sql} WHERE __blank",
+    """Blank rows, types, constraints, categories and spans, in the Arrow engine's order, each
+    query selecting CELLS columns (row number, cells), all run in one statement."""
+    blank, types, constraints, spans = Findings(), Findings(), Findings(), Findings()
+    blank.add(
+        f"SELECT __row, {NO_CELL}, {NO_CELL} FROM {table.sql} WHERE __blank",
         lambda row: make_error("blank-row", "", rowNumber=row[0]),
+        CELLS,
     )
-    check.into(task)
-    check = Findings(task.limit - len(task.errors))
     for number, spec in enumerate(table.fields, start=1):
         k = table.index[spec["name"]]
         note = f'type is "{spec.get("type", "any")}/{spec.get("format", "default")}"'
-        check.add(
-            con,
-            f"SELECT __row, t{k} FROM {table.sql} WHERE b{k} AND NOT __blank",
+        types.add(
+            f"SELECT __row, t{k}, {NO_CELL} FROM {table.sql} WHERE b{k} AND NOT __blank",
             partial(
                 _cell_error, "type-error", note, {"fieldName": spec["name"], "fieldNumber": number}
             ),
+            CELLS,
         )
-    check.into(task)
-    check = Findings(task.limit - len(task.errors))
     for number, spec in enumerate(table.fields, start=1):
-        _field_constraints(con, table, spec, number, check)
-    check.into(task)
-    check = Findings(task.limit - len(task.errors))
-    _spans(con, table, check)
-    check.into(task)
+        _field_constraints(con, table, spec, number, constraints)
+    _spans(table, spans)
+    settle(con, task, [blank, types, constraints, spans])
 
 
 def _field_constraints(con: Sql, table: Loaded, spec: dict, number: int, check: Findings) -> None:
@@ -458,11 +552,11 @@ def _field_constraints(con: Sql, table: Loaded, spec: dict, number: int, check: 
             continue
         value = constraints[constraint]
         check.add(
-            con,
-            f"SELECT __row, t{k} FROM {table.sql} WHERE ({failing}) AND NOT __blank",
+            f"SELECT __row, t{k}, {NO_CELL} FROM {table.sql} WHERE ({failing}) AND NOT __blank",
             partial(
                 _cell_error, "constraint-error", f'constraint "{constraint}" is "{value}"', where
             ),
+            CELLS,
         )
 
 
@@ -536,13 +630,13 @@ def _categories(con: Sql, table: Loaded, spec: dict, where: dict, check: Finding
         ]
         outside += f" AND v{k} IN ({_literals(known)})" if known else " AND false"
     check.add(
-        con,
-        f"SELECT __row, t{k} FROM {table.sql} WHERE v{k} IS NOT NULL AND {outside}",
+        f"SELECT __row, t{k}, {NO_CELL} FROM {table.sql} WHERE v{k} IS NOT NULL AND {outside}",
         partial(_cell_error, "category-error", f'categories are "{values}"', where),
+        CELLS,
     )
 
 
-def _spans(con: Sql, table: Loaded, check: Findings) -> None:
+def _spans(table: Loaded, check: Findings) -> None:
     """Spans that cannot be spans of a text (see columns.span_errors)."""
     for resource, start, end in columns.SPANS:
         if table.name != resource or start not in table.index or end not in table.index:
@@ -554,14 +648,14 @@ def _spans(con: Sql, table: Loaded, check: Findings) -> None:
         s, e, ts, te = table.value(start), table.value(end), table.text(start), table.text(end)
         if not (isinstance(minimum, int) and minimum >= 0):
             check.add(
-                con,
-                f"SELECT __row, {ts} FROM {table.sql} WHERE {s} < 0",
+                f"SELECT __row, {ts}, {NO_CELL} FROM {table.sql} WHERE {s} < 0",
                 partial(_negative_start, {"fieldName": start, "fieldNumber": numbers[start]}),
+                CELLS,
             )
         check.add(
-            con,
             f"SELECT __row, {ts}, {te} FROM {table.sql} WHERE {s} > {e}",
             partial(_start_after_end, {"fieldName": end, "fieldNumber": numbers[end]}),
+            CELLS,
         )
 
 
@@ -587,7 +681,8 @@ def _start_after_end(where: dict, row: tuple) -> dict:
 
 def _cross_checks(con: Sql, job: FileJob, loaded: dict[str, dict[str, Loaded]], room: int) -> None:
     """Unique fields, the primary key, unique keys, foreign keys and (a Parquet twin) the CSV's
-    rows, each listing at most `room` errors, as run._cross_checks orders them."""
+    rows, each listing at most `room` errors, as run._cross_checks orders them; the queries of
+    one shape run together (see settle)."""
     task, schema = job.task, job.schema
     tables = loaded[task.format]
     table = tables.get(task.name)
@@ -603,10 +698,10 @@ def _cross_checks(con: Sql, job: FileJob, loaded: dict[str, dict[str, Loaded]], 
     checks.append(partial(_foreign_keys, con, table, schema, tables))
     if task.format == "parquet" and task.name in loaded["csv"]:
         checks.append(partial(_twin, con, loaded["csv"][task.name], table))
-    for run in checks:
-        found = Findings(room)
-        run(found)
-        found.into(task)
+    found = [Findings(room) for _ in checks]
+    for run, into in zip(checks, found, strict=True):
+        run(into)
+    settle(con, task, found)
 
 
 def _lists_of_names(value: object) -> list[list[str]]:
@@ -646,10 +741,10 @@ def _unique_fields(con: Sql, table: Loaded, found: Findings) -> None:
             continue
         sql = _repeats(table, [name], f"{table.value(name)} IS NOT NULL")
         found.add(
-            con,
             f"SELECT r.__row, r.previous, t.{table.text(name)} FROM ({sql}) r "
             f"JOIN {table.sql} t USING (__row)",
             partial(_unique_error, {"fieldName": name, "fieldNumber": number}),
+            ("BIGINT", "BIGINT", "VARCHAR"),
         )
 
 
@@ -666,14 +761,14 @@ def _primary_key(con: Sql, table: Loaded, key: list[str], found: Findings) -> No
         return
     all_null = " AND ".join(f"{table.value(n)} IS NULL" for n in key)
     found.add(
-        con,
         f"SELECT __row, NULL FROM {table.sql} WHERE {all_null}",
         lambda row: make_error("primary-key", NO_PREVIOUS, rowNumber=row[0]),
+        REPEATS,
     )
     found.add(
-        con,
         _repeats(table, key, f"NOT ({all_null})"),
         lambda row: make_error("primary-key", _same_as(row[1]), rowNumber=row[0]),
+        REPEATS,
     )
 
 
@@ -683,7 +778,6 @@ def _unique_key(con: Sql, table: Loaded, key: list[str], found: Findings) -> Non
         return
     none_null = " AND ".join(f"{table.value(n)} IS NOT NULL" for n in key)
     found.add(
-        con,
         _repeats(table, key, none_null),
         lambda row: make_error(
             "unique-key-error",
@@ -692,6 +786,7 @@ def _unique_key(con: Sql, table: Loaded, key: list[str], found: Findings) -> Non
             fieldName=", ".join(key),
             fieldNames=list(key),
         ),
+        REPEATS,
     )
 
 
@@ -739,11 +834,8 @@ def _foreign_keys(
             f"(SELECT 1 FROM {target.sql} r WHERE {_key_match(table, names, target, ref_names)}))"
             f" OR coalesce({' OR '.join(nan) or 'false'}, false)"
         )
-        found.add(
-            con,
-            sql,
-            partial(_fk_error, names, reference, ref_names),
-        )
+        shape = ("BIGINT", *(table.types[n] for n in names))  # the row number, the key's cells
+        found.add(sql, partial(_fk_error, names, reference, ref_names), shape)
     for resource, kind_column, id_column in columns.POLYMORPHIC_KEYS:
         if table.name == resource and {kind_column, id_column} <= set(table.index):
             _record_keys(con, table, (kind_column, id_column), tables, found)
@@ -795,7 +887,7 @@ def _record_keys(
         made = _fk_error(list(names), reference, [str(tables[reference].primary)], row)
         return made | {"fieldName": names[1]}
 
-    found.add(con, " UNION ALL ".join(parts), error)
+    found.add(" UNION ALL ".join(parts), error)
 
 
 def _twin(con: Sql, csv_table: Loaded, parquet_table: Loaded, found: Findings) -> None:

@@ -134,6 +134,83 @@ def test_engines_agree_on_a_published_package_and_its_planted_errors(
         assert found(what, duck) == wanted
 
 
+# ---- the checks of one shape run as one statement ----
+
+LETTERS = [(2, "x"), (3, "y"), (4, "x"), (5, "y"), (6, "x"), (7, "z")]
+
+
+def cells_where(letter: str) -> str:
+    return f"SELECT __row, c FROM t WHERE c = '{letter}'"
+
+
+def cell(row: tuple) -> dict:
+    return {"rowNumber": row[0], "cell": row[1]}
+
+
+@pytest.mark.parametrize(
+    ("room", "listed", "not_listed"),
+    [
+        (10, ["x2", "x4", "x6", "worded", "y3", "y5", "z7"], 0),
+        (4, ["x2", "x4", "x6", "worded"], 3),
+        (2, ["x2", "x4"], 5),
+        (0, [], 7),
+    ],
+)
+def test_checks_of_one_shape_run_as_one_statement_each_listing_up_to_its_room(
+    room: int, listed: list[str], not_listed: int
+):
+    """Two checks: the first lists its query's rows, a worded error, then another query's rows;
+    the second the room the first left. All three queries are one statement."""
+    import duckdb
+
+    from pipeline.validate.duckdb_engine import DuckSql
+    from pipeline.validate.errors import Task
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (__row BIGINT, c VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", LETTERS)
+    statements: list[str] = []
+
+    class Counted(DuckSql):
+        def rows(self, sql: str) -> list[tuple]:
+            statements.append(sql)
+            return super().rows(sql)
+
+    first, second = tablechecks.Findings(), tablechecks.Findings()
+    first.add(cells_where("x"), cell, ("BIGINT", "VARCHAR"))
+    first.one({"rowNumber": 100, "cell": "worded"})
+    first.add(cells_where("y"), cell, ("BIGINT", "VARCHAR"))
+    second.add(cells_where("z"), cell, ("BIGINT", "VARCHAR"))
+    task = Task(name="t", limit=room)
+    tablechecks.settle(Counted(con), task, [first, second])
+    assert [
+        e["cell"] if e["cell"] == "worded" else f"{e['cell']}{e['rowNumber']}" for e in task.errors
+    ] == listed
+    assert task.not_listed == not_listed
+    assert len(statements) == 1
+
+
+def test_a_files_checks_of_cells_are_one_statement(synthetic, monkeypatch):
+    """On the planted package (CSV only), per table: one statement for the checks of its cells,
+    one per pattern for the values RE2 fails, one per shape of the checks across files (repeats
+    of keys, repeats of unique fields, foreign keys of each type), two for evidence rows'
+    records; not one per check (304 statements before)."""
+    from pipeline.validate.duckdb_engine import DuckSql
+
+    _, planted, _ = synthetic
+    queries: list[str] = []
+    rows = DuckSql.rows
+
+    def counted(self, sql: str) -> list[tuple]:
+        if sql.startswith("SELECT"):
+            queries.append(sql)
+        return rows(self, sql)
+
+    monkeypatch.setattr(DuckSql, "rows", counted)
+    validate_path(planted, False, engine="duckdb")
+    assert len(queries) == 48
+
+
 def write_package(folder: Path, body: bytes, fields: list[dict]) -> Path:
     (folder / "data").mkdir(parents=True)
     (folder / "data" / "t.csv").write_bytes(body)
