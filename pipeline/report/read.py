@@ -261,6 +261,22 @@ class UnreadablePackage(InputError):
     2."""
 
 
+def _path_problem(
+    package_dir: Path, resource: dict, field: str, exc: PackageError, path: object = None
+) -> Problem:
+    """A resource's `field` (its CSV "path" or its twin's "parquet.path") names no regular file
+    inside the package: the descriptor's problem."""
+    kind = "Parquet" if field == "parquet.path" else "CSV"
+    return Problem(
+        str(package_dir / DESCRIPTOR),
+        None,
+        f"{resource['path'] if path is None else path!r}: {exc.reason or exc}",
+        record=f"resources/{resource['name']}",
+        field=field,
+        hint=f"name a regular {kind} file inside the package folder",
+    )
+
+
 def _not_utf8(where: str, raw: bytes, exc: UnicodeDecodeError) -> Problem:
     return Problem(
         where,
@@ -485,16 +501,7 @@ def read_table(package_dir: Path, resource: dict) -> tuple[Rows, list[Problem]]:
             raw = handle.read()
         raw.decode("utf-8")  # whether it is UTF-8, where not; then read as lines
     except PackageError as exc:
-        return NO_ROWS, [
-            Problem(
-                str(package_dir / DESCRIPTOR),
-                None,
-                f"{resource['path']!r}: {exc.reason or exc}",
-                record=f"resources/{resource['name']}",
-                field="path",
-                hint="name a regular CSV file inside the package folder",
-            )
-        ]
+        return NO_ROWS, [_path_problem(package_dir, resource, "path", exc)]
     except UnicodeDecodeError as exc:
         return NO_ROWS, [_not_utf8(where, raw, exc)]
     fields = resource["schema"]["fields"]
@@ -741,16 +748,7 @@ def _twin_problems(package_dir: Path, resource: dict) -> list[Problem]:
             open_member(package_dir, path).close()
         except PackageError as exc:
             if exc.reason != NO_SUCH_FILE:
-                problems.append(
-                    Problem(
-                        str(package_dir / DESCRIPTOR),
-                        None,
-                        f"{path!r}: {exc.reason or exc}",
-                        record=f"resources/{resource['name']}",
-                        field="parquet.path",
-                        hint="name a regular Parquet file inside the package folder",
-                    )
-                )
+                problems.append(_path_problem(package_dir, resource, "parquet.path", exc, path))
     return problems
 
 
