@@ -424,6 +424,7 @@ def publish(
     wait = atomic.DEFAULT_WAIT if wait is None else wait
     if not wait >= 0:  # also NaN, which no comparison would ever end
         raise Refused(f"--wait: {wait} is not a number of seconds (pass 0 or more)")
+    made = _missing_folders(target.parent)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic.publish_lock(target, wait, notify):
@@ -431,12 +432,35 @@ def publish(
             atomic.pause_point("locked")
             result = _publish_locked(seeds, target, choices)
     except OSError as exc:
+        _remove_empty(made)
         where = exc.filename or target
         raise Refused(
             f"{where}: {exc.strerror or exc} (publish stopped; {target} is as it was)"
         ) from None
+    except BaseException:
+        _remove_empty(made)
+        raise
     result.warnings = warnings + result.warnings
     return result
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders, deepest first, that creating `folder` with its parents would make."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the parent folders a publish that did not complete made, deepest first, while
+    they are empty: it leaves nothing behind."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (someone else's file), or already gone
+            return
 
 
 def _publish_locked(seeds: Path, target: Path, choices: Choices) -> Published:

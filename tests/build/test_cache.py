@@ -741,3 +741,21 @@ def test_a_snapshot_is_not_kept_for_a_small_corpus(corpus, tmp_path, cache_dir, 
     assert check(seeds) == expected
     assert list(cache_dir.glob("*/snapshot.*")) == []
     assert len(entries(cache_dir)) == DOCS
+
+
+def test_a_cached_text_changed_before_it_is_read_stops_the_command(
+    tmp_path, cache_dir, monkeypatch
+):
+    """A cached source's text is read only when used: if its bytes no longer hash to the digest
+    the cache vouched for, the command stops with a located line, and nothing is published."""
+    shutil.copytree(BASE_SEEDS, tmp_path / "seeds")
+    monkeypatch.chdir(tmp_path)
+    assert check(Path("seeds"))[0] == 0
+    monkeypatch.setattr(cache, "_text_if", lambda path, digest: None)
+    result = runner.invoke(app, ["publish", "--seeds", "seeds", "--out", "out/datapackage"])
+    assert (result.exit_code, result.output) == (
+        1,
+        "seeds/wire-2020-09-30/text.txt: file changed while it was checked (run the command again)\n"
+        "1 problem(s) found.\n",
+    )
+    assert not (tmp_path / "out").exists()  # the parent publish made is gone too
