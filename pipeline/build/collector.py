@@ -22,6 +22,11 @@ def collector_paused():
         yield
     finally:
         if was_enabled:
+            if not gc.get_freeze_count():  # else unfreeze would thaw what a caller froze
+                # what the block made goes to the oldest generation first: else the first young
+                # collection walks all of it (0.2 s after a warm check of 10,000 documents)
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

@@ -314,7 +314,7 @@ def _cached_sources(
     unread = [folder for folder in folders if folder.name not in known]
     with mapper_for(len(unread)) as map_:
         reading = counted(map_, "reading sources", progress, len(known))
-        corpus = load_sources(seeds, FOLDERS_PER_RUN, reading, known)
+        corpus = load_sources(seeds, FOLDERS_PER_RUN, reading, known, folders)
     if snapshot is not None:
         snapshot.store(corpus, unread)
     return corpus, snapshot

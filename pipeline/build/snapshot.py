@@ -463,35 +463,59 @@ def splice(
     """The segments of `tables` for the folders in `order`: pairs of a folder's name and either
     None (its rows are the snapshot's) or the Tables built from it in this read."""
     segments: dict[str, list[Segment]] = {table: [] for table in tables}
-    for name, built in order:
+    for run in _runs(order, snapshot):
         for table in tables:
-            _add_segment(segments[table], table, name, built, snapshot)
+            _add_segment(segments[table], table, run, snapshot)
     return segments
 
 
+def _runs(
+    order: Iterable[tuple[str, Tables | None]], snapshot: Snapshot | None
+) -> list[list[Tables] | tuple[str, str]]:
+    """`order` as runs: the Tables of consecutive folders built now, or (first, last) of folders
+    whose rows follow each other in the snapshot. A segment per run rather than per folder and
+    table: on 10,000 folders the latter took 0.3 s of a 3.2 s warm check, and 15 s to make the
+    columns of a cold one."""
+    place = {name: n for n, name in enumerate(snapshot.folders)} if snapshot else {}
+    runs: list[list[Tables] | tuple[str, str]] = []
+    for name, built in order:
+        last = runs[-1] if runs else None
+        if built is not None:
+            if isinstance(last, list):
+                last.append(built)
+            else:
+                runs.append([built])
+        elif isinstance(last, tuple) and place[name] == place[last[1]] + 1:
+            runs[-1] = (last[0], name)
+        else:
+            runs.append((name, name))
+    return runs
+
+
 def _add_segment(
-    segments: list[Segment], table: str, name: str, built: Tables | None, snapshot: Snapshot | None
+    segments: list[Segment],
+    table: str,
+    run: list[Tables] | tuple[str, str],
+    snapshot: Snapshot | None,
 ) -> None:
     start = segments[-1].start + segments[-1].length if segments else 0
-    if isinstance(built, Tables):
-        if built.rows[table]:
-            segments.append(
-                Segment(
-                    start,
-                    len(built.rows[table]),
-                    rows=built.rows[table],
-                    origins=built.origins[table],
-                )
-            )
+    if isinstance(run, list):
+        rows = [row for built in run for row in built.rows[table]]
+        if rows:
+            origins = [origin for built in run for origin in built.origins[table]]
+            segments.append(Segment(start, len(rows), rows=rows, origins=origins))
         return
     assert snapshot is not None
-    count = snapshot.folders[name].counts.get(table, 0)
+    first_name, last_name = run
+    first = snapshot.starts[first_name][table]
+    count = (
+        snapshot.starts[last_name][table] + snapshot.folders[last_name].counts.get(table, 0) - first
+    )
     if not count:
         return
-    first = snapshot.starts[name][table]
     last = segments[-1] if segments else None
     if last is not None and last.rows is None and last.first + last.length == first:
-        last.length += count  # the next folder of the snapshot: one slice
+        last.length += count  # the next rows of the snapshot: one slice
     else:
         segments.append(Segment(start, count, first=first))
 
