@@ -362,7 +362,8 @@ def _same_words(rows: BuiltRows, row_at: np.ndarray, other_at: np.ndarray) -> np
     involved = pc.unique(ids.take(int64s(np.concatenate([row_at, other_at]))))
     record_ids = rows.column("evidence", "record_id")
     mask = pc.and_(
-        pc.equal(rows.column("evidence", "record_table"), "statements"),
+        # an Arrow scalar: a Python string here has pyarrow import pandas (0.3 s)
+        pc.equal(rows.column("evidence", "record_table"), arrow_scalar("statements", pa.string())),
         pc.is_in(record_ids, value_set=involved),
     )
     at = int64s(np.flatnonzero(as_mask(mask)))
