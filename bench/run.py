@@ -9,7 +9,8 @@ Steps (each result is kept in bench/work/results.json, so steps can be rerun alo
               pipeline validate (CSV only, and with the Parquet twins) versus
               frictionless validate, and which planted errors each one found
   cache       check and publish through the per-file cache on the 1k and 10k corpora: cold (no
-              cache), warm (nothing changed) and after editing one annotation file
+              cache), warm (nothing changed) and after editing one annotation file; and
+              check --watch left running: from a save to the end of its report
   review      pipeline report (the review site) on the 1k and 10k packages: time, peak memory,
               pages written, their total size and the biggest page
   engines     the validate step's planted package checked by each engine of pipeline validate,
@@ -36,6 +37,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -606,12 +608,69 @@ def _cache_runs(label: str) -> dict:
         entries["check cold"] = repeat(check, 1 if label == "10k" else runs, before=cold)
         entries["check warm"] = repeat(check, runs)
         entries["check, one file edited"] = repeat(check, runs, before=edit)
+        entries["check --watch, one file saved"] = watch_latency(seeds, runs, edit)
     finally:
         edited.write_text(original, encoding="utf-8")
     timed(publish)  # the corpus as published: what the unchanged runs find
     entries["publish unchanged, cold"] = repeat(publish, 1, before=cold)
     entries["publish unchanged, warm"] = repeat(publish, runs)
     return entries
+
+
+# The last line of each report `check --watch` prints: the first, then one after each save.
+WATCH_COUNT = re.compile(r"(no problems|\d+ problems?)( \(\d+ fixed, \d+ new\))?")
+
+
+def watch_latency(seeds: Path, runs: int, edit) -> dict:
+    """`check --watch` left running: the time from a save (`edit`) to the end of the report of
+    what changed, `runs` times, and the watcher's peak memory (VmHWM) at the end."""
+    command = [str(BIN / "pipeline"), "check", "--watch", "--seeds", rel(seeds)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+
+    def report() -> None:  # the lines up to the count that ends a report
+        while not WATCH_COUNT.fullmatch(line := process.stdout.readline().rstrip("\n")):
+            if not line and process.poll() is not None:
+                raise RuntimeError("check --watch ended: " + process.stderr.read()[-600:])
+            lines.append(line)
+        lines.append(line)
+
+    samples = []
+    try:
+        report()  # the first check
+        for _ in range(runs):
+            time.sleep(1.0)  # a save in a later second than the last one
+            edit()
+            started = time.perf_counter()
+            report()
+            samples.append(round(time.perf_counter() - started, 3))
+        peak = _vm_hwm_mb(process.pid)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+    return {
+        "command": " ".join(command),
+        "runs": len(samples),
+        "seconds": samples,
+        "median_s": statistics.median(samples),
+        "peak_mb": peak,
+        "tree_peak_mb": None,
+        "exit": [process.returncode],
+        "tail": "\n".join(lines[-3:]),
+    }
+
+
+def _vm_hwm_mb(pid: int) -> float | None:
+    """The peak resident set of process `pid` so far, from /proc."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) / 1024 if found else None
 
 
 def step_help(results: dict) -> None:

