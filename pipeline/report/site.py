@@ -21,19 +21,21 @@ fetched at view time.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
 import pyarrow
+from markupsafe import Markup
 
 from pipeline.build.collector import collector_paused, existing_objects_frozen
 from pipeline.build.parallel import worker_pool, workers
 from pipeline.check.coverage import classify
 from pipeline.check.run import check_seeds
 from pipeline.package.reader import twin_files
-from pipeline.package.schemaorg import dataset_json
+from pipeline.package.schemaorg import dataset
 from pipeline.package.writer import csv_cell
 from pipeline.progress import Progress, or_silent
 from pipeline.report import charts
@@ -47,7 +49,14 @@ from pipeline.report.read import (
     read_checked_descriptor,
 )
 from pipeline.report.render import Navigation, macro, render
-from pipeline.report.texts import UNREAD, SourceText, pieces, segments, source_texts
+from pipeline.report.texts import (
+    UNREAD,
+    SourceText,
+    pieces,
+    segments,
+    source_texts,
+    style_classes,
+)
 from pipeline.validate.run import verify_package
 
 __all__ = ["UnreadablePackage", "build_report", "highlighted_text", "segments"]
@@ -59,7 +68,9 @@ LONG_CELL = 60  # characters (escaped) beyond which a cell is given room to wrap
 def highlighted_text(text: str, spans: list[dict]) -> str:
     """The text as HTML: every evidence span highlighted and linked, overlapping spans split at
     their boundaries."""
-    return str(macro("highlighted")(pieces(text, spans)))
+    found = pieces(text, spans)
+    style_classes(found)
+    return str(macro("highlighted")(found))
 
 
 # ---- pages: what each shows ----
@@ -86,17 +97,32 @@ def index_page(package: Package, texts: dict[str, SourceText]) -> dict:
         if len(sources) > PAGE_ROWS
         else None,
         "tables": [(r, len(package.rows[r["name"]])) for r in descriptor["resources"]],
-        "json_ld": dataset_json(descriptor),
+        "json_ld": overview_json_ld(descriptor),
     }
+
+
+# Listed by the package's own Dataset (croissant.json, datapackage.json) and by the sources table:
+# one entry a source was 187 bytes, and made the 10,000-document overview a page of 2.01 MB.
+PER_SOURCE = ("isBasedOn", "citation")
+
+
+def overview_json_ld(descriptor: dict) -> str:
+    """The package's schema.org Dataset (pipeline.package.schemaorg) as the overview describes it:
+    without the list of its sources, so that the page does not grow with them."""
+    found = {key: value for key, value in dataset(descriptor).items() if key not in PER_SOURCE}
+    return json.dumps(found, ensure_ascii=False, indent=2)
 
 
 def source_page(package: Package, source: dict, found: SourceText) -> dict:
     spans = package.evidence_within(source["source_id"])
+    cut = pieces(found.text, spans, package.href) if found.text is not None else []
     return {
         "source": source,
         "found": found,
         "spans": spans,
-        "pieces": pieces(found.text, spans, package.href) if found.text is not None else [],
+        "pieces": cut,
+        # made of the project's colours and numbers only (texts.segment_style): CSS as it is
+        "styles": Markup(style_classes(cut)),
         "colours": charts.TABLE_COLOURS,
         "unread": UNREAD,
     }
