@@ -25,6 +25,7 @@ import html
 import json
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from multiprocessing.connection import Connection
@@ -391,8 +392,7 @@ def build_report(
     # pages, so that both cores work (10k corpus: 107 s -> see bench/RESULTS.md), and their memory
     # is gone with it before the page writers are forked from this one. Nothing is written until
     # both are done; each other page is gathered as it is written.
-    progress("checking the annotations and validating the package, reading its rows")
-    with checks_started(package_dir, seeds) as checked:
+    with checks_started(package_dir, seeds, progress) as checked:
         package = load(package_dir)
         texts = source_texts(package, seeds if seeds is not None and seeds.is_dir() else None)
         pages = site_pages(package, texts)
@@ -406,9 +406,13 @@ def build_report(
 
 
 @contextlib.contextmanager
-def checks_started(package_dir: Path, seeds: Path | None) -> Iterator[Callable[[], dict]]:
-    """checks_page run in a forked process; yields the function that waits for its result and
-    returns it (or raises what it raised). The process is ended however the block ends."""
+def checks_started(
+    package_dir: Path, seeds: Path | None, progress: Progress
+) -> Iterator[Callable[[], dict]]:
+    """checks_page run in a forked process, its progress told to `progress` as it goes (by a
+    thread of this process that reads what the process sends); yields the function that waits
+    for its result and returns it (or raises what it raised). The process is ended however the
+    block ends."""
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
     with signals_held():  # a signal between the fork and the child's handlers would be lost
@@ -417,21 +421,30 @@ def checks_started(package_dir: Path, seeds: Path | None) -> Iterator[Callable[[
         )
         child.start()
     sending.close()
+    received: list[tuple[str, object]] = []
+    relay = threading.Thread(target=_relayed, args=(receiving, progress, received), daemon=True)
+    relay.start()
     try:
-        yield partial(_checks_received, receiving, child)
+        yield partial(_checks_received, relay, received, child)
     finally:
         with signals_held():  # the clean-up is not cut short: it waits until the child is gone
             if child.is_alive():
                 child.terminate()
             child.join()
+            relay.join()
             receiving.close()
 
 
 def _checks_child(parent: int, sending: Connection, package_dir: Path, seeds: Path | None) -> None:
-    """In the forked process: the checks page's work, sent to the parent, or what it raised."""
+    """In the forked process: the checks page's work, sent to the parent, or what it raised; its
+    progress sent as it goes."""
     _worker_start(parent)  # Ctrl-C is the parent's; dies with the parent
+
+    def progress(what: str, done: int = 0, total: int = 0) -> None:
+        sending.send(("progress", (what, done, total)))
+
     try:
-        found: tuple[str, object] = ("checks", checks_page(package_dir, seeds))
+        found: tuple[str, object] = ("checks", checks_page(package_dir, seeds, progress))
     except Exception as error:  # handed over: the parent raises it as its own
         found = ("error", error)
     try:
@@ -440,15 +453,32 @@ def _checks_child(parent: int, sending: Connection, package_dir: Path, seeds: Pa
         sending.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
 
 
-def _checks_received(receiving: Connection, child: BaseProcess) -> dict:
+def _relayed(receiving: Connection, progress: Progress, received: list[tuple[str, object]]) -> None:
+    """Tell `progress` what the checks' process reports, until it sends its result (kept in
+    `received`) or ends without one."""
+    while True:
+        try:
+            kind, found = receiving.recv()
+        except (EOFError, OSError):  # ended without a word, or the block is being left
+            return
+        if kind != "progress":
+            received.append((kind, found))
+            return
+        assert isinstance(found, tuple)
+        progress(*found)
+
+
+def _checks_received(
+    relay: threading.Thread, received: list[tuple[str, object]], child: BaseProcess
+) -> dict:
     """The checks page's work, once the forked process has sent it."""
-    try:
-        kind, found = receiving.recv()
-    except EOFError:
+    relay.join()
+    if not received:
         child.join()
         raise ChecksFailed(
             f"the package's checks ended without a result (exit status {child.exitcode})"
-        ) from None
+        )
+    [(kind, found)] = received
     if kind == "error":
         assert isinstance(found, BaseException)
         raise found
