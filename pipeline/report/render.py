@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from pipeline.package.writer import csv_cell
 from pipeline.report.charts import clip
-from pipeline.report.texts import colour_of
+from pipeline.report.texts import table_css
 
 
 @cache
@@ -38,7 +38,11 @@ def environment() -> Environment:
     env.filters["f1"] = lambda value: f"{value:.1f}"
     env.filters["script_json"] = script_json
     # `href`, the address of a row, is the package's (its table's pages): each page is given it
-    env.globals.update(colour_of=colour_of, css=static("report.css"), script=static("report.js"))
+    env.globals.update(
+        css=static("report.css"),
+        script=static("report.js"),
+        table_css=Markup(table_css()),  # the project's own colours, in the stylesheet as they are
+    )
     return env
 
 

@@ -20,22 +20,29 @@ fetched at view time.
 
 from __future__ import annotations
 
+import contextlib
 import html
+import json
+import multiprocessing
+import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import NamedTuple
 
-import pyarrow
+from markupsafe import Markup
 
 from pipeline.build.collector import collector_paused, existing_objects_frozen
-from pipeline.build.parallel import worker_pool, workers
+from pipeline.build.parallel import _worker_start, worker_pool, workers
 from pipeline.check.coverage import classify
 from pipeline.check.run import check_seeds
 from pipeline.package.reader import twin_files
-from pipeline.package.schemaorg import dataset_json
+from pipeline.package.schemaorg import dataset
 from pipeline.package.writer import csv_cell
-from pipeline.progress import Progress, or_silent
+from pipeline.progress import Progress, or_silent, signals_held
 from pipeline.report import charts
 from pipeline.report.pages import PAGE_ROWS, page_file, pager, split
 from pipeline.report.read import (
@@ -47,7 +54,14 @@ from pipeline.report.read import (
     read_checked_descriptor,
 )
 from pipeline.report.render import Navigation, macro, render
-from pipeline.report.texts import UNREAD, SourceText, pieces, segments, source_texts
+from pipeline.report.texts import (
+    UNREAD,
+    SourceText,
+    pieces,
+    segments,
+    source_texts,
+    style_classes,
+)
 from pipeline.validate.run import verify_package
 
 __all__ = ["UnreadablePackage", "build_report", "highlighted_text", "segments"]
@@ -59,7 +73,9 @@ LONG_CELL = 60  # characters (escaped) beyond which a cell is given room to wrap
 def highlighted_text(text: str, spans: list[dict]) -> str:
     """The text as HTML: every evidence span highlighted and linked, overlapping spans split at
     their boundaries."""
-    return str(macro("highlighted")(pieces(text, spans)))
+    found = pieces(text, spans)
+    style_classes(found)
+    return str(macro("highlighted")(found))
 
 
 # ---- pages: what each shows ----
@@ -86,17 +102,32 @@ def index_page(package: Package, texts: dict[str, SourceText]) -> dict:
         if len(sources) > PAGE_ROWS
         else None,
         "tables": [(r, len(package.rows[r["name"]])) for r in descriptor["resources"]],
-        "json_ld": dataset_json(descriptor),
+        "json_ld": overview_json_ld(descriptor),
     }
+
+
+# Listed by the package's own Dataset (croissant.json, datapackage.json) and by the sources table:
+# one entry a source was 187 bytes, and made the 10,000-document overview a page of 2.01 MB.
+PER_SOURCE = ("isBasedOn", "citation")
+
+
+def overview_json_ld(descriptor: dict) -> str:
+    """The package's schema.org Dataset (pipeline.package.schemaorg) as the overview describes it:
+    without the list of its sources, so that the page does not grow with them."""
+    found = {key: value for key, value in dataset(descriptor).items() if key not in PER_SOURCE}
+    return json.dumps(found, ensure_ascii=False, indent=2)
 
 
 def source_page(package: Package, source: dict, found: SourceText) -> dict:
     spans = package.evidence_within(source["source_id"])
+    cut = pieces(found.text, spans, package.href) if found.text is not None else []
     return {
         "source": source,
         "found": found,
         "spans": spans,
-        "pieces": pieces(found.text, spans, package.href) if found.text is not None else [],
+        "pieces": cut,
+        # made of the project's colours and numbers only (texts.segment_style): CSS as it is
+        "styles": Markup(style_classes(cut)),
         "colours": charts.TABLE_COLOURS,
         "unread": UNREAD,
     }
@@ -298,14 +329,11 @@ TIMELINE_FIRST = "charts.html#timeline"
 
 def checks_page(package_dir: Path, seeds: Path | None, progress: Progress | None = None) -> dict:
     """The package validated once, by the project's validator; the annotation check and the
-    sentences no evidence covers. Run before the package's rows are read: the memory of the
-    check's corpus and of the validator's Arrow tables is freed before theirs is taken (at 10,000
-    documents, each is over a gigabyte)."""
+    sentences no evidence covers. Run in a process of its own (checks_started): the memory of the
+    check's corpus and of the validator's Arrow tables (at 10,000 documents, each over a gigabyte)
+    is never the page writers'."""
     covered = coverage(seeds, progress)  # first: the validator's memory would stay on top of it
     problems = sorted(str(p) for p in verify_package(package_dir, progress))
-    # Arrow's allocator keeps what the check and the validator freed, for Arrow to use again; the
-    # report's rows are Python's, so it is given back (at 10,000 documents: 1,311 -> 214 MB).
-    pyarrow.default_memory_pool().release_unused()
     return {"validator": VALIDATOR, "problems": problems, "coverage": covered, "unread": UNREAD}
 
 
@@ -360,14 +388,108 @@ def build_report(
     progress("reading the package")
     # The package's shape first: a folder that is no package is refused before the long checks.
     read_checked_descriptor(package_dir)
-    # The checks run before anything is written; each other page is gathered as it is written,
-    # so only one page's worth of cells is held at a time.
-    checks = checks_page(package_dir, seeds, progress)
-    package = load(package_dir)
-    texts = source_texts(package, seeds if seeds is not None and seeds.is_dir() else None)
+    # The checks run in a process of their own while this one reads the package and lays out the
+    # pages, so that both cores work (the 1k corpus: this process waits 0.2 s for them, which took
+    # it 3.4 s before), and their memory is gone with it before the page writers are forked from
+    # this one. Nothing is written until both are done; each other page is gathered as it is
+    # written.
+    with checks_started(package_dir, seeds, progress) as checked:
+        package = load(package_dir)
+        texts = source_texts(package, seeds if seeds is not None and seeds.is_dir() else None)
+        pages = site_pages(package, texts)
+        checks = checked()
+    for page, shown in enumerate(checks_pages(checks, texts), 1):
+        pages[page_file("checks", page)] = Page(
+            "checks.html", "Checks", "checks.html", partial(dict, shown)
+        )
     title = package.descriptor.get("title") or package.descriptor.get("name") or str(package_dir)
-    pages = site_pages(package, texts, checks)
     return write_pages(out, pages, navigation(package), title, package.href, progress)
+
+
+@contextlib.contextmanager
+def checks_started(
+    package_dir: Path, seeds: Path | None, progress: Progress
+) -> Iterator[Callable[[], dict]]:
+    """checks_page run in a forked process, its progress told to `progress` as it goes (by a
+    thread of this process that reads what the process sends); yields the function that waits
+    for its result and returns it (or raises what it raised). The process is ended however the
+    block ends."""
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    with signals_held():  # a signal between the fork and the child's handlers would be lost
+        child = context.Process(
+            target=_checks_child, args=(os.getpid(), sending, package_dir, seeds)
+        )
+        child.start()
+    sending.close()
+    received: list[tuple[str, object]] = []
+    relay = threading.Thread(target=_relayed, args=(receiving, progress, received), daemon=True)
+    relay.start()
+    try:
+        yield partial(_checks_received, relay, received, child)
+    finally:
+        with signals_held():  # the clean-up is not cut short: it waits until the child is gone
+            if child.is_alive():
+                child.terminate()
+            child.join()
+            relay.join()
+            receiving.close()
+
+
+def _checks_child(parent: int, sending: Connection, package_dir: Path, seeds: Path | None) -> None:
+    """In the forked process: the checks page's work, sent to the parent, or what it raised; its
+    progress sent as it goes."""
+    _worker_start(parent)  # Ctrl-C is the parent's; dies with the parent
+
+    def progress(what: str, done: int = 0, total: int = 0) -> None:
+        sending.send(("progress", (what, done, total)))
+
+    try:
+        found: tuple[str, object] = ("checks", checks_page(package_dir, seeds, progress))
+    except Exception as error:  # handed over: the parent raises it as its own
+        found = ("error", error)
+    try:
+        sending.send(found)
+    except Exception as error:  # an error that cannot be pickled is sent as its words
+        sending.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
+
+
+def _relayed(receiving: Connection, progress: Progress, received: list[tuple[str, object]]) -> None:
+    """Tell `progress` what the checks' process reports, until it sends its result (kept in
+    `received`) or ends without one."""
+    while True:
+        try:
+            kind, found = receiving.recv()
+        except (EOFError, OSError):  # ended without a word, or the block is being left
+            return
+        if kind != "progress":
+            received.append((kind, found))
+            return
+        assert isinstance(found, tuple)
+        progress(*found)
+
+
+def _checks_received(
+    relay: threading.Thread, received: list[tuple[str, object]], child: BaseProcess
+) -> dict:
+    """The checks page's work, once the forked process has sent it."""
+    relay.join()
+    if not received:
+        child.join()
+        raise ChecksFailed(
+            f"the package's checks ended without a result (exit status {child.exitcode})"
+        )
+    [(kind, found)] = received
+    if kind == "error":
+        assert isinstance(found, BaseException)
+        raise found
+    assert isinstance(found, dict)
+    return found
+
+
+class ChecksFailed(Exception):
+    """The process running the checks ended without sending their result (killed, or out of
+    memory)."""
 
 
 class Page(NamedTuple):
@@ -390,8 +512,9 @@ def navigation(package: Package) -> Navigation:
     )
 
 
-def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> dict[str, Page]:
-    """Every page of the site by its file name, each gathered when it is written."""
+def site_pages(package: Package, texts: dict[str, SourceText]) -> dict[str, Page]:
+    """Every page of the site but the checks pages by its file name, each gathered when it is
+    written."""
     pages = {
         "index.html": Page(
             "index.html", "Overview", "index.html", partial(index_page, package, texts)
@@ -417,10 +540,6 @@ def site_pages(package: Package, texts: dict[str, SourceText], checks: dict) -> 
         laid_out = chart_pages(package)
     for name, (template, heading, shown) in laid_out.items():
         pages[name] = Page(template, heading, "charts.html", partial(dict, shown))
-    for page, shown in enumerate(checks_pages(checks, texts), 1):
-        pages[page_file("checks", page)] = Page(
-            "checks.html", "Checks", "checks.html", partial(dict, shown)
-        )
     return pages
 
 

@@ -260,8 +260,7 @@ def test_a_lane_of_more_marks_than_a_chart_holds_is_drawn_in_parts():
 def test_pages_written_by_workers_are_the_pages_written_here(paged, tmp_path: Path):
     package_dir, _ = paged
     package = load(package_dir)
-    checks = {"validator": site.VALIDATOR, "problems": [], "coverage": None, "unread": ""}
-    pages = site.site_pages(package, source_texts(package, None), checks)
+    pages = site.site_pages(package, source_texts(package, None))
     assert len(pages) >= site.PARALLEL_MIN_PAGES  # so that two processes write it in parallel
     written = {}
     for processes in (1, 2):

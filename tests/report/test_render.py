@@ -45,6 +45,16 @@ def test_the_navigation_marks_the_current_page_only():
     )
 
 
+TABLE_CSS = (
+    ".tag,.swatch{background:#718096}\n"
+    ".t-actors{background:#2b6cb0}\n"
+    ".t-places{background:#2f855a}\n"
+    ".t-events{background:#dd6b20}\n"
+    ".t-statements{background:#805ad5}\n"
+    ".t-casualty_reports{background:#c53030}\n"
+)
+
+
 def test_every_page_inlines_the_stylesheet_and_script_once(tmp_path: Path, published_minimal: Path):
     static = files("pipeline.report").joinpath("static")
     css = static.joinpath("report.css").read_text(encoding="utf-8")
@@ -53,6 +63,8 @@ def test_every_page_inlines_the_stylesheet_and_script_once(tmp_path: Path, publi
     assert len(pages) == 15
     for page in pages:
         html = page.read_text(encoding="utf-8")
-        assert html.count(f"<style>\n{css}</style>") == 1, page.name
+        # then the tables' colours, then a text's highlights on its own page
+        assert html.count(f"<style>\n{css}{TABLE_CSS}") == 1, page.name
+        assert html.count("</style>") == 1, page.name
         assert html.count(f"<script>\n{script}</script>") == 1, page.name
         assert html.count("<style>") == html.count("<script>") == 1, page.name

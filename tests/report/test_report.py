@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -27,6 +28,7 @@ from pipeline.publish import build_package
 from pipeline.report import site
 from pipeline.report.read import ColumnReader, Package, load
 from pipeline.report.site import build_report, highlighted_text, segments
+from pipeline.report.texts import pieces, style_classes
 from pipeline.validate.run import verify_package
 
 from conftest import BASE_SEEDS, ROOT
@@ -222,6 +224,65 @@ def test_text_is_escaped():
     assert 'href="table-events.html#row-e&lt;1&gt;"' in html
 
 
+STRIPE = "linear-gradient({0},{0}) left 0 bottom {1}px/100% 3px no-repeat"
+FILL = "linear-gradient({0}2e,{0}2e) left 0 top 0/100% calc(100% - 15px) no-repeat"
+EVENTS, ACTORS = "#dd6b20", "#2b6cb0"
+
+
+def test_each_style_of_highlight_is_one_class_of_the_page(tmp_path: Path):
+    spans = [
+        {"evidence_id": "e1", "start": 0, "end": 5, "record_table": "events", "record_id": "r"},
+        {"evidence_id": "e2", "start": 3, "end": 5, "record_table": "actors", "record_id": "a"},
+        {"evidence_id": "e3", "start": 6, "end": 8, "record_table": "events", "record_id": "q"},
+    ]
+    found = pieces("ab cd ef", spans)
+    assert style_classes(found) == (
+        f".text .s0{{background:{STRIPE.format(EVENTS, 12)},{FILL.format(EVENTS)};"
+        "padding-bottom:15px}\n"
+        f".text .s1{{background:{STRIPE.format(EVENTS, 12)},{STRIPE.format(ACTORS, 9)},"
+        f"{FILL.format(ACTORS)};padding-bottom:15px}}\n"
+    )
+    assert highlighted_text("ab cd ef", spans) == (
+        '<span class="anchor" id="ev-e1"></span><a class="seg s0" href="table-events.html#row-r"'
+        ' data-ev="e1" title="events/r">ab </a><span class="anchor" id="ev-e2"></span>'
+        '<a class="seg s1" href="table-actors.html#row-a" data-ev="e1 e2"'
+        ' title="events/r; actors/a">cd</a> <span class="anchor" id="ev-e3"></span>'
+        '<a class="seg s0" href="table-events.html#row-q" data-ev="e3" title="events/q">ef</a>'
+    )
+
+
+def test_a_source_page_declares_the_classes_of_its_highlights(tmp_path: Path, published_minimal):
+    build_report(published_minimal, BASE_SEEDS, tmp_path / "report")
+    page = (tmp_path / "report" / "source-wire-2020-09-30.html").read_text(encoding="utf-8")
+    styles = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    used = set(re.findall(r'<a class="seg (s\d+)"', page))
+    declared = re.findall(r"^\.text \.(s\d+)\{background:", styles, re.MULTILINE)
+    assert used and sorted(used) == sorted(declared) == sorted(set(declared))
+    assert "style=" not in page
+
+
+@pytest.mark.parametrize(
+    ("failing", "expected"),
+    [
+        ("raise", "ValueError: the validator broke"),
+        ("exit", "ChecksFailed: the package's checks ended without a result (exit status 3)"),
+    ],
+)
+def test_what_stops_the_checks_stops_the_report(
+    failing: str, expected: str, tmp_path: Path, published_minimal: Path, monkeypatch
+):
+    def broken(folder: Path, progress=None):
+        if failing == "exit":
+            os._exit(3)  # as the kernel ends a process out of memory: no word sent back
+        raise ValueError("the validator broke")
+
+    monkeypatch.setattr(site, "verify_package", broken)
+    with pytest.raises(Exception) as raised:
+        build_report(published_minimal, BASE_SEEDS, tmp_path / "report")
+    assert f"{type(raised.value).__name__}: {raised.value}" == expected
+    assert not (tmp_path / "report").exists()
+
+
 def test_a_changed_text_is_flagged(tmp_path: Path):
     seeds = tmp_path / "seeds"
     shutil.copytree(BASE_SEEDS, seeds)
@@ -370,15 +431,16 @@ VALIDATOR_LINE = (
 
 
 def test_the_package_is_validated_once(tmp_path: Path, published_minimal: Path, monkeypatch):
-    calls = []
+    calls = tmp_path / "calls"  # a file: the checks run in a process of their own
 
     def counted(folder: Path, progress=None):
-        calls.append(folder)
+        with calls.open("a", encoding="utf-8") as handle:
+            handle.write(f"{folder}\n")
         return verify_package(folder, progress)
 
     monkeypatch.setattr(site, "verify_package", counted)
     build_report(published_minimal, BASE_SEEDS, tmp_path / "report")
-    assert calls == [published_minimal]
+    assert calls.read_text(encoding="utf-8") == f"{published_minimal}\n"
     checks = (tmp_path / "report" / "checks.html").read_text(encoding="utf-8")
     section = checks.split("<h2>Package validation</h2>\n", 1)[1].split("<h2>", 1)[0]
     assert section == VALIDATOR_LINE.format(state='<span class="ok">passes</span>') + "\n"

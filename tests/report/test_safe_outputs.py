@@ -852,7 +852,7 @@ EDGES = {
         "evidence",
         {"record_table": "rumours"},
         "source-wire-2020-09-30.html",
-        '<span class="tag" style="background:#718096">rumours</span>',
+        '<span class="tag t-rumours">rumours</span>',
     ),
 }
 
