@@ -625,16 +625,19 @@ def watch_latency(seeds: Path, runs: int, edit) -> dict:
     """`check --watch` left running: the time from a save (`edit`) to the end of the report of
     what changed, `runs` times, and the watcher's peak memory (VmHWM) at the end."""
     command = [str(BIN / "pipeline"), "check", "--watch", "--seeds", rel(seeds)]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    assert process.stdout is not None
+    errors = WORK / "watch-stderr.txt"  # a file, not a pipe nobody reads while it runs
+    with errors.open("w", encoding="utf-8") as stderr:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT
+        )
+    output = process.stdout
+    assert output is not None
     lines: list[str] = []
 
     def report() -> None:  # the lines up to the count that ends a report
-        while not WATCH_COUNT.fullmatch(line := process.stdout.readline().rstrip("\n")):
+        while not WATCH_COUNT.fullmatch(line := output.readline().rstrip("\n")):
             if not line and process.poll() is not None:
-                raise RuntimeError("check --watch ended: " + process.stderr.read()[-600:])
+                raise RuntimeError("check --watch ended: " + errors.read_text()[-600:])
             lines.append(line)
         lines.append(line)
 
