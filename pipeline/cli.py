@@ -475,7 +475,7 @@ def check(
     from pipeline.check.run import check_seeds
 
     scheduler = _scheduler(scheduler)
-    if watch:
+    if watch and seeds.is_dir():  # else the check below says the folder is not there
         if scheduler != "local":
             say("error: --watch checks again in this process; it cannot take --scheduler")
             raise typer.Exit(2)

@@ -130,6 +130,52 @@ def default_base() -> Path:
 
 
 @dataclass
+class Resident:
+    """What one process keeps in memory from one check of a seeds folder to the next (`check
+    --watch`): the parts read, by entry key (looked up before the entry files); the cache files
+    read or written, with their status then (one is read again only when its status differs); and
+    the status of each file a check looked at, trusted for the files the watcher has not named
+    since (`told`): on a 10,000-document corpus, reading the status of its 30,000 files again took
+    0.4 s of a re-check."""
+
+    parts: dict[str, tuple[dict, Part]] = field(default_factory=dict)
+    payloads: dict[str, tuple[tuple, dict]] = field(default_factory=dict)
+    statuses: dict[str, os.stat_result | None] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)  # the sources the cache gave
+    changed: set[str] | None = None  # named since the last check; None: every status read again
+
+    def told(self, names: set[str] | None) -> None:
+        """The watcher named these files as changed (None: it could not say which)."""
+        self.changed = None if names is None or self.changed is None else self.changed | names
+
+    def settled(self) -> None:
+        """A check has read every status it needed: they hold until the watcher names a file."""
+        self.changed = set()
+
+    def status(self, name: str) -> os.stat_result | None:
+        """The status of the file `name` (a link's own), None when there is none."""
+        if self.changed is not None and name not in self.changed and name in self.statuses:
+            return self.statuses[name]
+        info = lstat(name)
+        self.statuses[name] = info
+        return info
+
+
+def lstat(name: str) -> os.stat_result | None:
+    """The status of the file `name` (a link's own), None when there is none."""
+    try:
+        return os.stat(name, follow_symlinks=False)
+    except OSError:
+        return None
+
+
+def _identity(info: os.stat_result) -> tuple:
+    """What changes whenever a cache file is written: it is written to a new file renamed into
+    place, so its inode and change time are new."""
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+@dataclass
 class FolderCache:
     """The cache of one seeds folder: entries looked up, stored, and pruned to those used."""
 
@@ -137,9 +183,7 @@ class FolderCache:
     note: Callable[[str], None]
     used: set[str] = field(default_factory=set)
     noted: bool = False
-    # entry key -> (dependencies, part): parts kept in memory between reads by one process
-    # (`check --watch`), looked up before the files
-    kept: dict[str, tuple[dict, Part]] | None = None
+    resident: Resident | None = None  # what this process keeps between checks, if it does
 
     def lookup(self, key: str) -> dict | None:
         """The payload stored under `key`, or None (absent, or unreadable: noted once)."""
@@ -147,7 +191,9 @@ class FolderCache:
         return self.read(key)
 
     def read(self, key: str) -> dict | None:
-        """The payload of the file `key`.json, not counted as used."""
+        """The payload of the file `key`.json, not counted as used. The payload a resident cache
+        holds for it is given while the file's status is the one it had then; callers only read
+        a payload, never change it."""
         try:
             fd = os.open(self.folder / f"{key}.json", os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
@@ -155,6 +201,12 @@ class FolderCache:
         except OSError:  # a symbolic link (ELOOP), or no permission
             self._unreadable()
             return None
+        held = None if self.resident is None else self.resident.payloads.get(key)
+        if held is not None:
+            if held[0] == _identity(os.fstat(fd)):
+                os.close(fd)
+                return held[1]
+            del self.resident.payloads[key]  # type: ignore[union-attr]
         try:
             with os.fdopen(fd, "rb") as handle:
                 header = json.loads(handle.readline())
@@ -166,6 +218,7 @@ class FolderCache:
             payload = orjson.loads(body)
             if not isinstance(payload, dict):
                 raise ValueError("not an entry")
+            self._hold(key, payload)
             return payload
         except (OSError, ValueError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             self._unreadable()
@@ -196,7 +249,19 @@ class FolderCache:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             return False
+        self._hold(key, payload)
         return True
+
+    def _hold(self, key: str, payload: dict) -> None:
+        """Keep the payload of a file other than an entry (parts are kept as parts) in memory
+        with the file's status now, when this process keeps what it reads: decoding the digests,
+        the sources and the snapshot's description again took 0.2 s of a 10,000-document
+        re-check."""
+        if self.resident is None or ENTRY_NAME.fullmatch(f"{key}.json"):
+            return
+        info = lstat(str(self.folder / f"{key}.json"))
+        if info is not None:
+            self.resident.payloads[key] = (_identity(info), payload)
 
     def unreadable(self) -> None:
         """An entry that read but does not decode as an entry."""
@@ -216,9 +281,10 @@ class FolderCache:
                 _remove(entry)
             elif name.startswith(TEMP_PREFIX) and _older_than(entry, now - STALE_TEMP_SECONDS):
                 _remove(entry)
-        if self.kept is not None:
-            for key in [key for key in self.kept if key not in self.used]:
-                del self.kept[key]
+        if self.resident is not None:
+            parts = self.resident.parts
+            for key in [key for key in parts if key not in self.used]:
+                del parts[key]
         with contextlib.suppress(OSError):
             os.utime(self.folder)  # most recently used, for the cap on corpora
         _cap_corpora(self.folder.parent, keep=self.folder)
@@ -322,6 +388,7 @@ class DigestMemo:
 
     def __init__(self, cache: FolderCache, name: str = "digests"):
         self.cache, self.name = cache, name
+        self.status = lstat if cache.resident is None else cache.resident.status
         self.started = time.time_ns()  # before any status is read or file hashed in this run
         self.old: dict[str, list] = {}
         self.trusted_before = 0
@@ -335,12 +402,11 @@ class DigestMemo:
                 cache.unreadable()
         self.new: dict[str, list] = {}
 
-    def digest(self, path: Path) -> str | None:
+    def digest(self, path: Path | str) -> str | None:
         """What file_digest(path) gives now."""
         name = str(path)  # stat of a str: a Path's conversion added half again to 30,000 stats
-        try:
-            info = os.stat(name, follow_symlinks=False)
-        except OSError:
+        info = self.status(name)
+        if info is None:
             return None  # absent or unreadable: file_digest gives None too
         if not stat.S_ISREG(info.st_mode):
             return file_digest(path)
@@ -369,11 +435,8 @@ class DigestMemo:
         """Remember `digest` for the regular file `path`, read in this run: its status is taken
         now, after the read, so a write between the two leaves a change time after this run began,
         and the digest is not trusted next time."""
-        try:
-            info = os.stat(path, follow_symlinks=False)
-        except OSError:
-            return
-        if stat.S_ISREG(info.st_mode):
+        info = lstat(str(path))
+        if info is not None and stat.S_ISREG(info.st_mode):
             status = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
             self.new[str(path)] = [*status, digest]
 
@@ -401,7 +464,7 @@ def _memo_files(memo: dict) -> dict[str, list]:
     return files
 
 
-def file_digest(path: Path) -> str | None:
+def file_digest(path: Path | str) -> str | None:
     """The digest of a regular file's bytes, None if it is not one (its fault is reported by the
     read itself, which is then never cached)."""
     try:
@@ -641,24 +704,47 @@ class SourceSnapshot:
 
     def lookup(self, folders: list[Path]) -> dict[str, Source]:
         """The sources of `folders` that are as they were read cleanly last time."""
-        found = {}
+        found: dict[str, Source] = {}
+        held = {} if self.cache.resident is None else self.cache.resident.sources
         for folder in folders:
-            digest = self.digests.digest(folder / SOURCE_FILE)
-            self.before[folder.name] = digest
-            entry = self.old.get(folder.name)
+            name, base = folder.name, str(folder)
+            digest = self.digests.digest(os.path.join(base, SOURCE_FILE))
+            self.before[name] = digest
+            entry = self.old.get(name)
             if digest is None or entry is None:
                 continue
-            if not ID_RE.fullmatch(folder.name) or folder.is_symlink():
+            if not ID_RE.fullmatch(name) or self._link(base):
                 continue  # the read reports it, every time
-            try:
-                source = _cached_source(folder, digest, entry, self._shown_in(folder), self.digests)
-            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-                self.cache.unreadable()
-                continue
+            source = held.get(name)
+            if source is None or not self._still(source, digest, entry, base):
+                try:
+                    source = _cached_source(
+                        folder, digest, entry, self._shown_in(folder), self.digests
+                    )
+                except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                    self.cache.unreadable()
+                    continue
             if source is not None:
-                found[folder.name] = source
-                self.kept[folder.name] = entry
+                found[name] = source
+                self.kept[name] = entry
+        if self.cache.resident is not None:
+            self.cache.resident.sources = found
         return found
+
+    def _still(self, source: Source, digest: str, entry: list, base: str) -> bool:
+        """Whether a source kept in memory is the one `entry` gives now, its source.yaml of
+        `digest` and its text unchanged: making the 10,000 sources of a corpus again took 0.2 s
+        of a re-check."""
+        digests = getattr(source, "digests", None)
+        if digests is None or entry[:3] != digests or entry[0] != digest:
+            return False
+        if not _plain_name(entry[1]):
+            return False
+        return self.digests.digest(os.path.join(base, entry[1])) == entry[2]
+
+    def _link(self, folder: str) -> bool:
+        info = self.digests.status(folder)
+        return info is not None and stat.S_ISLNK(info.st_mode)
 
     def _shown_in(self, folder: Path) -> Callable[[str], str]:
         """How messages name a file of `folder`, given its name."""
@@ -865,7 +951,8 @@ class Plan:
                 continue  # no regular file: the read reports why, every time
             key = folder_key(self.context, folder, digest)
             self.keys[folder] = (digest, key)
-            kept = None if self.cache.kept is None else self.cache.kept.get(key)
+            resident = self.cache.resident
+            kept = None if resident is None else resident.parts.get(key)
             if kept is not None:
                 self.cache.used.add(key)  # its file is in use too: not pruned
             payload = self.cache.lookup(key) if kept is None else {"deps": kept[0]}
@@ -884,15 +971,15 @@ class Plan:
     def keep(self, folder: Path, part: Part) -> None:
         """Keep the part read from `folder` in memory, if the cache keeps parts and the file is
         as it was looked up (read here: the part came from a worker)."""
-        if self.cache.kept is None or folder not in self.keys:
+        if self.cache.resident is None or folder not in self.keys:
             return
         digest, key = self.keys[folder]
         if file_digest(annotation_path(folder)) == digest:
             self._keep(key, dependencies(part, self.states, self.known), part)
 
     def _keep(self, key: str, deps: dict, part: Part) -> None:
-        if self.cache.kept is not None:
-            self.cache.kept[key] = (deps, part)
+        if self.cache.resident is not None:
+            self.cache.resident.parts[key] = (deps, part)
 
     def store(self, folder: Path, part: Part) -> None:
         """Store the part read from `folder`, unless its file changed while it was read."""

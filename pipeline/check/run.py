@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from pipeline.build.cache import FolderCache, open_cache
+from pipeline.build.cache import FolderCache, Resident, open_cache
 from pipeline.build.cluster import LOCAL
 from pipeline.build.collector import existing_objects_frozen
 from pipeline.build.parallel import RecordRules, read_rows
@@ -60,14 +60,15 @@ def check_seeds(
     note: Callable[[str], None] = to_stderr,
     avoid: Iterable[Path] = (),
     scheduler: str = LOCAL,
-    kept: dict | None = None,
+    resident: Resident | None = None,
     tables: bool = True,
 ) -> Checked:
     """Every problem of `seeds`; `progress` hears the folders read, then each check across tables;
     `note` hears about the cache (an entry ignored, a cache folder not used), which is never used
     inside `seeds` or a folder of `avoid`. The per-file layers run where `scheduler` says
-    (pipeline.build.cluster); the checks across files run here. A `kept` mapping, handed to each
-    check of one process, keeps the folders' parts in memory from one check to the next. With
+    (pipeline.build.cluster); the checks across files run here. A `resident`, handed to each
+    check of one process, keeps the folders' parts, the cache's files and the files' status in
+    memory from one check to the next (pipeline.build.cache.Resident). With
     `tables` off, the rows are not made into Python values (Checked.tables makes them when asked).
 
     A snapshot found damaged while it is read (pipeline.build.snapshot) is noted and the corpus
@@ -75,13 +76,16 @@ def check_seeds(
     progress = or_silent(progress)
     cache = open_cache(seeds, note, avoid) if use_cache and seeds.is_dir() else None
     if cache is not None:
-        cache.kept = kept
+        cache.resident = resident
     try:
-        return _checked(seeds, progress, cache, scheduler, tables, use_snapshot=True)
+        checked = _checked(seeds, progress, cache, scheduler, tables, use_snapshot=True)
     except SnapshotDamaged:
         assert cache is not None
         cache.unreadable()
-        return _checked(seeds, progress, cache, scheduler, tables, use_snapshot=False)
+        checked = _checked(seeds, progress, cache, scheduler, tables, use_snapshot=False)
+    if resident is not None:
+        resident.settled()
+    return checked
 
 
 def _checked(

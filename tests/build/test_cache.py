@@ -22,6 +22,7 @@ from bench.synth import write_corpus
 from pipeline.build import cache, parallel, snapshot
 from pipeline.build.tables import Origin, Tables
 from pipeline.check.run import check_seeds
+from pipeline.check.watch import saved_files
 from pipeline.cli import app
 from pipeline.contract import schemas
 from pipeline.load import seeds as seeds_module
@@ -311,7 +312,8 @@ def test_a_digest_taken_just_before_an_edit_is_not_trusted(tmp_path, cache_dir, 
     monkeypatch.setattr(cache, "file_digest", lambda p: reads.append(p) or real(p))
     check(seeds)  # the files were written within RACY_NS of the first check's digests
     folder = seeds / "wire-2020-09-30"
-    assert reads == [folder / "source.yaml", folder / "text.txt", folder / "annotations.yaml"]
+    expected = [folder / "source.yaml", folder / "text.txt", folder / "annotations.yaml"]
+    assert [Path(read) for read in reads] == expected
 
 
 MEMO_DAMAGE = {
@@ -628,19 +630,95 @@ def test_the_code_version_covers_the_modules_and_schemas():
         assert cache.code_version() == key  # the same sources give the same version
 
 
-def test_parts_kept_in_memory_say_what_a_fresh_check_says(corpus, tmp_path, cache_dir):
+def statuses(seeds: Path) -> dict[str, tuple]:
+    """Each file and folder under `seeds` (absolute paths, as a watcher names them): its status."""
+    found = {}
+    for path in [seeds, *seeds.rglob("*")]:
+        info = path.lstat()
+        found[str(path.absolute())] = (path.is_dir(), info.st_ino, info.st_size, info.st_mtime_ns)
+    return found
+
+
+def saved(seeds: Path, before: dict[str, tuple]) -> set[str] | None:
+    """What a watcher tells of the changes since `before`, as `check --watch` passes it on: the
+    files written, made or removed, and the folders made or removed (not a folder whose entries
+    changed: file notifications name the entry)."""
+    after = statuses(seeds)
+    changed = [
+        path
+        for path in before.keys() | after.keys()
+        if before.get(path) != after.get(path)
+        and not (path in before and path in after and after[path][0])
+    ]
+    return saved_files(seeds, changed)
+
+
+def test_a_resident_check_keeps_the_parts_of_the_files_as_they_are(corpus, tmp_path, cache_dir):
     seeds = tmp_path / "seeds"
     shutil.copytree(corpus, seeds)
-    kept: dict = {}
-    check_seeds(seeds, kept=kept)
-    assert len(kept) == len(entries(cache_dir)) == DOCS
+    resident = cache.Resident()
+    check_seeds(seeds, resident=resident)
+    assert len(resident.parts) == len(entries(cache_dir)) == DOCS
     edits = [("edit", 0, 3, "x"), ("duplicate", 1, 2, 5), ("restore", 0), ("delete", 3)]
     for edit, docs in zip(edits, [DOCS, DOCS, DOCS, DOCS - 1], strict=True):
+        before = statuses(seeds)
         apply(edit, seeds, corpus)
+        resident.told(saved(seeds, before))
         expected = check_seeds(seeds, use_cache=False).problems
-        assert check_seeds(seeds, kept=kept).problems == expected, edit
+        assert check_seeds(seeds, resident=resident).problems == expected, edit
         # the parts kept are those of the files as they are, and their entries stay on disk
-        assert len(kept) == len(entries(cache_dir)) == docs, edit
+        assert len(resident.parts) == len(entries(cache_dir)) == docs, edit
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    edits=st.lists(EDITS, min_size=1, max_size=4),
+    remembered=st.booleans(),
+    snapshot=st.sampled_from([None, 0, 100]),
+)
+def test_a_resident_check_told_of_each_save_says_what_an_uncached_one_says(
+    edits, remembered, snapshot, corpus, tmp_path
+):
+    """As `check --watch` runs: one process, told after each edit which files changed; every
+    status it is not told of is taken as the last check read it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(cache.ENV_FOLDER, str(tmp_path / "cache"))
+        if remembered:  # digests trusted however recent: only the files' status tells an edit
+            patch.setattr(cache, "RACY_NS", -(10**12))
+        if snapshot is not None:
+            through_snapshot(patch, snapshot)
+        seeds = tmp_path / "seeds"
+        shutil.rmtree(seeds, ignore_errors=True)
+        shutil.copytree(corpus, seeds)
+        resident = cache.Resident()
+        check_seeds(seeds, resident=resident)
+        for edit in edits:
+            before = statuses(seeds)
+            apply(edit, seeds, corpus)
+            resident.told(saved(seeds, before))
+            expected = check_seeds(seeds, use_cache=False).problems
+            assert check_seeds(seeds, resident=resident).problems == expected, edit
+
+
+@pytest.mark.parametrize(
+    "told, then",
+    [
+        ({"a/b"}, {"a/b"}),
+        (None, None),
+    ],
+)
+def test_what_a_resident_is_told_adds_up_until_a_check(told, then):
+    resident = cache.Resident()
+    resident.settled()
+    resident.told({"x/y"})
+    resident.told(told)
+    assert resident.changed == (None if then is None else {"x/y", *then})
+    resident.settled()
+    assert resident.changed == set()
 
 
 # ---- the whole-corpus snapshot ----

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.check.run import check_seeds
-from pipeline.check.watch import changes, counted, first_report
+from pipeline.check.watch import changes, counted, first_report, saved_files, visible
 
 from conftest import BASE_SEEDS, command_env, installed
 
@@ -119,3 +119,35 @@ def test_changes_lines(before, after, expected):
 )
 def test_first_report(found, expected):
     assert first_report(found) == expected
+
+
+@pytest.mark.parametrize(
+    "seeds, paths, expected",
+    [
+        ("seeds", ["{here}/seeds/a/annotations.yaml"], {"seeds/a/annotations.yaml"}),
+        (
+            "{here}/seeds",
+            ["{here}/seeds/a/x", "{here}/seeds/b/y"],
+            {"{here}/seeds/a/x", "{here}/seeds/b/y"},
+        ),
+        ("seeds", [], set()),
+        # a folder made, removed or renamed: which of its files changed is not told
+        ("seeds", ["{here}/seeds/a"], None),
+        # count_conventions.yaml, changes.yaml: read every time, but a folder's entry too
+        ("seeds", ["{here}/seeds/count_conventions.yaml"], None),
+        ("seeds", ["{here}/seeds/a/annotations.yaml", "{here}/elsewhere/a/b"], None),
+        ("seeds", ["{here}/seeds/a/b/c"], None),
+    ],
+)
+def test_saved_files_are_named_as_the_check_names_them(seeds, paths, expected):
+    here = str(Path.cwd())
+    found = saved_files(Path(seeds.format(here=here)), [p.format(here=here) for p in paths])
+    assert found == (None if expected is None else {e.format(here=here) for e in expected})
+
+
+@pytest.mark.parametrize(
+    "path, seen",
+    [("/s/a/annotations.yaml", True), ("/s/a/.annotations.yaml.swp", False), ("/s/.git", False)],
+)
+def test_hidden_files_are_not_watched(path, seen):
+    assert visible(None, path) is seen
