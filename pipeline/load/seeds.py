@@ -359,14 +359,19 @@ def _annotation_label(data: Located, path: list) -> str | None:
 
 
 def _collect(corpus: Corpus, data: Located, shown: str, source_id: str) -> None:
-    """Add the records and exclusions an annotation file holds (mappings only) to `corpus`."""
+    """Add the records and exclusions an annotation file holds (mappings in lists only: the
+    structure check reports anything else) to `corpus`."""
     for table in schemas.ANNOTATED:
-        for item in data.get(table) or []:
+        for item in _listed(data.get(table)):
             if isinstance(item, Located):
                 corpus.records.append(Record(table, item, shown, source_id))
-    for item in data.get("uncovered") or []:
+    for item in _listed(data.get("uncovered")):
         if isinstance(item, Located):
             corpus.exclusions.append(Exclusion(source_id, item, shown))
+
+
+def _listed(value: object) -> list:
+    return value if isinstance(value, list) else []
 
 
 def source_folders(root: Path) -> list[Path]:
