@@ -385,7 +385,7 @@ def worker_pool(count: int):
     try:
         with signals_held():
             pool = multiprocessing.get_context("fork").Pool(
-                count, initializer=_worker_start, initargs=(os.getpid(),)
+                count, initializer=worker_start, initargs=(os.getpid(),)
             )
         yield pool
     finally:
@@ -397,7 +397,7 @@ def worker_pool(count: int):
                 pool.join()
 
 
-def _worker_start(parent: int) -> None:
+def worker_start(parent: int) -> None:
     """First thing in each worker: leave Ctrl-C to the parent, end silently when terminated, die
     with the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)

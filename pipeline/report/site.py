@@ -36,7 +36,7 @@ from typing import NamedTuple
 from markupsafe import Markup
 
 from pipeline.build.collector import collector_paused, existing_objects_frozen
-from pipeline.build.parallel import _worker_start, worker_pool, workers
+from pipeline.build.parallel import worker_pool, worker_start, workers
 from pipeline.check.coverage import classify
 from pipeline.check.run import check_seeds
 from pipeline.package.reader import twin_files
@@ -439,7 +439,7 @@ def checks_started(
 def _checks_child(parent: int, sending: Connection, package_dir: Path, seeds: Path | None) -> None:
     """In the forked process: the checks page's work, sent to the parent, or what it raised; its
     progress sent as it goes."""
-    _worker_start(parent)  # Ctrl-C is the parent's; dies with the parent
+    worker_start(parent)  # Ctrl-C is the parent's; dies with the parent
 
     def progress(what: str, done: int = 0, total: int = 0) -> None:
         sending.send(("progress", (what, done, total)))
