@@ -9,6 +9,7 @@ inputs are sorted before drawing.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
 from collections.abc import Callable, Sequence
 
@@ -178,17 +179,28 @@ def _timeline_chart(
 def _lanes(items: list[dict], actor_names: dict[str, str]) -> dict[str, list[list[dict]]]:
     """Per actor, rows of items that do not overlap in time, each item in the first row it fits."""
     lanes: dict[str, list[list[dict]]] = {}
+    # Per actor, the items come by start: a row whose last item ends before one start stays
+    # free for every later item until it takes one. So the rows wait by the end of their last
+    # item, and those free are taken lowest first; looking at every row for each item took 3 s
+    # of the 10k corpus's report.
+    waiting: dict[str, list[tuple]] = {}  # actor -> heap of (end of the last item, row)
+    free: dict[str, list[int]] = {}  # actor -> heap of the rows an item may join
     for item in sorted(
         items,
         key=lambda i: (actor_names.get(i["actor"], i["actor"]), i["start"], i["table"], i["id"]),
     ):
-        rows = lanes.setdefault(item["actor"], [])
-        for row in rows:
-            if row[-1]["end"] < item["start"]:
-                row.append(item)
-                break
+        actor = item["actor"]
+        rows = lanes.setdefault(actor, [])
+        ends, open_rows = waiting.setdefault(actor, []), free.setdefault(actor, [])
+        while ends and ends[0][0] < item["start"]:
+            heapq.heappush(open_rows, heapq.heappop(ends)[1])
+        if open_rows:
+            row = heapq.heappop(open_rows)
+            rows[row].append(item)
         else:
+            row = len(rows)
             rows.append([item])
+        heapq.heappush(ends, (item["end"], row))
     return lanes
 
 

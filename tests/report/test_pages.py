@@ -16,7 +16,7 @@ from test_report import parse
 
 from pipeline.package.reader import read_package
 from pipeline.publish import build_package
-from pipeline.report import site
+from pipeline.report import charts, site
 from pipeline.report.charts import MOST_MARKS, timeline
 from pipeline.report.pages import PAGE_ROWS, PageLink, page_bounds, page_file, pager, split
 from pipeline.report.read import load
@@ -271,3 +271,39 @@ def test_pages_written_by_workers_are_the_pages_written_here(paged, tmp_path: Pa
         assert [path.name for path in paths] == list(pages)
         written[processes] = {path.name: path.read_bytes() for path in sorted(out.iterdir())}
     assert written[1] == written[2]
+
+
+def first_fit(items: list[dict], actor_names: dict[str, str]) -> dict[str, list[list[dict]]]:
+    """The timeline's lanes as the rule says: per actor, by name, start, table and id, each item
+    in the first row whose last item ends before it starts."""
+    lanes: dict[str, list[list[dict]]] = {}
+    for item in sorted(
+        items,
+        key=lambda i: (actor_names.get(i["actor"], i["actor"]), i["start"], i["table"], i["id"]),
+    ):
+        rows = lanes.setdefault(item["actor"], [])
+        row = next((row for row in rows if row[-1]["end"] < item["start"]), None)
+        if row is None:
+            rows.append([item])
+        else:
+            row.append(item)
+    return lanes
+
+
+ITEMS = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "c"]), st.integers(0, 30), st.integers(0, 10), st.booleans()
+    ),
+    max_size=60,
+)
+
+
+@given(ITEMS, st.booleans())
+def test_timeline_lanes_take_each_item_in_the_first_row_it_fits(drawn, same_names):
+    items = [
+        {"actor": actor, "start": start, "end": start + length, "table": "events", "id": str(n)}
+        for n, (actor, start, length, _) in enumerate(drawn)
+    ]
+    # two actors of one name come in one run of the sort, their items interleaved
+    names = {"a": "x", "b": "x"} if same_names else {}
+    assert charts._lanes(items, names) == first_fit(items, names)
