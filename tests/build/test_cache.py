@@ -4,13 +4,14 @@ never used inside the seeds or a package, and two checks at once share it safely
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -173,20 +174,18 @@ def through_snapshot(patch: pytest.MonkeyPatch, rewrite_after: int) -> None:
     patch.setattr(parallel, "REWRITE_AFTER", rewrite_after)
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+# the examples of random edits: each copies the corpus and checks it several times
+EDITED = settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    edits=st.lists(EDITS, min_size=1, max_size=3),
-    remembered=st.booleans(),
-    snapshot=st.sampled_from([None, 0, 1, 100]),
-)
-def test_a_cached_check_says_what_an_uncached_one_says(
-    edits, remembered, snapshot, corpus, tmp_path
-):
-    # One seeds path for every example: entries of earlier examples must be found stale.
+
+
+@contextlib.contextmanager
+def example_seeds(
+    corpus: Path, tmp_path: Path, remembered: bool, snapshot: int | None
+) -> Iterator[Path]:
+    """A fresh copy of `corpus` for one example, with its cache settings. One seeds path and
+    cache for every example: entries of earlier examples must be found stale."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(cache.ENV_FOLDER, str(tmp_path / "cache"))
         if remembered:  # digests trusted however recent: only the files' status tells an edit
@@ -196,6 +195,19 @@ def test_a_cached_check_says_what_an_uncached_one_says(
         seeds = tmp_path / "seeds"
         shutil.rmtree(seeds, ignore_errors=True)
         shutil.copytree(corpus, seeds)
+        yield seeds
+
+
+@EDITED
+@given(
+    edits=st.lists(EDITS, min_size=1, max_size=3),
+    remembered=st.booleans(),
+    snapshot=st.sampled_from([None, 0, 1, 100]),
+)
+def test_a_cached_check_says_what_an_uncached_one_says(
+    edits, remembered, snapshot, corpus, tmp_path
+):
+    with example_seeds(corpus, tmp_path, remembered, snapshot) as seeds:
         check(seeds)  # warm
         for edit in edits:
             apply(edit, seeds, corpus)
@@ -670,11 +682,7 @@ def test_a_resident_check_keeps_the_parts_of_the_files_as_they_are(corpus, tmp_p
         assert len(resident.parts) == len(entries(cache_dir)) == docs, edit
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@EDITED
 @given(
     edits=st.lists(EDITS, min_size=1, max_size=4),
     remembered=st.booleans(),
@@ -685,15 +693,7 @@ def test_a_resident_check_told_of_each_save_says_what_an_uncached_one_says(
 ):
     """As `check --watch` runs: one process, told after each edit which files changed; every
     status it is not told of is taken as the last check read it."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(cache.ENV_FOLDER, str(tmp_path / "cache"))
-        if remembered:  # digests trusted however recent: only the files' status tells an edit
-            patch.setattr(cache, "RACY_NS", -(10**12))
-        if snapshot is not None:
-            through_snapshot(patch, snapshot)
-        seeds = tmp_path / "seeds"
-        shutil.rmtree(seeds, ignore_errors=True)
-        shutil.copytree(corpus, seeds)
+    with example_seeds(corpus, tmp_path, remembered, snapshot) as seeds:
         resident = cache.Resident()
         check_seeds(seeds, resident=resident)
         for edit in edits:
