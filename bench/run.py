@@ -943,7 +943,12 @@ def _help_section(help_: dict | None) -> list[str]:
     ]
 
 
-CACHE_TARGETS = {"check, one file edited": 2.0, "publish unchanged, warm": 5.0}  # 10k, seconds
+# 10k, seconds: a re-check after one edit, by a new command and by the watcher left running
+CACHE_TARGETS = {
+    "check, one file edited": 2.0,
+    "check --watch, one file saved": 2.0,
+    "publish unchanged, warm": 5.0,
+}
 
 
 def _cache_section(cache: dict | None) -> list[str]:
@@ -963,6 +968,8 @@ def _cache_section(cache: dict | None) -> list[str]:
             lines.append(f"| {label} | {run} | {_fmt(entry)} | {ratio:.2f} |")
     if "10k" in cache:
         for run, target in CACHE_TARGETS.items():
+            if run not in cache["10k"]:
+                continue  # results of a run before the step measured it
             seconds = cache["10k"][run]["median_s"]
             met = "met" if seconds <= target else "NOT met"
             lines.append("")
