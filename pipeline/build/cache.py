@@ -133,10 +133,11 @@ def default_base() -> Path:
 class Resident:
     """What one process keeps in memory from one check of a seeds folder to the next (`check
     --watch`): the parts read, by entry key (looked up before the entry files); the cache files
-    read or written, with their status then (one is read again only when its status differs); and
-    the status of each file a check looked at, trusted for the files the watcher has not named
-    since (`told`): on a 10,000-document corpus, reading the status of its 30,000 files again took
-    0.4 s of a re-check."""
+    read or written, with their status then (one is read again only when its status differs);
+    the sources the cache gave; and the status and digest of each file a check looked at,
+    trusted for the files the watcher has not named since (`told`): on a 10,000-document corpus,
+    reading the status of its 30,000 files again took 0.4 s of a re-check. The watcher is told
+    of every write made after it started, and it starts before the first check."""
 
     parts: dict[str, tuple[dict, Part]] = field(default_factory=dict)
     payloads: dict[str, tuple[tuple, dict]] = field(default_factory=dict)
