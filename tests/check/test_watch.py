@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.check.run import check_seeds
-from pipeline.check.watch import changes, counted, first_report, saved_files, visible
+from pipeline.check.watch import changes, counted, first_report, polling, saved_files, visible
 
 from conftest import BASE_SEEDS, command_env, installed
 
@@ -54,7 +54,13 @@ class Lines:
         return [self.lines.get(timeout=max(0.1, deadline - time.monotonic())) for _ in range(count)]
 
 
-def test_watch_reports_new_and_fixed_problems_until_ctrl_c(tmp_path):
+# told by the operating system, and by watchfiles' polling (README: for file systems without
+# notifications)
+TOLD = {"notified": {}, "polled": {"WATCHFILES_FORCE_POLLING": "1"}}
+
+
+@pytest.mark.parametrize("told", list(TOLD))
+def test_watch_reports_new_and_fixed_problems_until_ctrl_c(told, tmp_path):
     seeds = tmp_path / "seeds"
     shutil.copytree(BASE_SEEDS, seeds)
     original = (seeds / ANNOTATIONS).read_text()
@@ -62,7 +68,7 @@ def test_watch_reports_new_and_fixed_problems_until_ctrl_c(tmp_path):
     assert broken  # the edit adds at least one problem
     watch = subprocess.Popen(
         [str(installed("pipeline")), "check", "--watch", "--seeds", str(seeds)],
-        env=command_env(),
+        env=command_env(**TOLD[told]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -97,6 +103,21 @@ def test_watch_refuses_json(tmp_path):
         2,
         "",
         "error: --watch prints changes for people; it cannot be combined with --json\n",
+    )
+
+
+def test_watch_of_a_missing_folder_says_so_once(tmp_path):
+    done = subprocess.run(
+        [str(installed("pipeline")), "check", "--watch", "--seeds", str(tmp_path / "none")],
+        env=command_env(),
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (
+        1,
+        "",
+        f"{tmp_path / 'none'}: seeds folder not found (pass --seeds DIR)\n1 problem(s) found.\n",
     )
 
 
@@ -151,3 +172,14 @@ def test_saved_files_are_named_as_the_check_names_them(seeds, paths, expected):
 )
 def test_hidden_files_are_not_watched(path, seen):
     assert visible(None, path) is seen
+
+
+@pytest.mark.parametrize(
+    "value, polls",
+    [(None, False), ("", False), ("false", False), ("Disabled", False), ("1", True), ("yes", True)],
+)
+def test_polling_is_asked_as_watchfiles_reads_its_variable(value, polls, monkeypatch):
+    monkeypatch.delenv("WATCHFILES_FORCE_POLLING", raising=False)
+    if value is not None:
+        monkeypatch.setenv("WATCHFILES_FORCE_POLLING", value)
+    assert polling() is polls
