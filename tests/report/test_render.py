@@ -7,9 +7,12 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from jinja2 import UndefinedError
+from markupsafe import Markup, escape
 
-from pipeline.report.render import Navigation, environment
+from pipeline.report.render import Navigation, environment, escaped
 from pipeline.report.site import build_report
 
 from conftest import BASE_SEEDS
@@ -28,6 +31,25 @@ def test_every_value_is_escaped(value: str, expected: str):
     assert environment().from_string('<p title="{{ v }}">{{ v }}</p>').render(v=value) == (
         f'<p title="{expected}">{expected}</p>'
     )
+
+
+@given(
+    st.one_of(
+        st.text(alphabet=st.sampled_from("&<>'\"ab \u00e9\U0001f600")),
+        st.text(),
+        st.integers(),
+        st.floats(),
+        st.builds(Markup, st.text()),
+    )
+)
+def test_a_value_is_written_as_markupsafe_escapes_it(value):
+    assert escaped(value) == str(escape(value))
+
+
+@pytest.mark.parametrize("name", environment().list_templates())
+def test_every_template_writes_its_values_through_escaped(name: str):
+    template = environment().get_template(name)
+    assert template.root_render_func.__globals__["escape"] is escaped
 
 
 def test_an_unknown_name_is_an_error_not_an_empty_string():
