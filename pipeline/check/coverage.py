@@ -8,11 +8,14 @@ unexplained otherwise. Unexplained sentences are gaps in the annotation.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import accumulate
 
 from pipeline.contract.problems import Problem
 from pipeline.load.seeds import Corpus
-from pipeline.load.spans import Unresolved, line_of, resolve, usable_occurrence
+from pipeline.load.spans import Unresolved, resolve, usable_occurrence
 
 # A sentence ends at . ! ? (and perhaps a closing quote) before a space and a capital or quote.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[A-Z\"“‘'])")
@@ -80,25 +83,50 @@ def resolve_exclusions(corpus: Corpus, problems: list[Problem]) -> list[tuple[in
     return resolved
 
 
-def classify(corpus: Corpus, evidence_rows: list[dict], exclusions) -> list[Sentence]:
-    """Every sentence of every source with its coverage status."""
+def classify(
+    corpus: Corpus, spans: Iterable[tuple[str, int, int]], exclusions: list
+) -> list[Sentence]:
+    """Every sentence of every source with its coverage status; `spans` are the evidence's
+    (source_id, start, end)."""
     spans_by_source: dict[str, list[tuple[int, int]]] = {}
-    for row in evidence_rows:
-        spans_by_source.setdefault(row["source_id"], []).append((row["start"], row["end"]))
+    for source_id, start, end in spans:
+        spans_by_source.setdefault(source_id, []).append((start, end))
     excluded_by_source: dict[str, list[tuple[int, int, str]]] = {}
     for start, end, source_id, reason in exclusions:
         excluded_by_source.setdefault(source_id, []).append((start, end, reason))
     result = []
     for source_id, source in sorted(corpus.sources.items()):
-        spans = spans_by_source.get(source_id, [])
+        covers = Covers(spans_by_source.get(source_id, []))
         excluded = excluded_by_source.get(source_id, [])
+        line, counted = 1, 0
         for start, end in sentences(source.text):
+            line += source.text.count("\n", counted, start)  # line_of, counted on from the last
+            counted = start
             text = source.text[start:end]
-            line = line_of(source.text, start)
-            if any(s < end and start < e for s, e in spans):
+            if covers.overlap(start, end):
                 result.append(Sentence(source_id, start, end, text, line, "covered"))
                 continue
-            reason = next((r for s, e, r in excluded if s < end and start < e), None)
+            reason = (
+                next((r for s, e, r in excluded if s < end and start < e), None)
+                if excluded
+                else None
+            )
             status = "excluded" if reason else "uncovered"
             result.append(Sentence(source_id, start, end, text, line, status, reason))
     return result
+
+
+class Covers:
+    """Whether any of a source's evidence spans overlaps a stretch of its text: the spans sorted by
+    start, with the furthest end of those up to each, so one search answers (each sentence looked
+    at against every span took 9 s of the 10,000-document corpus's coverage)."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        ordered = sorted(spans)
+        self.starts = [start for start, _ in ordered]
+        self.furthest = list(accumulate((end for _, end in ordered), max))
+
+    def overlap(self, start: int, end: int) -> bool:
+        """Whether a span (s, e) has s < end and start < e."""
+        before = bisect_left(self.starts, end)  # the spans that start before `end`
+        return before > 0 and self.furthest[before - 1] > start

@@ -14,7 +14,7 @@ about it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from pipeline.build.cache import FolderCache, Resident, open_cache
@@ -47,6 +47,11 @@ class Checked:
     def counts(self) -> dict[str, int]:
         """Rows per table, in the tables' order."""
         return self.rows.counts()
+
+    def evidence_spans(self) -> Iterator[tuple[str, int, int]]:
+        """(source_id, start, end) of each evidence row, read from its columns."""
+        columns = [self.rows.column("evidence", name) for name in ("source_id", "start", "end")]
+        return zip(*(column.to_pylist() for column in columns), strict=True)
 
 
 def to_stderr(line: str) -> None:
