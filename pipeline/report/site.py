@@ -250,7 +250,7 @@ def _table_rows(package: Package, table: str, fields: list[dict], shown: range) 
     """(id, cells, evidence or None, referrers) of each of the rows `shown`, made as the page is
     written, a column at a time."""
     rows = package.rows[table]
-    values = {f["name"]: rows.column(f["name"])[shown.start : shown.stop] for f in fields}
+    values = {f["name"]: rows.values(f["name"], shown) for f in fields}
     columns = [list(map(_column_cells(package, table, f), values[f["name"]])) for f in fields]
     # the id of a row whose key has several fields (the changes table's) joins them with '/'
     key = [values[name] for name in package.key_fields[table]]
@@ -264,9 +264,9 @@ def _table_rows(package: Package, table: str, fields: list[dict], shown: range) 
             )
         ]
     columns[0] = _key_cells(table, ids, values) or columns[0]
-    for rid, cells in zip(ids, zip(*columns, strict=True), strict=True):
-        evidence = package.evidence_for(table, rid) if table in ANNOTATED else None
-        yield rid, cells, evidence, _referrers(package, table, rid)
+    evidence = package.evidence_for(table, ids) if table in ANNOTATED else [None] * len(ids)
+    for rid, cells, listed in zip(ids, zip(*columns, strict=True), evidence, strict=True):
+        yield rid, cells, listed, _referrers(package, table, rid)
 
 
 def chart_pages(package: Package) -> dict[str, tuple[str, str, dict]]:
