@@ -269,18 +269,19 @@ def _table_rows(package: Package, table: str, fields: list[dict], shown: range) 
         yield rid, cells, listed, _referrers(package, table, rid)
 
 
-def chart_pages(package: Package) -> dict[str, tuple[str, str, dict]]:
-    """(template, heading, what it shows) of each page of charts by its file: the charts page
-    (the timeline's first chart), the casualty claims' first chart (casualties.html), the map
-    (map.html), then a page for each further chart of the timeline or of the claims
-    (charts.MOST_MARKS marks each). Each of the three is a page of its own: together, the 10k
-    corpus's were one page of 4.1 MB."""
+def chart_pages(package: Package) -> dict[str, tuple[str, str, Callable[[], dict]]]:
+    """(template, heading, what it shows, gathered when it is written) of each page of charts by
+    its file: the charts page (the timeline's first chart), the casualty claims' first chart
+    (casualties.html), the map (map.html), then a page for each further chart of the timeline or
+    of the claims (charts.MOST_MARKS marks each). Each of the three is a page of its own: together,
+    the 10k corpus's were one page of 4.1 MB. The charts are laid out here and each drawn when its
+    page is written."""
     rows = package.rows
     events, statements = rows.get("events", NO_ROWS), rows.get("statements", NO_ROWS)
     places = list(rows.get("places", NO_ROWS))
     actor_names = {a["actor_id"]: a["name"] for a in rows.get("actors", NO_ROWS)}
-    timelines = charts.timeline(events, statements, actor_names)
-    claims = charts.casualty_ranges(
+    timelines = charts.timeline_charts(events, statements, actor_names)
+    claims = charts.casualty_charts(
         rows.get("casualty_reports", NO_ROWS),
         actor_names,
         {e["event_id"]: e["summary"] for e in events},
@@ -288,45 +289,45 @@ def chart_pages(package: Package) -> dict[str, tuple[str, str, dict]]:
     )
     _, far = charts.map_regions(places)
     most_marks = f"{charts.MOST_MARKS:,}"
-    found: dict[str, tuple[str, str, dict]] = {
+    charts_page = {
+        "timeline_pager": pager("timeline", 1, len(timelines), TIMELINE_FIRST),
+        "outside": charts.timeline_outside(events, statements),
+        "most_marks": most_marks,
+    }
+    casualties = {"pager": pager("casualties", 1, len(claims)), "most_marks": most_marks}
+    place_map = {
+        "place_map": charts.place_map(places),
+        "unmapped": far
+        + [p for p in places if p.get("latitude") is None or p.get("longitude") is None],
+    }
+    found: dict[str, tuple[str, str, Callable[[], dict]]] = {
         "charts.html": (
             "charts.html",
             "Charts",
-            {
-                "timeline": timelines[0] if timelines else None,
-                "timeline_pager": pager("timeline", 1, len(timelines), TIMELINE_FIRST),
-                "outside": charts.timeline_outside(events, statements),
-                "most_marks": most_marks,
-            },
+            partial(_drawn, charts_page, "timeline", timelines[0] if timelines else None),
         ),
         "casualties.html": (
             "casualties.html",
             f"Charts: {CHART_NAMES['casualties']}",
-            {
-                "chart": claims[0] if claims else None,
-                "pager": pager("casualties", 1, len(claims)),
-                "most_marks": most_marks,
-            },
+            partial(_drawn, casualties, "chart", claims[0] if claims else None),
         ),
-        "map.html": (
-            "map.html",
-            "Charts: map of places",
-            {
-                "place_map": charts.place_map(places),
-                "unmapped": far
-                + [p for p in places if p.get("latitude") is None or p.get("longitude") is None],
-            },
-        ),
+        "map.html": ("map.html", "Charts: map of places", partial(dict, place_map)),
     }
     for kind, drawn in (("timeline", timelines), ("casualties", claims)):
         first = TIMELINE_FIRST if kind == "timeline" else ""
         for page, chart in enumerate(drawn[1:], 2):
+            shown = {"kind": kind, "pager": pager(kind, page, len(drawn), first)}
             found[page_file(kind, page)] = (
                 "chart.html",
                 f"Charts: {CHART_NAMES[kind]}",
-                {"chart": chart, "kind": kind, "pager": pager(kind, page, len(drawn), first)},
+                partial(_drawn, shown, "chart", chart),
             )
     return found
+
+
+def _drawn(shown: dict, name: str, chart: Callable[[], dict] | None) -> dict:
+    """What a page of charts shows, its chart `name` drawn now (None when there is none)."""
+    return {**shown, name: chart() if chart is not None else None}
 
 
 # the timeline's first chart is on the charts page, at its heading
@@ -545,7 +546,7 @@ def site_pages(package: Package, texts: dict[str, SourceText]) -> dict[str, Page
     with collector_paused():  # the charts' geometry: objects by the million, and no cycles
         laid_out = chart_pages(package)
     for name, (template, heading, shown) in laid_out.items():
-        pages[name] = Page(template, heading, "charts.html", partial(dict, shown))
+        pages[name] = Page(template, heading, "charts.html", shown)
     return pages
 
 

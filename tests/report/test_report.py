@@ -523,7 +523,7 @@ def test_a_column_reader_refuses_an_unreadable_cell_each_time(text: str):
 
 def test_a_package_without_the_charted_tables_has_empty_charts():
     laid_out = site.chart_pages(Package({"resources": []}, {}))
-    assert {name: shown for name, (_, _, shown) in laid_out.items()} == {
+    assert {name: shown() for name, (_, _, shown) in laid_out.items()} == {
         "charts.html": {
             "timeline": None,
             "timeline_pager": [],
