@@ -92,13 +92,13 @@ def test_validate_tells_the_files_checked(published_minimal, parquet, files):
     assert heard == counting("validating files", files) + [("validating keys across files", 0, 0)]
 
 
-def test_report_tells_its_checks_then_each_page(published_minimal, tmp_path):
+def test_report_tells_its_validation_and_check_then_each_page(published_minimal, tmp_path):
     heard = Heard()
     pages = build_report(published_minimal, BASE_SEEDS, tmp_path / "report", heard)
     assert heard == [
         ("reading the package", 0, 0),
-        *CHECKED,
         *VALIDATED,
+        *CHECKED,
         *counting("writing pages", len(pages)),
     ]
 
