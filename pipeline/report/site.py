@@ -266,7 +266,7 @@ def _table_rows(package: Package, table: str, fields: list[dict], shown: range) 
             )
         ]
     columns[0] = _key_cells(table, ids, values) or columns[0]
-    evidence = package.evidence_for(table, ids) if table in ANNOTATED else [None] * len(ids)
+    evidence = package.evidence_for(table, shown) if table in ANNOTATED else [None] * len(ids)
     for rid, cells, listed in zip(ids, zip(*columns, strict=True), evidence, strict=True):
         yield rid, cells, listed, _referrers(package, table, rid)
 
