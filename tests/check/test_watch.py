@@ -91,34 +91,33 @@ def test_watch_reports_new_and_fixed_problems_until_ctrl_c(told, tmp_path):
     assert (watch.returncode, err) == (130, "interrupted\n")
 
 
-def test_watch_refuses_json(tmp_path):
+@pytest.mark.parametrize(
+    "args, code, said",
+    [
+        (
+            ["--json", "--seeds", str(BASE_SEEDS)],
+            2,
+            "error: --watch prints changes for people; it cannot be combined with --json\n",
+        ),
+        (
+            ["--seeds", "{missing}"],
+            1,
+            "{missing}: seeds folder not found (pass --seeds DIR)\n1 problem(s) found.\n",
+        ),
+    ],
+    ids=["with-json", "missing-folder"],
+)
+def test_watch_that_cannot_start_says_so_once(args: list[str], code: int, said: str, tmp_path):
+    missing = str(tmp_path / "none")
     done = subprocess.run(
-        [str(installed("pipeline")), "check", "--watch", "--json", "--seeds", str(BASE_SEEDS)],
+        [str(installed("pipeline")), "check", "--watch"]
+        + [arg.format(missing=missing) for arg in args],
         env=command_env(),
         capture_output=True,
         text=True,
         timeout=WAIT,
     )
-    assert (done.returncode, done.stdout, done.stderr) == (
-        2,
-        "",
-        "error: --watch prints changes for people; it cannot be combined with --json\n",
-    )
-
-
-def test_watch_of_a_missing_folder_says_so_once(tmp_path):
-    done = subprocess.run(
-        [str(installed("pipeline")), "check", "--watch", "--seeds", str(tmp_path / "none")],
-        env=command_env(),
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-    )
-    assert (done.returncode, done.stdout, done.stderr) == (
-        1,
-        "",
-        f"{tmp_path / 'none'}: seeds folder not found (pass --seeds DIR)\n1 problem(s) found.\n",
-    )
+    assert (done.returncode, done.stdout, done.stderr) == (code, "", said.format(missing=missing))
 
 
 @pytest.mark.parametrize(
