@@ -691,9 +691,8 @@ def _row_problems(
 def _typed_column(texts: tuple[str, ...], kind: str) -> tuple[list, AbstractSet[int]]:
     """A column's cells typed (empty -> None), and the rows whose cell the report cannot read,
     which are None too."""
-    if kind == "string":  # its own text, each repeated one shared (ColumnReader), or None
-        shared: dict[str, str] = {}
-        return [shared.setdefault(text, text) if text else None for text in texts], NONE_UNTYPABLE
+    if kind == "string":  # its own text, or None
+        return [text or None for text in texts], NONE_UNTYPABLE
     read = ColumnReader(kind)
     try:
         return list(map(read, texts)), NONE_UNTYPABLE
@@ -710,8 +709,9 @@ def _typed_column(texts: tuple[str, ...], kind: str) -> tuple[list, AbstractSet[
 
 class ColumnReader:
     """The cells of one column typed (fieldtypes.from_csv, strictly), the values of its first
-    MOST_SHARED texts kept and shared by every cell that repeats one: a code, a date or a reason
-    repeated down a column is one object, not one a row (reading the 1k corpus: 280 -> 241 MB)."""
+    MOST_SHARED texts kept for every cell that repeats one: a code or a date repeated down a
+    column is typed once. (The values go into Arrow columns, Rows.typed, so sharing them no longer
+    saves memory.)"""
 
     MOST_SHARED = 4096
 
