@@ -4,7 +4,8 @@ What is cached: each source read without a problem (its metadata as parsed; Sour
 for each source folder, what reading its annotations.yaml gives (the typed rows,
 their origins, the exclusions and the folder's own problems, record rules and single cells'
 constraints included). Everything that looks across files (keys, duplicates, foreign keys,
-circles, excluded chrome) always runs over every row. Beside the entries, the digests of the files
+circles, excluded chrome) looks at every row; what those checks find is kept in one file by a
+digest of the columns each reads (pipeline.check.memo). Beside the entries, the digests of the files
 last looked at, with their status (DigestMemo), so that unchanged files are not read again. A
 large corpus keeps every folder's rows in one snapshot besides (pipeline.build.snapshot), and
 entries only for the folders read since it was written.
@@ -82,7 +83,7 @@ FORMAT_VERSION = 1
 MAX_CORPORA = 8  # seeds folders with a cache; the least recently used beyond go
 ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json")
 MEMO_NAME = re.compile(
-    r"(publish-|digests-)[0-9a-f]{64}\.json|(digests|sources|snapshot)\.json|snapshot\.arrow"
+    r"(publish-|digests-)[0-9a-f]{64}\.json|(digests|sources|snapshot|checks)\.json|snapshot\.arrow"
 )
 CORPUS_NAME = re.compile(r"[0-9a-f]{32}")
 TEMP_PREFIX = ".tmp-"
@@ -692,6 +693,7 @@ def payload_part(payload: dict) -> Part:
 # ---- sources ----
 
 SOURCES_NAME = "sources"
+CHECKS_NAME = "checks"  # what the checks across files found (pipeline.check.memo)
 
 
 class SourceSnapshot:

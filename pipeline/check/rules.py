@@ -25,6 +25,7 @@ import datetime as dt
 import difflib
 import itertools
 import re
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +33,7 @@ import pyarrow.compute as pc
 
 from pipeline.build.snapshot import BuiltRows
 from pipeline.build.tables import Origin, Tables
+from pipeline.check.memo import Memo
 from pipeline.contract import schemas
 from pipeline.contract.constraints import (
     Unreadable,
@@ -71,6 +73,15 @@ def _problem(origin: Origin, field: str | None, message: str, hint: str | None =
 
 # ---- layer 3: table constraints ----
 
+# What each check across files finds, as it is remembered (pipeline.check.memo, `fits`): a repeat
+# [kind, fields, row, previous row]; a clash [row, first row]; a reference to no id, its row; a
+# circle, [id, row] of each member; a response [row, answered row, dated before].
+REPEATS = [[str, [str, ...], int, (int, type(None))], ...]
+CLASHES = [[int, int], ...]
+REFERENCES = [int, ...]
+CIRCLES = [[[str, int], ...], ...]
+RESPONSES = [[int, int, bool], ...]
+
 
 # How each constraint a value breaks reads: (message, hint) from the field, the value and its row.
 # Code lists and patterns read as the annotation files' structure check words them.
@@ -91,14 +102,17 @@ _CHECK_MESSAGES = {
 }
 
 
-def constraint_problems(rows: BuiltRows, cells: bool = True) -> list[Problem]:
+def constraint_problems(
+    rows: BuiltRows, cells: bool = True, memo: Memo | None = None
+) -> list[Problem]:
     """Each cell breaking its field's constraints (required, enum, pattern matched whole, ranges,
     lengths), unless `cells` is off (they were found as the rows were built: `cell_problems`),
     each repeat in a unique field other than the primary key, and each row of a repeated unique
-    key."""
+    key; the repeats as `memo` remembers them, if given."""
+    memo = memo or Memo(None)
     problems = []
     for table in schemas.TABLES:
-        facts = _repeat_facts(table, rows)
+        facts: Iterable[Violation | Unreadable] = _repeats(table, rows, memo)
         if cells:
             facts = itertools.chain(_cell_facts(rows, table), facts)
         for fact in facts:
@@ -142,16 +156,30 @@ def _cell_facts(rows: BuiltRows, table: str):
         rows.forget(table)  # one column at a time: the evidence texts alone are large
 
 
-def _repeat_facts(table: str, rows: BuiltRows):
-    """The engine's facts about values repeated in a unique field other than the primary key
-    (the key layer reports the key's), and about repeated unique keys."""
+def _repeats(table: str, rows: BuiltRows, memo: Memo) -> list[Violation]:
+    """The facts about values repeated in a unique field other than the primary key (the key
+    layer reports the key's), and about repeated unique keys."""
     pk = schemas.primary_key(table)
-    for spec in schemas.fields(table):
-        name = spec["name"]
-        if spec.get("constraints", {}).get("unique") and name != pk:
-            yield from unique_violations(name, rows.column(table, name))
-    for key in schemas.table_schema(table).get("uniqueKeys", [])[:1]:
-        yield from unique_key_violations(key, [rows.column(table, name) for name in key])
+    unique = [
+        spec["name"]
+        for spec in schemas.fields(table)
+        if spec.get("constraints", {}).get("unique") and spec["name"] != pk
+    ]
+    keys = schemas.table_schema(table).get("uniqueKeys", [])[:1]
+
+    def find() -> list:
+        facts = itertools.chain(
+            *(unique_violations(name, rows.column(table, name)) for name in unique),
+            *(
+                unique_key_violations(key, [rows.column(table, name) for name in key])
+                for key in keys
+            ),
+        )
+        return [[fact.kind, list(fact.fields), fact.row, fact.previous] for fact in facts]
+
+    reads = [(table, name) for name in [*unique, *itertools.chain(*keys)]]
+    found = memo.facts(f"repeats {table}", rows, reads, find, REPEATS)
+    return [Violation(kind, tuple(names), row, previous) for kind, names, row, previous in found]
 
 
 def _constraint_problems(
@@ -203,33 +231,38 @@ def _constraint_problem(origin: Origin, table: str, fact: Violation, row: dict) 
 # ---- layer 4: keys ----
 
 
-def key_problems(rows: BuiltRows) -> list[Problem]:
-    """Ids used twice in a table, references to ids no table defines, and circles of references."""
+def key_problems(rows: BuiltRows, memo: Memo | None = None) -> list[Problem]:
+    """Ids used twice in a table, references to ids no table defines, and circles of references;
+    what each check finds as `memo` remembers it, if given."""
+    memo = memo or Memo(None)
     problems = []
     for table in schemas.TABLES:
         if (
             table != "evidence"
         ):  # evidence ids derive from record ids: the record's clash is reported
-            problems += _clash_problems(rows, table)
+            problems += _clash_problems(rows, table, memo)
     for table in schemas.TABLES:
         for column, ref_table, ref_column in schemas.foreign_keys(table):
-            problems += _reference_problems(rows, (table, column), (ref_table, ref_column))
-    return problems + cycle_problems(rows) + response_problems(rows)
+            problems += _reference_problems(rows, (table, column), (ref_table, ref_column), memo)
+    return problems + cycle_problems(rows, memo) + response_problems(rows, memo)
 
 
-def _clash_problems(rows: BuiltRows, table: str) -> list[Problem]:
+def _clash_problems(rows: BuiltRows, table: str, memo: Memo) -> list[Problem]:
     """Each later row of an id, pointing at the row that used it first."""
     pk = schemas.primary_key(table)
+
+    def find() -> list:  # rows whose every key cell is null: the required constraint reports them
+        facts = primary_key_violations([pk], [rows.column(table, pk)])
+        return [[fact.row, fact.previous] for fact in facts if fact.previous is not None]
+
     first: dict[int, int] = {}
     problems = []
-    for fact in primary_key_violations([pk], [rows.column(table, pk)]):
-        if fact.previous is None:
-            continue  # no id: the required constraint reports it
-        first[fact.row] = first.get(fact.previous, fact.previous)
-        value, at = rows.row(table, fact.row)[pk], rows.origin(table, first[fact.row])
+    for row, previous in memo.facts(f"clashes {table}", rows, [(table, pk)], find, CLASHES):
+        first[row] = first.get(previous, previous)
+        value, at = rows.row(table, row)[pk], rows.origin(table, first[row])
         problems.append(
             _problem(
-                rows.origin(table, fact.row),
+                rows.origin(table, row),
                 pk,
                 f"id {value!r} is already used in {table} at {at.file}:{at.line}",
                 "ids must be unique in their table across all files; rename one",
@@ -239,29 +272,33 @@ def _clash_problems(rows: BuiltRows, table: str) -> list[Problem]:
 
 
 def _reference_problems(
-    rows: BuiltRows, where: tuple[str, str], to: tuple[str, str]
+    rows: BuiltRows, where: tuple[str, str], to: tuple[str, str], memo: Memo
 ) -> list[Problem]:
     """Each row of `where` (table, column) naming an id that `to` (table, column) does not hold."""
     (table, column), (ref_table, ref_column) = where, to
-    facts = foreign_key_violations(
-        [column],
-        [rows.column(table, column)],
-        [rows.column(ref_table, ref_column)],
-        rows.length(ref_table),
-    )
+
+    def find() -> list:
+        facts = foreign_key_violations(
+            [column],
+            [rows.column(table, column)],
+            [rows.column(ref_table, ref_column)],
+            rows.length(ref_table),
+        )
+        return [fact.row for fact in facts]
+
     problems = []
     known: list | None = None
-    for fact in facts:
+    for row in memo.facts(f"references {table}.{column}", rows, [where, to], find, REFERENCES):
         if known is None:  # in the order first written, as the ids' own rows give them
             known = pc.unique(rows.column(ref_table, ref_column)).to_pylist()
-        value = rows.row(table, fact.row)[column]
+        value = rows.row(table, row)[column]
         close = difflib.get_close_matches(
             str(value), [k for k in known if k is not None], n=1, cutoff=0.6
         )
         hint = f"did you mean {close[0]!r}?" if close else f"define it in {ref_table} first"
         problems.append(
             _problem(
-                rows.origin(table, fact.row),
+                rows.origin(table, row),
                 column,
                 f"{value!r} is not a known {ref_table} id",
                 hint,
@@ -285,27 +322,43 @@ CYCLES = {
 }
 
 
-def cycle_problems(rows: BuiltRows) -> list[Problem]:
+def cycle_problems(rows: BuiltRows, memo: Memo | None = None) -> list[Problem]:
     """One problem per circle of references, at the member written first, listing the circle from
     there. Only the first row of each id counts (a second row of an id is reported as a clash),
     and only rows that refer to another can be in a circle: those are the rows looked at."""
+    memo = memo or Memo(None)
     problems = []
     for (table, column), (message, hint) in CYCLES.items():
+        pk = schemas.primary_key(table)
+        reads = [(table, pk), (table, column)]
+        for circle in memo.facts(
+            f"circles {table}.{column}", rows, reads, _circle_finder(rows, table, column), CIRCLES
+        ):
+            origins = {key: rows.origin(table, row) for key, row in circle}
+            keys = [key for key, _ in circle]
+            first = min(keys, key=lambda key: (origins[key].file, origins[key].line))
+            start = keys.index(first)
+            members = keys[start:] + keys[:start] + [first]
+            problems.append(
+                _problem(origins[first], column, f"{message}: " + " -> ".join(members), hint)
+            )
+    return problems
+
+
+def _circle_finder(rows: BuiltRows, table: str, column: str) -> Callable[[], list]:
+    """What finds the circles of `column` in `table`: each a list of [key, row of its first row]."""
+
+    def find() -> list:
         pk = schemas.primary_key(table)
         at = _first_rows(rows.column(table, pk))
         at = at[as_mask(pc.is_valid(rows.column(table, column)))[at]]
         keys = rows.column(table, pk).take(int64s(at)).to_pylist()
         targets = rows.column(table, column).take(int64s(at)).to_pylist()
         row_of = dict(zip(keys, at.tolist(), strict=True))
-        for circle in _circles(dict(zip(keys, targets, strict=True))):
-            origins = {key: rows.origin(table, row_of[key]) for key in circle}
-            first = min(circle, key=lambda key: (origins[key].file, origins[key].line))
-            start = circle.index(first)
-            members = circle[start:] + circle[:start] + [first]
-            problems.append(
-                _problem(origins[first], column, f"{message}: " + " -> ".join(members), hint)
-            )
-    return problems
+        circles = _circles(dict(zip(keys, targets, strict=True)))
+        return [[[key, row_of[key]] for key in circle] for circle in circles]
+
+    return find
 
 
 def _first_rows(keys: pa.Array) -> np.ndarray:
@@ -323,27 +376,56 @@ def _last_rows(keys: pa.Array, wanted: pa.Array) -> np.ndarray:
     return np.where(positions >= 0, len(keys) - 1 - positions, -1)
 
 
-def response_problems(rows: BuiltRows) -> list[Problem]:
+# What the response rule reads: the statements' ids, dates and answers, and each evidence row's
+# record and span start.
+RESPONSE_READS = [
+    ("statements", "statement_id"),
+    ("statements", "responds_to_statement_id"),
+    ("statements", "date"),
+    ("statements", "date_latest"),
+    ("evidence", "record_table"),
+    ("evidence", "record_id"),
+    ("evidence", "source_id"),
+    ("evidence", "start"),
+]
+
+
+def response_problems(rows: BuiltRows, memo: Memo | None = None) -> list[Problem]:
     """A response must be able to follow what it answers: not dated wholly before it, and not
     taken from the very words that report both statements at once ("accused each other"), which
     give no order. Runs over the whole corpus: the answered statement may be in another file;
     only the statements that respond are looked at, each against the last row of the id it
     answers. Whole columns at once: 20,000 responses one by one took 0.5 s of each check."""
-    table, field = "statements", "responds_to_statement_id"
-    answering = np.flatnonzero(as_mask(pc.is_valid(rows.column(table, field))))
-    answered = _last_rows(
-        rows.column(table, "statement_id"), rows.column(table, field).take(int64s(answering))
-    )
-    kept = (answered >= 0) & (answered != answering)
-    pairs = (answering[kept], answered[kept])
-    early = _answers_earlier(rows, *pairs)
-    same = _same_words(rows, *pairs)
+    memo = memo or Memo(None)
     problems = []
-    for n in np.flatnonzero(early | same).tolist():
-        row, other = int(pairs[0][n]), int(pairs[1][n])
-        problem = _early_answer if early[n] else _same_words_answer
-        problems.append(problem(rows, row, rows.row(table, other)))
+    for row, other, early in memo.facts(
+        "responses", rows, RESPONSE_READS, _response_finder(rows), RESPONSES
+    ):
+        problem = _early_answer if early else _same_words_answer
+        problems.append(problem(rows, row, rows.row("statements", other)))
     return problems
+
+
+def _response_finder(rows: BuiltRows) -> Callable[[], list]:
+    """What finds the responses that cannot follow what they answer: each a list of [its row,
+    the answered row, whether it is dated before (else: the same words)]."""
+
+    def find() -> list:
+        table, field = "statements", "responds_to_statement_id"
+        answering = np.flatnonzero(as_mask(pc.is_valid(rows.column(table, field))))
+        answered = _last_rows(
+            rows.column(table, "statement_id"), rows.column(table, field).take(int64s(answering))
+        )
+        kept = (answered >= 0) & (answered != answering)
+        pairs = (answering[kept], answered[kept])
+        early = _answers_earlier(rows, *pairs)
+        same = _same_words(rows, *pairs)
+        return [
+            [int(pairs[0][n]), int(pairs[1][n]), bool(early[n])]
+            for n in np.flatnonzero(early | same).tolist()
+        ]
+
+    return find
 
 
 def _answers_earlier(rows: BuiltRows, row_at: np.ndarray, other_at: np.ndarray) -> np.ndarray:

@@ -6,9 +6,10 @@ checked without a published package. All run on whatever could be read, so one
 run reports every problem at once. Layers 1, 2, the single cells' constraints of 3 and the record
 rules of 5 look at one annotation file at a time, and their results are cached per file
 (pipeline.build.cache, and for a large corpus pipeline.build.snapshot) unless `use_cache` is off;
-the rest (repeats, keys, circles, responses, excluded chrome) always runs over every row, on the
+the rest (repeats, keys, circles, responses, excluded chrome) looks at every row, on the
 tables' Arrow columns (BuiltRows): a row is made into Python values only for a problem told
-about it.
+about it, and what a check finds is kept with a cache by the columns it read
+(pipeline.check.memo), so it runs again only when they change.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pipeline.build.parallel import RecordRules, read_rows
 from pipeline.build.snapshot import BuiltRows, SnapshotDamaged
 from pipeline.build.tables import Tables
 from pipeline.check import coverage, rules
+from pipeline.check.memo import Memo
 from pipeline.contract.problems import Problem, unique_sorted
 from pipeline.load.reasons import reasons_problems
 from pipeline.load.seeds import Corpus
@@ -105,14 +107,16 @@ def _checked(
     corpus, rows, problems = read_rows(
         seeds, record_rules, cache, progress, scheduler, use_snapshot
     )
+    memo = Memo(cache)
     with existing_objects_frozen():
         exclusions = coverage.resolve_exclusions(corpus, problems)
         progress("checking constraints")
-        problems += rules.constraint_problems(rows, cells=False)
+        problems += rules.constraint_problems(rows, cells=False, memo=memo)
         progress("checking keys")
-        problems += rules.key_problems(rows)
+        problems += rules.key_problems(rows, memo)
         # the record rules ran as the rows were built
         problems += rules.chrome_problems(rows, exclusions)
+    memo.save()
     problems += reasons_problems(seeds)  # seeds/changes.yaml, as far as it needs no package
     checked = Checked(corpus, rows, exclusions, unique_sorted(problems))
     if tables:

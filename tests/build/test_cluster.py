@@ -139,8 +139,9 @@ def test_the_cluster_route_writes_the_cache_entries_of_the_local_route(
         outputs.append((result.exit_code, result.output))
         entries.append(cache_entries(tmp_path / route))
     assert outputs[0] == outputs[1] and outputs[0][0] == 1
-    # a folder, an entry per annotation file, the snapshot of the sources
-    assert entries[0] == entries[1] and len(entries[0]) == 1 + 12 + 1
+    # a folder, an entry per annotation file, the snapshot of the sources, what the checks across
+    # files found
+    assert entries[0] == entries[1] and len(entries[0]) == 1 + 12 + 1 + 1
     again = runner.invoke(app, ["check", "--seeds", str(planted)])
     assert ((again.exit_code, again.output), cache_entries(tmp_path / "cluster")) == (
         outputs[0],
