@@ -5,14 +5,17 @@ URL, symbolic link, device or pipe), through pipeline.package.reader.open_member
 one confined reader, and checks every shape it relies on before anything is rendered:
 a malformed package is a list of located problems (InputError, exit 1; UnreadablePackage,
 exit 2, when there is no descriptor to read). The rows come back typed by their schema and
-held by column (Rows), with the lookups the pages need built once: rows by key, display
-names, the rows that refer to each row, the evidence of each record and each source, and
-the rows of each page of a table.
+held by column (Rows): read by Arrow's CSV reader when a file reads cleanly, else through
+Python's csv module, which locates each problem. The lookups the pages need are built once:
+rows by key, display names, the rows that refer to each row, the evidence of each record and
+each source, and the rows of each page of a table.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -26,6 +29,8 @@ from typing import overload
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as arrow_csv
 
 from pipeline.build.collector import collector_paused
 from pipeline.contract import schemas
@@ -56,6 +61,9 @@ NAME_COLUMNS = {
     "count_conventions": "phrase",
 }
 MOST_REFERRERS = 12  # a longer group of referring rows is summarised by its count
+# The days since 1970-01-01 of the first and last dates Python holds: an Arrow date beyond is a
+# date a strict reading refuses.
+DATE_DAYS = tuple((day - dt.date(1970, 1, 1)).days for day in (dt.date.min, dt.date.max))
 
 
 class Rows(Sequence[dict]):
@@ -589,6 +597,13 @@ def read_table(package_dir: Path, resource: dict) -> tuple[Rows, list[Problem]]:
         return NO_ROWS, [_path_problem(package_dir, resource, "path", exc)]
     except UnicodeDecodeError as exc:
         return NO_ROWS, [_not_utf8(where, raw, exc)]
+    clean = _clean_rows(raw, resource)
+    return (clean, []) if clean is not None else _read_carefully(raw, resource, where)
+
+
+def _read_carefully(raw: bytes, resource: dict, where: str) -> tuple[Rows, list[Problem]]:
+    """The typed rows of a CSV file read through Python's csv module, a cell at a time where it
+    must be, or the problems of its header or rows, each at its line."""
     fields = resource["schema"]["fields"]
     names = [f["name"] for f in fields]
     # Lines decoded as they are read: a StringIO of the whole text holds 4 bytes a character
@@ -605,6 +620,91 @@ def read_table(package_dir: Path, resource: dict) -> tuple[Rows, list[Problem]]:
             )
         ]
     return _typed_rows(reader, resource, where)
+
+
+def _clean_rows(raw: bytes, resource: dict) -> Rows | None:
+    """The typed rows of a CSV file that reads cleanly, read and typed by Arrow; None when a row
+    has a problem, or the file has what Arrow's reader and Python's csv module read otherwise (a
+    byte order mark, an empty line, a field beyond the csv module's limit), or a cell Arrow may
+    type otherwise than a strict reading: the reading through the csv module (`_typed_rows`)
+    then finds and words each problem. The 10k corpus's tables took 22.6 s that way and 3.4 s here
+    (one run of each in one process, the same rows)."""
+    if raw.startswith(codecs.BOM_UTF8):  # Arrow reads past it; the csv module reads it as text
+        return None
+    fields = resource["schema"]["fields"]
+    names = [f["name"] for f in fields]
+    options = arrow_csv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.string()),
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    lines = arrow_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
+    try:  # a row of another length, a header naming a field twice, a column beyond 2 GB
+        table = arrow_csv.read_csv(
+            pa.BufferReader(raw),
+            # one block: each column in one piece, not copied again to join them
+            read_options=arrow_csv.ReadOptions(block_size=max(len(raw), 1 << 20)),
+            parse_options=lines,
+            convert_options=options,
+        )
+        if table.column_names != names:
+            return None
+        texts = [table.column(name).combine_chunks() for name in names]
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    columns = []
+    for text, spec in zip(texts, fields, strict=True):
+        column = _clean_column(text, spec.get("type", "string"))
+        if column is None:
+            return None
+        columns.append(column)
+    key = names.index(_names(resource["schema"]["primaryKey"])[0])
+    if columns[key].null_count:  # an empty line reads as a row of empty cells: its key is empty
+        return None
+    if _broken_constraints(columns, [NONE_UNTYPABLE] * len(fields), fields):
+        return None
+    return Rows(names, columns)
+
+
+def _clean_column(texts: pa.Array, kind: str) -> pa.Array | None:
+    """The cells of one column typed as a strict reading types them (empty: null), or None when a
+    cell may read otherwise: integers and dates typed by Arrow's cast (which refuses what Python
+    reads and Arrow does not, such as " 1" or "1_000", so those go the careful way), the other
+    types as `_typed_column` reads them."""
+    present = _empty_as_null(texts)
+    if present is None:
+        return None
+    if kind == "string":
+        return present
+    if kind in ("integer", "date"):
+        try:
+            typed = pc.cast(present, arrow_type(kind))
+        except pa.ArrowInvalid:
+            return None
+        if kind == "date":  # Arrow reads the year 0 too; a strict reading, as Python, from 1
+            days = pc.min_max(typed.cast(pa.int32())).as_py()
+            first, last = days["min"], days["max"]
+            if first is not None and not DATE_DAYS[0] <= first <= last <= DATE_DAYS[1]:
+                return None
+        return typed
+    values, untypable = _typed_column(tuple(texts.to_pylist()), kind)
+    return None if untypable else pa.array(values, arrow_type(kind))
+
+
+def _empty_as_null(texts: pa.Array) -> pa.Array | None:
+    """The texts with each empty one null, sharing their bytes (an empty text has no bytes to
+    leave out); None when one is longer than the csv module reads."""
+    start, end = texts.offset, texts.offset + len(texts)
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[start : end + 1]
+    lengths = np.diff(offsets)
+    limit = csv.field_size_limit()  # in characters, which are at most as many as bytes
+    if len(lengths) and lengths.max() > limit and pc.max(pc.utf8_length(texts)).as_py() > limit:
+        return None
+    written = np.concatenate([np.zeros(start, dtype=bool), lengths > 0])
+    validity = pa.py_buffer(np.packbits(written, bitorder="little"))
+    return pa.Array.from_buffers(
+        pa.string(), len(texts), [validity, *texts.buffers()[1:]], offset=start
+    )
 
 
 def _csv_rows(reader, where: str) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
@@ -801,7 +901,7 @@ def _as_float(value: int | float) -> int | float:
 
 
 def _broken_constraints(
-    columns: list[list], untypable: list[AbstractSet[int]], fields: list[dict]
+    columns: Sequence[list | pa.Array], untypable: list[AbstractSet[int]], fields: list[dict]
 ) -> dict[tuple[int, int], str]:
     """(row, field number) -> how the cell breaks the first charted constraint it breaks, found
     column by column by the one engine, pipeline.contract.constraints."""
@@ -810,9 +910,14 @@ def _broken_constraints(
         checked = _charted_constraints(spec)
         if not checked:
             continue
-        kind, compared = _as_compared(spec.get("type", "string"), checked)
-        column = column_array(columns[number], kind)
-        bad = np.zeros(len(columns[number]), dtype=bool)
+        own = spec.get("type", "string")
+        kind, compared = _as_compared(own, checked)
+        values = columns[number]
+        if isinstance(values, pa.Array):  # read by Arrow: compared as it is, or as numbers
+            column = values if kind == own else column_array(values.to_pylist(), kind)
+        else:
+            column = column_array(values, kind)
+        bad = np.zeros(len(column), dtype=bool)
         bad[list(untypable[number])] = True
         for found in field_violations(column, {**spec, "type": kind, "constraints": compared}, bad):
             if isinstance(found, Violation):
@@ -893,4 +998,5 @@ def read_checked_package(package_dir: Path) -> tuple[dict, dict[str, Rows]]:
             )
     if problems:
         raise InputError(problems)
+    pa.default_memory_pool().release_unused()  # what the readers no longer use, before any fork
     return descriptor, rows
