@@ -581,10 +581,8 @@ def step_speed(results: dict) -> None:
 
 
 CACHE = WORK / "cache"  # PIPELINE_CACHE_DIR of the cache step
-CACHE_RUNS = {
-    "1k": 3,
-    "10k": 5,
-}  # re-checks of 2 s on a shared machine: more runs, a steadier median
+# re-checks of about 2 s on a shared machine: more runs at 10k, a steadier median
+CACHE_RUNS = {"1k": 3, "10k": 5}
 
 
 def step_cache(results: dict) -> None:
