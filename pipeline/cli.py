@@ -619,7 +619,7 @@ def coverage(
     checked = check_seeds(seeds, use_cache=not no_cache, note=say, tables=False)
     for problem in checked.problems:  # else a file that cannot be read would just look unannotated
         say(str(problem))
-    sentences = classify(checked.corpus, checked.evidence_spans(), checked.exclusions)
+    sentences = list(classify(checked.corpus, checked.evidence_spans(), checked.exclusions))
     if as_json:
         # ASCII JSON: every character kept exactly, as an escape where a terminal would act on it.
         typer.echo(json.dumps([s.__dict__ for s in sentences if s.status != "covered"], indent=2))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -85,16 +85,16 @@ def resolve_exclusions(corpus: Corpus, problems: list[Problem]) -> list[tuple[in
 
 def classify(
     corpus: Corpus, spans: Iterable[tuple[str, int, int]], exclusions: list
-) -> list[Sentence]:
-    """Every sentence of every source with its coverage status; `spans` are the evidence's
-    (source_id, start, end)."""
+) -> Iterator[Sentence]:
+    """Every sentence of every source with its coverage status, in turn (a caller that counts the
+    covered ones need not hold them: at 10,000 documents, most of 0.8 GB); `spans` are the
+    evidence's (source_id, start, end)."""
     spans_by_source: dict[str, list[tuple[int, int]]] = {}
     for source_id, start, end in spans:
         spans_by_source.setdefault(source_id, []).append((start, end))
     excluded_by_source: dict[str, list[tuple[int, int, str]]] = {}
     for start, end, source_id, reason in exclusions:
         excluded_by_source.setdefault(source_id, []).append((start, end, reason))
-    result = []
     for source_id, source in sorted(corpus.sources.items()):
         covers = Covers(spans_by_source.get(source_id, []))
         excluded = excluded_by_source.get(source_id, [])
@@ -104,7 +104,7 @@ def classify(
             counted = start
             text = source.text[start:end]
             if covers.overlap(start, end):
-                result.append(Sentence(source_id, start, end, text, line, "covered"))
+                yield Sentence(source_id, start, end, text, line, "covered")
                 continue
             reason = (
                 next((r for s, e, r in excluded if s < end and start < e), None)
@@ -112,8 +112,7 @@ def classify(
                 else None
             )
             status = "excluded" if reason else "uncovered"
-            result.append(Sentence(source_id, start, end, text, line, status, reason))
-    return result
+            yield Sentence(source_id, start, end, text, line, status, reason)
 
 
 class Covers:

@@ -29,7 +29,7 @@ def test_covers_answers_as_every_span_looked_at(spans, start: int, length: int):
 def test_each_sentence_is_classified_as_the_rule_reads(text: str, spans, exclusions):
     corpus = SimpleNamespace(sources={"s": SimpleNamespace(text=text)})
     excluded = [(start, end, "s", reason) for (start, end), reason in exclusions]
-    found = classify(corpus, [("s", start, end) for start, end in spans], excluded)  # type: ignore[arg-type]
+    found = list(classify(corpus, [("s", start, end) for start, end in spans], excluded))  # type: ignore[arg-type]
     assert [(s.start, s.end) for s in found] == sentences(text)
     for sentence in found:
         start, end = sentence.start, sentence.end
