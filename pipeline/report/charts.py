@@ -13,6 +13,7 @@ import heapq
 import math
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import NamedTuple
 
 TABLE_COLOURS = {
     "actors": "#2b6cb0",
@@ -70,6 +71,18 @@ def legend(entries: list[tuple[str, str, str]], x: float, y: float) -> list[dict
 # ---- timeline ----
 
 
+class TimelineItem(NamedTuple):
+    """An event or statement as the timeline places it: a tuple rather than a dict, as the 10k
+    corpus's 320,000 are held until their charts are drawn (dicts: 80 MB more)."""
+
+    table: str
+    id: str
+    start: dt.date
+    end: dt.date
+    actor: str
+    label: str
+
+
 def timeline(
     events: Sequence[dict],
     statements: Sequence[dict],
@@ -80,9 +93,10 @@ def timeline(
     most MOST_MARKS marks each (whole lanes, all on one time axis); empty when there are none.
 
     Items that end before the window (`window_days` before the latest date) are left
-    out of the drawing and listed by the caller; `timeline_outside` returns them.
+    out of the drawing and listed by the caller; `timeline_charts` gives them.
     """
-    return [chart() for chart in timeline_charts(events, statements, actor_names, window_days)]
+    charts, _ = timeline_charts(events, statements, actor_names, window_days)
+    return [chart() for chart in charts]
 
 
 def timeline_charts(
@@ -90,14 +104,17 @@ def timeline_charts(
     statements: Sequence[dict],
     actor_names: dict[str, str],
     window_days: int = 60,
-) -> list[Callable[[], dict]]:
+) -> tuple[list[Callable[[], dict]], list[TimelineItem]]:
     """The charts of `timeline`, each laid out in lanes and drawn when it is called (the marks of
-    the 10k corpus's charts, drawn at once, held about 400 MB until the pages were written)."""
+    the 10k corpus's charts, drawn at once, held about 400 MB until the pages were written), and
+    the items left out because they end before its window, by start."""
     items = _timeline_items(events, statements)
     if not items:
-        return []
+        return [], []
+    before = shift(max(i.end for i in items), -window_days)
+    outside = sorted((i for i in items if i.end < before), key=lambda i: (i.start, i.table, i.id))
     first, last = _window(items, window_days)
-    lanes = _lanes([i for i in items if i["end"] >= first], actor_names)
+    lanes = _lanes([i for i in items if i.end >= first], actor_names)
     label_w = min(260, max(90, 12 + CHAR_W * max(len(actor_names.get(a, a or "")) for a in lanes)))
     order = sorted(lanes, key=lambda a: (actor_names.get(a, a) if a else "~", a))
     parts = {
@@ -106,15 +123,16 @@ def timeline_charts(
         for part, count, rows in _lane_parts(lanes[actor])
     }
     marks = {key: sum(len(row) for row in rows) for key, rows in parts.items()}
-    return [
+    charts: list[Callable[[], dict]] = [
         partial(
             _timeline_chart, {key: parts[key] for key in chunk}, actor_names, first, last, label_w
         )
         for chunk in in_pages(list(parts), marks)
     ]
+    return charts, outside
 
 
-def _lane_parts(rows: list[list[dict]]) -> list[tuple[int, int, list[list[dict]]]]:
+def _lane_parts(rows: list[list[TimelineItem]]) -> list[tuple[int, int, list[list[TimelineItem]]]]:
     """(part, parts, rows) of one actor's lane: the whole lane, or, when it holds more than
     MOST_MARKS marks, its rows in runs of at most MOST_MARKS marks, so that no chart is over the
     limit (a whole lane made a 17.4 MB page of the 10k corpus's timeline; its pages are now at
@@ -140,7 +158,7 @@ def in_pages(keys: list, weights: dict, most: int | None = None) -> list[list]:
 
 
 def _timeline_chart(
-    lanes: dict[tuple[str, int, int], list[list[dict]]],
+    lanes: dict[tuple[str, int, int], list[list[TimelineItem]]],
     actor_names: dict[str, str],
     first: dt.date,
     last: dt.date,
@@ -190,9 +208,11 @@ def _timeline_chart(
     }
 
 
-def _lanes(items: list[dict], actor_names: dict[str, str]) -> dict[str, list[list[dict]]]:
+def _lanes(
+    items: list[TimelineItem], actor_names: dict[str, str]
+) -> dict[str, list[list[TimelineItem]]]:
     """Per actor, rows of items that do not overlap in time, each item in the first row it fits."""
-    lanes: dict[str, list[list[dict]]] = {}
+    lanes: dict[str, list[list[TimelineItem]]] = {}
     # Per actor, the items come by start: a row whose last item ends before one start stays
     # free for every later item until it takes one. So the rows wait by the end of their last
     # item, and those free are taken lowest first; looking at every row for each item took 3 s
@@ -201,12 +221,12 @@ def _lanes(items: list[dict], actor_names: dict[str, str]) -> dict[str, list[lis
     free: dict[str, list[int]] = {}  # actor -> heap of the rows an item may join
     for item in sorted(
         items,
-        key=lambda i: (actor_names.get(i["actor"], i["actor"]), i["start"], i["table"], i["id"]),
+        key=lambda i: (actor_names.get(i.actor, i.actor), i.start, i.table, i.id),
     ):
-        actor = item["actor"]
+        actor = item.actor
         rows = lanes.setdefault(actor, [])
         ends, open_rows = waiting.setdefault(actor, []), free.setdefault(actor, [])
-        while ends and ends[0][0] < item["start"]:
+        while ends and ends[0][0] < item.start:
             heapq.heappush(open_rows, heapq.heappop(ends)[1])
         if open_rows:
             row = heapq.heappop(open_rows)
@@ -214,46 +234,32 @@ def _lanes(items: list[dict], actor_names: dict[str, str]) -> dict[str, list[lis
         else:
             row = len(rows)
             rows.append([item])
-        heapq.heappush(ends, (item["end"], row))
+        heapq.heappush(ends, (item.end, row))
     return lanes
 
 
-def timeline_outside(
-    events: Sequence[dict], statements: Sequence[dict], window_days: int = 60
-) -> list[dict]:
-    """The items the timeline leaves out because they end before its window."""
-    items = _timeline_items(events, statements)
-    if not items:
-        return []
-    last = max(i["end"] for i in items)
-    first = shift(last, -window_days)
-    return sorted(
-        (i for i in items if i["end"] < first), key=lambda i: (i["start"], i["table"], i["id"])
-    )
-
-
-def _timeline_items(events: Sequence[dict], statements: Sequence[dict]) -> list[dict]:
+def _timeline_items(events: Sequence[dict], statements: Sequence[dict]) -> list[TimelineItem]:
     items = [
-        {
-            "table": "events",
-            "id": e["event_id"],
-            "start": e["date_start"],
-            "end": e["date_end"] or e["date_start"],
-            "actor": e.get("actor1_id") or "",
-            "label": f"{e['event_type']}: {e['summary']}",
-        }
+        TimelineItem(
+            "events",
+            e["event_id"],
+            e["date_start"],
+            e["date_end"] or e["date_start"],
+            e.get("actor1_id") or "",
+            f"{e['event_type']}: {e['summary']}",
+        )
         for e in events
         if e.get("date_start")
     ]
     items += [
-        {
-            "table": "statements",
-            "id": s["statement_id"],
-            "start": s["date"],
-            "end": s.get("date_latest") or s["date"],
-            "actor": s["speaker_actor_id"] or "",
-            "label": f"{s['statement_type']}: {s['summary']}",
-        }
+        TimelineItem(
+            "statements",
+            s["statement_id"],
+            s["date"],
+            s.get("date_latest") or s["date"],
+            s["speaker_actor_id"] or "",
+            f"{s['statement_type']}: {s['summary']}",
+        )
         for s in statements
         if s.get("date")
     ]
@@ -269,16 +275,18 @@ def shift(day: dt.date, days: int) -> dt.date:
         return dt.date.max if days > 0 else dt.date.min
 
 
-def _window(items: list[dict], window_days: int, min_days: int = 7) -> tuple[dt.date, dt.date]:
+def _window(
+    items: list[TimelineItem], window_days: int, min_days: int = 7
+) -> tuple[dt.date, dt.date]:
     """First and last day drawn, padded to at least `min_days`.
 
     The window starts shortly before the earliest day any recent item has reached
     (its end), so a few long spans reaching far back are clipped (drawn with an
     arrow) instead of stretching the axis; items older than `window_days` are left out.
     """
-    last = max(i["end"] for i in items)
-    recent = [i for i in items if i["end"] >= shift(last, -window_days)]
-    first = max(min(i["start"] for i in recent), shift(min(i["end"] for i in recent), -2))
+    last = max(i.end for i in items)
+    recent = [i for i in items if i.end >= shift(last, -window_days)]
+    first = max(min(i.start for i in recent), shift(min(i.end for i in recent), -2))
     short = min_days - ((last - first).days + 1)
     if short > 0:
         first, last = shift(first, -(short // 2)), shift(last, short - short // 2)
@@ -305,20 +313,22 @@ def _timeline_axis(
     }
 
 
-def _timeline_mark(item: dict, first: dt.date, day_w: float, left: float, cy: float) -> dict:
-    start = max(item["start"], first)
+def _timeline_mark(
+    item: TimelineItem, first: dt.date, day_w: float, left: float, cy: float
+) -> dict:
+    start = max(item.start, first)
     x0 = left + (start - first).days * day_w
-    x1 = left + ((item["end"] - first).days + 1) * day_w
-    dates = item["start"].isoformat() + (
-        "" if item["end"] == item["start"] else f" to {item['end'].isoformat()}"
+    x1 = left + ((item.end - first).days + 1) * day_w
+    dates = item.start.isoformat() + (
+        "" if item.end == item.start else f" to {item.end.isoformat()}"
     )
     mark = {
-        "table": item["table"],
-        "id": item["id"],
-        "tip": f"{item['table']}/{item['id']} ({dates}): {item['label']}",
-        "colour": TABLE_COLOURS[item["table"]],
+        "table": item.table,
+        "id": item.id,
+        "tip": f"{item.table}/{item.id} ({dates}): {item.label}",
+        "colour": TABLE_COLOURS[item.table],
     }
-    if item["table"] == "statements" and item["end"] == item["start"]:
+    if item.table == "statements" and item.end == item.start:
         return {**mark, "shape": "diamond", "d": _diamond((x0 + x1) / 2, cy, 6)}
     return {
         **mark,
@@ -326,10 +336,10 @@ def _timeline_mark(item: dict, first: dt.date, day_w: float, left: float, cy: fl
         "x": x0 + 2,
         "y": cy - 6,
         "width": max(4.0, x1 - x0 - 4),
-        "opacity": "0.85" if item["end"] == item["start"] else "0.55",
+        "opacity": "0.85" if item.end == item.start else "0.55",
         # a span reaching back before the window: an arrow at its left end
         "clipped": _path((x0 - 4, cy), (x0 + 2, cy - 6), (x0 + 2, cy + 6))
-        if item["start"] < first
+        if item.start < first
         else "",
     }
 

@@ -61,6 +61,7 @@ NAME_COLUMNS = {
     "count_conventions": "phrase",
 }
 MOST_REFERRERS = 12  # a longer group of referring rows is summarised by its count
+ROWS_A_BATCH = 4096  # rows made into Python values at once when every row is read in turn
 # The days since 1970-01-01 of the first and last dates Python holds: an Arrow date beyond is a
 # date a strict reading refuses.
 DATE_DAYS = tuple((day - dt.date(1970, 1, 1)).days for day in (dt.date.min, dt.date.max))
@@ -105,9 +106,14 @@ class Rows(Sequence[dict]):
         return self.take([range(self.length)[index]])[0]
 
     def __iter__(self) -> Iterator[dict]:
+        """Each row as a dict, made a batch of rows at a time: the 10k corpus's 320,000 events and
+        statements, every column made into Python values at once, held 0.6 GB while the charts
+        were laid out."""
         names = self.names
-        for values in zip(*(column.to_pylist() for column in self.columns), strict=True):
-            yield dict(zip(names, values, strict=True))
+        for start in range(0, self.length, ROWS_A_BATCH):
+            batch = [column[start : start + ROWS_A_BATCH].to_pylist() for column in self.columns]
+            for values in zip(*batch, strict=True):
+                yield dict(zip(names, values, strict=True))
 
     def column(self, name: str) -> list:
         """Every value of one column, in the rows' order."""

@@ -273,16 +273,15 @@ def test_pages_written_by_workers_are_the_pages_written_here(paged, tmp_path: Pa
     assert written[1] == written[2]
 
 
-def first_fit(items: list[dict], actor_names: dict[str, str]) -> dict[str, list[list[dict]]]:
+def first_fit(items: list[charts.TimelineItem], actor_names: dict[str, str]) -> dict[str, list]:
     """The timeline's lanes as the rule says: per actor, by name, start, table and id, each item
     in the first row whose last item ends before it starts."""
-    lanes: dict[str, list[list[dict]]] = {}
+    lanes: dict[str, list[list[charts.TimelineItem]]] = {}
     for item in sorted(
-        items,
-        key=lambda i: (actor_names.get(i["actor"], i["actor"]), i["start"], i["table"], i["id"]),
+        items, key=lambda i: (actor_names.get(i.actor, i.actor), i.start, i.table, i.id)
     ):
-        rows = lanes.setdefault(item["actor"], [])
-        row = next((row for row in rows if row[-1]["end"] < item["start"]), None)
+        rows = lanes.setdefault(item.actor, [])
+        row = next((row for row in rows if row[-1].end < item.start), None)
         if row is None:
             rows.append([item])
         else:
@@ -301,7 +300,7 @@ ITEMS = st.lists(
 @given(ITEMS, st.booleans())
 def test_timeline_lanes_take_each_item_in_the_first_row_it_fits(drawn, same_names):
     items = [
-        {"actor": actor, "start": start, "end": start + length, "table": "events", "id": str(n)}
+        charts.TimelineItem("events", str(n), start, start + length, actor, "")
         for n, (actor, start, length, _) in enumerate(drawn)
     ]
     # two actors of one name come in one run of the sort, their items interleaved
