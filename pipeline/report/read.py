@@ -649,7 +649,7 @@ def _clean_rows(raw: bytes, resource: dict) -> Rows | None:
         table = arrow_csv.read_csv(
             pa.BufferReader(raw),
             # one block: each column in one piece, not copied again to join them
-            read_options=arrow_csv.ReadOptions(block_size=max(len(raw), 1 << 20)),
+            read_options=arrow_csv.ReadOptions(block_size=min(max(len(raw), 1 << 20), 1 << 30)),
             parse_options=lines,
             convert_options=options,
         )
@@ -674,9 +674,9 @@ def _clean_rows(raw: bytes, resource: dict) -> Rows | None:
 
 def _clean_column(texts: pa.Array, kind: str) -> pa.Array | None:
     """The cells of one column typed as a strict reading types them (empty: null), or None when a
-    cell may read otherwise: integers and dates typed by Arrow's cast (which refuses what Python
-    reads and Arrow does not, such as " 1" or "1_000", so those go the careful way), the other
-    types as `_typed_column` reads them."""
+    cell may read otherwise: integers and dates typed by Arrow's cast when each is written back
+    as the same text (" 1", "+1", "01" or "1_000" go the careful way), the other types as
+    `_typed_column` reads them."""
     present = _empty_as_null(texts)
     if present is None:
         return None
@@ -686,6 +686,9 @@ def _clean_column(texts: pa.Array, kind: str) -> pa.Array | None:
         try:
             typed = pc.cast(present, arrow_type(kind))
         except pa.ArrowInvalid:
+            return None
+        # Arrow reads "0x10" as 16, which Python refuses: only a cell written back as it reads
+        if pc.all(pc.equal(pc.cast(typed, pa.string()), present)).as_py() is False:
             return None
         if kind == "date":  # Arrow reads the year 0 too; a strict reading, as Python, from 1
             days = pc.min_max(typed.cast(pa.int32())).as_py()
