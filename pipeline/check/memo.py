@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from pipeline.build.cache import CHECKS_NAME, FolderCache, code_version
 from pipeline.build.snapshot import BuiltRows
-from pipeline.contract.constraints import arrow_scalar, as_mask
+from pipeline.contract.constraints import EMPTY, as_mask
 
 Column = tuple[str, str]  # (table, field)
 
@@ -48,10 +48,9 @@ def _value_bytes(column: pa.Array, valid: np.ndarray) -> list:
     kind = column.type
     if not len(column):
         return []
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        filled = pc.fill_null(column, arrow_scalar("", kind))  # the column itself if none is null
-        wide = pa.types.is_large_string(kind)
-        offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64 if wide else np.int32)
+    if kind == pa.string():  # as schemas/ types text (large strings: the last way below)
+        filled = pc.fill_null(column, EMPTY)  # the column itself if none is null
+        offsets = np.frombuffer(filled.buffers()[1], dtype=np.int32)
         offsets = offsets[filled.offset : filled.offset + len(filled) + 1]
         data = filled.buffers()[2]
         text = memoryview(data)[int(offsets[0]) : int(offsets[-1])] if data is not None else b""
