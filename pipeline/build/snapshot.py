@@ -190,6 +190,7 @@ class Snapshot:
     files: list[str]
     keys: list[tuple]
     crcs: dict[str, dict[str, int]]
+    token: str  # this write's: its rows are the same while it is
     checked: set[tuple[str, str]] = field(default_factory=set)
 
     def column(self, table: str, name: str) -> pa.ChunkedArray:
@@ -250,7 +251,9 @@ def _opened(cache: FolderCache, description: dict) -> Snapshot:
     if any(at[table] != tables[table].num_rows for table in schemas.TABLES):
         raise ValueError("rows and folders differ in number")
     keys = [tuple(names) for names in description["keys"]]
-    return Snapshot(folders, starts, tables, description["files"], keys, description["crcs"])
+    return Snapshot(
+        folders, starts, tables, description["files"], keys, description["crcs"], token.decode()
+    )
 
 
 def write_snapshot(
@@ -333,6 +336,20 @@ class Segment:
     origins: list[Origin] | None = None
 
 
+@dataclass(frozen=True)
+class Split:
+    """A table's rows as the snapshot's and those built in this read."""
+
+    key: list  # JSON: which rows of the snapshot are kept (its write's token, its slices)
+    kept: np.ndarray  # the kept rows' indices in the whole table, in order
+    built: np.ndarray  # the others'
+
+
+def _indices(segments: list[Segment]) -> np.ndarray:
+    ranges = [np.arange(segment.start, segment.start + segment.length) for segment in segments]
+    return np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
+
+
 @dataclass
 class BuiltRows:
     """Every table of one read as the checks across files read it: whole columns in Arrow, and
@@ -371,6 +388,12 @@ class BuiltRows:
             self.made[table, name] = pieces[0] if len(pieces) == 1 else pa.concat_arrays(pieces)
         return self.made[table, name]
 
+    def built_column(self, table: str, name: str) -> pa.Array:
+        """The column's values in the rows built in this read, in order."""
+        segments = [segment for segment in self.segments[table] if segment.rows is not None]
+        values = [row.get(name) for segment in segments for row in segment.rows or []]
+        return column_array(values, _field_types(table)[name])
+
     def _piece(self, table: str, segment: Segment, name: str, kind: str) -> pa.Array:
         if segment.rows is not None:
             return column_array([row.get(name) for row in segment.rows], kind)
@@ -379,6 +402,20 @@ class BuiltRows:
         # one chunk is a view of the mapped file; combine_chunks would copy it (0.5 s of system
         # time in a warm check of 10,000 documents, to fault in the copies)
         return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+    def split(self, table: str) -> Split | None:
+        """The rows of `table` taken from the snapshot and those built in this read; None when
+        none is the snapshot's."""
+        segments = self.segments[table]
+        kept = [segment for segment in segments if segment.rows is None]
+        if self.snapshot is None or not kept:
+            return None
+        built = [segment for segment in segments if segment.rows is not None]
+        return Split(
+            [self.snapshot.token, [[segment.first, segment.length] for segment in kept]],
+            _indices(kept),
+            _indices(built),
+        )
 
     def forget(self, table: str) -> None:
         """Let the columns of `table` go (they are made again if asked for)."""

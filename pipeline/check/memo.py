@@ -8,17 +8,21 @@ and given back while they are as they were. An edit that leaves a check's column
 summary, a note, a count) skips that check; one that changes them (an id, a reference, a
 date) runs it again. The problems are worded from the facts each time, from the rows as they are.
 
-A column's digest is sha256 of its type, length, which rows are null, and the other rows' values
-as bytes (a null's bytes, and a bitmap's spare bits, are whatever the memory held, so they are
-left out): the same values give the same digest however the column was put together, from the
-snapshot or built in this read (the 33 columns the checks read, 123 MB at 10,000 documents, in
-under 0.1 s). The file is keyed by the code version, which covers the checks and schemas/, and
-read as every cache file (digest-checked; damaged or of another shape: noted and found again).
+A column's digest is sha256 of its type, length, which rows are null, and the other rows' values as
+bytes (a null's bytes, and a bitmap's spare bits, are whatever the memory held, so they are left
+out): the same values give the same digest however the column was put together, from the snapshot or
+built in this read (the 33 columns the checks read, 123 MB at 10,000 documents, in under 0.1 s).
+Read through the snapshot, a column is known by which of the snapshot's rows it holds and by the
+digest of the rows built in this read (`rows_digest`), so the kept rows are not hashed at each re-
+check; repeats and references keep what they find among the kept rows alone (pipeline.check.delta).
+The file is keyed by the code version, which covers the checks and schemas/, and read as every cache
+file (digest-checked; damaged or of another shape: noted and found again).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 
 import numpy as np
@@ -27,9 +31,11 @@ import pyarrow.compute as pc
 
 from pipeline.build.cache import CHECKS_NAME, FolderCache, code_version
 from pipeline.build.snapshot import BuiltRows
-from pipeline.contract.constraints import EMPTY, as_mask
+from pipeline.contract.constraints import EMPTY, arrow_scalar, as_mask
 
-Column = tuple[str, str]  # (table, field)
+# (table, field), or (table, field, (other field, value)): the field's rows where the other
+# holds the value
+Column = tuple[str, str] | tuple[str, str, tuple[str, str]]
 
 
 def column_digest(column: pa.Array) -> str:
@@ -66,6 +72,29 @@ def _value_bytes(column: pa.Array, valid: np.ndarray) -> list:
     return [repr(column.to_pylist()).encode("utf-8", "surrogatepass")]
 
 
+def rows_digest(rows: BuiltRows, column: Column) -> str:
+    """The digest of a column of `rows` (or of its rows where another field holds a value). With
+    rows from the snapshot, which rows those are and the places and digest of the others: the
+    snapshot's rows stay the same while its write does, so they are not hashed each time."""
+    table, name = column[:2]
+    split = rows.split(table)
+    read = rows.column if split is None else rows.built_column
+    values = read(table, name)
+    places = None if split is None else split.built
+    if len(column) == 3:
+        field, value = column[2]
+        where = pc.equal(read(table, field), arrow_scalar(value, pa.string()))
+        values = values.filter(where)
+        if places is not None:
+            places = places[as_mask(where)]
+    if split is None or places is None:
+        return column_digest(values)
+    digest = hashlib.sha256(json.dumps(split.key).encode())
+    digest.update(places.astype(np.int64).tobytes())
+    digest.update(column_digest(values).encode())
+    return digest.hexdigest()
+
+
 def fits(value: object, shape: object) -> bool:
     """Whether JSON data `value` has `shape`: a type or tuple of types; [shape, ...] for a list of
     any length whose items have that shape; a list of shapes for a list of as many items."""
@@ -100,14 +129,19 @@ class Memo:
         self, name: str, rows: BuiltRows, reads: list[Column], find: Callable[[], list], shape: list
     ) -> list:
         """What `find` gives, the check `name` reading the columns `reads` of `rows`: kept from
-        an earlier run while those columns hash the same. `find` gives JSON data of `shape`
-        (lists, strings, numbers, None: see `fits`), so a kept answer is the same as a new one;
-        a kept answer of another shape is noted and found again."""
+        an earlier run while those columns hash the same."""
+        key = [] if self.cache is None else [self._digest(rows, column) for column in reads]
+        return self.by_key(name, key, find, shape)
+
+    def by_key(self, name: str, key: list, find: Callable[[], list], shape: list) -> list:
+        """What `find` gives, kept from an earlier run of the check `name` while `key` (JSON data
+        naming all it reads) is the same. `find` gives JSON data of `shape` (lists, strings,
+        numbers, None: see `fits`), so a kept answer is the same as a new one; a kept answer of
+        another shape is noted and found again."""
         if self.cache is None:
             return find()
-        key = [self._digest(rows, column) for column in reads]
         held = self.kept.get(name)
-        if isinstance(held, list) and fits(held, [[str, ...], shape]):
+        if isinstance(held, list) and fits(held, [list, shape]):
             if held[0] == key:
                 self.used[name] = held
                 return held[1]
@@ -119,7 +153,7 @@ class Memo:
 
     def _digest(self, rows: BuiltRows, column: Column) -> str:
         if column not in self.digests:
-            self.digests[column] = column_digest(rows.column(*column))
+            self.digests[column] = rows_digest(rows, column)
         return self.digests[column]
 
     def save(self) -> None:

@@ -10,12 +10,13 @@ reporting source, weekdays named in the evidence that match the dates, ranges th
 conventions, counts of people below a bound, quotes and count texts found in their evidence,
 evidence long enough to identify a passage and clear of excluded page chrome.
 
-The checks across files read the whole tables' Arrow columns (BuiltRows) and make Python values
-only of the rows they report, or of the rows that can break a rule (circles and responses: the
-rows that refer to another); with a cache, what each finds is kept by the columns it read and
-found again only when they change (pipeline.check.memo). Profiled warm checks of 10,000
-documents, a loaded machine, before and after: the keys 9.7 s -> 2.5 s (references 5.6 -> 0.4,
-repeated ids 1.2 -> 0.2, circles 1.8 -> 0.3, responses 1.2 -> 1.5: 20,455 statements respond,
+The checks across files read the whole tables' Arrow columns (BuiltRows) and make Python values only
+of the rows they report, or of the rows that can break a rule (circles and responses: the rows that
+refer to another); with a cache, what each finds is kept by the columns it read and found again only
+when they change (pipeline.check.memo), and through the snapshot the repeats and references look at
+the kept rows once and at the rows built now each time (pipeline.check.delta). Profiled warm checks
+of 10,000 documents, a loaded machine, before and after: the keys 9.7 s -> 2.5 s (references 5.6 ->
+0.4, repeated ids 1.2 -> 0.2, circles 1.8 -> 0.3, responses 1.2 -> 1.5: 20,455 statements respond,
 each looked at in Python), the repeated unique values 4.3 s -> 1.7 s (most of it the evidence's
 unique key: coding its record ids takes 0.46 s)."""
 
@@ -34,7 +35,8 @@ import pyarrow.compute as pc
 
 from pipeline.build.snapshot import BuiltRows
 from pipeline.build.tables import Origin, Tables
-from pipeline.check.memo import Memo
+from pipeline.check.delta import repeat_pairs, unknown_references
+from pipeline.check.memo import Column, Memo
 from pipeline.contract import schemas
 from pipeline.contract.constraints import (
     Unreadable,
@@ -45,11 +47,9 @@ from pipeline.contract.constraints import (
     foreign_key_violations,
     int64_values,
     int64s,
-    primary_key_violations,
+    nulls,
     row_codes,
     texts,
-    unique_key_violations,
-    unique_violations,
     value_codes,
 )
 from pipeline.contract.problems import Problem
@@ -74,11 +74,9 @@ def _problem(origin: Origin, field: str | None, message: str, hint: str | None =
 
 # ---- layer 3: table constraints ----
 
-# What each check across files finds, as it is remembered (pipeline.check.memo, `fits`): a repeat
-# [kind, fields, row, previous row]; a clash [row, first row]; a reference to no id, its row; a
-# circle, [id, row] of each member; a response [row, answered row, dated before].
-REPEATS = [[str, [str, ...], int, (int, type(None))], ...]
-CLASHES = [[int, int], ...]
+# What each check across files finds, as it is remembered (pipeline.check.memo, `fits`): a reference
+# to no id, its row; a circle, [id, row] of each member; a response [row, answered row, dated
+# before]. Repeats and clashes: pipeline.check.delta.
 REFERENCES = [int, ...]
 CIRCLES = [[[str, int], ...], ...]
 RESPONSES = [[int, int, bool], ...]
@@ -167,20 +165,23 @@ def _repeats(table: str, rows: BuiltRows, memo: Memo) -> list[Violation]:
         if spec.get("constraints", {}).get("unique") and spec["name"] != pk
     ]
     keys = schemas.table_schema(table).get("uniqueKeys", [])[:1]
+    facts = []
+    for name in unique:  # missing cells repeat nothing
+        pairs = repeat_pairs(memo, f"unique {table}.{name}", rows, table, [name], _all_null)
+        facts += [Violation("unique", (name,), row, previous) for row, previous in pairs]
+    for key in keys:  # a row with a null in the key repeats nothing
+        name = f"unique-key {table}.{','.join(key)}"
+        pairs = repeat_pairs(memo, name, rows, table, key, _any_null)
+        facts += [Violation("unique-key", tuple(key), row, previous) for row, previous in pairs]
+    return facts
 
-    def find() -> list:
-        facts = itertools.chain(
-            *(unique_violations(name, rows.column(table, name)) for name in unique),
-            *(
-                unique_key_violations(key, [rows.column(table, name) for name in key])
-                for key in keys
-            ),
-        )
-        return [[fact.kind, list(fact.fields), fact.row, fact.previous] for fact in facts]
 
-    reads = [(table, name) for name in [*unique, *itertools.chain(*keys)]]
-    found = memo.facts(f"repeats {table}", rows, reads, find, REPEATS)
-    return [Violation(kind, tuple(names), row, previous) for kind, names, row, previous in found]
+def _all_null(arrays: list[pa.Array]) -> np.ndarray:
+    return nulls(arrays, every=True)
+
+
+def _any_null(arrays: list[pa.Array]) -> np.ndarray:
+    return nulls(arrays, every=False)
 
 
 def _constraint_problems(
@@ -252,13 +253,11 @@ def _clash_problems(rows: BuiltRows, table: str, memo: Memo) -> list[Problem]:
     """Each later row of an id, pointing at the row that used it first."""
     pk = schemas.primary_key(table)
 
-    def find() -> list:  # rows whose every key cell is null: the required constraint reports them
-        facts = primary_key_violations([pk], [rows.column(table, pk)])
-        return [[fact.row, fact.previous] for fact in facts if fact.previous is not None]
-
+    # rows whose every key cell is null: the required constraint reports them
+    pairs = repeat_pairs(memo, f"clashes {table}", rows, table, [pk], _all_null)
     first: dict[int, int] = {}
     problems = []
-    for row, previous in memo.facts(f"clashes {table}", rows, [(table, pk)], find, CLASHES):
+    for row, previous in pairs:
         first[row] = first.get(previous, previous)
         value, at = rows.row(table, row)[pk], rows.origin(table, first[row])
         problems.append(
@@ -277,6 +276,7 @@ def _reference_problems(
 ) -> list[Problem]:
     """Each row of `where` (table, column) naming an id that `to` (table, column) does not hold."""
     (table, column), (ref_table, ref_column) = where, to
+    name = f"references {table}.{column}"
 
     def find() -> list:
         facts = foreign_key_violations(
@@ -287,9 +287,12 @@ def _reference_problems(
         )
         return [fact.row for fact in facts]
 
+    unknown = unknown_references(memo, name, rows, where, to)
+    if unknown is None:
+        unknown = memo.facts(name, rows, [where, to], find, REFERENCES)
     problems = []
     known: list | None = None
-    for row in memo.facts(f"references {table}.{column}", rows, [where, to], find, REFERENCES):
+    for row in unknown:
         if known is None:  # in the order first written, as the ids' own rows give them
             known = pc.unique(rows.column(ref_table, ref_column)).to_pylist()
         value = rows.row(table, row)[column]
@@ -331,7 +334,7 @@ def cycle_problems(rows: BuiltRows, memo: Memo | None = None) -> list[Problem]:
     problems = []
     for (table, column), (message, hint) in CYCLES.items():
         pk = schemas.primary_key(table)
-        reads = [(table, pk), (table, column)]
+        reads: list[Column] = [(table, pk), (table, column)]
         for circle in memo.facts(
             f"circles {table}.{column}", rows, reads, _circle_finder(rows, table, column), CIRCLES
         ):
@@ -379,15 +382,15 @@ def _last_rows(keys: pa.Array, wanted: pa.Array) -> np.ndarray:
 
 # What the response rule reads: the statements' ids, dates and answers, and each evidence row's
 # record and span start.
-RESPONSE_READS = [
+STATEMENTS = ("record_table", "statements")
+RESPONSE_READS: list[Column] = [
     ("statements", "statement_id"),
     ("statements", "responds_to_statement_id"),
     ("statements", "date"),
     ("statements", "date_latest"),
-    ("evidence", "record_table"),
-    ("evidence", "record_id"),
-    ("evidence", "source_id"),
-    ("evidence", "start"),
+    ("evidence", "record_id", STATEMENTS),
+    ("evidence", "source_id", STATEMENTS),
+    ("evidence", "start", STATEMENTS),
 ]
 
 

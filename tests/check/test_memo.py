@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from pipeline.build import cache
+from bench.synth import write_corpus
+from pipeline.build import cache, parallel
 from pipeline.check import memo
 from pipeline.check.memo import column_digest, fits
 from pipeline.cli import app
@@ -109,12 +111,12 @@ def seeds(tmp_path, monkeypatch) -> Path:
 def ran(monkeypatch) -> list[str]:
     """The names of the checks across files that ran (rather than being remembered)."""
     names: list[str] = []
-    facts = memo.Memo.facts
+    by_key = memo.Memo.by_key
 
-    def recorded(self, name, rows, reads, find, shape):
-        return facts(self, name, rows, reads, lambda: names.append(name) or find(), shape)
+    def recorded(self, name, key, find, shape):
+        return by_key(self, name, key, lambda: names.append(name) or find(), shape)
 
-    monkeypatch.setattr(memo.Memo, "facts", recorded)
+    monkeypatch.setattr(memo.Memo, "by_key", recorded)
     return names
 
 
@@ -148,6 +150,30 @@ def test_each_check_runs_once_then_when_its_columns_change(seeds, ran):
     assert "clashes events" in ran
     assert "clashes actors" not in ran  # its ids are as they were
     assert renamed == check(seeds, "--no-cache") != clean
+
+
+def test_through_the_snapshot_the_kept_rows_are_looked_at_once(tmp_path, ran, monkeypatch):
+    monkeypatch.setenv(cache.ENV_FOLDER, str(tmp_path / "cache"))
+    monkeypatch.setattr(parallel, "SNAPSHOT_MIN_FOLDERS", 0)
+    seeds = tmp_path / "seeds"
+    write_corpus(seeds, 3, seed=7)
+    first, second, _ = sorted(seeds.glob("*/annotations.yaml"))
+    clean = check(seeds)  # written: the snapshot
+    assert check(seeds) == clean  # read through it: the kept rows looked at
+    edit(first, 'summary: "', 'summary: "Edited. ')
+    assert check(seeds) == clean  # the file's rows built now: other rows kept, looked at
+    assert any(name.endswith(", kept rows") for name in ran)
+    ran.clear()
+    event, other = event_ids(first)[0], event_ids(second)[0]
+    first.write_text(first.read_text().replace(f'"{event}"', f'"{other}"'))  # another file's
+    clash = check(seeds)
+    assert ran == []  # the same rows kept; what the rows built now change is found each time
+    assert clash == check(seeds, "--no-cache") != clean
+    assert f"id '{other}' is already used in events" in clash[1]
+
+
+def event_ids(path: Path) -> list[str]:
+    return re.findall(r'event_id: "([^"]+)"', path.read_text(encoding="utf-8"))
 
 
 def test_without_a_cache_every_check_runs(seeds, ran):
