@@ -388,6 +388,15 @@ class BuiltRows:
             self.made[table, name] = pieces[0] if len(pieces) == 1 else pa.concat_arrays(pieces)
         return self.made[table, name]
 
+    def pieces(self, table: str, name: str) -> pa.ChunkedArray:
+        """The whole column as the pieces it is made of, not joined: for a check that reads it
+        once (joining the columns of a re-check through the snapshot took 0.18 s of 1.7)."""
+        if (table, name) in self.made:
+            return pa.chunked_array([self.made[table, name]])
+        kind = _field_types(table)[name]
+        pieces = [self._piece(table, segment, name, kind) for segment in self.segments[table]]
+        return pa.chunked_array(pieces, type=column_array([], kind).type)
+
     def built_column(self, table: str, name: str) -> pa.Array:
         """The column's values in the rows built in this read, in order."""
         segments = [segment for segment in self.segments[table] if segment.rows is not None]

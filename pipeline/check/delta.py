@@ -21,9 +21,10 @@ import pyarrow.compute as pc
 
 from pipeline.build.snapshot import BuiltRows
 from pipeline.check.memo import Memo
-from pipeline.contract.constraints import as_mask, int64s, repeats
+from pipeline.contract.constraints import as_mask, int64s, repeats, whole
 
 Pairs = list[tuple[int, int]]
+Columns = list[pa.Array | pa.ChunkedArray]
 # A repeat as kept, [row, previous row]; a reference to no id, [row, its value].
 PAIRS = [[int, int], ...]
 UNKNOWN = [[int, str], ...]
@@ -35,11 +36,11 @@ def repeat_pairs(
     rows: BuiltRows,
     table: str,
     fields: list[str],
-    skipped: Callable[[list[pa.Array]], np.ndarray],
+    skipped: Callable[[Columns], np.ndarray],
 ) -> Pairs:
     """(row, previous row with the same values) for each repeat of `fields` in `table`, rows that
     `skipped` names (from the columns) left out, as constraints.repeats finds them."""
-    arrays = [rows.column(table, field) for field in fields]
+    arrays = [rows.pieces(table, field) for field in fields]
     skip = skipped(arrays)
     split = rows.split(table)
     if split is None:
@@ -63,22 +64,22 @@ def repeat_pairs(
     return sorted(pairs)
 
 
-def _pairs(arrays: list[pa.Array], skip: np.ndarray) -> list:
+def _pairs(arrays: Columns, skip: np.ndarray) -> list:
     return [[row, previous] for row, previous in repeats(arrays, skip)]
 
 
-def _near_built(arrays: list[pa.Array], built: np.ndarray) -> np.ndarray:
+def _near_built(arrays: Columns, built: np.ndarray) -> np.ndarray:
     """The rows whose every value is among those of the rows `built` (a null among nulls): the
     built rows, and every row that can repeat one."""
     near = np.zeros(len(arrays[0]), dtype=bool)
     if len(built):
         near[:] = True
         for array in arrays:
-            near &= as_mask(pc.is_in(array, value_set=array.take(int64s(built))))
+            near &= as_mask(pc.is_in(array, value_set=whole(array.take(int64s(built)))))
     return near
 
 
-def _at(arrays: list[pa.Array], at: np.ndarray, find: Callable) -> Pairs:
+def _at(arrays: Columns, at: np.ndarray, find: Callable) -> Pairs:
     """What `find` gives for the rows `at` alone, numbered among them."""
     if not len(at):
         return []
@@ -93,7 +94,7 @@ def unknown_references(
     hold, nulls left out; None unless both tables have rows from the snapshot and both columns
     are text (then constraints.foreign_key_violations decides)."""
     mine, theirs = rows.split(where[0]), rows.split(to[0])
-    values, known = rows.column(*where), rows.column(*to)
+    values, known = rows.pieces(*where), rows.pieces(*to)
     if mine is None or theirs is None:
         return None
     if values.type != pa.string() or known.type != pa.string():
@@ -109,7 +110,7 @@ def unknown_references(
     built_known = set(known.take(int64s(theirs.built)).to_pylist())
     unknown = [int(mine.kept[row]) for row, value in kept if value not in built_known]
     built_values = values.take(int64s(mine.built))
-    held = known.filter(pc.is_in(known, value_set=pc.unique(built_values)))
+    held = known.filter(pc.is_in(known, value_set=whole(pc.unique(built_values))))
     held_values = set(held.to_pylist())
     for row, value in zip(mine.built.tolist(), built_values.to_pylist(), strict=True):
         if value is not None and value not in held_values:

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 
 from pipeline.build.snapshot import BuiltRows
 from pipeline.build.tables import Origin, Tables
-from pipeline.check.delta import repeat_pairs, unknown_references
+from pipeline.check.delta import Columns, repeat_pairs, unknown_references
 from pipeline.check.memo import Column, Memo
 from pipeline.contract import schemas
 from pipeline.contract.constraints import (
@@ -176,11 +176,11 @@ def _repeats(table: str, rows: BuiltRows, memo: Memo) -> list[Violation]:
     return facts
 
 
-def _all_null(arrays: list[pa.Array]) -> np.ndarray:
+def _all_null(arrays: Columns) -> np.ndarray:
     return nulls(arrays, every=True)
 
 
-def _any_null(arrays: list[pa.Array]) -> np.ndarray:
+def _any_null(arrays: Columns) -> np.ndarray:
     return nulls(arrays, every=False)
 
 

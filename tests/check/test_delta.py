@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.build.snapshot import BuiltRows, Segment, Snapshot, column_crc
@@ -90,6 +90,7 @@ def whole_repeats(rows: BuiltRows, fields: list[str], every: bool) -> list[tuple
 FIELDS = [["record_id"], ["record_id", "start"]]
 
 
+@settings(deadline=None)  # the first example loads Arrow's kernels
 @given(rows=ROWS, later=ROWS, every=st.booleans(), fields=st.sampled_from(FIELDS))
 def test_repeats_are_those_of_the_whole_table(rows, later, every, fields):
     shelf = Shelf()
@@ -112,6 +113,7 @@ def references(rows: list[tuple], targets: list[tuple]) -> dict[str, list[tuple[
     }
 
 
+@settings(deadline=None)
 @given(rows=ROWS, targets=ROWS, later=ROWS)
 def test_unknown_references_are_those_of_the_whole_table(rows, targets, later):
     shelf = Shelf()
