@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.build.snapshot import BuiltRows
+from pipeline.build.snapshot import BuiltRows, Split
 from pipeline.check.memo import Memo
 from pipeline.contract.constraints import as_mask, int64s, repeats, whole
 
@@ -50,8 +50,7 @@ def repeat_pairs(
         return [(row, previous) for row, previous in found]
 
     def kept_pairs() -> list:
-        at = int64s(split.kept)
-        return _pairs([array.take(at) for array in arrays], skip[split.kept])
+        return _pairs([_kept(array, split) for array in arrays], skip[split.kept])
 
     kept = memo.by_key(f"{name}, kept rows", split.key, kept_pairs, PAIRS)
     near = _near_built(arrays, split.built) & ~skip
@@ -66,6 +65,12 @@ def repeat_pairs(
 
 def _pairs(arrays: Columns, skip: np.ndarray) -> list:
     return [[row, previous] for row, previous in repeats(arrays, skip)]
+
+
+def _kept(array: pa.Array | pa.ChunkedArray, split: Split) -> pa.Array | pa.ChunkedArray:
+    """The values of the kept rows: the column itself when every row is kept (a copy of the
+    whole column, as the first check through a new snapshot would make, is not made)."""
+    return array if not len(split.built) else array.take(int64s(split.kept))
 
 
 def _near_built(arrays: Columns, built: np.ndarray) -> np.ndarray:
@@ -101,8 +106,8 @@ def unknown_references(
         return None
 
     def kept_unknown() -> list:
-        kept_values = values.take(int64s(mine.kept))
-        found = pc.is_in(kept_values, value_set=known.take(int64s(theirs.kept)))
+        kept_values = _kept(values, mine)
+        found = pc.is_in(kept_values, value_set=whole(_kept(known, theirs)))
         missing = np.flatnonzero(as_mask(pc.and_(pc.is_valid(kept_values), pc.invert(found))))
         return [[int(row), kept_values[int(row)].as_py()] for row in missing]
 
