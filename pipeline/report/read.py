@@ -214,6 +214,11 @@ class Package:
         )
         return counted, listed
 
+    def referred(self, table: str) -> bool:
+        """Whether a table refers to `table`: else none of its rows has referrers (the changes and
+        evidence tables, 1.3 million of the 10k corpus's 1.7 million rows, looked up for none)."""
+        return any(table in columns.values() for columns in self.links.values())
+
     def name_of(self, table: str, record_id: str) -> str:
         """The record's short name for links and labels; its id when it has none or is not there."""
         return self.names.get(table, {}).get(record_id) or record_id
@@ -318,6 +323,8 @@ def _links_listed(package: Package, table: str) -> list[int]:
         ids = ["/".join(map(str, row)) for row in zip(*keys, strict=True)]
     offsets = package.evidence_offsets.get(table) if table in ANNOTATED else None
     evidence = np.diff(offsets).tolist() if offsets is not None else [0] * len(rows)
+    if not package.referred(table):
+        return evidence
     for rid, passages in zip(map(str, ids), evidence, strict=True):
         referrers = package.referrers.get((table, rid), {})
         count = sum(1 if isinstance(rows, int) else len(rows) for rows in referrers.values())

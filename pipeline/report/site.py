@@ -27,7 +27,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator
-from functools import partial
+from functools import cache, partial
 from multiprocessing.connection import Connection
 from multiprocessing.pool import IMapIterator
 from multiprocessing.process import BaseProcess
@@ -75,9 +75,7 @@ LONG_CELL = 60  # characters (escaped) beyond which a cell is given room to wrap
 def highlighted_text(text: str, spans: list[dict]) -> str:
     """The text as HTML: every evidence span highlighted and linked, overlapping spans split at
     their boundaries."""
-    found = pieces(text, spans)
-    style_classes(found)
-    return str(macro("highlighted")(found))
+    return str(macro("highlighted")(pieces(text, spans)))
 
 
 # ---- pages: what each shows ----
@@ -122,17 +120,39 @@ def overview_json_ld(descriptor: dict) -> str:
 
 def source_page(package: Package, source: dict, found: SourceText) -> dict:
     spans = package.evidence_within(source["source_id"])
-    cut = pieces(found.text, spans, package.href) if found.text is not None else []
+    link = cache(package.href)  # a span's row, asked for by each of its pieces and its line
+    cut = pieces(found.text, spans, link) if found.text is not None else []
     return {
         "source": source,
         "found": found,
-        "spans": spans,
+        "spans": [_evidence_line(span, link, found.text) for span in spans],
         "pieces": cut,
         # made of the project's colours and numbers only (texts.segment_style): CSS as it is
         "styles": Markup(style_classes(cut)),
         "colours": charts.TABLE_COLOURS,
         "unread": UNREAD,
     }
+
+
+def _evidence_line(span: dict, link: Callable[[str, str], str], text: str | None) -> tuple:
+    """What the source page lists of an evidence row: (evidence_id, record_table, record_id,
+    start, end, exact, the record's address, whether the text there differs from exact). A
+    tuple, unpacked by the template: a lookup by Jinja of each field of each line was a sixth
+    of the source pages' time."""
+    table, record, start, end = (
+        span[name] for name in ("record_table", "record_id", "start", "end")
+    )
+    differs = text is not None and text[start:end] != span["exact"]
+    return (
+        span["evidence_id"],
+        table,
+        record,
+        start,
+        end,
+        span["exact"],
+        link(table, record),
+        differs,
+    )
 
 
 # One table cell: (kind, text, link, title, css). `kind` is plain, empty, link, key, linked-key
@@ -160,8 +180,14 @@ def _column_cells(package: Package, table: str, spec: dict) -> Callable[[object]
     else:
         shown = _plain
     made: dict[tuple[type, object], Cell] = {(type(None), None): EMPTY}
+    made_of_text: dict[str, Cell] = {}  # most cells: looked up without making a key
 
     def cell(value: object) -> Cell:
+        if type(value) is str:
+            found = made_of_text.get(value)
+            if found is None:
+                found = made_of_text[value] = shown(value)
+            return found
         # by type too: 1, 1.0 and True are one key of a dict, and not one text
         found = made.get((type(value), value))
         if found is None:
@@ -204,6 +230,9 @@ def _key_cells(table: str, ids: list[str], values: dict[str, list]) -> list[Cell
             for rid, source in zip(ids, values["source_id"], strict=True)
         ]
     return None
+
+
+NO_REFERRERS: dict = {"counted": [], "listed": []}
 
 
 def _referrers(package: Package, table: str, record_id: str) -> dict:
@@ -267,8 +296,9 @@ def _table_rows(package: Package, table: str, fields: list[dict], shown: range) 
         ]
     columns[0] = _key_cells(table, ids, values) or columns[0]
     evidence = package.evidence_for(table, shown) if table in ANNOTATED else [None] * len(ids)
+    referred = package.referred(table)
     for rid, cells, listed in zip(ids, zip(*columns, strict=True), evidence, strict=True):
-        yield rid, cells, listed, _referrers(package, table, rid)
+        yield rid, cells, listed, _referrers(package, table, rid) if referred else NO_REFERRERS
 
 
 def chart_pages(package: Package) -> dict[str, tuple[str, str, Callable[[], dict]]]:
