@@ -136,9 +136,8 @@ def source_page(package: Package, source: dict, found: SourceText) -> dict:
 
 def _evidence_line(span: dict, link: Callable[[str, str], str], text: str | None) -> tuple:
     """What the source page lists of an evidence row: (evidence_id, record_table, record_id,
-    start, end, exact, the record's address, whether the text there differs from exact). A
-    tuple, unpacked by the template: a lookup by Jinja of each field of each line was a sixth
-    of the source pages' time."""
+    start, end, exact, the record's address, whether the text there differs from exact): a tuple
+    the template unpacks, rather than a row whose fields it looks up one by one."""
     table, record, start, end = (
         span[name] for name in ("record_table", "record_id", "start", "end")
     )
