@@ -99,9 +99,9 @@ def unknown_references(
     hold, nulls left out; None unless both tables have rows from the snapshot and both columns
     are text (then constraints.foreign_key_violations decides)."""
     mine, theirs = rows.split(where[0]), rows.split(to[0])
-    values, known = rows.pieces(*where), rows.pieces(*to)
     if mine is None or theirs is None:
         return None
+    values, known = rows.pieces(*where), rows.pieces(*to)
     if values.type != pa.string() or known.type != pa.string():
         return None
 

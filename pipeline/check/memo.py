@@ -15,9 +15,9 @@ built in this read (the 33 columns the checks read, 123 MB at 10,000 documents, 
 Read through the snapshot, a column is known by which of the snapshot's rows it holds and by the
 digest of the rows built in this read (`rows_digest`), so the kept rows are not hashed at each
 re-check; repeats and references keep what they find among the kept rows alone
-(pipeline.check.delta).
-The file is keyed by the code version, which covers the checks and schemas/, and read as every cache
-file (digest-checked; damaged or of another shape: noted and found again).
+(pipeline.check.delta). The file is keyed by the code version, which covers the checks and
+schemas/, and read as every cache file (digest-checked; damaged or of another shape: noted and
+found again).
 """
 
 from __future__ import annotations
