@@ -9,7 +9,7 @@ package writes them (`cell`, as in the CSV files), numbers as the charts draw th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 
@@ -99,10 +99,9 @@ def static(name: str) -> Markup:
     return Markup(files("pipeline.report").joinpath("static", name).read_text(encoding="utf-8"))
 
 
-def render(template: str, **context: object) -> Iterator[str]:
-    """`template` rendered with `context`, in pieces as they are made (a page is at most about
-    2 MB: site.write_pages joins them and writes the page at once)."""
-    return environment().get_template(template).generate(**context)
+def render(template: str, **context: object) -> str:
+    """`template` rendered with `context` (a page is at most about 2 MB)."""
+    return environment().get_template(template).render(**context)
 
 
 def macro(name: str) -> Callable[..., Markup]:

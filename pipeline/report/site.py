@@ -231,9 +231,6 @@ def _key_cells(table: str, ids: list[str], values: dict[str, list]) -> list[Cell
     return None
 
 
-NO_REFERRERS: dict = {"counted": [], "listed": []}
-
-
 def _referrers(package: Package, table: str, record_id: str) -> dict:
     """The rows that refer to this one: listed, or counted when a table has many of them."""
     counted, listed = package.referrers_of(table, record_id)
@@ -251,10 +248,13 @@ def table_page(package: Package, resource: dict, page: int) -> dict:
     total = len(package.rows[table])
     bounds = package.bounds[table]
     shown = bounds[page - 1]
+    # a column no row can fill is left out (the changes and evidence tables: 1.3 million rows)
+    referred = package.referred(table)
     return {
         "resource": resource,
         "parquet": _parquet_files(resource),
-        "header": header + ["referenced by"],
+        "referred": referred,
+        "header": header + (["referenced by"] if referred else []),
         "count": len(shown),
         "span": _span(shown.start, len(shown), total, len(bounds) > 1),
         "pager": pager(f"table-{table}", page, len(bounds)),
@@ -277,8 +277,8 @@ def _span(start: int, shown: int, total: int, paged: bool) -> dict:
 
 
 def _table_rows(package: Package, table: str, fields: list[dict], shown: range) -> Iterator[tuple]:
-    """(id, cells, evidence or None, referrers) of each of the rows `shown`, made as the page is
-    written, a column at a time."""
+    """(id, cells, evidence or None, referrers or None) of each of the rows `shown`, made as the
+    page is written, a column at a time; referrers are None for a table nobody refers to."""
     rows = package.rows[table]
     values = {f["name"]: rows.values(f["name"], shown) for f in fields}
     columns = [list(map(_column_cells(package, table, f), values[f["name"]])) for f in fields]
@@ -297,7 +297,7 @@ def _table_rows(package: Package, table: str, fields: list[dict], shown: range) 
     evidence = package.evidence_for(table, shown) if table in ANNOTATED else [None] * len(ids)
     referred = package.referred(table)
     for rid, cells, listed in zip(ids, zip(*columns, strict=True), evidence, strict=True):
-        yield rid, cells, listed, _referrers(package, table, rid) if referred else NO_REFERRERS
+        yield rid, cells, listed, _referrers(package, table, rid) if referred else None
 
 
 def chart_pages(package: Package) -> dict[str, tuple[str, str, Callable[[], dict]]]:
@@ -691,5 +691,5 @@ def _write_run(names: list[str]) -> int:
             "href": _site.href,
         }
         with (_site.out / name).open("w", encoding="utf-8") as handle:
-            handle.write("".join(render(page.template, **context, **page.shown())))
+            handle.write(render(page.template, **context, **page.shown()))
     return len(names)

@@ -133,6 +133,21 @@ def test_rows_are_cross_linked(built):
         assert f"source-{ev['source_id']}.html#ev-{ev['evidence_id']}" in page.hrefs
 
 
+@pytest.mark.parametrize(
+    ("table", "referred"),
+    [("events", True), ("actors", True), ("changes", False), ("evidence", False)],
+)
+def test_only_a_table_others_refer_to_has_a_referenced_by_column(built, table, referred):
+    _, _, report = built
+    page = (report / f"table-{table}.html").read_text(encoding="utf-8")
+    header = re.search(r"<thead><tr>(.*?)</tr></thead>", page).group(1)
+    assert ('<th scope="col">referenced by</th>' in header) is referred
+    assert ("“referenced by” lists the rows that point here" in page) is referred
+    rows = re.findall(r"<tr id=.*</tr>", page)
+    assert rows
+    assert {row.count("<td") for row in rows} == {header.count("<th")}
+
+
 CHART_PAGES = {"charts.html": "timeline", "casualties.html": "casualties", "map.html": "map"}
 
 
