@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from itertools import accumulate
+from typing import NamedTuple
 
 from pipeline.contract.problems import Problem
 from pipeline.load.seeds import Corpus
@@ -21,8 +21,10 @@ from pipeline.load.spans import Unresolved, resolve, usable_occurrence
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[A-Z\"“‘'])")
 
 
-@dataclass(frozen=True)
-class Sentence:
+class Sentence(NamedTuple):
+    """A sentence of a source and its coverage. A tuple: the 10k corpus has 636,430 sentences, and
+    a frozen dataclass took five times as long to make."""
+
     source_id: str
     start: int
     end: int

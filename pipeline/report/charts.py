@@ -238,6 +238,20 @@ def _lanes(
     return lanes
 
 
+# the columns of each table _timeline_items reads
+TIMELINE_COLUMNS = {
+    "events": ("event_id", "date_start", "date_end", "actor1_id", "event_type", "summary"),
+    "statements": (
+        "statement_id",
+        "date",
+        "date_latest",
+        "speaker_actor_id",
+        "statement_type",
+        "summary",
+    ),
+}
+
+
 def _timeline_items(events: Sequence[dict], statements: Sequence[dict]) -> list[TimelineItem]:
     items = [
         TimelineItem(

@@ -311,14 +311,22 @@ def chart_pages(package: Package) -> dict[str, tuple[str, str, Callable[[], dict
     events, statements = rows.get("events", NO_ROWS), rows.get("statements", NO_ROWS)
     places = list(rows.get("places", NO_ROWS))
     actor_names = {a["actor_id"]: a["name"] for a in rows.get("actors", NO_ROWS)}
-    timelines, outside = charts.timeline_charts(events, statements, actor_names)
+    timelines, outside = charts.timeline_charts(
+        events.select(charts.TIMELINE_COLUMNS["events"]),
+        statements.select(charts.TIMELINE_COLUMNS["statements"]),
+        actor_names,
+    )
     reports = rows.get("casualty_reports", NO_ROWS)
     # only the events a claim is about are labelled (all 139,746 of the 10k corpus: 29 MB)
     claimed = set(reports.column("event_id")) if "event_id" in reports.names else set()
     claims = charts.casualty_charts(
         reports,
         actor_names,
-        {e["event_id"]: e["summary"] for e in events if e["event_id"] in claimed},
+        {
+            e["event_id"]: e["summary"]
+            for e in events.select(("event_id", "summary"))
+            if e["event_id"] in claimed
+        },
         {p["place_id"]: p["name"] for p in places},
     )
     _, far = charts.map_regions(places)

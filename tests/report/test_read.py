@@ -187,3 +187,57 @@ def test_each_table_of_a_published_package_is_read_the_quick_way(published_minim
         quick = read._clean_rows(raw, resource)
         careful, problems = read._read_carefully(raw, resource, resource["path"])
         assert problems == [] and quick is not None and same_rows(quick, careful), resource["name"]
+
+
+# Evidence rows as the report indexes them: texts of any code points (Arrow orders them by their
+# UTF-8 bytes, Python by code point: the same order), repeated ids and offsets, records that are
+# not there, tables the package does not have.
+TEXTS = st.text(st.characters(exclude_categories=("Cs",)), max_size=3)
+EVIDENCE = st.lists(
+    st.tuples(
+        TEXTS, st.integers(0, 5), st.integers(0, 5), TEXTS, st.sampled_from(["a", "b", "z"]), TEXTS
+    ),
+    max_size=30,
+)
+
+
+@settings(deadline=None)
+@given(evidence=EVIDENCE, a_ids=st.lists(TEXTS, max_size=8), b_ids=st.lists(TEXTS, max_size=8))
+def test_evidence_is_indexed_in_reading_order_by_source_and_by_record(evidence, a_ids, b_ids):
+    names = ["evidence_id", "source_id", "start", "end", "record_table", "record_id"]
+    rows = {
+        "evidence": read.Rows.typed(
+            names,
+            [[e[c] for e in evidence] for c in (3, 0, 1, 2, 4, 5)],
+            ["string", "string", "integer", "integer", "string", "string"],
+        ),
+        "a": read.Rows.typed(["a_id"], [a_ids], ["string"]),
+        "b": read.Rows.typed(["b_id"], [b_ids], ["string"]),
+    }
+    package = read.Package({}, rows, keys={"a": "a_id", "b": "b_id"})
+    package.positions = {
+        t: {rid: ids.index(rid) for rid in ids} for t, ids in (("a", a_ids), ("b", b_ids))
+    }
+    read._index_evidence(package, rows["evidence"])
+    # what it is, said plainly: positions in reading order, then each row's by its table's rows
+    reading = sorted(range(len(evidence)), key=lambda i: evidence[i][:4])
+    by_source: dict[str, list[int]] = {}
+    for i in reading:
+        by_source.setdefault(evidence[i][0], []).append(i)
+    assert package.evidence_in == by_source
+    for table, ids in (("a", a_ids), ("b", b_ids)):
+        mine = [
+            (ids.index(evidence[i][5]), i)
+            for i in reading
+            if evidence[i][4] == table and evidence[i][5] in ids
+        ]
+        offsets = package.evidence_offsets.get(table)
+        found = package.evidence_rows.get(table)
+        assert (found.tolist() if found is not None else []) == [
+            i for _, i in sorted(mine, key=lambda pair: pair[0])
+        ]
+        if offsets is not None:
+            assert offsets.tolist() == [
+                sum(1 for r, _ in mine if r < n) for n in range(len(ids) + 1)
+            ]
+    assert "z" not in package.evidence_rows
