@@ -77,6 +77,9 @@ class Rows(Sequence[dict]):
     def __init__(self, names: list[str], columns: list[pa.Array]):
         self.names, self.columns = names, columns
         self.length = len(columns[0]) if columns else 0
+        # the same columns, not copied: a batch takes rows of every column in one call (a source
+        # page's evidence: 0.12 ms, where a take of each column took 0.22 ms)
+        self.batch = pa.RecordBatch.from_arrays(columns, names=names) if columns else None
 
     @classmethod
     def typed(cls, names: list[str], values: list[list], kinds: list[str]) -> Rows:
@@ -109,11 +112,8 @@ class Rows(Sequence[dict]):
         """Each row as a dict, made a batch of rows at a time: the 10k corpus's 320,000 events and
         statements, every column made into Python values at once, held 0.6 GB while the charts
         were laid out."""
-        names = self.names
         for start in range(0, self.length, ROWS_A_BATCH):
-            batch = [column[start : start + ROWS_A_BATCH].to_pylist() for column in self.columns]
-            for values in zip(*batch, strict=True):
-                yield dict(zip(names, values, strict=True))
+            yield from self.take(range(start, min(start + ROWS_A_BATCH, self.length)))
 
     def column(self, name: str) -> list:
         """Every value of one column, in the rows' order."""
@@ -125,16 +125,11 @@ class Rows(Sequence[dict]):
 
     def take(self, positions: Sequence[int]) -> list[dict]:
         """The rows at `positions`, in that order, as dicts."""
+        if self.batch is None:
+            return []
         if isinstance(positions, range) and positions.step == 1:
-            picked = [column[positions.start : positions.stop] for column in self.columns]
-        else:
-            chosen = pa.array(positions, pa.int64())
-            picked = [column.take(chosen) for column in self.columns]
-        names = self.names
-        return [
-            dict(zip(names, values, strict=True))
-            for values in zip(*(column.to_pylist() for column in picked), strict=True)
-        ]
+            return self.batch.slice(positions.start, len(positions)).to_pylist()
+        return self.batch.take(pa.array(positions, pa.int64())).to_pylist()
 
     def select(self, names: Sequence[str]) -> Rows:
         """The rows with only the columns `names` (those of them it has): a row made for each of

@@ -13,6 +13,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
@@ -110,23 +111,23 @@ def stripe_levels(spans: list[dict]) -> dict[str, int]:
     return levels
 
 
-def segment_style(active: list[dict], levels: dict[str, int]) -> str:
-    """CSS of a piece: the fill of the innermost span's table over the words; below them one
-    stripe per covering span, at its level."""
+@lru_cache(maxsize=4096)
+def segment_style(layers: tuple[tuple[str, int], ...]) -> str:
+    """CSS of a piece covered by spans of these (table, stripe level), outermost first: the fill
+    of the innermost span's table over the words; below them one stripe per covering span, at its
+    level. Made once for each such list (a page's pieces share a few: 44,306 pieces of 1,000
+    sources made 0.2 s of styles)."""
     pad = STRIPE_PX * STRIPE_LEVELS
-    colour = {s["evidence_id"]: colour_of(s["record_table"]) for s in active}
-    inner = colour[active[-1]["evidence_id"]]
-    layers = []
-    for span in active:
-        fill = colour[span["evidence_id"]]
-        bottom = pad - STRIPE_PX * (min(levels[span["evidence_id"]], STRIPE_LEVELS - 1) + 1)
-        layers.append(
-            f"linear-gradient({fill},{fill}) left 0 bottom {bottom}px/100% {STRIPE_PX}px no-repeat"
-        )
-    layers.append(
+    inner = colour_of(layers[-1][0])
+    stripes = [
+        f"linear-gradient({fill},{fill}) left 0 bottom "
+        f"{pad - STRIPE_PX * (min(level, STRIPE_LEVELS - 1) + 1)}px/100% {STRIPE_PX}px no-repeat"
+        for fill, level in ((colour_of(table), level) for table, level in layers)
+    ]
+    stripes.append(
         f"linear-gradient({inner}2e,{inner}2e) left 0 top 0/100% calc(100% - {pad}px) no-repeat"
     )
-    return f"background:{','.join(layers)};padding-bottom:{pad}px"
+    return f"background:{','.join(stripes)};padding-bottom:{pad}px"
 
 
 def table_css() -> str:
@@ -163,14 +164,13 @@ def pieces(text: str, spans: list[dict], row_href: Callable[[str, str], str] = h
     classes: dict[str, str] = {}
     found = []
     for a, b, active in segments(len(text), spans):
-        anchors = [
-            s["evidence_id"] for s in sorted(starts.pop(a, []), key=lambda s: s["evidence_id"])
-        ]
+        begun = starts.pop(a, None)
+        anchors = sorted(s["evidence_id"] for s in begun) if begun else []
         if not active:
             found.append(Piece(text[a:b], anchors))
             continue
         inner = active[-1]
-        style = segment_style(active, levels)
+        style = segment_style(tuple((s["record_table"], levels[s["evidence_id"]]) for s in active))
         found.append(
             Piece(
                 text[a:b],
