@@ -17,8 +17,11 @@ from pipeline.contract.problems import Problem
 from pipeline.load.seeds import Corpus
 from pipeline.load.spans import Unresolved, resolve, usable_occurrence
 
-# A sentence ends at . ! ? (and perhaps a closing quote) before a space and a capital or quote.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[A-Z\"“‘'])")
+# A sentence ends after . ! ? (and perhaps a closing quote) before spaces and a capital or quote,
+# all within a line; or at the line's end. The text is split at both in one pass, the mark
+# matched rather than looked behind for (a line at a time, with a look-behind, took a third more
+# of the 10k corpus's coverage).
+_SENTENCE_OR_LINE_END = re.compile(r"\n|[.!?][\"”’']?[^\S\n]+(?=[A-Z\"“‘'])")
 
 
 class Sentence(NamedTuple):
@@ -35,21 +38,15 @@ class Sentence(NamedTuple):
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence: lines split at sentence ends, blank lines dropped."""
+    """(start, end) of each sentence: lines split at sentence ends, blank sentences dropped."""
     spans = []
-    offset = 0
-    for line in text.split("\n"):
-        cursor = 0
-        for match in _SENTENCE_END.finditer(line):
-            spans.append((offset + cursor, offset + match.start()))
-            cursor = match.end()
-        spans.append((offset + cursor, offset + len(line)))
-        offset += len(line) + 1
-    return [(s, e) for s, e in spans if e > s and spans and not _blank(text[s:e])]
-
-
-def _blank(piece: str) -> bool:
-    return not piece.strip()
+    cursor = 0
+    for match in _SENTENCE_OR_LINE_END.finditer(text):
+        # a sentence keeps its mark; a line's end is no sentence's
+        spans.append((cursor, match.start() + (match.group()[0] != "\n")))
+        cursor = match.end()
+    spans.append((cursor, len(text)))
+    return [(s, e) for s, e in spans if e > s and not text[s:e].isspace()]
 
 
 def resolve_exclusions(corpus: Corpus, problems: list[Problem]) -> list[tuple[int, int, str, str]]:

@@ -4,6 +4,7 @@ overlaps it (some span starts before it ends and ends after it starts), excluded
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 from hypothesis import given
@@ -19,6 +20,29 @@ span = st.tuples(st.integers(0, 80), st.integers(0, 80))
 def test_covers_answers_as_every_span_looked_at(spans, start: int, length: int):
     end = start + length
     assert Covers(spans).overlap(start, end) == any(s < end and start < e for s, e in spans)
+
+
+def sentences_line_by_line(text: str) -> list[tuple[int, int]]:
+    """The rule read plainly: each line split where . ! ? (perhaps with a closing quote) comes
+    before spaces and a capital or quote; sentences of nothing but spaces left out."""
+    end = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[A-Z\"“‘'])")
+    found, offset = [], 0
+    for line in text.split("\n"):
+        cursor = 0
+        for match in end.finditer(line):
+            found.append((offset + cursor, offset + match.start()))
+            cursor = match.end()
+        found.append((offset + cursor, offset + len(line)))
+        offset += len(line) + 1
+    return [(s, e) for s, e in found if text[s:e].strip()]
+
+
+PIECES = ["One. ", "Two? ", "“Three.” ", "\n", "a", " ", "B", "!", ".", "'", "\r", "\u2028", "\x0c"]
+
+
+@given(st.lists(st.sampled_from(PIECES)).map("".join))
+def test_sentences_are_split_as_the_rule_reads_line_by_line(text: str):
+    assert sentences(text) == sentences_line_by_line(text)
 
 
 @given(
