@@ -1029,8 +1029,9 @@ def _review_section(entries: dict) -> list[str]:
         )
     lines.append("")
     lines.append(
-        "Peak memory here is the larger of the biggest process's peak and the peak of all the "
-        "command's processes together, sampled in every run. The report checks the annotations "
+        "Peak memory here is the larger of the biggest process's peak in the timed runs and the "
+        "peak of all the command's processes together, sampled in one more run, not timed (the "
+        "run with the cache empty is sampled as it is timed). The report checks the annotations "
         'too, through the per-file cache: the rows marked "cache empty" ran first, with an '
         "empty cache (as after `publish --no-cache`); the others with the cache that run filled, "
         "as `make report` runs after `make publish`. The target and the ratio are of those."
