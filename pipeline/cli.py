@@ -622,7 +622,7 @@ def coverage(
     sentences = list(classify(checked.corpus, checked.evidence_spans(), checked.exclusions))
     if as_json:
         # ASCII JSON: every character kept exactly, as an escape where a terminal would act on it.
-        typer.echo(json.dumps([s.__dict__ for s in sentences if s.status != "covered"], indent=2))
+        typer.echo(json.dumps([s._asdict() for s in sentences if s.status != "covered"], indent=2))
     else:
         _show_sentences(sentences, show_all)
     if checked.problems or any(s.status == "uncovered" for s in sentences):
